@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One set of compiler settings for every target, as Hummingbird does.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Haven",
+    products: [
+        .executable(name: "haven", targets: ["haven"]),
+        .library(name: "Sodium", targets: ["Sodium"]),
+        .library(name: "HavenProtocol", targets: ["HavenProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian: module map + shim header, no logic.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .systemLibrary(name: "CWslay", providers: [.apt(["libwslay-dev"])]),
+
+        // Safe Swift over each C library, one wrapper per library.
+        .target(name: "Sodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
+        .target(name: "HavenStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "HavenNet", dependencies: ["CUV", "CHTTPParser", "CWslay"], swiftSettings: swiftSettings),
+
+        // Haven itself.
+        .target(name: "HavenProtocol", dependencies: ["Sodium"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "haven",
+            dependencies: [
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HavenProtocolTests",
+            dependencies: ["HavenProtocol", "Sodium"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HavenNetTests", dependencies: ["HavenNet"], swiftSettings: swiftSettings),
+    ]
+)

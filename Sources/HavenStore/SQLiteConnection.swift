@@ -1,0 +1,65 @@
+import CSQLite
+
+/// One SQLite connection: the only place in Haven that calls the SQLite C API.
+///
+/// A connection belongs to one thread at a time (SQLite is built serialized on Debian, but
+/// Haven's design gives each connection a single owner, the store's writer thread).
+public final class SQLiteConnection {
+    let handle: OpaquePointer
+    /// The file this connection opened.
+    public let path: String
+
+    /// The SQLite library version, e.g. "3.40.1".
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+
+    /// Opens (creating if needed) the database file at `path`.
+    ///
+    /// - Throws: ``StoreError/openFailed(path:reason:)``.
+    public init(path: String) throws {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK, let handle else {
+            let reason = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
+            sqlite3_close_v2(handle)
+            throw StoreError.openFailed(path: path, reason: reason)
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows of interest
+    /// (schema, pragmas, `BEGIN`/`COMMIT`).
+    ///
+    /// - Throws: ``StoreError/sqlite(operation:code:reason:)``.
+    public func execute(_ sql: String) throws {
+        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        try check(status, "execute")
+    }
+
+    /// Compiles `sql` into a prepared statement.
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        try check(status, "prepare")
+        guard let statement else { throw StoreError.sqlite(operation: "prepare", code: status, reason: "empty statement") }
+        return SQLiteStatement(statement: statement, connection: self)
+    }
+
+    /// Rows changed by the most recent INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the most recent successful INSERT.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func check(_ status: Int32, _ operation: String) throws {
+        guard status == SQLITE_OK || status == SQLITE_ROW || status == SQLITE_DONE else {
+            throw StoreError.sqlite(operation: operation, code: status, reason: String(cString: sqlite3_errmsg(handle)))
+        }
+    }
+}

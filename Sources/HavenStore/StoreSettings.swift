@@ -1,0 +1,34 @@
+/// How durably and how securely a store writes.
+public struct StoreSettings: Sendable, Equatable {
+    /// SQLite's `synchronous` levels that Haven allows.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// fsync at every commit, including the WAL: nothing acknowledged is lost on power failure.
+        case full = "FULL"
+        /// fsync at checkpoints only: a power failure may lose the last commits (not a crash of the process).
+        case normal = "NORMAL"
+    }
+
+    /// Durability of each commit; FULL by default.
+    public var synchronous: Synchronous = .full
+
+    /// Default settings: WAL, secure_delete, FULL synchronous.
+    public init(synchronous: Synchronous = .full) {
+        self.synchronous = synchronous
+    }
+}
+
+extension SQLiteConnection {
+    /// Opens a database configured the way every Haven store is: WAL journal, `secure_delete`
+    /// on (deleted content is overwritten with zeros), foreign keys enforced, a busy timeout.
+    public static func openStore(path: String, settings: StoreSettings = StoreSettings()) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA secure_delete = ON;
+            PRAGMA foreign_keys = ON;
+            PRAGMA busy_timeout = 5000;
+            PRAGMA synchronous = \(settings.synchronous.rawValue);
+            """)
+        return connection
+    }
+}
