@@ -28,8 +28,9 @@ public enum AEAD {
         return (nonce, try seal(plaintext, associatedData: associatedData, nonce: nonce, key: key))
     }
 
-    /// Encrypts with a caller-chosen nonce. Only for reproducible test vectors: a nonce must
-    /// never be used twice with one key.
+    /// Encrypts with a caller-chosen nonce. Only for reproducible test vectors (hence the SPI):
+    /// a nonce must never be used twice with one key.
+    @_spi(TestVectors)
     public static func seal(
         _ plaintext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes
     ) throws(SodiumError) -> [UInt8] {

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Turns frames into JSON text and back, with every rejection mapped to a ``ProtocolError``.
+///
+/// Foundation's `JSONEncoder`/`JSONDecoder` do the JSON; this type adds the size limit, the
+/// version and type checks, and the field validation.
+public enum FrameCodec {
+    /// Encodes a frame as the UTF-8 JSON text of one WebSocket text message.
+    public static func encode(_ frame: Frame) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every payload is built from strings, integers and base64 text, which always encode.
+        return Array(try! encoder.encode(frame))
+    }
+
+    /// Decodes and validates one frame.
+    ///
+    /// - Throws: ``ProtocolError``: `frameTooLarge` before parsing anything, then `malformedJSON`,
+    ///   `unsupportedVersion`, `unknownFrameType`, `missingField`, `invalidField`, `invalidBase64`,
+    ///   `wrongLength` or `fieldTooLarge`.
+    public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> Frame {
+        guard bytes.count <= ProtocolLimits.maxFrameBytes else {
+            throw .frameTooLarge(size: bytes.count, limit: ProtocolLimits.maxFrameBytes)
+        }
+        let frame = try decodeJSON(Frame.self, from: bytes)
+        try frame.validate()
+        return frame
+    }
+
+    /// Decodes any protocol JSON value, mapping decoding failures to ``ProtocolError``.
+    static func decodeJSON<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws(ProtocolError) -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch let error as ProtocolError {
+            throw error
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw .missingField((context.codingPath + [key]).fieldName)
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw .missingField(context.codingPath.fieldName)
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw context.codingPath.isEmpty ? .malformedJSON : .invalidField(context.codingPath.fieldName, reason: "wrong JSON type")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw context.codingPath.isEmpty ? .malformedJSON : .invalidField(context.codingPath.fieldName, reason: "invalid value")
+        } catch {
+            throw .malformedJSON
+        }
+    }
+}

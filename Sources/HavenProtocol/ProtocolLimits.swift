@@ -1,0 +1,27 @@
+/// The protocol version and every size limit, in one place (docs/protocol.md lists the same).
+public enum ProtocolLimits {
+    /// The only protocol version this implementation speaks.
+    public static let version = 1
+    /// Largest frame, in UTF-8 bytes of JSON text.
+    public static let maxFrameBytes = 128 * 1024
+    /// Largest message body (the JSON inside the encryption), in bytes.
+    public static let maxBodyBytes = 64 * 1024
+    /// Largest room-message ciphertext: franking key + body + AEAD tag.
+    public static let maxRoomCiphertextBytes = Franking.keyLength + maxBodyBytes + 16
+    /// Largest sealed direct message: signature + franking key + body + sealed-box overhead.
+    public static let maxSealedDirectBytes = 64 + Franking.keyLength + maxBodyBytes + 48
+    /// Longest room id, in bytes (`[a-z0-9_-]`).
+    public static let maxRoomIDBytes = 64
+    /// Longest display name, in UTF-8 bytes.
+    public static let maxDisplayNameBytes = 64
+    /// Longest text in a message body, in UTF-8 bytes.
+    public static let maxTextBytes = 16 * 1024
+    /// Largest attachment, in plaintext bytes.
+    public static let maxAttachmentBytes = 10 * 1024 * 1024
+    /// Longest attachment file name, in UTF-8 bytes.
+    public static let maxFileNameBytes = 200
+    /// Largest integer a JSON number may carry so that JavaScript reads it exactly (2^53 - 1).
+    public static let maxSafeInteger: UInt64 = (1 << 53) - 1
+    /// Largest page a history request may ask for.
+    public static let maxHistoryPage = 500
+}
