@@ -1,0 +1,83 @@
+import HavenProtocol
+import Sodium
+import Testing
+
+@Suite struct FrameCodecTests {
+    let fixtures: Fixtures
+    init() throws { fixtures = try Fixtures() }
+
+    func everyFrame() throws -> [Frame] {
+        let challenge = AuthChallenge(server: "haven.example")
+        let alice = MemberID(fixtures.alice)
+        let envelope = try fixtures.envelope()
+        let bundle = try EpochKeyBundle.seal(fixtures.key, to: MemberID(fixtures.bob), by: fixtures.alice)
+        let direct = try DirectMessage.seal(MessageBody(text: "hi"), from: fixtures.alice, to: MemberID(fixtures.bob))
+        return [
+            .challenge(challenge),
+            .auth(challenge.respond(identity: fixtures.alice, displayName: "Quiet Otter")),
+            .welcome(Welcome(member: alice)),
+            .join(RoomRef(room: fixtures.room)),
+            .joined(Joined(room: fixtures.room, epoch: 3, members: [MemberInfo(member: alice, displayName: "Quiet Otter")])),
+            .leave(RoomRef(room: fixtures.room)),
+            .send(EnvelopeFrame(envelope: envelope)),
+            .ack(Ack(id: envelope.id, cursor: 17)),
+            .message(EnvelopeFrame(envelope: envelope, cursor: 17)),
+            .keyBundle(KeyBundleFrame(bundle: bundle)),
+            .direct(DirectFrame(message: direct, cursor: 4)),
+            .history(HistoryRequest(room: fixtures.room, after: 16, limit: 100)),
+            .error(ErrorFrame(.frankingMismatch, id: envelope.id)),
+        ]
+    }
+
+    @Test func everyFrameTypeRoundTrips() throws {
+        let frames = try everyFrame()
+        #expect(Set(frames.map(\.type)).count == frames.count)
+        for frame in frames {
+            #expect(try FrameCodec.decode(FrameCodec.encode(frame)) == frame, "\(frame.type)")
+        }
+    }
+
+    @Test func framesCarryVersionAndTypeBesideTheFields() throws {
+        let text = String(decoding: FrameCodec.encode(.join(RoomRef(room: fixtures.room))), as: UTF8.self)
+        #expect(text == #"{"room":"night-owls","type":"join","v":1}"#)
+    }
+
+    @Test func oversizedFrameIsRefusedBeforeParsing() {
+        let bytes = [UInt8](repeating: 0x20, count: ProtocolLimits.maxFrameBytes + 1)
+        #expect(throws: ProtocolError.frameTooLarge(size: bytes.count, limit: ProtocolLimits.maxFrameBytes)) {
+            try FrameCodec.decode(bytes)
+        }
+    }
+
+    @Test func errorsNameTheFieldButNotItsValue() throws {
+        let frame = #"{"v":1,"type":"send","envelope":{"sender":"secret-looking!"}}"#
+        let error = #expect(throws: ProtocolError.self) { try FrameCodec.decode(Array(frame.utf8)) }
+        #expect(error?.description.contains("secret-looking") == false)
+        #expect(error?.code == "invalid_base64" || error?.code == "missing_field")
+    }
+
+    @Test func nestedFieldErrorsGiveTheirPath() {
+        let frame = #"{"v":1,"type":"keyBundle","bundle":{"room":"a","epoch":1}}"#
+        #expect(throws: ProtocolError.missingField("bundle.recipient")) { try FrameCodec.decode(Array(frame.utf8)) }
+    }
+
+    @Test(arguments: ["", " ", "\u{7}name", String(repeating: "é", count: 33)])
+    func badDisplayNamesAreRefused(_ name: String) {
+        #expect(throws: ProtocolError.self) { try DisplayName.validate(name) }
+    }
+
+    @Test func loginSignatureIsBoundToTheChallengeAndServer() throws {
+        let challenge = AuthChallenge(server: "haven.example")
+        let response = challenge.respond(identity: fixtures.alice, displayName: "Quiet Otter")
+        try challenge.verify(response)
+        #expect(throws: ProtocolError.signatureInvalid(what: "login")) {
+            try AuthChallenge(server: "haven.example").verify(response)
+        }
+        #expect(throws: ProtocolError.signatureInvalid(what: "login")) {
+            try AuthChallenge(nonce: challenge.nonce, server: "evil.example").verify(response)
+        }
+        var impersonation = response
+        impersonation.member = MemberID(fixtures.bob)
+        #expect(throws: ProtocolError.signatureInvalid(what: "login")) { try challenge.verify(impersonation) }
+    }
+}

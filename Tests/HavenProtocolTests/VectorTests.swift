@@ -1,0 +1,93 @@
+import Foundation
+@_spi(TestVectors) import HavenProtocol
+import Sodium
+import Testing
+
+@Suite struct VectorTests {
+    let vectors: TestVectors
+
+    init() throws { vectors = try TestVectors.load() }
+
+    @Test func seedsDeriveTheListedKeys() throws {
+        for identity in vectors.identities {
+            let keys = try vectors.keyPair(identity.name)
+            #expect(keys.publicKey.bytes == identity.ed25519Public.bytes, "\(identity.name)")
+            #expect(try keys.publicKey.boxPublicKey().bytes == identity.x25519Public.bytes, "\(identity.name)")
+            #expect(try keys.boxKeyPair().publicKey.bytes == identity.x25519Public.bytes, "\(identity.name)")
+        }
+    }
+
+    @Test func base64urlMatches() throws {
+        for item in vectors.base64url {
+            let bytes = stride(from: 0, to: item.hex.count, by: 2).map { offset -> UInt8 in
+                let start = item.hex.index(item.hex.startIndex, offsetBy: offset)
+                return UInt8(item.hex[start...item.hex.index(after: start)], radix: 16)!
+            }
+            #expect(Base64URL.encode(bytes) == item.text)
+            #expect(try Base64URL.decode(item.text) == bytes)
+        }
+    }
+
+    @Test func frankingCommitmentMatches() throws {
+        let item = vectors.franking
+        #expect(try Franking.commitment(body: item.body.bytes, key: item.key.bytes) == item.commitment.bytes)
+    }
+
+    @Test func authSignatureMatchesByteForByte() throws {
+        let item = vectors.auth
+        let keys = try vectors.keyPair(item.member)
+        let challenge = AuthChallenge(nonce: item.nonce, server: item.server)
+        #expect(challenge.signedBytes(member: MemberID(keys.publicKey)) == item.signedBytes.bytes)
+        let response = challenge.respond(identity: keys, displayName: "Quiet Otter")
+        #expect(response.signature == item.signature)
+        try challenge.verify(response)
+    }
+
+    @Test func roomEnvelopeOpensAndResealsIdentically() throws {
+        let item = vectors.roomMessage
+        let envelope = item.envelope
+        let key = try EpochKey(room: envelope.room, epoch: envelope.epoch, key: item.epochKey.secret())
+        #expect(envelope.associatedData == item.associatedData.bytes)
+        #expect(envelope.signedBytes == item.signedBytes.bytes)
+
+        let opened = try envelope.open(with: key)
+        #expect(opened.bodyBytes == item.body.bytes)
+        #expect(opened.frankingKey == item.frankingKey.bytes)
+        #expect(opened.body.text == "You are not alone tonight.")
+
+        let resealed = try RoomEnvelope.seal(
+            opened.body, key: key, sender: vectors.keyPair(item.sender), id: envelope.id,
+            nonce: envelope.nonce.bytes, frankingKey: item.frankingKey.bytes)
+        #expect(resealed == envelope)
+    }
+
+    @Test func epochKeyBundleOpensToTheKnownKey() throws {
+        let item = vectors.epochKeyBundle
+        #expect(item.bundle.signedBytes == item.signedBytes.bytes)
+        let key = try item.bundle.open(with: vectors.keyPair(item.recipient))
+        #expect(key.key.copyBytes() == item.epochKey.bytes)
+        #expect(key.epoch == item.bundle.epoch)
+        #expect(item.bundle.sealer.publicKey == (try vectors.keyPair(item.sealer)).publicKey)
+    }
+
+    @Test func directMessageOpensToTheKnownBody() throws {
+        let item = vectors.directMessage
+        let message = item.message
+        let signed = DirectMessage.signedBytes(
+            id: message.id, sender: message.sender, recipient: message.recipient, commitment: message.franking.bytes)
+        #expect(signed == item.signedBytes.bytes)
+        let opened = try message.open(with: vectors.keyPair(item.recipient))
+        #expect(opened.bodyBytes == item.body.bytes)
+        #expect(opened.frankingKey == item.frankingKey.bytes)
+        #expect(opened.sender.publicKey == (try vectors.keyPair(item.sender)).publicKey)
+    }
+
+    @Test func rejectedFramesGiveTheListedCodes() {
+        for item in vectors.rejectedFrames {
+            let error = #expect(throws: ProtocolError.self, "\(item.frame.prefix(80))") {
+                try FrameCodec.decode(Array(item.frame.utf8))
+            }
+            #expect(error?.code == item.code, "\(item.frame.prefix(80)): \(String(describing: error))")
+        }
+    }
+}
