@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/bootstrap.sh
+bash Scripts/check-boundaries.sh
 
 echo "test: building (debug, with tests)"
 start=$(date +%s)
