@@ -25,11 +25,12 @@ let package = Package(
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CWslay", providers: [.apt(["libwslay-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Safe Swift over each C library, one wrapper per library.
         .target(name: "Sodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
         .target(name: "HavenStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
-        .target(name: "HavenNet", dependencies: ["CUV", "CHTTPParser", "CWslay"], swiftSettings: swiftSettings),
+        .target(name: "HavenNet", dependencies: ["CUV", "CHTTPParser", "CWslay", "CCrypto"], swiftSettings: swiftSettings),
 
         // Haven itself.
         .target(name: "HavenProtocol", dependencies: ["Sodium"], swiftSettings: swiftSettings),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Haven's build and tests need, and only what is missing. Safe to run again:
 # a second run installs nothing and says so.
-#   Debian packages: the C libraries Haven wraps (with headers) and pkg-config.
+#   Debian packages: the C libraries Haven wraps (with headers) and pkg-config; OpenSSL's
+#                    libcrypto only for the SHA-1 of the WebSocket handshake.
 #   PyPI packages:   PyNaCl, for the independent cross-check of the crypto.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev)
+DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
 PYTHON_PACKAGES=(pynacl:nacl)
 
 as_root() {

@@ -20,5 +20,6 @@ check CSQLite HavenStore
 check CUV HavenNet
 check CHTTPParser HavenNet
 check CWslay HavenNet
+check CCrypto HavenNet
 [ $status -eq 0 ] && echo "boundaries: each C library is imported only by its wrapper"
 exit $status

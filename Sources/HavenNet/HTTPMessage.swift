@@ -1,0 +1,101 @@
+/// A parsed HTTP/1.1 request or response head (and body, for requests that have one).
+public struct HTTPMessage: Sendable, Equatable {
+    /// The request method ("GET"), or empty for a response.
+    public var method: String = ""
+    /// The request target ("/v1/ws?x=1"), or empty for a response.
+    public var target: String = ""
+    /// The response status code, or 0 for a request.
+    public var status: Int = 0
+    /// Header fields in order, names as sent.
+    public var headers: [(name: String, value: String)] = []
+    /// The body bytes.
+    public var body: [UInt8] = []
+    /// True when the connection may carry another request after this one.
+    public var keepAlive = false
+    /// True when the message asks to switch protocols (`Upgrade`).
+    public var isUpgrade = false
+
+    /// The first value of the header `name`, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) }?.value
+    }
+
+    /// The path part of ``target``, without the query.
+    public var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+
+    public static func == (lhs: HTTPMessage, rhs: HTTPMessage) -> Bool {
+        lhs.method == rhs.method && lhs.target == rhs.target && lhs.status == rhs.status && lhs.body == rhs.body
+            && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
+            && lhs.keepAlive == rhs.keepAlive && lhs.isUpgrade == rhs.isUpgrade
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality, for header names and tokens.
+    func caseInsensitiveCompare(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && zip(utf8, other.utf8).allSatisfy { asciiLower($0) == asciiLower($1) }
+    }
+}
+
+private func asciiLower(_ byte: UInt8) -> UInt8 {
+    (65...90).contains(byte) ? byte + 32 : byte
+}
+
+/// Limits on what an HTTP peer may send before it is refused.
+public struct HTTPLimits: Sendable, Equatable {
+    /// Longest request target, in bytes (longer: 414).
+    public var maxTargetBytes = 8 * 1024
+    /// Most header fields (more: 431).
+    public var maxHeaderCount = 64
+    /// Most bytes of header names and values together (more: 431).
+    public var maxHeaderBytes = 16 * 1024
+    /// Largest body (larger: 413).
+    public var maxBodyBytes = 1024 * 1024
+
+    /// The defaults above.
+    public init() {}
+}
+
+/// Why an HTTP request was refused, with the status code it is answered with.
+public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The bytes are not valid HTTP/1.x (400), with http-parser's reason.
+    case malformed(reason: String)
+    /// The request target is too long (414).
+    case targetTooLong(limit: Int)
+    /// Too many header fields (431).
+    case tooManyHeaders(limit: Int)
+    /// The header fields are too large (431).
+    case headersTooLarge(limit: Int)
+    /// The body is too large (413).
+    case bodyTooLarge(limit: Int)
+
+    /// The HTTP status code to answer with.
+    public var status: Int {
+        switch self {
+        case .malformed: return 400
+        case .targetTooLong: return 414
+        case .tooManyHeaders, .headersTooLarge: return 431
+        case .bodyTooLarge: return 413
+        }
+    }
+
+    /// A short machine-readable code for the JSON error body.
+    public var code: String {
+        switch self {
+        case .malformed: return "bad_request"
+        case .targetTooLong: return "uri_too_long"
+        case .tooManyHeaders, .headersTooLarge: return "headers_too_large"
+        case .bodyTooLarge: return "body_too_large"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .malformed(let reason): return "malformed HTTP request: \(reason)"
+        case .targetTooLong(let limit): return "request target is longer than \(limit) bytes"
+        case .tooManyHeaders(let limit): return "more than \(limit) header fields"
+        case .headersTooLarge(let limit): return "header fields are larger than \(limit) bytes"
+        case .bodyTooLarge(let limit): return "body is larger than \(limit) bytes"
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// Immutable bytes queued for writing, shared by reference so one encoded frame can be written to
+/// many connections without a copy per recipient. The memory stays valid until the last write that
+/// uses it completes (each in-flight write holds a reference).
+public final class OutboundBytes: Sendable {
+    // The pointer is written only in `init` and freed in `deinit`; in between it is read-only,
+    // so sharing across threads is safe.
+    nonisolated(unsafe) let buffer: UnsafeMutableRawBufferPointer
+
+    /// Copies `bytes` into a new buffer.
+    public init(_ bytes: some Collection<UInt8>) {
+        buffer = .allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
+        _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        count = bytes.count
+    }
+
+    /// The number of bytes.
+    public let count: Int
+
+    deinit { buffer.deallocate() }
+}

@@ -1,0 +1,44 @@
+import CUV
+import Foundation
+
+/// Watches SIGINT and SIGTERM on the loop and calls back once per signal. Loop thread only.
+public final class SignalWatcher {
+    private var handles: [UnsafeMutablePointer<uv_signal_t>] = []
+    private var callback: (Int32) -> Void
+    private var isClosed = false
+
+    /// The signals that ask a server to stop: SIGINT and SIGTERM.
+    public static let terminationSignals: [Int32] = [SIGINT, SIGTERM]
+
+    /// Starts watching `signals`.
+    public init(loop: EventLoop, signals: [Int32] = terminationSignals, callback: @escaping (Int32) -> Void) throws {
+        loop.preconditionInLoop()
+        self.callback = callback
+        for signal in signals {
+            let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
+            try uv("uv_signal_init") { uv_signal_init(loop.loop, handle) }
+            handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            try uv("uv_signal_start") {
+                uv_signal_start(handle, { handle, signal in
+                    guard let handle else { return }
+                    Unmanaged<SignalWatcher>.fromOpaque(handle.pointee.data).takeUnretainedValue().callback(signal)
+                }, signal)
+            }
+            handles.append(handle)
+        }
+    }
+
+    /// Stops watching.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for handle in handles {
+            handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+                uv_close(handle) { handle in
+                    handle?.withMemoryRebound(to: uv_signal_t.self, capacity: 1) { $0.deallocate() }
+                }
+            }
+        }
+        handles.removeAll()
+    }
+}

@@ -1,0 +1,17 @@
+import CUV
+import Foundation
+
+/// Parses numeric IPv4 and IPv6 addresses with libuv (no name resolution: Haven listens on and
+/// connects to addresses, so a slow resolver never blocks the loop).
+enum SocketAddress {
+    static func parse(host: String, port: Int, into storage: inout sockaddr_storage) throws(UVError) {
+        guard (0...65535).contains(port) else { throw UVError(code: -22, function: "uv_ip_addr") }
+        let status = withUnsafeMutablePointer(to: &storage) { pointer -> Int32 in
+            if host.contains(":") {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_addr(host, Int32(port), $0) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_addr(host, Int32(port), $0) }
+        }
+        guard status == 0 else { throw UVError(code: status, function: "uv_ip_addr") }
+    }
+}

@@ -1,0 +1,205 @@
+import CUV
+import Foundation
+
+/// One TCP connection on an event loop, accepted by a ``TCPListener`` or made by ``connect``.
+///
+/// Output is queued and written once per loop iteration as a single `uv_write` of all queued
+/// buffers; ``queuedBytes`` counts what is queued or in flight, so owners can bound it. Loop
+/// thread only. The stream keeps itself alive until its `uv_close` callback.
+public final class TCPStream {
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// The loop the stream belongs to.
+    public let loop: EventLoop
+    /// Called with each chunk read; the buffer is valid only during the call.
+    public var onRead: (UnsafeRawBufferPointer) -> Void = { _ in }
+    /// Called once when the peer closes, a read or write fails, or ``close()`` completes.
+    public var onClose: () -> Void = {}
+    /// Bytes queued or being written.
+    public private(set) var queuedBytes = 0
+    /// True once ``close()`` has been called or the peer has gone.
+    public private(set) var isClosed = false
+    private var pending: [OutboundBytes] = []
+    private var isDirty = false
+    private var closeAfterFlush = false
+
+    init(loop: EventLoop) throws {
+        self.loop = loop
+        handle = .allocate(capacity: 1)
+        do {
+            try uv("uv_tcp_init") { uv_tcp_init(loop.loop, handle) }
+        } catch {
+            handle.deallocate()
+            throw error
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_tcp_nodelay(handle, 1)
+    }
+
+    /// Connects to `host:port` (an IP address), calling `completion` on the loop thread.
+    public static func connect(
+        loop: EventLoop, host: String, port: Int, completion: @escaping (Result<TCPStream, UVError>) -> Void
+    ) {
+        loop.preconditionInLoop()
+        let stream: TCPStream
+        var address = sockaddr_storage()
+        do {
+            try SocketAddress.parse(host: host, port: port, into: &address)
+            stream = try TCPStream(loop: loop)
+        } catch {
+            completion(.failure(error as? UVError ?? UVError(code: -22, function: "uv_tcp_connect")))
+            return
+        }
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(ConnectRequest(stream: stream, completion: completion)).toOpaque()
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                uv_tcp_connect(request, stream.handle, addr) { request, status in
+                    guard let request else { return }
+                    let box = Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
+                    request.deallocate()
+                    if status < 0 {
+                        box.stream.close()
+                        box.completion(.failure(UVError(code: status, function: "uv_tcp_connect")))
+                    } else {
+                        box.completion(.success(box.stream))
+                    }
+                }
+            }
+        }
+        if status < 0 {
+            Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            stream.close()
+            completion(.failure(UVError(code: status, function: "uv_tcp_connect")))
+        }
+    }
+
+    /// Starts delivering reads to ``onRead``.
+    public func startReading() {
+        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
+            uv_read_start(stream, { handle, _, buffer in
+                let stream = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+                buffer!.pointee.base = stream.loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+                buffer!.pointee.len = stream.loop.readBuffer.count
+            }, { handle, count, _ in
+                let stream = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+                if count < 0 {
+                    stream.close()
+                } else if count > 0 {
+                    stream.onRead(UnsafeRawBufferPointer(start: stream.loop.readBuffer.baseAddress, count: count))
+                }
+            })
+        }
+        if status < 0 { close() }
+    }
+
+    /// Stops reading (a peer that should not be heard any more, e.g. while closing).
+    public func stopReading() {
+        guard !isClosed else { return }
+        _ = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { uv_read_stop($0) }
+    }
+
+    /// Queues `bytes` for writing at the end of this loop iteration.
+    public func write(_ bytes: OutboundBytes) {
+        guard !isClosed, bytes.count > 0 else { return }
+        pending.append(bytes)
+        queuedBytes += bytes.count
+        if !isDirty {
+            isDirty = true
+            loop.markDirty(self)
+        }
+    }
+
+    /// Writes everything queued, then closes (for a final error response or close frame).
+    public func closeAfterWriting() {
+        closeAfterFlush = true
+        if !isDirty && pending.isEmpty && writesInFlight == 0 { close() }
+    }
+
+    private var writesInFlight = 0
+
+    func flush() {
+        isDirty = false
+        guard !isClosed, !pending.isEmpty else { return }
+        let chunks = pending
+        pending.removeAll(keepingCapacity: true)
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        let buffers = UnsafeMutablePointer<uv_buf_t>.allocate(capacity: chunks.count)
+        var total = 0
+        for (index, chunk) in chunks.enumerated() {
+            buffers[index] = uv_buf_init(chunk.buffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(chunk.count))
+            total += chunk.count
+        }
+        request.pointee.data = Unmanaged.passRetained(WriteRequest(stream: self, chunks: chunks, buffers: buffers, bytes: total))
+            .toOpaque()
+        writesInFlight += 1
+        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
+            uv_write(request, stream, buffers, UInt32(chunks.count)) { request, status in
+                guard let request else { return }
+                let box = Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
+                request.deallocate()
+                box.buffers.deallocate()
+                box.stream.writeCompleted(bytes: box.bytes, status: status)
+            }
+        }
+        if status < 0 {
+            Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            buffers.deallocate()
+            writeCompleted(bytes: total, status: status)
+        }
+    }
+
+    private func writeCompleted(bytes: Int, status: Int32) {
+        writesInFlight -= 1
+        queuedBytes -= bytes
+        if status < 0 {
+            close()
+        } else if closeAfterFlush && pending.isEmpty && writesInFlight == 0 {
+            close()
+        }
+    }
+
+    /// Closes the connection; ``onClose`` runs once, from libuv's close callback.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        pending.removeAll()
+        handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+            uv_close(handle) { handle in
+                guard let handle else { return }
+                let stream = Unmanaged<TCPStream>.fromOpaque(handle.pointee.data).takeRetainedValue()
+                stream.onClose()
+                stream.onClose = {}
+                stream.onRead = { _ in }
+                handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { $0.deallocate() }
+            }
+        }
+    }
+}
+
+/// Keeps a write's buffers alive until libuv is done with them.
+private final class WriteRequest {
+    let stream: TCPStream
+    let chunks: [OutboundBytes]
+    let buffers: UnsafeMutablePointer<uv_buf_t>
+    let bytes: Int
+
+    init(stream: TCPStream, chunks: [OutboundBytes], buffers: UnsafeMutablePointer<uv_buf_t>, bytes: Int) {
+        self.stream = stream
+        self.chunks = chunks
+        self.buffers = buffers
+        self.bytes = bytes
+    }
+}
+
+/// Keeps a connecting stream and its completion alive until the connect callback.
+private final class ConnectRequest {
+    let stream: TCPStream
+    let completion: (Result<TCPStream, UVError>) -> Void
+
+    init(stream: TCPStream, completion: @escaping (Result<TCPStream, UVError>) -> Void) {
+        self.stream = stream
+        self.completion = completion
+    }
+}

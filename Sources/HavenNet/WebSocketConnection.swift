@@ -1,0 +1,80 @@
+/// One accepted connection, from its first HTTP byte to its close. Loop thread only.
+///
+/// While in the HTTP phase it answers plain requests through the server's delegate; after a
+/// valid upgrade it carries a ``WebSocketSession``.
+public final class WebSocketConnection {
+    enum Phase {
+        case http(HTTPParser)
+        case webSocket(WebSocketSession)
+        case closed
+    }
+
+    /// A number unique within this server process, for maps keyed by connection.
+    public let id: Int
+    /// The peer's raw IP address bytes (4 or 16). Kept in memory only; never log it.
+    public let peerAddress: [UInt8]
+    /// Loop time (ms) when the connection was accepted.
+    public let acceptedAt: UInt64
+    /// Loop time (ms) of the last byte received.
+    public internal(set) var lastActivity: UInt64
+    /// Anything the application attaches (its session).
+    public var context: AnyObject?
+    var phase: Phase
+    var pingSent = false
+    var closingSince: UInt64?
+    let stream: TCPStream
+    unowned let server: WebSocketServer
+
+    init(id: Int, stream: TCPStream, peerAddress: [UInt8], now: UInt64, server: WebSocketServer, limits: HTTPLimits) {
+        self.id = id
+        self.stream = stream
+        self.peerAddress = peerAddress
+        self.acceptedAt = now
+        self.lastActivity = now
+        self.server = server
+        phase = .http(HTTPParser(kind: .request, limits: limits))
+    }
+
+    /// True once the WebSocket handshake succeeded.
+    public var isWebSocket: Bool {
+        if case .webSocket = phase { return true }
+        return false
+    }
+
+    /// Bytes waiting to be written to this peer.
+    public var queuedBytes: Int { stream.queuedBytes }
+
+    /// Sends a pre-framed text message. A peer whose queue would pass the server's limit is
+    /// disconnected with ``WebSocketCloseCode/slowConsumer`` instead, and `false` is returned.
+    @discardableResult
+    public func send(frame: OutboundBytes) -> Bool {
+        guard case .webSocket(let session) = phase, !session.isClosing else { return false }
+        guard stream.queuedBytes + frame.count <= server.configuration.maxQueuedBytes else {
+            dropSlowConsumer(session)
+            return false
+        }
+        session.send(frame: frame)
+        return true
+    }
+
+    /// Starts the close handshake with `code`; the socket closes when the peer answers or after
+    /// the close timeout.
+    public func close(_ code: WebSocketCloseCode, reason: String = "") {
+        switch phase {
+        case .webSocket(let session):
+            if closingSince == nil { closingSince = server.loop.nowMilliseconds }
+            session.close(code, reason: reason)
+        case .http:
+            stream.close()
+        case .closed:
+            break
+        }
+    }
+
+    private func dropSlowConsumer(_ session: WebSocketSession) {
+        // The close frame would queue behind the backlog; close the socket now.
+        closingSince = server.loop.nowMilliseconds
+        session.close(.slowConsumer, reason: "send queue full")
+        stream.close()
+    }
+}

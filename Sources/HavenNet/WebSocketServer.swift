@@ -1,0 +1,208 @@
+import CUV
+import Foundation
+
+/// What a ``WebSocketServer`` reports to the application. Every call is on the loop thread.
+public protocol WebSocketServerDelegate: AnyObject {
+    /// Answers a plain HTTP request (anything that is not the WebSocket upgrade).
+    func respond(to request: HTTPMessage) -> HTTPResponse
+    /// A WebSocket handshake completed.
+    func opened(_ connection: WebSocketConnection)
+    /// A complete, UTF-8-valid text message arrived; the bytes are valid only during the call.
+    func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection)
+    /// The connection is gone (after ``opened(_:)``).
+    func closed(_ connection: WebSocketConnection)
+}
+
+/// HTTP/1.1 and WebSocket server on libuv: accepts connections, parses requests with limits,
+/// upgrades at ``WebSocketServerConfiguration/webSocketPath`` after checking `Origin`, and closes
+/// peers that are slow to handshake, silent, or too slow to read. Loop thread only.
+public final class WebSocketServer {
+    /// The loop everything runs on.
+    public let loop: EventLoop
+    /// The configuration.
+    public let configuration: WebSocketServerConfiguration
+    /// The frame encoder for fan-out.
+    public let frames: WebSocketFrameEncoder
+    /// The port actually bound.
+    public var port: Int { listener?.port ?? 0 }
+    /// Open connections by id.
+    public private(set) var connections: [Int: WebSocketConnection] = [:]
+    /// Number of connections in the WebSocket phase.
+    public private(set) var webSocketCount = 0
+
+    private weak var delegate: (any WebSocketServerDelegate)?
+    private var listener: TCPListener?
+    private var sweepTimer: LoopTimer?
+    private var nextID = 0
+
+    /// Binds and starts accepting. Call on the loop thread.
+    ///
+    /// - Throws: ``UVError`` when the address cannot be bound.
+    public init(loop: EventLoop, configuration: WebSocketServerConfiguration, delegate: any WebSocketServerDelegate) throws {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.configuration = configuration
+        self.delegate = delegate
+        frames = try WebSocketFrameEncoder()
+        listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) { [unowned self] stream in
+            accept(stream)
+        }
+        let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
+        timer.start(after: 500, repeatEvery: 500)
+        sweepTimer = timer
+    }
+
+    /// Stops accepting new connections (existing ones continue).
+    public func stopAccepting() {
+        listener?.close()
+        listener = nil
+    }
+
+    /// Stops accepting, sends every WebSocket peer a close frame with `code`, and closes the rest.
+    public func shutdown(_ code: WebSocketCloseCode = .goingAway) {
+        stopAccepting()
+        sweepTimer?.close()
+        sweepTimer = nil
+        for connection in connections.values {
+            connection.close(code, reason: "server shutting down")
+            connection.stream.closeAfterWriting()
+        }
+    }
+
+    private func accept(_ stream: TCPStream) {
+        nextID += 1
+        let connection = WebSocketConnection(
+            id: nextID, stream: stream, peerAddress: Self.peerAddress(of: stream), now: loop.nowMilliseconds,
+            server: self, limits: configuration.httpLimits)
+        connections[connection.id] = connection
+        stream.onRead = { [unowned self, unowned connection] bytes in read(bytes, on: connection) }
+        stream.onClose = { [unowned self, unowned connection] in closed(connection) }
+        stream.startReading()
+    }
+
+    private func read(_ bytes: UnsafeRawBufferPointer, on connection: WebSocketConnection) {
+        connection.lastActivity = loop.nowMilliseconds
+        connection.pingSent = false
+        switch connection.phase {
+        case .http(let parser):
+            readHTTP(bytes, parser: parser, on: connection)
+        case .webSocket(let session):
+            session.receive(bytes)
+        case .closed:
+            break
+        }
+    }
+
+    private func readHTTP(_ bytes: UnsafeRawBufferPointer, parser: HTTPParser, on connection: WebSocketConnection) {
+        var remaining = bytes
+        while !remaining.isEmpty, case .http = connection.phase {
+            let progress: HTTPParser.Progress
+            do {
+                progress = try parser.feed(remaining)
+            } catch {
+                reject(connection, with: .error(status: error.status, code: error.code, message: error.description))
+                return
+            }
+            guard case .complete(let request, let consumed) = progress else { return }
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
+            if request.isUpgrade || request.path == configuration.webSocketPath {
+                upgrade(connection, request: request, leftover: remaining)
+                return
+            }
+            let response = delegate?.respond(to: request) ?? HTTPResponse(status: 503)
+            connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
+            if !request.keepAlive {
+                connection.stream.closeAfterWriting()
+                connection.phase = .closed
+            }
+        }
+    }
+
+    private func upgrade(_ connection: WebSocketConnection, request: HTTPMessage, leftover: UnsafeRawBufferPointer) {
+        guard request.path == configuration.webSocketPath else {
+            reject(connection, with: .error(status: 404, code: "not_found", message: "no WebSocket endpoint here"))
+            return
+        }
+        let accept: String
+        do {
+            accept = try WebSocketHandshake.accept(request, allowedOrigins: configuration.allowedOrigins)
+        } catch {
+            let extra = error == .unsupportedVersion ? ["Sec-WebSocket-Version": "13"] : [:]
+            reject(connection, with: .error(status: error.status, code: error.code, message: error.description, headers: extra))
+            return
+        }
+        let session: WebSocketSession
+        do {
+            session = try WebSocketSession(role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes)
+        } catch {
+            reject(connection, with: .error(status: 503, code: "unavailable", message: "cannot open a session"))
+            return
+        }
+        session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
+        connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))
+        connection.phase = .webSocket(session)
+        webSocketCount += 1
+        delegate?.opened(connection)
+        if !leftover.isEmpty { session.receive(leftover) }
+    }
+
+    private func reject(_ connection: WebSocketConnection, with response: HTTPResponse) {
+        connection.stream.stopReading()
+        connection.stream.write(OutboundBytes(response.serialized(keepAlive: false)))
+        connection.stream.closeAfterWriting()
+        connection.phase = .closed
+    }
+
+    private func closed(_ connection: WebSocketConnection) {
+        connections[connection.id] = nil
+        if case .webSocket = connection.phase {
+            webSocketCount -= 1
+            connection.phase = .closed
+            delegate?.closed(connection)
+        }
+        connection.phase = .closed
+        connection.context = nil
+    }
+
+    private func sweep() {
+        let now = loop.nowMilliseconds
+        for connection in connections.values {
+            let quiet = now &- connection.lastActivity
+            switch connection.phase {
+            case .http:
+                if now &- connection.acceptedAt > configuration.handshakeTimeoutMilliseconds { connection.stream.close() }
+            case .webSocket(let session):
+                if let since = connection.closingSince {
+                    if now &- since > configuration.closeTimeoutMilliseconds { connection.stream.close() }
+                } else if quiet > configuration.idleTimeoutMilliseconds {
+                    connection.close(.timeout, reason: "idle")
+                } else if quiet > configuration.pingAfterMilliseconds && !connection.pingSent {
+                    connection.pingSent = true
+                    session.ping()
+                }
+            case .closed:
+                break
+            }
+        }
+    }
+
+    private static func peerAddress(of stream: TCPStream) -> [UInt8] {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(stream.handle, $0, &length) }
+        }
+        guard status == 0 else { return [] }
+        let isIPv6 = Int32(storage.ss_family) == AF_INET6
+        return withUnsafePointer(to: &storage) { pointer -> [UInt8] in
+            if isIPv6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) }
+                }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/// How a ``WebSocketServer`` listens, what it accepts, and when it gives up on a peer.
+public struct WebSocketServerConfiguration: Sendable, Equatable {
+    /// Address to listen on (numeric IPv4 or IPv6).
+    public var host = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one.
+    public var port = 8080
+    /// The path that accepts WebSocket upgrades.
+    public var webSocketPath = "/v1/ws"
+    /// Origins allowed to open a WebSocket (`"*"` for any); requests without `Origin` are allowed.
+    public var allowedOrigins: [String] = []
+    /// Limits on HTTP requests.
+    public var httpLimits = HTTPLimits()
+    /// Largest WebSocket message accepted; wslay closes with 1009 beyond it (its own default is ~2 GiB).
+    public var maxMessageBytes = 160 * 1024
+    /// Most bytes queued for one peer before it is disconnected as a slow consumer.
+    public var maxQueuedBytes = 1024 * 1024
+    /// Time allowed from accept to a complete HTTP request or upgrade.
+    public var handshakeTimeoutMilliseconds: UInt64 = 10_000
+    /// Quiet time after which the server pings a WebSocket peer.
+    public var pingAfterMilliseconds: UInt64 = 30_000
+    /// Quiet time after which a WebSocket peer is disconnected (it ignored the ping).
+    public var idleTimeoutMilliseconds: UInt64 = 75_000
+    /// Time a peer has to answer a close frame before the socket is closed anyway.
+    public var closeTimeoutMilliseconds: UInt64 = 3_000
+
+    /// The defaults above.
+    public init() {}
+}

@@ -1,0 +1,159 @@
+import CWslay
+import Foundation
+
+/// One WebSocket conversation over a ``TCPStream``, framed by wslay: ping/pong, close handshake,
+/// fragmentation and the maximum message size are wslay's; Haven adds UTF-8 validation of text
+/// messages and refuses binary ones. Loop thread only.
+public final class WebSocketSession {
+    /// Which side of the connection this is (clients mask their frames).
+    public enum Role: Sendable { case server, client }
+
+    /// Called with each complete text message; the bytes are valid only during the call.
+    public var onText: (UnsafeRawBufferPointer) -> Void = { _ in }
+    /// Called when any frame arrives (for idle tracking).
+    public var onActivity: () -> Void = {}
+    /// The stream underneath.
+    public let stream: TCPStream
+    /// The role.
+    public let role: Role
+
+    private var context: OpaquePointer?
+    private var input = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var callbacks = wslay_event_callbacks()
+
+    /// Starts a session on `stream`, refusing messages longer than `maxMessageBytes`.
+    public init(role: Role, stream: TCPStream, maxMessageBytes: Int) throws {
+        self.role = role
+        self.stream = stream
+        callbacks.recv_callback = { context, buffer, length, _, user in
+            WebSocketSession.from(user).readInput(context, buffer, length)
+        }
+        callbacks.send_callback = { _, data, length, _, user in
+            WebSocketSession.from(user).stream.write(OutboundBytes(UnsafeRawBufferPointer(start: data, count: length)))
+            return length
+        }
+        callbacks.genmask_callback = { _, buffer, length, _ in
+            var generator = SystemRandomNumberGenerator()
+            for index in 0..<length { buffer![index] = UInt8.random(in: 0...255, using: &generator) }
+            return 0
+        }
+        callbacks.on_msg_recv_callback = { _, argument, user in
+            guard let argument else { return }
+            WebSocketSession.from(user).received(argument.pointee)
+        }
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        let status = role == .server
+            ? wslay_event_context_server_init(&context, &callbacks, user)
+            : wslay_event_context_client_init(&context, &callbacks, user)
+        guard status == 0, let context else { throw UVError(code: -12, function: "wslay_event_context_init") }
+        wslay_event_config_set_max_recv_msg_length(context, UInt64(maxMessageBytes))
+    }
+
+    deinit {
+        if let context { wslay_event_context_free(context) }
+    }
+
+    /// Feeds bytes read from the stream; complete messages go to ``onText``. Closes the stream
+    /// once the close handshake is done or the peer broke the protocol.
+    public func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard let context else { return }
+        input = bytes
+        let status = wslay_event_recv(context)
+        input = UnsafeRawBufferPointer(start: nil, count: 0)
+        if status != 0 && wslay_event_get_close_sent(context) == 0 {
+            wslay_event_queue_close(context, WebSocketCloseCode.protocolError.rawValue, nil, 0)
+        }
+        flush()
+    }
+
+    /// Sends one text message (copied and framed by wslay; clients mask it).
+    public func send(text: some Collection<UInt8>) {
+        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        let bytes = Array(text)
+        bytes.withUnsafeBufferPointer { buffer in
+            var message = wslay_event_msg(opcode: UInt8(WSLAY_TEXT_FRAME.rawValue), msg: buffer.baseAddress, msg_length: buffer.count)
+            _ = wslay_event_queue_msg(context, &message)
+        }
+        flush()
+    }
+
+    /// Sends a frame built once by ``WebSocketFrameEncoder`` (server role only): the same bytes
+    /// can go to many sessions without re-framing.
+    public func send(frame: OutboundBytes) {
+        precondition(role == .server, "pre-framed messages are unmasked: server only")
+        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        stream.write(frame)
+    }
+
+    /// Sends a ping (the peer's pong counts as activity).
+    public func ping() {
+        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        var message = wslay_event_msg(opcode: UInt8(WSLAY_PING.rawValue), msg: nil, msg_length: 0)
+        _ = wslay_event_queue_msg(context, &message)
+        flush()
+    }
+
+    /// Starts the close handshake with `code` and a short `reason` (no user data).
+    public func close(_ code: WebSocketCloseCode, reason: String = "") {
+        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        let reasonBytes = Array(reason.utf8.prefix(120))
+        _ = reasonBytes.withUnsafeBufferPointer { wslay_event_queue_close(context, code.rawValue, $0.baseAddress, $0.count) }
+        flush()
+    }
+
+    /// True once a close frame has been sent.
+    public var isClosing: Bool { context.map { wslay_event_get_close_sent($0) != 0 } ?? true }
+
+    /// The close code the peer sent, if it sent one.
+    public var closeCodeReceived: UInt16? {
+        guard let context, wslay_event_get_close_received(context) != 0 else { return nil }
+        return wslay_event_get_status_code_received(context)
+    }
+
+    /// The close code this side sent, if it sent one.
+    public var closeCodeSent: UInt16? {
+        guard let context, wslay_event_get_close_sent(context) != 0 else { return nil }
+        return wslay_event_get_status_code_sent(context)
+    }
+
+    private func flush() {
+        guard let context else { return }
+        if wslay_event_want_write(context) != 0 { _ = wslay_event_send(context) }
+        if wslay_event_want_read(context) == 0 && wslay_event_want_write(context) == 0 {
+            stream.stopReading()
+            stream.closeAfterWriting()
+        }
+    }
+
+    private func readInput(_ context: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ length: Int) -> Int {
+        guard input.count > 0, let buffer else {
+            wslay_event_set_error(context, Int32(WSLAY_ERR_WOULDBLOCK.rawValue))
+            return -1
+        }
+        let count = Swift.min(length, input.count)
+        UnsafeMutableRawPointer(buffer).copyMemory(from: input.baseAddress!, byteCount: count)
+        input = UnsafeRawBufferPointer(rebasing: input[count...])
+        return count
+    }
+
+    private func received(_ message: wslay_event_on_msg_recv_arg) {
+        onActivity()
+        let bytes = UnsafeRawBufferPointer(start: message.msg, count: message.msg_length)
+        switch UInt32(message.opcode) {
+        case WSLAY_TEXT_FRAME.rawValue:
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                close(.invalidPayload, reason: "text message is not valid UTF-8")
+                return
+            }
+            onText(bytes)
+        case WSLAY_BINARY_FRAME.rawValue:
+            close(.unsupportedData, reason: "binary messages are not supported")
+        default:
+            break
+        }
+    }
+
+    private static func from(_ user: UnsafeMutableRawPointer?) -> WebSocketSession {
+        Unmanaged<WebSocketSession>.fromOpaque(user!).takeUnretainedValue()
+    }
+}
