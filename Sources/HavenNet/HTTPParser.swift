@@ -18,8 +18,10 @@ public final class HTTPParser {
         case complete(HTTPMessage, consumed: Int)
     }
 
-    private var parser = http_parser()
-    private var settings = http_parser_settings()
+    // Heap-allocated: the C callbacks read the parser while http_parser_execute runs, which
+    // Swift's exclusivity rules forbid for an inout stored property.
+    private let parser = UnsafeMutablePointer<http_parser>.allocate(capacity: 1)
+    private let settings = UnsafeMutablePointer<http_parser_settings>.allocate(capacity: 1)
     private let limits: HTTPLimits
     private var message = HTTPMessage()
     private var headerName: [UInt8] = []
@@ -33,24 +35,24 @@ public final class HTTPParser {
     /// Creates a parser for requests or responses.
     public init(kind: Kind, limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
-        http_parser_init(&parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE)
-        http_parser_settings_init(&settings)
-        settings.on_url = { parser, data, length in
+        http_parser_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE)
+        http_parser_settings_init(settings)
+        settings.pointee.on_url = { parser, data, length in
             HTTPParser.from(parser).appendTarget(data, length)
         }
-        settings.on_header_field = { parser, data, length in
+        settings.pointee.on_header_field = { parser, data, length in
             HTTPParser.from(parser).appendHeaderName(data, length)
         }
-        settings.on_header_value = { parser, data, length in
+        settings.pointee.on_header_value = { parser, data, length in
             HTTPParser.from(parser).appendHeaderValue(data, length)
         }
-        settings.on_headers_complete = { parser in
+        settings.pointee.on_headers_complete = { parser in
             HTTPParser.from(parser).headersComplete()
         }
-        settings.on_body = { parser, data, length in
+        settings.pointee.on_body = { parser, data, length in
             HTTPParser.from(parser).appendBody(data, length)
         }
-        settings.on_message_complete = { parser in
+        settings.pointee.on_message_complete = { parser in
             let me = HTTPParser.from(parser)
             me.completed = true
             // Stop after one message: pipelined bytes are handed back to the caller.
@@ -59,25 +61,30 @@ public final class HTTPParser {
         }
     }
 
+    deinit {
+        parser.deallocate()
+        settings.deallocate()
+    }
+
     /// Parses `bytes`. Call again with the unconsumed rest after a complete message.
     ///
     /// - Throws: ``HTTPParseError`` for malformed input or a limit breach; the connection should
     ///   then be answered with the error's status and closed.
     public func feed(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> Progress {
-        parser.data = Unmanaged.passUnretained(self).toOpaque()
-        defer { parser.data = nil }
-        let consumed = http_parser_execute(&parser, &settings, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        defer { parser.pointee.data = nil }
+        let consumed = http_parser_execute(parser, settings, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         if let failure { throw failure }
-        let error = http_errno(rawValue: parser.http_errno)
+        let error = http_errno(rawValue: parser.pointee.http_errno)
         if completed {
             completed = false
             var done = message
-            done.keepAlive = http_should_keep_alive(&parser) != 0
-            done.isUpgrade = parser.upgrade == 1
+            done.keepAlive = http_should_keep_alive(parser) != 0
+            done.isUpgrade = parser.pointee.upgrade == 1
             message = HTTPMessage()
             target = []
             headerBytes = 0
-            http_parser_pause(&parser, 0)
+            http_parser_pause(parser, 0)
             return .complete(done, consumed: consumed)
         }
         guard error == HPE_OK else {
@@ -131,12 +138,13 @@ public final class HTTPParser {
     private func headersComplete() -> Int32 {
         if inValue { finishHeader() }
         guard message.headers.count <= limits.maxHeaderCount else { return fail(.tooManyHeaders(limit: limits.maxHeaderCount)) }
-        guard parser.content_length == UInt64.max || parser.content_length <= UInt64(limits.maxBodyBytes) else {
+        guard parser.pointee.content_length == UInt64.max || parser.pointee.content_length <= UInt64(limits.maxBodyBytes) else {
             return fail(.bodyTooLarge(limit: limits.maxBodyBytes))
         }
         message.target = String(decoding: target, as: UTF8.self)
-        message.method = parser.type == HTTP_REQUEST.rawValue ? String(cString: http_method_str(http_method(rawValue: parser.method))) : ""
-        message.status = Int(parser.status_code)
+        message.method = parser.pointee.type == HTTP_REQUEST.rawValue
+            ? String(cString: http_method_str(http_method(rawValue: parser.pointee.method))) : ""
+        message.status = Int(parser.pointee.status_code)
         return 0
     }
 

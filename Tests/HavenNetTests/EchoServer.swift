@@ -1,0 +1,48 @@
+import Foundation
+@testable import HavenNet
+
+/// A WebSocket server on loopback that echoes text and answers GET /hello, for HavenNet tests.
+final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
+    // @unchecked Sendable: all state is touched on the loop thread only; tests read `port`
+    // after start() returned.
+    let loop: EventLoop
+    private(set) var port = 0
+    private var server: WebSocketServer?
+
+    init(configure: (inout WebSocketServerConfiguration) -> Void = { _ in }) throws {
+        loop = try EventLoop()
+        loop.start()
+        var configuration = WebSocketServerConfiguration()
+        configuration.port = 0
+        configuration.allowedOrigins = ["https://provider.example"]
+        configure(&configuration)
+        let captured = configuration
+        port = try loop.submitAndWait { [self] in
+            let server = try WebSocketServer(loop: loop, configuration: captured, delegate: self)
+            self.server = server
+            loop.onShutdown { server.shutdown() }
+            return server.port
+        }
+    }
+
+    func stop() { loop.shutdown() }
+
+    func respond(to request: HTTPMessage) -> HTTPResponse {
+        request.path == "/hello" ? HTTPResponse(status: 200, body: Array("hello".utf8)) : HTTPResponse(status: 404)
+    }
+
+    func opened(_ connection: WebSocketConnection) {}
+
+    func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection) {
+        guard let server else { return }
+        let message = Array(text)
+        if message == Array("flood".utf8) {
+            let big = server.frames.textFrame([UInt8](repeating: 0x61, count: 60_000))
+            for _ in 0..<1000 where connection.send(frame: big) {}
+            return
+        }
+        connection.send(frame: server.frames.textFrame(message))
+    }
+
+    func closed(_ connection: WebSocketConnection) {}
+}

@@ -1,0 +1,59 @@
+import Foundation
+import HavenNet
+import Testing
+
+@Suite struct HTTPServerTests {
+    func response(_ request: String, configure: (inout WebSocketServerConfiguration) -> Void = { _ in }) throws -> String {
+        let server = try EchoServer(configure: configure)
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(request)
+        return String(decoding: socket.readToEnd(), as: UTF8.self)
+    }
+
+    @Test func plainRequestIsAnsweredAndKeepAliveServesTwo() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let text = String(decoding: socket.readToEnd(), as: UTF8.self)
+        #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+        #expect(text.hasSuffix("hello"))
+    }
+
+    @Test func malformedRequestGets400WithAJSONError() throws {
+        let text = try response("BLAH\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.1 400 Bad Request"))
+        #expect(text.contains(#""error":"bad_request""#))
+    }
+
+    @Test func longTargetGets414() throws {
+        let text = try response("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.1 414"))
+    }
+
+    @Test func tooManyHeadersGet431() throws {
+        let headers = (0..<80).map { "X-\($0): 1\r\n" }.joined()
+        let text = try response("GET /hello HTTP/1.1\r\n\(headers)\r\n")
+        #expect(text.hasPrefix("HTTP/1.1 431"))
+    }
+
+    @Test func oversizedHeaderGets431() throws {
+        let text = try response("GET /hello HTTP/1.1\r\nX-Big: \(String(repeating: "b", count: 20_000))\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.1 431"))
+    }
+
+    @Test func oversizedBodyGets413() throws {
+        let text = try response("POST /hello HTTP/1.1\r\nContent-Length: 5000000\r\n\r\nabc")
+        #expect(text.hasPrefix("HTTP/1.1 413"))
+        #expect(text.contains("body_too_large"))
+    }
+
+    @Test func silentConnectionIsClosedAfterTheHandshakeTimeout() throws {
+        let server = try EchoServer { $0.handshakeTimeoutMilliseconds = 300 }
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send("GET /hello HTTP/1.1\r\n")
+        #expect(socket.readToEnd().isEmpty)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import HavenNet
+import Testing
+
+@Suite struct WebSocketTests {
+    @Test func clientAndServerExchangeTextMessages() async throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let received = try await echo(["first", "second", String(repeating: "é", count: 40_000)], port: server.port)
+        #expect(received == ["first", "second", String(repeating: "é", count: 40_000)])
+    }
+
+    func echo(_ messages: [String], port: Int) async throws -> [String] {
+        let loop = try EventLoop()
+        loop.start()
+        defer { loop.shutdown() }
+        return try await withCheckedThrowingContinuation { continuation in
+            loop.execute {
+                var replies: [String] = []
+                WebSocketClientConnection.connect(loop: loop, host: "127.0.0.1", port: port, origin: "https://provider.example") { result in
+                    switch result {
+                    case .failure(let error):
+                        continuation.resume(throwing: error)
+                    case .success(let connection):
+                        connection.onText = { text in
+                            replies.append(String(decoding: text, as: UTF8.self))
+                            if replies.count == messages.count {
+                                connection.close()
+                                continuation.resume(returning: replies)
+                            }
+                        }
+                        for message in messages { connection.send(text: Array(message.utf8)) }
+                    }
+                }
+            }
+        }
+    }
+
+    func exchange(_ bytes: [UInt8], origin: String? = "https://provider.example", configure: (inout WebSocketServerConfiguration) -> Void = { _ in }) throws -> [UInt8] {
+        let server = try EchoServer(configure: configure)
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(RawSocket.upgradeRequest(origin: origin))
+        socket.send(bytes)
+        return socket.readToEnd()
+    }
+
+    @Test func upgradeAnswersWithTheRFC6455AcceptValue() throws {
+        let reply = String(decoding: try exchange(RawSocket.clientFrame(opcode: 0x8, payload: [0x03, 0xE8])), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 101 Switching Protocols"))
+        // The example key and accept value from RFC 6455 §1.3.
+        #expect(reply.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+    }
+
+    @Test func foreignOriginIsRefusedWith403() throws {
+        let reply = String(decoding: try exchange([], origin: "https://evil.example"), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 403"))
+        #expect(reply.contains("origin_not_allowed"))
+    }
+
+    @Test func wrongVersionIsRefusedWith426() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(RawSocket.upgradeRequest(version: "8"))
+        let reply = String(decoding: socket.readToEnd(), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 426"))
+        #expect(reply.contains("Sec-WebSocket-Version: 13"))
+    }
+
+    @Test func invalidUTF8IsClosedWith1007() throws {
+        let reply = try exchange(RawSocket.clientFrame(opcode: 0x1, payload: [0xC3, 0x28]))
+        #expect(RawSocket.closeCode(in: reply) == 1007)
+    }
+
+    @Test func binaryMessageIsClosedWith1003() throws {
+        let reply = try exchange(RawSocket.clientFrame(opcode: 0x2, payload: [1, 2, 3]))
+        #expect(RawSocket.closeCode(in: reply) == 1003)
+    }
+
+    @Test func oversizedMessageIsClosedWith1009() throws {
+        let reply = try exchange(RawSocket.clientFrame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 2000))) {
+            $0.maxMessageBytes = 1000
+        }
+        #expect(RawSocket.closeCode(in: reply) == 1009)
+    }
+
+    @Test func fragmentedMessageIsReassembled() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(RawSocket.upgradeRequest())
+        socket.send(RawSocket.clientFrame(opcode: 0x1, payload: Array("hel".utf8), fin: false)
+            + RawSocket.clientFrame(opcode: 0x9, payload: [])
+            + RawSocket.clientFrame(opcode: 0x0, payload: Array("lo".utf8), fin: true))
+        let reply = socket.read(atLeast: 129 + 2 + 7)
+        #expect(reply.firstRange(of: [0x81, 0x05] + Array("hello".utf8)) != nil)
+        #expect(reply.firstRange(of: [0x8A, 0x00]) != nil, "ping answered with pong")
+    }
+
+    @Test func unmaskedClientFrameIsAProtocolError() throws {
+        let reply = try exchange([0x81, 0x02] + Array("hi".utf8))
+        #expect(RawSocket.closeCode(in: reply) == 1002)
+    }
+
+    @Test func readerThatStopsReadingIsDisconnectedAsASlowConsumer() throws {
+        let server = try EchoServer { $0.maxQueuedBytes = 256 * 1024 }
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.shrinkReceiveBuffer()
+        socket.send(RawSocket.upgradeRequest())
+        socket.send(RawSocket.clientFrame(opcode: 0x1, payload: Array("flood".utf8)))
+        Thread.sleep(forTimeInterval: 0.5)
+        let everything = socket.readToEnd()
+        // The server stopped well short of the 60 MB it tried to send and closed the socket.
+        #expect(everything.count < 8 * 1024 * 1024)
+    }
+}
