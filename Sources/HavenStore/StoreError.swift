@@ -8,6 +8,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case sqlite(operation: String, code: Int32, reason: String)
     /// A query expected a row and got none.
     case noRow(operation: String)
+    /// The database was written by a newer Haven with a schema this build does not know.
+    case schemaTooNew(found: Int, supported: Int)
+    /// The store has been closed; nothing more can be written.
+    case closed
+    /// A referenced row does not exist (e.g. a message for an unknown room).
+    case notFound(String)
 
     public var description: String {
         switch self {
@@ -17,6 +23,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(operation) failed: \(reason) (SQLite code \(code))"
         case .noRow(let operation):
             return "\(operation) returned no row"
+        case .schemaTooNew(let found, let supported):
+            return "database schema version \(found) is newer than this Haven supports (\(supported)); upgrade Haven"
+        case .closed:
+            return "the store is closed"
+        case .notFound(let what):
+            return "\(what) does not exist"
         }
     }
 }

@@ -1,0 +1,186 @@
+import Foundation
+
+/// The embedded SQLite store: one writer thread, one connection, batched transactions.
+///
+/// Work submitted with ``perform(_:completion:)`` queues up; the writer takes everything queued
+/// (up to ``maxBatch``), runs it in one `BEGIN IMMEDIATE ... COMMIT`, and only then hands the
+/// results to `deliver` (group commit: many messages, one fsync). If the commit fails, every
+/// operation of the batch gets the error, so nothing is reported stored that is not.
+public final class HavenStore: @unchecked Sendable {
+    // @unchecked Sendable: `queue`, `closed`, and the metrics are guarded by `condition`; the
+    // database is touched only by the writer thread.
+    private let condition = NSCondition()
+    private var queue: [Operation] = []
+    private var closed = false
+    private var writerFinished = false
+    private let deliver: @Sendable (@escaping @Sendable () -> Void) -> Void
+    private var database: StoreDatabase?
+    private var metricsSnapshot = StoreMetrics()
+
+    /// Most operations committed together.
+    public let maxBatch: Int
+
+    private struct Operation {
+        let run: (StoreDatabase) -> Void
+        let fail: (StoreError) -> Void
+        let finish: () -> Void
+    }
+
+    /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
+    ///
+    /// `deliver` receives one closure per committed batch that runs the batch's completions in
+    /// order; a server passes its event loop's `execute` so completions run on the loop thread.
+    ///
+    /// - Throws: ``StoreError`` when the file cannot be opened or migrated.
+    public init(
+        path: String, settings: StoreSettings = StoreSettings(), maxBatch: Int = 1024,
+        deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
+    ) throws {
+        let connection = try SQLiteConnection.openStore(path: path, settings: settings)
+        try Migrations.apply(to: connection)
+        database = StoreDatabase(connection: connection)
+        self.deliver = deliver
+        self.maxBatch = maxBatch
+        let thread = Thread { [self] in writerLoop() }
+        thread.name = "haven-store"
+        thread.start()
+    }
+
+    /// Queues `work` for the writer thread; `completion` receives its result after the commit.
+    ///
+    /// After ``close()``, `completion` receives ``StoreError/closed`` at once.
+    public func perform<Value: Sendable>(
+        _ work: @escaping @Sendable (StoreDatabase) throws -> Value,
+        completion: @escaping @Sendable (Result<Value, StoreError>) -> Void
+    ) {
+        let box = OperationResult<Value>()
+        let operation = Operation(
+            run: { database in
+                do {
+                    box.result = .success(try work(database))
+                } catch let error as StoreError {
+                    box.result = .failure(error)
+                } catch {
+                    box.result = .failure(.sqlite(operation: "store operation", code: -1, reason: "\(error)"))
+                }
+            },
+            fail: { box.result = .failure($0) },
+            finish: { completion(box.result ?? .failure(.closed)) })
+        condition.lock()
+        guard !closed else {
+            condition.unlock()
+            completion(.failure(.closed))
+            return
+        }
+        queue.append(operation)
+        metricsSnapshot.queueDepth = queue.count
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs `work` on the writer thread and waits for its committed result (for the CLI and tests,
+    /// never on an event loop).
+    public func performAndWait<Value: Sendable>(_ work: @escaping @Sendable (StoreDatabase) throws -> Value) throws -> Value {
+        let done = DispatchSemaphore(value: 0)
+        let box = OperationResult<Value>()
+        perform(work) { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    /// A snapshot of the store's counters.
+    public var metrics: StoreMetrics {
+        condition.lock()
+        defer { condition.unlock() }
+        return metricsSnapshot
+    }
+
+    /// Commits everything queued, then closes the database. Further work fails with ``StoreError/closed``.
+    public func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while !writerFinished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func writerLoop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty && closed {
+                database = nil
+                writerFinished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = Array(queue.prefix(maxBatch))
+            queue.removeFirst(batch.count)
+            metricsSnapshot.queueDepth = queue.count
+            condition.unlock()
+            runBatch(batch)
+        }
+    }
+
+    private func runBatch(_ batch: [Operation]) {
+        guard let database else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            try database.connection.execute("BEGIN IMMEDIATE")
+            batch.forEach { $0.run(database) }
+            try database.connection.execute("COMMIT")
+        } catch {
+            try? database.connection.execute("ROLLBACK")
+            let failure = error as? StoreError ?? .sqlite(operation: "commit", code: -1, reason: "\(error)")
+            batch.forEach { $0.fail(failure) }
+        }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        condition.lock()
+        metricsSnapshot.record(commitNanoseconds: elapsed, operations: batch.count)
+        condition.unlock()
+        let finishers = batch.map(\.finish)
+        deliver(UncheckedSendableWork { finishers.forEach { $0() } }.run)
+    }
+}
+
+/// Carries one operation's result from the writer thread to its completion.
+private final class OperationResult<Value>: @unchecked Sendable {
+    // @unchecked Sendable: written on the writer thread before the batch is delivered, read by
+    // the completion after delivery; the delivery hand-off orders the two.
+    var result: Result<Value, StoreError>?
+}
+
+/// Wraps the batch's completions for delivery to another thread.
+private struct UncheckedSendableWork: @unchecked Sendable {
+    // @unchecked Sendable: the closures are @Sendable completions gathered into one array;
+    // the array itself is handed over once and not touched by the writer afterwards.
+    let work: () -> Void
+    init(_ work: @escaping () -> Void) { self.work = work }
+    var run: @Sendable () -> Void { { work() } }
+}
+
+/// Counters the server exports on /metrics.
+public struct StoreMetrics: Sendable, Equatable {
+    /// Operations waiting for the writer.
+    public var queueDepth = 0
+    /// Transactions committed (or failed).
+    public var commits = 0
+    /// Operations run.
+    public var operations = 0
+    /// Sum of commit durations, in seconds.
+    public var commitSecondsTotal = 0.0
+    /// The longest commit seen, in seconds.
+    public var commitSecondsMax = 0.0
+
+    mutating func record(commitNanoseconds: UInt64, operations count: Int) {
+        let seconds = Double(commitNanoseconds) / 1e9
+        commits += 1
+        operations += count
+        commitSecondsTotal += seconds
+        commitSecondsMax = max(commitSecondsMax, seconds)
+    }
+}

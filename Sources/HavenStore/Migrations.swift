@@ -1,0 +1,81 @@
+/// The store's schema, as numbered migrations applied in order. `PRAGMA user_version` records
+/// how many have run; a database newer than this code is refused rather than guessed at.
+enum Migrations {
+    static let all: [String] = [
+        """
+        CREATE TABLE members (
+            id BLOB PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE rooms (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'support',
+            current_epoch INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            archived_at INTEGER
+        );
+        CREATE TABLE room_members (
+            room TEXT NOT NULL REFERENCES rooms(id),
+            member BLOB NOT NULL,
+            joined_at INTEGER NOT NULL,
+            PRIMARY KEY (room, member)
+        ) WITHOUT ROWID;
+        CREATE TABLE room_messages (
+            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+            room TEXT NOT NULL REFERENCES rooms(id),
+            sender BLOB NOT NULL,
+            message_id BLOB NOT NULL,
+            epoch INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (sender, message_id)
+        );
+        CREATE INDEX room_messages_by_room ON room_messages (room, cursor);
+        CREATE TABLE direct_messages (
+            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+            sender BLOB NOT NULL,
+            recipient BLOB NOT NULL,
+            message_id BLOB NOT NULL,
+            message BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (sender, message_id)
+        );
+        CREATE INDEX direct_messages_by_recipient ON direct_messages (recipient, cursor);
+        CREATE TABLE key_bundles (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            room TEXT NOT NULL REFERENCES rooms(id),
+            epoch INTEGER NOT NULL,
+            recipient BLOB NOT NULL,
+            sealer BLOB NOT NULL,
+            bundle BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (room, epoch, recipient)
+        );
+        CREATE INDEX key_bundles_by_recipient ON key_bundles (recipient, room, epoch);
+        """,
+    ]
+
+    /// Brings `connection` up to the latest schema, each migration in its own transaction.
+    ///
+    /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` for a database from a newer Haven.
+    static func apply(to connection: SQLiteConnection) throws {
+        guard case .integer(let found)? = try connection.prepare("PRAGMA user_version").query().first?.first else {
+            throw StoreError.noRow(operation: "read schema version")
+        }
+        guard found <= all.count else { throw StoreError.schemaTooNew(found: Int(found), supported: all.count) }
+        for (index, migration) in all.enumerated().dropFirst(Int(found)) {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.execute(migration)
+                try connection.execute("PRAGMA user_version = \(index + 1)")
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// Haven's queries over one SQLite connection, each a cached prepared statement. Owned by the
+/// store's writer thread: reach it only through ``HavenStore/perform(_:completion:)``.
+public final class StoreDatabase {
+    let connection: SQLiteConnection
+    private var statements: [String: SQLiteStatement] = [:]
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// Runs `sql` with `values` through a statement prepared once and cached.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+        if let statement = statements[sql] { return try statement.query(values) }
+        let statement = try connection.prepare(sql)
+        statements[sql] = statement
+        return try statement.query(values)
+    }
+
+    // MARK: Members
+
+    /// Records a member (or refreshes their display name and last-seen time).
+    public func upsertMember(_ member: [UInt8], displayName: String, now: Int64) throws {
+        try run("""
+            INSERT INTO members (id, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, last_seen_at = excluded.last_seen_at
+            """, [.blob(member), .text(displayName), .integer(now), .integer(now)])
+    }
+
+    // MARK: Rooms
+
+    /// Creates a room unless it exists; returns true when it was created.
+    @discardableResult
+    public func createRoom(id: String, name: String, kind: String, now: Int64) throws -> Bool {
+        try run("INSERT OR IGNORE INTO rooms (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+                [.text(id), .text(name), .text(kind), .integer(now)])
+        return connection.changes == 1
+    }
+
+    /// Every room, archived ones included, by id.
+    public func rooms() throws -> [RoomRecord] {
+        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL FROM rooms ORDER BY id").map(Self.room)
+    }
+
+    /// One room, or nil.
+    public func room(_ id: String) throws -> RoomRecord? {
+        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL FROM rooms WHERE id = ?", [.text(id)])
+            .first.map(Self.room)
+    }
+
+    private static func room(_ row: [SQLiteValue]) -> RoomRecord {
+        RoomRecord(id: row[0].text, name: row[1].text, kind: row[2].text, currentEpoch: row[3].integer, isArchived: row[4].integer != 0)
+    }
+
+    /// Records that `member` joined `room`.
+    public func addRoomMember(room: String, member: [UInt8], now: Int64) throws {
+        try run("INSERT OR IGNORE INTO room_members (room, member, joined_at) VALUES (?, ?, ?)",
+                [.text(room), .blob(member), .integer(now)])
+    }
+
+    /// Records that `member` left `room`.
+    public func removeRoomMember(room: String, member: [UInt8]) throws {
+        try run("DELETE FROM room_members WHERE room = ? AND member = ?", [.text(room), .blob(member)])
+    }
+
+    /// Whether `member` is a member of `room`.
+    public func isRoomMember(room: String, member: [UInt8]) throws -> Bool {
+        try !run("SELECT 1 FROM room_members WHERE room = ? AND member = ?", [.text(room), .blob(member)]).isEmpty
+    }
+
+    // MARK: Room messages
+
+    /// Stores a room envelope once per (sender, message id).
+    public func appendRoomMessage(
+        room: String, sender: [UInt8], messageID: [UInt8], epoch: Int64, envelope: [UInt8], now: Int64
+    ) throws -> AppendOutcome {
+        try run("""
+            INSERT OR IGNORE INTO room_messages (room, sender, message_id, epoch, envelope, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(now)])
+        if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
+        let existing = try run("SELECT cursor FROM room_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
+        guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate room message") }
+        return .duplicate(cursor: cursor)
+    }
+
+    /// Up to `limit` envelopes stored in `room` after `cursor`, oldest first.
+    public func roomMessages(room: String, after cursor: Int64, limit: Int) throws -> [StoredItem] {
+        try run("SELECT cursor, envelope FROM room_messages WHERE room = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                [.text(room), .integer(cursor), .integer(Int64(limit))])
+            .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
+    }
+
+    // MARK: Direct messages
+
+    /// Stores a direct message once per (sender, message id).
+    public func appendDirectMessage(
+        sender: [UInt8], recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64
+    ) throws -> AppendOutcome {
+        try run("""
+            INSERT OR IGNORE INTO direct_messages (sender, recipient, message_id, message, created_at) VALUES (?, ?, ?, ?, ?)
+            """, [.blob(sender), .blob(recipient), .blob(messageID), .blob(message), .integer(now)])
+        if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
+        let existing = try run("SELECT cursor FROM direct_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
+        guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate direct message") }
+        return .duplicate(cursor: cursor)
+    }
+
+    /// Up to `limit` direct messages to `recipient` after `cursor`, oldest first.
+    public func directMessages(recipient: [UInt8], after cursor: Int64, limit: Int) throws -> [StoredItem] {
+        try run("SELECT cursor, message FROM direct_messages WHERE recipient = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                [.blob(recipient), .integer(cursor), .integer(Int64(limit))])
+            .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
+    }
+
+    // MARK: Epoch key bundles
+
+    /// Stores a bundle unless one for the same room, epoch and recipient exists; true when stored.
+    @discardableResult
+    public func storeKeyBundle(
+        room: String, epoch: Int64, recipient: [UInt8], sealer: [UInt8], bundle: [UInt8], now: Int64
+    ) throws -> Bool {
+        try run("""
+            INSERT OR IGNORE INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, [.text(room), .integer(epoch), .blob(recipient), .blob(sealer), .blob(bundle), .integer(now)])
+        return connection.changes == 1
+    }
+
+    /// The bundles addressed to `recipient` in `room`, oldest epoch first.
+    public func keyBundles(room: String, recipient: [UInt8]) throws -> [[UInt8]] {
+        try run("SELECT bundle FROM key_bundles WHERE room = ? AND recipient = ? ORDER BY epoch, id",
+                [.text(room), .blob(recipient)]).map { $0[0].blob }
+    }
+
+    /// Who holds a bundle for `room` at `epoch` (recipients, in the order they were given one).
+    public func keyHolders(room: String, epoch: Int64) throws -> [[UInt8]] {
+        try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? ORDER BY id", [.text(room), .integer(epoch)])
+            .map { $0[0].blob }
+    }
+}
+
+extension SQLiteValue {
+    var integer: Int64 {
+        if case .integer(let value) = self { return value }
+        return 0
+    }
+
+    var text: String {
+        if case .text(let value) = self { return value }
+        return ""
+    }
+
+    var blob: [UInt8] {
+        if case .blob(let value) = self { return value }
+        return []
+    }
+}

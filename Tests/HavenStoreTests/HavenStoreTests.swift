@@ -1,0 +1,147 @@
+import Foundation
+import HavenStore
+import Testing
+
+@Suite struct HavenStoreTests {
+    let directory: TemporaryDirectory
+    var path: String { directory.path + "/haven.sqlite" }
+
+    init() throws { directory = try TemporaryDirectory() }
+
+    func openStore() throws -> HavenStore {
+        let store = try HavenStore(path: path)
+        try store.performAndWait { try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 1) }
+        return store
+    }
+
+    @Test func roomMessagesAreStoredOncePerSenderAndID() throws {
+        let store = try openStore()
+        defer { store.close() }
+        let sender: [UInt8] = [1, 2, 3]
+        let first = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: sender, messageID: [9], epoch: 0, envelope: [0xAA], now: 5)
+        }
+        let resend = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: sender, messageID: [9], epoch: 0, envelope: [0xAA], now: 6)
+        }
+        #expect(first == .stored(cursor: 1))
+        #expect(resend == .duplicate(cursor: 1))
+        let otherSenderSameID = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: [7], messageID: [9], epoch: 0, envelope: [0xBB], now: 6)
+        }
+        // Cursors only increase; an ignored duplicate may leave a gap.
+        guard case .stored(let cursor) = otherSenderSameID else {
+            Issue.record("a different sender's id is a different message")
+            return
+        }
+        #expect(cursor > 1)
+        #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.bytes) == [[0xAA], [0xBB]])
+    }
+
+    @Test func historyPagesByCursorInOrder() throws {
+        let store = try openStore()
+        defer { store.close() }
+        try store.performAndWait { database in
+            for index in 0..<25 {
+                _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [UInt8(index)], epoch: 0, envelope: [UInt8(index)], now: 1)
+            }
+        }
+        var cursor: Int64 = 0
+        var seen: [UInt8] = []
+        while true {
+            let after = cursor
+            let page = try store.performAndWait { try $0.roomMessages(room: "lobby", after: after, limit: 10) }
+            guard let last = page.last else { break }
+            seen += page.map { $0.bytes[0] }
+            cursor = last.cursor
+        }
+        #expect(seen == (0..<25).map(UInt8.init))
+    }
+
+    @Test func manyConcurrentWritesAreGroupCommittedAndAllReported() throws {
+        let store = try openStore()
+        let done = DispatchGroup()
+        let results = Locked<[Int64]>([])
+        for index in 0..<2000 {
+            done.enter()
+            store.perform({ database in
+                try database.appendRoomMessage(
+                    room: "lobby", sender: [2], messageID: Array("\(index)".utf8), epoch: 0, envelope: [1], now: 1)
+            }, completion: { result in
+                if case .success(let outcome) = result { results.withLock { $0.append(outcome.cursor) } }
+                done.leave()
+            })
+        }
+        done.wait()
+        let metrics = store.metrics
+        store.close()
+        #expect(Set(results.withLock { $0 }).count == 2000)
+        #expect(metrics.operations >= 2001)
+        #expect(metrics.commits < metrics.operations, "several operations share a commit")
+    }
+
+    @Test func committedDataSurvivesReopening() throws {
+        do {
+            let store = try openStore()
+            _ = try store.performAndWait {
+                try $0.appendDirectMessage(sender: [1], recipient: [2], messageID: [3], message: [4, 5], now: 1)
+            }
+            store.close()
+        }
+        let reopened = try HavenStore(path: path)
+        defer { reopened.close() }
+        #expect(try reopened.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 10) } == [StoredItem(cursor: 1, bytes: [4, 5])])
+        #expect(try reopened.performAndWait { try $0.rooms() }.map(\.id) == ["lobby"])
+    }
+
+    @Test func messageForAnUnknownRoomFailsWithoutLosingTheBatch() throws {
+        let store = try openStore()
+        defer { store.close() }
+        #expect(throws: StoreError.self) {
+            try store.performAndWait {
+                try $0.appendRoomMessage(room: "nowhere", sender: [1], messageID: [1], epoch: 0, envelope: [1], now: 1)
+            }
+        }
+        #expect(try store.performAndWait { try $0.room("lobby") }?.name == "Lobby")
+    }
+
+    @Test func keyBundlesAreKeptOncePerRecipientAndEpoch() throws {
+        let store = try openStore()
+        defer { store.close() }
+        let stored = try store.performAndWait { database in
+            [try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: [5], sealer: [1], bundle: [1], now: 1),
+             try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: [5], sealer: [2], bundle: [2], now: 1),
+             try database.storeKeyBundle(room: "lobby", epoch: 1, recipient: [5], sealer: [1], bundle: [3], now: 1)]
+        }
+        #expect(stored == [true, false, true])
+        #expect(try store.performAndWait { try $0.keyBundles(room: "lobby", recipient: [5]) } == [[1], [3]])
+        #expect(try store.performAndWait { try $0.keyHolders(room: "lobby", epoch: 0) } == [[5]])
+    }
+
+    @Test func workAfterCloseIsRefused() throws {
+        let store = try openStore()
+        store.close()
+        #expect(throws: StoreError.closed) { try store.performAndWait { try $0.rooms() } }
+    }
+
+    @Test func databaseFromANewerHavenIsRefused() throws {
+        do {
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("PRAGMA user_version = 99")
+        }
+        #expect(throws: StoreError.schemaTooNew(found: 99, supported: 1)) { try HavenStore(path: path) }
+    }
+}
+
+/// A value shared between completion threads in tests.
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked Sendable: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
