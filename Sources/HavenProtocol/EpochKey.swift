@@ -17,9 +17,7 @@ public struct EpochKey: Sendable {
     /// Wraps an existing key. - Throws: ``ProtocolError`` for a wrong length or an epoch beyond 2^53-1.
     public init(room: RoomID, epoch: UInt64, key: SecretBytes) throws(ProtocolError) {
         guard key.count == Self.length else { throw .wrongLength(field: "epochKey", length: key.count, expected: Self.length) }
-        guard epoch <= ProtocolLimits.maxSafeInteger else {
-            throw .invalidField("epoch", reason: "must be at most 2^53-1")
-        }
+        try ProtocolLimits.checkInteger(epoch, field: "epoch")
         self.room = room
         self.epoch = epoch
         self.key = key

@@ -19,7 +19,7 @@ public struct EpochKeyBundle: Codable, Sendable, Hashable {
 
     /// Checks every length. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
-        guard epoch <= ProtocolLimits.maxSafeInteger else { throw .invalidField("epoch", reason: "must be at most 2^53-1") }
+        try ProtocolLimits.checkInteger(epoch, field: "epoch")
         try sealed.require(length: EpochKey.length + SealedBox.overhead, field: "sealed")
         try signature.require(length: SigningPublicKey.signatureLength, field: "signature")
     }

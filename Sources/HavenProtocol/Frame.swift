@@ -7,12 +7,22 @@ public enum Frame: Sendable, Equatable {
     case auth(AuthResponse)
     /// S→C: login succeeded.
     case welcome(Welcome)
-    /// C→S: join a room.
-    case join(RoomRef)
+    /// C→S: list the rooms.
+    case listRooms(NoFields)
+    /// S→C: the rooms.
+    case rooms(RoomList)
+    /// C→S: join a room (and replay what was missed).
+    case join(JoinRequest)
     /// S→C: joined; current epoch and members.
     case joined(Joined)
     /// C→S: leave a room.
     case leave(RoomRef)
+    /// S→C: someone joined a room you are in.
+    case memberJoined(MemberJoined)
+    /// S→C: someone left a room you are in.
+    case memberLeft(MemberLeft)
+    /// S→C: a replay is complete; what follows is live.
+    case synced(Synced)
     /// C→S: post a room message.
     case send(EnvelopeFrame)
     /// S→C: a message is stored.
@@ -23,8 +33,8 @@ public enum Frame: Sendable, Equatable {
     case keyBundle(KeyBundleFrame)
     /// Both ways: a direct message.
     case direct(DirectFrame)
-    /// C→S: ask for stored room messages after a cursor.
-    case history(HistoryRequest)
+    /// C→S: replay direct messages after a cursor, then receive live ones.
+    case syncDirect(DirectSyncRequest)
     /// S→C: something was refused.
     case error(ErrorFrame)
 
@@ -34,15 +44,20 @@ public enum Frame: Sendable, Equatable {
         case .challenge: return "challenge"
         case .auth: return "auth"
         case .welcome: return "welcome"
+        case .listRooms: return "listRooms"
+        case .rooms: return "rooms"
         case .join: return "join"
         case .joined: return "joined"
         case .leave: return "leave"
+        case .memberJoined: return "memberJoined"
+        case .memberLeft: return "memberLeft"
+        case .synced: return "synced"
         case .send: return "send"
         case .ack: return "ack"
         case .message: return "message"
         case .keyBundle: return "keyBundle"
         case .direct: return "direct"
-        case .history: return "history"
+        case .syncDirect: return "syncDirect"
         case .error: return "error"
         }
     }
@@ -55,13 +70,17 @@ public enum Frame: Sendable, Equatable {
         case .send(let frame), .message(let frame): try frame.envelope.validate()
         case .keyBundle(let frame): try frame.bundle.validate()
         case .direct(let frame): try frame.message.validate()
-        case .history(let request):
-            guard (1...ProtocolLimits.maxHistoryPage).contains(request.limit) else {
-                throw .invalidField("limit", reason: "must be 1 to \(ProtocolLimits.maxHistoryPage)")
-            }
+        case .join(let request):
+            try ProtocolLimits.checkInteger(request.after, field: "after")
+        case .syncDirect(let request):
+            try ProtocolLimits.checkInteger(request.after, field: "after")
         case .joined(let joined):
             for member in joined.members { try DisplayName.validate(member.displayName, field: "members.displayName") }
-        case .welcome, .join, .leave, .ack, .error: break
+        case .memberJoined(let event):
+            try DisplayName.validate(event.member.displayName, field: "member.displayName")
+        case .ack(let ack):
+            try ProtocolLimits.checkInteger(ack.cursor, field: "cursor")
+        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced: break
         }
     }
 }
@@ -78,15 +97,20 @@ extension Frame: Codable {
         case "challenge": self = .challenge(try AuthChallenge(from: decoder))
         case "auth": self = .auth(try AuthResponse(from: decoder))
         case "welcome": self = .welcome(try Welcome(from: decoder))
-        case "join": self = .join(try RoomRef(from: decoder))
+        case "listRooms": self = .listRooms(try NoFields(from: decoder))
+        case "rooms": self = .rooms(try RoomList(from: decoder))
+        case "join": self = .join(try JoinRequest(from: decoder))
         case "joined": self = .joined(try Joined(from: decoder))
         case "leave": self = .leave(try RoomRef(from: decoder))
+        case "memberJoined": self = .memberJoined(try MemberJoined(from: decoder))
+        case "memberLeft": self = .memberLeft(try MemberLeft(from: decoder))
+        case "synced": self = .synced(try Synced(from: decoder))
         case "send": self = .send(try EnvelopeFrame(from: decoder))
         case "ack": self = .ack(try Ack(from: decoder))
         case "message": self = .message(try EnvelopeFrame(from: decoder))
         case "keyBundle": self = .keyBundle(try KeyBundleFrame(from: decoder))
         case "direct": self = .direct(try DirectFrame(from: decoder))
-        case "history": self = .history(try HistoryRequest(from: decoder))
+        case "syncDirect": self = .syncDirect(try DirectSyncRequest(from: decoder))
         case "error": self = .error(try ErrorFrame(from: decoder))
         default: throw ProtocolError.unknownFrameType(type)
         }
@@ -100,13 +124,19 @@ extension Frame: Codable {
         case .challenge(let payload): try payload.encode(to: encoder)
         case .auth(let payload): try payload.encode(to: encoder)
         case .welcome(let payload): try payload.encode(to: encoder)
-        case .join(let payload), .leave(let payload): try payload.encode(to: encoder)
+        case .listRooms(let payload): try payload.encode(to: encoder)
+        case .rooms(let payload): try payload.encode(to: encoder)
+        case .join(let payload): try payload.encode(to: encoder)
+        case .leave(let payload): try payload.encode(to: encoder)
+        case .memberJoined(let payload): try payload.encode(to: encoder)
+        case .memberLeft(let payload): try payload.encode(to: encoder)
+        case .synced(let payload): try payload.encode(to: encoder)
         case .joined(let payload): try payload.encode(to: encoder)
         case .send(let payload), .message(let payload): try payload.encode(to: encoder)
         case .ack(let payload): try payload.encode(to: encoder)
         case .keyBundle(let payload): try payload.encode(to: encoder)
         case .direct(let payload): try payload.encode(to: encoder)
-        case .history(let payload): try payload.encode(to: encoder)
+        case .syncDirect(let payload): try payload.encode(to: encoder)
         case .error(let payload): try payload.encode(to: encoder)
         }
     }

@@ -27,7 +27,8 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// Server to client: the join succeeded; the room's current epoch and members.
+/// Server to client: the join succeeded; the room's current epoch, who is online, and who
+/// holds the current epoch key (empty: nobody yet, so the joiner creates it).
 public struct Joined: Codable, Sendable, Equatable {
     /// The room.
     public var room: RoomID
@@ -35,11 +36,14 @@ public struct Joined: Codable, Sendable, Equatable {
     public var epoch: UInt64
     /// Who is in the room now.
     public var members: [MemberInfo]
+    /// Who has been given the current epoch key.
+    public var keyHolders: [MemberID]
     /// Creates the frame.
-    public init(room: RoomID, epoch: UInt64, members: [MemberInfo]) {
+    public init(room: RoomID, epoch: UInt64, members: [MemberInfo], keyHolders: [MemberID]) {
         self.room = room
         self.epoch = epoch
         self.members = members
+        self.keyHolders = keyHolders
     }
 }
 
@@ -91,20 +95,102 @@ public struct DirectFrame: Codable, Sendable, Equatable {
     }
 }
 
-/// Client to server: send me what was stored in `room` after `after`, oldest first.
-public struct HistoryRequest: Codable, Sendable, Equatable {
+/// Client to server: join a room and, when `after` is given, receive every message stored after
+/// that cursor before live ones (exactly once, in order), then ``Synced``.
+public struct JoinRequest: Codable, Sendable, Equatable {
     /// The room.
     public var room: RoomID
-    /// The last cursor the client has (0 for none).
-    public var after: UInt64
-    /// Page size, 1...``ProtocolLimits/maxHistoryPage``.
-    public var limit: Int
+    /// The last cursor the client has for this room (0 for everything kept); absent: no replay.
+    public var after: UInt64?
     /// Creates the frame.
-    public init(room: RoomID, after: UInt64, limit: Int) {
+    public init(room: RoomID, after: UInt64? = nil) {
         self.room = room
         self.after = after
-        self.limit = limit
     }
+}
+
+/// Client to server: send every direct message stored for me after `after`, then live ones.
+public struct DirectSyncRequest: Codable, Sendable, Equatable {
+    /// The last direct-message cursor the client has (0 for everything kept).
+    public var after: UInt64
+    /// Creates the frame.
+    public init(after: UInt64) { self.after = after }
+}
+
+/// Server to client: the replay asked for is complete; what follows is live.
+public struct Synced: Codable, Sendable, Equatable {
+    /// The room, or absent for direct messages.
+    public var room: RoomID?
+    /// The last cursor replayed (or the `after` asked for, when nothing was missed).
+    public var cursor: UInt64
+    /// Creates the frame.
+    public init(room: RoomID?, cursor: UInt64) {
+        self.room = room
+        self.cursor = cursor
+    }
+}
+
+/// Server to client: someone joined a room you are in. A member holding the epoch key seals it
+/// to a newcomer who is not among the key holders.
+public struct MemberJoined: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// Who joined.
+    public var member: MemberInfo
+    /// Whether the newcomer already holds the current epoch key.
+    public var holdsKey: Bool
+    /// Creates the frame.
+    public init(room: RoomID, member: MemberInfo, holdsKey: Bool) {
+        self.room = room
+        self.member = member
+        self.holdsKey = holdsKey
+    }
+}
+
+/// Server to client: someone left a room you are in.
+public struct MemberLeft: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// Who left.
+    public var member: MemberID
+    /// Creates the frame.
+    public init(room: RoomID, member: MemberID) {
+        self.room = room
+        self.member = member
+    }
+}
+
+/// A room as listed to members.
+public struct RoomInfo: Codable, Sendable, Equatable {
+    /// The id.
+    public var room: RoomID
+    /// The display name.
+    public var name: String
+    /// "support" (open to every member) or "private".
+    public var kind: String
+    /// Members online in it now.
+    public var online: Int
+    /// Creates the value.
+    public init(room: RoomID, name: String, kind: String, online: Int) {
+        self.room = room
+        self.name = name
+        self.kind = kind
+        self.online = online
+    }
+}
+
+/// Server to client: the rooms a member may join.
+public struct RoomList: Codable, Sendable, Equatable {
+    /// The rooms.
+    public var rooms: [RoomInfo]
+    /// Creates the frame.
+    public init(rooms: [RoomInfo]) { self.rooms = rooms }
+}
+
+/// A frame with no fields of its own (`listRooms`).
+public struct NoFields: Codable, Sendable, Equatable {
+    /// Creates the value.
+    public init() {}
 }
 
 /// Server to client: a request or frame was refused.

@@ -22,6 +22,12 @@ public enum ProtocolLimits {
     public static let maxFileNameBytes = 200
     /// Largest integer a JSON number may carry so that JavaScript reads it exactly (2^53 - 1).
     public static let maxSafeInteger: UInt64 = (1 << 53) - 1
-    /// Largest page a history request may ask for.
-    public static let maxHistoryPage = 500
+    /// Messages the server replays per store read while a client catches up.
+    public static let replayPage = 500
+
+    /// Throws unless `value` (when present) is at most 2^53-1.
+    static func checkInteger(_ value: UInt64?, field: String) throws(ProtocolError) {
+        guard let value, value > maxSafeInteger else { return }
+        throw .invalidField(field, reason: "must be at most 2^53-1")
+    }
 }

@@ -26,7 +26,7 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
 
     /// Checks every length and limit. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
-        guard epoch <= ProtocolLimits.maxSafeInteger else { throw .invalidField("epoch", reason: "must be at most 2^53-1") }
+        try ProtocolLimits.checkInteger(epoch, field: "epoch")
         try nonce.require(length: AEAD.nonceLength, field: "nonce")
         try ciphertext.require(atMost: ProtocolLimits.maxRoomCiphertextBytes, field: "ciphertext")
         guard ciphertext.count >= Franking.keyLength + AEAD.tagLength else {

@@ -91,7 +91,8 @@ def rejected_frames(envelope: dict) -> list:
         {"frame": send(epoch=2 ** 53), "code": "invalid_field"},
         {"frame": json.dumps({"v": 1, "type": "auth", "member": envelope["sender"], "signature": ref.b64(bytes(64)),
                               "displayName": "x" * 65}), "code": "field_too_large"},
-        {"frame": json.dumps({"v": 1, "type": "history", "room": "lobby", "after": 0, "limit": 0}), "code": "invalid_field"},
+        {"frame": json.dumps({"v": 1, "type": "join", "room": "lobby", "after": 2 ** 53}), "code": "invalid_field"},
+        {"frame": json.dumps({"v": 1, "type": "syncDirect"}), "code": "missing_field"},
     ]
 
 
