@@ -34,10 +34,13 @@ let package = Package(
 
         // Haven itself.
         .target(name: "HavenProtocol", dependencies: ["Sodium"], swiftSettings: swiftSettings),
+        .target(
+            name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
+        .target(name: "HavenClient", dependencies: ["HavenNet", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "haven",
             dependencies: [
-                "Sodium", "HavenProtocol", "HavenStore", "HavenNet",
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -7,10 +7,7 @@ import Foundation
 public enum FrameCodec {
     /// Encodes a frame as the UTF-8 JSON text of one WebSocket text message.
     public static func encode(_ frame: Frame) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Every payload is built from strings, integers and base64 text, which always encode.
-        return Array(try! encoder.encode(frame))
+        encodeValue(frame)
     }
 
     /// Decodes and validates one frame.
@@ -25,6 +22,20 @@ public enum FrameCodec {
         let frame = try decodeJSON(Frame.self, from: bytes)
         try frame.validate()
         return frame
+    }
+
+    /// Encodes one protocol value (an envelope, a direct message) the way frames encode it, for
+    /// storing the exact bytes a sender's object became.
+    public static func encodeValue(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Protocol values hold only strings, integers and base64 text, which always encode.
+        return Array(try! encoder.encode(value))
+    }
+
+    /// Decodes one protocol value stored by ``encodeValue(_:)``.
+    public static func decodeValue<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws(ProtocolError) -> Value {
+        try decodeJSON(type, from: bytes)
     }
 
     /// Decodes any protocol JSON value, mapping decoding failures to ``ProtocolError``.

@@ -19,12 +19,15 @@ public final class StoreDatabase {
 
     // MARK: Members
 
-    /// Records a member (or refreshes their display name and last-seen time).
-    public func upsertMember(_ member: [UInt8], displayName: String, now: Int64) throws {
+    /// Records a member (or refreshes their display name and last-seen time) and returns when
+    /// the identity was first seen, so new identities can be held to stricter limits.
+    @discardableResult
+    public func upsertMember(_ member: [UInt8], displayName: String, now: Int64) throws -> Int64 {
         try run("""
             INSERT INTO members (id, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, last_seen_at = excluded.last_seen_at
             """, [.blob(member), .text(displayName), .integer(now), .integer(now)])
+        return try run("SELECT created_at FROM members WHERE id = ?", [.blob(member)]).first?.first?.integer ?? now
     }
 
     // MARK: Rooms
@@ -91,6 +94,11 @@ public final class StoreDatabase {
             .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
     }
 
+    /// The newest cursor in `room`, or 0 when it has no messages.
+    public func latestRoomCursor(room: String) throws -> Int64 {
+        try run("SELECT COALESCE(MAX(cursor), 0) FROM room_messages WHERE room = ?", [.text(room)]).first?.first?.integer ?? 0
+    }
+
     // MARK: Direct messages
 
     /// Stores a direct message once per (sender, message id).
@@ -111,6 +119,11 @@ public final class StoreDatabase {
         try run("SELECT cursor, message FROM direct_messages WHERE recipient = ? AND cursor > ? ORDER BY cursor LIMIT ?",
                 [.blob(recipient), .integer(cursor), .integer(Int64(limit))])
             .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
+    }
+
+    /// The newest direct-message cursor for `recipient`, or 0.
+    public func latestDirectCursor(recipient: [UInt8]) throws -> Int64 {
+        try run("SELECT COALESCE(MAX(cursor), 0) FROM direct_messages WHERE recipient = ?", [.blob(recipient)]).first?.first?.integer ?? 0
     }
 
     // MARK: Epoch key bundles

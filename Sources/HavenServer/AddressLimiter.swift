@@ -1,0 +1,49 @@
+import Sodium
+
+/// Per-address rate limits without keeping addresses: each address becomes a keyed BLAKE2b hash
+/// under a key that is replaced every day, so yesterday's keys cannot be linked to today's and
+/// nothing recoverable is kept. Everything lives in memory on the loop thread.
+struct AddressLimiter {
+    private var key: SecretBytes
+    private var day: UInt64
+    private var messageBuckets: [[UInt8]: TokenBucket] = [:]
+    private var connectionBuckets: [[UInt8]: TokenBucket] = [:]
+    private let settings: RateLimitSettings
+
+    init(settings: RateLimitSettings, wallClockSeconds: UInt64) throws {
+        self.settings = settings
+        key = try SecretBytes.random(count: 32)
+        day = wallClockSeconds / 86_400
+    }
+
+    /// The keyed hash that stands for `address` today.
+    mutating func key(for address: [UInt8], wallClockSeconds: UInt64) -> [UInt8] {
+        let today = wallClockSeconds / 86_400
+        if today != day, let fresh = try? SecretBytes.random(count: 32) {
+            key = fresh
+            day = today
+            messageBuckets.removeAll()
+            connectionBuckets.removeAll()
+        }
+        // A 32-byte key and 16-byte output are within BLAKE2b's limits.
+        return (try? GenericHash.hash(address, key: key, outputLength: 16)) ?? []
+    }
+
+    /// Takes a connection token for this address.
+    mutating func allowConnection(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        connectionBuckets[addressKey, default: TokenBucket(
+            rate: settings.addressConnectionsPerSecond, burst: settings.addressConnectionBurst, now: now)].take(now: now)
+    }
+
+    /// Takes a message token for this address.
+    mutating func allowMessage(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        messageBuckets[addressKey, default: TokenBucket(
+            rate: settings.addressMessagesPerSecond, burst: settings.addressMessageBurst, now: now)].take(now: now)
+    }
+
+    /// Forgets buckets that have refilled completely, so memory follows active addresses only.
+    mutating func prune(now: UInt64) {
+        messageBuckets = messageBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        connectionBuckets = connectionBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+    }
+}

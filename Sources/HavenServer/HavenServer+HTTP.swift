@@ -1,0 +1,41 @@
+import HavenNet
+import HavenStore
+
+extension HavenServer {
+    func respond(to request: HTTPMessage) -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .error(status: 405, code: "method_not_allowed", message: "only GET is served here")
+        }
+        switch request.path {
+        case "/healthz":
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
+        case "/metrics":
+            return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Array(metricsText().utf8))
+        default:
+            return .error(status: 404, code: "not_found", message: "nothing here")
+        }
+    }
+
+    /// The Prometheus text exposition of the server's and the store's counters.
+    func metricsText() -> String {
+        let store = store.metrics
+        let lines: [(name: String, type: String, help: String, value: String)] = [
+            ("haven_connections", "gauge", "Open WebSocket connections.", "\(network?.webSocketCount ?? 0)"),
+            ("haven_sessions_authenticated", "gauge", "Logged-in connections.", "\(sessionsByMember.values.reduce(0) { $0 + $1.count })"),
+            ("haven_connections_accepted_total", "counter", "WebSocket connections accepted.", "\(counters.connectionsAccepted)"),
+            ("haven_logins_total", "counter", "Successful logins.", "\(counters.logins)"),
+            ("haven_room_messages_stored_total", "counter", "Room messages committed.", "\(counters.roomMessagesStored)"),
+            ("haven_direct_messages_stored_total", "counter", "Direct messages committed.", "\(counters.directMessagesStored)"),
+            ("haven_duplicate_messages_total", "counter", "Resent or replayed messages answered without storing.", "\(counters.duplicates)"),
+            ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(counters.deliveries)"),
+            ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
+            ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
+            ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),
+            ("haven_store_commits_total", "counter", "Store transactions committed.", "\(store.commits)"),
+            ("haven_store_operations_total", "counter", "Store operations run.", "\(store.operations)"),
+            ("haven_store_commit_seconds_sum", "counter", "Total time spent in store transactions.", "\(store.commitSecondsTotal)"),
+            ("haven_store_commit_seconds_max", "gauge", "Longest store transaction.", "\(store.commitSecondsMax)"),
+        ]
+        return lines.map { "# HELP \($0.name) \($0.help)\n# TYPE \($0.name) \($0.type)\n\($0.name) \($0.value)\n" }.joined()
+    }
+}

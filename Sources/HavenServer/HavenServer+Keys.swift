@@ -1,0 +1,56 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+extension HavenServer {
+    /// Stores an epoch key bundle and delivers it to its recipient's connections in the room.
+    ///
+    /// A member may seal the current epoch's key to themselves only when nobody holds it yet
+    /// (that creates the epoch's key); otherwise only a key holder may seal it to others, so a
+    /// member cannot fork the room onto a key of their own.
+    func routeKeyBundle(_ bundle: EpochKeyBundle, from session: Session, member: MemberInfo) {
+        guard bundle.sealer == member.member else {
+            refuse(session, code: "sender_mismatch", message: "bundle sealer is not the logged-in member")
+            return
+        }
+        guard let room = rooms[bundle.room], session.rooms[bundle.room] != nil else {
+            refuse(session, code: "not_a_member", message: "join the room before sharing its key")
+            return
+        }
+        guard bundle.epoch == room.epoch else {
+            refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)")
+            return
+        }
+        let creating = bundle.recipient == member.member && room.keyHolders.isEmpty
+        guard creating || room.keyHolders.contains(member.member) else {
+            let code = bundle.recipient == member.member ? "epoch_key_exists" : "not_a_key_holder"
+            refuse(session, code: code, message: "only a holder of the current key may share it")
+            return
+        }
+        do {
+            try bundle.verifySignature()
+        } catch {
+            refuse(session, code: error.code, message: error.description)
+            return
+        }
+        if creating { room.keyHolders.append(member.member) }
+        let stored = FrameCodec.encodeValue(bundle)
+        let roomText = room.id.value
+        let epoch = Int64(bundle.epoch)
+        let recipient = bundle.recipient.bytes
+        let sealer = member.member.bytes
+        let now = Int64(Self.wallClockSeconds())
+        withStore({
+            try $0.storeKeyBundle(room: roomText, epoch: epoch, recipient: recipient, sealer: sealer, bundle: stored, now: now)
+        }) { [unowned self] result in
+            guard case .success(true) = result, !creating else { return }
+            if !room.keyHolders.contains(bundle.recipient) { room.keyHolders.append(bundle.recipient) }
+            guard let recipients = sessionsByMember[bundle.recipient],
+                  let frame = encode(.keyBundle(KeyBundleFrame(bundle: bundle)))
+            else { return }
+            for recipient in recipients.values where recipient.rooms[room.id] != nil {
+                recipient.connection.send(frame: frame)
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+/// A stored history a client can replay: one room's messages, or one member's direct messages.
+enum ReplayStream {
+    case room(RoomID)
+    case direct(MemberID)
+}
+
+extension Session {
+    func subscription(for stream: ReplayStream) -> Subscription? {
+        switch stream {
+        case .room(let room): return rooms[room]
+        case .direct: return direct
+        }
+    }
+
+    func setSubscription(_ subscription: Subscription, for stream: ReplayStream) {
+        switch stream {
+        case .room(let room): rooms[room] = subscription
+        case .direct: direct = subscription
+        }
+    }
+}
+
+extension HavenServer {
+    /// Sends `session` everything stored in `stream` after `cursor`, page by page, then the live
+    /// messages that arrived meanwhile (skipping any already replayed), then `synced`. From then
+    /// on the stream is live. Every stored message reaches the client exactly once, in order.
+    func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
+        let page = ProtocolLimits.replayPage
+        withStore({ database -> [StoredItem] in
+            switch stream {
+            case .room(let room): return try database.roomMessages(room: room.value, after: cursor, limit: page)
+            case .direct(let member): return try database.directMessages(recipient: member.bytes, after: cursor, limit: page)
+            }
+        }) { [unowned self] result in
+            guard sessions[session.connection.id] === session, case .catchingUp(let buffer)? = session.subscription(for: stream) else {
+                return
+            }
+            guard case .success(let items) = result else {
+                refuse(session, code: "store_failed", message: "history could not be read; join again")
+                return
+            }
+            for item in items {
+                if let frame = replayFrame(item, stream: stream) { send(frame, to: session) }
+            }
+            let last = items.last?.cursor ?? cursor
+            if items.count == page {
+                replay(session, stream: stream, after: last)
+                return
+            }
+            for (bufferedCursor, frame) in buffer where bufferedCursor > last {
+                session.connection.send(frame: frame)
+            }
+            session.setSubscription(.live, for: stream)
+            let room: RoomID? = if case .room(let room) = stream { room } else { nil }
+            send(.synced(Synced(room: room, cursor: UInt64(max(last, buffer.last?.cursor ?? last)))), to: session)
+        }
+    }
+
+    private func replayFrame(_ item: StoredItem, stream: ReplayStream) -> Frame? {
+        switch stream {
+        case .room:
+            guard let envelope = try? FrameCodec.decodeValue(RoomEnvelope.self, from: item.bytes) else { return nil }
+            return .message(EnvelopeFrame(envelope: envelope, cursor: UInt64(item.cursor)))
+        case .direct:
+            guard let message = try? FrameCodec.decodeValue(DirectMessage.self, from: item.bytes) else { return nil }
+            return .direct(DirectFrame(message: message, cursor: UInt64(item.cursor)))
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+extension HavenServer {
+    func join(_ session: Session, member: MemberInfo, request: JoinRequest) {
+        guard let room = rooms[request.room] else {
+            refuse(session, code: "unknown_room", message: "there is no room \(request.room)")
+            return
+        }
+        guard room.kind == "support" else {
+            refuse(session, code: "not_invited", message: "this room is open by invitation only")
+            return
+        }
+        guard session.rooms[room.id] == nil else {
+            refuse(session, code: "already_joined", message: "already in this room")
+            return
+        }
+        let wasOnline = room.onlineMembers.contains { $0.member == member.member }
+        session.rooms[room.id] = .catchingUp(buffer: [])
+        room.sessions[session.connection.id] = session
+        let roomID = room.id.value
+        let memberBytes = member.member.bytes
+        let now = Int64(Self.wallClockSeconds())
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64) in
+            try database.addRoomMember(room: roomID, member: memberBytes, now: now)
+            return (try database.keyBundles(room: roomID, recipient: memberBytes), try database.latestRoomCursor(room: roomID))
+        }) { [unowned self] result in
+            guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
+            guard case .success(let stored) = result else {
+                removeFromRoom(session, room: room.id)
+                session.rooms[room.id] = nil
+                refuse(session, code: "store_failed", message: "could not join; try again")
+                return
+            }
+            send(.joined(Joined(room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders)), to: session)
+            for bytes in stored.bundles {
+                if let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes) {
+                    send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)
+                }
+            }
+            if !wasOnline, let event = encode(.memberJoined(MemberJoined(
+                room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member)))) {
+                for other in room.sessions.values where other !== session { other.connection.send(frame: event) }
+            }
+            replay(session, stream: .room(room.id), after: request.after.map(Int64.init) ?? stored.latest)
+        }
+    }
+
+    func leave(_ session: Session, member: MemberInfo, room roomID: RoomID) {
+        guard session.rooms[roomID] != nil else {
+            refuse(session, code: "not_a_member", message: "not in this room")
+            return
+        }
+        removeFromRoom(session, room: roomID)
+        session.rooms[roomID] = nil
+        let roomText = roomID.value
+        let memberBytes = member.member.bytes
+        withStore({ try $0.removeRoomMember(room: roomText, member: memberBytes) }) { _ in }
+    }
+
+    /// Takes `session` out of the room's live state, telling the others if the member has no
+    /// other connection there.
+    func removeFromRoom(_ session: Session, room roomID: RoomID) {
+        guard let room = rooms[roomID], room.sessions.removeValue(forKey: session.connection.id) != nil,
+              let member = session.member?.member,
+              !room.onlineMembers.contains(where: { $0.member == member }),
+              let event = encode(.memberLeft(MemberLeft(room: roomID, member: member)))
+        else { return }
+        for other in room.sessions.values { other.connection.send(frame: event) }
+    }
+
+    func sendRoomMessage(_ envelope: RoomEnvelope, from session: Session, member: MemberInfo) {
+        guard envelope.sender == member.member else {
+            refuse(session, code: "sender_mismatch", message: "envelope sender is not the logged-in member", id: envelope.id)
+            return
+        }
+        guard let room = rooms[envelope.room], session.rooms[envelope.room] != nil else {
+            refuse(session, code: "not_a_member", message: "join the room before posting to it", id: envelope.id)
+            return
+        }
+        guard envelope.epoch == room.epoch else {
+            refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)", id: envelope.id)
+            return
+        }
+        guard allowMessage(session, id: envelope.id) else { return }
+        do {
+            try envelope.verifySignature()
+        } catch {
+            refuse(session, code: error.code, message: error.description, id: envelope.id)
+            return
+        }
+        let stored = FrameCodec.encodeValue(envelope)
+        let roomText = room.id.value
+        let sender = member.member.bytes
+        let messageID = envelope.id.bytes
+        let epoch = Int64(envelope.epoch)
+        let now = Int64(Self.wallClockSeconds())
+        withStore({
+            try $0.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now)
+        }) { [unowned self] result in
+            acknowledge(result, id: envelope.id, session: session) { cursor in
+                counters.roomMessagesStored += 1
+                guard let frame = encode(.message(EnvelopeFrame(envelope: envelope, cursor: UInt64(cursor)))) else { return }
+                for recipient in room.sessions.values where recipient !== session {
+                    guard var subscription = recipient.rooms[room.id] else { continue }
+                    recipient.deliver(frame, cursor: cursor, to: &subscription)
+                    recipient.rooms[room.id] = subscription
+                    counters.deliveries += 1
+                }
+            }
+        }
+    }
+
+    /// Acks a committed append to its sender (if still connected) and runs `fanOut` for a newly
+    /// stored message; a duplicate is acked again but not delivered twice.
+    func acknowledge(_ result: Result<AppendOutcome, StoreError>, id: MessageID, session: Session, fanOut: (Int64) -> Void) {
+        let connected = sessions[session.connection.id] === session
+        switch result {
+        case .failure:
+            if connected { send(.error(ErrorFrame(code: "store_failed", message: "message not stored; send it again", id: id)), to: session) }
+        case .success(let outcome):
+            if connected { send(.ack(Ack(id: id, cursor: UInt64(outcome.cursor))), to: session) }
+            if case .stored(let cursor) = outcome { fanOut(cursor) } else { counters.duplicates += 1 }
+        }
+    }
+}

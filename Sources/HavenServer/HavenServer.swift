@@ -1,0 +1,242 @@
+import Foundation
+import HavenNet
+import HavenProtocol
+import HavenStore
+import Sodium
+
+/// Haven's server logic on the event loop: login, rooms, room messages, epoch key bundles and
+/// direct messages, with rate limits. It sees ciphertext and routing metadata only.
+///
+/// Every method runs on the loop thread (the WebSocket server calls the delegate methods there,
+/// and store completions are delivered there).
+final class HavenServer: WebSocketServerDelegate {
+    let loop: EventLoop
+    let store: HavenStore
+    let configuration: ServerConfiguration
+    var network: WebSocketServer?
+    var sessions: [Int: Session] = [:]
+    var sessionsByMember: [MemberID: [Int: Session]] = [:]
+    var rooms: [RoomID: LiveRoom] = [:]
+    var addresses: AddressLimiter
+    var counters = ServerCounters()
+    private var sweepTimer: LoopTimer?
+
+    /// Creates the server on the loop thread with the rooms loaded from the store, and starts
+    /// listening.
+    ///
+    /// - Throws: ``UVError`` when the address cannot be bound.
+    init(loop: EventLoop, store: HavenStore, configuration: ServerConfiguration, rooms: [LoadedRoom]) throws {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.store = store
+        self.configuration = configuration
+        addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: Self.wallClockSeconds())
+        for room in rooms {
+            self.rooms[room.id] = LiveRoom(id: room.id, name: room.name, kind: room.kind, epoch: room.epoch, keyHolders: room.keyHolders)
+        }
+        network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
+        let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
+        timer.start(after: 1000, repeatEvery: 1000)
+        sweepTimer = timer
+    }
+
+    /// The port the server listens on.
+    var port: Int { network?.port ?? 0 }
+
+    /// Stops accepting and closes every connection with "going away".
+    func shutdown() {
+        sweepTimer?.close()
+        sweepTimer = nil
+        network?.shutdown(.goingAway)
+    }
+
+    static func wallClockSeconds() -> UInt64 { UInt64(Date().timeIntervalSince1970) }
+
+    // MARK: WebSocketServerDelegate
+
+    func opened(_ connection: WebSocketConnection) {
+        counters.connectionsAccepted += 1
+        let addressKey = addresses.key(for: connection.peerAddress, wallClockSeconds: Self.wallClockSeconds())
+        let challenge = AuthChallenge(server: configuration.serverName)
+        let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
+        connection.context = session
+        sessions[connection.id] = session
+        guard addresses.allowConnection(addressKey, now: loop.nowMilliseconds) else {
+            counters.rateLimited += 1
+            send(.error(ErrorFrame(code: "rate_limited", message: "too many connections from this network; try again later")), to: session)
+            connection.close(.tryAgainLater, reason: "too many connections")
+            return
+        }
+        send(.challenge(challenge), to: session)
+    }
+
+    func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection) {
+        guard let session = connection.context as? Session else { return }
+        let frame: Frame
+        do {
+            frame = try FrameCodec.decode(Array(text))
+        } catch {
+            refuse(session, code: error.code, message: error.description)
+            return
+        }
+        switch session.state {
+        case .awaitingAuth(let challenge):
+            authenticate(frame, challenge: challenge, session: session)
+        case .authenticating:
+            refuse(session, code: "not_authenticated", message: "wait for welcome before sending")
+        case .authenticated(let member):
+            handle(frame, from: session, member: member)
+        }
+    }
+
+    func closed(_ connection: WebSocketConnection) {
+        guard let session = connection.context as? Session else { return }
+        sessions[connection.id] = nil
+        for room in session.rooms.keys { removeFromRoom(session, room: room) }
+        session.rooms.removeAll()
+        if let member = session.member?.member {
+            sessionsByMember[member]?[connection.id] = nil
+            if sessionsByMember[member]?.isEmpty == true { sessionsByMember[member] = nil }
+        }
+    }
+
+    // MARK: Login
+
+    private func authenticate(_ frame: Frame, challenge: AuthChallenge, session: Session) {
+        guard case .auth(let response) = frame else {
+            refuse(session, code: "not_authenticated", message: "log in first")
+            return
+        }
+        do {
+            try challenge.verify(response)
+        } catch {
+            refuse(session, code: error.code, message: error.description)
+            return
+        }
+        session.state = .authenticating
+        let member = MemberInfo(member: response.member, displayName: response.displayName)
+        let memberBytes = response.member.bytes
+        let name = response.displayName
+        let now = Int64(Self.wallClockSeconds())
+        withStore({ try $0.upsertMember(memberBytes, displayName: name, now: now) }) { [unowned self] result in
+            guard sessions[session.connection.id] === session else { return }
+            switch result {
+            case .failure:
+                send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
+                session.connection.close(.internalError, reason: "store failed")
+            case .success(let createdAt):
+                let age = Double(Int64(Self.wallClockSeconds()) - createdAt)
+                let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
+                let limits = configuration.rateLimits
+                session.messageBucket = TokenBucket(
+                    rate: isNew ? limits.newIdentityMessagesPerSecond : limits.messagesPerSecond,
+                    burst: isNew ? limits.newIdentityMessageBurst : limits.messageBurst, now: loop.nowMilliseconds)
+                session.state = .authenticated(member)
+                sessionsByMember[member.member, default: [:]][session.connection.id] = session
+                counters.logins += 1
+                send(.welcome(Welcome(member: member.member)), to: session)
+            }
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func handle(_ frame: Frame, from session: Session, member: MemberInfo) {
+        switch frame {
+        case .listRooms:
+            let list = rooms.values.filter { $0.kind == "support" }.sorted { $0.id.value < $1.id.value }.map {
+                RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count)
+            }
+            send(.rooms(RoomList(rooms: list)), to: session)
+        case .join(let request):
+            join(session, member: member, request: request)
+        case .leave(let reference):
+            leave(session, member: member, room: reference.room)
+        case .send(let envelopeFrame):
+            sendRoomMessage(envelopeFrame.envelope, from: session, member: member)
+        case .keyBundle(let bundleFrame):
+            routeKeyBundle(bundleFrame.bundle, from: session, member: member)
+        case .direct(let directFrame):
+            sendDirectMessage(directFrame.message, from: session, member: member)
+        case .syncDirect(let request):
+            session.direct = .catchingUp(buffer: [])
+            replay(session, stream: .direct(member.member), after: Int64(request.after))
+        case .auth:
+            refuse(session, code: "already_authenticated", message: "this connection is already logged in")
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error:
+            refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
+        }
+    }
+
+    // MARK: Sending
+
+    /// Encodes `frame` once and sends it to `session`.
+    func send(_ frame: Frame, to session: Session) {
+        guard let network else { return }
+        session.connection.send(frame: network.frames.textFrame(FrameCodec.encode(frame)))
+    }
+
+    /// Encodes `frame` once, for sending the same bytes to many sessions.
+    func encode(_ frame: Frame) -> OutboundBytes? {
+        network?.frames.textFrame(FrameCodec.encode(frame))
+    }
+
+    /// Answers a refused frame with an error; before login it also ends the connection, and an
+    /// authenticated client that keeps sending bad frames is disconnected.
+    func refuse(_ session: Session, code: String, message: String, id: MessageID? = nil) {
+        counters.protocolErrors += 1
+        send(.error(ErrorFrame(code: code, message: message, id: id)), to: session)
+        guard session.member != nil else {
+            session.connection.close(.authenticationFailed, reason: "login failed")
+            return
+        }
+        session.protocolErrors += 1
+        if session.protocolErrors > configuration.maxProtocolErrors {
+            session.connection.close(.policyViolation, reason: "too many invalid frames")
+        }
+    }
+
+    /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
+    func allowMessage(_ session: Session, id: MessageID) -> Bool {
+        let now = loop.nowMilliseconds
+        let identityAllows = session.messageBucket?.take(now: now) ?? false
+        if identityAllows && addresses.allowMessage(session.addressKey, now: now) {
+            session.strikes = 0
+            return true
+        }
+        counters.rateLimited += 1
+        session.strikes += 1
+        send(.error(ErrorFrame(code: "rate_limited", message: "sending too fast; this message was not stored", id: id)), to: session)
+        if session.strikes > configuration.rateLimits.maxStrikes {
+            session.connection.close(.rateLimited, reason: "rate limit exceeded")
+        }
+        return false
+    }
+
+    /// Runs `work` on the store's writer thread and `then` on the loop thread after the commit.
+    func withStore<Value: Sendable>(
+        _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
+    ) {
+        let completion = LoopBound(then, loop: loop)
+        store.perform(work) { result in completion.value(result) }
+    }
+
+    private func sweep() {
+        let now = loop.nowMilliseconds
+        for session in sessions.values where session.member == nil {
+            if now &- session.connection.acceptedAt > configuration.loginTimeoutMilliseconds {
+                session.connection.close(.timeout, reason: "login timed out")
+            }
+        }
+        addresses.prune(now: now)
+    }
+}
+
+/// A room as loaded from the store at start.
+struct LoadedRoom: Sendable {
+    let id: RoomID
+    let name: String
+    let kind: String
+    let epoch: UInt64
+    let keyHolders: [MemberID]
+}

@@ -1,0 +1,113 @@
+import Foundation
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+/// A started Haven server: its event loop, its store and the server on the loop.
+///
+/// `start` opens (or creates) the database, creates the configured rooms, binds the socket and
+/// starts the loop thread. `stop` shuts down gracefully: stop accepting, close every WebSocket
+/// with "going away", commit everything the store has queued, then end the loop.
+public final class RunningServer: Sendable {
+    /// The port the server listens on (useful after asking for port 0).
+    public let port: Int
+    /// The configuration it runs with.
+    public let configuration: ServerConfiguration
+    private let loop: EventLoop
+    private let store: HavenStore
+    private let server: LoopBound<HavenServer>
+    private let stopped = Locked(false)
+
+    /// Starts a server.
+    ///
+    /// - Throws: ``StoreError`` when the database cannot be opened, ``UVError`` when the address
+    ///   cannot be bound.
+    public static func start(_ configuration: ServerConfiguration) throws -> RunningServer {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let loop = try EventLoop()
+        let store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in loop.execute(work) }
+        do {
+            let rooms = try loadRooms(configuration, store: store)
+            loop.start()
+            let server = try loop.submitAndWait {
+                LoopBound(try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms), loop: loop)
+            }
+            let port = try loop.submitAndWait { server.value.port }
+            return RunningServer(port: port, configuration: configuration, loop: loop, store: store, server: server)
+        } catch {
+            store.close()
+            loop.shutdown()
+            throw error
+        }
+    }
+
+    private init(port: Int, configuration: ServerConfiguration, loop: EventLoop, store: HavenStore, server: LoopBound<HavenServer>) {
+        self.port = port
+        self.configuration = configuration
+        self.loop = loop
+        self.store = store
+        self.server = server
+    }
+
+    private static func loadRooms(_ configuration: ServerConfiguration, store: HavenStore) throws -> [LoadedRoom] {
+        let seeds = try configuration.rooms.map { seed -> RoomSeed in
+            _ = try RoomID(seed.id)
+            return seed
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let records = try store.performAndWait { database -> [(RoomRecord, [[UInt8]])] in
+            for seed in seeds { try database.createRoom(id: seed.id, name: seed.name, kind: "support", now: now) }
+            return try database.rooms().filter { !$0.isArchived }.map { ($0, try database.keyHolders(room: $0.id, epoch: $0.currentEpoch)) }
+        }
+        return try records.map { record, holders in
+            LoadedRoom(
+                id: try RoomID(record.id), name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch),
+                keyHolders: try holders.map { try MemberID(bytes: $0) })
+        }
+    }
+
+    /// The Prometheus metrics text, read on the loop thread.
+    public func metricsText() throws -> String {
+        let server = server
+        return try loop.submitAndWait { server.value.metricsText() }
+    }
+
+    /// Blocks until SIGINT or SIGTERM, then stops gracefully.
+    public func runUntilSignalled() throws {
+        let signalled = DispatchSemaphore(value: 0)
+        let watcher = try loop.submitAndWait { [loop] in
+            LoopBound(try SignalWatcher(loop: loop) { _ in signalled.signal() }, loop: loop)
+        }
+        signalled.wait()
+        loop.execute { watcher.value.close() }
+        stop()
+    }
+
+    /// Stops gracefully; safe to call more than once.
+    public func stop() {
+        let alreadyStopped = stopped.withLock { value -> Bool in
+            defer { value = true }
+            return value
+        }
+        guard !alreadyStopped else { return }
+        let server = server
+        loop.execute { server.value.shutdown() }
+        store.close()
+        loop.shutdown()
+    }
+}
+
+/// A value guarded by a lock.
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked Sendable: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}

@@ -1,0 +1,85 @@
+public import HavenNet
+public import HavenStore
+
+/// Everything `haven serve` can be told, from flags or the TOML config file.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Listening address, WebSocket path, allowed origins and network limits.
+    public var network = WebSocketServerConfiguration()
+    /// The folder holding the database (`haven.sqlite`).
+    public var dataDirectory = "./data"
+    /// Durability of the store.
+    public var store = StoreSettings()
+    /// The name clients sign into login (see docs/crypto.md); set it to the public origin.
+    public var serverName = "haven"
+    /// Open support rooms created at start if missing: (id, display name).
+    public var rooms: [RoomSeed] = [RoomSeed(id: "lobby", name: "Lobby")]
+    /// Rate limits.
+    public var rateLimits = RateLimitSettings()
+    /// Time a client has from the WebSocket opening to a successful login.
+    public var loginTimeoutMilliseconds: UInt64 = 10_000
+    /// Protocol errors an authenticated client may make before it is disconnected.
+    public var maxProtocolErrors = 50
+
+    /// The defaults: 127.0.0.1:8080, ./data, one "lobby" room.
+    public init() {
+        network.port = 8080
+    }
+
+    /// The database file inside ``dataDirectory``.
+    public var databasePath: String { dataDirectory + "/haven.sqlite" }
+}
+
+/// A room to create at start.
+public struct RoomSeed: Sendable, Equatable {
+    /// The room id (`a-z 0-9 _ -`).
+    public var id: String
+    /// The display name.
+    public var name: String
+
+    /// Creates a seed.
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// Token-bucket limits: a steady rate per second and a burst.
+public struct RateLimitSettings: Sendable, Equatable {
+    /// Messages (room and direct) per identity.
+    public var messagesPerSecond = 5.0
+    /// Burst of messages per identity.
+    public var messageBurst = 20.0
+    /// Messages per identity first seen less than ``newIdentityWindowSeconds`` ago.
+    public var newIdentityMessagesPerSecond = 1.0
+    /// Burst for new identities.
+    public var newIdentityMessageBurst = 8.0
+    /// How long an identity counts as new.
+    public var newIdentityWindowSeconds = 300.0
+    /// Messages per client address (keyed hash of it, in memory only).
+    public var addressMessagesPerSecond = 50.0
+    /// Burst per client address.
+    public var addressMessageBurst = 200.0
+    /// New connections per client address per second.
+    public var addressConnectionsPerSecond = 2.0
+    /// Burst of new connections per client address.
+    public var addressConnectionBurst = 60.0
+    /// Refused messages in a row after which a client is disconnected.
+    public var maxStrikes = 50
+
+    /// The defaults above.
+    public init() {}
+
+    /// Limits high enough not to matter, for benchmarks driving many clients from one address.
+    public static let unlimited: RateLimitSettings = {
+        var settings = RateLimitSettings()
+        settings.messagesPerSecond = 1e9
+        settings.messageBurst = 1e9
+        settings.newIdentityMessagesPerSecond = 1e9
+        settings.newIdentityMessageBurst = 1e9
+        settings.addressMessagesPerSecond = 1e9
+        settings.addressMessageBurst = 1e9
+        settings.addressConnectionsPerSecond = 1e9
+        settings.addressConnectionBurst = 1e9
+        return settings
+    }()
+}

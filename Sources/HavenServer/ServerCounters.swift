@@ -1,0 +1,11 @@
+/// Counters exported on /metrics. Loop thread only.
+struct ServerCounters {
+    var connectionsAccepted = 0
+    var logins = 0
+    var roomMessagesStored = 0
+    var directMessagesStored = 0
+    var duplicates = 0
+    var deliveries = 0
+    var rateLimited = 0
+    var protocolErrors = 0
+}

@@ -1,0 +1,76 @@
+import HavenNet
+import HavenProtocol
+
+/// One client connection's state on the loop thread: login progress, rooms, rate limits.
+final class Session {
+    enum State {
+        /// Challenge sent, waiting for `auth`.
+        case awaitingAuth(AuthChallenge)
+        /// Signature checked; the member record is being written.
+        case authenticating
+        /// Logged in.
+        case authenticated(MemberInfo)
+    }
+
+    /// Whether a replay is still running (live messages wait in `buffer`) or done.
+    enum Subscription {
+        case catchingUp(buffer: [(cursor: Int64, frame: OutboundBytes)])
+        case live
+    }
+
+    let connection: WebSocketConnection
+    let addressKey: [UInt8]
+    var state: State
+    var rooms: [RoomID: Subscription] = [:]
+    var direct: Subscription?
+    var messageBucket: TokenBucket?
+    var strikes = 0
+    var protocolErrors = 0
+
+    init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
+        self.connection = connection
+        self.addressKey = addressKey
+        state = .awaitingAuth(challenge)
+    }
+
+    /// The logged-in member, if any.
+    var member: MemberInfo? {
+        if case .authenticated(let member) = state { return member }
+        return nil
+    }
+
+    /// Delivers a frame now, or buffers it while a replay of the same stream is running.
+    func deliver(_ frame: OutboundBytes, cursor: Int64, to subscription: inout Subscription) {
+        switch subscription {
+        case .live:
+            connection.send(frame: frame)
+        case .catchingUp(var buffer):
+            buffer.append((cursor, frame))
+            subscription = .catchingUp(buffer: buffer)
+        }
+    }
+}
+
+/// A room's live state: who is connected to it and who holds its current epoch key.
+final class LiveRoom {
+    let id: RoomID
+    let name: String
+    let kind: String
+    var epoch: UInt64
+    var keyHolders: [MemberID]
+    var sessions: [Int: Session] = [:]
+
+    init(id: RoomID, name: String, kind: String, epoch: UInt64, keyHolders: [MemberID]) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.epoch = epoch
+        self.keyHolders = keyHolders
+    }
+
+    /// The distinct members online, in a stable order.
+    var onlineMembers: [MemberInfo] {
+        var seen = Set<MemberID>()
+        return sessions.keys.sorted().compactMap { sessions[$0]?.member }.filter { seen.insert($0.member).inserted }
+    }
+}

@@ -1,0 +1,35 @@
+/// A token bucket: `rate` tokens per second up to `burst`; each action takes one.
+/// Time is passed in (milliseconds), so tests control the clock.
+struct TokenBucket {
+    let rate: Double
+    let burst: Double
+    private var tokens: Double
+    private var updatedAt: UInt64
+
+    init(rate: Double, burst: Double, now: UInt64) {
+        self.rate = rate
+        self.burst = burst
+        tokens = burst
+        updatedAt = now
+    }
+
+    /// Takes one token if there is one.
+    mutating func take(now: UInt64) -> Bool {
+        refill(now: now)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// True when the bucket is full (nothing to remember about this key).
+    mutating func isFull(now: UInt64) -> Bool {
+        refill(now: now)
+        return tokens >= burst
+    }
+
+    private mutating func refill(now: UInt64) {
+        guard now > updatedAt else { return }
+        tokens = min(burst, tokens + Double(now - updatedAt) / 1000 * rate)
+        updatedAt = now
+    }
+}
