@@ -1,1 +1,171 @@
+import Foundation
+public import HavenNet
+public import HavenProtocol
+public import Sodium
 
+/// Haven's Swift client: logs in with its identity key, joins rooms, sends and receives
+/// end-to-end-encrypted room and direct messages, shares and receives epoch keys, and resumes
+/// from its cursors after a reconnect, so nothing is missed or seen twice.
+///
+/// The async methods may be called from any task; the client's state lives on its event loop
+/// thread. Events arrive in order on ``events``.
+public final class HavenClient: @unchecked Sendable {
+    // @unchecked Sendable: every mutable property below is read and written only on `loop`'s
+    // thread (public methods hop there with `loop.execute`).
+
+    /// This client's identity (its Ed25519 keypair; the public key is its member id).
+    public let identity: SigningKeyPair
+    /// The member id.
+    public let member: MemberID
+    /// The pseudonym it logs in with.
+    public let displayName: String
+    /// Everything that happens, in order.
+    public let events: AsyncStream<ClientEvent>
+
+    let loop: EventLoop
+    let eventSink: AsyncStream<ClientEvent>.Continuation
+    var connection: WebSocketClientConnection?
+    var epochKeys: [RoomID: [UInt64: EpochKey]] = [:]
+    var roomEpochs: [RoomID: UInt64] = [:]
+    var roomCursors: [RoomID: UInt64] = [:]
+    var directCursor: UInt64 = 0
+    var joinedRooms: Set<RoomID> = []
+    var waitingForKey: [RoomID: [EnvelopeFrame]] = [:]
+    var pendingLogin: CheckedContinuation<Void, any Error>?
+    var pendingJoins: [RoomID: CheckedContinuation<Joined, any Error>] = [:]
+    var joinReplies: [RoomID: Joined] = [:]
+    var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
+    var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
+    var createdKeys: [RoomID: UInt64] = [:]
+
+    /// Creates a client on `loop` (which must be running). Several clients may share a loop.
+    public init(identity: SigningKeyPair, displayName: String, loop: EventLoop) {
+        self.identity = identity
+        self.member = MemberID(identity.publicKey)
+        self.displayName = displayName
+        self.loop = loop
+        (events, eventSink) = AsyncStream.makeStream(of: ClientEvent.self)
+    }
+
+    /// Connects, logs in, replays missed direct messages, and re-joins (with replay) every room
+    /// joined before; returns once all of that is done.
+    ///
+    /// - Throws: ``ClientError``.
+    public func connect(host: String, port: Int, origin: String? = nil) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            loop.execute { [self] in
+                pendingLogin = continuation
+                WebSocketClientConnection.connect(loop: loop, host: host, port: port, origin: origin) { [self] result in
+                    switch result {
+                    case .failure(let error):
+                        finishLogin(.failure(ClientError.connectFailed(error)))
+                    case .success(let connection):
+                        attach(connection)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Joins `room`. A room joined before resumes after its last cursor; a first join replays
+    /// the room's kept history when `replayHistory` is true, else starts from now. Returns the
+    /// room's state once the replay is complete.
+    public func join(_ room: RoomID, replayHistory: Bool = false) async throws -> Joined {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else {
+                    continuation.resume(throwing: ClientError.notConnected)
+                    return
+                }
+                pendingJoins[room] = continuation
+                joinedRooms.insert(room)
+                let after = roomCursors[room] ?? (replayHistory ? 0 : nil)
+                connection.send(text: FrameCodec.encode(.join(JoinRequest(room: room, after: after))))
+            }
+        }
+    }
+
+    /// Encrypts and sends `text` to `room`; returns the cursor once the server has stored it.
+    ///
+    /// - Throws: ``ClientError/noEpochKey(_:)`` before the room's key arrived, or a refusal.
+    public func send(_ text: String, to room: RoomID, id: MessageID = .random()) async throws -> UInt64 {
+        try await send(MessageBody(text: text), to: room, id: id)
+    }
+
+    /// Encrypts and sends `body` to `room`; returns the cursor once the server has stored it.
+    public func send(_ body: MessageBody, to room: RoomID, id: MessageID = .random()) async throws -> UInt64 {
+        try await awaitAck(id) { [self] in
+            guard let epoch = roomEpochs[room], let key = epochKeys[room]?[epoch] else { throw ClientError.noEpochKey(room) }
+            let envelope = try RoomEnvelope.seal(body, key: key, sender: identity, id: id)
+            return .send(EnvelopeFrame(envelope: envelope))
+        }
+    }
+
+    /// Seals `text` to `recipient` and sends it; returns the cursor once the server has stored it.
+    public func sendDirect(_ text: String, to recipient: MemberID, id: MessageID = .random()) async throws -> UInt64 {
+        try await awaitAck(id) { [self] in
+            .direct(DirectFrame(message: try DirectMessage.seal(MessageBody(text: text), from: identity, to: recipient, id: id)))
+        }
+    }
+
+    /// Waits until this client holds the current epoch key of `room`.
+    public func waitForKey(_ room: RoomID) async {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in
+                if let epoch = roomEpochs[room], epochKeys[room]?[epoch] != nil {
+                    continuation.resume()
+                } else {
+                    keyWaiters[room, default: []].append(continuation)
+                }
+            }
+        }
+    }
+
+    /// The last cursor seen in `room` (for tests and resumption checks).
+    public func cursor(in room: RoomID) async -> UInt64? {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in continuation.resume(returning: roomCursors[room]) }
+        }
+    }
+
+    /// Closes the connection (the client can ``connect(host:port:origin:)`` again later).
+    /// `abruptly` drops the TCP connection without a close handshake.
+    public func disconnect(abruptly: Bool = false) async {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in
+                if abruptly { connection?.abort() } else { connection?.close(.normal) }
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Sends a frame exactly as given (tests use it to send what a correct client would not).
+    public func sendRaw(_ text: String) async {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in
+                connection?.send(text: Array(text.utf8))
+                continuation.resume()
+            }
+        }
+    }
+
+    private func awaitAck(_ id: MessageID, frame: @escaping @Sendable () throws -> Frame) async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else {
+                    continuation.resume(throwing: ClientError.notConnected)
+                    return
+                }
+                do {
+                    let built = try frame()
+                    pendingAcks[id] = continuation
+                    connection.send(text: FrameCodec.encode(built))
+                } catch let error as ProtocolError {
+                    continuation.resume(throwing: ClientError.invalid(error))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}

@@ -25,10 +25,17 @@ public final class RunningServer: Sendable {
     public static func start(_ configuration: ServerConfiguration) throws -> RunningServer {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let loop = try EventLoop()
-        let store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in loop.execute(work) }
+        loop.start()
+        let store: HavenStore
+        do {
+            // Store completions run on the loop, so the loop must be running before the first one.
+            store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in loop.execute(work) }
+        } catch {
+            loop.shutdown()
+            throw error
+        }
         do {
             let rooms = try loadRooms(configuration, store: store)
-            loop.start()
             let server = try loop.submitAndWait {
                 LoopBound(try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms), loop: loop)
             }

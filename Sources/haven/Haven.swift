@@ -13,7 +13,8 @@ struct Haven: ParsableCommand {
             One binary runs the server and manages the operator's keys, counsellor invites,
             rooms and retention. Run `haven help <subcommand>` for details of each.
             """,
-        version: "haven \(havenVersion) (libsodium \(SodiumLibrary.version), SQLite \(SQLiteConnection.libraryVersion), libuv \(EventLoop.libraryVersion))"
+        version: "haven \(havenVersion) (libsodium \(SodiumLibrary.version), SQLite \(SQLiteConnection.libraryVersion), libuv \(EventLoop.libraryVersion))",
+        subcommands: [Serve.self]
     )
 }
 

@@ -1,0 +1,23 @@
+public import HavenProtocol
+
+/// What a ``HavenClient`` tells its user, in order.
+public enum ClientEvent: Sendable {
+    /// A verified, decrypted room message (live or replayed) at `cursor`.
+    case roomMessage(room: RoomID, message: OpenedMessage, cursor: UInt64)
+    /// A verified, decrypted direct message at `cursor`.
+    case directMessage(message: OpenedMessage, cursor: UInt64)
+    /// A room message that could not be verified or decrypted (it is not shown).
+    case undecryptable(room: RoomID, id: MessageID, error: ProtocolError)
+    /// An epoch key arrived from `sealer`.
+    case keyReceived(room: RoomID, epoch: UInt64, sealer: MemberID)
+    /// Someone joined a room.
+    case memberJoined(room: RoomID, member: MemberInfo)
+    /// Someone left a room.
+    case memberLeft(room: RoomID, member: MemberID)
+    /// A replay finished; `room` is nil for direct messages.
+    case synced(room: RoomID?, cursor: UInt64)
+    /// The server refused something not tied to a pending call.
+    case serverError(ErrorFrame)
+    /// The connection ended, with the server's close code if it sent one.
+    case disconnected(closeCode: UInt16?)
+}

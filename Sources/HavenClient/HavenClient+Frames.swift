@@ -1,0 +1,161 @@
+import HavenNet
+import HavenProtocol
+import Sodium
+
+extension HavenClient {
+    func attach(_ connection: WebSocketClientConnection) {
+        self.connection = connection
+        connection.onText = { [unowned self] text in
+            guard let frame = try? FrameCodec.decode(Array(text)) else { return }
+            handle(frame)
+        }
+        connection.onClose = { [unowned self] code in detached(closeCode: code) }
+    }
+
+    func finishLogin(_ result: Result<Void, any Error>) {
+        let continuation = pendingLogin
+        pendingLogin = nil
+        continuation?.resume(with: result)
+    }
+
+    private func detached(closeCode: UInt16?) {
+        connection = nil
+        let error = ClientError.disconnected(closeCode: closeCode)
+        finishLogin(.failure(error))
+        for continuation in pendingJoins.values { continuation.resume(throwing: error) }
+        pendingJoins.removeAll()
+        for continuation in pendingAcks.values { continuation.resume(throwing: error) }
+        pendingAcks.removeAll()
+        eventSink.yield(.disconnected(closeCode: closeCode))
+    }
+
+    private func send(_ frame: Frame) {
+        connection?.send(text: FrameCodec.encode(frame))
+    }
+
+    func handle(_ frame: Frame) {
+        switch frame {
+        case .challenge(let challenge):
+            send(.auth(challenge.respond(identity: identity, displayName: displayName)))
+        case .welcome:
+            send(.syncDirect(DirectSyncRequest(after: directCursor)))
+        case .joined(let joined):
+            joinReplies[joined.room] = joined
+            roomEpochs[joined.room] = joined.epoch
+            if joined.keyHolders.isEmpty && epochKeys[joined.room]?[joined.epoch] == nil { createEpochKey(joined.room, epoch: joined.epoch) }
+        case .keyBundle(let frame):
+            receive(frame.bundle)
+        case .message(let frame):
+            receive(frame)
+        case .direct(let frame):
+            receive(frame)
+        case .ack(let ack):
+            pendingAcks.removeValue(forKey: ack.id)?.resume(returning: ack.cursor)
+        case .synced(let synced):
+            synchronised(synced)
+        case .memberJoined(let event):
+            shareKey(event)
+            eventSink.yield(.memberJoined(room: event.room, member: event.member))
+        case .memberLeft(let event):
+            eventSink.yield(.memberLeft(room: event.room, member: event.member))
+        case .error(let error):
+            refused(error)
+        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect:
+            break
+        }
+    }
+
+    private func synchronised(_ synced: Synced) {
+        if let room = synced.room {
+            roomCursors[room] = max(roomCursors[room] ?? 0, synced.cursor)
+            if let joined = joinReplies.removeValue(forKey: room) {
+                pendingJoins.removeValue(forKey: room)?.resume(returning: joined)
+            }
+        } else {
+            directCursor = max(directCursor, synced.cursor)
+            let rejoin = joinedRooms.filter { pendingJoins[$0] == nil }
+            for room in rejoin {
+                send(.join(JoinRequest(room: room, after: roomCursors[room] ?? 0)))
+            }
+            finishLogin(.success(()))
+        }
+        eventSink.yield(.synced(room: synced.room, cursor: synced.cursor))
+    }
+
+    private func refused(_ error: ErrorFrame) {
+        if let id = error.id, let continuation = pendingAcks.removeValue(forKey: id) {
+            continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
+        if pendingLogin != nil && ["signature_invalid", "not_authenticated", "rate_limited", "store_failed"].contains(error.code) {
+            finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
+            return
+        }
+        if error.code == "epoch_key_exists" {
+            // Another member created the key first: ours is discarded, and theirs will be sealed to us.
+            for (room, epoch) in createdKeys { epochKeys[room]?[epoch] = nil }
+            createdKeys.removeAll()
+        }
+        eventSink.yield(.serverError(error))
+    }
+
+    private func createEpochKey(_ room: RoomID, epoch: UInt64) {
+        guard let key = try? EpochKey.generate(room: room, epoch: epoch),
+              let bundle = try? EpochKeyBundle.seal(key, to: member, by: identity)
+        else { return }
+        createdKeys[room] = epoch
+        store(key)
+        send(.keyBundle(KeyBundleFrame(bundle: bundle)))
+    }
+
+    private func shareKey(_ event: MemberJoined) {
+        guard !event.holdsKey, event.member.member != member, let epoch = roomEpochs[event.room],
+              let key = epochKeys[event.room]?[epoch],
+              let bundle = try? EpochKeyBundle.seal(key, to: event.member.member, by: identity)
+        else { return }
+        send(.keyBundle(KeyBundleFrame(bundle: bundle)))
+    }
+
+    private func receive(_ bundle: EpochKeyBundle) {
+        guard let key = try? bundle.open(with: identity) else { return }
+        store(key)
+        eventSink.yield(.keyReceived(room: bundle.room, epoch: bundle.epoch, sealer: bundle.sealer))
+    }
+
+    private func store(_ key: EpochKey) {
+        epochKeys[key.room, default: [:]][key.epoch] = key
+        for continuation in keyWaiters.removeValue(forKey: key.room) ?? [] { continuation.resume() }
+        let waiting = waitingForKey.removeValue(forKey: key.room) ?? []
+        for frame in waiting { open(frame) }
+    }
+
+    private func receive(_ frame: EnvelopeFrame) {
+        let room = frame.envelope.room
+        guard let cursor = frame.cursor else { return }
+        // Exactly once: a cursor at or below the last one seen was already delivered.
+        if let last = roomCursors[room], cursor <= last { return }
+        roomCursors[room] = cursor
+        guard epochKeys[room]?[frame.envelope.epoch] != nil else {
+            waitingForKey[room, default: []].append(frame)
+            return
+        }
+        open(frame)
+    }
+
+    private func open(_ frame: EnvelopeFrame) {
+        let envelope = frame.envelope
+        guard let cursor = frame.cursor, let key = epochKeys[envelope.room]?[envelope.epoch] else { return }
+        do {
+            eventSink.yield(.roomMessage(room: envelope.room, message: try envelope.open(with: key), cursor: cursor))
+        } catch {
+            eventSink.yield(.undecryptable(room: envelope.room, id: envelope.id, error: error))
+        }
+    }
+
+    private func receive(_ frame: DirectFrame) {
+        guard let cursor = frame.cursor, cursor > directCursor else { return }
+        directCursor = cursor
+        guard let opened = try? frame.message.open(with: identity) else { return }
+        eventSink.yield(.directMessage(message: opened, cursor: cursor))
+    }
+}

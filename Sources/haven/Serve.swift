@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import HavenNet
+import HavenServer
+
+/// `haven serve`: runs the server until SIGINT or SIGTERM.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Haven server.",
+        discussion: """
+            Serves the WebSocket endpoint /v1/ws, /healthz and /metrics. Messages are kept in an
+            embedded SQLite database in the data folder (created if missing). Flags override the
+            optional TOML config file. Stops gracefully on Ctrl-C or SIGTERM: it stops accepting,
+            closes connections, and commits everything already acknowledged.
+
+            Examples:
+              haven serve
+              haven serve --listen 0.0.0.0:8080 --data /var/lib/haven --allowed-origin https://support.example.org
+              haven serve --config /etc/haven/haven.toml
+
+            Exit codes: 0 after a clean stop, 1 when the configuration is wrong or the server cannot start.
+            """
+    )
+
+    @Option(help: "Address and port to listen on, HOST:PORT (port 0 picks a free one).")
+    var listen: String?
+
+    @Option(help: "Folder for the database (default ./data).")
+    var data: String?
+
+    @Option(help: "TOML config file.")
+    var config: String?
+
+    @Option(help: "Name clients sign at login; use the public host name.")
+    var serverName: String?
+
+    @Option(help: "An origin allowed to open WebSockets (repeatable; \"*\" allows any).")
+    var allowedOrigin: [String] = []
+
+    @Option(help: "Durability of each commit: full (default) or normal.")
+    var synchronous: String?
+
+    func run() throws {
+        var configuration = ServerConfiguration()
+        do {
+            if let config { try ServeConfigFile.load(config).apply(to: &configuration) }
+            if let listen { try configuration.setListen(listen) }
+            if let data { configuration.dataDirectory = data }
+            if let serverName { configuration.serverName = serverName }
+            if !allowedOrigin.isEmpty { configuration.network.allowedOrigins = allowedOrigin }
+            if let synchronous { try configuration.setSynchronous(synchronous) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        ProcessLimits.disableCoreDumps()
+        let files = ProcessLimits.raiseOpenFiles(to: 65_536)
+        ServerLog.info("open-files limit is \(files); core dumps are disabled")
+        let server: RunningServer
+        do {
+            server = try RunningServer.start(configuration)
+        } catch {
+            ServerLog.write("error", "cannot start: \(error)")
+            throw ExitCode.failure
+        }
+        let host = configuration.network.host.contains(":") ? "[\(configuration.network.host)]" : configuration.network.host
+        ServerLog.info("listening on http://\(host):\(server.port) (WebSocket ws://\(host):\(server.port)\(configuration.network.webSocketPath))")
+        ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")
+        try server.runUntilSignalled()
+        ServerLog.info("stopped cleanly")
+    }
+}

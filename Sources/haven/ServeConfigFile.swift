@@ -1,0 +1,144 @@
+import Foundation
+import HavenNet
+import HavenServer
+import HavenStore
+import TOMLKit
+
+/// The optional TOML file `haven serve --config` reads; flags override it. Every key is optional.
+///
+/// ```toml
+/// listen = "127.0.0.1:8080"
+/// data = "./data"
+/// server_name = "support.example.org"
+/// allowed_origins = ["https://support.example.org"]
+/// synchronous = "full"          # or "normal"
+///
+/// [[rooms]]
+/// id = "lobby"
+/// name = "Lobby"
+///
+/// [limits]
+/// max_message_bytes = 163840
+/// max_queued_bytes = 1048576
+/// login_timeout_ms = 10000
+/// idle_timeout_ms = 75000
+///
+/// [rate_limits]
+/// messages_per_second = 5.0
+/// message_burst = 20.0
+/// ```
+struct ServeConfigFile: Decodable {
+    struct Room: Decodable {
+        var id: String
+        var name: String
+    }
+
+    struct Limits: Decodable {
+        var maxMessageBytes: Int?
+        var maxQueuedBytes: Int?
+        var loginTimeoutMs: UInt64?
+        var idleTimeoutMs: UInt64?
+
+        enum CodingKeys: String, CodingKey {
+            case maxMessageBytes = "max_message_bytes", maxQueuedBytes = "max_queued_bytes"
+            case loginTimeoutMs = "login_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
+        }
+    }
+
+    struct RateLimits: Decodable {
+        var messagesPerSecond: Double?
+        var messageBurst: Double?
+        var newIdentityMessagesPerSecond: Double?
+        var addressMessagesPerSecond: Double?
+        var addressConnectionsPerSecond: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case messagesPerSecond = "messages_per_second", messageBurst = "message_burst"
+            case newIdentityMessagesPerSecond = "new_identity_messages_per_second"
+            case addressMessagesPerSecond = "address_messages_per_second"
+            case addressConnectionsPerSecond = "address_connections_per_second"
+        }
+    }
+
+    var listen: String?
+    var data: String?
+    var serverName: String?
+    var allowedOrigins: [String]?
+    var synchronous: String?
+    var rooms: [Room]?
+    var limits: Limits?
+    var rateLimits: RateLimits?
+
+    enum CodingKeys: String, CodingKey {
+        case listen, data, rooms, limits, synchronous
+        case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
+    }
+
+    /// Reads and decodes `path`.
+    static func load(_ path: String) throws -> ServeConfigFile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("cannot read config file \(path)")
+        }
+        do {
+            return try TOMLDecoder().decode(ServeConfigFile.self, from: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError("config file \(path) is not valid TOML (line \(error.source.begin.line)): \(error.description)")
+        } catch {
+            throw ConfigError("config file \(path) has an unexpected value: \(error)")
+        }
+    }
+
+    /// Applies every key present to `configuration`.
+    func apply(to configuration: inout ServerConfiguration) throws {
+        if let listen { try configuration.setListen(listen) }
+        if let data { configuration.dataDirectory = data }
+        if let serverName { configuration.serverName = serverName }
+        if let allowedOrigins { configuration.network.allowedOrigins = allowedOrigins }
+        if let synchronous { try configuration.setSynchronous(synchronous) }
+        if let rooms { configuration.rooms = rooms.map { RoomSeed(id: $0.id, name: $0.name) } }
+        if let limits {
+            if let value = limits.maxMessageBytes { configuration.network.maxMessageBytes = value }
+            if let value = limits.maxQueuedBytes { configuration.network.maxQueuedBytes = value }
+            if let value = limits.loginTimeoutMs { configuration.loginTimeoutMilliseconds = value }
+            if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
+        }
+        if let rateLimits {
+            if let value = rateLimits.messagesPerSecond { configuration.rateLimits.messagesPerSecond = value }
+            if let value = rateLimits.messageBurst { configuration.rateLimits.messageBurst = value }
+            if let value = rateLimits.newIdentityMessagesPerSecond { configuration.rateLimits.newIdentityMessagesPerSecond = value }
+            if let value = rateLimits.addressMessagesPerSecond { configuration.rateLimits.addressMessagesPerSecond = value }
+            if let value = rateLimits.addressConnectionsPerSecond { configuration.rateLimits.addressConnectionsPerSecond = value }
+        }
+    }
+}
+
+/// A configuration mistake, reported as one line.
+struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ServerConfiguration {
+    /// Sets host and port from "HOST:PORT" (IPv6 as "[::1]:8080").
+    mutating func setListen(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"\(text)\")")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ConfigError("--listen needs a host, e.g. 127.0.0.1:\(port)") }
+        network.host = host
+        network.port = port
+    }
+
+    /// Sets the store's durability from "full" or "normal".
+    mutating func setSynchronous(_ text: String) throws {
+        guard let level = StoreSettings.Synchronous(rawValue: text.uppercased()) else {
+            throw ConfigError("synchronous must be \"full\" or \"normal\" (got \"\(text)\")")
+        }
+        store.synchronous = level
+    }
+}
