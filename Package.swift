@@ -57,5 +57,12 @@ let package = Package(
         ),
         .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet"], swiftSettings: swiftSettings),
+        .target(
+            name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "Sodium"],
+            path: "Tests/HavenTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HavenServerTests",
+            dependencies: ["HavenTestSupport", "HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,129 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenTestSupport
+import Sodium
+import Testing
+
+@Suite struct ConversationTests {
+    let lobby = try! RoomID("lobby")
+
+    @Test func membersTalkInARoomAndALateJoinerGetsTheKeyFromAPeer() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(server)
+        let joined = try await alice.client.join(lobby)
+        #expect(joined.keyHolders.isEmpty, "a fresh room has no key yet; Alice creates it")
+        await alice.client.waitForKey(lobby)
+        _ = try await alice.client.send("is anyone awake?", to: lobby)
+
+        // Bob arrives later with nobody on staff online: Alice's client seals the key to him.
+        try await bob.connect(server)
+        let bobJoined = try await bob.client.join(lobby, replayHistory: true)
+        #expect(bobJoined.keyHolders == [alice.member])
+        await bob.client.waitForKey(lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["is anyone awake?"])
+
+        _ = try await bob.client.send("I am. Rough night?", to: lobby)
+        _ = try await alice.client.send("yes, thank you for answering", to: lobby)
+        #expect(try await alice.waitForTexts(1, in: lobby) == ["I am. Rough night?"])
+        #expect(try await bob.waitForTexts(2, in: lobby) == ["is anyone awake?", "yes, thank you for answering"])
+        let sealers = bob.log.events.compactMap { event -> MemberID? in
+            if case .keyReceived(_, _, let sealer) = event { return sealer }
+            return nil
+        }
+        #expect(sealers == [alice.member])
+    }
+
+    @Test func reconnectingClientGetsExactlyWhatItMissedOnceInOrder() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let carol = try TestClient("Gentle Fox", loop: clients.loop)
+        try await alice.connect(server)
+        _ = try await alice.client.join(lobby)
+        await alice.client.waitForKey(lobby)
+        try await carol.connect(server)
+        _ = try await carol.client.join(lobby)
+        await carol.client.waitForKey(lobby)
+        _ = try await alice.client.send("before", to: lobby)
+        #expect(try await carol.waitForTexts(1, in: lobby) == ["before"])
+
+        await carol.client.disconnect(abruptly: true)
+        try await carol.log.wait("disconnect") { events in
+            events.contains { if case .disconnected = $0 { return true } else { return false } } ? true : nil
+        }
+        for index in 1...5 { _ = try await alice.client.send("missed \(index)", to: lobby) }
+
+        try await carol.connect(server)
+        let expected = ["before"] + (1...5).map { "missed \($0)" }
+        #expect(try await carol.waitForTexts(6, in: lobby) == expected)
+        _ = try await alice.client.send("live again", to: lobby)
+        #expect(try await carol.waitForTexts(7, in: lobby) == expected + ["live again"])
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(carol.texts(in: lobby).count == 7, "nothing doubled")
+    }
+
+    @Test func directMessagesReachTheRecipientLiveAndAfterReconnecting() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(server)
+        try await bob.connect(server)
+        _ = try await alice.client.sendDirect("can we talk privately?", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(1) == ["can we talk privately?"])
+
+        await bob.client.disconnect()
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await alice.client.sendDirect("I'll wait for you", to: bob.member)
+        try await bob.connect(server)
+        #expect(try await bob.waitForDirectTexts(2) == ["can we talk privately?", "I'll wait for you"])
+        let senders = bob.log.events.compactMap { event -> MemberID? in
+            if case .directMessage(let message, _) = event { return message.sender }
+            return nil
+        }
+        #expect(senders == [alice.member, alice.member])
+    }
+
+    @Test func resendWithTheSameIDIsAcknowledgedOnceAndDeliveredOnce() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(server)
+        _ = try await alice.client.join(lobby)
+        await alice.client.waitForKey(lobby)
+        try await bob.connect(server)
+        _ = try await bob.client.join(lobby)
+        await bob.client.waitForKey(lobby)
+        let id = MessageID.random()
+        let first = try await alice.client.send("only once", to: lobby, id: id)
+        let again = try await alice.client.send("only once", to: lobby, id: id)
+        #expect(first == again)
+        _ = try await alice.client.send("next", to: lobby)
+        #expect(try await bob.waitForTexts(2, in: lobby) == ["only once", "next"])
+    }
+
+    @Test func theDatabaseHoldsNoPlaintext() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(server)
+        try await bob.connect(server)
+        _ = try await alice.client.join(lobby)
+        await alice.client.waitForKey(lobby)
+        let marker = "PLAINTEXT-MARKER-\(UUID().uuidString)"
+        _ = try await alice.client.send("room \(marker)", to: lobby)
+        _ = try await alice.client.sendDirect("direct \(marker)", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(1) == ["direct \(marker)"])
+        let files = [server.databasePath, server.databasePath + "-wal"]
+        let bytes = files.compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
+        #expect(bytes.count > 0)
+        #expect(bytes.range(of: Data(marker.utf8)) == nil)
+        #expect(bytes.range(of: Data("Quiet Otter".utf8)) != nil, "display names are metadata the server keeps")
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+public import HavenNet
+public import HavenProtocol
+
+/// A WebSocket client that sends and records raw text frames, for tests of what a misbehaving
+/// client can do. Everything runs on the given loop; the recorded frames can be read from any thread.
+public final class RawWebSocket: @unchecked Sendable {
+    // @unchecked Sendable: `connection` is touched only on the loop thread; `received` and
+    // `closeCode` are guarded by `lock`.
+    private let lock = NSLock()
+    private var received: [String] = []
+    private var closed: UInt16?? = nil
+    private var connection: WebSocketClientConnection?
+    private let loop: EventLoop
+
+    private init(loop: EventLoop) { self.loop = loop }
+
+    /// Connects to `port` on loopback.
+    public static func connect(port: Int, loop: EventLoop) async throws -> RawWebSocket {
+        let socket = RawWebSocket(loop: loop)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            loop.execute {
+                WebSocketClientConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+                    switch result {
+                    case .failure(let error): continuation.resume(throwing: error)
+                    case .success(let connection):
+                        socket.connection = connection
+                        connection.onText = { text in socket.lock.withLock { socket.received.append(String(decoding: text, as: UTF8.self)) } }
+                        connection.onClose = { code in socket.lock.withLock { socket.closed = .some(code) } }
+                        continuation.resume()
+                    }
+                }
+            }
+        }
+        return socket
+    }
+
+    /// Sends one text frame.
+    public func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        loop.execute { self.connection?.send(text: bytes) }
+    }
+
+    /// Stops reading (a client that does not keep up).
+    public func stopReading() {
+        loop.execute { self.connection?.stopReading() }
+    }
+
+    /// The frames received so far.
+    public var frames: [String] { lock.withLock { received } }
+
+    /// The close code, once closed (nil inside: closed without one).
+    public var closeCode: UInt16?? { lock.withLock { closed } }
+
+    /// Waits for a received frame containing `fragment`.
+    public func waitForFrame(containing fragment: String, timeout: Double = 10) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let frame = frames.first(where: { $0.contains(fragment) }) { return frame }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TimedOut(what: "a frame containing \(fragment)")
+    }
+
+    /// Waits until the connection closes and returns the server's close code.
+    public func waitForClose(timeout: Double = 10) async throws -> UInt16? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let code = closeCode { return code }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TimedOut(what: "the connection to close")
+    }
+
+    /// The challenge the server sent.
+    public func challenge() async throws -> AuthChallenge {
+        let text = try await waitForFrame(containing: #""type":"challenge""#)
+        guard case .challenge(let challenge) = try FrameCodec.decode(Array(text.utf8)) else { throw TimedOut(what: "a challenge") }
+        return challenge
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+public import HavenClient
+public import HavenNet
+public import HavenProtocol
+public import Sodium
+
+/// A ``HavenClient`` with a log of everything it received, for assertions with a timeout.
+public final class TestClient: Sendable {
+    /// The client.
+    public let client: HavenClient
+    /// Every event so far.
+    public let log = EventLog()
+
+    /// A client with a fresh identity on `loop`, draining its events into ``log``.
+    public init(_ displayName: String, loop: EventLoop, identity: SigningKeyPair? = nil) throws {
+        client = HavenClient(identity: try identity ?? SigningKeyPair.generate(), displayName: displayName, loop: loop)
+        let events = client.events
+        let log = log
+        Task.detached {
+            for await event in events { log.append(event) }
+        }
+    }
+
+    /// The member id.
+    public var member: MemberID { client.member }
+
+    /// Connects to `server`.
+    public func connect(_ server: TestServer) async throws {
+        try await client.connect(host: "127.0.0.1", port: server.port)
+    }
+
+    /// Texts of the room messages received in `room`, in order.
+    public func texts(in room: RoomID) -> [String] {
+        log.events.compactMap {
+            if case .roomMessage(let messageRoom, let message, _) = $0, messageRoom == room { return message.body.text }
+            return nil
+        }
+    }
+
+    /// Texts of the direct messages received, in order.
+    public func directTexts() -> [String] {
+        log.events.compactMap {
+            if case .directMessage(let message, _) = $0 { return message.body.text }
+            return nil
+        }
+    }
+
+    /// Waits until `count` room messages have arrived in `room` and returns their texts.
+    public func waitForTexts(_ count: Int, in room: RoomID, timeout: Double = 10) async throws -> [String] {
+        try await log.wait(timeout: timeout, "\(count) messages in \(room)") { _ in
+            let texts = self.texts(in: room)
+            return texts.count >= count ? texts : nil
+        }
+    }
+
+    /// Waits until `count` direct messages have arrived and returns their texts.
+    public func waitForDirectTexts(_ count: Int, timeout: Double = 10) async throws -> [String] {
+        try await log.wait(timeout: timeout, "\(count) direct messages") { _ in
+            let texts = self.directTexts()
+            return texts.count >= count ? texts : nil
+        }
+    }
+}
+
+/// A thread-safe, append-only list of client events.
+public final class EventLog: @unchecked Sendable {
+    // @unchecked Sendable: `stored` is guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: [ClientEvent] = []
+
+    /// Creates an empty log.
+    public init() {}
+
+    func append(_ event: ClientEvent) { lock.withLock { stored.append(event) } }
+
+    /// A snapshot of the events so far.
+    public var events: [ClientEvent] { lock.withLock { stored } }
+
+    /// Polls until `match` returns a value, or throws ``TimedOut`` after `timeout` seconds.
+    public func wait<Value>(timeout: Double = 10, _ what: String, _ match: ([ClientEvent]) -> Value?) async throws -> Value {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let value = match(events) { return value }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        if let value = match(events) { return value }
+        throw TimedOut(what: what)
+    }
+}
+
+/// A wait that did not see what it waited for.
+public struct TimedOut: Error, CustomStringConvertible {
+    /// What was awaited.
+    public let what: String
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// One event loop for the clients of a test, shut down when released.
+public final class ClientLoop: Sendable {
+    /// The loop.
+    public let loop: EventLoop
+
+    /// Starts a loop.
+    public init() throws {
+        loop = try EventLoop()
+        loop.start()
+    }
+
+    deinit { loop.shutdown() }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import HavenNet
+public import HavenServer
+
+/// A Haven server on a free loopback port with its database in a fresh temporary folder,
+/// removed when the server is released.
+public final class TestServer: Sendable {
+    /// The running server.
+    public let server: RunningServer
+    /// The temporary data folder.
+    public let directory: String
+
+    /// Starts a server; `configure` may adjust the configuration (rate limits, timeouts...).
+    public init(directory: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        let folder = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("haven-test-\(UUID().uuidString)").path
+        var configuration = ServerConfiguration()
+        configuration.network.port = 0
+        configuration.dataDirectory = folder
+        configuration.serverName = "haven.test"
+        configuration.rooms = [RoomSeed(id: "lobby", name: "Lobby"), RoomSeed(id: "night-owls", name: "Night owls")]
+        configure(&configuration)
+        self.directory = folder
+        server = try RunningServer.start(configuration)
+    }
+
+    /// The port it listens on.
+    public var port: Int { server.port }
+
+    /// The database file.
+    public var databasePath: String { server.configuration.databasePath }
+
+    /// Stops the server (keeping the folder).
+    public func stop() { server.stop() }
+
+    deinit {
+        server.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
