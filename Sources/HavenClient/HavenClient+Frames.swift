@@ -5,11 +5,12 @@ import Sodium
 extension HavenClient {
     func attach(_ connection: WebSocketClientConnection) {
         self.connection = connection
-        connection.onText = { [unowned self] text in
-            guard let frame = try? FrameCodec.decode(Array(text)) else { return }
+        // Weak: the connection may outlive a client its owner has released.
+        connection.onText = { [weak self] text in
+            guard let self, let frame = try? FrameCodec.decode(Array(text)) else { return }
             handle(frame)
         }
-        connection.onClose = { [unowned self] code in detached(closeCode: code) }
+        connection.onClose = { [weak self] code in self?.detached(closeCode: code) }
     }
 
     func finishLogin(_ result: Result<Void, any Error>) {

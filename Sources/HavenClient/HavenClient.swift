@@ -47,6 +47,14 @@ public final class HavenClient: @unchecked Sendable {
         (events, eventSink) = AsyncStream.makeStream(of: ClientEvent.self)
     }
 
+    deinit {
+        eventSink.finish()
+        if let connection {
+            let bound = LoopBound(connection, loop: loop)
+            loop.execute { bound.value.close(.goingAway) }
+        }
+    }
+
     /// Connects, logs in, replays missed direct messages, and re-joins (with replay) every room
     /// joined before; returns once all of that is done.
     ///

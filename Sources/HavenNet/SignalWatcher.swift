@@ -14,6 +14,13 @@ public final class SignalWatcher {
     public init(loop: EventLoop, signals: [Int32] = terminationSignals, callback: @escaping (Int32) -> Void) throws {
         loop.preconditionInLoop()
         self.callback = callback
+        // A parent may have started us with these signals blocked (threads of some runtimes
+        // block them, and a child inherits the mask); unblock them on the loop thread so the
+        // kernel can deliver them here.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for signal in signals {
             let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
             try uv("uv_signal_init") { uv_signal_init(loop.loop, handle) }

@@ -144,4 +144,9 @@ public final class WebSocketClientConnection {
     public func stopReading() {
         stream.stopReading()
     }
+
+    /// Resumes reading after ``stopReading()``.
+    public func resumeReading() {
+        stream.startReading()
+    }
 }

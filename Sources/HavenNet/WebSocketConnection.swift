@@ -73,6 +73,7 @@ public final class WebSocketConnection {
 
     private func dropSlowConsumer(_ session: WebSocketSession) {
         // The close frame would queue behind the backlog; close the socket now.
+        server.slowConsumersDisconnected += 1
         closingSince = server.loop.nowMilliseconds
         session.close(.slowConsumer, reason: "send queue full")
         stream.close()

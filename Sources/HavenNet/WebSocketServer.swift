@@ -29,6 +29,8 @@ public final class WebSocketServer {
     public private(set) var connections: [Int: WebSocketConnection] = [:]
     /// Number of connections in the WebSocket phase.
     public private(set) var webSocketCount = 0
+    /// Peers disconnected because their send queue reached its limit.
+    public internal(set) var slowConsumersDisconnected = 0
 
     private weak var delegate: (any WebSocketServerDelegate)?
     private var listener: TCPListener?

@@ -28,6 +28,8 @@ extension HavenServer {
             ("haven_direct_messages_stored_total", "counter", "Direct messages committed.", "\(counters.directMessagesStored)"),
             ("haven_duplicate_messages_total", "counter", "Resent or replayed messages answered without storing.", "\(counters.duplicates)"),
             ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(counters.deliveries)"),
+            ("haven_slow_consumers_disconnected_total", "counter", "Clients disconnected for not reading fast enough.",
+             "\(network?.slowConsumersDisconnected ?? 0)"),
             ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
             ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),

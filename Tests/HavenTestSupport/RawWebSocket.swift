@@ -46,6 +46,11 @@ public final class RawWebSocket: @unchecked Sendable {
         loop.execute { self.connection?.stopReading() }
     }
 
+    /// Resumes reading after ``stopReading()``.
+    public func resumeReading() {
+        loop.execute { self.connection?.resumeReading() }
+    }
+
     /// The frames received so far.
     public var frames: [String] { lock.withLock { received } }
 

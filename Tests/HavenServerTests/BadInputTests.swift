@@ -1,0 +1,214 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HavenClient
+import HavenNet
+import HavenServer
+import HavenProtocol
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// Misbehaving clients get a clear error or close code, and everyone else keeps being served.
+@Suite struct BadInputTests {
+    let lobby = try! RoomID("lobby")
+
+    /// A logged-in pair in the lobby that the tests check is still served afterwards.
+    struct Bystanders {
+        let alice: TestClient
+        let bob: TestClient
+
+        init(server: TestServer, loop: EventLoop, lobby: RoomID) async throws {
+            alice = try TestClient("Quiet Otter", loop: loop)
+            bob = try TestClient("Calm Heron", loop: loop)
+            try await alice.connect(server)
+            _ = try await alice.client.join(lobby)
+            await alice.client.waitForKey(lobby)
+            try await bob.connect(server)
+            _ = try await bob.client.join(lobby)
+            await bob.client.waitForKey(lobby)
+        }
+
+        func stillServed(_ lobby: RoomID, expecting count: Int = 1) async throws {
+            _ = try await alice.client.send("still here \(count)", to: lobby)
+            let texts = try await bob.waitForTexts(count, in: lobby)
+            #expect(texts.last == "still here \(count)")
+        }
+    }
+
+    func loggedInRawSocket(_ server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
+        let socket = try await RawWebSocket.connect(port: server.port, loop: loop)
+        let identity = try SigningKeyPair.generate()
+        let challenge = try await socket.challenge()
+        socket.send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: identity, displayName: "Raw"))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: #""type":"welcome""#)
+        return (socket, identity)
+    }
+
+    @Test func unknownFrameTypesAndMalformedFramesGetErrorsAndTheConnectionContinues() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let (socket, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        socket.send(#"{"v":1,"type":"teleport"}"#)
+        _ = try await socket.waitForFrame(containing: "unknown_frame_type")
+        socket.send("not json at all")
+        _ = try await socket.waitForFrame(containing: "malformed_json")
+        socket.send(#"{"v":7,"type":"join","room":"lobby"}"#)
+        _ = try await socket.waitForFrame(containing: "unsupported_version")
+        socket.send(#"{"v":1,"type":"message","envelope":{}}"#)
+        _ = try await socket.waitForFrame(containing: "missing_field")
+        socket.send(#"{"v":1,"type":"listRooms"}"#)
+        _ = try await socket.waitForFrame(containing: #""type":"rooms""#)
+        try await bystanders.stillServed(lobby)
+    }
+
+    @Test func envelopeWithABadSignatureIsRefusedAndNotDelivered() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let (socket, identity) = try await loggedInRawSocket(server, loop: clients.loop)
+        socket.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: #""type":"synced""#)
+        let key = try EpochKey.generate(room: lobby, epoch: 0)
+        var envelope = try RoomEnvelope.seal(MessageBody(text: "forged"), key: key, sender: identity)
+        envelope.ciphertext.bytes[40] ^= 1
+        socket.send(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: "signature_invalid")
+        // Impersonation: a valid signature, but by someone other than the logged-in member.
+        let other = try SigningKeyPair.generate()
+        let spoof = try RoomEnvelope.seal(MessageBody(text: "spoof"), key: key, sender: other)
+        socket.send(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: spoof))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: "sender_mismatch")
+        try await bystanders.stillServed(lobby)
+        #expect(bystanders.bob.log.events.allSatisfy { if case .undecryptable = $0 { return false } else { return true } })
+    }
+
+    @Test func replayedLoginAnswerIsRefusedAndTheConnectionClosed() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let identity = try SigningKeyPair.generate()
+        let first = try await RawWebSocket.connect(port: server.port, loop: clients.loop)
+        let answer = try await first.challenge().respond(identity: identity, displayName: "Quiet Otter")
+        first.send(String(decoding: FrameCodec.encode(.auth(answer)), as: UTF8.self))
+        _ = try await first.waitForFrame(containing: #""type":"welcome""#)
+
+        let second = try await RawWebSocket.connect(port: server.port, loop: clients.loop)
+        _ = try await second.challenge()
+        second.send(String(decoding: FrameCodec.encode(.auth(answer)), as: UTF8.self))
+        _ = try await second.waitForFrame(containing: "signature_invalid")
+        #expect(try await second.waitForClose() == WebSocketCloseCode.authenticationFailed.rawValue)
+    }
+
+    @Test func framesBeforeLoginCloseTheConnection() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let socket = try await RawWebSocket.connect(port: server.port, loop: clients.loop)
+        _ = try await socket.challenge()
+        socket.send(#"{"v":1,"type":"join","room":"lobby"}"#)
+        _ = try await socket.waitForFrame(containing: "not_authenticated")
+        #expect(try await socket.waitForClose() == WebSocketCloseCode.authenticationFailed.rawValue)
+    }
+
+    @Test func silentClientIsClosedAtTheLoginTimeout() async throws {
+        let server = try TestServer { $0.loginTimeoutMilliseconds = 300 }
+        let clients = try ClientLoop()
+        let socket = try await RawWebSocket.connect(port: server.port, loop: clients.loop)
+        _ = try await socket.challenge()
+        #expect(try await socket.waitForClose() == WebSocketCloseCode.timeout.rawValue)
+    }
+
+    @Test func postingToARoomNotJoinedIsRefused() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let (socket, identity) = try await loggedInRawSocket(server, loop: clients.loop)
+        let envelope = try RoomEnvelope.seal(
+            MessageBody(text: "hello?"), key: EpochKey.generate(room: RoomID("night-owls"), epoch: 0), sender: identity)
+        socket.send(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: "not_a_member")
+        socket.send(#"{"v":1,"type":"join","room":"no-such-room"}"#)
+        _ = try await socket.waitForFrame(containing: "unknown_room")
+    }
+
+    @Test func floodPastTheRateLimitIsRefusedAndEveryAcknowledgedMessageIsKept() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let flooder = try TestClient("Loud Crow", loop: clients.loop)
+        try await flooder.connect(server)
+        _ = try await flooder.client.join(lobby)
+        await flooder.client.waitForKey(lobby)
+        var acknowledged: [String] = []
+        var refused = 0
+        for index in 0..<40 {
+            do {
+                _ = try await flooder.client.send("flood \(index)", to: lobby)
+                acknowledged.append("flood \(index)")
+            } catch ClientError.refused(let code, _) {
+                #expect(code == "rate_limited")
+                refused += 1
+            }
+        }
+        #expect(refused > 0, "a new identity may not post 40 messages at once")
+        #expect(!acknowledged.isEmpty)
+        try await bystanders.stillServed(lobby, expecting: acknowledged.count + 1)
+
+        // Everything acknowledged is stored: a newcomer replaying the room sees exactly it.
+        let reader = try TestClient("Late Owl", loop: clients.loop)
+        try await reader.connect(server)
+        _ = try await reader.client.join(lobby, replayHistory: true)
+        await reader.client.waitForKey(lobby)
+        let texts = try await reader.waitForTexts(acknowledged.count + 1, in: lobby)
+        #expect(texts.filter { $0.hasPrefix("flood") } == acknowledged)
+    }
+
+    @Test func clientThatStopsReadingIsDisconnectedAndOthersAreServed() async throws {
+        let server = try TestServer {
+            $0.network.maxQueuedBytes = 64 * 1024
+            $0.rateLimits = .unlimited
+        }
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let (sleeper, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        sleeper.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
+        _ = try await sleeper.waitForFrame(containing: #""type":"synced""#)
+        sleeper.stopReading()
+        // Enough to fill the kernel's socket buffers on both sides (several MB on loopback) and then
+        // the server's 64 KB queue.
+        let text = String(repeating: "x", count: 12_000)
+        var sent = 0
+        while try !server.server.metricsText().contains("haven_slow_consumers_disconnected_total 1") {
+            try #require(sent < 4000, "the sleeping reader was never disconnected")
+            sent += 1
+            _ = try await bystanders.alice.client.send("\(sent) \(text)", to: lobby)
+        }
+        // A reader that does not read cannot see the close either; once it reads again, it finds
+        // the buffered frames and then the end of the connection.
+        sleeper.resumeReading()
+        _ = try await sleeper.waitForClose()
+        _ = try await bystanders.bob.waitForTexts(sent, in: lobby, timeout: 30)
+        try await bystanders.stillServed(lobby, expecting: sent + 1)
+    }
+
+    @Test func oversizedFrameIsClosedWith1009AndOthersAreServed() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let (socket, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        socket.send(String(repeating: "a", count: 200 * 1024))
+        #expect(try await socket.waitForClose() == WebSocketCloseCode.messageTooBig.rawValue)
+        try await bystanders.stillServed(lobby)
+    }
+
+    @Test func healthAndMetricsAreServedOverHTTP() async throws {
+        let server = try TestServer()
+        let (health, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/healthz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: health, as: UTF8.self) == #"{"status":"ok"}"#)
+        let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/metrics")!)
+        let metrics = String(decoding: body, as: UTF8.self)
+        #expect(metrics.contains("# TYPE haven_connections gauge"))
+        #expect(metrics.contains("haven_store_commits_total"))
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// The real `haven` binary running `serve` in a child process, for tests that kill it.
+public final class ServerProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` is set up in init and only signalled afterwards.
+    private let process = Process()
+    /// The port it reported listening on.
+    public let port: Int
+
+    /// The built `haven` binary: $HAVEN_BINARY, or .build/debug/haven in the package.
+    public static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["HAVEN_BINARY"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/haven").path
+    }
+
+    /// Starts `haven serve --listen 127.0.0.1:0 --data <data> [extra...]` and waits for its
+    /// "listening on" line.
+    public init(data: String, arguments extra: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", data] + extra
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var output = Data()
+        let deadline = Date().addingTimeInterval(20)
+        var found: Int?
+        while found == nil && Date() < deadline {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += chunk
+            let text = String(decoding: output, as: UTF8.self)
+            if let range = text.range(of: "listening on http://127.0.0.1:") {
+                found = Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        guard let found else {
+            process.terminate()
+            throw TimedOut(what: "haven serve to start; it said: \(String(decoding: output, as: UTF8.self))")
+        }
+        port = found
+        // Keep draining stderr so the child never blocks on a full pipe.
+        errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    /// Kills the process at once (SIGKILL): no cleanup, no flush.
+    public func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits; returns its exit status.
+    @discardableResult
+    public func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill() }
+    }
+}
