@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian: module map + shim header, no logic.
@@ -38,10 +39,14 @@ let package = Package(
         .target(
             name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenClient", dependencies: ["HavenNet", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
+        .target(
+            name: "HavenBench",
+            dependencies: ["HavenNet", "HavenProtocol", "Sodium", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "haven",
             dependencies: [
-                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient",
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],

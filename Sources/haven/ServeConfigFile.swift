@@ -23,9 +23,16 @@ import TOMLKit
 /// login_timeout_ms = 10000
 /// idle_timeout_ms = 75000
 ///
-/// [rate_limits]
+/// [rate_limits]                 # token buckets: a rate per second and a burst
 /// messages_per_second = 5.0
 /// message_burst = 20.0
+/// new_identity_messages_per_second = 1.0
+/// new_identity_message_burst = 8.0
+/// new_identity_window_seconds = 300.0
+/// address_messages_per_second = 50.0
+/// address_message_burst = 200.0
+/// address_connections_per_second = 2.0
+/// address_connection_burst = 60.0
 /// ```
 struct ServeConfigFile: Decodable {
     struct Room: Decodable {
@@ -49,14 +56,34 @@ struct ServeConfigFile: Decodable {
         var messagesPerSecond: Double?
         var messageBurst: Double?
         var newIdentityMessagesPerSecond: Double?
+        var newIdentityMessageBurst: Double?
+        var newIdentityWindowSeconds: Double?
         var addressMessagesPerSecond: Double?
+        var addressMessageBurst: Double?
         var addressConnectionsPerSecond: Double?
+        var addressConnectionBurst: Double?
 
         enum CodingKeys: String, CodingKey {
             case messagesPerSecond = "messages_per_second", messageBurst = "message_burst"
             case newIdentityMessagesPerSecond = "new_identity_messages_per_second"
+            case newIdentityMessageBurst = "new_identity_message_burst"
+            case newIdentityWindowSeconds = "new_identity_window_seconds"
             case addressMessagesPerSecond = "address_messages_per_second"
+            case addressMessageBurst = "address_message_burst"
             case addressConnectionsPerSecond = "address_connections_per_second"
+            case addressConnectionBurst = "address_connection_burst"
+        }
+
+        func apply(to limits: inout RateLimitSettings) {
+            if let messagesPerSecond { limits.messagesPerSecond = messagesPerSecond }
+            if let messageBurst { limits.messageBurst = messageBurst }
+            if let newIdentityMessagesPerSecond { limits.newIdentityMessagesPerSecond = newIdentityMessagesPerSecond }
+            if let newIdentityMessageBurst { limits.newIdentityMessageBurst = newIdentityMessageBurst }
+            if let newIdentityWindowSeconds { limits.newIdentityWindowSeconds = newIdentityWindowSeconds }
+            if let addressMessagesPerSecond { limits.addressMessagesPerSecond = addressMessagesPerSecond }
+            if let addressMessageBurst { limits.addressMessageBurst = addressMessageBurst }
+            if let addressConnectionsPerSecond { limits.addressConnectionsPerSecond = addressConnectionsPerSecond }
+            if let addressConnectionBurst { limits.addressConnectionBurst = addressConnectionBurst }
         }
     }
 
@@ -105,13 +132,7 @@ struct ServeConfigFile: Decodable {
             if let value = limits.loginTimeoutMs { configuration.loginTimeoutMilliseconds = value }
             if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
         }
-        if let rateLimits {
-            if let value = rateLimits.messagesPerSecond { configuration.rateLimits.messagesPerSecond = value }
-            if let value = rateLimits.messageBurst { configuration.rateLimits.messageBurst = value }
-            if let value = rateLimits.newIdentityMessagesPerSecond { configuration.rateLimits.newIdentityMessagesPerSecond = value }
-            if let value = rateLimits.addressMessagesPerSecond { configuration.rateLimits.addressMessagesPerSecond = value }
-            if let value = rateLimits.addressConnectionsPerSecond { configuration.rateLimits.addressConnectionsPerSecond = value }
-        }
+        rateLimits?.apply(to: &configuration.rateLimits)
     }
 }
 

@@ -15,7 +15,9 @@ import Testing
             messages_per_second = 100000.0
             message_burst = 100000.0
             new_identity_messages_per_second = 100000.0
+            new_identity_message_burst = 100000.0
             address_messages_per_second = 100000.0
+            address_message_burst = 100000.0
             address_connections_per_second = 100000.0
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path

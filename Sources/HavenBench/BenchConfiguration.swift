@@ -1,0 +1,35 @@
+/// What `haven bench` measures and how hard it pushes.
+public struct BenchConfiguration: Sendable {
+    /// Idle authenticated connections held for the memory figure.
+    public var idleConnections = 10_000
+    /// Members of the fan-out room.
+    public var roomMembers = 100
+    /// Members of the room that send (all receive).
+    public var roomSenders = 20
+    /// One-to-one pairs for the direct-message phase.
+    public var directPairs = 1_000
+    /// Seconds each measured window lasts.
+    public var windowSeconds = 5.0
+    /// Messages each sender may have unacknowledged at saturation.
+    public var window = 8
+    /// Receivers whose deliveries are decoded for latency (the rest only count).
+    public var latencyProbes = 4
+    /// The `haven` binary to start as the server.
+    public var serverBinary: String
+    /// Store durability for the server.
+    public var synchronous = "full"
+
+    /// The full run; ``quick(serverBinary:)`` is the same shape in under a minute.
+    public init(serverBinary: String) {
+        self.serverBinary = serverBinary
+    }
+
+    /// A run of the same shape that finishes in under a minute.
+    public static func quick(serverBinary: String) -> BenchConfiguration {
+        var configuration = BenchConfiguration(serverBinary: serverBinary)
+        configuration.idleConnections = 2_000
+        configuration.directPairs = 300
+        configuration.windowSeconds = 2
+        return configuration
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import HavenNet
+import HavenProtocol
+import Sodium
+
+/// Runs `haven bench`: starts a server in a child process and drives it from one process with
+/// many connections, measuring idle memory, room fan-out, direct messages and latency.
+public final class BenchRunner {
+    private let configuration: BenchConfiguration
+    private let loop: EventLoop
+    private let server: ServerUnderTest
+    private let generator: LoopBound<Generator>
+    private let room = try! RoomID("bench")
+
+    /// Starts the server and the generator's loop.
+    public init(configuration: BenchConfiguration) throws {
+        self.configuration = configuration
+        server = try ServerUnderTest(binary: configuration.serverBinary, synchronous: configuration.synchronous)
+        loop = try EventLoop()
+        loop.start()
+        let port = server.port
+        let loop = loop
+        generator = try loop.submitAndWait { LoopBound(Generator(loop: loop, port: port), loop: loop) }
+    }
+
+    /// Runs every phase, printing one JSON line per phase with `report`, and returns the summary.
+    public func run(report: (String) -> Void) throws -> [String: Any] {
+        defer {
+            loop.shutdown()
+            server.stop()
+        }
+        let idle = try idlePhase()
+        report(Self.json(["phase": "idle"].merging(idle) { $1 }))
+        let roomResult = try roomPhase()
+        report(Self.json(["phase": "room"].merging(roomResult) { $1 }))
+        let direct = try directPhase()
+        report(Self.json(["phase": "direct"].merging(direct) { $1 }))
+        let roomSaturation = roomResult["saturation"] as? [String: Any] ?? [:]
+        let directSaturation = direct["saturation"] as? [String: Any] ?? [:]
+        let roomFixed = roomResult["fixed_load"] as? [String: Any] ?? [:]
+        return [
+            "connections": idle["connections"] ?? 0,
+            "rss_bytes_per_idle_connection": idle["rss_bytes_per_idle_connection"] ?? 0,
+            "room_deliveries_per_s": roomSaturation["deliveries_per_s"] ?? 0,
+            "dm_deliveries_per_s": directSaturation["deliveries_per_s"] ?? 0,
+            "latency_ms": roomFixed["latency_ms"] ?? [:],
+            "durable_commits_per_s": directSaturation["commits_per_s"] ?? 0,
+        ]
+    }
+
+    // MARK: Phases
+
+    private func idlePhase() throws -> [String: Any] {
+        let warmup = min(100, configuration.idleConnections)
+        let first = try connect(warmup)
+        Thread.sleep(forTimeInterval: 1)
+        let before = server.residentBytes()
+        let rest = try connect(configuration.idleConnections - warmup)
+        Thread.sleep(forTimeInterval: 2)
+        let after = server.residentBytes()
+        let held = first.count + rest.count
+        return [
+            "connections": held,
+            "rss_bytes_before": before,
+            "rss_bytes_after": after,
+            "rss_bytes_per_idle_connection": held > warmup ? (after - before) / (held - warmup) : 0,
+        ]
+    }
+
+    private func roomPhase() throws -> [String: Any] {
+        let members = try connect(configuration.roomMembers)
+        let room = room
+        try wait { generator, done in generator.join(members.map(\.value), room: room, done: done) }
+        let senders = Array(members.prefix(configuration.roomSenders))
+        let probes = Array(members.dropFirst(configuration.roomSenders).prefix(configuration.latencyProbes))
+        let key = try EpochKey.generate(room: room, epoch: 0)
+        let perSender = configuration.window * 2 + Int(12_000 * configuration.windowSeconds) / senders.count
+        try fill(senders, count: perSender) { identity in
+            let envelope = try RoomEnvelope.seal(MessageBody(text: "benchmark message"), key: key, sender: identity)
+            return (envelope.id, FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))))
+        }
+        let everyone = members
+        let instrumented = (senders, probes)
+        let generator = generator
+        try loop.submitAndWait { generator.value.instrument(senders: instrumented.0.map(\.value), probes: instrumented.1.map(\.value)) }
+        let saturation = try measure(everyone, senders: senders, fixedRate: nil)
+        let fixedRate = max(1, (saturation["messages_per_s"] as? Double ?? 2) / 2)
+        try fill(senders, count: Int(fixedRate * configuration.windowSeconds) / senders.count + 2) { identity in
+            let envelope = try RoomEnvelope.seal(MessageBody(text: "benchmark message"), key: key, sender: identity)
+            return (envelope.id, FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))))
+        }
+        let fixed = try measure(everyone, senders: senders, fixedRate: fixedRate)
+        return ["members": members.count, "senders": senders.count, "saturation": saturation, "fixed_load": fixed]
+    }
+
+    private func directPhase() throws -> [String: Any] {
+        let senders = try connect(configuration.directPairs)
+        let receivers = try connect(configuration.directPairs)
+        let pairs = Array(zip(senders, receivers))
+        let recipients = try loop.submitAndWait { receivers.map(\.value.member) }
+        let perSender = configuration.window * 2 + Int(4_000 * configuration.windowSeconds) / max(1, pairs.count)
+        try fill(senders, count: perSender, recipients: recipients) { identity, recipient in
+            let message = try DirectMessage.seal(MessageBody(text: "benchmark message"), from: identity, to: recipient)
+            return (message.id, FrameCodec.encode(.direct(DirectFrame(message: message))))
+        }
+        let probes = Array(receivers.prefix(configuration.latencyProbes))
+        for receiver in receivers {
+            try loop.submitAndWait { receiver.value.send(.syncDirect(DirectSyncRequest(after: 0))) }
+        }
+        let generator = generator
+        try loop.submitAndWait { generator.value.instrument(senders: senders.map(\.value), probes: probes.map(\.value)) }
+        let saturation = try measure(senders + receivers, senders: senders, fixedRate: nil)
+        let fixedRate = max(1, (saturation["messages_per_s"] as? Double ?? 2) / 2)
+        try fill(senders, count: Int(fixedRate * configuration.windowSeconds) / pairs.count + 2, recipients: recipients) { identity, recipient in
+            let message = try DirectMessage.seal(MessageBody(text: "benchmark message"), from: identity, to: recipient)
+            return (message.id, FrameCodec.encode(.direct(DirectFrame(message: message))))
+        }
+        let fixed = try measure(senders + receivers, senders: senders, fixedRate: fixedRate)
+        return ["pairs": pairs.count, "saturation": saturation, "fixed_load": fixed]
+    }
+
+    // MARK: Helpers
+
+    private func connect(_ count: Int) throws -> [LoopBound<LoadClient>] {
+        let identities = try (0..<count).map { _ in try SigningKeyPair.generate() }
+        let clients: [LoopBound<LoadClient>] = try wait { generator, done in
+            generator.connect(identities) { done($0.map { LoopBound($0, loop: generator.loop) }) }
+        }
+        guard clients.count == count else { throw BenchError("only \(clients.count) of \(count) connections logged in") }
+        return clients
+    }
+
+    /// Pre-seals `count` frames per sender (off the loop, on all cores) and queues them.
+    private func fill(
+        _ senders: [LoopBound<LoadClient>], count: Int, recipients: [MemberID]? = nil,
+        make: @escaping @Sendable (SigningKeyPair, MemberID) throws -> (MessageID, [UInt8])
+    ) throws {
+        let identities = try senders.map { sender in try loop.submitAndWait { sender.value.identity } }
+        let batches = Locked<[[(MessageID, [UInt8])]]>(Array(repeating: [], count: senders.count))
+        DispatchQueue.concurrentPerform(iterations: senders.count) { index in
+            let recipient = recipients?[index] ?? MemberID(identities[index].publicKey)
+            let frames = (0..<count).compactMap { _ in try? make(identities[index], recipient) }
+            batches.withLock { $0[index] = frames }
+        }
+        let all = batches.withLock { $0 }
+        for (sender, frames) in zip(senders, all) {
+            try loop.submitAndWait {
+                sender.value.queue = frames.map { (id: $0.0, frame: $0.1) }
+                sender.value.queueIndex = 0
+            }
+        }
+    }
+
+    private func fill(_ senders: [LoopBound<LoadClient>], count: Int, make: @escaping @Sendable (SigningKeyPair) throws -> (MessageID, [UInt8])) throws {
+        try fill(senders, count: count, recipients: nil) { identity, _ in try make(identity) }
+    }
+
+    /// Runs one measured window and returns rates (and latency, from the probes).
+    private func measure(_ receivers: [LoopBound<LoadClient>], senders: [LoopBound<LoadClient>], fixedRate: Double?) throws -> [String: Any] {
+        func totals() throws -> (deliveries: Int, acks: Int) {
+            try loop.submitAndWait {
+                (receivers.reduce(0) { $0 + $1.value.deliveries }, senders.reduce(0) { $0 + $1.value.acks })
+            }
+        }
+        let generator = generator
+        let window = configuration.window
+        try loop.submitAndWait { generator.value.latency.reset() }
+        let start = try totals()
+        let began = Date()
+        try loop.submitAndWait {
+            if let fixedRate {
+                try generator.value.pace(senders.map(\.value), perSecond: fixedRate)
+            } else {
+                generator.value.saturate(senders.map(\.value), window: window)
+            }
+        }
+        Thread.sleep(forTimeInterval: configuration.windowSeconds)
+        let end = try totals()
+        let elapsed = Date().timeIntervalSince(began)
+        let percentiles = try loop.submitAndWait { generator.value.latency.percentilesMilliseconds }
+        try loop.submitAndWait { generator.value.stop() }
+        Thread.sleep(forTimeInterval: 1)
+        var result: [String: Any] = [
+            "seconds": (elapsed * 100).rounded() / 100,
+            "messages_per_s": Double(end.acks - start.acks) / elapsed,
+            "commits_per_s": Double(end.acks - start.acks) / elapsed,
+            "deliveries_per_s": Double(end.deliveries - start.deliveries) / elapsed,
+            "latency_ms": percentiles,
+        ]
+        if let fixedRate { result["offered_messages_per_s"] = fixedRate }
+        return result
+    }
+
+    private func wait<Value: Sendable>(_ body: @escaping @Sendable (Generator, @escaping @Sendable (Value) -> Void) -> Void) throws -> Value {
+        let done = DispatchSemaphore(value: 0)
+        let result = Locked<Value?>(nil)
+        let generator = generator
+        loop.execute {
+            body(generator.value) { value in
+                result.withLock { $0 = value }
+                done.signal()
+            }
+        }
+        guard done.wait(timeout: .now() + 300) == .success, let value = result.withLock({ $0 }) else {
+            throw BenchError("a setup step did not finish in 5 minutes")
+        }
+        return value
+    }
+
+    private func wait(_ body: @escaping @Sendable (Generator, @escaping @Sendable () -> Void) -> Void) throws {
+        let _: Bool = try wait { generator, done in body(generator) { done(true) } }
+    }
+
+    /// One JSON object on one line, keys sorted.
+    static func json(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A value guarded by a lock.
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked Sendable: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// `haven serve` in a child process with its own data folder and no rate limits, so its memory
+/// can be read apart from the load generator's.
+final class ServerUnderTest {
+    private let process = Process()
+    let port: Int
+    let directory: String
+
+    init(binary: String, synchronous: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("haven-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = directory + "/bench.toml"
+        try """
+            synchronous = "\(synchronous)"
+
+            [[rooms]]
+            id = "bench"
+            name = "Benchmark room"
+
+            [limits]
+            max_queued_bytes = 16777216
+
+            [rate_limits]
+            messages_per_second = 1e9
+            message_burst = 1e9
+            new_identity_messages_per_second = 1e9
+            new_identity_message_burst = 1e9
+            address_messages_per_second = 1e9
+            address_message_burst = 1e9
+            address_connections_per_second = 1e9
+            address_connection_burst = 1e9
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var output = Data()
+        var found: Int?
+        while found == nil {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            output += chunk
+            let text = String(decoding: output, as: UTF8.self)
+            if let range = text.range(of: "listening on http://127.0.0.1:") {
+                found = Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        guard let found else {
+            throw BenchError("the server did not start: \(String(decoding: output, as: UTF8.self))")
+        }
+        port = found
+        errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    /// The server's resident memory in bytes (VmRSS).
+    func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A benchmark that could not run, with the reason.
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import HavenBench
+import HavenServer
+
+/// `haven bench`: measures the server on this machine and prints the figures as JSON.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark a Haven server on loopback.",
+        discussion: """
+            Starts `haven serve` in a child process (its own temporary data folder, rate limits off)
+            and drives it from this process: idle authenticated connections (memory per
+            connection), a room with many members (fan-out), one-to-one pairs (direct messages),
+            each at saturation and at half of it (latency). Prints one JSON line per phase, then
+            one JSON summary line. Build with `-c release` for meaningful figures; Scripts/bench.sh does.
+
+            Examples:
+              haven bench
+              haven bench --quick
+              haven bench --connections 5000 --pairs 500 --seconds 3
+            """
+    )
+
+    @Flag(help: "The same shape in under a minute (fewer connections, shorter windows).")
+    var quick = false
+
+    @Option(help: "Idle authenticated connections to hold.")
+    var connections: Int?
+
+    @Option(help: "One-to-one pairs for the direct-message phase.")
+    var pairs: Int?
+
+    @Option(help: "Seconds per measured window.")
+    var seconds: Double?
+
+    @Option(help: "The server's store durability: full or normal.")
+    var synchronous = "full"
+
+    func run() throws {
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var configuration = quick ? BenchConfiguration.quick(serverBinary: binary) : BenchConfiguration(serverBinary: binary)
+        if let connections { configuration.idleConnections = connections }
+        if let pairs { configuration.directPairs = pairs }
+        if let seconds { configuration.windowSeconds = seconds }
+        configuration.synchronous = synchronous
+        let needed = UInt64(configuration.idleConnections + configuration.roomMembers + 2 * configuration.directPairs + 256)
+        let files = ProcessLimits.raiseOpenFiles(to: needed)
+        FileHandle.standardError.write(Data("bench: open-files limit raised to \(files) (needs \(needed))\n".utf8))
+        guard files >= needed else {
+            throw ValidationError("the open-files limit (\(files)) is below the \(needed) this run needs; use --connections to hold fewer")
+        }
+        let runner = try BenchRunner(configuration: configuration)
+        let summary = try runner.run { line in print(line) }
+        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
