@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a machine, builds Haven and runs it. Arguments are passed to `haven`; with none,
-# it shows the version (with the C libraries it links) and the available subcommands.
+# Sets up a machine, builds Haven and runs it. With no arguments it starts the server with its
+# embedded default: SQLite in ./data, the demo room "lobby", listening on 127.0.0.1:8080.
+# Arguments are passed to `haven` instead (e.g. `bash Scripts/run.sh --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,7 @@ if [ $# -gt 0 ]; then
     exec "$haven" "$@"
 fi
 "$haven" --version
-"$haven" --help
+echo
+echo "Haven is starting at http://127.0.0.1:8080/ (WebSocket ws://127.0.0.1:8080/v1/ws, room \"lobby\")."
+echo "Health: http://127.0.0.1:8080/healthz   Metrics: http://127.0.0.1:8080/metrics   Stop: Ctrl-C"
+exec "$haven" serve --listen 127.0.0.1:8080 --data ./data

@@ -98,7 +98,7 @@ public final class BenchRunner {
         let receivers = try connect(configuration.directPairs)
         let pairs = Array(zip(senders, receivers))
         let recipients = try loop.submitAndWait { receivers.map(\.value.member) }
-        let perSender = configuration.window * 2 + Int(4_000 * configuration.windowSeconds) / max(1, pairs.count)
+        let perSender = configuration.window * 2 + Int(25_000 * configuration.windowSeconds) / max(1, pairs.count)
         try fill(senders, count: perSender, recipients: recipients) { identity, recipient in
             let message = try DirectMessage.seal(MessageBody(text: "benchmark message"), from: identity, to: recipient)
             return (message.id, FrameCodec.encode(.direct(DirectFrame(message: message))))

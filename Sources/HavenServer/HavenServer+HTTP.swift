@@ -7,6 +7,9 @@ extension HavenServer {
             return .error(status: 405, code: "method_not_allowed", message: "only GET is served here")
         }
         switch request.path {
+        case "/":
+            let body = #"{"name":"haven","websocket":"\#(configuration.network.webSocketPath)","health":"/healthz","metrics":"/metrics"}"#
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
         case "/healthz":
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8))
         case "/metrics":
