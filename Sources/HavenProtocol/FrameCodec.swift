@@ -33,6 +33,27 @@ public enum FrameCodec {
         return Array(try! encoder.encode(value))
     }
 
+    /// What a stored value is delivered as.
+    public enum Delivery: Sendable {
+        /// A room envelope, delivered as a `message` frame.
+        case roomMessage
+        /// A direct message, delivered as a `direct` frame.
+        case directMessage
+    }
+
+    /// The delivery frame for a value stored as ``encodeValue(_:)`` bytes, built around those
+    /// bytes instead of decoding and re-encoding them: the same bytes ``encode(_:)`` produces
+    /// for `.message(EnvelopeFrame(envelope:cursor:))` or `.direct(DirectFrame(message:cursor:))`
+    /// (keys sorted, no whitespace). The server uses it for fan-out and replay.
+    public static func deliveryFrame(_ kind: Delivery, stored: [UInt8], cursor: UInt64) -> [UInt8] {
+        let (field, type) = kind == .roomMessage ? ("envelope", "message") : ("message", "direct")
+        var frame = Array(#"{"cursor":\#(cursor),"\#(field)":"#.utf8)
+        frame.reserveCapacity(stored.count + 64)
+        frame += stored
+        frame += Array(#","type":"\#(type)","v":\#(ProtocolLimits.version)}"#.utf8)
+        return frame
+    }
+
     /// Decodes one protocol value stored by ``encodeValue(_:)``.
     public static func decodeValue<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws(ProtocolError) -> Value {
         try decodeJSON(type, from: bytes)

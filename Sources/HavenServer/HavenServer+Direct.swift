@@ -20,7 +20,8 @@ extension HavenServer {
             acknowledge(result, id: message.id, session: session) { cursor in
                 counters.directMessagesStored += 1
                 guard let recipients = sessionsByMember[message.recipient],
-                      let frame = encode(.direct(DirectFrame(message: message, cursor: UInt64(cursor))))
+                      let frame = network?.frames.textFrame(
+                          FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
                 else { return }
                 for recipient in recipients.values {
                     guard var subscription = recipient.direct else { continue }

@@ -43,8 +43,11 @@ extension HavenServer {
                 refuse(session, code: "store_failed", message: "history could not be read; join again")
                 return
             }
+            let kind: FrameCodec.Delivery = if case .room = stream { .roomMessage } else { .directMessage }
             for item in items {
-                if let frame = replayFrame(item, stream: stream) { send(frame, to: session) }
+                guard let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(kind, stored: item.bytes, cursor: UInt64(item.cursor)))
+                else { continue }
+                session.connection.send(frame: frame)
             }
             let last = items.last?.cursor ?? cursor
             if items.count == page {
@@ -57,17 +60,6 @@ extension HavenServer {
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
             send(.synced(Synced(room: room, cursor: UInt64(max(last, buffer.last?.cursor ?? last)))), to: session)
-        }
-    }
-
-    private func replayFrame(_ item: StoredItem, stream: ReplayStream) -> Frame? {
-        switch stream {
-        case .room:
-            guard let envelope = try? FrameCodec.decodeValue(RoomEnvelope.self, from: item.bytes) else { return nil }
-            return .message(EnvelopeFrame(envelope: envelope, cursor: UInt64(item.cursor)))
-        case .direct:
-            guard let message = try? FrameCodec.decodeValue(DirectMessage.self, from: item.bytes) else { return nil }
-            return .direct(DirectFrame(message: message, cursor: UInt64(item.cursor)))
         }
     }
 }

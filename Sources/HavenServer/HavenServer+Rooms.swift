@@ -101,7 +101,8 @@ extension HavenServer {
         }) { [unowned self] result in
             acknowledge(result, id: envelope.id, session: session) { cursor in
                 counters.roomMessagesStored += 1
-                guard let frame = encode(.message(EnvelopeFrame(envelope: envelope, cursor: UInt64(cursor)))) else { return }
+                guard let frame = network?.frames.textFrame(
+                    FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))) else { return }
                 for recipient in room.sessions.values where recipient !== session {
                     guard var subscription = recipient.rooms[room.id] else { continue }
                     recipient.deliver(frame, cursor: cursor, to: &subscription)

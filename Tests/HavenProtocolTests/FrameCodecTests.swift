@@ -49,6 +49,17 @@ import Testing
         #expect(text == #"{"room":"night-owls","type":"join","v":1}"#)
     }
 
+    @Test func deliveryFramesBuiltAroundStoredBytesMatchTheEncoder() throws {
+        let envelope = try fixtures.envelope()
+        let stored = FrameCodec.encodeValue(envelope)
+        #expect(FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: 9_007_199_254_740_991)
+                == FrameCodec.encode(.message(EnvelopeFrame(envelope: envelope, cursor: 9_007_199_254_740_991))))
+        let direct = try DirectMessage.seal(MessageBody(text: "hi"), from: fixtures.alice, to: MemberID(fixtures.bob))
+        let built = FrameCodec.deliveryFrame(.directMessage, stored: FrameCodec.encodeValue(direct), cursor: 0)
+        #expect(built == FrameCodec.encode(.direct(DirectFrame(message: direct, cursor: 0))))
+        #expect(try FrameCodec.decode(built) == .direct(DirectFrame(message: direct, cursor: 0)))
+    }
+
     @Test func oversizedFrameIsRefusedBeforeParsing() {
         let bytes = [UInt8](repeating: 0x20, count: ProtocolLimits.maxFrameBytes + 1)
         #expect(throws: ProtocolError.frameTooLarge(size: bytes.count, limit: ProtocolLimits.maxFrameBytes)) {
