@@ -17,7 +17,7 @@ public struct HTTPMessage: Sendable, Equatable {
 
     /// The first value of the header `name`, compared case-insensitively.
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) }?.value
+        headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 
     /// The path part of ``target``, without the query.
@@ -32,7 +32,7 @@ public struct HTTPMessage: Sendable, Equatable {
 
 extension String {
     /// ASCII case-insensitive equality, for header names and tokens.
-    func caseInsensitiveCompare(_ other: String) -> Bool {
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
         utf8.count == other.utf8.count && zip(utf8, other.utf8).allSatisfy { asciiLower($0) == asciiLower($1) }
     }
 }

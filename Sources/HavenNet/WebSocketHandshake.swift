@@ -48,12 +48,12 @@ public enum WebSocketHandshake {
     /// web pages from using a visitor's browser.
     public static func accept(_ request: HTTPMessage, allowedOrigins: [String]) throws(Rejection) -> String {
         guard request.method == "GET" else { throw .notAnUpgrade(reason: "method must be GET") }
-        guard let upgrade = request.header("Upgrade"), upgrade.caseInsensitiveCompare("websocket") else {
+        guard let upgrade = request.header("Upgrade"), upgrade.equalsIgnoringASCIICase("websocket") else {
             throw .notAnUpgrade(reason: "Upgrade header must be websocket")
         }
         guard let connection = request.header("Connection"),
               connection.split(separator: ",").contains(where: {
-                  $0.trimmingCharacters(in: .whitespaces).caseInsensitiveCompare("upgrade")
+                  $0.trimmingCharacters(in: .whitespaces).equalsIgnoringASCIICase("upgrade")
               })
         else { throw .notAnUpgrade(reason: "Connection header must include upgrade") }
         guard request.header("Sec-WebSocket-Version")?.trimmingCharacters(in: .whitespaces) == "13" else {

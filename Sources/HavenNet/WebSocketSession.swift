@@ -10,8 +10,6 @@ public final class WebSocketSession {
 
     /// Called with each complete text message; the bytes are valid only during the call.
     public var onText: (UnsafeRawBufferPointer) -> Void = { _ in }
-    /// Called when any frame arrives (for idle tracking).
-    public var onActivity: () -> Void = {}
     /// The stream underneath.
     public let stream: TCPStream
     /// The role.
@@ -137,7 +135,6 @@ public final class WebSocketSession {
     }
 
     private func received(_ message: wslay_event_on_msg_recv_arg) {
-        onActivity()
         let bytes = UnsafeRawBufferPointer(start: message.msg, count: message.msg_length)
         switch UInt32(message.opcode) {
         case WSLAY_TEXT_FRAME.rawValue:

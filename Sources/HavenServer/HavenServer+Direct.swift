@@ -25,7 +25,7 @@ extension HavenServer {
                 else { return }
                 for recipient in recipients.values {
                     guard var subscription = recipient.direct else { continue }
-                    recipient.deliver(frame, cursor: cursor, to: &subscription)
+                    recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
                     recipient.direct = subscription
                     counters.deliveries += 1
                 }

@@ -57,6 +57,7 @@ extension HavenServer {
             for (bufferedCursor, frame) in buffer where bufferedCursor > last {
                 session.connection.send(frame: frame)
             }
+            session.flushed(buffer)
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
             send(.synced(Synced(room: room, cursor: UInt64(max(last, buffer.last?.cursor ?? last)))), to: session)

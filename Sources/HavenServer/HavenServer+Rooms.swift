@@ -105,7 +105,7 @@ extension HavenServer {
                     FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))) else { return }
                 for recipient in room.sessions.values where recipient !== session {
                     guard var subscription = recipient.rooms[room.id] else { continue }
-                    recipient.deliver(frame, cursor: cursor, to: &subscription)
+                    recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
                     recipient.rooms[room.id] = subscription
                     counters.deliveries += 1
                 }

@@ -18,6 +18,9 @@ final class Session {
         case live
     }
 
+    /// Bytes held in catch-up buffers; bounded like the send queue.
+    private var bufferedBytes = 0
+
     let connection: WebSocketConnection
     let addressKey: [UInt8]
     var state: State
@@ -39,15 +42,27 @@ final class Session {
         return nil
     }
 
-    /// Delivers a frame now, or buffers it while a replay of the same stream is running.
-    func deliver(_ frame: OutboundBytes, cursor: Int64, to subscription: inout Subscription) {
+    /// Delivers a frame now, or buffers it while a replay of the same stream is running. A
+    /// client whose buffers pass `limit` bytes is disconnected as a slow consumer, as it would be
+    /// if the frames were queued for writing.
+    func deliver(_ frame: OutboundBytes, cursor: Int64, to subscription: inout Subscription, limit: Int) {
         switch subscription {
         case .live:
             connection.send(frame: frame)
         case .catchingUp(var buffer):
+            bufferedBytes += frame.count
+            guard bufferedBytes + connection.queuedBytes <= limit else {
+                connection.close(.slowConsumer, reason: "too far behind")
+                return
+            }
             buffer.append((cursor, frame))
             subscription = .catchingUp(buffer: buffer)
         }
+    }
+
+    /// Releases the accounting for a buffer that has been flushed.
+    func flushed(_ buffer: [(cursor: Int64, frame: OutboundBytes)]) {
+        bufferedBytes -= buffer.reduce(0) { $0 + $1.frame.count }
     }
 }
 
