@@ -1,0 +1,46 @@
+import Foundation
+import HavenTestSupport
+import Testing
+
+/// `haven serve` refuses a bad configuration with one clear line and a non-zero exit.
+@Suite struct ServeCommandTests {
+    func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test func badListenAddressIsRefused() throws {
+        let result = try run(["serve", "--listen", "localhost", "--data", "/tmp/haven-unused"])
+        #expect(result.status != 0)
+        #expect(result.errors.contains("--listen must be HOST:PORT"))
+    }
+
+    @Test func invalidTOMLIsRefusedWithItsLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml").path
+        try "listen = \"127.0.0.1:0\"\n[limits\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try run(["serve", "--config", path])
+        #expect(result.status != 0)
+        #expect(result.errors.contains("is not valid TOML (line 2)"))
+    }
+
+    @Test func unknownSynchronousLevelIsRefused() throws {
+        let result = try run(["serve", "--synchronous", "sometimes", "--data", "/tmp/haven-unused"])
+        #expect(result.status != 0)
+        #expect(result.errors.contains(#"synchronous must be "full" or "normal""#))
+    }
+
+    @Test func unbindableAddressFailsToStart() throws {
+        let result = try run(["serve", "--listen", "203.0.113.1:80", "--data", FileManager.default.temporaryDirectory.path + "/haven-bind-\(UUID().uuidString)"])
+        #expect(result.status == 1)
+        #expect(result.errors.contains("cannot start"))
+    }
+}
