@@ -61,7 +61,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "HavenNetTests", dependencies: ["HavenNet"], swiftSettings: swiftSettings),
+        .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
             name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "Sodium"],
             path: "Tests/HavenTestSupport", swiftSettings: swiftSettings),

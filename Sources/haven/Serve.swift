@@ -40,6 +40,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Durability of each commit: full (default) or normal.")
     var synchronous: String?
 
+    @Option(help: "Largest WebSocket message accepted, in bytes (default 163840).")
+    var maxMessageBytes: Int?
+
+    @Option(help: "Bytes queued for one client before it is disconnected as too slow (default 1048576).")
+    var maxQueuedBytes: Int?
+
     func run() throws {
         var configuration = ServerConfiguration()
         do {
@@ -49,6 +55,11 @@ struct Serve: ParsableCommand {
             if let serverName { configuration.serverName = serverName }
             if !allowedOrigin.isEmpty { configuration.network.allowedOrigins = allowedOrigin }
             if let synchronous { try configuration.setSynchronous(synchronous) }
+            if let maxMessageBytes { configuration.network.maxMessageBytes = maxMessageBytes }
+            if let maxQueuedBytes { configuration.network.maxQueuedBytes = maxQueuedBytes }
+            guard configuration.network.maxMessageBytes >= 1024, configuration.network.maxQueuedBytes >= 65_536 else {
+                throw ConfigError("limits too small: max message bytes must be at least 1024, max queued bytes at least 65536")
+            }
         } catch {
             throw ValidationError("\(error)")
         }

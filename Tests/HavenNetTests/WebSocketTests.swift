@@ -1,5 +1,6 @@
 import Foundation
 import HavenNet
+import HavenTestSupport
 import Testing
 
 @Suite struct WebSocketTests {

@@ -201,6 +201,23 @@ import Testing
         try await bystanders.stillServed(lobby)
     }
 
+    @Test func malformedHTTPOversizedHeadersAndInvalidUTF8AreRefusedWhileOthersAreServed() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
+        let malformed = try RawSocket(port: server.port)
+        malformed.send("GARBAGE / HTTP/9\r\n\r\n")
+        #expect(String(decoding: malformed.readToEnd(), as: UTF8.self).hasPrefix("HTTP/1.1 400"))
+        let oversized = try RawSocket(port: server.port)
+        oversized.send("GET /healthz HTTP/1.1\r\nX-Big: \(String(repeating: "b", count: 20_000))\r\n\r\n")
+        #expect(String(decoding: oversized.readToEnd(), as: UTF8.self).hasPrefix("HTTP/1.1 431"))
+        let invalidText = try RawSocket(port: server.port)
+        invalidText.send(RawSocket.upgradeRequest())
+        invalidText.send(RawSocket.clientFrame(opcode: 0x1, payload: [0xFF, 0xFE, 0xFD]))
+        #expect(RawSocket.closeCode(in: invalidText.readToEnd()) == 1007)
+        try await bystanders.stillServed(lobby)
+    }
+
     @Test func healthAndMetricsAreServedOverHTTP() async throws {
         let server = try TestServer()
         let (health, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/healthz")!)

@@ -52,7 +52,7 @@ import Testing
         #expect(try await carol.waitForTexts(1, in: lobby) == ["before"])
 
         await carol.client.disconnect(abruptly: true)
-        try await carol.log.wait("disconnect") { events in
+        _ = try await carol.log.wait("disconnect") { events in
             events.contains { if case .disconnected = $0 { return true } else { return false } } ? true : nil
         }
         for index in 1...5 { _ = try await alice.client.send("missed \(index)", to: lobby) }

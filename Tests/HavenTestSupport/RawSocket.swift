@@ -4,10 +4,11 @@ import Glibc
 #endif
 
 /// A blocking loopback TCP socket for sending exactly the bytes a test wants, malformed or not.
-final class RawSocket {
+public final class RawSocket {
     private let descriptor: Int32
 
-    init(port: Int) throws {
+    /// Connects to `port` on 127.0.0.1.
+    public init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -23,7 +24,8 @@ final class RawSocket {
 
     deinit { Glibc.close(descriptor) }
 
-    func send(_ bytes: [UInt8]) {
+    /// Sends every byte.
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -32,10 +34,11 @@ final class RawSocket {
         }
     }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    /// Sends the UTF-8 bytes of `text`.
+    public func send(_ text: String) { send(Array(text.utf8)) }
 
     /// Reads until the peer closes (or the 10 s timeout), returning everything received.
-    func readToEnd() -> [UInt8] {
+    public func readToEnd() -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -46,7 +49,7 @@ final class RawSocket {
     }
 
     /// Reads at least `count` bytes (or until close/timeout).
-    func read(atLeast count: Int) -> [UInt8] {
+    public func read(atLeast count: Int) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while result.count < count {
@@ -58,13 +61,13 @@ final class RawSocket {
     }
 
     /// Sets the kernel receive buffer small, so a reader that stops reading backs up quickly.
-    func shrinkReceiveBuffer() {
+    public func shrinkReceiveBuffer() {
         var size: Int32 = 4096
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// The upgrade request a browser would send.
-    static func upgradeRequest(path: String = "/v1/ws", origin: String? = nil, version: String = "13", extra: String = "") -> String {
+    public static func upgradeRequest(path: String = "/v1/ws", origin: String? = nil, version: String = "13", extra: String = "") -> String {
         var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: \(version)\r\n"
         if let origin { text += "Origin: \(origin)\r\n" }
@@ -72,7 +75,7 @@ final class RawSocket {
     }
 
     /// A masked client frame, built by hand so tests can send what wslay would never produce.
-    static func clientFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) -> [UInt8] {
+    public static func clientFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) -> [UInt8] {
         let mask: [UInt8] = [1, 2, 3, 4]
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 {
@@ -87,7 +90,7 @@ final class RawSocket {
     }
 
     /// The close code in a server close frame found in `bytes` (after the 101 response), if any.
-    static func closeCode(in bytes: [UInt8]) -> UInt16? {
+    public static func closeCode(in bytes: [UInt8]) -> UInt16? {
         guard let headerEnd = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound else { return nil }
         var index = headerEnd
         while index + 2 <= bytes.count {
