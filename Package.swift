@@ -39,6 +39,7 @@ let package = Package(
         .target(
             name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenClient", dependencies: ["HavenNet", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
+        .target(name: "HavenKeys", dependencies: ["HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(
             name: "HavenBench",
             dependencies: ["HavenNet", "HavenProtocol", "Sodium", .product(name: "Histogram", package: "hdrhistogram-swift")],
@@ -46,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "haven",
             dependencies: [
-                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench",
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench", "HavenKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -60,6 +61,7 @@ let package = Package(
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HavenKeysTests", dependencies: ["HavenKeys", "Sodium"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(

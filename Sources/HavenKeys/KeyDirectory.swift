@@ -1,0 +1,138 @@
+import Foundation
+import HavenProtocol
+public import Sodium
+
+/// The operator's Keys/ folder: the encrypted organisation key, its public key, and the
+/// server's own key. Secret files are created with mode 0600 and refused if others can read them.
+public struct KeyDirectory: Sendable {
+    /// The folder.
+    public let path: String
+
+    /// Uses `path` (created on first write).
+    public init(path: String) { self.path = path }
+
+    /// The encrypted organisation key.
+    public var organisationKeyPath: String { path + "/organisation.key" }
+    /// The organisation's public key, base64url on one line.
+    public var organisationPublicKeyPath: String { path + "/organisation.pub" }
+    /// The server's own key (unencrypted, mode 0600: the server starts unattended).
+    public var serverKeyPath: String { path + "/server.key" }
+
+    /// Creates the organisation key (encrypted under `passphrase`) and the server key.
+    ///
+    /// - Throws: ``KeyFileError/exists(path:)`` rather than overwrite a key.
+    public func initialise(passphrase: SecretBytes, limits: PasswordHash.Limits = .moderate) throws -> (organisation: SigningPublicKey, server: SigningPublicKey) {
+        for existing in [organisationKeyPath, serverKeyPath] where FileManager.default.fileExists(atPath: existing) {
+            throw KeyFileError.exists(path: existing)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw KeyFileError.io(path: path, reason: "\(error.localizedDescription)")
+        }
+        let organisation = try SigningKeyPair.generate()
+        try writeSecret(JSONEncoder.keyFile.encode(OrganisationKeyFile.seal(organisation, passphrase: passphrase, limits: limits)), to: organisationKeyPath)
+        try write(Data((Base64URL.encode(organisation.publicKey.bytes) + "\n").utf8), to: organisationPublicKeyPath, mode: 0o644)
+        let server = try SigningKeyPair.generate()
+        let serverFile = ServerKeyFile(version: 1, kind: ServerKeyFile.kindName, seed: WireBytes(try server.seed().copyBytes()))
+        try writeSecret(JSONEncoder.keyFile.encode(serverFile), to: serverKeyPath)
+        return (organisation.publicKey, server.publicKey)
+    }
+
+    /// Reads and decrypts the organisation key.
+    public func organisationKey(passphrase: SecretBytes) throws -> SigningKeyPair {
+        try readSecret(organisationKeyPath, as: OrganisationKeyFile.self).open(passphrase: passphrase, path: organisationKeyPath)
+    }
+
+    /// The organisation's public key, from organisation.pub (no passphrase needed).
+    public func organisationPublicKey() throws -> SigningPublicKey {
+        let text = try read(organisationPublicKeyPath).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = try? Base64URL.decode(text), let key = try? SigningPublicKey(bytes: bytes) else {
+            throw KeyFileError.corrupt(path: organisationPublicKeyPath, reason: "not a base64url Ed25519 public key")
+        }
+        return key
+    }
+
+    /// The server's keypair.
+    public func serverKey() throws -> SigningKeyPair {
+        var seed = try readSecret(serverKeyPath, as: ServerKeyFile.self).validSeed(path: serverKeyPath)
+        return try SigningKeyPair(seed: SecretBytes(consuming: &seed))
+    }
+
+    /// Re-encrypts the organisation key under a new passphrase (atomically replacing the file).
+    public func changePassphrase(from old: SecretBytes, to new: SecretBytes, limits: PasswordHash.Limits = .moderate) throws {
+        let keys = try organisationKey(passphrase: old)
+        try writeSecret(JSONEncoder.keyFile.encode(OrganisationKeyFile.seal(keys, passphrase: new, limits: limits)), to: organisationKeyPath, replacing: true)
+    }
+
+    // MARK: Files
+
+    private func read(_ file: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: file) else { throw KeyFileError.missing(path: file) }
+        do {
+            return try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw KeyFileError.io(path: file, reason: error.localizedDescription)
+        }
+    }
+
+    private func readSecret<Document: Decodable>(_ file: String, as type: Document.Type) throws -> Document {
+        guard FileManager.default.fileExists(atPath: file) else { throw KeyFileError.missing(path: file) }
+        let mode = (try? FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) ?? 0
+        guard mode & 0o077 == 0 else { throw KeyFileError.insecurePermissions(path: file, mode: mode) }
+        do {
+            return try JSONDecoder().decode(type, from: Data(read(file).utf8))
+        } catch let error as KeyFileError {
+            throw error
+        } catch {
+            throw KeyFileError.corrupt(path: file, reason: "not the expected JSON document")
+        }
+    }
+
+    private func writeSecret(_ data: Data, to file: String, replacing: Bool = false) throws {
+        try write(data, to: file, mode: 0o600, replacing: replacing)
+    }
+
+    private func write(_ data: Data, to file: String, mode: Int, replacing: Bool = false) throws {
+        let temporary = file + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
+            throw KeyFileError.io(path: temporary, reason: "cannot create file")
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+            if !replacing && FileManager.default.fileExists(atPath: file) { throw KeyFileError.exists(path: file) }
+            // rename(2) replaces atomically: a crash leaves either the old file or the new one.
+            guard rename(temporary, file) == 0 else { throw KeyFileError.io(path: file, reason: String(cString: strerror(errno))) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw KeyFileError.io(path: file, reason: error.localizedDescription)
+        }
+    }
+}
+
+/// The server's own key: its seed, unencrypted (mode 0600), because the server starts unattended.
+struct ServerKeyFile: Codable {
+    static let kindName = "haven-server-key"
+    var version: Int
+    var kind: String
+    var seed: WireBytes
+
+    func validSeed(path: String) throws -> [UInt8] {
+        guard version == 1, kind == Self.kindName, seed.count == SigningKeyPair.seedLength else {
+            throw KeyFileError.corrupt(path: path, reason: "unknown version or kind, or a seed of the wrong length")
+        }
+        return seed.bytes
+    }
+}
+
+extension JSONEncoder {
+    /// Pretty, sorted JSON for files people may open.
+    static var keyFile: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
