@@ -20,7 +20,12 @@ public final class HavenStore: @unchecked Sendable {
     /// Most operations committed together.
     public let maxBatch: Int
 
+    /// The schema version this build creates and understands.
+    public static var schemaVersion: Int { Migrations.all.count }
+
     private struct Operation {
+        /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
+        var exclusive = false
         let run: (StoreDatabase) -> Void
         let fail: (StoreError) -> Void
         let finish: () -> Void
@@ -38,6 +43,10 @@ public final class HavenStore: @unchecked Sendable {
     ) throws {
         let connection = try SQLiteConnection.openStore(path: path, settings: settings)
         try Migrations.apply(to: connection)
+        if case .integer(0)? = try connection.prepare("PRAGMA auto_vacuum").query().first?.first {
+            // A database made before auto_vacuum was set: convert it once, so purges can free pages.
+            try connection.execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")
+        }
         database = StoreDatabase(connection: connection)
         self.deliver = deliver
         self.maxBatch = maxBatch
@@ -53,8 +62,25 @@ public final class HavenStore: @unchecked Sendable {
         _ work: @escaping @Sendable (StoreDatabase) throws -> Value,
         completion: @escaping @Sendable (Result<Value, StoreError>) -> Void
     ) {
+        enqueue(work, exclusive: false, completion: completion)
+    }
+
+    /// Like ``perform(_:completion:)``, but `work` runs alone and outside any transaction, after
+    /// everything queued before it has committed (for WAL checkpoints and vacuum).
+    public func performOutsideTransaction<Value: Sendable>(
+        _ work: @escaping @Sendable (StoreDatabase) throws -> Value,
+        completion: @escaping @Sendable (Result<Value, StoreError>) -> Void
+    ) {
+        enqueue(work, exclusive: true, completion: completion)
+    }
+
+    private func enqueue<Value: Sendable>(
+        _ work: @escaping @Sendable (StoreDatabase) throws -> Value, exclusive: Bool,
+        completion: @escaping @Sendable (Result<Value, StoreError>) -> Void
+    ) {
         let box = OperationResult<Value>()
         let operation = Operation(
+            exclusive: exclusive,
             run: { database in
                 do {
                     box.result = .success(try work(database))
@@ -80,10 +106,12 @@ public final class HavenStore: @unchecked Sendable {
 
     /// Runs `work` on the writer thread and waits for its committed result (for the CLI and tests,
     /// never on an event loop).
-    public func performAndWait<Value: Sendable>(_ work: @escaping @Sendable (StoreDatabase) throws -> Value) throws -> Value {
+    public func performAndWait<Value: Sendable>(
+        outsideTransaction: Bool = false, _ work: @escaping @Sendable (StoreDatabase) throws -> Value
+    ) throws -> Value {
         let done = DispatchSemaphore(value: 0)
         let box = OperationResult<Value>()
-        perform(work) { result in
+        enqueue(work, exclusive: outsideTransaction) { result in
             box.result = result
             done.signal()
         }
@@ -118,7 +146,8 @@ public final class HavenStore: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let batch = Array(queue.prefix(maxBatch))
+            // A batch ends before the next exclusive operation; an exclusive one runs alone.
+            let batch = queue[0].exclusive ? [queue[0]] : Array(queue.prefix(maxBatch).prefix { !$0.exclusive })
             queue.removeFirst(batch.count)
             metricsSnapshot.queueDepth = queue.count
             condition.unlock()
@@ -129,6 +158,11 @@ public final class HavenStore: @unchecked Sendable {
     private func runBatch(_ batch: [Operation]) {
         guard let database else { return }
         let started = DispatchTime.now().uptimeNanoseconds
+        if batch.count == 1, batch[0].exclusive {
+            batch[0].run(database)
+            deliver(UncheckedSendableWork(batch[0].finish).run)
+            return
+        }
         do {
             try database.connection.execute("BEGIN IMMEDIATE")
             batch.forEach { $0.run(database) }

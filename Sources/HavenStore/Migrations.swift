@@ -56,6 +56,16 @@ enum Migrations {
         );
         CREATE INDEX key_bundles_by_recipient ON key_bundles (recipient, room, epoch);
         """,
+        """
+        ALTER TABLE rooms ADD COLUMN retention_seconds INTEGER;
+        CREATE TABLE retention_policies (
+            kind TEXT PRIMARY KEY,
+            seconds INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX room_messages_by_age ON room_messages (created_at);
+        CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
+        CREATE INDEX members_by_last_seen ON members (last_seen_at);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -22,7 +22,10 @@ extension SQLiteConnection {
     /// on (deleted content is overwritten with zeros), foreign keys enforced, a busy timeout.
     public static func openStore(path: String, settings: StoreSettings = StoreSettings()) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path)
+        // auto_vacuum must be chosen before the first table exists: INCREMENTAL lets retention
+        // give freed pages back to the file system (see StoreDatabase+Retention).
         try connection.execute("""
+            PRAGMA auto_vacuum = INCREMENTAL;
             PRAGMA journal_mode = WAL;
             PRAGMA secure_delete = ON;
             PRAGMA foreign_keys = ON;

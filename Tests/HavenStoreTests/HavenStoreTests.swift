@@ -129,7 +129,7 @@ import Testing
             let connection = try SQLiteConnection(path: path)
             try connection.execute("PRAGMA user_version = 99")
         }
-        #expect(throws: StoreError.schemaTooNew(found: 99, supported: 1)) { try HavenStore(path: path) }
+        #expect(throws: StoreError.schemaTooNew(found: 99, supported: HavenStore.schemaVersion)) { try HavenStore(path: path) }
     }
 }
 

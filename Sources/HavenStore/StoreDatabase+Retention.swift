@@ -1,0 +1,78 @@
+extension StoreDatabase {
+    /// The retention periods in force.
+    public func retentionPolicy() throws -> RetentionPolicy {
+        var periods: [RetentionKind: Int64?] = [:]
+        for row in try run("SELECT kind, seconds FROM retention_policies") {
+            guard let kind = RetentionKind(rawValue: row[0].text) else { continue }
+            periods[kind] = row[1].integer < 0 ? .some(nil) : .some(row[1].integer)
+        }
+        var rooms: [String: Int64?] = [:]
+        for row in try run("SELECT id, retention_seconds FROM rooms WHERE retention_seconds IS NOT NULL") {
+            rooms[row[0].text] = row[1].integer < 0 ? .some(nil) : .some(row[1].integer)
+        }
+        return RetentionPolicy(periods: periods, rooms: rooms)
+    }
+
+    /// Sets the period for `kind` (nil keeps it forever).
+    public func setRetention(_ kind: RetentionKind, seconds: Int64?) throws {
+        try run("INSERT INTO retention_policies (kind, seconds) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET seconds = excluded.seconds",
+                [.text(kind.rawValue), .integer(seconds ?? -1)])
+    }
+
+    /// Sets a room's own room-message period (nil keeps them forever); `reset` returns the room to the default.
+    public func setRoomRetention(room: String, seconds: Int64?, reset: Bool = false) throws {
+        try run("UPDATE rooms SET retention_seconds = ? WHERE id = ?", [reset ? .null : .integer(seconds ?? -1), .text(room)])
+        guard connection.changes == 1 else { throw StoreError.notFound("room \(room)") }
+    }
+
+    /// Deletes (or, with `dryRun`, counts) at most `limit` expired rows of each kind.
+    ///
+    /// Rows are deleted with `secure_delete` on, so their bytes are overwritten in the database
+    /// file; ``reclaimSpace()`` then checkpoints the WAL and frees the pages.
+    public func purgeExpired(now: Int64, limit: Int, dryRun: Bool = false) throws -> PurgeReport {
+        let policy = try retentionPolicy()
+        var report = PurgeReport()
+        func purge(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: (String) -> [String]) throws {
+            let ids = try run(select + " LIMIT \(limit)", values).map { $0[0] }
+            guard !ids.isEmpty else { return }
+            if !dryRun {
+                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+                for statement in delete(placeholders) { try connection.prepare(statement).query(ids) }
+            }
+            report.deleted[kind, default: 0] += ids.count
+            if ids.count == limit { report.hasMore = true }
+        }
+        let roomDefault = policy.seconds(for: .roomMessages).map { now - $0 } ?? Int64.min
+        // A room's own period (-1: forever) overrides the default for its messages.
+        try purge(.roomMessages, select: """
+            SELECT m.cursor FROM room_messages m JOIN rooms r ON r.id = m.room
+            WHERE (r.retention_seconds IS NULL AND m.created_at < ?)
+               OR (r.retention_seconds >= 0 AND m.created_at < ? - r.retention_seconds)
+            """, [.integer(roomDefault), .integer(now)]) { ["DELETE FROM room_messages WHERE cursor IN (\($0))"] }
+        if let seconds = policy.seconds(for: .directMessages) {
+            try purge(.directMessages, select: "SELECT cursor FROM direct_messages WHERE created_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM direct_messages WHERE cursor IN (\($0))"]
+            }
+        }
+        if let seconds = policy.seconds(for: .keyBundles) {
+            try purge(.keyBundles, select: """
+                SELECT b.id FROM key_bundles b JOIN rooms r ON r.id = b.room
+                WHERE b.epoch < r.current_epoch AND b.created_at < ?
+                """, [.integer(now - seconds)]) { ["DELETE FROM key_bundles WHERE id IN (\($0))"] }
+        }
+        if let seconds = policy.seconds(for: .idleIdentities) {
+            try purge(.idleIdentities, select: "SELECT id FROM members WHERE last_seen_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM room_members WHERE member IN (\($0))", "DELETE FROM members WHERE id IN (\($0))"]
+            }
+        }
+        return report
+    }
+
+    /// Moves the WAL's content into the database and truncates the WAL file to zero bytes, then
+    /// returns free pages to the file system, so deleted bytes are left in neither file.
+    /// Runs outside a transaction (``HavenStore/performOutsideTransaction(_:completion:)``).
+    public func reclaimSpace() throws {
+        try connection.execute("PRAGMA incremental_vacuum")
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import HavenStore
+import Testing
+
+@Suite struct RetentionTests {
+    let directory: TemporaryDirectory
+    var path: String { directory.path + "/haven.sqlite" }
+    let day: Int64 = 86_400
+
+    init() throws { directory = try TemporaryDirectory() }
+
+    /// Every byte of the database file and its WAL: free pages included.
+    func rawBytes() -> Data {
+        [path, path + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
+    }
+
+    @Test func expiredMessagesAreGoneFromTheFileItsWALAndItsFreePages() throws {
+        let store = try HavenStore(path: path)
+        let expired = "EXPIRED-MARKER-\(UUID().uuidString)"
+        let kept = "KEPT-MARKER-\(UUID().uuidString)"
+        let day = day
+        try store.performAndWait { database in
+            try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            for index in 0..<300 {
+                let envelope = Array("\(expired) \(index) \(String(repeating: "x", count: 200))".utf8)
+                _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: Array("e\(index)".utf8), epoch: 0, envelope: envelope, now: 1)
+                _ = try database.appendDirectMessage(sender: [1], recipient: [2], messageID: Array("d\(index)".utf8), message: envelope, now: 1)
+            }
+            _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [0], epoch: 0, envelope: Array(kept.utf8), now: 40 * day)
+        }
+        #expect(rawBytes().range(of: Data(expired.utf8)) != nil, "the marker is on disk before the purge")
+
+        var total = PurgeReport()
+        repeat {
+            let pass = try store.performAndWait { try $0.purgeExpired(now: 40 * day, limit: 100) }
+            total.add(pass)
+        } while total.hasMore
+        try store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
+        #expect(total.deleted[.roomMessages] == 300)
+        #expect(total.deleted[.directMessages] == 300)
+
+        let bytes = rawBytes()
+        #expect(bytes.range(of: Data(expired.utf8)) == nil, "no expired byte is left in the file, the WAL or free pages")
+        #expect(bytes.range(of: Data(kept.utf8)) != nil, "unexpired data is still there")
+        store.close()
+    }
+
+    @Test func dryRunCountsWithoutDeleting() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let day = day
+        try store.performAndWait { database in
+            try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            for index in 0..<5 {
+                _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [UInt8(index)], epoch: 0, envelope: [1], now: 1)
+            }
+        }
+        let report = try store.performAndWait { try $0.purgeExpired(now: 40 * day, limit: 100, dryRun: true) }
+        #expect(report.deleted[.roomMessages] == 5)
+        #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.count == 5)
+    }
+
+    @Test func roomPeriodsAndForeverOverrideTheDefault() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let day = day
+        try store.performAndWait { database in
+            for room in ["short", "forever", "default"] {
+                try database.createRoom(id: room, name: room, kind: "support", now: 0)
+                _ = try database.appendRoomMessage(room: room, sender: [1], messageID: Array(room.utf8), epoch: 0, envelope: [1], now: 10 * day)
+            }
+            try database.setRoomRetention(room: "short", seconds: day)
+            try database.setRoomRetention(room: "forever", seconds: nil)
+        }
+        // Twelve days later: past "short"'s one day, within the 30-day default.
+        let first = try store.performAndWait { try $0.purgeExpired(now: 12 * day, limit: 100) }
+        #expect(first.deleted[.roomMessages] == 1)
+        // A year later: the default room's message goes too; the "forever" room keeps its own.
+        let second = try store.performAndWait { try $0.purgeExpired(now: 400 * day, limit: 100) }
+        #expect(second.deleted[.roomMessages] == 1)
+        #expect(try store.performAndWait { try $0.roomMessages(room: "forever", after: 0, limit: 10) }.count == 1)
+        #expect(throws: StoreError.notFound("room nowhere")) {
+            try store.performAndWait { try $0.setRoomRetention(room: "nowhere", seconds: 1) }
+        }
+    }
+
+    @Test func operatorPeriodsAreStoredAndForeverDisablesAPurge() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let day = day
+        try store.performAndWait { database in
+            try database.setRetention(.directMessages, seconds: nil)
+            try database.setRetention(.idleIdentities, seconds: 7 * day)
+            _ = try database.appendDirectMessage(sender: [1], recipient: [2], messageID: [1], message: [1], now: 1)
+            try database.upsertMember([9], displayName: "Old Owl", now: 1)
+        }
+        let policy = try store.performAndWait { try $0.retentionPolicy() }
+        #expect(policy.seconds(for: .directMessages) == nil)
+        #expect(policy.seconds(for: .idleIdentities) == 7 * day)
+        #expect(policy.seconds(for: .reports) == 180 * day)
+        let report = try store.performAndWait { try $0.purgeExpired(now: 1000 * day, limit: 100) }
+        #expect(report.deleted[.directMessages] == nil)
+        #expect(report.deleted[.idleIdentities] == 1)
+    }
+}
