@@ -88,14 +88,18 @@ extension HavenClient {
             continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
+        if let room = error.room, let continuation = pendingJoins.removeValue(forKey: room) {
+            joinedRooms.remove(room)
+            continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
         if pendingLogin != nil && ["signature_invalid", "not_authenticated", "rate_limited", "store_failed"].contains(error.code) {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
             return
         }
-        if error.code == "epoch_key_exists" {
+        if error.code == "epoch_key_exists", let room = error.room, let epoch = createdKeys.removeValue(forKey: room) {
             // Another member created the key first: ours is discarded, and theirs will be sealed to us.
-            for (room, epoch) in createdKeys { epochKeys[room]?[epoch] = nil }
-            createdKeys.removeAll()
+            epochKeys[room]?[epoch] = nil
         }
         eventSink.yield(.serverError(error))
     }

@@ -38,12 +38,15 @@ public struct Joined: Codable, Sendable, Equatable {
     public var members: [MemberInfo]
     /// Who has been given the current epoch key.
     public var keyHolders: [MemberID]
+    /// How long the room's messages are kept, in seconds; absent: kept until deleted.
+    public var retentionSeconds: UInt64?
     /// Creates the frame.
-    public init(room: RoomID, epoch: UInt64, members: [MemberInfo], keyHolders: [MemberID]) {
+    public init(room: RoomID, epoch: UInt64, members: [MemberInfo], keyHolders: [MemberID], retentionSeconds: UInt64? = nil) {
         self.room = room
         self.epoch = epoch
         self.members = members
         self.keyHolders = keyHolders
+        self.retentionSeconds = retentionSeconds
     }
 }
 
@@ -170,12 +173,15 @@ public struct RoomInfo: Codable, Sendable, Equatable {
     public var kind: String
     /// Members online in it now.
     public var online: Int
+    /// How long its messages are kept, in seconds; absent: kept until deleted.
+    public var retentionSeconds: UInt64?
     /// Creates the value.
-    public init(room: RoomID, name: String, kind: String, online: Int) {
+    public init(room: RoomID, name: String, kind: String, online: Int, retentionSeconds: UInt64? = nil) {
         self.room = room
         self.name = name
         self.kind = kind
         self.online = online
+        self.retentionSeconds = retentionSeconds
     }
 }
 
@@ -201,11 +207,14 @@ public struct ErrorFrame: Codable, Sendable, Equatable {
     public var message: String
     /// The message id the error refers to, when there is one.
     public var id: MessageID?
+    /// The room a refused `join`, `leave` or `keyBundle` named, when there is one.
+    public var room: RoomID?
     /// Creates the frame.
-    public init(code: String, message: String, id: MessageID? = nil) {
+    public init(code: String, message: String, id: MessageID? = nil, room: RoomID? = nil) {
         self.code = code
         self.message = message
         self.id = id
+        self.room = room
     }
 
     /// The frame for a protocol error.

@@ -13,7 +13,7 @@ extension HavenServer {
         let sender = member.member.bytes
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
-        let now = Int64(Self.wallClockSeconds())
+        let now = configuration.now()
         withStore({
             try $0.appendDirectMessage(sender: sender, recipient: recipient, messageID: messageID, message: stored, now: now)
         }) { [unowned self] result in

@@ -10,27 +10,27 @@ extension HavenServer {
     /// member cannot fork the room onto a key of their own.
     func routeKeyBundle(_ bundle: EpochKeyBundle, from session: Session, member: MemberInfo) {
         guard bundle.sealer == member.member else {
-            refuse(session, code: "sender_mismatch", message: "bundle sealer is not the logged-in member")
+            refuse(session, code: "sender_mismatch", message: "bundle sealer is not the logged-in member", room: bundle.room)
             return
         }
         guard let room = rooms[bundle.room], session.rooms[bundle.room] != nil else {
-            refuse(session, code: "not_a_member", message: "join the room before sharing its key")
+            refuse(session, code: "not_a_member", message: "join the room before sharing its key", room: bundle.room)
             return
         }
         guard bundle.epoch == room.epoch else {
-            refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)")
+            refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)", room: room.id)
             return
         }
         let creating = bundle.recipient == member.member && room.keyHolders.isEmpty
         guard creating || room.keyHolders.contains(member.member) else {
             let code = bundle.recipient == member.member ? "epoch_key_exists" : "not_a_key_holder"
-            refuse(session, code: code, message: "only a holder of the current key may share it")
+            refuse(session, code: code, message: "only a holder of the current key may share it", room: room.id)
             return
         }
         do {
             try bundle.verifySignature()
         } catch {
-            refuse(session, code: error.code, message: error.description)
+            refuse(session, code: error.code, message: error.description, room: room.id)
             return
         }
         if creating { room.keyHolders.append(member.member) }
@@ -39,7 +39,7 @@ extension HavenServer {
         let epoch = Int64(bundle.epoch)
         let recipient = bundle.recipient.bytes
         let sealer = member.member.bytes
-        let now = Int64(Self.wallClockSeconds())
+        let now = configuration.now()
         withStore({
             try $0.storeKeyBundle(room: roomText, epoch: epoch, recipient: recipient, sealer: sealer, bundle: stored, now: now)
         }) { [unowned self] result in

@@ -5,15 +5,15 @@ import HavenStore
 extension HavenServer {
     func join(_ session: Session, member: MemberInfo, request: JoinRequest) {
         guard let room = rooms[request.room] else {
-            refuse(session, code: "unknown_room", message: "there is no room \(request.room)")
+            refuse(session, code: "unknown_room", message: "there is no room \(request.room)", room: request.room)
             return
         }
         guard room.kind == "support" else {
-            refuse(session, code: "not_invited", message: "this room is open by invitation only")
+            refuse(session, code: "not_invited", message: "this room is open by invitation only", room: room.id)
             return
         }
         guard session.rooms[room.id] == nil else {
-            refuse(session, code: "already_joined", message: "already in this room")
+            refuse(session, code: "already_joined", message: "already in this room", room: room.id)
             return
         }
         let wasOnline = room.onlineMembers.contains { $0.member == member.member }
@@ -21,7 +21,7 @@ extension HavenServer {
         room.sessions[session.connection.id] = session
         let roomID = room.id.value
         let memberBytes = member.member.bytes
-        let now = Int64(Self.wallClockSeconds())
+        let now = configuration.now()
         withStore({ database -> (bundles: [[UInt8]], latest: Int64) in
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
             return (try database.keyBundles(room: roomID, recipient: memberBytes), try database.latestRoomCursor(room: roomID))
@@ -30,10 +30,12 @@ extension HavenServer {
             guard case .success(let stored) = result else {
                 removeFromRoom(session, room: room.id)
                 session.rooms[room.id] = nil
-                refuse(session, code: "store_failed", message: "could not join; try again")
+                refuse(session, code: "store_failed", message: "could not join; try again", room: room.id)
                 return
             }
-            send(.joined(Joined(room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders)), to: session)
+            send(.joined(Joined(
+                room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders,
+                retentionSeconds: room.retentionSeconds)), to: session)
             for bytes in stored.bundles {
                 if let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes) {
                     send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)
@@ -49,7 +51,7 @@ extension HavenServer {
 
     func leave(_ session: Session, member: MemberInfo, room roomID: RoomID) {
         guard session.rooms[roomID] != nil else {
-            refuse(session, code: "not_a_member", message: "not in this room")
+            refuse(session, code: "not_a_member", message: "not in this room", room: roomID)
             return
         }
         removeFromRoom(session, room: roomID)
@@ -95,7 +97,7 @@ extension HavenServer {
         let sender = member.member.bytes
         let messageID = envelope.id.bytes
         let epoch = Int64(envelope.epoch)
-        let now = Int64(Self.wallClockSeconds())
+        let now = configuration.now()
         withStore({
             try $0.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now)
         }) { [unowned self] result in

@@ -20,6 +20,9 @@ final class HavenServer: WebSocketServerDelegate {
     var addresses: AddressLimiter
     var counters = ServerCounters()
     private var sweepTimer: LoopTimer?
+    var retentionTimer: LoopTimer?
+    var roomReloadTimer: LoopTimer?
+    var purgeRunning = false
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -30,14 +33,13 @@ final class HavenServer: WebSocketServerDelegate {
         self.loop = loop
         self.store = store
         self.configuration = configuration
-        addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: Self.wallClockSeconds())
-        for room in rooms {
-            self.rooms[room.id] = LiveRoom(id: room.id, name: room.name, kind: room.kind, epoch: room.epoch, keyHolders: room.keyHolders)
-        }
+        addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: UInt64(configuration.now()))
+        for room in rooms { self.rooms[room.id] = LiveRoom(room) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
         timer.start(after: 1000, repeatEvery: 1000)
         sweepTimer = timer
+        try startMaintenance()
     }
 
     /// The port the server listens on.
@@ -47,16 +49,15 @@ final class HavenServer: WebSocketServerDelegate {
     func shutdown() {
         sweepTimer?.close()
         sweepTimer = nil
+        stopMaintenance()
         network?.shutdown(.goingAway)
     }
-
-    static func wallClockSeconds() -> UInt64 { UInt64(Date().timeIntervalSince1970) }
 
     // MARK: WebSocketServerDelegate
 
     func opened(_ connection: WebSocketConnection) {
         counters.connectionsAccepted += 1
-        let addressKey = addresses.key(for: connection.peerAddress, wallClockSeconds: Self.wallClockSeconds())
+        let addressKey = addresses.key(for: connection.peerAddress, wallClockSeconds: UInt64(configuration.now()))
         let challenge = AuthChallenge(server: configuration.serverName)
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
         connection.context = session
@@ -117,7 +118,7 @@ final class HavenServer: WebSocketServerDelegate {
         let member = MemberInfo(member: response.member, displayName: response.displayName)
         let memberBytes = response.member.bytes
         let name = response.displayName
-        let now = Int64(Self.wallClockSeconds())
+        let now = configuration.now()
         withStore({ try $0.upsertMember(memberBytes, displayName: name, now: now) }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
@@ -125,7 +126,7 @@ final class HavenServer: WebSocketServerDelegate {
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
             case .success(let createdAt):
-                let age = Double(Int64(Self.wallClockSeconds()) - createdAt)
+                let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
                 let limits = configuration.rateLimits
                 session.messageBucket = TokenBucket(
@@ -145,7 +146,7 @@ final class HavenServer: WebSocketServerDelegate {
         switch frame {
         case .listRooms:
             let list = rooms.values.filter { $0.kind == "support" }.sorted { $0.id.value < $1.id.value }.map {
-                RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count)
+                RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)
             }
             send(.rooms(RoomList(rooms: list)), to: session)
         case .join(let request):
@@ -183,9 +184,9 @@ final class HavenServer: WebSocketServerDelegate {
 
     /// Answers a refused frame with an error; before login it also ends the connection, and an
     /// authenticated client that keeps sending bad frames is disconnected.
-    func refuse(_ session: Session, code: String, message: String, id: MessageID? = nil) {
+    func refuse(_ session: Session, code: String, message: String, id: MessageID? = nil, room: RoomID? = nil) {
         counters.protocolErrors += 1
-        send(.error(ErrorFrame(code: code, message: message, id: id)), to: session)
+        send(.error(ErrorFrame(code: code, message: message, id: id, room: room)), to: session)
         guard session.member != nil else {
             session.connection.close(.authenticationFailed, reason: "login failed")
             return
@@ -232,11 +233,24 @@ final class HavenServer: WebSocketServerDelegate {
     }
 }
 
-/// A room as loaded from the store at start.
+/// A room as loaded from the store.
 struct LoadedRoom: Sendable {
     let id: RoomID
     let name: String
     let kind: String
     let epoch: UInt64
     let keyHolders: [MemberID]
+    let retentionSeconds: UInt64?
+
+    /// Every unarchived room with its current key holders and effective retention.
+    static func loadAll(from database: StoreDatabase) throws -> [LoadedRoom] {
+        let policy = try database.retentionPolicy()
+        return try database.rooms().filter { !$0.isArchived }.compactMap { record in
+            guard let id = try? RoomID(record.id) else { return nil }
+            let holders = try database.keyHolders(room: record.id, epoch: record.currentEpoch).compactMap { try? MemberID(bytes: $0) }
+            return LoadedRoom(
+                id: id, name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch), keyHolders: holders,
+                retentionSeconds: record.retentionSeconds(under: policy).map { UInt64(max(0, $0)) })
+        }
+    }
 }

@@ -62,14 +62,9 @@ public final class RunningServer: Sendable {
             return seed
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let records = try store.performAndWait { database -> [(RoomRecord, [[UInt8]])] in
+        return try store.performAndWait { database in
             for seed in seeds { try database.createRoom(id: seed.id, name: seed.name, kind: "support", now: now) }
-            return try database.rooms().filter { !$0.isArchived }.map { ($0, try database.keyHolders(room: $0.id, epoch: $0.currentEpoch)) }
-        }
-        return try records.map { record, holders in
-            LoadedRoom(
-                id: try RoomID(record.id), name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch),
-                keyHolders: try holders.map { try MemberID(bytes: $0) })
+            return try LoadedRoom.loadAll(from: database)
         }
     }
 

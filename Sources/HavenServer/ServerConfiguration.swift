@@ -1,8 +1,9 @@
+import Foundation
 public import HavenNet
 public import HavenStore
 
 /// Everything `haven serve` can be told, from flags or the TOML config file.
-public struct ServerConfiguration: Sendable, Equatable {
+public struct ServerConfiguration: Sendable {
     /// Listening address, WebSocket path, allowed origins and network limits.
     public var network = WebSocketServerConfiguration()
     /// The folder holding the database (`haven.sqlite`).
@@ -19,6 +20,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var loginTimeoutMilliseconds: UInt64 = 10_000
     /// Protocol errors an authenticated client may make before it is disconnected.
     public var maxProtocolErrors = 50
+    /// How often the retention purge runs.
+    public var retentionIntervalMilliseconds: UInt64 = 60_000
+    /// Rows of each kind one purge pass may delete (passes repeat until done, between other work).
+    public var retentionBatch = 500
+    /// How often rooms created, changed or archived with the CLI are picked up.
+    public var roomReloadMilliseconds: UInt64 = 5_000
+    /// The wall clock in seconds since 1970 (tests move it).
+    public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     /// The defaults: 127.0.0.1:8080, ./data, one "lobby" room.
     public init() {

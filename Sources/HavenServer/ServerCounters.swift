@@ -8,4 +8,5 @@ struct ServerCounters {
     var deliveries = 0
     var rateLimited = 0
     var protocolErrors = 0
+    var purgedRows = 0
 }

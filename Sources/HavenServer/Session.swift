@@ -69,18 +69,27 @@ final class Session {
 /// A room's live state: who is connected to it and who holds its current epoch key.
 final class LiveRoom {
     let id: RoomID
-    let name: String
-    let kind: String
+    var name: String
+    var kind: String
     var epoch: UInt64
     var keyHolders: [MemberID]
+    var retentionSeconds: UInt64?
     var sessions: [Int: Session] = [:]
 
-    init(id: RoomID, name: String, kind: String, epoch: UInt64, keyHolders: [MemberID]) {
-        self.id = id
-        self.name = name
-        self.kind = kind
-        self.epoch = epoch
-        self.keyHolders = keyHolders
+    init(_ loaded: LoadedRoom) {
+        id = loaded.id
+        name = loaded.name
+        kind = loaded.kind
+        epoch = loaded.epoch
+        keyHolders = loaded.keyHolders
+        retentionSeconds = loaded.retentionSeconds
+    }
+
+    /// Takes the operator's changes (name, kind, retention) from a fresh load.
+    func update(from loaded: LoadedRoom) {
+        name = loaded.name
+        kind = loaded.kind
+        retentionSeconds = loaded.retentionSeconds
     }
 
     /// The distinct members online, in a stable order.

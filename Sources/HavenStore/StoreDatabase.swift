@@ -42,17 +42,31 @@ public final class StoreDatabase {
 
     /// Every room, archived ones included, by id.
     public func rooms() throws -> [RoomRecord] {
-        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL FROM rooms ORDER BY id").map(Self.room)
+        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL, retention_seconds FROM rooms ORDER BY id").map(Self.room)
     }
 
     /// One room, or nil.
     public func room(_ id: String) throws -> RoomRecord? {
-        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL FROM rooms WHERE id = ?", [.text(id)])
+        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL, retention_seconds FROM rooms WHERE id = ?", [.text(id)])
             .first.map(Self.room)
     }
 
     private static func room(_ row: [SQLiteValue]) -> RoomRecord {
-        RoomRecord(id: row[0].text, name: row[1].text, kind: row[2].text, currentEpoch: row[3].integer, isArchived: row[4].integer != 0)
+        let retention: Int64?? = switch row[5] {
+        case .integer(let seconds): .some(seconds < 0 ? nil : seconds)
+        default: nil
+        }
+        return RoomRecord(
+            id: row[0].text, name: row[1].text, kind: row[2].text, currentEpoch: row[3].integer, isArchived: row[4].integer != 0,
+            ownRetentionSeconds: retention)
+    }
+
+    /// Archives a room: hidden from listings, closed to joins and posts, its data kept until retention.
+    public func archiveRoom(_ id: String, now: Int64) throws {
+        try run("UPDATE rooms SET archived_at = ? WHERE id = ? AND archived_at IS NULL", [.integer(now), .text(id)])
+        guard connection.changes == 1 else {
+            throw try room(id) == nil ? StoreError.notFound("room \(id)") : StoreError.conflict("room \(id) is already archived")
+        }
     }
 
     /// Records that `member` joined `room`.

@@ -14,6 +14,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case closed
     /// A referenced row does not exist (e.g. a message for an unknown room).
     case notFound(String)
+    /// The change conflicts with the current state (e.g. archiving an archived room).
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the store is closed"
         case .notFound(let what):
             return "\(what) does not exist"
+        case .conflict(let what):
+            return what
         }
     }
 }

@@ -39,4 +39,11 @@ public struct RoomRecord: Sendable, Equatable {
     public let currentEpoch: Int64
     /// Whether the room is archived (read-only, hidden).
     public let isArchived: Bool
+    /// The room's own message retention: nil follows the default; `.some(nil)` keeps forever.
+    public let ownRetentionSeconds: Int64??
+
+    /// The period that applies to this room's messages under `policy` (nil: forever).
+    public func retentionSeconds(under policy: RetentionPolicy) -> Int64? {
+        ownRetentionSeconds ?? policy.seconds(for: .roomMessages)
+    }
 }

@@ -92,7 +92,19 @@ public final class EventLog: @unchecked Sendable {
 public struct TimedOut: Error, CustomStringConvertible {
     /// What was awaited.
     public let what: String
+    /// Creates the error.
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls `body` every 50 ms until it returns a value, for up to `timeout` seconds.
+public func waitFor<Value>(_ what: String, timeout: Double = 10, _ body: () async throws -> Value?) async throws -> Value {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try await body() { return value }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TimedOut(what: what)
 }
 
 /// One event loop for the clients of a test, shut down when released.

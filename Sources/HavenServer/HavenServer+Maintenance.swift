@@ -1,0 +1,72 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+extension HavenServer {
+    func startMaintenance() throws {
+        let retention = try LoopTimer(loop: loop) { [unowned self] in purgeExpired() }
+        retention.start(after: configuration.retentionIntervalMilliseconds, repeatEvery: configuration.retentionIntervalMilliseconds)
+        retentionTimer = retention
+        let reload = try LoopTimer(loop: loop) { [unowned self] in reloadRooms() }
+        reload.start(after: configuration.roomReloadMilliseconds, repeatEvery: configuration.roomReloadMilliseconds)
+        roomReloadTimer = reload
+    }
+
+    func stopMaintenance() {
+        retentionTimer?.close()
+        retentionTimer = nil
+        roomReloadTimer?.close()
+        roomReloadTimer = nil
+    }
+
+    /// Deletes expired data in passes of at most ``ServerConfiguration/retentionBatch`` rows per
+    /// kind. Each pass is one short store transaction queued behind live traffic, so a large
+    /// purge never holds the writer for long; when it is done, the WAL is truncated and free pages
+    /// are returned, so the deleted bytes are gone from disk.
+    func purgeExpired(total: PurgeReport = PurgeReport()) {
+        guard !purgeRunning || total.total > 0 || total.hasMore else { return }
+        purgeRunning = true
+        let now = configuration.now()
+        let limit = configuration.retentionBatch
+        withStore({ try $0.purgeExpired(now: now, limit: limit) }) { [unowned self] result in
+            guard case .success(let pass) = result else {
+                purgeRunning = false
+                ServerLog.warning("retention: a purge pass failed; it will be retried at the next interval")
+                return
+            }
+            var sum = total
+            sum.add(pass)
+            if pass.hasMore {
+                purgeExpired(total: sum)
+                return
+            }
+            guard sum.total > 0 else {
+                purgeRunning = false
+                return
+            }
+            let reclaim = LoopBound({ [unowned self] (_: Result<Void, StoreError>) in
+                purgeRunning = false
+                counters.purgedRows += sum.total
+                let kinds = sum.deleted.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
+                ServerLog.info("retention: purged \(sum.total) rows (\(kinds.joined(separator: ", "))) and reclaimed the space")
+            }, loop: loop)
+            store.performOutsideTransaction({ try $0.reclaimSpace() }) { result in reclaim.value(result) }
+        }
+    }
+
+    /// Picks up rooms created, renamed, re-kinded, given a retention, or archived with the CLI
+    /// while the server runs.
+    func reloadRooms() {
+        withStore({ try LoadedRoom.loadAll(from: $0) }) { [unowned self] result in
+            guard case .success(let loaded) = result else { return }
+            let current = Set(loaded.map(\.id))
+            for room in loaded {
+                if let live = rooms[room.id] { live.update(from: room) } else { rooms[room.id] = LiveRoom(room) }
+            }
+            for (id, room) in rooms where !current.contains(id) {
+                rooms[id] = nil
+                for session in room.sessions.values { session.rooms[id] = nil }
+            }
+        }
+    }
+}
