@@ -1,0 +1,76 @@
+import Foundation
+import HavenTestSupport
+import Testing
+
+/// The operator's commands, run as the real binary against a real data folder.
+@Suite struct OperatorCommandTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-cli-\(UUID().uuidString)").path
+
+    @discardableResult
+    func haven(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func roomsAreCreatedListedAndArchived() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = ["--data", folder]
+        #expect(try haven(["rooms", "create", "--name", "Night owls"] + data).output.contains("created support room night-owls"))
+        try haven(["rooms", "create", "--name", "Grief group", "--id", "grief", "--kind", "private", "--retention", "7d"] + data)
+        let duplicate = try haven(["rooms", "create", "--name", "Night owls"] + data)
+        #expect(duplicate.status != 0 && duplicate.errors.contains("already exists"))
+        let list = try haven(["rooms", "list", "--json"] + data).output
+        let rooms = try #require(JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]])
+        #expect(rooms.map { $0["id"] as? String } == ["grief", "night-owls"])
+        #expect(rooms.first?["retention_seconds"] as? Int == 604_800)
+        #expect(try haven(["rooms", "archive", "grief"] + data).status == 0)
+        let again = try haven(["rooms", "archive", "grief"] + data)
+        #expect(again.status == 1 && again.errors.contains("already archived"))
+        #expect(try haven(["rooms", "create", "--name", "!!!"] + data).status != 0)
+    }
+
+    @Test func retentionIsShownSetAndRun() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = ["--data", folder]
+        try haven(["rooms", "create", "--name", "Lobby"] + data)
+        #expect(try haven(["retention", "set", "direct_messages", "14d"] + data).status == 0)
+        #expect(try haven(["retention", "set", "--room", "lobby", "forever"] + data).status == 0)
+        let shown = try haven(["retention", "show"] + data).output
+        #expect(shown.contains("direct_messages\t2w"))
+        #expect(shown.contains("room lobby\tforever"))
+        #expect(try haven(["retention", "set", "bogus", "3d"] + data).status != 0)
+        #expect(try haven(["retention", "set", "reports", "soon"] + data).status != 0)
+        let run = try haven(["retention", "run", "--dry-run"] + data)
+        #expect(run.status == 0 && run.output.contains("would delete 0 rows"))
+    }
+
+    @Test func keysAreCreatedAndOpenedOnlyWithThePassphrase() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let keys = ["--keys", folder + "/Keys"]
+        let created = try haven(["keys", "init"] + keys, environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"])
+        #expect(created.status == 0)
+        let exported = try haven(["keys", "export-public"] + keys).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(created.output.contains(exported))
+        #expect(try haven(["keys", "show", "--verify"] + keys, environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"]).status == 0)
+        let wrong = try haven(["keys", "show", "--verify"] + keys, environment: ["HAVEN_PASSPHRASE": "not the passphrase"])
+        #expect(wrong.status == 1 && wrong.errors.contains("wrong passphrase"))
+        let again = try haven(["keys", "init"] + keys, environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"])
+        #expect(again.status == 1 && again.errors.contains("refusing to overwrite"))
+        let changed = try haven(["keys", "change-passphrase"] + keys,
+                                environment: ["HAVEN_PASSPHRASE": "a long enough passphrase", "HAVEN_NEW_PASSPHRASE": "another long passphrase"])
+        #expect(changed.status == 0)
+        #expect(try haven(["keys", "show", "--verify"] + keys, environment: ["HAVEN_PASSPHRASE": "another long passphrase"]).status == 0)
+        let weak = try haven(["keys", "init", "--keys", folder + "/Other"], environment: ["HAVEN_PASSPHRASE": "short"])
+        #expect(weak.status == 1 && weak.errors.contains("at least 12 characters"))
+    }
+}
