@@ -27,6 +27,10 @@ extension HavenClient {
         pendingJoins.removeAll()
         for continuation in pendingAcks.values { continuation.resume(throwing: error) }
         pendingAcks.removeAll()
+        pendingInvite?.resume(throwing: error)
+        pendingInvite = nil
+        pendingCertification?.resume(throwing: error)
+        pendingCertification = nil
         eventSink.yield(.disconnected(closeCode: closeCode))
     }
 
@@ -61,7 +65,15 @@ extension HavenClient {
             eventSink.yield(.memberLeft(room: event.room, member: event.member))
         case .error(let error):
             refused(error)
-        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect:
+        case .invite(let frame):
+            let continuation = pendingInvite
+            pendingInvite = nil
+            continuation?.resume(returning: frame.certificate)
+        case .certified(let frame):
+            let continuation = pendingCertification
+            pendingCertification = nil
+            continuation?.resume(returning: frame.certificate)
+        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite:
             break
         }
     }
@@ -95,6 +107,14 @@ extension HavenClient {
         }
         if pendingLogin != nil && ["signature_invalid", "not_authenticated", "rate_limited", "store_failed"].contains(error.code) {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
+            return
+        }
+        if error.id == nil, error.room == nil, pendingInvite != nil || pendingCertification != nil {
+            let failure = ClientError.refused(code: error.code, message: error.message)
+            pendingInvite?.resume(throwing: failure)
+            pendingCertification?.resume(throwing: failure)
+            pendingInvite = nil
+            pendingCertification = nil
             return
         }
         if error.code == "epoch_key_exists", let room = error.room, let epoch = createdKeys.removeValue(forKey: room) {

@@ -37,6 +37,8 @@ public final class HavenClient: @unchecked Sendable {
     var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
     var createdKeys: [RoomID: UInt64] = [:]
+    var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
+    var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
 
     /// Creates a client on `loop` (which must be running). Several clients may share a loop.
     public init(identity: SigningKeyPair, displayName: String, loop: EventLoop) {
@@ -113,6 +115,41 @@ public final class HavenClient: @unchecked Sendable {
     public func sendDirect(_ text: String, to recipient: MemberID, id: MessageID = .random()) async throws -> UInt64 {
         try await awaitAck(id) { [self] in
             .direct(DirectFrame(message: try DirectMessage.seal(MessageBody(text: text), from: identity, to: recipient, id: id)))
+        }
+    }
+
+    /// Redeems a staff invite from the fragment of its link (after `#invite=`): fetches the
+    /// invite, checks it was signed by `organisation`, signs this client's key with the link's
+    /// one-time secret, and returns the staff certificate once the server accepted it.
+    ///
+    /// - Throws: ``ClientError/refused(code:message:)`` for an unknown, used, revoked or expired
+    ///   invite; ``ClientError/invalid(_:)`` for a link or invite that does not check out.
+    public func redeemInvite(_ fragment: String, organisation: SigningPublicKey) async throws -> StaffCertificate {
+        let (id, seed) = try InviteLink.parse(fragment)
+        let invite = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<InviteCertificate, any Error>) in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingInvite = continuation
+                connection.send(text: FrameCodec.encode(.getInvite(InviteRequest(id: WireBytes(id)))))
+            }
+        }
+        do {
+            try invite.verify(organisation: organisation)
+        } catch {
+            throw ClientError.invalid(error)
+        }
+        let certificate: StaffCertificate
+        do {
+            certificate = try StaffCertificate.redeem(invite, seed: seed, member: member)
+        } catch let error as ProtocolError {
+            throw ClientError.invalid(error)
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingCertification = continuation
+                connection.send(text: FrameCodec.encode(.redeemInvite(StaffFrame(certificate: certificate))))
+            }
         }
     }
 

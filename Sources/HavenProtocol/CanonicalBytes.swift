@@ -40,4 +40,6 @@ enum DomainLabel {
     static let epochKey = "haven/v1/epoch-key"
     static let directMessage = "haven/v1/direct-message"
     static let franking = "haven/v1/franking"
+    static let invite = "haven/v1/invite"
+    static let staff = "haven/v1/staff"
 }

@@ -7,6 +7,14 @@ public enum Frame: Sendable, Equatable {
     case auth(AuthResponse)
     /// S→C: login succeeded.
     case welcome(Welcome)
+    /// C→S: look up an invite.
+    case getInvite(InviteRequest)
+    /// S→C: an open invite.
+    case invite(InviteFrame)
+    /// C→S: redeem an invite with a staff certificate for the logged-in key.
+    case redeemInvite(StaffFrame)
+    /// S→C: the redemption succeeded; this member is now staff.
+    case certified(StaffFrame)
     /// C→S: list the rooms.
     case listRooms(NoFields)
     /// S→C: the rooms.
@@ -44,6 +52,10 @@ public enum Frame: Sendable, Equatable {
         case .challenge: return "challenge"
         case .auth: return "auth"
         case .welcome: return "welcome"
+        case .getInvite: return "getInvite"
+        case .invite: return "invite"
+        case .redeemInvite: return "redeemInvite"
+        case .certified: return "certified"
         case .listRooms: return "listRooms"
         case .rooms: return "rooms"
         case .join: return "join"
@@ -80,7 +92,9 @@ public enum Frame: Sendable, Equatable {
             try DisplayName.validate(event.member.displayName, field: "member.displayName")
         case .ack(let ack):
             try ProtocolLimits.checkInteger(ack.cursor, field: "cursor")
-        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced: break
+        case .getInvite(let request):
+            try request.id.require(length: 16, field: "id")
+        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified: break
         }
     }
 }
@@ -97,6 +111,10 @@ extension Frame: Codable {
         case "challenge": self = .challenge(try AuthChallenge(from: decoder))
         case "auth": self = .auth(try AuthResponse(from: decoder))
         case "welcome": self = .welcome(try Welcome(from: decoder))
+        case "getInvite": self = .getInvite(try InviteRequest(from: decoder))
+        case "invite": self = .invite(try InviteFrame(from: decoder))
+        case "redeemInvite": self = .redeemInvite(try StaffFrame(from: decoder))
+        case "certified": self = .certified(try StaffFrame(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
         case "rooms": self = .rooms(try RoomList(from: decoder))
         case "join": self = .join(try JoinRequest(from: decoder))
@@ -124,6 +142,9 @@ extension Frame: Codable {
         case .challenge(let payload): try payload.encode(to: encoder)
         case .auth(let payload): try payload.encode(to: encoder)
         case .welcome(let payload): try payload.encode(to: encoder)
+        case .getInvite(let payload): try payload.encode(to: encoder)
+        case .invite(let payload): try payload.encode(to: encoder)
+        case .redeemInvite(let payload), .certified(let payload): try payload.encode(to: encoder)
         case .listRooms(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)

@@ -1,3 +1,5 @@
+public import Sodium
+
 /// Server to client, first frame after login: who the server authenticated.
 public struct Welcome: Codable, Sendable, Equatable {
     /// The authenticated identity.
@@ -20,11 +22,46 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     public var member: MemberID
     /// The pseudonym.
     public var displayName: String
+    /// For staff: the certificate chain clients verify against the organisation key before
+    /// showing the member as verified staff.
+    public var staff: StaffCertificate?
     /// Creates the value.
-    public init(member: MemberID, displayName: String) {
+    public init(member: MemberID, displayName: String, staff: StaffCertificate? = nil) {
         self.member = member
         self.displayName = displayName
+        self.staff = staff
     }
+
+    /// The member's staff role if their certificate verifies against `organisation` and names
+    /// this member; nil for everyone else (including forged or borrowed certificates).
+    public func verifiedRole(organisation: SigningPublicKey) -> StaffRole? {
+        guard let staff, staff.member == member else { return nil }
+        return try? staff.verify(organisation: organisation)
+    }
+}
+
+/// Client to server: look up an invite by the id in its link.
+public struct InviteRequest: Codable, Sendable, Equatable {
+    /// The 16-byte invite id.
+    public var id: WireBytes
+    /// Creates the frame.
+    public init(id: WireBytes) { self.id = id }
+}
+
+/// Server to client: an open invite's certificate (to check against the organisation key).
+public struct InviteFrame: Codable, Sendable, Equatable {
+    /// The organisation-signed invite.
+    public var certificate: InviteCertificate
+    /// Creates the frame.
+    public init(certificate: InviteCertificate) { self.certificate = certificate }
+}
+
+/// Client to server (`redeemInvite`) and server to client (`certified`): a staff certificate.
+public struct StaffFrame: Codable, Sendable, Equatable {
+    /// The certificate: invite plus the invite secret's signature over the member's key.
+    public var certificate: StaffCertificate
+    /// Creates the frame.
+    public init(certificate: StaffCertificate) { self.certificate = certificate }
 }
 
 /// Server to client: the join succeeded; the room's current epoch, who is online, and who

@@ -119,13 +119,17 @@ final class HavenServer: WebSocketServerDelegate {
         let memberBytes = response.member.bytes
         let name = response.displayName
         let now = configuration.now()
-        withStore({ try $0.upsertMember(memberBytes, displayName: name, now: now) }) { [unowned self] result in
+        withStore({ database -> (Int64, [UInt8]?) in
+            (try database.upsertMember(memberBytes, displayName: name, now: now), try database.staffCertificate(member: memberBytes))
+        }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
             case .failure:
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
-            case .success(let createdAt):
+            case .success(let (createdAt, staffBytes)):
+                let staff = staffBytes.flatMap { try? FrameCodec.decodeValue(StaffCertificate.self, from: $0) }
+                let member = MemberInfo(member: member.member, displayName: member.displayName, staff: staff)
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
                 let limits = configuration.rateLimits
@@ -162,9 +166,13 @@ final class HavenServer: WebSocketServerDelegate {
         case .syncDirect(let request):
             session.direct = .catchingUp(buffer: [])
             replay(session, stream: .direct(member.member), after: Int64(request.after))
+        case .getInvite(let request):
+            lookUpInvite(request.id, session: session)
+        case .redeemInvite(let staff):
+            redeemInvite(staff.certificate, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }

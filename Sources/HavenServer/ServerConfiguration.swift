@@ -1,6 +1,7 @@
 import Foundation
 public import HavenNet
 public import HavenStore
+public import Sodium
 
 /// Everything `haven serve` can be told, from flags or the TOML config file.
 public struct ServerConfiguration: Sendable {
@@ -26,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var retentionBatch = 500
     /// How often rooms created, changed or archived with the CLI are picked up.
     public var roomReloadMilliseconds: UInt64 = 5_000
+    /// The organisation's public key (Keys/organisation.pub), against which staff certificates
+    /// are checked when invites are redeemed; without it, invites cannot be redeemed.
+    public var organisationPublicKey: SigningPublicKey?
     /// The wall clock in seconds since 1970 (tests move it).
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

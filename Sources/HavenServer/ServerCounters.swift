@@ -9,4 +9,5 @@ struct ServerCounters {
     var rateLimited = 0
     var protocolErrors = 0
     var purgedRows = 0
+    var invitesRedeemed = 0
 }

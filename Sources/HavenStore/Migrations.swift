@@ -66,6 +66,25 @@ enum Migrations {
         CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
         CREATE INDEX members_by_last_seen ON members (last_seen_at);
         """,
+        """
+        CREATE TABLE invites (
+            id BLOB PRIMARY KEY,
+            role TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            used_by BLOB,
+            revoked_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE staff (
+            member BLOB PRIMARY KEY,
+            role TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HavenNet
+import HavenKeys
 import HavenServer
 
 /// `haven serve`: runs the server until SIGINT or SIGTERM.
@@ -37,6 +38,9 @@ struct Serve: ParsableCommand {
     @Option(help: "An origin allowed to open WebSockets (repeatable; \"*\" allows any).")
     var allowedOrigin: [String] = []
 
+    @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed.")
+    var keys = "./Keys"
+
     @Option(help: "Durability of each commit: full (default) or normal.")
     var synchronous: String?
 
@@ -62,6 +66,16 @@ struct Serve: ParsableCommand {
             }
         } catch {
             throw ValidationError("\(error)")
+        }
+        let keyDirectory = KeyDirectory(path: keys)
+        if FileManager.default.fileExists(atPath: keyDirectory.organisationPublicKeyPath) {
+            do {
+                configuration.organisationPublicKey = try keyDirectory.organisationPublicKey()
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        } else {
+            ServerLog.warning("no \(keyDirectory.organisationPublicKeyPath): staff invites cannot be redeemed (run `haven keys init`)")
         }
         ProcessLimits.disableCoreDumps()
         let files = ProcessLimits.raiseOpenFiles(to: 65_536)
