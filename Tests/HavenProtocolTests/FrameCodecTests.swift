@@ -12,7 +12,14 @@ import Testing
         let envelope = try fixtures.envelope()
         let bundle = try EpochKeyBundle.seal(fixtures.key, to: MemberID(fixtures.bob), by: fixtures.alice)
         let direct = try DirectMessage.seal(MessageBody(text: "hi"), from: fixtures.alice, to: MemberID(fixtures.bob))
+        let organisation = try SigningKeyPair.generate()
+        let (invite, seed) = try InviteCertificate.issue(role: .counsellor, expiresAt: 1_900_000_000, organisation: organisation)
+        let staff = try StaffCertificate.redeem(invite, seed: seed, member: alice)
         return [
+            .getInvite(InviteRequest(id: invite.id)),
+            .invite(InviteFrame(certificate: invite)),
+            .redeemInvite(StaffFrame(certificate: staff)),
+            .certified(StaffFrame(certificate: staff)),
             .challenge(challenge),
             .auth(challenge.respond(identity: fixtures.alice, displayName: "Quiet Otter")),
             .welcome(Welcome(member: alice)),
@@ -38,7 +45,7 @@ import Testing
 
     @Test func everyFrameTypeRoundTrips() throws {
         let frames = try everyFrame()
-        #expect(Set(frames.map(\.type)).count == 18)
+        #expect(Set(frames.map(\.type)).count == 22)
         for frame in frames {
             #expect(try FrameCodec.decode(FrameCodec.encode(frame)) == frame, "\(frame.type)")
         }
