@@ -16,6 +16,8 @@ public enum ClientEvent: Sendable {
     case memberLeft(room: RoomID, member: MemberID)
     /// A replay finished; `room` is nil for direct messages.
     case synced(room: RoomID?, cursor: UInt64)
+    /// A moderation action was taken: hide a deleted message, note a suspension, ban or lift.
+    case moderated(ModerationAction)
     /// The server refused something not tied to a pending call.
     case serverError(ErrorFrame)
     /// The connection ended, with the server's close code if it sent one.

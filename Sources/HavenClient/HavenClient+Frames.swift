@@ -27,6 +27,8 @@ extension HavenClient {
         pendingJoins.removeAll()
         for continuation in pendingAcks.values { continuation.resume(throwing: error) }
         pendingAcks.removeAll()
+        for continuation in pendingModerations.values { continuation.resume(throwing: error) }
+        pendingModerations.removeAll()
         pendingInvite?.resume(throwing: error)
         pendingInvite = nil
         pendingCertification?.resume(throwing: error)
@@ -73,7 +75,10 @@ extension HavenClient {
             let continuation = pendingCertification
             pendingCertification = nil
             continuation?.resume(returning: frame.certificate)
-        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite:
+        case .moderated(let frame):
+            pendingModerations.removeValue(forKey: frame.action.id)?.resume()
+            eventSink.yield(.moderated(frame.action))
+        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate:
             break
         }
     }
@@ -100,12 +105,16 @@ extension HavenClient {
             continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
+        if let id = error.id, let continuation = pendingModerations.removeValue(forKey: id) {
+            continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
         if let room = error.room, let continuation = pendingJoins.removeValue(forKey: room) {
             joinedRooms.remove(room)
             continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
-        if pendingLogin != nil && ["signature_invalid", "not_authenticated", "rate_limited", "store_failed"].contains(error.code) {
+        if pendingLogin != nil {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
             return
         }

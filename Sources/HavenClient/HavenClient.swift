@@ -37,6 +37,7 @@ public final class HavenClient: @unchecked Sendable {
     var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
     var createdKeys: [RoomID: UInt64] = [:]
+    var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
 
@@ -151,6 +152,27 @@ public final class HavenClient: @unchecked Sendable {
                 connection.send(text: FrameCodec.encode(.redeemInvite(StaffFrame(certificate: certificate))))
             }
         }
+    }
+
+    /// Signs and sends a moderation action (staff only); returns once the server applied it.
+    ///
+    /// - Throws: ``ClientError/refused(code:message:)``, e.g. `not_a_moderator`.
+    @discardableResult
+    public func moderate(
+        _ kind: ModerationKind, room: RoomID? = nil, target: MemberID? = nil, message: MessageID? = nil,
+        until: UInt64? = nil, lifts: MessageID? = nil, issuedAt: UInt64? = nil
+    ) async throws -> ModerationAction {
+        let action = ModerationAction.sign(
+            kind, room: room, target: target, message: message, until: until, lifts: lifts,
+            issuedAt: issuedAt ?? UInt64(Date().timeIntervalSince1970), by: identity)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingModerations[action.id] = continuation
+                connection.send(text: FrameCodec.encode(.moderate(ModerationFrame(action: action))))
+            }
+        }
+        return action
     }
 
     /// Waits until this client holds the current epoch key of `room`.

@@ -42,4 +42,5 @@ enum DomainLabel {
     static let franking = "haven/v1/franking"
     static let invite = "haven/v1/invite"
     static let staff = "haven/v1/staff"
+    static let moderation = "haven/v1/moderation"
 }

@@ -15,6 +15,10 @@ public enum Frame: Sendable, Equatable {
     case redeemInvite(StaffFrame)
     /// S→C: the redemption succeeded; this member is now staff.
     case certified(StaffFrame)
+    /// C→S: a moderator's action.
+    case moderate(ModerationFrame)
+    /// S→C: an action taken (a deletion tombstone, a suspension, a ban, a lift).
+    case moderated(ModerationFrame)
     /// C→S: list the rooms.
     case listRooms(NoFields)
     /// S→C: the rooms.
@@ -56,6 +60,8 @@ public enum Frame: Sendable, Equatable {
         case .invite: return "invite"
         case .redeemInvite: return "redeemInvite"
         case .certified: return "certified"
+        case .moderate: return "moderate"
+        case .moderated: return "moderated"
         case .listRooms: return "listRooms"
         case .rooms: return "rooms"
         case .join: return "join"
@@ -94,7 +100,8 @@ public enum Frame: Sendable, Equatable {
             try ProtocolLimits.checkInteger(ack.cursor, field: "cursor")
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
-        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified: break
+        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
+             .moderate, .moderated: break
         }
     }
 }
@@ -115,6 +122,8 @@ extension Frame: Codable {
         case "invite": self = .invite(try InviteFrame(from: decoder))
         case "redeemInvite": self = .redeemInvite(try StaffFrame(from: decoder))
         case "certified": self = .certified(try StaffFrame(from: decoder))
+        case "moderate": self = .moderate(try ModerationFrame(from: decoder))
+        case "moderated": self = .moderated(try ModerationFrame(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
         case "rooms": self = .rooms(try RoomList(from: decoder))
         case "join": self = .join(try JoinRequest(from: decoder))
@@ -145,6 +154,7 @@ extension Frame: Codable {
         case .getInvite(let payload): try payload.encode(to: encoder)
         case .invite(let payload): try payload.encode(to: encoder)
         case .redeemInvite(let payload), .certified(let payload): try payload.encode(to: encoder)
+        case .moderate(let payload), .moderated(let payload): try payload.encode(to: encoder)
         case .listRooms(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)

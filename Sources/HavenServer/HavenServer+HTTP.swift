@@ -35,6 +35,7 @@ extension HavenServer {
              "\(network?.slowConsumersDisconnected ?? 0)"),
             ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
+            ("haven_moderation_actions_total", "counter", "Moderation actions applied.", "\(counters.moderationActions)"),
             ("haven_invites_redeemed_total", "counter", "Staff invites redeemed.", "\(counters.invitesRedeemed)"),
             ("haven_retention_purged_rows_total", "counter", "Rows deleted by the retention purge.", "\(counters.purgedRows)"),
             ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),

@@ -19,6 +19,7 @@ final class HavenServer: WebSocketServerDelegate {
     var rooms: [RoomID: LiveRoom] = [:]
     var addresses: AddressLimiter
     var counters = ServerCounters()
+    var sanctions: Sanctions
     private var sweepTimer: LoopTimer?
     var retentionTimer: LoopTimer?
     var roomReloadTimer: LoopTimer?
@@ -28,11 +29,12 @@ final class HavenServer: WebSocketServerDelegate {
     /// listening.
     ///
     /// - Throws: ``UVError`` when the address cannot be bound.
-    init(loop: EventLoop, store: HavenStore, configuration: ServerConfiguration, rooms: [LoadedRoom]) throws {
+    init(loop: EventLoop, store: HavenStore, configuration: ServerConfiguration, rooms: [LoadedRoom], sanctions: [SanctionRecord]) throws {
         loop.preconditionInLoop()
         self.loop = loop
         self.store = store
         self.configuration = configuration
+        self.sanctions = Sanctions(sanctions)
         addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: UInt64(configuration.now()))
         for room in rooms { self.rooms[room.id] = LiveRoom(room) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
@@ -114,6 +116,10 @@ final class HavenServer: WebSocketServerDelegate {
             refuse(session, code: error.code, message: error.description)
             return
         }
+        guard sanctions.banned[response.member] == nil else {
+            refuse(session, code: "banned", message: "this identity is banned")
+            return
+        }
         session.state = .authenticating
         let member = MemberInfo(member: response.member, displayName: response.displayName)
         let memberBytes = response.member.bytes
@@ -170,9 +176,11 @@ final class HavenServer: WebSocketServerDelegate {
             lookUpInvite(request.id, session: session)
         case .redeemInvite(let staff):
             redeemInvite(staff.certificate, session: session, member: member)
+        case .moderate(let request):
+            moderate(request.action, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }
@@ -207,6 +215,10 @@ final class HavenServer: WebSocketServerDelegate {
 
     /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
     func allowMessage(_ session: Session, id: MessageID) -> Bool {
+        if let member = session.member?.member, sanctions.isSuspended(member, now: configuration.now()) {
+            refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)
+            return false
+        }
         let now = loop.nowMilliseconds
         let identityAllows = session.messageBucket?.take(now: now) ?? false
         if identityAllows && addresses.allowMessage(session.addressKey, now: now) {

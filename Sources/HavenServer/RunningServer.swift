@@ -36,8 +36,10 @@ public final class RunningServer: Sendable {
         }
         do {
             let rooms = try loadRooms(configuration, store: store)
+            let now = configuration.now()
+            let sanctions = try store.performAndWait { try $0.activeSanctions(now: now) }
             let server = try loop.submitAndWait {
-                LoopBound(try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms), loop: loop)
+                LoopBound(try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions), loop: loop)
             }
             let port = try loop.submitAndWait { server.value.port }
             return RunningServer(port: port, configuration: configuration, loop: loop, store: store, server: server)

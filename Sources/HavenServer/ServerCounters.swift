@@ -10,4 +10,5 @@ struct ServerCounters {
     var protocolErrors = 0
     var purgedRows = 0
     var invitesRedeemed = 0
+    var moderationActions = 0
 }

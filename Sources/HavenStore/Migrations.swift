@@ -85,6 +85,30 @@ enum Migrations {
             created_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE moderation_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id BLOB NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            room TEXT,
+            moderator BLOB NOT NULL,
+            target BLOB,
+            action BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX moderation_log_by_room ON moderation_log (room, seq);
+        CREATE INDEX moderation_log_by_age ON moderation_log (created_at);
+        CREATE TRIGGER moderation_log_append_only BEFORE UPDATE ON moderation_log
+        BEGIN SELECT RAISE(ABORT, 'the moderation log is append-only'); END;
+        CREATE TABLE sanctions (
+            action_id BLOB PRIMARY KEY,
+            kind TEXT NOT NULL,
+            member BLOB NOT NULL,
+            until INTEGER,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX sanctions_by_member ON sanctions (member);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

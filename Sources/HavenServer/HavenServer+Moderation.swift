@@ -1,0 +1,111 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+/// Sanctions in force, kept on the loop for the checks on every login and message.
+struct Sanctions {
+    var banned: [MemberID: [UInt8]] = [:]
+    var suspended: [MemberID: (until: Int64, action: [UInt8])] = [:]
+
+    init(_ records: [SanctionRecord]) {
+        for record in records {
+            guard let member = try? MemberID(bytes: record.member) else { continue }
+            if record.kind == ModerationKind.ban.rawValue { banned[member] = record.actionID }
+            if record.kind == ModerationKind.suspend.rawValue, let until = record.until { suspended[member] = (until, record.actionID) }
+        }
+    }
+
+    func isSuspended(_ member: MemberID, now: Int64) -> Bool {
+        (suspended[member]?.until ?? 0) > now
+    }
+
+    mutating func remove(_ record: SanctionRecord) {
+        guard let member = try? MemberID(bytes: record.member) else { return }
+        if banned[member] == record.actionID { banned[member] = nil }
+        if suspended[member]?.action == record.actionID { suspended[member] = nil }
+    }
+}
+
+extension HavenServer {
+    /// Applies a moderator's signed action: only staff may act; the action must verify, be
+    /// recent, and be new. It is written to the append-only log and applied in one transaction,
+    /// then announced: deletions to the room, sanctions to the member concerned. A ban also
+    /// disconnects the banned identity.
+    func moderate(_ action: ModerationAction, session: Session, member: MemberInfo) {
+        guard member.staff != nil else {
+            refuse(session, code: "not_a_moderator", message: "only staff may moderate", id: action.id)
+            return
+        }
+        guard action.moderator == member.member else {
+            refuse(session, code: "sender_mismatch", message: "the action is signed by another member", id: action.id)
+            return
+        }
+        do {
+            try action.verify()
+        } catch {
+            refuse(session, code: error.code, message: error.description, id: action.id)
+            return
+        }
+        let now = configuration.now()
+        guard abs(Int64(action.issuedAt) - now) <= 300 else {
+            refuse(session, code: "stale_action", message: "the action's time is more than 5 minutes off", id: action.id)
+            return
+        }
+        if action.kind == .deleteMessage, let room = action.room, rooms[room] == nil {
+            refuse(session, code: "unknown_room", message: "there is no room \(room)", id: action.id, room: room)
+            return
+        }
+        let stored = FrameCodec.encodeValue(action)
+        withStore({ database -> SanctionRecord? in
+            try database.appendModeration(
+                id: action.id.bytes, kind: action.kind.rawValue, room: action.room?.value, moderator: action.moderator.bytes,
+                target: action.target?.bytes, action: stored, now: now)
+            switch action.kind {
+            case .deleteMessage:
+                if let room = action.room, let target = action.target, let message = action.message {
+                    try database.deleteRoomMessage(room: room.value, sender: target.bytes, messageID: message.bytes)
+                }
+                return nil
+            case .suspend, .ban:
+                let until = action.kind == .suspend ? action.until.map { Int64($0) } : nil
+                try database.addSanction(actionID: action.id.bytes, kind: action.kind.rawValue, member: action.target!.bytes, until: until, now: now)
+                return nil
+            case .lift:
+                return try database.liftSanction(actionID: action.lifts!.bytes)
+            }
+        }) { [unowned self] result in
+            let connected = sessions[session.connection.id] === session
+            switch result {
+            case .failure(let error):
+                if connected {
+                    let code = if case .notFound = error { "nothing_to_lift" } else if case .conflict = error { "duplicate_action" } else { "store_failed" }
+                    refuse(session, code: code, message: "\(error)", id: action.id)
+                }
+            case .success(let lifted):
+                counters.moderationActions += 1
+                apply(action, lifted: lifted, actor: connected ? session : nil)
+            }
+        }
+    }
+
+    private func apply(_ action: ModerationAction, lifted: SanctionRecord?, actor: Session?) {
+        guard let frame = encode(.moderated(ModerationFrame(action: action))) else { return }
+        var recipients: [Int: Session] = [:]
+        if let actor { recipients[actor.connection.id] = actor }
+        switch action.kind {
+        case .deleteMessage:
+            if let room = action.room.flatMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }
+        case .suspend:
+            if let target = action.target, let until = action.until { sanctions.suspended[target] = (Int64(until), action.id.bytes) }
+        case .ban:
+            if let target = action.target { sanctions.banned[target] = action.id.bytes }
+        case .lift:
+            if let lifted { sanctions.remove(lifted) }
+        }
+        if let target = action.target { recipients.merge(sessionsByMember[target] ?? [:]) { $1 } }
+        for session in recipients.values { session.connection.send(frame: frame) }
+        if action.kind == .ban, let target = action.target {
+            for session in (sessionsByMember[target] ?? [:]).values { session.connection.close(.policyViolation, reason: "banned") }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// A suspension or ban in force.
+public struct SanctionRecord: Sendable, Equatable {
+    /// The action that imposed it.
+    public let actionID: [UInt8]
+    /// "suspend" or "ban".
+    public let kind: String
+    /// The member it applies to.
+    public let member: [UInt8]
+    /// For suspensions, when it ends (unix seconds).
+    public let until: Int64?
+}
+
+/// One entry of the moderation log.
+public struct ModerationLogEntry: Sendable, Equatable {
+    /// Position in the log.
+    public let sequence: Int64
+    /// The signed action as stored (JSON).
+    public let action: [UInt8]
+    /// When the server recorded it (unix seconds).
+    public let createdAt: Int64
+}
+
+extension StoreDatabase {
+    /// Appends a signed action to the append-only moderation log.
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` when an action with this id was already recorded.
+    @discardableResult
+    public func appendModeration(
+        id: [UInt8], kind: String, room: String?, moderator: [UInt8], target: [UInt8]?, action: [UInt8], now: Int64
+    ) throws -> Int64 {
+        try run("""
+            INSERT OR IGNORE INTO moderation_log (id, kind, room, moderator, target, action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.blob(id), .text(kind), room.map(SQLiteValue.text) ?? .null, .blob(moderator), target.map(SQLiteValue.blob) ?? .null,
+                  .blob(action), .integer(now)])
+        guard connection.changes == 1 else { throw StoreError.conflict("this action was already recorded") }
+        return connection.lastInsertRowID
+    }
+
+    /// Log entries, oldest first, optionally for one room and since a time.
+    public func moderationLog(room: String? = nil, since: Int64 = 0, kind: String? = nil, limit: Int = 10_000) throws -> [ModerationLogEntry] {
+        try run("""
+            SELECT seq, action, created_at FROM moderation_log
+            WHERE (?1 IS NULL OR room = ?1) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
+            ORDER BY seq LIMIT ?4
+            """, [room.map(SQLiteValue.text) ?? .null, .integer(since), kind.map(SQLiteValue.text) ?? .null, .integer(Int64(limit))])
+            .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
+    }
+
+    /// Deletes one stored room message (its bytes are overwritten: `secure_delete`); true if it existed.
+    @discardableResult
+    public func deleteRoomMessage(room: String, sender: [UInt8], messageID: [UInt8]) throws -> Bool {
+        try run("DELETE FROM room_messages WHERE room = ? AND sender = ? AND message_id = ?", [.text(room), .blob(sender), .blob(messageID)])
+        return connection.changes == 1
+    }
+
+    /// Records a suspension (with `until`) or a ban.
+    public func addSanction(actionID: [UInt8], kind: String, member: [UInt8], until: Int64?, now: Int64) throws {
+        try run("INSERT INTO sanctions (action_id, kind, member, until, created_at) VALUES (?, ?, ?, ?, ?)",
+                [.blob(actionID), .text(kind), .blob(member), until.map(SQLiteValue.integer) ?? .null, .integer(now)])
+    }
+
+    /// Lifts the sanction an action imposed and returns it.
+    ///
+    /// - Throws: ``StoreError/notFound(_:)`` when there is no such sanction in force.
+    public func liftSanction(actionID: [UInt8]) throws -> SanctionRecord {
+        guard let row = try run("SELECT action_id, kind, member, until FROM sanctions WHERE action_id = ?", [.blob(actionID)]).first else {
+            throw StoreError.notFound("a suspension or ban with that action id")
+        }
+        try run("DELETE FROM sanctions WHERE action_id = ?", [.blob(actionID)])
+        return Self.sanction(row)
+    }
+
+    /// Sanctions in force at `now` (expired suspensions are removed on the way).
+    public func activeSanctions(now: Int64) throws -> [SanctionRecord] {
+        try run("DELETE FROM sanctions WHERE until IS NOT NULL AND until <= ?", [.integer(now)])
+        return try run("SELECT action_id, kind, member, until FROM sanctions").map(Self.sanction)
+    }
+
+    private static func sanction(_ row: [SQLiteValue]) -> SanctionRecord {
+        let until: Int64? = if case .integer(let value) = row[3] { value } else { nil }
+        return SanctionRecord(actionID: row[0].blob, kind: row[1].text, member: row[2].blob, until: until)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import HavenClient
+import HavenNet
+import HavenProtocol
+import HavenServer
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// Moderators act at once, every action is signed and logged, and nobody else can act.
+@Suite struct ModerationTests {
+    let lobby = try! RoomID("lobby")
+    let organisation = try! SigningKeyPair.generate()
+
+    /// A server, a moderator (by invite) and two members, all in the lobby with its key.
+    struct Room {
+        let server: TestServer
+        let loop: ClientLoop
+        let moderator: TestClient
+        let alice: TestClient
+        let bob: TestClient
+    }
+
+    func room() async throws -> Room {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.rateLimits = .unlimited
+        }
+        let loop = try ClientLoop()
+        let now = Int64(Date().timeIntervalSince1970)
+        let (certificate, seed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64(now + 3600), organisation: organisation)
+        let store = try HavenStore(path: server.databasePath)
+        let stored = FrameCodec.encodeValue(certificate)
+        try store.performAndWait {
+            try $0.createInvite(id: certificate.id.bytes, role: "moderator", certificate: stored, note: "", now: now, expiresAt: now + 3600)
+        }
+        store.close()
+        let moderator = try TestClient("Moderator Mo", loop: loop.loop)
+        try await moderator.connect(server)
+        _ = try await moderator.client.redeemInvite(InviteLink.fragment(id: certificate.id.bytes, seed: seed), organisation: organisation.publicKey)
+        _ = try await moderator.client.join(lobby)
+        await moderator.client.waitForKey(lobby)
+        var members: [TestClient] = []
+        for name in ["Quiet Otter", "Calm Heron"] {
+            let member = try TestClient(name, loop: loop.loop)
+            try await member.connect(server)
+            _ = try await member.client.join(lobby)
+            await member.client.waitForKey(lobby)
+            members.append(member)
+        }
+        return Room(server: server, loop: loop, moderator: moderator, alice: members[0], bob: members[1])
+    }
+
+    func moderated(_ client: TestClient, _ kind: ModerationKind) async throws -> ModerationAction {
+        try await client.log.wait("a \(kind) announcement") { events in
+            events.compactMap { if case .moderated(let action) = $0, action.kind == kind { return action } else { return nil } }.last
+        }
+    }
+
+    @Test func aMemberCannotModerate() async throws {
+        let room = try await room()
+        await #expect(throws: ClientError.refused(code: "not_a_moderator", message: "only staff may moderate")) {
+            try await room.alice.client.moderate(.ban, target: room.bob.member)
+        }
+    }
+
+    @Test func deletedMessageIsWipedAndHiddenEverywhere() async throws {
+        let room = try await room()
+        let id = MessageID.random()
+        _ = try await room.alice.client.send("something hurtful", to: lobby, id: id)
+        _ = try await room.bob.waitForTexts(1, in: lobby)
+        try await room.moderator.client.moderate(.deleteMessage, room: lobby, target: room.alice.member, message: id)
+        #expect(try await moderated(room.bob, .deleteMessage).message == id, "the room is told to hide it")
+        #expect(try await moderated(room.alice, .deleteMessage).message == id)
+
+        let store = try HavenStore(path: room.server.databasePath)
+        defer { store.close() }
+        #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 100) }.isEmpty, "the stored ciphertext is gone")
+        let log = try store.performAndWait { try $0.moderationLog(room: "lobby") }
+        let action = try FrameCodec.decodeValue(ModerationAction.self, from: #require(log.last).action)
+        try action.verify()
+        #expect(action.moderator == room.moderator.member)
+    }
+
+    @Test func suspendedMemberCanReadButNotPostUntilLifted() async throws {
+        let room = try await room()
+        let until = UInt64(Date().timeIntervalSince1970) + 3600
+        let suspension = try await room.moderator.client.moderate(.suspend, target: room.alice.member, until: until)
+        _ = try await moderated(room.alice, .suspend)
+        await #expect(throws: ClientError.refused(code: "suspended", message: "you are suspended from posting for now; you can still read")) {
+            try await room.alice.client.send("let me talk", to: lobby)
+        }
+        await #expect(throws: ClientError.self) { try await room.alice.client.sendDirect("psst", to: room.bob.member) }
+        _ = try await room.bob.client.send("you can still read this", to: lobby)
+        #expect(try await room.alice.waitForTexts(1, in: lobby) == ["you can still read this"])
+
+        try await room.moderator.client.moderate(.lift, lifts: suspension.id)
+        _ = try await room.alice.client.send("thank you", to: lobby)
+        #expect(try await room.bob.waitForTexts(1, in: lobby).last == "thank you")
+    }
+
+    @Test func bannedIdentityIsDisconnectedAndRefusedAtLogin() async throws {
+        let room = try await room()
+        try await room.moderator.client.moderate(.ban, target: room.alice.member)
+        _ = try await room.alice.log.wait("the disconnect") { events in
+            events.contains { if case .disconnected(let code) = $0 { return code == WebSocketCloseCode.policyViolation.rawValue } else { return false } } ? true : nil
+        }
+        await #expect(throws: ClientError.refused(code: "banned", message: "this identity is banned")) {
+            try await room.alice.client.connect(host: "127.0.0.1", port: room.server.port)
+        }
+        try await room.moderator.client.moderate(.deleteMessage, room: lobby, target: room.bob.member, message: .random())
+        try await Task.sleep(for: .milliseconds(50))
+    }
+
+    @Test func forgedOrReplayedActionsAreRefused() async throws {
+        let room = try await room()
+        let now = UInt64(Date().timeIntervalSince1970)
+        var forged = ModerationAction.sign(.ban, target: room.bob.member, issuedAt: now, by: room.moderator.client.identity)
+        forged.target = room.alice.member
+        await room.moderator.client.sendRaw(String(decoding: FrameCodec.encode(.moderate(ModerationFrame(action: forged))), as: UTF8.self))
+        _ = try await room.moderator.log.wait("the refusal") { events in
+            events.contains { if case .serverError(let error) = $0 { return error.code == "signature_invalid" } else { return false } } ? true : nil
+        }
+        await #expect(throws: ClientError.refused(code: "stale_action", message: "the action's time is more than 5 minutes off")) {
+            try await room.moderator.client.moderate(.ban, target: room.bob.member, issuedAt: now - 3600)
+        }
+        await #expect(throws: ClientError.self) { try await room.moderator.client.moderate(.lift, lifts: .random()) }
+        _ = try await room.bob.client.send("still here", to: lobby)
+    }
+}
