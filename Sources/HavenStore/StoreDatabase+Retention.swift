@@ -60,6 +60,17 @@ extension StoreDatabase {
                 WHERE b.epoch < r.current_epoch AND b.created_at < ?
                 """, [.integer(now - seconds)]) { ["DELETE FROM key_bundles WHERE id IN (\($0))"] }
         }
+        if let seconds = policy.seconds(for: .moderationLog) {
+            try purge(.moderationLog, select: "SELECT seq FROM moderation_log WHERE created_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM moderation_log WHERE seq IN (\($0))"]
+            }
+        }
+        if let seconds = policy.seconds(for: .invites) {
+            try purge(.invites, select: """
+                SELECT id FROM invites WHERE (used_at IS NOT NULL AND used_at < ?1) OR (revoked_at IS NOT NULL AND revoked_at < ?1)
+                   OR (expires_at < ?1)
+                """, [.integer(now - seconds)]) { ["DELETE FROM invites WHERE id IN (\($0))"] }
+        }
         if let seconds = policy.seconds(for: .idleIdentities) {
             try purge(.idleIdentities, select: "SELECT id FROM members WHERE last_seen_at < ?", [.integer(now - seconds)]) {
                 ["DELETE FROM room_members WHERE member IN (\($0))", "DELETE FROM members WHERE id IN (\($0))"]

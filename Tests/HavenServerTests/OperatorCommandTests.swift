@@ -1,5 +1,8 @@
 import Foundation
+import HavenProtocol
+import HavenStore
 import HavenTestSupport
+import Sodium
 import Testing
 
 /// The operator's commands, run as the real binary against a real data folder.
@@ -52,6 +55,32 @@ import Testing
         #expect(try haven(["retention", "set", "reports", "soon"] + data).status != 0)
         let run = try haven(["retention", "run", "--dry-run"] + data)
         #expect(run.status == 0 && run.output.contains("would delete 0 rows"))
+    }
+
+    @Test func auditShowsTheLogWithSignaturesChecked() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let moderator = try SigningKeyPair.generate()
+        let action = ModerationAction.sign(.ban, target: MemberID(try SigningKeyPair.generate().publicKey), issuedAt: 1_800_000_000, by: moderator)
+        var forged = ModerationAction.sign(.suspend, target: action.target, until: 1_800_003_600, issuedAt: 1_800_000_000, by: moderator)
+        forged.until = 1_900_000_000
+        let store = try HavenStore(path: try { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true); return folder + "/haven.sqlite" }())
+        for entry in [action, forged] {
+            let bytes = FrameCodec.encodeValue(entry)
+            try store.performAndWait {
+                try $0.appendModeration(id: entry.id.bytes, kind: entry.kind.rawValue, room: nil, moderator: entry.moderator.bytes,
+                                        target: entry.target?.bytes, action: bytes, now: 1_800_000_000)
+            }
+        }
+        store.close()
+        let error = #expect(throws: StoreError.self) {
+            try SQLiteConnection(path: folder + "/haven.sqlite").execute("UPDATE moderation_log SET kind = 'lift'")
+        }
+        #expect(error?.description.contains("append-only") == true)
+        let audit = try haven(["audit", "--data", folder])
+        #expect(audit.status == 1, "an invalid signature fails the audit")
+        #expect(audit.output.contains("ban  by \(moderator.publicKey)"))
+        #expect(audit.output.contains("SIGNATURE INVALID"))
+        #expect(audit.output.contains("2 actions; 1 with an invalid signature"))
     }
 
     @Test func keysAreCreatedAndOpenedOnlyWithThePassphrase() throws {
