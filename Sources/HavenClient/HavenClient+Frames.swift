@@ -49,6 +49,7 @@ extension HavenClient {
         case .joined(let joined):
             joinReplies[joined.room] = joined
             roomEpochs[joined.room] = joined.epoch
+            roomMembers[joined.room] = Set(joined.members.map(\.member))
             if joined.keyHolders.isEmpty && epochKeys[joined.room]?[joined.epoch] == nil { createEpochKey(joined.room, epoch: joined.epoch) }
         case .keyBundle(let frame):
             receive(frame.bundle)
@@ -61,10 +62,18 @@ extension HavenClient {
         case .synced(let synced):
             synchronised(synced)
         case .memberJoined(let event):
-            shareKey(event)
+            roomMembers[event.room, default: []].insert(event.member.member)
+            if !event.holdsKey { shareKey(event.room, with: event.member.member) }
             eventSink.yield(.memberJoined(room: event.room, member: event.member))
         case .memberLeft(let event):
+            roomMembers[event.room]?.remove(event.member)
             eventSink.yield(.memberLeft(room: event.room, member: event.member))
+        case .epochChanged(let change):
+            // Every remaining member's client offers to create the new key; the server keeps the
+            // first, and its creator seals it to everyone else here.
+            roomEpochs[change.room] = change.epoch
+            createEpochKey(change.room, epoch: change.epoch)
+            for other in roomMembers[change.room] ?? [] where other != member { shareKey(change.room, with: other) }
         case .error(let error):
             refused(error)
         case .invite(let frame):
@@ -137,21 +146,34 @@ extension HavenClient {
         guard let key = try? EpochKey.generate(room: room, epoch: epoch),
               let bundle = try? EpochKeyBundle.seal(key, to: member, by: identity)
         else { return }
+        // Tentative until the server relays our own bundle back as the epoch's first.
         createdKeys[room] = epoch
         store(key)
         send(.keyBundle(KeyBundleFrame(bundle: bundle)))
     }
 
-    private func shareKey(_ event: MemberJoined) {
-        guard !event.holdsKey, event.member.member != member, let epoch = roomEpochs[event.room],
-              let key = epochKeys[event.room]?[epoch],
-              let bundle = try? EpochKeyBundle.seal(key, to: event.member.member, by: identity)
+    private func shareKey(_ room: RoomID, with recipient: MemberID) {
+        guard recipient != member, let epoch = roomEpochs[room], let key = epochKeys[room]?[epoch],
+              let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity)
         else { return }
         send(.keyBundle(KeyBundleFrame(bundle: bundle)))
     }
 
     private func receive(_ bundle: EpochKeyBundle) {
-        guard let key = try? bundle.open(with: identity) else { return }
+        // Transparency: a bundle counts only if its sealer signed it and already held the key
+        // (the creator's bundle to itself starts the chain).
+        guard (try? bundle.verifySignature()) != nil else { return }
+        var known = holders[bundle.room]?[bundle.epoch] ?? []
+        guard bundle.sealer == bundle.recipient ? known.isEmpty : known.contains(bundle.sealer) else { return }
+        if bundle.sealer == bundle.recipient, bundle.sealer != member, createdKeys[bundle.room] == bundle.epoch {
+            // Someone else's key won the race for this epoch: drop ours.
+            createdKeys[bundle.room] = nil
+            epochKeys[bundle.room]?[bundle.epoch] = nil
+        }
+        if bundle.sealer == member, bundle.recipient == member { createdKeys[bundle.room] = nil }
+        if !known.contains(bundle.recipient) { known.append(bundle.recipient) }
+        holders[bundle.room, default: [:]][bundle.epoch] = known
+        guard bundle.recipient == member, let key = try? bundle.open(with: identity) else { return }
         store(key)
         eventSink.yield(.keyReceived(room: bundle.room, epoch: bundle.epoch, sealer: bundle.sealer))
     }

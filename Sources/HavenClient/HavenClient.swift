@@ -37,6 +37,8 @@ public final class HavenClient: @unchecked Sendable {
     var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
     var createdKeys: [RoomID: UInt64] = [:]
+    var roomMembers: [RoomID: Set<MemberID>] = [:]
+    var holders: [RoomID: [UInt64: [MemberID]]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
@@ -185,6 +187,24 @@ public final class HavenClient: @unchecked Sendable {
                     keyWaiters[room, default: []].append(continuation)
                 }
             }
+        }
+    }
+
+    /// Who holds the current epoch key of `room`, as shown by signed bundles this client has
+    /// checked (each sealed by an earlier holder, starting from the key's creator), not by the
+    /// server's word: a member added behind the room's back would appear here.
+    public func keyHolders(in room: RoomID) async -> [MemberID] {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in
+                continuation.resume(returning: roomEpochs[room].flatMap { holders[room]?[$0] } ?? [])
+            }
+        }
+    }
+
+    /// The current epoch of `room` as this client knows it.
+    public func epoch(of room: RoomID) async -> UInt64? {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in continuation.resume(returning: roomEpochs[room]) }
         }
     }
 

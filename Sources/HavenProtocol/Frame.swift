@@ -35,6 +35,8 @@ public enum Frame: Sendable, Equatable {
     case memberLeft(MemberLeft)
     /// S→C: a replay is complete; what follows is live.
     case synced(Synced)
+    /// S→C: the room moved to a new epoch; create and share its key.
+    case epochChanged(EpochChanged)
     /// C→S: post a room message.
     case send(EnvelopeFrame)
     /// S→C: a message is stored.
@@ -70,6 +72,7 @@ public enum Frame: Sendable, Equatable {
         case .memberJoined: return "memberJoined"
         case .memberLeft: return "memberLeft"
         case .synced: return "synced"
+        case .epochChanged: return "epochChanged"
         case .send: return "send"
         case .ack: return "ack"
         case .message: return "message"
@@ -101,7 +104,7 @@ public enum Frame: Sendable, Equatable {
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
-             .moderate, .moderated: break
+             .moderate, .moderated, .epochChanged: break
         }
     }
 }
@@ -132,6 +135,7 @@ extension Frame: Codable {
         case "memberJoined": self = .memberJoined(try MemberJoined(from: decoder))
         case "memberLeft": self = .memberLeft(try MemberLeft(from: decoder))
         case "synced": self = .synced(try Synced(from: decoder))
+        case "epochChanged": self = .epochChanged(try EpochChanged(from: decoder))
         case "send": self = .send(try EnvelopeFrame(from: decoder))
         case "ack": self = .ack(try Ack(from: decoder))
         case "message": self = .message(try EnvelopeFrame(from: decoder))
@@ -162,6 +166,7 @@ extension Frame: Codable {
         case .memberJoined(let payload): try payload.encode(to: encoder)
         case .memberLeft(let payload): try payload.encode(to: encoder)
         case .synced(let payload): try payload.encode(to: encoder)
+        case .epochChanged(let payload): try payload.encode(to: encoder)
         case .joined(let payload): try payload.encode(to: encoder)
         case .send(let payload), .message(let payload): try payload.encode(to: encoder)
         case .ack(let payload): try payload.encode(to: encoder)

@@ -200,6 +200,20 @@ public struct MemberLeft: Codable, Sendable, Equatable {
     }
 }
 
+/// Server to client: a room moved to a new epoch (after a removal or a ban). Nobody holds its key
+/// yet: the remaining members' clients create it, and the first one's wins.
+public struct EpochChanged: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// The new epoch.
+    public var epoch: UInt64
+    /// Creates the frame.
+    public init(room: RoomID, epoch: UInt64) {
+        self.room = room
+        self.epoch = epoch
+    }
+}
+
 /// A room as listed to members.
 public struct RoomInfo: Codable, Sendable, Equatable {
     /// The id.

@@ -6,8 +6,11 @@ public enum ModerationKind: String, Codable, Sendable, CaseIterable {
     case deleteMessage
     /// Stop a member posting (they can still read) until `until`.
     case suspend
-    /// Refuse an identity everywhere, at login too.
+    /// Refuse an identity everywhere, at login too (every room it was in moves to a new epoch).
     case ban
+    /// Take a member out of one room and keep them out; the room moves to a new epoch whose key
+    /// only the remaining members receive.
+    case remove
     /// Undo an earlier suspension or ban (named by `lifts`).
     case lift
 }
@@ -76,6 +79,9 @@ public struct ModerationAction: Codable, Sendable, Hashable {
             guard target != nil else { throw .missingField("action.target") }
             guard until != nil else { throw .missingField("action.until") }
         case .ban:
+            guard target != nil else { throw .missingField("action.target") }
+        case .remove:
+            guard room != nil else { throw .missingField("action.room") }
             guard target != nil else { throw .missingField("action.target") }
         case .lift:
             guard lifts != nil else { throw .missingField("action.lifts") }

@@ -43,14 +43,12 @@ extension HavenServer {
         withStore({
             try $0.storeKeyBundle(room: roomText, epoch: epoch, recipient: recipient, sealer: sealer, bundle: stored, now: now)
         }) { [unowned self] result in
-            guard case .success(true) = result, !creating else { return }
+            guard case .success(true) = result else { return }
             if !room.keyHolders.contains(bundle.recipient) { room.keyHolders.append(bundle.recipient) }
-            guard let recipients = sessionsByMember[bundle.recipient],
-                  let frame = encode(.keyBundle(KeyBundleFrame(bundle: bundle)))
-            else { return }
-            for recipient in recipients.values where recipient.rooms[room.id] != nil {
-                recipient.connection.send(frame: frame)
-            }
+            // Every member sees every bundle (they are sealed): that is how clients know who holds
+            // the key. The sealer gets its own back too, as the sign that the server kept it.
+            guard let frame = encode(.keyBundle(KeyBundleFrame(bundle: bundle))) else { return }
+            for recipient in room.sessions.values { recipient.connection.send(frame: frame) }
         }
     }
 }

@@ -6,12 +6,19 @@ import HavenStore
 struct Sanctions {
     var banned: [MemberID: [UInt8]] = [:]
     var suspended: [MemberID: (until: Int64, action: [UInt8])] = [:]
+    var removed: [RoomID: [MemberID: [UInt8]]] = [:]
 
     init(_ records: [SanctionRecord]) {
-        for record in records {
-            guard let member = try? MemberID(bytes: record.member) else { continue }
-            if record.kind == ModerationKind.ban.rawValue { banned[member] = record.actionID }
-            if record.kind == ModerationKind.suspend.rawValue, let until = record.until { suspended[member] = (until, record.actionID) }
+        records.forEach { add($0) }
+    }
+
+    mutating func add(_ record: SanctionRecord) {
+        guard let member = try? MemberID(bytes: record.member) else { return }
+        switch ModerationKind(rawValue: record.kind) {
+        case .ban: banned[member] = record.actionID
+        case .suspend: if let until = record.until { suspended[member] = (until, record.actionID) }
+        case .remove: if let room = record.room.flatMap({ try? RoomID($0) }) { removed[room, default: [:]][member] = record.actionID }
+        default: break
         }
     }
 
@@ -23,6 +30,7 @@ struct Sanctions {
         guard let member = try? MemberID(bytes: record.member) else { return }
         if banned[member] == record.actionID { banned[member] = nil }
         if suspended[member]?.action == record.actionID { suspended[member] = nil }
+        if let room = record.room.flatMap({ try? RoomID($0) }), removed[room]?[member] == record.actionID { removed[room]?[member] = nil }
     }
 }
 
@@ -55,8 +63,12 @@ extension HavenServer {
             refuse(session, code: "unknown_room", message: "there is no room \(room)", id: action.id, room: room)
             return
         }
+        if action.kind == .remove, let room = action.room, rooms[room] == nil {
+            refuse(session, code: "unknown_room", message: "there is no room \(room)", id: action.id, room: room)
+            return
+        }
         let stored = FrameCodec.encodeValue(action)
-        withStore({ database -> SanctionRecord? in
+        withStore({ database -> (lifted: SanctionRecord?, rotated: [(String, Int64)]) in
             try database.appendModeration(
                 id: action.id.bytes, kind: action.kind.rawValue, room: action.room?.value, moderator: action.moderator.bytes,
                 target: action.target?.bytes, action: stored, now: now)
@@ -65,13 +77,22 @@ extension HavenServer {
                 if let room = action.room, let target = action.target, let message = action.message {
                     try database.deleteRoomMessage(room: room.value, sender: target.bytes, messageID: message.bytes)
                 }
-                return nil
-            case .suspend, .ban:
-                let until = action.kind == .suspend ? action.until.map { Int64($0) } : nil
-                try database.addSanction(actionID: action.id.bytes, kind: action.kind.rawValue, member: action.target!.bytes, until: until, now: now)
-                return nil
+                return (nil, [])
+            case .suspend:
+                try database.addSanction(
+                    actionID: action.id.bytes, kind: action.kind.rawValue, member: action.target!.bytes, until: action.until.map { Int64($0) }, now: now)
+                return (nil, [])
+            case .ban, .remove:
+                let target = action.target!.bytes
+                try database.addSanction(actionID: action.id.bytes, kind: action.kind.rawValue, member: target, until: nil, room: action.room?.value, now: now)
+                // Every room the member leaves moves to a new epoch, sealed only to those who remain.
+                let rooms = action.kind == .remove ? [action.room!.value] : try database.roomsOf(member: target)
+                return (nil, try rooms.map { room in
+                    try database.removeRoomMember(room: room, member: target)
+                    return (room, try database.advanceEpoch(room: room))
+                })
             case .lift:
-                return try database.liftSanction(actionID: action.lifts!.bytes)
+                return (try database.liftSanction(actionID: action.lifts!.bytes), [])
             }
         }) { [unowned self] result in
             let connected = sessions[session.connection.id] === session
@@ -81,11 +102,31 @@ extension HavenServer {
                     let code = if case .notFound = error { "nothing_to_lift" } else if case .conflict = error { "duplicate_action" } else { "store_failed" }
                     refuse(session, code: code, message: "\(error)", id: action.id)
                 }
-            case .success(let lifted):
+            case .success(let outcome):
                 counters.moderationActions += 1
-                apply(action, lifted: lifted, actor: connected ? session : nil)
+                apply(action, lifted: outcome.lifted, actor: connected ? session : nil)
+                for (room, epoch) in outcome.rotated {
+                    guard let id = try? RoomID(room) else { continue }
+                    rotate(id, to: UInt64(epoch), without: action.target)
+                }
             }
         }
+    }
+
+    /// Moves a live room to `epoch`: `removed` is taken out of it, and the remaining members are
+    /// told to create and share the new key.
+    private func rotate(_ roomID: RoomID, to epoch: UInt64, without removed: MemberID?) {
+        guard let room = rooms[roomID] else { return }
+        room.epoch = epoch
+        room.keyHolders = []
+        if let removed {
+            for session in room.sessions.values where session.member?.member == removed {
+                removeFromRoom(session, room: roomID)
+                session.rooms[roomID] = nil
+            }
+        }
+        guard let frame = encode(.epochChanged(EpochChanged(room: roomID, epoch: epoch))) else { return }
+        for session in room.sessions.values { session.connection.send(frame: frame) }
     }
 
     private func apply(_ action: ModerationAction, lifted: SanctionRecord?, actor: Session?) {
@@ -99,6 +140,8 @@ extension HavenServer {
             if let target = action.target, let until = action.until { sanctions.suspended[target] = (Int64(until), action.id.bytes) }
         case .ban:
             if let target = action.target { sanctions.banned[target] = action.id.bytes }
+        case .remove:
+            if let target = action.target, let room = action.room { sanctions.removed[room, default: [:]][target] = action.id.bytes }
         case .lift:
             if let lifted { sanctions.remove(lifted) }
         }

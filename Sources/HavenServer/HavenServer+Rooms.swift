@@ -12,6 +12,10 @@ extension HavenServer {
             refuse(session, code: "not_invited", message: "this room is open by invitation only", room: room.id)
             return
         }
+        guard sanctions.removed[room.id]?[member.member] == nil else {
+            refuse(session, code: "removed_from_room", message: "a moderator removed you from this room", room: room.id)
+            return
+        }
         guard session.rooms[room.id] == nil else {
             refuse(session, code: "already_joined", message: "already in this room", room: room.id)
             return
@@ -22,9 +26,14 @@ extension HavenServer {
         let roomID = room.id.value
         let memberBytes = member.member.bytes
         let now = configuration.now()
+        let epoch = Int64(room.epoch)
         withStore({ database -> (bundles: [[UInt8]], latest: Int64) in
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
-            return (try database.keyBundles(room: roomID, recipient: memberBytes), try database.latestRoomCursor(room: roomID))
+            // The member's own bundles (older epochs too, to read history), then every bundle of
+            // the current epoch, so each client can list who holds the key from signed bundles.
+            let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
+            let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
+            return (mine + current, try database.latestRoomCursor(room: roomID))
         }) { [unowned self] result in
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
             guard case .success(let stored) = result else {

@@ -109,6 +109,9 @@ enum Migrations {
         ) WITHOUT ROWID;
         CREATE INDEX sanctions_by_member ON sanctions (member);
         """,
+        """
+        ALTER TABLE sanctions ADD COLUMN room TEXT;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

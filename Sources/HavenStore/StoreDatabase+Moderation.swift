@@ -8,6 +8,8 @@ public struct SanctionRecord: Sendable, Equatable {
     public let member: [UInt8]
     /// For suspensions, when it ends (unix seconds).
     public let until: Int64?
+    /// For removals, the room.
+    public let room: String?
 }
 
 /// One entry of the moderation log.
@@ -53,17 +55,35 @@ extension StoreDatabase {
         return connection.changes == 1
     }
 
-    /// Records a suspension (with `until`) or a ban.
-    public func addSanction(actionID: [UInt8], kind: String, member: [UInt8], until: Int64?, now: Int64) throws {
-        try run("INSERT INTO sanctions (action_id, kind, member, until, created_at) VALUES (?, ?, ?, ?, ?)",
-                [.blob(actionID), .text(kind), .blob(member), until.map(SQLiteValue.integer) ?? .null, .integer(now)])
+    /// Records a suspension (with `until`), a ban, or a removal from `room`.
+    public func addSanction(actionID: [UInt8], kind: String, member: [UInt8], until: Int64?, room: String? = nil, now: Int64) throws {
+        try run("INSERT INTO sanctions (action_id, kind, member, until, created_at, room) VALUES (?, ?, ?, ?, ?, ?)",
+                [.blob(actionID), .text(kind), .blob(member), until.map(SQLiteValue.integer) ?? .null, .integer(now),
+                 room.map(SQLiteValue.text) ?? .null])
+    }
+
+    /// Moves `room` to its next key epoch and returns it.
+    public func advanceEpoch(room: String) throws -> Int64 {
+        try run("UPDATE rooms SET current_epoch = current_epoch + 1 WHERE id = ?", [.text(room)])
+        guard let epoch = try self.room(room)?.currentEpoch else { throw StoreError.notFound("room \(room)") }
+        return epoch
+    }
+
+    /// The rooms `member` belongs to.
+    public func roomsOf(member: [UInt8]) throws -> [String] {
+        try run("SELECT room FROM room_members WHERE member = ?", [.blob(member)]).map { $0[0].text }
+    }
+
+    /// Every bundle of `room` at `epoch` (sealed to anyone), in the order they were stored.
+    public func keyBundles(room: String, epoch: Int64) throws -> [[UInt8]] {
+        try run("SELECT bundle FROM key_bundles WHERE room = ? AND epoch = ? ORDER BY id", [.text(room), .integer(epoch)]).map { $0[0].blob }
     }
 
     /// Lifts the sanction an action imposed and returns it.
     ///
     /// - Throws: ``StoreError/notFound(_:)`` when there is no such sanction in force.
     public func liftSanction(actionID: [UInt8]) throws -> SanctionRecord {
-        guard let row = try run("SELECT action_id, kind, member, until FROM sanctions WHERE action_id = ?", [.blob(actionID)]).first else {
+        guard let row = try run("SELECT action_id, kind, member, until, room FROM sanctions WHERE action_id = ?", [.blob(actionID)]).first else {
             throw StoreError.notFound("a suspension or ban with that action id")
         }
         try run("DELETE FROM sanctions WHERE action_id = ?", [.blob(actionID)])
@@ -73,11 +93,12 @@ extension StoreDatabase {
     /// Sanctions in force at `now` (expired suspensions are removed on the way).
     public func activeSanctions(now: Int64) throws -> [SanctionRecord] {
         try run("DELETE FROM sanctions WHERE until IS NOT NULL AND until <= ?", [.integer(now)])
-        return try run("SELECT action_id, kind, member, until FROM sanctions").map(Self.sanction)
+        return try run("SELECT action_id, kind, member, until, room FROM sanctions").map(Self.sanction)
     }
 
     private static func sanction(_ row: [SQLiteValue]) -> SanctionRecord {
         let until: Int64? = if case .integer(let value) = row[3] { value } else { nil }
-        return SanctionRecord(actionID: row[0].blob, kind: row[1].text, member: row[2].blob, until: until)
+        let room: String? = if case .text(let value) = row[4] { value } else { nil }
+        return SanctionRecord(actionID: row[0].blob, kind: row[1].text, member: row[2].blob, until: until, room: room)
     }
 }

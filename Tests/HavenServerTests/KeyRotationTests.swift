@@ -1,0 +1,94 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenServer
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// A removal moves the room to a new epoch sealed only to those who remain, and every member can
+/// see who holds the key from the signed bundles.
+@Suite struct KeyRotationTests {
+    let lobby = try! RoomID("lobby")
+    let organisation = try! SigningKeyPair.generate()
+
+    @Test func removedMemberCannotReadTheNextEpochEvenWithTheWholeDatabase() async throws {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.rateLimits = .unlimited
+        }
+        let loop = try ClientLoop()
+        let moderator = try await moderatorClient(server, loop: loop)
+        var members: [TestClient] = []
+        for name in ["Quiet Otter", "Calm Heron", "Gentle Fox"] {
+            let member = try TestClient(name, loop: loop.loop)
+            try await member.connect(server)
+            _ = try await member.client.join(lobby)
+            await member.client.waitForKey(lobby)
+            members.append(member)
+        }
+        let (alice, bob, carol) = (members[0], members[1], members[2])
+        #expect(Set(await alice.client.keyHolders(in: lobby)) == Set([moderator.member, alice.member, bob.member, carol.member]))
+        _ = try await alice.client.send("before the removal", to: lobby)
+        _ = try await bob.waitForTexts(1, in: lobby)
+
+        try await moderator.client.moderate(.remove, room: lobby, target: bob.member)
+        let remaining = Set([moderator.member, alice.member, carol.member])
+        for client in [moderator, alice, carol] {
+            let holders = try await waitFor("the new epoch's key to reach everyone") { () -> [MemberID]? in
+                let holders = await client.client.keyHolders(in: lobby)
+                return await client.client.epoch(of: lobby) == 1 && Set(holders) == remaining ? holders : nil
+            }
+            #expect(!holders.contains(bob.member), "every remaining member sees the removed member is not a key holder")
+        }
+        await alice.client.waitForKey(lobby)
+        _ = try await alice.client.send("after the removal", to: lobby)
+        #expect(try await carol.waitForTexts(2, in: lobby) == ["before the removal", "after the removal"])
+
+        // Bob is out: he cannot rejoin, and nothing in the server's database opens for him.
+        await #expect(throws: ClientError.refused(code: "removed_from_room", message: "a moderator removed you from this room")) {
+            _ = try await bob.client.join(self.lobby)
+        }
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        let bundles = try store.performAndWait { try $0.keyBundles(room: "lobby", epoch: 1) }
+        #expect(!bundles.isEmpty)
+        for bytes in bundles {
+            let bundle = try FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes)
+            #expect(bundle.recipient != bob.member)
+            #expect(throws: (any Error).self) { try bundle.open(with: bob.client.identity) }
+        }
+        let stored = try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 100) }
+        let newEpoch = try stored.map { try FrameCodec.decodeValue(RoomEnvelope.self, from: $0.bytes) }.filter { $0.epoch == 1 }
+        #expect(newEpoch.count == 1)
+        let bobsOldKey = try #require(try bundlesOpenedBy(bob, in: store))
+        for envelope in newEpoch {
+            #expect(throws: ProtocolError.wrongEpoch(expected: 0, actual: 1)) { try envelope.open(with: bobsOldKey) }
+        }
+    }
+
+    /// The epoch-0 key Bob legitimately received.
+    func bundlesOpenedBy(_ client: TestClient, in store: HavenStore) throws -> EpochKey? {
+        let bundles = try store.performAndWait { try $0.keyBundles(room: "lobby", epoch: 0) }
+        return bundles.compactMap { try? FrameCodec.decodeValue(EpochKeyBundle.self, from: $0).open(with: client.client.identity) }.first
+    }
+
+    func moderatorClient(_ server: TestServer, loop: ClientLoop) async throws -> TestClient {
+        let now = Int64(Date().timeIntervalSince1970)
+        let (certificate, seed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64(now + 3600), organisation: organisation)
+        let store = try HavenStore(path: server.databasePath)
+        let stored = FrameCodec.encodeValue(certificate)
+        try store.performAndWait {
+            try $0.createInvite(id: certificate.id.bytes, role: "moderator", certificate: stored, note: "", now: now, expiresAt: now + 3600)
+        }
+        store.close()
+        let moderator = try TestClient("Moderator Mo", loop: loop.loop)
+        try await moderator.connect(server)
+        _ = try await moderator.client.redeemInvite(InviteLink.fragment(id: certificate.id.bytes, seed: seed), organisation: organisation.publicKey)
+        _ = try await moderator.client.join(lobby)
+        await moderator.client.waitForKey(lobby)
+        return moderator
+    }
+}
