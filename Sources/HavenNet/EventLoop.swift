@@ -140,7 +140,8 @@ public final class EventLoop: @unchecked Sendable {
         shutdownHooks.removeAll()
         hooks.forEach { $0() }
         flushDirtyStreams()
-        // Handles owned by Swift objects were closed by their hooks; close libuv's own.
+        // Close whatever is still open (the loop's own handles, and any connection its owner did
+        // not close); an owner closing one later finds it closing already and leaves it.
         uv_walk(loop, { handle, _ in
             if let handle, uv_is_closing(handle) == 0 { uv_close(handle, nil) }
         }, nil)

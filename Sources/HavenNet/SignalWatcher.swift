@@ -41,6 +41,8 @@ public final class SignalWatcher {
         isClosed = true
         for handle in handles {
             handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+                // The loop's shutdown may already have closed it (see EventLoop.shutdown).
+                guard uv_is_closing(handle) == 0 else { return }
                 uv_close(handle) { handle in
                     handle?.withMemoryRebound(to: uv_signal_t.self, capacity: 1) { $0.deallocate() }
                 }

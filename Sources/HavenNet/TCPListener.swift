@@ -71,6 +71,8 @@ public final class TCPListener {
         isClosed = true
         onAccept = { _ in }
         handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+            // The loop's shutdown may already have closed it (see EventLoop.shutdown).
+            guard uv_is_closing(handle) == 0 else { return }
             uv_close(handle) { handle in
                 guard let handle else { return }
                 if let data = handle.pointee.data { Unmanaged<TCPListener>.fromOpaque(data).release() }

@@ -166,6 +166,8 @@ public final class TCPStream {
         isClosed = true
         pending.removeAll()
         handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+            // The loop's shutdown may already have closed it (see EventLoop.shutdown).
+            guard uv_is_closing(handle) == 0 else { return }
             uv_close(handle) { handle in
                 guard let handle else { return }
                 let stream = Unmanaged<TCPStream>.fromOpaque(handle.pointee.data).takeRetainedValue()
