@@ -33,6 +33,8 @@ extension HavenClient {
         pendingInvite = nil
         pendingCertification?.resume(throwing: error)
         pendingCertification = nil
+        pendingReports?.resume(throwing: error)
+        pendingReports = nil
         eventSink.yield(.disconnected(closeCode: closeCode))
     }
 
@@ -87,7 +89,11 @@ extension HavenClient {
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
             eventSink.yield(.moderated(frame.action))
-        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate:
+        case .reports(let list):
+            let continuation = pendingReports
+            pendingReports = nil
+            continuation?.resume(returning: list.reports)
+        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports:
             break
         }
     }
@@ -127,12 +133,14 @@ extension HavenClient {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
             return
         }
-        if error.id == nil, error.room == nil, pendingInvite != nil || pendingCertification != nil {
+        if error.id == nil, error.room == nil, pendingInvite != nil || pendingCertification != nil || pendingReports != nil {
             let failure = ClientError.refused(code: error.code, message: error.message)
             pendingInvite?.resume(throwing: failure)
             pendingCertification?.resume(throwing: failure)
+            pendingReports?.resume(throwing: failure)
             pendingInvite = nil
             pendingCertification = nil
+            pendingReports = nil
             return
         }
         if error.code == "epoch_key_exists", let room = error.room, let epoch = createdKeys.removeValue(forKey: room) {

@@ -40,6 +40,7 @@ public final class HavenClient: @unchecked Sendable {
     var roomMembers: [RoomID: Set<MemberID>] = [:]
     var holders: [RoomID: [UInt64: [MemberID]]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
+    var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
 
@@ -175,6 +176,30 @@ public final class HavenClient: @unchecked Sendable {
             }
         }
         return action
+    }
+
+    /// Reports a direct message this client received: reveals that one message's body, franking
+    /// key and the sender's signature, and nothing else. Returns once the server recorded it.
+    public func reportDirect(_ message: OpenedMessage, category: ReportCategory) async throws {
+        let report = Report(category: category, message: message.id, sender: message.sender, evidence: ReportEvidence(message))
+        _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
+    }
+
+    /// Reports a room message by id (staff in the room can read it).
+    public func reportRoomMessage(_ id: MessageID, sender: MemberID, in room: RoomID, category: ReportCategory) async throws {
+        let report = Report(category: category, room: room, message: id, sender: sender)
+        _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
+    }
+
+    /// The newest reports (staff only).
+    public func reports() async throws -> [ReportEntry] {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingReports = continuation
+                connection.send(text: FrameCodec.encode(.listReports(NoFields())))
+            }
+        }
     }
 
     /// Waits until this client holds the current epoch key of `room`.

@@ -19,6 +19,12 @@ public enum Frame: Sendable, Equatable {
     case moderate(ModerationFrame)
     /// S→C: an action taken (a deletion tombstone, a suspension, a ban, a lift).
     case moderated(ModerationFrame)
+    /// C→S: report a message.
+    case report(ReportFrame)
+    /// C→S (staff): list the open reports.
+    case listReports(NoFields)
+    /// S→C (staff): the open reports.
+    case reports(ReportList)
     /// C→S: list the rooms.
     case listRooms(NoFields)
     /// S→C: the rooms.
@@ -64,6 +70,9 @@ public enum Frame: Sendable, Equatable {
         case .certified: return "certified"
         case .moderate: return "moderate"
         case .moderated: return "moderated"
+        case .report: return "report"
+        case .listReports: return "listReports"
+        case .reports: return "reports"
         case .listRooms: return "listRooms"
         case .rooms: return "rooms"
         case .join: return "join"
@@ -104,7 +113,7 @@ public enum Frame: Sendable, Equatable {
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
-             .moderate, .moderated, .epochChanged: break
+             .moderate, .moderated, .epochChanged, .report, .listReports, .reports: break
         }
     }
 }
@@ -127,6 +136,9 @@ extension Frame: Codable {
         case "certified": self = .certified(try StaffFrame(from: decoder))
         case "moderate": self = .moderate(try ModerationFrame(from: decoder))
         case "moderated": self = .moderated(try ModerationFrame(from: decoder))
+        case "report": self = .report(try ReportFrame(from: decoder))
+        case "listReports": self = .listReports(try NoFields(from: decoder))
+        case "reports": self = .reports(try ReportList(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
         case "rooms": self = .rooms(try RoomList(from: decoder))
         case "join": self = .join(try JoinRequest(from: decoder))
@@ -159,7 +171,9 @@ extension Frame: Codable {
         case .invite(let payload): try payload.encode(to: encoder)
         case .redeemInvite(let payload), .certified(let payload): try payload.encode(to: encoder)
         case .moderate(let payload), .moderated(let payload): try payload.encode(to: encoder)
-        case .listRooms(let payload): try payload.encode(to: encoder)
+        case .report(let payload): try payload.encode(to: encoder)
+        case .listReports(let payload), .listRooms(let payload): try payload.encode(to: encoder)
+        case .reports(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)
         case .leave(let payload): try payload.encode(to: encoder)

@@ -36,6 +36,7 @@ extension HavenServer {
             ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
             ("haven_moderation_actions_total", "counter", "Moderation actions applied.", "\(counters.moderationActions)"),
+            ("haven_reports_total", "counter", "Reports filed.", "\(counters.reports)"),
             ("haven_invites_redeemed_total", "counter", "Staff invites redeemed.", "\(counters.invitesRedeemed)"),
             ("haven_retention_purged_rows_total", "counter", "Rows deleted by the retention purge.", "\(counters.purgedRows)"),
             ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),

@@ -178,9 +178,13 @@ final class HavenServer: WebSocketServerDelegate {
             redeemInvite(staff.certificate, session: session, member: member)
         case .moderate(let request):
             moderate(request.action, session: session, member: member)
+        case .report(let request):
+            file(request.report, session: session, member: member)
+        case .listReports:
+            listReports(session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }

@@ -11,4 +11,5 @@ struct ServerCounters {
     var purgedRows = 0
     var invitesRedeemed = 0
     var moderationActions = 0
+    var reports = 0
 }

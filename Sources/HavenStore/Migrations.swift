@@ -112,6 +112,19 @@ enum Migrations {
         """
         ALTER TABLE sanctions ADD COLUMN room TEXT;
         """,
+        """
+        CREATE TABLE reports (
+            id BLOB PRIMARY KEY,
+            reporter BLOB NOT NULL,
+            sender BLOB NOT NULL,
+            message_id BLOB NOT NULL,
+            room TEXT,
+            category TEXT NOT NULL,
+            report BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX reports_by_age ON reports (created_at);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -60,6 +60,11 @@ extension StoreDatabase {
                 WHERE b.epoch < r.current_epoch AND b.created_at < ?
                 """, [.integer(now - seconds)]) { ["DELETE FROM key_bundles WHERE id IN (\($0))"] }
         }
+        if let seconds = policy.seconds(for: .reports) {
+            try purge(.reports, select: "SELECT id FROM reports WHERE created_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM reports WHERE id IN (\($0))"]
+            }
+        }
         if let seconds = policy.seconds(for: .moderationLog) {
             try purge(.moderationLog, select: "SELECT seq FROM moderation_log WHERE created_at < ?", [.integer(now - seconds)]) {
                 ["DELETE FROM moderation_log WHERE seq IN (\($0))"]

@@ -1,0 +1,70 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+extension HavenServer {
+    /// Records a member's report. A direct message can be reported only by its recipient, and
+    /// only while it is stored; its evidence must match what the sender signed (checked here and
+    /// again by moderators). A room message is reported by id; staff in the room can read it.
+    func file(_ report: Report, session: Session, member: MemberInfo) {
+        if let room = report.room, session.rooms[room] == nil {
+            refuse(session, code: "not_a_member", message: "you can report messages of rooms you are in", id: report.id, room: room)
+            return
+        }
+        if report.room == nil && report.evidence == nil {
+            refuse(session, code: "missing_field", message: "a direct-message report carries its evidence", id: report.id)
+            return
+        }
+        guard allowMessage(session, id: report.id) else { return }
+        let stored = FrameCodec.encodeValue(report)
+        let reporter = member.member
+        let now = configuration.now()
+        withStore({ database -> String? in
+            if report.room == nil {
+                guard let bytes = try database.directMessage(sender: report.sender.bytes, messageID: report.message.bytes, recipient: reporter.bytes),
+                      let message = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes)
+                else { return "unknown_message" }
+                do throws(ProtocolError) {
+                    try report.evidence!.verify(id: message.id, sender: message.sender, recipient: reporter, commitment: message.franking.bytes)
+                } catch {
+                    return error.code
+                }
+            }
+            try database.addReport(
+                id: report.id.bytes, reporter: reporter.bytes, sender: report.sender.bytes, messageID: report.message.bytes,
+                room: report.room?.value, category: report.category.rawValue, report: stored, now: now)
+            return nil
+        }) { [unowned self] result in
+            guard sessions[session.connection.id] === session else { return }
+            switch result {
+            case .success(nil):
+                counters.reports += 1
+                send(.ack(Ack(id: report.id, cursor: 0)), to: session)
+            case .success(let code?):
+                refuse(session, code: code, message: "the report does not match a message you received", id: report.id)
+            case .failure(let error):
+                refuse(session, code: "store_failed", message: "\(error)", id: report.id)
+            }
+        }
+    }
+
+    /// Sends staff the newest reports, each direct-message report with the stored message its
+    /// evidence must match.
+    func listReports(session: Session, member: MemberInfo) {
+        guard member.staff != nil else {
+            refuse(session, code: "not_a_moderator", message: "only staff may read reports")
+            return
+        }
+        withStore({ try $0.reports() }) { [unowned self] result in
+            guard sessions[session.connection.id] === session, case .success(let records) = result else { return }
+            let entries = records.compactMap { record -> ReportEntry? in
+                guard let report = try? FrameCodec.decodeValue(Report.self, from: record.report),
+                      let reporter = try? MemberID(bytes: record.reporter)
+                else { return nil }
+                let stored = record.directMessage.flatMap { try? FrameCodec.decodeValue(DirectMessage.self, from: $0) }
+                return ReportEntry(report: report, reporter: reporter, stored: stored)
+            }
+            send(.reports(ReportList(reports: entries)), to: session)
+        }
+    }
+}

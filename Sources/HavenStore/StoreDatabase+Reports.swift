@@ -1,0 +1,40 @@
+/// A stored report, with the direct message it concerns when there is one.
+public struct ReportRecord: Sendable, Equatable {
+    /// The report as the reporter sent it (JSON).
+    public let report: [UInt8]
+    /// Who reported.
+    public let reporter: [UInt8]
+    /// The reported direct message as stored, if the report is about one.
+    public let directMessage: [UInt8]?
+}
+
+extension StoreDatabase {
+    /// The stored direct message `messageID` from `sender` to `recipient`, if it is still kept.
+    public func directMessage(sender: [UInt8], messageID: [UInt8], recipient: [UInt8]) throws -> [UInt8]? {
+        try run("SELECT message FROM direct_messages WHERE sender = ? AND message_id = ? AND recipient = ?",
+                [.blob(sender), .blob(messageID), .blob(recipient)]).first?.first?.blob
+    }
+
+    /// Records a report. - Throws: ``StoreError/conflict(_:)`` for a repeated report id.
+    public func addReport(
+        id: [UInt8], reporter: [UInt8], sender: [UInt8], messageID: [UInt8], room: String?, category: String, report: [UInt8], now: Int64
+    ) throws {
+        try run("""
+            INSERT OR IGNORE INTO reports (id, reporter, sender, message_id, room, category, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.blob(id), .blob(reporter), .blob(sender), .blob(messageID), room.map(SQLiteValue.text) ?? .null, .text(category),
+                  .blob(report), .integer(now)])
+        guard connection.changes == 1 else { throw StoreError.conflict("this report was already made") }
+    }
+
+    /// The newest reports, with the direct messages they concern.
+    public func reports(limit: Int = 200) throws -> [ReportRecord] {
+        try run("""
+            SELECT r.report, r.reporter, d.message FROM reports r
+            LEFT JOIN direct_messages d ON r.room IS NULL AND d.sender = r.sender AND d.message_id = r.message_id AND d.recipient = r.reporter
+            ORDER BY r.created_at DESC LIMIT ?
+            """, [.integer(Int64(limit))]).map { row in
+            let message: [UInt8]? = if case .blob(let bytes) = row[2] { bytes } else { nil }
+            return ReportRecord(report: row[0].blob, reporter: row[1].blob, directMessage: message)
+        }
+    }
+}
