@@ -55,10 +55,18 @@ extension HavenServer {
     }
 
     /// Picks up rooms created, renamed, re-kinded, given a retention, or archived with the CLI
-    /// while the server runs.
+    /// while the server runs, and moves rooms whose rotation period has passed to a new epoch.
     func reloadRooms() {
-        withStore({ try LoadedRoom.loadAll(from: $0) }) { [unowned self] result in
-            guard case .success(let loaded) = result else { return }
+        let now = configuration.now()
+        withStore({ database -> (rooms: [LoadedRoom], rotated: [(String, Int64)]) in
+            let rotated = try database.roomsDueForRotation(now: now).map { ($0, try database.advanceEpoch(room: $0, now: now)) }
+            return (try LoadedRoom.loadAll(from: database), rotated)
+        }) { [unowned self] result in
+            guard case .success(let (loaded, rotated)) = result else { return }
+            for (room, epoch) in rotated {
+                guard let id = try? RoomID(room), rooms[id] != nil else { continue }
+                rotate(id, to: UInt64(epoch), without: nil)
+            }
             let current = Set(loaded.map(\.id))
             for room in loaded {
                 if let live = rooms[room.id] { live.update(from: room) } else { rooms[room.id] = LiveRoom(room) }

@@ -89,7 +89,7 @@ extension HavenServer {
                 let rooms = action.kind == .remove ? [action.room!.value] : try database.roomsOf(member: target)
                 return (nil, try rooms.map { room in
                     try database.removeRoomMember(room: room, member: target)
-                    return (room, try database.advanceEpoch(room: room))
+                    return (room, try database.advanceEpoch(room: room, now: now))
                 })
             case .lift:
                 return (try database.liftSanction(actionID: action.lifts!.bytes), [])
@@ -115,7 +115,7 @@ extension HavenServer {
 
     /// Moves a live room to `epoch`: `removed` is taken out of it, and the remaining members are
     /// told to create and share the new key.
-    private func rotate(_ roomID: RoomID, to epoch: UInt64, without removed: MemberID?) {
+    func rotate(_ roomID: RoomID, to epoch: UInt64, without removed: MemberID?) {
         guard let room = rooms[roomID] else { return }
         room.epoch = epoch
         room.keyHolders = []

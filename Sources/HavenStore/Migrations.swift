@@ -125,6 +125,10 @@ enum Migrations {
         ) WITHOUT ROWID;
         CREATE INDEX reports_by_age ON reports (created_at);
         """,
+        """
+        ALTER TABLE rooms ADD COLUMN rotation_seconds INTEGER;
+        ALTER TABLE rooms ADD COLUMN epoch_started_at INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -63,10 +63,24 @@ extension StoreDatabase {
     }
 
     /// Moves `room` to its next key epoch and returns it.
-    public func advanceEpoch(room: String) throws -> Int64 {
-        try run("UPDATE rooms SET current_epoch = current_epoch + 1 WHERE id = ?", [.text(room)])
+    public func advanceEpoch(room: String, now: Int64) throws -> Int64 {
+        try run("UPDATE rooms SET current_epoch = current_epoch + 1, epoch_started_at = ? WHERE id = ?", [.integer(now), .text(room)])
         guard let epoch = try self.room(room)?.currentEpoch else { throw StoreError.notFound("room \(room)") }
         return epoch
+    }
+
+    /// Sets how often `room` moves to a new epoch on its own (nil: only on removals and bans).
+    public func setRotation(room: String, seconds: Int64?, now: Int64) throws {
+        try run("UPDATE rooms SET rotation_seconds = ?, epoch_started_at = ? WHERE id = ?",
+                [seconds.map(SQLiteValue.integer) ?? .null, .integer(now), .text(room)])
+        guard connection.changes == 1 else { throw StoreError.notFound("room \(room)") }
+    }
+
+    /// Open rooms whose current epoch is older than their rotation period.
+    public func roomsDueForRotation(now: Int64) throws -> [String] {
+        try run("""
+            SELECT id FROM rooms WHERE archived_at IS NULL AND rotation_seconds IS NOT NULL AND epoch_started_at + rotation_seconds <= ?
+            """, [.integer(now)]).map { $0[0].text }
     }
 
     /// The rooms `member` belongs to.

@@ -35,6 +35,8 @@ struct Rooms: ParsableCommand {
         var kind: Kind = .support
         @Option(help: "How long messages are kept: 30d, 72h, forever... (default: the room-message default).")
         var retention: RetentionPeriod?
+        @Option(help: "Move the room to a new key on this schedule, e.g. 7d (default: only on removals and bans).")
+        var rotate: RetentionPeriod?
 
         func run() throws {
             let roomID: RoomID
@@ -43,17 +45,19 @@ struct Rooms: ParsableCommand {
             } catch {
                 throw ValidationError("\(error) (give one with --id)")
             }
-            let name = name, kind = kind.rawValue, retention = retention
+            let name = name, kind = kind.rawValue, retention = retention, rotation = rotate?.seconds
             let now = Int64(Date().timeIntervalSince1970)
             let created = try withStore(location) { store in
                 try store.performAndWait { database -> Bool in
                     guard try database.createRoom(id: roomID.value, name: name, kind: kind, now: now) else { return false }
                     if let retention { try database.setRoomRetention(room: roomID.value, seconds: retention.seconds) }
+                    if let rotation { try database.setRotation(room: roomID.value, seconds: rotation, now: now) }
                     return true
                 }
             }
             guard created else { throw ValidationError("a room with the id \(roomID) already exists") }
-            print("created \(kind) room \(roomID) (\"\(name)\")" + (retention.map { ", messages kept \($0)" } ?? ""))
+            print("created \(kind) room \(roomID) (\"\(name)\")" + (retention.map { ", messages kept \($0)" } ?? "")
+                + (rotate.map { ", new key every \($0)" } ?? ""))
         }
 
         static func slug(_ name: String) -> String {

@@ -69,6 +69,33 @@ import Testing
         }
     }
 
+    @Test func roomMovesToANewKeyOnItsScheduleAndKeepsTalking() async throws {
+        let server = try TestServer { $0.roomReloadMilliseconds = 200 }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        for client in [alice, bob] {
+            try await client.connect(server)
+            _ = try await client.client.join(lobby)
+            await client.client.waitForKey(lobby)
+        }
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        // The epoch started long enough ago that its one-hour period is over.
+        try store.performAndWait { try $0.setRotation(room: "lobby", seconds: 3600, now: Int64(Date().timeIntervalSince1970) - 3601) }
+        for client in [alice, bob] {
+            _ = try await waitFor("the scheduled rotation") { () -> Bool? in
+                let holders = await client.client.keyHolders(in: lobby)
+                let epoch = await client.client.epoch(of: lobby) ?? 0
+                return epoch >= 1 && Set(holders) == Set([alice.member, bob.member]) ? true : nil
+            }
+        }
+        #expect(await alice.client.epoch(of: lobby) == 1, "one rotation per period")
+        await alice.client.waitForKey(lobby)
+        _ = try await alice.client.send("after the rotation", to: lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["after the rotation"])
+    }
+
     /// The epoch-0 key Bob legitimately received.
     func bundlesOpenedBy(_ client: TestClient, in store: HavenStore) throws -> EpochKey? {
         let bundles = try store.performAndWait { try $0.keyBundles(room: "lobby", epoch: 0) }
