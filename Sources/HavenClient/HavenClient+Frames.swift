@@ -93,7 +93,14 @@ extension HavenClient {
             let continuation = pendingReports
             pendingReports = nil
             continuation?.resume(returning: list.reports)
-        case .rooms, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports:
+        case .rooms(let list):
+            if let created = pendingCreations.first(where: { entry in list.rooms.contains { $0.room == entry.key } }) {
+                pendingCreations[created.key] = nil
+                created.value.resume(returning: list.rooms)
+            } else if !pendingRoomLists.isEmpty {
+                pendingRoomLists.removeFirst().resume(returning: list.rooms)
+            }
+        case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom:
             break
         }
     }
@@ -121,6 +128,10 @@ extension HavenClient {
             return
         }
         if let id = error.id, let continuation = pendingModerations.removeValue(forKey: id) {
+            continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
+        if let room = error.room, let continuation = pendingCreations.removeValue(forKey: room) {
             continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }

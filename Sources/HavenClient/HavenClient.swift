@@ -41,6 +41,8 @@ public final class HavenClient: @unchecked Sendable {
     var holders: [RoomID: [UInt64: [MemberID]]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
+    var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
+    var pendingCreations: [RoomID: CheckedContinuation<[RoomInfo], any Error>] = [:]
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
 
@@ -189,6 +191,29 @@ public final class HavenClient: @unchecked Sendable {
     public func reportRoomMessage(_ id: MessageID, sender: MemberID, in room: RoomID, category: ReportCategory) async throws {
         let report = Report(category: category, room: room, message: id, sender: sender)
         _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
+    }
+
+    /// The rooms this member may join (staff also see private rooms).
+    public func rooms() async throws -> [RoomInfo] {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingRoomLists.append(continuation)
+                connection.send(text: FrameCodec.encode(.listRooms(NoFields())))
+            }
+        }
+    }
+
+    /// Creates a room (staff only); returns the room list once it exists.
+    @discardableResult
+    public func createRoom(_ room: RoomID, name: String, kind: String = "support") async throws -> [RoomInfo] {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingCreations[room] = continuation
+                connection.send(text: FrameCodec.encode(.createRoom(CreateRoom(room: room, name: name, kind: kind))))
+            }
+        }
     }
 
     /// The newest reports (staff only).

@@ -25,6 +25,8 @@ public enum Frame: Sendable, Equatable {
     case listReports(NoFields)
     /// S→C (staff): the open reports.
     case reports(ReportList)
+    /// C→S (staff): create a room.
+    case createRoom(CreateRoom)
     /// C→S: list the rooms.
     case listRooms(NoFields)
     /// S→C: the rooms.
@@ -73,6 +75,7 @@ public enum Frame: Sendable, Equatable {
         case .report: return "report"
         case .listReports: return "listReports"
         case .reports: return "reports"
+        case .createRoom: return "createRoom"
         case .listRooms: return "listRooms"
         case .rooms: return "rooms"
         case .join: return "join"
@@ -114,6 +117,9 @@ public enum Frame: Sendable, Equatable {
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports: break
+        case .createRoom(let request):
+            try DisplayName.validate(request.name, field: "name")
+            guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
         }
     }
 }
@@ -139,6 +145,7 @@ extension Frame: Codable {
         case "report": self = .report(try ReportFrame(from: decoder))
         case "listReports": self = .listReports(try NoFields(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
+        case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
         case "rooms": self = .rooms(try RoomList(from: decoder))
         case "join": self = .join(try JoinRequest(from: decoder))
@@ -174,6 +181,7 @@ extension Frame: Codable {
         case .report(let payload): try payload.encode(to: encoder)
         case .listReports(let payload), .listRooms(let payload): try payload.encode(to: encoder)
         case .reports(let payload): try payload.encode(to: encoder)
+        case .createRoom(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)
         case .leave(let payload): try payload.encode(to: encoder)

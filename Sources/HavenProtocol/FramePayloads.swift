@@ -25,18 +25,32 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     /// For staff: the certificate chain clients verify against the organisation key before
     /// showing the member as verified staff.
     public var staff: StaffCertificate?
+    /// For a member appointed moderator: the counsellor's signed appointment...
+    public var appointment: ModerationAction?
+    /// ...and that counsellor's certificate.
+    public var appointedBy: StaffCertificate?
     /// Creates the value.
-    public init(member: MemberID, displayName: String, staff: StaffCertificate? = nil) {
+    public init(
+        member: MemberID, displayName: String, staff: StaffCertificate? = nil,
+        appointment: ModerationAction? = nil, appointedBy: StaffCertificate? = nil
+    ) {
         self.member = member
         self.displayName = displayName
         self.staff = staff
+        self.appointment = appointment
+        self.appointedBy = appointedBy
     }
 
-    /// The member's staff role if their certificate verifies against `organisation` and names
-    /// this member; nil for everyone else (including forged or borrowed certificates).
+    /// The member's role if it verifies against `organisation`: staff by their own certificate,
+    /// or moderator by an appointment signed by a verified counsellor. nil for everyone else
+    /// (including forged, borrowed or self-made certificates and appointments).
     public func verifiedRole(organisation: SigningPublicKey) -> StaffRole? {
-        guard let staff, staff.member == member else { return nil }
-        return try? staff.verify(organisation: organisation)
+        if let staff, staff.member == member, let role = try? staff.verify(organisation: organisation) { return role }
+        guard let appointment, let appointedBy, appointment.kind == .appoint, appointment.target == member,
+              appointment.moderator == appointedBy.member, (try? appointment.verify()) != nil,
+              (try? appointedBy.verify(organisation: organisation)) == .counsellor
+        else { return nil }
+        return .moderator
     }
 }
 
@@ -211,6 +225,22 @@ public struct EpochChanged: Codable, Sendable, Equatable {
     public init(room: RoomID, epoch: UInt64) {
         self.room = room
         self.epoch = epoch
+    }
+}
+
+/// Client to server (staff): create a room.
+public struct CreateRoom: Codable, Sendable, Equatable {
+    /// The new room's id.
+    public var room: RoomID
+    /// Its display name (1-64 bytes).
+    public var name: String
+    /// "support" (open) or "private" (by admission).
+    public var kind: String
+    /// Creates the frame.
+    public init(room: RoomID, name: String, kind: String) {
+        self.room = room
+        self.name = name
+        self.kind = kind
     }
 }
 

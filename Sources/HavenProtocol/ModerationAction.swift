@@ -11,6 +11,10 @@ public enum ModerationKind: String, Codable, Sendable, CaseIterable {
     /// Take a member out of one room and keep them out; the room moves to a new epoch whose key
     /// only the remaining members receive.
     case remove
+    /// Let a member into a private room (staff only).
+    case admit
+    /// Make a member a moderator (counsellors only).
+    case appoint
     /// Undo an earlier suspension or ban (named by `lifts`).
     case lift
 }
@@ -80,8 +84,10 @@ public struct ModerationAction: Codable, Sendable, Hashable {
             guard until != nil else { throw .missingField("action.until") }
         case .ban:
             guard target != nil else { throw .missingField("action.target") }
-        case .remove:
+        case .remove, .admit:
             guard room != nil else { throw .missingField("action.room") }
+            guard target != nil else { throw .missingField("action.target") }
+        case .appoint:
             guard target != nil else { throw .missingField("action.target") }
         case .lift:
             guard lifts != nil else { throw .missingField("action.lifts") }

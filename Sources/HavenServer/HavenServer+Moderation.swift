@@ -40,8 +40,14 @@ extension HavenServer {
     /// then announced: deletions to the room, sanctions to the member concerned. A ban also
     /// disconnects the banned identity.
     func moderate(_ action: ModerationAction, session: Session, member: MemberInfo) {
-        guard member.staff != nil else {
-            refuse(session, code: "not_a_moderator", message: "only staff may moderate", id: action.id)
+        let allowed = switch action.kind {
+        case .admit: member.staff != nil
+        case .appoint: member.staff?.invite.role == .counsellor
+        default: member.staff != nil || member.appointment != nil
+        }
+        guard allowed else {
+            let who = action.kind == .appoint ? "counsellors" : action.kind == .admit ? "staff" : "staff"
+            refuse(session, code: "not_a_moderator", message: "only \(who) may \(action.kind == .appoint ? "appoint moderators" : "moderate")", id: action.id)
             return
         }
         guard action.moderator == member.member else {
@@ -63,7 +69,7 @@ extension HavenServer {
             refuse(session, code: "unknown_room", message: "there is no room \(room)", id: action.id, room: room)
             return
         }
-        if action.kind == .remove, let room = action.room, rooms[room] == nil {
+        if action.kind == .remove || action.kind == .admit, let room = action.room, rooms[room] == nil {
             refuse(session, code: "unknown_room", message: "there is no room \(room)", id: action.id, room: room)
             return
         }
@@ -93,6 +99,12 @@ extension HavenServer {
                 })
             case .lift:
                 return (try database.liftSanction(actionID: action.lifts!.bytes), [])
+            case .admit:
+                try database.addRoomMember(room: action.room!.value, member: action.target!.bytes, now: now)
+                return (nil, [])
+            case .appoint:
+                try database.appoint(member: action.target!.bytes, appointment: stored, appointedBy: action.moderator.bytes)
+                return (nil, [])
             }
         }) { [unowned self] result in
             let connected = sessions[session.connection.id] === session
@@ -144,6 +156,16 @@ extension HavenServer {
             if let target = action.target, let room = action.room { sanctions.removed[room, default: [:]][target] = action.id.bytes }
         case .lift:
             if let lifted { sanctions.remove(lifted) }
+        case .admit:
+            break
+        case .appoint:
+            // The appointed member's open sessions may moderate at once, and carry the proof.
+            let appointer = actor?.member?.staff
+            for session in (action.target.flatMap { sessionsByMember[$0] } ?? [:]).values {
+                guard let info = session.member else { continue }
+                session.state = .authenticated(MemberInfo(
+                    member: info.member, displayName: info.displayName, staff: info.staff, appointment: action, appointedBy: appointer))
+            }
         }
         if let target = action.target { recipients.merge(sessionsByMember[target] ?? [:]) { $1 } }
         for session in recipients.values { session.connection.send(frame: frame) }

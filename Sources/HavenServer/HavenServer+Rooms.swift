@@ -8,10 +8,7 @@ extension HavenServer {
             refuse(session, code: "unknown_room", message: "there is no room \(request.room)", room: request.room)
             return
         }
-        guard room.kind == "support" else {
-            refuse(session, code: "not_invited", message: "this room is open by invitation only", room: room.id)
-            return
-        }
+        let needsAdmission = room.kind != "support" && member.staff == nil
         guard sanctions.removed[room.id]?[member.member] == nil else {
             refuse(session, code: "removed_from_room", message: "a moderator removed you from this room", room: room.id)
             return
@@ -27,7 +24,9 @@ extension HavenServer {
         let memberBytes = member.member.bytes
         let now = configuration.now()
         let epoch = Int64(room.epoch)
-        withStore({ database -> (bundles: [[UInt8]], latest: Int64) in
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64)? in
+            // A private room admits staff, and members a staff member admitted.
+            if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
             // The member's own bundles (older epochs too, to read history), then every bundle of
             // the current epoch, so each client can list who holds the key from signed bundles.
@@ -36,10 +35,14 @@ extension HavenServer {
             return (mine + current, try database.latestRoomCursor(room: roomID))
         }) { [unowned self] result in
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
-            guard case .success(let stored) = result else {
+            guard case .success(let outcome) = result, let stored = outcome else {
                 removeFromRoom(session, room: room.id)
                 session.rooms[room.id] = nil
-                refuse(session, code: "store_failed", message: "could not join; try again", room: room.id)
+                if case .success(nil) = result {
+                    refuse(session, code: "not_invited", message: "this room is open by invitation only", room: room.id)
+                } else {
+                    refuse(session, code: "store_failed", message: "could not join; try again", room: room.id)
+                }
                 return
             }
             send(.joined(Joined(
@@ -134,6 +137,37 @@ extension HavenServer {
         case .success(let outcome):
             if connected { send(.ack(Ack(id: id, cursor: UInt64(outcome.cursor))), to: session) }
             if case .stored(let cursor) = outcome { fanOut(cursor) } else { counters.duplicates += 1 }
+        }
+    }
+}
+
+extension HavenServer {
+    /// Creates a room for a staff member, who is admitted to it at once.
+    func createRoom(_ request: CreateRoom, session: Session, member: MemberInfo) {
+        guard member.staff != nil else {
+            refuse(session, code: "not_a_moderator", message: "only staff may create rooms", room: request.room)
+            return
+        }
+        guard rooms[request.room] == nil else {
+            refuse(session, code: "room_exists", message: "a room with this id exists", room: request.room)
+            return
+        }
+        let now = configuration.now()
+        let creator = member.member.bytes
+        withStore({ database -> [LoadedRoom] in
+            guard try database.createRoom(id: request.room.value, name: request.name, kind: request.kind, now: now) else {
+                throw StoreError.conflict("a room with this id exists")
+            }
+            try database.addRoomMember(room: request.room.value, member: creator, now: now)
+            return try LoadedRoom.loadAll(from: database)
+        }) { [unowned self] result in
+            guard sessions[session.connection.id] === session else { return }
+            guard case .success(let loaded) = result, let room = loaded.first(where: { $0.id == request.room }) else {
+                refuse(session, code: "room_exists", message: "a room with this id exists", room: request.room)
+                return
+            }
+            if rooms[room.id] == nil { rooms[room.id] = LiveRoom(room) }
+            handle(.listRooms(NoFields()), from: session, member: member)
         }
     }
 }

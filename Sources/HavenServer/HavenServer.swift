@@ -125,17 +125,21 @@ final class HavenServer: WebSocketServerDelegate {
         let memberBytes = response.member.bytes
         let name = response.displayName
         let now = configuration.now()
-        withStore({ database -> (Int64, [UInt8]?) in
-            (try database.upsertMember(memberBytes, displayName: name, now: now), try database.staffCertificate(member: memberBytes))
+        withStore({ database -> (Int64, [UInt8]?, (action: [UInt8], appointerCertificate: [UInt8])?) in
+            (try database.upsertMember(memberBytes, displayName: name, now: now), try database.staffCertificate(member: memberBytes),
+             try database.appointment(member: memberBytes))
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
             case .failure:
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
-            case .success(let (createdAt, staffBytes)):
+            case .success(let (createdAt, staffBytes, appointment)):
                 let staff = staffBytes.flatMap { try? FrameCodec.decodeValue(StaffCertificate.self, from: $0) }
-                let member = MemberInfo(member: member.member, displayName: member.displayName, staff: staff)
+                let member = MemberInfo(
+                    member: member.member, displayName: member.displayName, staff: staff,
+                    appointment: appointment.flatMap { try? FrameCodec.decodeValue(ModerationAction.self, from: $0.action) },
+                    appointedBy: appointment.flatMap { try? FrameCodec.decodeValue(StaffCertificate.self, from: $0.appointerCertificate) })
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
                 let limits = configuration.rateLimits
@@ -152,10 +156,12 @@ final class HavenServer: WebSocketServerDelegate {
 
     // MARK: Dispatch
 
-    private func handle(_ frame: Frame, from session: Session, member: MemberInfo) {
+    func handle(_ frame: Frame, from session: Session, member: MemberInfo) {
         switch frame {
+        case .createRoom(let request):
+            createRoom(request, session: session, member: member)
         case .listRooms:
-            let list = rooms.values.filter { $0.kind == "support" }.sorted { $0.id.value < $1.id.value }.map {
+            let list = rooms.values.filter { $0.kind == "support" || member.staff != nil }.sorted { $0.id.value < $1.id.value }.map {
                 RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)
             }
             send(.rooms(RoomList(rooms: list)), to: session)

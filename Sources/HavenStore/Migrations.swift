@@ -128,6 +128,11 @@ enum Migrations {
         """
         ALTER TABLE rooms ADD COLUMN rotation_seconds INTEGER;
         ALTER TABLE rooms ADD COLUMN epoch_started_at INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE appointments (
+            member BLOB PRIMARY KEY,
+            action BLOB NOT NULL,
+            appointed_by BLOB NOT NULL
+        ) WITHOUT ROWID;
         """,
     ]
 

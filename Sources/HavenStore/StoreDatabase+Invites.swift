@@ -79,3 +79,21 @@ extension StoreDatabase {
         try run("SELECT certificate FROM staff WHERE member = ?", [.blob(member)]).first?.first?.blob
     }
 }
+
+extension StoreDatabase {
+    /// Records that `member` was appointed moderator by the action `appointment` of `appointedBy`.
+    public func appoint(member: [UInt8], appointment: [UInt8], appointedBy: [UInt8]) throws {
+        try run("""
+            INSERT INTO appointments (member, action, appointed_by) VALUES (?, ?, ?)
+            ON CONFLICT (member) DO UPDATE SET action = excluded.action, appointed_by = excluded.appointed_by
+            """, [.blob(member), .blob(appointment), .blob(appointedBy)])
+    }
+
+    /// A member's appointment and the appointing counsellor's staff certificate, if appointed.
+    public func appointment(member: [UInt8]) throws -> (action: [UInt8], appointerCertificate: [UInt8])? {
+        guard let row = try run("""
+            SELECT a.action, s.certificate FROM appointments a JOIN staff s ON s.member = a.appointed_by WHERE a.member = ?
+            """, [.blob(member)]).first else { return nil }
+        return (row[0].blob, row[1].blob)
+    }
+}
