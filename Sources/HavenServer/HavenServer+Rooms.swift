@@ -24,7 +24,7 @@ extension HavenServer {
         let memberBytes = member.member.bytes
         let now = configuration.now()
         let epoch = Int64(room.epoch)
-        withStore({ database -> (bundles: [[UInt8]], latest: Int64)? in
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [[UInt8]])? in
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
@@ -32,7 +32,9 @@ extension HavenServer {
             // the current epoch, so each client can list who holds the key from signed bundles.
             let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
             let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
-            return (mine + current, try database.latestRoomCursor(room: roomID))
+            // Deletions, so a client holding a copy from before hides it too.
+            let tombstones = try database.moderationLog(room: roomID, kind: ModerationKind.deleteMessage.rawValue).suffix(500).map(\.action)
+            return (mine + current, try database.latestRoomCursor(room: roomID), tombstones)
         }) { [unowned self] result in
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
             guard case .success(let outcome) = result, let stored = outcome else {
@@ -51,6 +53,11 @@ extension HavenServer {
             for bytes in stored.bundles {
                 if let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes) {
                     send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)
+                }
+            }
+            for bytes in stored.tombstones {
+                if let action = try? FrameCodec.decodeValue(ModerationAction.self, from: bytes) {
+                    send(.moderated(ModerationFrame(action: action)), to: session)
                 }
             }
             if !wasOnline, let event = encode(.memberJoined(MemberJoined(

@@ -24,12 +24,14 @@ extension SQLiteConnection {
         let connection = try SQLiteConnection(path: path)
         // auto_vacuum must be chosen before the first table exists: INCREMENTAL lets retention
         // give freed pages back to the file system (see StoreDatabase+Retention).
+        // The busy timeout comes first: another process (the CLI beside a running server) may
+        // hold the write lock while the other settings are applied.
         try connection.execute("""
+            PRAGMA busy_timeout = 5000;
             PRAGMA auto_vacuum = INCREMENTAL;
             PRAGMA journal_mode = WAL;
             PRAGMA secure_delete = ON;
             PRAGMA foreign_keys = ON;
-            PRAGMA busy_timeout = 5000;
             PRAGMA synchronous = \(settings.synchronous.rawValue);
             """)
         return connection

@@ -75,6 +75,12 @@ import Testing
         #expect(try await moderated(room.bob, .deleteMessage).message == id, "the room is told to hide it")
         #expect(try await moderated(room.alice, .deleteMessage).message == id)
 
+        // A member who was away when it was deleted is told on joining, to hide a copy they hold.
+        let returning = try TestClient("Away Owl", loop: room.loop.loop)
+        try await returning.connect(room.server)
+        _ = try await returning.client.join(lobby)
+        #expect(try await moderated(returning, .deleteMessage).message == id)
+
         let store = try HavenStore(path: room.server.databasePath)
         defer { store.close() }
         #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 100) }.isEmpty, "the stored ciphertext is gone")
