@@ -33,6 +33,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Seconds per measured window.")
     var seconds: Double?
 
+    @Option(help: "Messages each sender keeps unacknowledged at saturation (default 8).")
+    var window: Int?
+
     @Option(help: "The server's store durability: full or normal.")
     var synchronous = "full"
 
@@ -42,6 +45,7 @@ struct Bench: ParsableCommand {
         if let connections { configuration.idleConnections = connections }
         if let pairs { configuration.directPairs = pairs }
         if let seconds { configuration.windowSeconds = seconds }
+        if let window { configuration.window = max(1, window) }
         configuration.synchronous = synchronous
         let needed = UInt64(configuration.idleConnections + configuration.roomMembers + 2 * configuration.directPairs + 256)
         let files = ProcessLimits.raiseOpenFiles(to: needed)
