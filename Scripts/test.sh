@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a machine and runs every Haven test: the Swift suites, then the PyNaCl cross-check
-# (which also runs the Swift half of the exchange). Exits non-zero on the first failure.
+# Sets up a machine and runs every Haven test: the Swift suites, the PyNaCl cross-check (which
+# also runs the Swift half of the exchange), and the browser crypto (libsodium in WebAssembly)
+# against the same test vectors. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +20,9 @@ echo "test: Swift tests took $(( $(date +%s) - start )) s"
 
 echo "test: cross-checking the crypto against PyNaCl"
 python3 Tests/CrossCheck/crosscheck.py
+
+echo "test: building libsodium for the browser and checking the JavaScript crypto against the vectors"
+bash Scripts/build-sodium-wasm.sh
+node Tests/Web/vectors.test.mjs
 
 echo "test: all tests passed"

@@ -1,0 +1,105 @@
+// Haven's protocol bytes in JavaScript (docs/crypto.md), over the libsodium binding: the same
+// canonical byte strings, envelopes, bundles and direct messages as HavenProtocol in Swift.
+
+const encoder = new TextEncoder();
+
+/** Unpadded URL-safe base64. */
+export function b64(bytes) {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Strict unpadded URL-safe base64 decoding. */
+export function unb64(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new Error("not unpadded base64url");
+  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (text.length % 4)) % 4));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  if (b64(bytes) !== text) throw new Error("non-canonical base64url");
+  return bytes;
+}
+
+/** Label, a zero byte, fields as u32-BE length + bytes, integers as u64-BE. */
+export class Canonical {
+  constructor(label) { this.parts = [encoder.encode(label), new Uint8Array([0])]; }
+  field(value) {
+    const bytes = typeof value === "string" ? encoder.encode(value) : value;
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, bytes.length);
+    this.parts.push(length, bytes);
+    return this;
+  }
+  integer(value) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(value));
+    this.parts.push(bytes);
+    return this;
+  }
+  bytes() {
+    const total = this.parts.reduce((sum, part) => sum + part.length, 0);
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const part of this.parts) { out.set(part, offset); offset += part.length; }
+    return out;
+  }
+}
+
+const equal = (a, b) => a.length === b.length && a.every((byte, index) => byte === b[index]);
+
+export function haven(sodium) {
+  const frankingCommitment = (body, key) => sodium.blake2b(new Canonical("haven/v1/franking").field(body).bytes(), key, 32);
+  const roomAssociatedData = (env) => new Canonical("haven/v1/room-message-ad").field(env.room).integer(env.epoch)
+    .field(unb64(env.id)).field(unb64(env.sender)).bytes();
+  const roomSignedBytes = (env) => new Canonical("haven/v1/room-message").field(env.room).integer(env.epoch).field(unb64(env.id))
+    .field(unb64(env.sender)).field(unb64(env.nonce)).field(unb64(env.ciphertext)).field(unb64(env.franking)).bytes();
+  const bundleSignedBytes = (bundle) => new Canonical("haven/v1/epoch-key").field(bundle.room).integer(bundle.epoch)
+    .field(unb64(bundle.recipient)).field(unb64(bundle.sealer)).field(unb64(bundle.sealed)).bytes();
+  const directSignedBytes = (id, sender, recipient, commitment) => new Canonical("haven/v1/direct-message").field(id).field(sender)
+    .field(recipient).field(commitment).bytes();
+
+  return {
+    identity(seed) {
+      const { publicKey, secretKey } = sodium.signSeedKeypair(seed);
+      return { publicKey, secretKey, boxPublic: sodium.publicKeyToCurve25519(publicKey), boxSecret: sodium.secretKeyToCurve25519(secretKey) };
+    },
+    authSignedBytes: (server, nonce, member) => new Canonical("haven/v1/auth").field(server).field(nonce).field(member).bytes(),
+    frankingCommitment,
+    roomAssociatedData,
+    roomSignedBytes,
+    bundleSignedBytes,
+    directSignedBytes,
+    sealRoomMessage(body, room, epoch, key, sender, id, nonce, frankingKey) {
+      const env = { room, epoch, id: b64(id), sender: b64(sender.publicKey), nonce: b64(nonce) };
+      const plaintext = new Uint8Array([...frankingKey, ...body]);
+      env.ciphertext = b64(sodium.aeadEncrypt(plaintext, roomAssociatedData(env), nonce, key));
+      env.franking = b64(frankingCommitment(body, frankingKey));
+      env.signature = b64(sodium.sign(roomSignedBytes(env), sender.secretKey));
+      return env;
+    },
+    openRoomMessage(env, key) {
+      if (!sodium.verify(unb64(env.signature), roomSignedBytes(env), unb64(env.sender))) throw new Error("room message signature does not verify");
+      const plaintext = sodium.aeadDecrypt(unb64(env.ciphertext), roomAssociatedData(env), unb64(env.nonce), key);
+      const frankingKey = plaintext.slice(0, 32);
+      const body = plaintext.slice(32);
+      if (!equal(frankingCommitment(body, frankingKey), unb64(env.franking))) throw new Error("franking mismatch");
+      return body;
+    },
+    openBundle(bundle, identity) {
+      if (!equal(unb64(bundle.recipient), identity.publicKey)) throw new Error("bundle is addressed to another member");
+      if (!sodium.verify(unb64(bundle.signature), bundleSignedBytes(bundle), unb64(bundle.sealer))) throw new Error("bundle signature does not verify");
+      return sodium.sealOpen(unb64(bundle.sealed), identity.boxPublic, identity.boxSecret);
+    },
+    openDirect(message, identity) {
+      if (!equal(unb64(message.recipient), identity.publicKey)) throw new Error("direct message is addressed to another member");
+      const plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
+      const signature = plaintext.slice(0, 64);
+      const frankingKey = plaintext.slice(64, 96);
+      const body = plaintext.slice(96);
+      const commitment = unb64(message.franking);
+      const signed = directSignedBytes(unb64(message.id), unb64(message.sender), identity.publicKey, commitment);
+      if (!sodium.verify(signature, signed, unb64(message.sender))) throw new Error("direct message signature does not verify");
+      if (!equal(frankingCommitment(body, frankingKey), commitment)) throw new Error("franking mismatch");
+      return body;
+    },
+  };
+}

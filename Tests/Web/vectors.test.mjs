@@ -1,0 +1,62 @@
+// Checks the JavaScript crypto (libsodium in WebAssembly + haven-protocol.js) against the test
+// vectors the Swift code and PyNaCl also check. Run: node Tests/Web/vectors.test.mjs
+import { readFileSync } from "node:fs";
+import { webcrypto } from "node:crypto";
+import assert from "node:assert/strict";
+import { loadSodium } from "../../Sources/HavenWeb/Public/sodium.js";
+import { haven, b64, unb64 } from "../../Sources/HavenWeb/Public/haven-protocol.js";
+
+const root = new URL("../../", import.meta.url);
+const sodium = await loadSodium(readFileSync(new URL("Sources/HavenWeb/Public/sodium.wasm", root)), (bytes) => webcrypto.getRandomValues(bytes));
+const protocol = haven(sodium);
+const vectors = JSON.parse(readFileSync(new URL("Tests/HavenProtocolTests/Vectors/vectors.json", root), "utf8"));
+let checks = 0;
+const check = (condition, what) => { assert.ok(condition, what); checks += 1; };
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+const ids = {};
+for (const item of vectors.identities) {
+  ids[item.name] = protocol.identity(unb64(item.seed));
+  check(b64(ids[item.name].publicKey) === item.ed25519Public, `identity ${item.name}`);
+  check(b64(ids[item.name].boxPublic) === item.x25519Public, `identity ${item.name} X25519`);
+}
+for (const item of vectors.base64url) {
+  check(b64(Uint8Array.from(item.hex.match(/../g) ?? [], (h) => parseInt(h, 16))) === item.text, `base64url ${item.hex}`);
+}
+for (const bad of ["aGF2ZW4=", "aGF2 ZW4", "+/8", "a", "aGF2ZW5"]) {
+  assert.throws(() => unb64(bad), `rejects ${bad}`);
+  checks += 1;
+}
+check(b64(protocol.frankingCommitment(unb64(vectors.franking.body), unb64(vectors.franking.key))) === vectors.franking.commitment, "franking");
+
+const auth = vectors.auth;
+const authBytes = protocol.authSignedBytes(auth.server, unb64(auth.nonce), ids[auth.member].publicKey);
+check(b64(authBytes) === auth.signedBytes, "login signed bytes");
+check(b64(sodium.sign(authBytes, ids[auth.member].secretKey)) === auth.signature, "login signature");
+
+const room = vectors.roomMessage;
+const env = room.envelope;
+check(b64(protocol.roomAssociatedData(env)) === room.associatedData, "room associated data");
+check(b64(protocol.roomSignedBytes(env)) === room.signedBytes, "room signed bytes");
+check(b64(protocol.openRoomMessage(env, unb64(room.epochKey))) === room.body, "room message opens");
+const resealed = protocol.sealRoomMessage(unb64(room.body), env.room, env.epoch, unb64(room.epochKey), ids[room.sender],
+  unb64(env.id), unb64(env.nonce), unb64(room.frankingKey));
+check(JSON.stringify(Object.entries(resealed).sort()) === JSON.stringify(Object.entries(env).sort()), "room message reseals byte for byte");
+const tampered = { ...env, epoch: env.epoch + 1 };
+assert.throws(() => protocol.openRoomMessage(tampered, unb64(room.epochKey)));
+checks += 1;
+
+const bundle = vectors.epochKeyBundle;
+check(b64(protocol.bundleSignedBytes(bundle.bundle)) === bundle.signedBytes, "bundle signed bytes");
+check(b64(protocol.openBundle(bundle.bundle, ids[bundle.recipient])) === bundle.epochKey, "bundle opens");
+assert.throws(() => protocol.openBundle(bundle.bundle, ids[bundle.sealer]));
+checks += 1;
+
+const direct = vectors.directMessage;
+check(b64(protocol.openDirect(direct.message, ids[direct.recipient])) === direct.body, "direct message opens");
+const sealed = sodium.seal(new TextEncoder().encode("from JavaScript"), ids.bob.boxPublic);
+check(same(sodium.sealOpen(sealed, ids.bob.boxPublic, ids.bob.boxSecret), new TextEncoder().encode("from JavaScript")), "seal round trip");
+assert.throws(() => sodium.sealOpen(sealed.slice(0, 31), ids.bob.boxPublic, ids.bob.boxSecret), /too short: 31 bytes, need at least 48/);
+checks += 1;
+
+console.log(`web crypto: ${checks} checks against the test vectors passed`);
