@@ -3,11 +3,13 @@
 # a second run installs nothing and says so.
 #   Debian packages: the C libraries Haven wraps (with headers) and pkg-config; OpenSSL's
 #                    libcrypto only for the SHA-1 of the WebSocket handshake.
-#   PyPI packages:   PyNaCl, for the independent cross-check of the crypto.
+#                    Chromium and its driver, for the web widget's browser tests.
+#   PyPI packages:   PyNaCl, for the independent cross-check of the crypto; Selenium.
+#   Node.js (from Debian if missing) runs the JavaScript crypto against the test vectors.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
-PYTHON_PACKAGES=(pynacl:nacl)
+DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev chromium chromium-driver)
+PYTHON_PACKAGES=(pynacl:nacl selenium:selenium)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -36,6 +38,12 @@ for entry in "${PYTHON_PACKAGES[@]}"; do
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$package"
     fi
 done
+
+if ! command -v node >/dev/null; then
+    echo "bootstrap: installing Node.js"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+fi
 
 if ! command -v swift >/dev/null; then
     echo "bootstrap: the Swift toolchain (6.x) is not on PATH; install it from swift.org first" >&2

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/bootstrap.sh
+bash Scripts/build-sodium-wasm.sh
 swift build --product haven
 haven=".build/debug/haven"
 
@@ -14,6 +15,6 @@ if [ $# -gt 0 ]; then
 fi
 "$haven" --version
 echo
-echo "Haven is starting at http://127.0.0.1:8080/ (WebSocket ws://127.0.0.1:8080/v1/ws, room \"lobby\")."
+echo "Haven is starting: open http://127.0.0.1:8080/ in a browser (room \"lobby\"; WebSocket ws://127.0.0.1:8080/v1/ws)."
 echo "Health: http://127.0.0.1:8080/healthz   Metrics: http://127.0.0.1:8080/metrics   Stop: Ctrl-C"
 exec "$haven" serve --listen 127.0.0.1:8080 --data ./data

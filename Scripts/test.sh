@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a machine and runs every Haven test: the Swift suites, the PyNaCl cross-check (which
-# also runs the Swift half of the exchange), and the browser crypto (libsodium in WebAssembly)
-# against the same test vectors. Exits non-zero on the first failure.
+# also runs the Swift half of the exchange), the browser crypto (libsodium in WebAssembly)
+# against the same test vectors, and the web widget in headless Chromium. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +24,8 @@ python3 Tests/CrossCheck/crosscheck.py
 echo "test: building libsodium for the browser and checking the JavaScript crypto against the vectors"
 bash Scripts/build-sodium-wasm.sh
 node Tests/Web/vectors.test.mjs
+
+echo "test: the web widget in real headless Chromium"
+python3 Tests/Web/test_widget.py
 
 echo "test: all tests passed"

@@ -43,9 +43,10 @@ public enum WebSocketHandshake {
 
     /// Validates `request` as a WebSocket upgrade and returns the `Sec-WebSocket-Accept` value.
     ///
-    /// `allowedOrigins` lists exact origins (`https://provider.example`); `"*"` allows any. A
-    /// request without `Origin` (not from a browser) is allowed: the check exists to stop other
-    /// web pages from using a visitor's browser.
+    /// `allowedOrigins` lists exact origins (`https://provider.example`); `"*"` allows any. The
+    /// server's own origin (the widget it serves, matched against `Host`) is always allowed, and
+    /// so is a request without `Origin` (not from a browser): the check exists to stop other web
+    /// pages from using a visitor's browser.
     public static func accept(_ request: HTTPMessage, allowedOrigins: [String]) throws(Rejection) -> String {
         guard request.method == "GET" else { throw .notAnUpgrade(reason: "method must be GET") }
         guard let upgrade = request.header("Upgrade"), upgrade.equalsIgnoringASCIICase("websocket") else {
@@ -62,10 +63,16 @@ public enum WebSocketHandshake {
         guard let key = request.header("Sec-WebSocket-Key")?.trimmingCharacters(in: .whitespaces),
               Data(base64Encoded: key)?.count == 16
         else { throw .notAnUpgrade(reason: "Sec-WebSocket-Key must be 16 bytes in base64") }
-        if let origin = request.header("Origin"), !allowedOrigins.contains("*"), !allowedOrigins.contains(origin) {
+        if let origin = request.header("Origin"), !allowedOrigins.contains("*"), !allowedOrigins.contains(origin),
+           !isSameOrigin(origin, host: request.header("Host")) {
             throw .originNotAllowed
         }
         return acceptValue(forKey: key)
+    }
+
+    private static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+        guard let host, !host.isEmpty else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
     /// base64(SHA-1(key + GUID)), as RFC 6455 §4.2.2 defines.

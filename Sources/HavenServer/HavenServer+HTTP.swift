@@ -6,6 +6,15 @@ extension HavenServer {
         guard request.method == "GET" || request.method == "HEAD" else {
             return .error(status: 405, code: "method_not_allowed", message: "only GET is served here")
         }
+        let path = request.path == "/" ? "/index.html" : String(request.path)
+        if let web = configuration.web, let file = web.files[path] {
+            return HTTPResponse(status: 200, headers: [
+                "Content-Type": file.type,
+                "Content-Security-Policy": WebRoot.contentSecurityPolicy(frameAncestors: configuration.network.allowedOrigins),
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+            ], body: request.method == "HEAD" ? [] : file.body)
+        }
         switch request.path {
         case "/":
             let body = #"{"name":"haven","websocket":"\#(configuration.network.webSocketPath)","health":"/healthz","metrics":"/metrics"}"#

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     /// The organisation's public key (Keys/organisation.pub), against which staff certificates
     /// are checked when invites are redeemed; without it, invites cannot be redeemed.
     public var organisationPublicKey: SigningPublicKey?
+    /// The web widget's files, served at `/` (none: only the JSON index is served there).
+    public var web: WebRoot?
     /// The wall clock in seconds since 1970 (tests move it).
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

@@ -38,6 +38,9 @@ struct Serve: ParsableCommand {
     @Option(help: "An origin allowed to open WebSockets (repeatable; \"*\" allows any).")
     var allowedOrigin: [String] = []
 
+    @Option(help: "The web widget's folder (built by Scripts/build-sodium-wasm.sh).")
+    var web = "./Sources/HavenWeb/Public"
+
     @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed.")
     var keys = "./Keys"
 
@@ -76,6 +79,11 @@ struct Serve: ParsableCommand {
             }
         } else {
             ServerLog.warning("no \(keyDirectory.organisationPublicKeyPath): staff invites cannot be redeemed (run `haven keys init`)")
+        }
+        if FileManager.default.fileExists(atPath: web + "/index.html") {
+            configuration.web = try? WebRoot(directory: web)
+        } else {
+            ServerLog.warning("no web widget in \(web): serving the API only")
         }
         ProcessLimits.disableCoreDumps()
         let files = ProcessLimits.raiseOpenFiles(to: 65_536)

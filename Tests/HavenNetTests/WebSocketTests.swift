@@ -59,6 +59,15 @@ import Testing
         #expect(reply.contains("origin_not_allowed"))
     }
 
+    @Test func theServersOwnOriginIsAllowed() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(RawSocket.upgradeRequest(origin: "http://127.0.0.1"))
+        socket.send(RawSocket.clientFrame(opcode: 0x8, payload: [0x03, 0xE8]))
+        #expect(String(decoding: socket.readToEnd(), as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+    }
+
     @Test func wrongVersionIsRefusedWith426() throws {
         let server = try EchoServer()
         defer { server.stop() }

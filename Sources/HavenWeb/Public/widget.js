@@ -1,0 +1,131 @@
+// The member's widget: an identity kept on this device, rooms, end-to-end-encrypted chat.
+// All cryptography is libsodium's (sodium.wasm); the server only ever sees ciphertext.
+import { loadSodium } from "/sodium.js";
+import { haven, b64, unb64 } from "/haven-protocol.js";
+
+const $ = (id) => document.getElementById(id);
+const sodium = await loadSodium("/sodium.wasm");
+const protocol = haven(sodium);
+const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
+const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
+
+let seed = localStorage.getItem("haven.seed");
+if (!seed) { seed = b64(sodium.randomBytes(32)); localStorage.setItem("haven.seed", seed); }
+const me = protocol.identity(unb64(seed));
+const myID = b64(me.publicKey);
+const pick = (list) => list[sodium.randomBytes(1)[0] % list.length];
+$("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
+
+const keys = new Map();      // room -> Map(epoch -> key)
+const epochs = new Map();    // room -> current epoch
+const waiting = new Map();   // room -> envelopes waiting for a key
+const names = new Map([[myID, $("pseudonym").value]]);
+let currentRoom = null;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`);
+const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
+
+function bundle(room, epoch, key, recipient) {
+  const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
+  value.signature = b64(sodium.sign(protocol.bundleSignedBytes(value), me.secretKey));
+  return value;
+}
+
+function keyFor(room, epoch) { return keys.get(room)?.get(epoch); }
+function storeKey(room, epoch, key) {
+  if (!keys.has(room)) keys.set(room, new Map());
+  keys.get(room).set(epoch, key);
+  const held = waiting.get(room) ?? [];
+  waiting.delete(room);
+  held.forEach((frame) => show(frame));
+  $("composer").disabled = $("send").disabled = room !== currentRoom;
+}
+
+function show(frame) {
+  const env = frame.envelope;
+  const key = keyFor(env.room, env.epoch);
+  if (!key) { waiting.set(env.room, [...(waiting.get(env.room) ?? []), frame]); return; }
+  let text;
+  try { text = JSON.parse(decoder.decode(protocol.openRoomMessage(env, key))).text; } catch { return; }
+  const item = document.createElement("li");
+  item.dataset.id = env.id;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = names.get(env.sender) ?? "Someone";
+  const body = document.createElement("span");
+  body.className = "text";
+  body.textContent = text;
+  item.append(who, body);
+  $("messages").append(item);
+}
+
+socket.addEventListener("message", (event) => {
+  const frame = JSON.parse(event.data);
+  switch (frame.type) {
+    case "challenge": {
+      const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
+      send({ type: "auth", member: myID, signature: b64(signature), displayName: $("pseudonym").value });
+      break;
+    }
+    case "welcome": $("status").textContent = "connected"; send({ type: "listRooms" }); break;
+    case "rooms":
+      $("rooms").replaceChildren(...frame.rooms.map((room) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.textContent = `${room.name} (${room.online} here)`;
+        button.dataset.room = room.room;
+        button.addEventListener("click", () => { currentRoom = room.room; $("room-title").textContent = room.name; send({ type: "join", room: room.room, after: 0 }); });
+        item.append(button);
+        return item;
+      }));
+      break;
+    case "joined": {
+      epochs.set(frame.room, frame.epoch);
+      frame.members.forEach((m) => names.set(m.member, m.displayName));
+      const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
+      $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
+      if (frame.keyHolders.length === 0 && !keyFor(frame.room, frame.epoch)) {
+        const key = sodium.randomBytes(32);
+        storeKey(frame.room, frame.epoch, key);
+        send({ type: "keyBundle", bundle: bundle(frame.room, frame.epoch, key, me.publicKey) });
+      }
+      break;
+    }
+    case "synced": if (frame.room) $("status").textContent = `in ${frame.room}`; if (keyFor(frame.room, epochs.get(frame.room))) storeKey(frame.room, epochs.get(frame.room), keyFor(frame.room, epochs.get(frame.room))); break;
+    case "keyBundle":
+      if (frame.bundle.recipient === myID) {
+        try { storeKey(frame.bundle.room, frame.bundle.epoch, protocol.openBundle(frame.bundle, me)); } catch { /* not for us, or forged */ }
+      }
+      break;
+    case "memberJoined": {
+      names.set(frame.member.member, frame.member.displayName);
+      const key = keyFor(frame.room, epochs.get(frame.room));
+      if (!frame.holdsKey && key) send({ type: "keyBundle", bundle: bundle(frame.room, epochs.get(frame.room), key, unb64(frame.member.member)) });
+      break;
+    }
+    case "message": show(frame); break;
+    case "error": $("status").textContent = frame.message; break;
+  }
+});
+socket.addEventListener("close", () => { $("status").textContent = "disconnected"; });
+
+$("composer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("composer").value.trim();
+  const epoch = epochs.get(currentRoom);
+  const key = keyFor(currentRoom, epoch);
+  if (!text || !key) return;
+  const body = encoder.encode(JSON.stringify({ text }));
+  const env = protocol.sealRoomMessage(body, currentRoom, epoch, key, me, sodium.randomBytes(16), sodium.randomBytes(24), sodium.randomBytes(32));
+  send({ type: "send", envelope: env });
+  show({ envelope: env });
+  $("composer").value = "";
+});
+$("pseudonym").addEventListener("change", () => localStorage.setItem("haven.name", $("pseudonym").value));
+$("crisis-toggle").addEventListener("click", () => {
+  const open = $("crisis").hidden;
+  $("crisis").hidden = !open;
+  $("crisis-toggle").setAttribute("aria-expanded", String(open));
+});
+$("forget").addEventListener("click", () => { localStorage.clear(); socket.close(); location.reload(); });

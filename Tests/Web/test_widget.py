@@ -1,0 +1,122 @@
+"""Browser tests of the web widget: real headless Chromium (Debian's chromium and chromium-driver)
+driven by Selenium, against the real `haven serve` binary on loopback.
+
+Run: python3 Tests/Web/test_widget.py (after Scripts/build-sodium-wasm.sh and a debug build).
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+
+
+class Server:
+    """`haven serve` on a free port with a temporary data folder."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="haven-web-")
+        self.process = subprocess.Popen(
+            [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
+             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys"],
+            stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        else:
+            raise SystemExit("haven serve did not start")
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait_for_text(driver, element_id, text, seconds=20):
+    WebDriverWait(driver, seconds).until(ready.text_to_be_present_in_element((By.ID, element_id), text))
+
+
+def hosts_requested(driver):
+    hosts = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            match = re.match(r"^[a-z]+://([^/:]+)", url)
+            if match:
+                hosts.add(match.group(1))
+    return hosts
+
+
+def main():
+    server = Server()
+    browsers = []
+    try:
+        for name in ("Quiet Otter", "Calm Heron"):
+            driver = browser()
+            browsers.append(driver)
+            driver.get(server.url)
+            wait_for_text(driver, "status", "connected")
+            field = driver.find_element(By.ID, "pseudonym")
+            field.clear()
+            field.send_keys(name)
+        alice, bob = browsers
+        for driver in browsers:
+            WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+            driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+            wait_for_text(driver, "status", "in lobby")
+            WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
+            time.sleep(0.3)
+        marker = f"hello from the browser {os.getpid()}"
+        alice.find_element(By.ID, "composer").send_keys(marker + "\n")
+        wait_for_text(bob, "messages", marker)
+        bob.find_element(By.ID, "composer").send_keys("hello back\n")
+        wait_for_text(alice, "messages", "hello back")
+        print("  ok  two browsers chat end to end in a room")
+
+        database = pathlib.Path(server.folder) / "haven.sqlite"
+        raw = database.read_bytes() + (database.with_name("haven.sqlite-wal").read_bytes() if database.with_name("haven.sqlite-wal").exists() else b"")
+        assert marker.encode() not in raw, "plaintext reached the server's database"
+        print("  ok  the server's database holds no plaintext")
+
+        for driver in browsers:
+            hosts = hosts_requested(driver)
+            assert hosts <= {"127.0.0.1"}, f"requests to third parties: {hosts}"
+        print("  ok  no request left this origin")
+
+        alice.find_element(By.ID, "crisis-toggle").click()
+        assert alice.find_element(By.ID, "crisis").is_displayed()
+        print("  ok  the crisis contacts open in one tap")
+        print("widget tests passed")
+    finally:
+        for driver in browsers:
+            driver.quit()
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
