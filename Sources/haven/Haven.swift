@@ -5,7 +5,7 @@ import Sodium
 
 /// The one executable: runs the server and manages keys, invites, rooms and retention.
 @main
-struct Haven: ParsableCommand {
+struct Haven: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "haven",
         abstract: "Anonymous, end-to-end-encrypted support chat.",
@@ -14,7 +14,7 @@ struct Haven: ParsableCommand {
             rooms and retention. Run `haven help <subcommand>` for details of each.
             """,
         version: "haven \(havenVersion) (libsodium \(SodiumLibrary.version), SQLite \(SQLiteConnection.libraryVersion), libuv \(EventLoop.libraryVersion))",
-        subcommands: [Serve.self, Keys.self, Invite.self, Rooms.self, Retention.self, Audit.self, Bench.self]
+        subcommands: [Serve.self, Keys.self, Invite.self, Rooms.self, Retention.self, Audit.self, Chat.self, Bench.self]
     )
 }
 

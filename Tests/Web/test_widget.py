@@ -98,6 +98,20 @@ def main():
         wait_for_text(alice, "messages", "hello back")
         print("  ok  two browsers chat end to end in a room")
 
+        # A Swift HavenClient (`haven chat`) joins: a browser seals it the key, and they talk.
+        swift = subprocess.Popen(
+            [str(ROOT / ".build/debug/haven"), "chat", "--server", f"127.0.0.1:{server.port}", "--room", "lobby",
+             "--name", "Swift Heron", "--say", "hello from Swift", "--seconds", "8"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_text(alice, "messages", "hello from Swift", seconds=30)
+        alice.find_element(By.ID, "composer").send_keys("hello to Swift from the browser\n")
+        output, errors = swift.communicate(timeout=60)
+        assert swift.returncode == 0, errors
+        assert "hello to Swift from the browser" in output, output
+        print("  ok  a browser and the Swift HavenClient talk to each other")
+
+        alice.save_screenshot(str(ROOT / "docs/screenshots/member-room.png"))
+
         database = pathlib.Path(server.folder) / "haven.sqlite"
         raw = database.read_bytes() + (database.with_name("haven.sqlite-wal").read_bytes() if database.with_name("haven.sqlite-wal").exists() else b"")
         assert marker.encode() not in raw, "plaintext reached the server's database"

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import HavenClient
+import HavenNet
+import HavenProtocol
+import Sodium
+
+/// `haven chat`: a terminal member, for trying a server and for tests that need a Swift client
+/// beside browsers.
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join a room as a new anonymous member and chat from the terminal.",
+        discussion: """
+            Creates a fresh identity, joins the room, sends each --say message, prints every message
+            received as "name: text", and leaves after --seconds (or at end of input when reading
+            lines from standard input with --interactive).
+
+            Examples:
+              haven chat --server 127.0.0.1:8080 --room lobby --say "hello" --seconds 10
+              haven chat --server 127.0.0.1:8080 --room lobby --interactive
+            """)
+
+    @Option(help: "The server, HOST:PORT.")
+    var server = "127.0.0.1:8080"
+    @Option(help: "The room to join.")
+    var room = "lobby"
+    @Option(help: "Your pseudonym.")
+    var name = "Terminal Wren"
+    @Option(help: "A message to send after joining (repeatable).")
+    var say: [String] = []
+    @Option(help: "Wait this long for the room's key before sending, in seconds.")
+    var keyTimeout = 20.0
+    @Option(help: "How long to stay, in seconds.")
+    var seconds = 10.0
+    @Flag(help: "Send each line typed on standard input.")
+    var interactive = false
+
+    func run() async throws {
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            throw ValidationError("--server must be HOST:PORT")
+        }
+        let host = String(server[..<colon])
+        let roomID = try RoomID(room)
+        let loop = try EventLoop()
+        loop.start()
+        defer { loop.shutdown() }
+        let client = HavenClient(identity: try SigningKeyPair.generate(), displayName: name, loop: loop)
+        let printer = Task {
+            var names: [MemberID: String] = [:]
+            for await event in client.events {
+                switch event {
+                case .memberJoined(_, let member): names[member.member] = member.displayName
+                case .roomMessage(_, let message, _):
+                    let line = "\(names[message.sender] ?? "someone"): \(message.body.text ?? "(attachment)")\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                default: break
+                }
+            }
+        }
+        try await client.connect(host: host, port: port)
+        _ = try await client.join(roomID)
+        let keyTimeout = keyTimeout
+        let hasKey = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = ResumeOnce(continuation)
+            Task { await client.waitForKey(roomID); once.resume(true) }
+            Task { try? await Task.sleep(for: .seconds(keyTimeout)); once.resume(false) }
+        }
+        guard hasKey else {
+            FileHandle.standardError.write(Data("error: nobody holding the room's key came online within \(Int(keyTimeout)) s\n".utf8))
+            throw ExitCode.failure
+        }
+        for message in say { _ = try await client.send(message, to: roomID) }
+        if interactive {
+            while let line = readLine() { _ = try await client.send(line, to: roomID) }
+        } else {
+            try await Task.sleep(for: .seconds(seconds))
+        }
+        await client.disconnect()
+        printer.cancel()
+    }
+}
+
+/// Resumes a continuation with the first value offered and ignores the rest.
+private final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: `continuation` is taken under `lock`, so it is resumed exactly once.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Value, Never>?
+
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = continuation }
+
+    func resume(_ value: Value) {
+        let taken = lock.withLock { () -> CheckedContinuation<Value, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        taken?.resume(returning: value)
+    }
+}
