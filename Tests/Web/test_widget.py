@@ -80,10 +80,11 @@ def main():
             driver = browser()
             browsers.append(driver)
             driver.get(server.url)
-            wait_for_text(driver, "status", "connected")
             field = driver.find_element(By.ID, "pseudonym")
             field.clear()
             field.send_keys(name)
+            driver.find_element(By.ID, "start").click()
+            wait_for_text(driver, "status", "connected")
         alice, bob = browsers
         for driver in browsers:
             WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
@@ -96,7 +97,23 @@ def main():
         wait_for_text(bob, "messages", marker)
         bob.find_element(By.ID, "composer").send_keys("hello back\n")
         wait_for_text(alice, "messages", "hello back")
+        assert "Quiet Otter" in bob.find_element(By.ID, "messages").text, "the sender's chosen pseudonym is shown"
         print("  ok  two browsers chat end to end in a room")
+
+        # A YouTube link is a click-to-load card: nothing is requested from a third party before
+        # the click, and then only youtube-nocookie.com.
+        for driver in browsers:
+            driver.get_log("performance")
+        alice.find_element(By.ID, "composer").send_keys("https://www.youtube.com/watch?v=dQw4w9WgXcQ\n")
+        WebDriverWait(bob, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".video-card button"))
+        time.sleep(0.5)
+        assert hosts_requested(bob) <= {"127.0.0.1"}, "the card loaded something before the click"
+        bob.find_element(By.CSS_SELECTOR, ".video-card button").click()
+        frame = WebDriverWait(bob, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, ".video-card iframe"))
+        assert frame.get_attribute("src").startswith("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+        time.sleep(0.5)
+        assert hosts_requested(bob) <= {"127.0.0.1", "www.youtube-nocookie.com"}
+        print("  ok  a YouTube link is a click-to-load card, then a youtube-nocookie embed")
 
         # A Swift HavenClient (`haven chat`) joins: a browser seals it the key, and they talk.
         swift = subprocess.Popen(
@@ -117,10 +134,9 @@ def main():
         assert marker.encode() not in raw, "plaintext reached the server's database"
         print("  ok  the server's database holds no plaintext")
 
-        for driver in browsers:
-            hosts = hosts_requested(driver)
-            assert hosts <= {"127.0.0.1"}, f"requests to third parties: {hosts}"
-        print("  ok  no request left this origin")
+        hosts = hosts_requested(alice)
+        assert hosts <= {"127.0.0.1"}, f"requests to third parties: {hosts}"
+        print("  ok  no request left this origin without a click")
 
         alice.find_element(By.ID, "crisis-toggle").click()
         assert alice.find_element(By.ID, "crisis").is_displayed()

@@ -23,7 +23,7 @@ const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`);
+let socket = null;
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 
 function bundle(room, epoch, key, recipient) {
@@ -42,6 +42,29 @@ function storeKey(room, epoch, key) {
   $("composer").disabled = $("send").disabled = room !== currentRoom;
 }
 
+const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
+
+// A YouTube link becomes a card; nothing is fetched from YouTube until the member asks, and then
+// only from youtube-nocookie.com.
+function youTubeCard(videoID) {
+  const card = document.createElement("div");
+  card.className = "video-card";
+  const note = document.createElement("p");
+  note.textContent = "YouTube video. Loading it contacts YouTube (privacy-enhanced mode).";
+  const button = document.createElement("button");
+  button.textContent = "Load video";
+  button.addEventListener("click", () => {
+    const frame = document.createElement("iframe");
+    frame.src = `https://www.youtube-nocookie.com/embed/${videoID}`;
+    frame.title = "YouTube video";
+    frame.allow = "encrypted-media; picture-in-picture";
+    frame.referrerPolicy = "no-referrer";
+    card.replaceChildren(frame);
+  });
+  card.append(note, button);
+  return card;
+}
+
 function show(frame) {
   const env = frame.envelope;
   const key = keyFor(env.room, env.epoch);
@@ -57,10 +80,22 @@ function show(frame) {
   body.className = "text";
   body.textContent = text;
   item.append(who, body);
+  const video = text.trim().match(youTube);
+  if (video) item.append(youTubeCard(video[1]));
   $("messages").append(item);
 }
 
-socket.addEventListener("message", (event) => {
+function connect() {
+  names.set(myID, $("pseudonym").value);
+  localStorage.setItem("haven.name", $("pseudonym").value);
+  $("pseudonym").disabled = $("start").disabled = true;
+  $("status").textContent = "connecting…";
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`);
+  socket.addEventListener("message", received);
+  socket.addEventListener("close", () => { $("status").textContent = "disconnected"; });
+}
+
+function received(event) {
   const frame = JSON.parse(event.data);
   switch (frame.type) {
     case "challenge": {
@@ -107,8 +142,7 @@ socket.addEventListener("message", (event) => {
     case "message": show(frame); break;
     case "error": $("status").textContent = frame.message; break;
   }
-});
-socket.addEventListener("close", () => { $("status").textContent = "disconnected"; });
+}
 
 $("composer-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -122,10 +156,10 @@ $("composer-form").addEventListener("submit", (event) => {
   show({ envelope: env });
   $("composer").value = "";
 });
-$("pseudonym").addEventListener("change", () => localStorage.setItem("haven.name", $("pseudonym").value));
+$("start").addEventListener("click", connect);
 $("crisis-toggle").addEventListener("click", () => {
   const open = $("crisis").hidden;
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
-$("forget").addEventListener("click", () => { localStorage.clear(); socket.close(); location.reload(); });
+$("forget").addEventListener("click", () => { localStorage.clear(); socket?.close(); location.reload(); });
