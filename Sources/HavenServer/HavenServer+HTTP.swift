@@ -1,5 +1,7 @@
+import Foundation
 import HavenNet
 import HavenStore
+import Sodium
 
 extension HavenServer {
     func respond(to request: HTTPMessage) -> HTTPResponse {
@@ -16,6 +18,12 @@ extension HavenServer {
             ], body: request.method == "HEAD" ? [] : file.body)
         }
         switch request.path {
+        case "/config.json":
+            // What the widget needs from the provider: the organisation key staff chains end in.
+            var config: [String: String] = ["name": "Haven"]
+            if let key = configuration.organisationPublicKey { config["organisationKey"] = Base64URL.encode(key.bytes) }
+            let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
         case "/":
             let body = #"{"name":"haven","websocket":"\#(configuration.network.webSocketPath)","health":"/healthz","metrics":"/metrics"}"#
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))

@@ -28,6 +28,7 @@ class Server:
 
     def __init__(self):
         self.folder = tempfile.mkdtemp(prefix="haven-web-")
+        self.haven("keys", "init", "--keys", self.folder + "/Keys")
         self.process = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
              "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys"],
@@ -40,6 +41,13 @@ class Server:
         else:
             raise SystemExit("haven serve did not start")
         self.url = f"http://127.0.0.1:{self.port}/"
+
+    def haven(self, *arguments):
+        """Runs an operator command against this server's folders and returns its output."""
+        result = subprocess.run([str(ROOT / ".build/debug/haven"), *arguments], capture_output=True, text=True,
+                                env={**os.environ, "HAVEN_PASSPHRASE": "a passphrase for the browser tests"})
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def stop(self):
         self.process.terminate()
@@ -141,6 +149,28 @@ def main():
         alice.find_element(By.ID, "crisis-toggle").click()
         assert alice.find_element(By.ID, "crisis").is_displayed()
         print("  ok  the crisis contacts open in one tap")
+
+        # A counsellor redeems an invite in a third browser; members see them as verified staff.
+        link = server.haven("invite", "create", "--data", server.folder, "--keys", server.folder + "/Keys",
+                            "--role", "counsellor", "--expires", "1h", "--url", server.url).splitlines()[0]
+        counsellor = browser()
+        browsers.append(counsellor)
+        counsellor.get(link)
+        field = counsellor.find_element(By.ID, "pseudonym")
+        field.clear()
+        field.send_keys("Counsellor Ana")
+        counsellor.find_element(By.ID, "start").click()
+        wait_for_text(counsellor, "status", "verified counsellor")
+        WebDriverWait(counsellor, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+        counsellor.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        wait_for_text(counsellor, "status", "in lobby")
+        WebDriverWait(counsellor, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
+        counsellor.find_element(By.ID, "composer").send_keys("I am here to help\n")
+        wait_for_text(bob, "messages", "I am here to help")
+        line = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if "I am here to help" in item.text][0]
+        assert "counsellor ✓" in line.text, line.text
+        print("  ok  three browsers: a counsellor redeems an invite and members see the verified badge")
+        counsellor.save_screenshot(str(ROOT / "docs/screenshots/counsellor-room.png"))
         print("widget tests passed")
     finally:
         for driver in browsers:

@@ -57,7 +57,27 @@ export function haven(sodium) {
   const directSignedBytes = (id, sender, recipient, commitment) => new Canonical("haven/v1/direct-message").field(id).field(sender)
     .field(recipient).field(commitment).bytes();
 
+  const inviteSignedBytes = (invite) => new Canonical("haven/v1/invite").field(unb64(invite.id)).field(invite.role)
+    .integer(invite.expiresAt).field(unb64(invite.inviteKey)).bytes();
+  const staffSignedBytes = (invite, member) => new Canonical("haven/v1/staff").field(unb64(invite.id)).field(invite.role)
+    .field(member).bytes();
+
   return {
+    /** The role of a member whose staff certificate chains to `organisationKey`, else null. */
+    verifiedRole(info, organisationKey) {
+      const staff = info.staff;
+      if (!staff || !organisationKey || staff.member !== info.member) return null;
+      if (!sodium.verify(unb64(staff.invite.signature), inviteSignedBytes(staff.invite), organisationKey)) return null;
+      if (!sodium.verify(unb64(staff.signature), staffSignedBytes(staff.invite, unb64(info.member)), unb64(staff.invite.inviteKey))) return null;
+      return staff.invite.role;
+    },
+    /** Checks an invite against the organisation key and signs `identity`'s key with the link's secret. */
+    redeemInvite(invite, seed, identity, organisationKey) {
+      if (!sodium.verify(unb64(invite.signature), inviteSignedBytes(invite), organisationKey)) throw new Error("the invite is not signed by this organisation");
+      const inviteKeys = sodium.signSeedKeypair(seed);
+      if (b64(inviteKeys.publicKey) !== invite.inviteKey) throw new Error("the link's secret does not belong to this invite");
+      return { invite, member: b64(identity.publicKey), signature: b64(sodium.sign(staffSignedBytes(invite, identity.publicKey), inviteKeys.secretKey)) };
+    },
     identity(seed) {
       const { publicKey, secretKey } = sodium.signSeedKeypair(seed);
       return { publicKey, secretKey, boxPublic: sodium.publicKeyToCurve25519(publicKey), boxSecret: sodium.secretKeyToCurve25519(secretKey) };

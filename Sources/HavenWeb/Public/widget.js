@@ -6,6 +6,10 @@ import { haven, b64, unb64 } from "/haven-protocol.js";
 const $ = (id) => document.getElementById(id);
 const sodium = await loadSodium("/sodium.wasm");
 const protocol = haven(sodium);
+const config = await (await fetch("/config.json")).json();
+const organisationKey = config.organisationKey ? unb64(config.organisationKey) : null;
+const inviteFragment = new URLSearchParams(location.hash.slice(1)).get("invite");
+const roles = new Map();     // member -> verified staff role
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
 
@@ -30,6 +34,11 @@ function bundle(room, epoch, key, recipient) {
   const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
   value.signature = b64(sodium.sign(protocol.bundleSignedBytes(value), me.secretKey));
   return value;
+}
+
+function noteRole(info) {
+  const role = protocol.verifiedRole(info, organisationKey);
+  if (role) roles.set(info.member, role); else roles.delete(info.member);
 }
 
 function keyFor(room, epoch) { return keys.get(room)?.get(epoch); }
@@ -76,6 +85,14 @@ function show(frame) {
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = names.get(env.sender) ?? "Someone";
+  const role = roles.get(env.sender);
+  if (role) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = `${role} ✓`;
+    badge.title = `verified ${role}: certified by the organisation's key`;
+    who.append(" ", badge);
+  }
   const body = document.createElement("span");
   body.className = "text";
   body.textContent = text;
@@ -103,7 +120,22 @@ function received(event) {
       send({ type: "auth", member: myID, signature: b64(signature), displayName: $("pseudonym").value });
       break;
     }
-    case "welcome": $("status").textContent = "connected"; send({ type: "listRooms" }); break;
+    case "welcome":
+      $("status").textContent = "connected";
+      send({ type: "listRooms" });
+      if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
+      break;
+    case "invite":
+      try {
+        const certificate = protocol.redeemInvite(frame.certificate, unb64(inviteFragment).slice(16), me, organisationKey);
+        send({ type: "redeemInvite", certificate });
+      } catch (error) { $("status").textContent = error.message; }
+      break;
+    case "certified":
+      roles.set(myID, frame.certificate.invite.role);
+      history.replaceState(null, "", location.pathname);
+      $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
+      break;
     case "rooms":
       $("rooms").replaceChildren(...frame.rooms.map((room) => {
         const item = document.createElement("li");
@@ -117,7 +149,7 @@ function received(event) {
       break;
     case "joined": {
       epochs.set(frame.room, frame.epoch);
-      frame.members.forEach((m) => names.set(m.member, m.displayName));
+      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
       if (frame.keyHolders.length === 0 && !keyFor(frame.room, frame.epoch)) {
@@ -135,6 +167,7 @@ function received(event) {
       break;
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
+      noteRole(frame.member);
       const key = keyFor(frame.room, epochs.get(frame.room));
       if (!frame.holdsKey && key) send({ type: "keyBundle", bundle: bundle(frame.room, epochs.get(frame.room), key, unb64(frame.member.member)) });
       break;
