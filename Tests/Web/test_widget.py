@@ -170,7 +170,22 @@ def main():
         line = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if "I am here to help" in item.text][0]
         assert "counsellor ✓" in line.text, line.text
         print("  ok  three browsers: a counsellor redeems an invite and members see the verified badge")
+
+        # The counsellor deletes a member's message and suspends another; both browsers reflect it.
+        alice.find_element(By.ID, "composer").send_keys("a message to remove\n")
+        wait_for_text(counsellor, "messages", "a message to remove")
+        wait_for_text(bob, "messages", "a message to remove")
+        target = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "a message to remove" in item.text][0]
         counsellor.save_screenshot(str(ROOT / "docs/screenshots/counsellor-room.png"))
+        target.find_element(By.XPATH, ".//button[text()='Delete']").click()
+        for driver in (alice, bob):
+            WebDriverWait(driver, 20).until(lambda d: "a message to remove" not in d.find_element(By.ID, "messages").text)
+            wait_for_text(driver, "messages", "A moderator removed this message.")
+        hello = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
+        hello.find_element(By.XPATH, ".//button[text()='Suspend 1 h']").click()
+        wait_for_text(bob, "status", "suspended until")
+        assert not bob.find_element(By.ID, "composer").is_enabled()
+        print("  ok  a counsellor deletes a message and suspends a member; both browsers reflect it")
         print("widget tests passed")
     finally:
         for driver in browsers:

@@ -62,7 +62,18 @@ export function haven(sodium) {
   const staffSignedBytes = (invite, member) => new Canonical("haven/v1/staff").field(unb64(invite.id)).field(invite.role)
     .field(member).bytes();
 
+  const moderationSignedBytes = (a) => new Canonical("haven/v1/moderation").field(unb64(a.id)).field(a.kind).field(a.room ?? "")
+    .field(a.target ? unb64(a.target) : new Uint8Array()).field(a.message ? unb64(a.message) : new Uint8Array())
+    .integer(a.until ?? 0).field(a.lifts ? unb64(a.lifts) : new Uint8Array()).integer(a.issuedAt).field(unb64(a.moderator)).bytes();
+
   return {
+    moderationSignedBytes,
+    /** A moderation action signed by `identity` (docs/crypto.md, "Moderation"). */
+    moderationAction(fields, identity) {
+      const action = { id: b64(sodium.randomBytes(16)), issuedAt: Math.floor(Date.now() / 1000), moderator: b64(identity.publicKey), ...fields };
+      action.signature = b64(sodium.sign(moderationSignedBytes(action), identity.secretKey));
+      return action;
+    },
     /** The role of a member whose staff certificate chains to `organisationKey`, else null. */
     verifiedRole(info, organisationKey) {
       const staff = info.staff;

@@ -36,6 +36,31 @@ function bundle(room, epoch, key, recipient) {
   return value;
 }
 
+function moderationButtons(env) {
+  const act = (label, fields) => {
+    const button = document.createElement("button");
+    button.className = "moderate";
+    button.textContent = label;
+    button.addEventListener("click", () => send({ type: "moderate", action: protocol.moderationAction(fields, me) }));
+    return button;
+  };
+  return [
+    act("Delete", { kind: "deleteMessage", room: env.room, target: env.sender, message: env.id }),
+    act("Suspend 1 h", { kind: "suspend", target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 }),
+  ];
+}
+
+function moderated(action) {
+  if (action.kind === "deleteMessage") {
+    for (const item of document.querySelectorAll(`#messages li[data-id="${CSS.escape(action.message)}"]`)) {
+      item.replaceChildren(Object.assign(document.createElement("em"), { textContent: "A moderator removed this message." }));
+    }
+  } else if (action.kind === "suspend" && action.target === myID) {
+    $("status").textContent = `suspended until ${new Date(action.until * 1000).toLocaleTimeString()}: you can still read`;
+    $("composer").disabled = $("send").disabled = true;
+  }
+}
+
 function noteRole(info) {
   const role = protocol.verifiedRole(info, organisationKey);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
@@ -48,7 +73,7 @@ function storeKey(room, epoch, key) {
   const held = waiting.get(room) ?? [];
   waiting.delete(room);
   held.forEach((frame) => show(frame));
-  $("composer").disabled = $("send").disabled = room !== currentRoom;
+  if (!$("status").textContent.startsWith("suspended")) $("composer").disabled = $("send").disabled = room !== currentRoom;
 }
 
 const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
@@ -99,6 +124,7 @@ function show(frame) {
   item.append(who, body);
   const video = text.trim().match(youTube);
   if (video) item.append(youTubeCard(video[1]));
+  if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
   $("messages").append(item);
 }
 
@@ -173,6 +199,7 @@ function received(event) {
       break;
     }
     case "message": show(frame); break;
+    case "moderated": moderated(frame.action); break;
     case "error": $("status").textContent = frame.message; break;
   }
 }
