@@ -62,10 +62,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HavenKeysTests", dependencies: ["HavenKeys", "Sodium"], swiftSettings: swiftSettings),
-        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
-            name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "Sodium"],
+            name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],
             path: "Tests/HavenTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "HavenServerTests",

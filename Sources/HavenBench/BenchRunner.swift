@@ -217,16 +217,3 @@ public final class BenchRunner {
         return String(decoding: data, as: UTF8.self)
     }
 }
-
-/// A value guarded by a lock.
-final class Locked<Value>: @unchecked Sendable {
-    // @unchecked Sendable: every access goes through `lock`.
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}

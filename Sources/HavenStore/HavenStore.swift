@@ -106,6 +106,7 @@ public final class HavenStore: @unchecked Sendable {
 
     /// Runs `work` on the writer thread and waits for its committed result (for the CLI and tests,
     /// never on an event loop).
+    @discardableResult
     public func performAndWait<Value: Sendable>(
         outsideTransaction: Bool = false, _ work: @escaping @Sendable (StoreDatabase) throws -> Value
     ) throws -> Value {

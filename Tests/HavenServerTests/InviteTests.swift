@@ -17,18 +17,8 @@ import Testing
         return try TestServer { $0.organisationPublicKey = key }
     }
 
-    /// What `haven invite create` does: sign with the organisation key, record in the store.
     func invite(_ server: TestServer, role: StaffRole = .counsellor, expiresIn: Int64 = 3600) throws -> (id: [UInt8], link: String) {
-        let now = Int64(Date().timeIntervalSince1970)
-        let (certificate, seed) = try InviteCertificate.issue(role: role, expiresAt: UInt64(now + expiresIn), organisation: organisation)
-        let store = try HavenStore(path: server.databasePath)
-        defer { store.close() }
-        let id = certificate.id.bytes
-        let stored = FrameCodec.encodeValue(certificate)
-        try store.performAndWait {
-            try $0.createInvite(id: id, role: role.rawValue, certificate: stored, note: "test", now: now, expiresAt: now + expiresIn)
-        }
-        return (id, InviteLink.fragment(id: id, seed: seed))
+        try server.invite(role, organisation: organisation, expiresIn: expiresIn)
     }
 
     @Test func counsellorRedeemsAnInviteAndMembersSeeVerifiedStaff() async throws {

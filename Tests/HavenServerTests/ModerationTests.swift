@@ -29,17 +29,7 @@ import Testing
             $0.rateLimits = .unlimited
         }
         let loop = try ClientLoop()
-        let now = Int64(Date().timeIntervalSince1970)
-        let (certificate, seed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64(now + 3600), organisation: organisation)
-        let store = try HavenStore(path: server.databasePath)
-        let stored = FrameCodec.encodeValue(certificate)
-        try store.performAndWait {
-            try $0.createInvite(id: certificate.id.bytes, role: "moderator", certificate: stored, note: "", now: now, expiresAt: now + 3600)
-        }
-        store.close()
-        let moderator = try TestClient("Moderator Mo", loop: loop.loop)
-        try await moderator.connect(server)
-        _ = try await moderator.client.redeemInvite(InviteLink.fragment(id: certificate.id.bytes, seed: seed), organisation: organisation.publicKey)
+        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
         _ = try await moderator.client.join(lobby)
         await moderator.client.waitForKey(lobby)
         var members: [TestClient] = []

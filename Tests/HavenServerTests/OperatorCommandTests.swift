@@ -66,7 +66,7 @@ import Testing
         let store = try HavenStore(path: try { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true); return folder + "/haven.sqlite" }())
         for entry in [action, forged] {
             let bytes = FrameCodec.encodeValue(entry)
-            try store.performAndWait {
+            _ = try store.performAndWait {
                 try $0.appendModeration(id: entry.id.bytes, kind: entry.kind.rawValue, room: nil, moderator: entry.moderator.bytes,
                                         target: entry.target?.bytes, action: bytes, now: 1_800_000_000)
             }

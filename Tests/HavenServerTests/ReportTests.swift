@@ -45,18 +45,11 @@ import Testing
 
         try await target.client.reportDirect(received, category: .harassment)
 
-        let now = Int64(Date().timeIntervalSince1970)
-        let (certificate, seed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64(now + 3600), organisation: organisation)
-        let store = try HavenStore(path: server.databasePath)
-        let storedInvite = FrameCodec.encodeValue(certificate)
-        try store.performAndWait {
-            try $0.createInvite(id: certificate.id.bytes, role: "moderator", certificate: storedInvite, note: "", now: now, expiresAt: now + 3600)
-        }
-        store.close()
+        let link = try server.invite(.moderator, organisation: organisation).link
         let moderator = try TestClient("Moderator Mo", loop: loop.loop)
         try await moderator.connect(server)
         await #expect(throws: ClientError.self) { try await moderator.client.reports() }
-        _ = try await moderator.client.redeemInvite(InviteLink.fragment(id: certificate.id.bytes, seed: seed), organisation: organisation.publicKey)
+        _ = try await moderator.client.redeemInvite(link, organisation: organisation.publicKey)
         let reports = try await moderator.client.reports()
         #expect(reports.count == 1)
         let entry = try #require(reports.first)

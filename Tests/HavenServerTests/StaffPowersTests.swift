@@ -12,18 +12,7 @@ import Testing
     let organisation = try! SigningKeyPair.generate()
 
     func staff(_ role: StaffRole, _ name: String, server: TestServer, loop: ClientLoop) async throws -> TestClient {
-        let now = Int64(Date().timeIntervalSince1970)
-        let (certificate, seed) = try InviteCertificate.issue(role: role, expiresAt: UInt64(now + 3600), organisation: organisation)
-        let store = try HavenStore(path: server.databasePath)
-        let stored = FrameCodec.encodeValue(certificate)
-        try store.performAndWait {
-            try $0.createInvite(id: certificate.id.bytes, role: role.rawValue, certificate: stored, note: "", now: now, expiresAt: now + 3600)
-        }
-        store.close()
-        let client = try TestClient(name, loop: loop.loop)
-        try await client.connect(server)
-        _ = try await client.client.redeemInvite(InviteLink.fragment(id: certificate.id.bytes, seed: seed), organisation: organisation.publicKey)
-        return client
+        try await server.staffClient(role, name, organisation: organisation, loop: loop)
     }
 
     @Test func counsellorCreatesAPrivateRoomAndAdmitsAMember() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HavenNet
 import HavenStore
 import Testing
 
@@ -130,18 +131,5 @@ import Testing
             try connection.execute("PRAGMA user_version = 99")
         }
         #expect(throws: StoreError.schemaTooNew(found: 99, supported: HavenStore.schemaVersion)) { try HavenStore(path: path) }
-    }
-}
-
-/// A value shared between completion threads in tests.
-final class Locked<Value>: @unchecked Sendable {
-    // @unchecked Sendable: every access goes through `lock`.
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }
