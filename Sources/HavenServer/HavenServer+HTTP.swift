@@ -19,8 +19,13 @@ extension HavenServer {
         }
         switch request.path {
         case "/config.json":
-            // What the widget needs from the provider: the organisation key staff chains end in.
-            var config: [String: String] = ["name": "Haven"]
+            // The provider's presentation, and the organisation key staff chains end in.
+            let widget = configuration.widget
+            var config: [String: Any] = [
+                "name": widget.name, "colour": widget.colour, "rules": widget.rules, "rooms": widget.rooms,
+                "crisisContacts": widget.crisisContacts.map { ["name": $0.name, "contact": $0.contact] },
+            ]
+            config["logo"] = widget.logo
             if let key = configuration.organisationPublicKey { config["organisationKey"] = Base64URL.encode(key.bytes) }
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)

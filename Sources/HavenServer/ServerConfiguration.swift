@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var organisationPublicKey: SigningPublicKey?
     /// The web widget's files, served at `/` (none: only the JSON index is served there).
     public var web: WebRoot?
+    /// How the provider presents the widget.
+    public var widget = WidgetSettings()
     /// The wall clock in seconds since 1970 (tests move it).
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
@@ -97,4 +99,36 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressConnectionBurst = 1e9
         return settings
     }()
+}
+
+/// The provider's presentation of the widget, served to it as /config.json.
+public struct WidgetSettings: Sendable, Equatable, Codable {
+    /// A crisis contact shown behind the always-visible crisis button.
+    public struct Contact: Sendable, Equatable, Codable {
+        /// Who (e.g. "Samaritans").
+        public var name: String
+        /// How to reach them (a phone number, a text line, an address).
+        public var contact: String
+        /// Creates a contact.
+        public init(name: String, contact: String) {
+            self.name = name
+            self.contact = contact
+        }
+    }
+
+    /// The service's name in the header.
+    public var name = "Haven"
+    /// The header colour (`#rrggbb`).
+    public var colour = "#2d5b8a"
+    /// The logo's path under the widget folder, if any.
+    public var logo: String?
+    /// The room rules members read before joining.
+    public var rules: [String] = ["Be kind. Everyone here is looking for support.", "Do not share personal details."]
+    /// Crisis contacts.
+    public var crisisContacts: [Contact] = []
+    /// The rooms the widget shows (empty: all open rooms).
+    public var rooms: [String] = []
+
+    /// The defaults above.
+    public init() {}
 }

@@ -23,6 +23,13 @@ import TOMLKit
 /// login_timeout_ms = 10000
 /// idle_timeout_ms = 75000
 ///
+/// [widget]                      # how the provider presents the web widget
+/// name = "Riverside Support"
+/// colour = "#2d5b8a"
+/// rules = ["Be kind.", "Do not share personal details."]
+/// crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
+/// rooms = ["lobby"]             # the rooms shown (default: all open rooms)
+///
 /// [rate_limits]                 # token buckets: a rate per second and a burst
 /// messages_per_second = 5.0
 /// message_burst = 20.0
@@ -87,8 +94,41 @@ struct ServeConfigFile: Decodable {
         }
     }
 
+    struct Widget: Decodable {
+        struct Contact: Decodable {
+            var name: String
+            var contact: String
+        }
+        var name: String?
+        var colour: String?
+        var logo: String?
+        var rules: [String]?
+        var crisisContacts: [Contact]?
+        var rooms: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, colour, logo, rules, rooms
+            case crisisContacts = "crisis_contacts"
+        }
+
+        func apply(to settings: inout WidgetSettings) throws {
+            if let name { settings.name = name }
+            if let colour {
+                guard colour.count == 7, colour.hasPrefix("#"), colour.dropFirst().allSatisfy(\.isHexDigit) else {
+                    throw ConfigError("widget colour must be #rrggbb (got \"\(colour)\")")
+                }
+                settings.colour = colour
+            }
+            if let logo { settings.logo = logo }
+            if let rules { settings.rules = rules }
+            if let crisisContacts { settings.crisisContacts = crisisContacts.map { WidgetSettings.Contact(name: $0.name, contact: $0.contact) } }
+            if let rooms { settings.rooms = rooms }
+        }
+    }
+
     var listen: String?
     var data: String?
+    var widget: Widget?
     var serverName: String?
     var allowedOrigins: [String]?
     var synchronous: String?
@@ -97,7 +137,7 @@ struct ServeConfigFile: Decodable {
     var rateLimits: RateLimits?
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous
+        case listen, data, rooms, limits, synchronous, widget
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
     }
 
@@ -133,6 +173,7 @@ struct ServeConfigFile: Decodable {
             if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
         }
         rateLimits?.apply(to: &configuration.rateLimits)
+        try widget?.apply(to: &configuration.widget)
     }
 }
 

@@ -29,9 +29,14 @@ class Server:
     def __init__(self):
         self.folder = tempfile.mkdtemp(prefix="haven-web-")
         self.haven("keys", "init", "--keys", self.folder + "/Keys")
+        config = pathlib.Path(self.folder) / "haven.toml"
+        config.write_text(
+            '[[rooms]]\nid = "lobby"\nname = "Lobby"\n\n[[rooms]]\nid = "staff-only"\nname = "Not shown"\n\n'
+            '[widget]\nname = "Riverside Support"\ncolour = "#336699"\nrules = ["Be kind to each other."]\n'
+            'crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]\nrooms = ["lobby"]\n')
         self.process = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
-             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys"],
+             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys", "--config", str(config)],
             stderr=subprocess.PIPE, text=True)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -148,7 +153,12 @@ def main():
 
         alice.find_element(By.ID, "crisis-toggle").click()
         assert alice.find_element(By.ID, "crisis").is_displayed()
-        print("  ok  the crisis contacts open in one tap")
+        assert "Samaritans: 116 123" in alice.find_element(By.ID, "crisis").text
+        print("  ok  the provider's crisis contacts open in one tap")
+        assert alice.find_element(By.ID, "service-name").text == "Riverside Support"
+        assert "Be kind to each other." in alice.find_element(By.ID, "rules").text
+        assert not alice.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='staff-only']"), "a room the provider hides"
+        print("  ok  the provider's name, rules and room choice are applied")
 
         # A counsellor redeems an invite in a third browser; members see them as verified staff.
         link = server.haven("invite", "create", "--data", server.folder, "--keys", server.folder + "/Keys",

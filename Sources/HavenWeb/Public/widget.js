@@ -9,6 +9,12 @@ const protocol = haven(sodium);
 const config = await (await fetch("/config.json")).json();
 const organisationKey = config.organisationKey ? unb64(config.organisationKey) : null;
 const inviteFragment = new URLSearchParams(location.hash.slice(1)).get("invite");
+const listItem = (text) => Object.assign(document.createElement("li"), { textContent: text });
+$("service-name").textContent = config.name;
+document.title = config.name;
+document.querySelector("header").style.setProperty("background", config.colour);
+$("rules").replaceChildren(...config.rules.map(listItem));
+$("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
 const roles = new Map();     // member -> verified staff role
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
@@ -163,7 +169,7 @@ function received(event) {
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
       break;
     case "rooms":
-      $("rooms").replaceChildren(...frame.rooms.map((room) => {
+      $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
         const item = document.createElement("li");
         const button = document.createElement("button");
         button.textContent = `${room.name} (${room.online} here)`;
