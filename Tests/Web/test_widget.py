@@ -113,6 +113,13 @@ def main():
         assert "Quiet Otter" in bob.find_element(By.ID, "messages").text, "the sender's chosen pseudonym is shown"
         print("  ok  two browsers chat end to end in a room")
 
+        # Bob messages Alice privately by choosing her name; only she receives it, sealed to her key.
+        name = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if marker in item.text][0]
+        name.find_element(By.CSS_SELECTOR, ".who").click()
+        bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
+        wait_for_text(alice, "direct", "Calm Heron (privately): just between us")
+        print("  ok  a member messages another privately from the room")
+
         # A YouTube link is a click-to-load card: nothing is requested from a third party before
         # the click, and then only youtube-nocookie.com.
         for driver in browsers:
@@ -145,6 +152,7 @@ def main():
         database = pathlib.Path(server.folder) / "haven.sqlite"
         raw = database.read_bytes() + (database.with_name("haven.sqlite-wal").read_bytes() if database.with_name("haven.sqlite-wal").exists() else b"")
         assert marker.encode() not in raw, "plaintext reached the server's database"
+        assert b"just between us" not in raw, "a private message reached the server's database in the clear"
         print("  ok  the server's database holds no plaintext")
 
         hosts = hosts_requested(alice)

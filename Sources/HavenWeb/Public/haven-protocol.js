@@ -120,6 +120,12 @@ export function haven(sodium) {
       if (!sodium.verify(unb64(bundle.signature), bundleSignedBytes(bundle), unb64(bundle.sealer))) throw new Error("bundle signature does not verify");
       return sodium.sealOpen(unb64(bundle.sealed), identity.boxPublic, identity.boxSecret);
     },
+    sealDirect(body, sender, recipient, id, frankingKey) {
+      const commitment = frankingCommitment(body, frankingKey);
+      const signature = sodium.sign(directSignedBytes(id, sender.publicKey, recipient, commitment), sender.secretKey);
+      const sealed = sodium.seal(new Uint8Array([...signature, ...frankingKey, ...body]), sodium.publicKeyToCurve25519(recipient));
+      return { id: b64(id), sender: b64(sender.publicKey), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
+    },
     openDirect(message, identity) {
       if (!equal(unb64(message.recipient), identity.publicKey)) throw new Error("direct message is addressed to another member");
       const plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);

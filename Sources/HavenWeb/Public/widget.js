@@ -31,6 +31,7 @@ const epochs = new Map();    // room -> current epoch
 const waiting = new Map();   // room -> envelopes waiting for a key
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
+let directTarget = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let socket = null;
@@ -40,6 +41,14 @@ function bundle(room, epoch, key, recipient) {
   const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
   value.signature = b64(sodium.sign(protocol.bundleSignedBytes(value), me.secretKey));
   return value;
+}
+
+function showDirect(message) {
+  let text;
+  try { text = JSON.parse(decoder.decode(protocol.openDirect(message, me))).text; } catch { return; }
+  const item = document.createElement("li");
+  item.textContent = `${names.get(message.sender) ?? "Someone"} (privately): ${text}`;
+  $("direct").append(item);
 }
 
 function moderationButtons(env) {
@@ -116,6 +125,19 @@ function show(frame) {
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = names.get(env.sender) ?? "Someone";
+  if (env.sender !== myID) {
+    who.tabIndex = 0;
+    who.setAttribute("role", "button");
+    who.title = "Message privately";
+    const choose = () => {
+      directTarget = env.sender;
+      $("direct-label").textContent = `Private message to ${names.get(env.sender) ?? "this member"}`;
+      $("direct-form").hidden = false;
+      $("direct-composer").focus();
+    };
+    who.addEventListener("click", choose);
+    who.addEventListener("keydown", (event) => { if (event.key === "Enter") choose(); });
+  }
   const role = roles.get(env.sender);
   if (role) {
     const badge = document.createElement("span");
@@ -155,6 +177,7 @@ function received(event) {
     case "welcome":
       $("status").textContent = "connected";
       send({ type: "listRooms" });
+      send({ type: "syncDirect", after: 0 });
       if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
       break;
     case "invite":
@@ -205,6 +228,7 @@ function received(event) {
       break;
     }
     case "message": show(frame); break;
+    case "direct": showDirect(frame.message); break;
     case "moderated": moderated(frame.action); break;
     case "error": $("status").textContent = frame.message; break;
   }
@@ -223,6 +247,17 @@ $("composer-form").addEventListener("submit", (event) => {
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
+$("direct-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("direct-composer").value.trim();
+  if (!text || !directTarget) return;
+  const message = protocol.sealDirect(encoder.encode(JSON.stringify({ text })), me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
+  send({ type: "direct", message });
+  const item = document.createElement("li");
+  item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;
+  $("direct").append(item);
+  $("direct-composer").value = "";
+});
 $("crisis-toggle").addEventListener("click", () => {
   const open = $("crisis").hidden;
   $("crisis").hidden = !open;
