@@ -204,6 +204,14 @@ def main():
         wait_for_text(bob, "status", "suspended until")
         assert not bob.find_element(By.ID, "composer").is_enabled()
         print("  ok  a counsellor deletes a message and suspends a member; both browsers reflect it")
+
+        # Alice reports Bob's private message; the counsellor's browser verifies the report.
+        alice.find_element(By.XPATH, "//ol[@id='direct']/li[contains(., 'just between us')]//button[text()='Report']").click()
+        time.sleep(0.5)
+        counsellor.find_element(By.ID, "load-reports").click()
+        wait_for_text(counsellor, "reports", "verified: exactly what the sender signed")
+        assert "just between us" in counsellor.find_element(By.ID, "reports").text
+        print("  ok  a reported private message is verified in the counsellor's browser")
         print("widget tests passed")
     finally:
         for driver in browsers:

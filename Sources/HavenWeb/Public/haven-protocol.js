@@ -127,6 +127,10 @@ export function haven(sodium) {
       return { id: b64(id), sender: b64(sender.publicKey), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
     },
     openDirect(message, identity) {
+      return this.openDirectWithEvidence(message, identity).body;
+    },
+    /** Opens a direct message and keeps what a report of it would reveal. */
+    openDirectWithEvidence(message, identity) {
       if (!equal(unb64(message.recipient), identity.publicKey)) throw new Error("direct message is addressed to another member");
       const plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
       const signature = plaintext.slice(0, 64);
@@ -136,7 +140,17 @@ export function haven(sodium) {
       const signed = directSignedBytes(unb64(message.id), unb64(message.sender), identity.publicKey, commitment);
       if (!sodium.verify(signature, signed, unb64(message.sender))) throw new Error("direct message signature does not verify");
       if (!equal(frankingCommitment(body, frankingKey), commitment)) throw new Error("franking mismatch");
-      return body;
+      return { body, evidence: { body: b64(body), frankingKey: b64(frankingKey), signature: b64(signature) } };
+    },
+    /** A moderator's check of a report: the evidence is exactly what the sender signed. */
+    verifyReport(entry) {
+      const evidence = entry.report.evidence;
+      const stored = entry.stored;
+      if (!evidence || !stored) return false;
+      const commitment = unb64(stored.franking);
+      if (!equal(frankingCommitment(unb64(evidence.body), unb64(evidence.frankingKey)), commitment)) return false;
+      const signed = directSignedBytes(unb64(stored.id), unb64(stored.sender), unb64(entry.reporter), commitment);
+      return sodium.verify(unb64(evidence.signature), signed, unb64(stored.sender));
     },
   };
 }

@@ -44,11 +44,32 @@ function bundle(room, epoch, key, recipient) {
 }
 
 function showDirect(message) {
-  let text;
-  try { text = JSON.parse(decoder.decode(protocol.openDirect(message, me))).text; } catch { return; }
+  let opened, text;
+  try {
+    opened = protocol.openDirectWithEvidence(message, me);
+    text = JSON.parse(decoder.decode(opened.body)).text;
+  } catch { return; }
   const item = document.createElement("li");
-  item.textContent = `${names.get(message.sender) ?? "Someone"} (privately): ${text}`;
+  item.append(`${names.get(message.sender) ?? "Someone"} (privately): ${text}`);
+  const report = document.createElement("button");
+  report.className = "report";
+  report.textContent = "Report";
+  report.addEventListener("click", () => {
+    send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", message: message.id, sender: message.sender, evidence: opened.evidence } });
+    report.disabled = true;
+    report.textContent = "Reported";
+  });
+  item.append(" ", report);
   $("direct").append(item);
+}
+
+function showReports(entries) {
+  $("reports").replaceChildren(...entries.map((entry) => {
+    const verified = protocol.verifyReport(entry);
+    let text = "";
+    try { text = JSON.parse(decoder.decode(unb64(entry.report.evidence.body))).text; } catch { /* not a direct-message report */ }
+    return listItem(`${entry.report.category}: "${text}" from ${names.get(entry.report.sender) ?? entry.report.sender.slice(0, 8)} — ${verified ? "verified: exactly what the sender signed" : "does NOT match what was sent"}`);
+  }));
 }
 
 function moderationButtons(env) {
@@ -188,6 +209,7 @@ function received(event) {
       break;
     case "certified":
       roles.set(myID, frame.certificate.invite.role);
+      $("reports-section").hidden = false;
       history.replaceState(null, "", location.pathname);
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
       break;
@@ -229,6 +251,7 @@ function received(event) {
     }
     case "message": show(frame); break;
     case "direct": showDirect(frame.message); break;
+    case "reports": showReports(frame.reports); break;
     case "moderated": moderated(frame.action); break;
     case "error": $("status").textContent = frame.message; break;
   }
@@ -247,6 +270,7 @@ $("composer-form").addEventListener("submit", (event) => {
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
+$("load-reports").addEventListener("click", () => send({ type: "listReports" }));
 $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
