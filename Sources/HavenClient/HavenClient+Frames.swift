@@ -100,7 +100,8 @@ extension HavenClient {
             } else if !pendingRoomLists.isEmpty {
                 pendingRoomLists.removeFirst().resume(returning: list.rooms)
             }
-        case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom:
+        case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
+             .requestUploadToken, .uploadToken:
             break
         }
     }

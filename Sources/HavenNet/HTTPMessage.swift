@@ -49,8 +49,8 @@ public struct HTTPLimits: Sendable, Equatable {
     public var maxHeaderCount = 64
     /// Most bytes of header names and values together (more: 431).
     public var maxHeaderBytes = 16 * 1024
-    /// Largest body (larger: 413).
-    public var maxBodyBytes = 1024 * 1024
+    /// Largest body (larger: 413): room for a 10 MiB encrypted attachment.
+    public var maxBodyBytes = 11 * 1024 * 1024
 
     /// The defaults above.
     public init() {}

@@ -3,8 +3,9 @@ import Foundation
 
 /// What a ``WebSocketServer`` reports to the application. Every call is on the loop thread.
 public protocol WebSocketServerDelegate: AnyObject {
-    /// Answers a plain HTTP request (anything that is not the WebSocket upgrade).
-    func respond(to request: HTTPMessage) -> HTTPResponse
+    /// Answers a plain HTTP request (anything that is not the WebSocket upgrade) by calling
+    /// `reply` once, at once or later on the loop thread (after a store operation, say).
+    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void)
     /// A WebSocket handshake completed.
     func opened(_ connection: WebSocketConnection)
     /// A complete, UTF-8-valid text message arrived; the bytes are valid only during the call.
@@ -111,12 +112,25 @@ public final class WebSocketServer {
                 upgrade(connection, request: request, leftover: remaining)
                 return
             }
-            let response = delegate?.respond(to: request) ?? HTTPResponse(status: 503)
-            connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
-            if !request.keepAlive {
-                connection.stream.closeAfterWriting()
-                connection.phase = .closed
+            // One request at a time: reading pauses until the reply, and pipelined bytes wait.
+            let pipelined = Array(remaining)
+            connection.stream.stopReading()
+            guard let delegate else {
+                reject(connection, with: HTTPResponse(status: 503))
+                return
             }
+            delegate.respond(to: request) { [weak self, weak connection] response in
+                guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
+                connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
+                guard request.keepAlive else {
+                    connection.stream.closeAfterWriting()
+                    connection.phase = .closed
+                    return
+                }
+                connection.stream.startReading()
+                if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
+            }
+            return
         }
     }
 

@@ -27,6 +27,10 @@ public enum Frame: Sendable, Equatable {
     case reports(ReportList)
     /// C→S (staff): create a room.
     case createRoom(CreateRoom)
+    /// C→S: ask for a token to upload or download attachments.
+    case requestUploadToken(NoFields)
+    /// S→C: the token.
+    case uploadToken(UploadToken)
     /// C→S: list the rooms.
     case listRooms(NoFields)
     /// S→C: the rooms.
@@ -76,6 +80,8 @@ public enum Frame: Sendable, Equatable {
         case .listReports: return "listReports"
         case .reports: return "reports"
         case .createRoom: return "createRoom"
+        case .requestUploadToken: return "requestUploadToken"
+        case .uploadToken: return "uploadToken"
         case .listRooms: return "listRooms"
         case .rooms: return "rooms"
         case .join: return "join"
@@ -116,7 +122,7 @@ public enum Frame: Sendable, Equatable {
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
-             .moderate, .moderated, .epochChanged, .report, .listReports, .reports: break
+             .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken: break
         case .createRoom(let request):
             try DisplayName.validate(request.name, field: "name")
             guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
@@ -146,6 +152,8 @@ extension Frame: Codable {
         case "listReports": self = .listReports(try NoFields(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
+        case "requestUploadToken": self = .requestUploadToken(try NoFields(from: decoder))
+        case "uploadToken": self = .uploadToken(try UploadToken(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
         case "rooms": self = .rooms(try RoomList(from: decoder))
         case "join": self = .join(try JoinRequest(from: decoder))
@@ -182,6 +190,8 @@ extension Frame: Codable {
         case .listReports(let payload), .listRooms(let payload): try payload.encode(to: encoder)
         case .reports(let payload): try payload.encode(to: encoder)
         case .createRoom(let payload): try payload.encode(to: encoder)
+        case .requestUploadToken(let payload): try payload.encode(to: encoder)
+        case .uploadToken(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)
         case .leave(let payload): try payload.encode(to: encoder)

@@ -228,6 +228,20 @@ public struct EpochChanged: Codable, Sendable, Equatable {
     }
 }
 
+/// Server to client: a short-lived token for uploading and downloading attachment blobs over
+/// HTTP (`Authorization: Bearer <token>`), bound to the logged-in member.
+public struct UploadToken: Codable, Sendable, Equatable {
+    /// 32 random bytes.
+    public var token: WireBytes
+    /// Seconds it stays valid.
+    public var expiresIn: Int
+    /// Creates the frame.
+    public init(token: WireBytes, expiresIn: Int) {
+        self.token = token
+        self.expiresIn = expiresIn
+    }
+}
+
 /// Client to server (staff): create a room.
 public struct CreateRoom: Codable, Sendable, Equatable {
     /// The new room's id.

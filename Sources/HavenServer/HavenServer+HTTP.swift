@@ -4,6 +4,15 @@ import HavenStore
 import Sodium
 
 extension HavenServer {
+    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+        if request.path.hasPrefix("/v1/blobs") {
+            serveBlob(request, reply: reply)
+            return
+        }
+        reply(respond(to: request))
+    }
+
+    /// The requests answered at once: the widget's files, its configuration, health, metrics.
     func respond(to request: HTTPMessage) -> HTTPResponse {
         guard request.method == "GET" || request.method == "HEAD" else {
             return .error(status: 405, code: "method_not_allowed", message: "only GET is served here")

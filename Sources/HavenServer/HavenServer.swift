@@ -24,6 +24,7 @@ final class HavenServer: WebSocketServerDelegate {
     var retentionTimer: LoopTimer?
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
+    var uploadTokens: [[UInt8]: (member: MemberID, expires: Int64)] = [:]
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -160,6 +161,8 @@ final class HavenServer: WebSocketServerDelegate {
         switch frame {
         case .createRoom(let request):
             createRoom(request, session: session, member: member)
+        case .requestUploadToken:
+            issueUploadToken(session: session, member: member)
         case .listRooms:
             let list = rooms.values.filter { $0.kind == "support" || member.staff != nil }.sorted { $0.id.value < $1.id.value }.map {
                 RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)
@@ -190,7 +193,7 @@ final class HavenServer: WebSocketServerDelegate {
             listReports(session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }

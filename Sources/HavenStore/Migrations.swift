@@ -134,6 +134,15 @@ enum Migrations {
             appointed_by BLOB NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE blobs (
+            id BLOB PRIMARY KEY,
+            owner BLOB NOT NULL,
+            data BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX blobs_by_age ON blobs (created_at);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -60,6 +60,11 @@ extension StoreDatabase {
                 WHERE b.epoch < r.current_epoch AND b.created_at < ?
                 """, [.integer(now - seconds)]) { ["DELETE FROM key_bundles WHERE id IN (\($0))"] }
         }
+        if let seconds = policy.seconds(for: .attachments) {
+            try purge(.attachments, select: "SELECT id FROM blobs WHERE created_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM blobs WHERE id IN (\($0))"]
+            }
+        }
         if let seconds = policy.seconds(for: .reports) {
             try purge(.reports, select: "SELECT id FROM reports WHERE created_at < ?", [.integer(now - seconds)]) {
                 ["DELETE FROM reports WHERE id IN (\($0))"]

@@ -27,8 +27,8 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
 
     func stop() { loop.shutdown() }
 
-    func respond(to request: HTTPMessage) -> HTTPResponse {
-        request.path == "/hello" ? HTTPResponse(status: 200, body: Array("hello".utf8)) : HTTPResponse(status: 404)
+    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+        reply(request.path == "/hello" ? HTTPResponse(status: 200, body: Array("hello".utf8)) : HTTPResponse(status: 404))
     }
 
     func opened(_ connection: WebSocketConnection) {}

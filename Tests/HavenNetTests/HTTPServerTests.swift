@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func oversizedBodyGets413() throws {
-        let text = try response("POST /hello HTTP/1.1\r\nContent-Length: 5000000\r\n\r\nabc")
+        let text = try response("POST /hello HTTP/1.1\r\nContent-Length: 20000000\r\n\r\nabc")
         #expect(text.hasPrefix("HTTP/1.1 413"))
         #expect(text.contains("body_too_large"))
     }

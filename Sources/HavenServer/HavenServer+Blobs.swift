@@ -1,0 +1,63 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+import Sodium
+
+extension HavenServer {
+    /// Seconds an attachment token stays valid.
+    static let tokenLifetime = 600
+
+    /// Gives a logged-in member a short-lived token for attachment uploads and downloads.
+    func issueUploadToken(session: Session, member: MemberInfo) {
+        let token = RandomBytes.bytes(count: 32)
+        uploadTokens[token] = (member.member, configuration.now() + Int64(Self.tokenLifetime))
+        send(.uploadToken(UploadToken(token: WireBytes(token), expiresIn: Self.tokenLifetime)), to: session)
+    }
+
+    /// `POST /v1/blobs` stores an encrypted attachment (opaque bytes) and answers its id;
+    /// `GET /v1/blobs/<id>` returns it. Both need a token from the WebSocket session. The server
+    /// never sees an attachment's key: it stays inside the end-to-end-encrypted message.
+    func serveBlob(_ request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+        let now = configuration.now()
+        uploadTokens = uploadTokens.filter { $0.value.expires > now }
+        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
+              let token = try? Base64URL.decode(String(header.dropFirst(7))),
+              let owner = uploadTokens[token]?.member
+        else {
+            reply(.error(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
+            return
+        }
+        switch (request.method, request.path) {
+        case ("POST", "/v1/blobs"):
+            guard !request.body.isEmpty else {
+                reply(.error(status: 400, code: "empty", message: "no attachment in the body"))
+                return
+            }
+            let id = RandomBytes.bytes(count: 16)
+            let body = request.body
+            withStore({ try $0.storeBlob(id: id, owner: owner.bytes, data: body, now: now) }) { result in
+                switch result {
+                case .success:
+                    reply(HTTPResponse(status: 201, headers: ["Content-Type": "application/json"],
+                                       body: Array(#"{"blob":"\#(Base64URL.encode(id))"}"#.utf8)))
+                case .failure:
+                    reply(.error(status: 503, code: "store_failed", message: "the attachment could not be stored"))
+                }
+            }
+        case ("GET", let path) where path.hasPrefix("/v1/blobs/"):
+            guard let id = try? Base64URL.decode(String(path.dropFirst("/v1/blobs/".count))), id.count == 16 else {
+                reply(.error(status: 404, code: "not_found", message: "no such attachment"))
+                return
+            }
+            withStore({ try $0.blob(id: id) }) { result in
+                guard case .success(let data?) = result else {
+                    reply(.error(status: 404, code: "not_found", message: "no such attachment (it may have expired)"))
+                    return
+                }
+                reply(HTTPResponse(status: 200, headers: ["Content-Type": "application/octet-stream"], body: data))
+            }
+        default:
+            reply(.error(status: 405, code: "method_not_allowed", message: "POST /v1/blobs or GET /v1/blobs/<id>"))
+        }
+    }
+}
