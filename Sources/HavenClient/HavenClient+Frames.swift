@@ -89,6 +89,8 @@ extension HavenClient {
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
             eventSink.yield(.moderated(frame.action))
+        case .uploadToken(let token):
+            if !pendingTokens.isEmpty { pendingTokens.removeFirst().resume(returning: token) }
         case .reports(let list):
             let continuation = pendingReports
             pendingReports = nil
@@ -101,7 +103,7 @@ extension HavenClient {
                 pendingRoomLists.removeFirst().resume(returning: list.rooms)
             }
         case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken, .uploadToken:
+             .requestUploadToken:
             break
         }
     }

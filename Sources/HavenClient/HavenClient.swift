@@ -42,6 +42,7 @@ public final class HavenClient: @unchecked Sendable {
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
     var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
+    var pendingTokens: [CheckedContinuation<UploadToken, any Error>] = []
     var pendingCreations: [RoomID: CheckedContinuation<[RoomInfo], any Error>] = [:]
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
@@ -191,6 +192,17 @@ public final class HavenClient: @unchecked Sendable {
     public func reportRoomMessage(_ id: MessageID, sender: MemberID, in room: RoomID, category: ReportCategory) async throws {
         let report = Report(category: category, room: room, message: id, sender: sender)
         _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
+    }
+
+    /// A short-lived token for uploading and downloading attachment blobs over HTTP.
+    public func uploadToken() async throws -> UploadToken {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingTokens.append(continuation)
+                connection.send(text: FrameCodec.encode(.requestUploadToken(NoFields())))
+            }
+        }
     }
 
     /// The rooms this member may join (staff also see private rooms).
