@@ -3,6 +3,7 @@ driven by Selenium, against the real `haven serve` binary on loopback.
 
 Run: python3 Tests/Web/test_widget.py (after Scripts/build-sodium-wasm.sh and a debug build).
 """
+import base64
 import json
 import os
 import pathlib
@@ -119,6 +120,20 @@ def main():
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
         wait_for_text(alice, "direct", "Calm Heron (privately): just between us")
         print("  ok  a member messages another privately from the room")
+
+        # An image and a PDF are encrypted in the browser, stored as ciphertext, and shown to Bob.
+        png = pathlib.Path(server.folder) / "drawing.png"
+        png.write_bytes(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="))
+        pdf = pathlib.Path(server.folder) / "leaflet.pdf"
+        pdf.write_bytes(b"%PDF-1.4\n% a small leaflet\n%%EOF\n")
+        alice.find_element(By.ID, "attach").send_keys(str(png))
+        image = WebDriverWait(bob, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".attachment img"))
+        WebDriverWait(bob, 10).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 1)
+        alice.find_element(By.ID, "attach").send_keys(str(pdf))
+        WebDriverWait(bob, 20).until(lambda d: d.find_elements(By.XPATH, "//button[text()='Open leaflet.pdf']"))
+        blobs = sqlite3.connect(pathlib.Path(server.folder) / "haven.sqlite").execute("SELECT data FROM blobs").fetchall()
+        assert len(blobs) == 2 and all(b"PNG" not in data and b"%PDF" not in data for (data,) in blobs), "the server holds only ciphertext"
+        print("  ok  an image and a PDF round-trip encrypted; the server's copies are ciphertext")
 
         # A YouTube link is a click-to-load card: nothing is requested from a third party before
         # the click, and then only youtube-nocookie.com.

@@ -59,4 +59,15 @@ check(same(sodium.sealOpen(sealed, ids.bob.boxPublic, ids.bob.boxSecret), new Te
 assert.throws(() => sodium.sealOpen(sealed.slice(0, 31), ids.bob.boxPublic, ids.bob.boxSecret), /too short: 31 bytes, need at least 48/);
 checks += 1;
 
+const fileKey = sodium.randomBytes(32);
+const file = sodium.randomBytes(150000);
+const { header, ciphertext } = sodium.streamEncrypt(file, fileKey, 65536);
+check(ciphertext.length === file.length + 3 * 17, "secretstream adds 17 bytes per chunk");
+check(same(sodium.streamDecrypt(ciphertext, header, fileKey, 65536), file), "secretstream round trip");
+assert.throws(() => sodium.streamDecrypt(ciphertext.slice(0, 65536 + 17), header, fileKey, 65536), /truncated/);
+const altered = ciphertext.slice();
+altered[100] ^= 1;
+assert.throws(() => sodium.streamDecrypt(altered, header, fileKey, 65536), /authentication/);
+checks += 2;
+
 console.log(`web crypto: ${checks} checks against the test vectors passed`);

@@ -91,6 +91,46 @@ export async function loadSodium(source, getRandomValues = (bytes) => crypto.get
         (c, ad, n, k, out) => lib.crypto_aead_xchacha20poly1305_ietf_decrypt(out, 0, 0, c, BigInt(ciphertext.length), ad, BigInt(associatedData.length), n, k))?.[0]
         ?? fail("ciphertext failed authentication");
     },
+    /** secretstream: encrypts `bytes` in `chunkSize` chunks, the last tagged final. */
+    streamEncrypt(bytes, key, chunkSize) {
+      const stateLength = lib.crypto_secretstream_xchacha20poly1305_statebytes();
+      const chunks = Math.max(1, Math.ceil(bytes.length / chunkSize));
+      const output = new Uint8Array(bytes.length + chunks * 17);
+      const [header] = call([key], [24, stateLength], (k, head, state) => {
+        lib.crypto_secretstream_xchacha20poly1305_init_push(state, head, k);
+        let written = 0;
+        for (let index = 0; index < chunks; index += 1) {
+          const chunk = bytes.subarray(index * chunkSize, Math.min(bytes.length, (index + 1) * chunkSize));
+          const done = call([chunk], [chunk.length + 17], (m, c) =>
+            lib.crypto_secretstream_xchacha20poly1305_push(state, c, 0, m, BigInt(chunk.length), 0, 0n, index === chunks - 1 ? 3 : 0))[0];
+          output.set(done, written);
+          written += done.length;
+        }
+      });
+      return { header, ciphertext: output };
+    },
+    /** secretstream: decrypts chunk by chunk; refuses altered, reordered or truncated streams. */
+    streamDecrypt(ciphertext, header, key, chunkSize) {
+      const stateLength = lib.crypto_secretstream_xchacha20poly1305_statebytes();
+      const output = [];
+      let finished = false;
+      call([key, header], [stateLength], (k, head, state) => {
+        if (lib.crypto_secretstream_xchacha20poly1305_init_pull(state, head, k) !== 0) fail("bad secretstream header");
+        for (let offset = 0; offset < ciphertext.length; offset += chunkSize + 17) {
+          if (finished) fail("data after the final chunk");
+          const chunk = ciphertext.subarray(offset, Math.min(ciphertext.length, offset + chunkSize + 17));
+          const [plain, tag] = call([chunk], [chunk.length - 17, 1], (c, m, t) =>
+            lib.crypto_secretstream_xchacha20poly1305_pull(state, m, 0, t, c, BigInt(chunk.length), 0, 0n)) ?? fail("attachment failed authentication");
+          output.push(plain);
+          finished = tag[0] === 3;
+        }
+      });
+      if (!finished) fail("attachment is truncated");
+      const bytes = new Uint8Array(output.reduce((sum, part) => sum + part.length, 0));
+      let offset = 0;
+      for (const part of output) { bytes.set(part, offset); offset += part.length; }
+      return bytes;
+    },
     blake2b(message, key, length = 32) {
       return call([message, key], [length], (m, k, out) => lib.crypto_generichash(out, length, m, BigInt(message.length), k, key.length))[0];
     },

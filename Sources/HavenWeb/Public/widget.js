@@ -31,6 +31,10 @@ const epochs = new Map();    // room -> current epoch
 const waiting = new Map();   // room -> envelopes waiting for a key
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
+let tokenWaiters = [];
+let token = null;
+const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+const chunkSize = 65536;
 let directTarget = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,6 +45,37 @@ function bundle(room, epoch, key, recipient) {
   const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
   value.signature = b64(sodium.sign(protocol.bundleSignedBytes(value), me.secretKey));
   return value;
+}
+
+async function attachmentToken() {
+  if (token && token.expires > Date.now()) return token.value;
+  send({ type: "requestUploadToken" });
+  const frame = await new Promise((resolve) => tokenWaiters.push(resolve));
+  token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
+  return token.value;
+}
+
+// An attachment is fetched as ciphertext and decrypted here; images show inline, PDFs open on request.
+function attachmentView(descriptor) {
+  const box = document.createElement("div");
+  box.className = "attachment";
+  box.textContent = `${descriptor.name} (loading…)`;
+  (async () => {
+    const response = await fetch(`/v1/blobs/${descriptor.blob}`, { headers: { Authorization: `Bearer ${await attachmentToken()}` } });
+    if (!response.ok) { box.textContent = `${descriptor.name}: no longer available`; return; }
+    const bytes = sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
+    if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = "attachment refused"; return; }
+    const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
+    if (descriptor.mediaType.startsWith("image/")) {
+      const image = Object.assign(document.createElement("img"), { src: url, alt: descriptor.name });
+      box.replaceChildren(image);
+    } else {
+      const open = Object.assign(document.createElement("button"), { textContent: `Open ${descriptor.name}` });
+      open.addEventListener("click", () => window.open(url, "_blank", "noopener"));
+      box.replaceChildren(open);
+    }
+  })().catch(() => { box.textContent = `${descriptor.name}: could not be decrypted`; });
+  return box;
 }
 
 function showDirect(message) {
@@ -139,8 +174,9 @@ function show(frame) {
   const env = frame.envelope;
   const key = keyFor(env.room, env.epoch);
   if (!key) { waiting.set(env.room, [...(waiting.get(env.room) ?? []), frame]); return; }
-  let text;
-  try { text = JSON.parse(decoder.decode(protocol.openRoomMessage(env, key))).text; } catch { return; }
+  let text, attachment;
+  try { ({ text, attachment } = JSON.parse(decoder.decode(protocol.openRoomMessage(env, key)))); } catch { return; }
+  text ??= "";
   const item = document.createElement("li");
   item.dataset.id = env.id;
   const who = document.createElement("span");
@@ -173,6 +209,7 @@ function show(frame) {
   item.append(who, body);
   const video = text.trim().match(youTube);
   if (video) item.append(youTubeCard(video[1]));
+  if (attachment) item.append(attachmentView(attachment));
   if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
   $("messages").append(item);
 }
@@ -252,6 +289,7 @@ function received(event) {
     case "message": show(frame); break;
     case "direct": showDirect(frame.message); break;
     case "reports": showReports(frame.reports); break;
+    case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
     case "error": $("status").textContent = frame.message; break;
   }
@@ -270,6 +308,24 @@ $("composer-form").addEventListener("submit", (event) => {
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
+$("attach").addEventListener("change", async () => {
+  const file = $("attach").files[0];
+  const epoch = epochs.get(currentRoom);
+  const key = keyFor(currentRoom, epoch);
+  if (!file || !key) return;
+  if (!allowedTypes.includes(file.type) || file.size > 10 * 1024 * 1024) { $("status").textContent = "only images and PDFs up to 10 MB"; return; }
+  const fileKey = sodium.randomBytes(32);
+  const { header, ciphertext } = sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
+  const response = await fetch("/v1/blobs", { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${await attachmentToken()}` } });
+  if (!response.ok) { $("status").textContent = "the attachment could not be uploaded"; return; }
+  const { blob } = await response.json();
+  const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
+  const body = encoder.encode(JSON.stringify({ attachment }));
+  const env = protocol.sealRoomMessage(body, currentRoom, epoch, key, me, sodium.randomBytes(16), sodium.randomBytes(24), sodium.randomBytes(32));
+  send({ type: "send", envelope: env });
+  show({ envelope: env });
+  $("attach").value = "";
+});
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));
 $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
