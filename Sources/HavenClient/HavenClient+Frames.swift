@@ -103,7 +103,7 @@ extension HavenClient {
                 pendingRoomLists.removeFirst().resume(returning: list.rooms)
             }
         case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken:
+             .requestUploadToken, .listAudit, .audit:
             break
         }
     }

@@ -27,6 +27,10 @@ public enum Frame: Sendable, Equatable {
     case reports(ReportList)
     /// C→S (staff): create a room.
     case createRoom(CreateRoom)
+    /// C→S (staff): a room's moderation log.
+    case listAudit(RoomRef)
+    /// S→C (staff): the log.
+    case audit(AuditTrail)
     /// C→S: ask for a token to upload or download attachments.
     case requestUploadToken(NoFields)
     /// S→C: the token.
@@ -80,6 +84,8 @@ public enum Frame: Sendable, Equatable {
         case .listReports: return "listReports"
         case .reports: return "reports"
         case .createRoom: return "createRoom"
+        case .listAudit: return "listAudit"
+        case .audit: return "audit"
         case .requestUploadToken: return "requestUploadToken"
         case .uploadToken: return "uploadToken"
         case .listRooms: return "listRooms"
@@ -122,7 +128,8 @@ public enum Frame: Sendable, Equatable {
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
-             .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken: break
+             .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
+             .listAudit, .audit: break
         case .createRoom(let request):
             try DisplayName.validate(request.name, field: "name")
             guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
@@ -152,6 +159,8 @@ extension Frame: Codable {
         case "listReports": self = .listReports(try NoFields(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
+        case "listAudit": self = .listAudit(try RoomRef(from: decoder))
+        case "audit": self = .audit(try AuditTrail(from: decoder))
         case "requestUploadToken": self = .requestUploadToken(try NoFields(from: decoder))
         case "uploadToken": self = .uploadToken(try UploadToken(from: decoder))
         case "listRooms": self = .listRooms(try NoFields(from: decoder))
@@ -191,6 +200,8 @@ extension Frame: Codable {
         case .reports(let payload): try payload.encode(to: encoder)
         case .createRoom(let payload): try payload.encode(to: encoder)
         case .requestUploadToken(let payload): try payload.encode(to: encoder)
+        case .listAudit(let payload): try payload.encode(to: encoder)
+        case .audit(let payload): try payload.encode(to: encoder)
         case .uploadToken(let payload): try payload.encode(to: encoder)
         case .rooms(let payload): try payload.encode(to: encoder)
         case .join(let payload): try payload.encode(to: encoder)

@@ -242,6 +242,19 @@ public struct UploadToken: Codable, Sendable, Equatable {
     }
 }
 
+/// Server to client (staff): a room's moderation log, oldest first.
+public struct AuditTrail: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// The signed actions.
+    public var actions: [ModerationAction]
+    /// Creates the frame.
+    public init(room: RoomID, actions: [ModerationAction]) {
+        self.room = room
+        self.actions = actions
+    }
+}
+
 /// Client to server (staff): create a room.
 public struct CreateRoom: Codable, Sendable, Equatable {
     /// The new room's id.

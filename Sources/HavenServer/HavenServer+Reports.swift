@@ -68,3 +68,19 @@ extension HavenServer {
         }
     }
 }
+
+extension HavenServer {
+    /// Sends staff a room's moderation log (the signed actions, oldest first, the last 500).
+    func sendAudit(_ room: RoomID, session: Session, member: MemberInfo) {
+        guard member.staff != nil || member.appointment != nil else {
+            refuse(session, code: "not_a_moderator", message: "only staff may read the audit trail", room: room)
+            return
+        }
+        let roomText = room.value
+        withStore({ try $0.moderationLog(room: roomText).suffix(500).map(\.action) }) { [unowned self] result in
+            guard sessions[session.connection.id] === session, case .success(let entries) = result else { return }
+            let actions = entries.compactMap { try? FrameCodec.decodeValue(ModerationAction.self, from: $0) }
+            send(.audit(AuditTrail(room: room, actions: actions)), to: session)
+        }
+    }
+}

@@ -163,6 +163,8 @@ final class HavenServer: WebSocketServerDelegate {
             createRoom(request, session: session, member: member)
         case .requestUploadToken:
             issueUploadToken(session: session, member: member)
+        case .listAudit(let reference):
+            sendAudit(reference.room, session: session, member: member)
         case .listRooms:
             let list = rooms.values.filter { $0.kind == "support" || member.staff != nil }.sorted { $0.id.value < $1.id.value }.map {
                 RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)
@@ -193,7 +195,7 @@ final class HavenServer: WebSocketServerDelegate {
             listReports(session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }

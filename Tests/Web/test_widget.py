@@ -227,6 +227,11 @@ def main():
         wait_for_text(counsellor, "reports", "verified: exactly what the sender signed")
         assert "just between us" in counsellor.find_element(By.ID, "reports").text
         print("  ok  a reported private message is verified in the counsellor's browser")
+
+        counsellor.find_element(By.ID, "load-audit").click()
+        wait_for_text(counsellor, "audit", "deleteMessage by Counsellor Ana")
+        assert "SIGNATURE INVALID" not in counsellor.find_element(By.ID, "audit").text
+        print("  ok  the counsellor sees the room's audit trail with signatures checked")
         print("widget tests passed")
     finally:
         for driver in browsers:

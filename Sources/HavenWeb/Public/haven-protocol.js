@@ -74,14 +74,25 @@ export function haven(sodium) {
       action.signature = b64(sodium.sign(moderationSignedBytes(action), identity.secretKey));
       return action;
     },
-    /** The role of a member whose staff certificate chains to `organisationKey`, else null. */
+    /** The role of a member whose staff certificate chains to `organisationKey`, or a moderator
+     *  appointed by such a counsellor; else null. */
     verifiedRole(info, organisationKey) {
-      const staff = info.staff;
-      if (!staff || !organisationKey || staff.member !== info.member) return null;
-      if (!sodium.verify(unb64(staff.invite.signature), inviteSignedBytes(staff.invite), organisationKey)) return null;
-      if (!sodium.verify(unb64(staff.signature), staffSignedBytes(staff.invite, unb64(info.member)), unb64(staff.invite.inviteKey))) return null;
-      return staff.invite.role;
+      const chain = (staff, member) => {
+        if (!staff || !organisationKey || staff.member !== member) return null;
+        if (!sodium.verify(unb64(staff.invite.signature), inviteSignedBytes(staff.invite), organisationKey)) return null;
+        if (!sodium.verify(unb64(staff.signature), staffSignedBytes(staff.invite, unb64(member)), unb64(staff.invite.inviteKey))) return null;
+        return staff.invite.role;
+      };
+      const own = chain(info.staff, info.member);
+      if (own) return own;
+      const appointment = info.appointment;
+      if (!appointment || appointment.kind !== "appoint" || appointment.target !== info.member || !info.appointedBy) return null;
+      if (appointment.moderator !== info.appointedBy.member) return null;
+      if (!sodium.verify(unb64(appointment.signature), moderationSignedBytes(appointment), unb64(appointment.moderator))) return null;
+      return chain(info.appointedBy, info.appointedBy.member) === "counsellor" ? "moderator" : null;
     },
+    /** Checks a moderation action's signature (for the audit trail). */
+    verifyAction: (action) => sodium.verify(unb64(action.signature), moderationSignedBytes(action), unb64(action.moderator)),
     /** Checks an invite against the organisation key and signs `identity`'s key with the link's secret. */
     redeemInvite(invite, seed, identity, organisationKey) {
       if (!sodium.verify(unb64(invite.signature), inviteSignedBytes(invite), organisationKey)) throw new Error("the invite is not signed by this organisation");

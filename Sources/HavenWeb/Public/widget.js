@@ -14,6 +14,7 @@ $("service-name").textContent = config.name;
 document.title = config.name;
 document.querySelector("header").style.setProperty("background", config.colour);
 $("rules").replaceChildren(...config.rules.map(listItem));
+if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
 $("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
 const roles = new Map();     // member -> verified staff role
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
@@ -118,6 +119,8 @@ function moderationButtons(env) {
   return [
     act("Delete", { kind: "deleteMessage", room: env.room, target: env.sender, message: env.id }),
     act("Suspend 1 h", { kind: "suspend", target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 }),
+    act("Remove", { kind: "remove", room: env.room, target: env.sender }),
+    act("Ban", { kind: "ban", target: env.sender }),
   ];
 }
 
@@ -211,6 +214,15 @@ function show(frame) {
   if (video) item.append(youTubeCard(video[1]));
   if (attachment) item.append(attachmentView(attachment));
   if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
+  if (!roles.has(myID) && env.sender !== myID) {
+    const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
+    report.addEventListener("click", () => {
+      send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", room: env.room, message: env.id, sender: env.sender } });
+      report.disabled = true;
+      report.textContent = "Reported";
+    });
+    item.append(" ", report);
+  }
   $("messages").append(item);
 }
 
@@ -289,6 +301,12 @@ function received(event) {
     case "message": show(frame); break;
     case "direct": showDirect(frame.message); break;
     case "reports": showReports(frame.reports); break;
+    case "audit":
+      $("audit").replaceChildren(...frame.actions.map((action) => listItem(
+        `${new Date(action.issuedAt * 1000).toLocaleString()}: ${action.kind} by ${names.get(action.moderator) ?? action.moderator.slice(0, 8)}`
+        + `${action.target ? ` concerning ${names.get(action.target) ?? action.target.slice(0, 8)}` : ""}`
+        + (protocol.verifyAction(action) ? " (signature valid)" : " (SIGNATURE INVALID)"))));
+      break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
     case "error": $("status").textContent = frame.message; break;
@@ -327,6 +345,7 @@ $("attach").addEventListener("change", async () => {
   $("attach").value = "";
 });
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));
+$("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
 $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
