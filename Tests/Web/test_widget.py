@@ -232,6 +232,16 @@ def main():
         wait_for_text(counsellor, "audit", "deleteMessage by Counsellor Ana")
         assert "SIGNATURE INVALID" not in counsellor.find_element(By.ID, "audit").text
         print("  ok  the counsellor sees the room's audit trail with signatures checked")
+
+        # Removing Bob moves the room to a new key that only Alice and the counsellor receive.
+        row = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
+        row.find_element(By.XPATH, ".//button[text()='Remove']").click()
+        time.sleep(1.5)
+        counsellor.find_element(By.ID, "composer").send_keys("after the removal\n")
+        wait_for_text(alice, "messages", "after the removal")
+        time.sleep(1)
+        assert "after the removal" not in bob.find_element(By.ID, "messages").text
+        print("  ok  a removed member's browser gets no key for what is said next; the others carry on")
         print("widget tests passed")
     finally:
         for driver in browsers:

@@ -30,6 +30,8 @@ $("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)
 const keys = new Map();      // room -> Map(epoch -> key)
 const epochs = new Map();    // room -> current epoch
 const waiting = new Map();   // room -> envelopes waiting for a key
+const members = new Map();   // room -> Set of member ids online
+const created = new Map();   // room -> epoch whose key this device created and the server has not yet confirmed
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
 let tokenWaiters = [];
@@ -141,6 +143,13 @@ function noteRole(info) {
 }
 
 function keyFor(room, epoch) { return keys.get(room)?.get(epoch); }
+
+function createKey(room, epoch) {
+  const key = sodium.randomBytes(32);
+  created.set(room, epoch);
+  storeKey(room, epoch, key);
+  send({ type: "keyBundle", bundle: bundle(room, epoch, key, me.publicKey) });
+}
 function storeKey(room, epoch, key) {
   if (!keys.has(room)) keys.set(room, new Map());
   keys.get(room).set(epoch, key);
@@ -278,15 +287,27 @@ function received(event) {
       frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
-      if (frame.keyHolders.length === 0 && !keyFor(frame.room, frame.epoch)) {
-        const key = sodium.randomBytes(32);
-        storeKey(frame.room, frame.epoch, key);
-        send({ type: "keyBundle", bundle: bundle(frame.room, frame.epoch, key, me.publicKey) });
-      }
+      members.set(frame.room, new Set(frame.members.map((m) => m.member)));
+      if (frame.keyHolders.length === 0 && !keyFor(frame.room, frame.epoch)) createKey(frame.room, frame.epoch);
       break;
     }
+    case "epochChanged":
+      // After a removal, a ban or a scheduled rotation: offer a new key; the server keeps the first.
+      epochs.set(frame.room, frame.epoch);
+      createKey(frame.room, frame.epoch);
+      for (const other of members.get(frame.room) ?? []) {
+        if (other !== myID) send({ type: "keyBundle", bundle: bundle(frame.room, frame.epoch, keyFor(frame.room, frame.epoch), unb64(other)) });
+      }
+      break;
+    case "memberLeft": members.get(frame.room)?.delete(frame.member); break;
     case "synced": if (frame.room) $("status").textContent = `in ${frame.room}`; if (keyFor(frame.room, epochs.get(frame.room))) storeKey(frame.room, epochs.get(frame.room), keyFor(frame.room, epochs.get(frame.room))); break;
     case "keyBundle":
+      if (frame.bundle.sealer === frame.bundle.recipient && frame.bundle.sealer !== myID && created.get(frame.bundle.room) === frame.bundle.epoch) {
+        // Someone else's key won this epoch: drop ours; theirs will be sealed to us.
+        created.delete(frame.bundle.room);
+        keys.get(frame.bundle.room)?.delete(frame.bundle.epoch);
+      }
+      if (frame.bundle.sealer === myID && frame.bundle.recipient === myID) created.delete(frame.bundle.room);
       if (frame.bundle.recipient === myID) {
         try { storeKey(frame.bundle.room, frame.bundle.epoch, protocol.openBundle(frame.bundle, me)); } catch { /* not for us, or forged */ }
       }
@@ -294,6 +315,8 @@ function received(event) {
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
       noteRole(frame.member);
+      if (!members.has(frame.room)) members.set(frame.room, new Set());
+      members.get(frame.room).add(frame.member.member);
       const key = keyFor(frame.room, epochs.get(frame.room));
       if (!frame.holdsKey && key) send({ type: "keyBundle", bundle: bundle(frame.room, epochs.get(frame.room), key, unb64(frame.member.member)) });
       break;
@@ -309,7 +332,14 @@ function received(event) {
       break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
-    case "error": $("status").textContent = frame.message; break;
+    case "error":
+      if (frame.code === "epoch_key_exists" && created.has(frame.room)) {
+        keys.get(frame.room)?.delete(created.get(frame.room));
+        created.delete(frame.room);
+        break;
+      }
+      $("status").textContent = frame.message;
+      break;
   }
 }
 
