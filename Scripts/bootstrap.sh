@@ -3,13 +3,17 @@
 # a second run installs nothing and says so.
 #   Debian packages: the C libraries Haven wraps (with headers) and pkg-config; OpenSSL's
 #                    libcrypto only for the SHA-1 of the WebSocket handshake.
-#                    Chromium and its driver, for the web widget's browser tests.
-#   PyPI packages:   PyNaCl, for the independent cross-check of the crypto; Selenium.
-#   Node.js (from Debian if missing) runs the JavaScript crypto against the test vectors.
+#   With --tests, also what the tests need: Chromium and its driver (browser tests), PyNaCl
+#   (the independent cross-check of the crypto) and Selenium from PyPI, and Node.js (from
+#   Debian if missing) to run the JavaScript crypto against the test vectors.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev chromium chromium-driver)
-PYTHON_PACKAGES=(pynacl:nacl selenium:selenium)
+DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
+PYTHON_PACKAGES=()
+if [ "${1:-}" = "--tests" ]; then
+    DEBIAN_PACKAGES+=(chromium chromium-driver)
+    PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium)
+fi
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -29,7 +33,7 @@ else
     echo "bootstrap: Debian packages already installed: ${DEBIAN_PACKAGES[*]}"
 fi
 
-for entry in "${PYTHON_PACKAGES[@]}"; do
+for entry in "${PYTHON_PACKAGES[@]+"${PYTHON_PACKAGES[@]}"}"; do
     package="${entry%%:*}" module="${entry##*:}"
     if python3 -c "import $module" 2>/dev/null; then
         echo "bootstrap: Python package already installed: $package"
@@ -39,7 +43,7 @@ for entry in "${PYTHON_PACKAGES[@]}"; do
     fi
 done
 
-if ! command -v node >/dev/null; then
+if [ "${1:-}" = "--tests" ] && ! command -v node >/dev/null; then
     echo "bootstrap: installing Node.js"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs >/dev/null

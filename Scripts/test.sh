@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash Scripts/bootstrap.sh
+bash Scripts/bootstrap.sh --tests
 bash Scripts/check-boundaries.sh
 
 echo "test: building (debug, with tests)"
