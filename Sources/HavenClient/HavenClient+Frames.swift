@@ -89,6 +89,8 @@ extension HavenClient {
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
             eventSink.yield(.moderated(frame.action))
+        case .turn(let credentials):
+            if !pendingTurn.isEmpty { pendingTurn.removeFirst().resume(returning: credentials) }
         case .uploadToken(let token):
             if !pendingTokens.isEmpty { pendingTokens.removeFirst().resume(returning: token) }
         case .reports(let list):
@@ -103,7 +105,7 @@ extension HavenClient {
                 pendingRoomLists.removeFirst().resume(returning: list.rooms)
             }
         case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken, .listAudit, .audit:
+             .requestUploadToken, .listAudit, .audit, .requestTurn:
             break
         }
     }
@@ -145,6 +147,10 @@ extension HavenClient {
         }
         if pendingLogin != nil {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
+            return
+        }
+        if error.id == nil, error.room == nil, !pendingTurn.isEmpty, ["turn_unavailable", "suspended"].contains(error.code) {
+            pendingTurn.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
         if error.id == nil, error.room == nil, pendingInvite != nil || pendingCertification != nil || pendingReports != nil {

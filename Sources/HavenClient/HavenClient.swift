@@ -43,6 +43,7 @@ public final class HavenClient: @unchecked Sendable {
     var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
     var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
     var pendingTokens: [CheckedContinuation<UploadToken, any Error>] = []
+    var pendingTurn: [CheckedContinuation<TurnCredentials, any Error>] = []
     var pendingCreations: [RoomID: CheckedContinuation<[RoomInfo], any Error>] = [:]
     var pendingInvite: CheckedContinuation<InviteCertificate, any Error>?
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
@@ -192,6 +193,19 @@ public final class HavenClient: @unchecked Sendable {
     public func reportRoomMessage(_ id: MessageID, sender: MemberID, in room: RoomID, category: ReportCategory) async throws {
         let report = Report(category: category, room: room, message: id, sender: sender)
         _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
+    }
+
+    /// Time-limited TURN relay credentials for a call.
+    ///
+    /// - Throws: ``ClientError/refused(code:message:)`` (`turn_unavailable`, `suspended`).
+    public func turnCredentials() async throws -> TurnCredentials {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingTurn.append(continuation)
+                connection.send(text: FrameCodec.encode(.requestTurn(NoFields())))
+            }
+        }
     }
 
     /// A short-lived token for uploading and downloading attachment blobs over HTTP.

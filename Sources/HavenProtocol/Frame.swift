@@ -31,6 +31,10 @@ public enum Frame: Sendable, Equatable {
     case listAudit(RoomRef)
     /// S→C (staff): the log.
     case audit(AuditTrail)
+    /// C→S: ask for TURN relay credentials for a call.
+    case requestTurn(NoFields)
+    /// S→C: the credentials.
+    case turn(TurnCredentials)
     /// C→S: ask for a token to upload or download attachments.
     case requestUploadToken(NoFields)
     /// S→C: the token.
@@ -84,6 +88,8 @@ public enum Frame: Sendable, Equatable {
         case .listReports: return "listReports"
         case .reports: return "reports"
         case .createRoom: return "createRoom"
+        case .requestTurn: return "requestTurn"
+        case .turn: return "turn"
         case .listAudit: return "listAudit"
         case .audit: return "audit"
         case .requestUploadToken: return "requestUploadToken"
@@ -129,7 +135,7 @@ public enum Frame: Sendable, Equatable {
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit: break
+             .listAudit, .audit, .requestTurn, .turn: break
         case .createRoom(let request):
             try DisplayName.validate(request.name, field: "name")
             guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
@@ -159,6 +165,8 @@ extension Frame: Codable {
         case "listReports": self = .listReports(try NoFields(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
+        case "requestTurn": self = .requestTurn(try NoFields(from: decoder))
+        case "turn": self = .turn(try TurnCredentials(from: decoder))
         case "listAudit": self = .listAudit(try RoomRef(from: decoder))
         case "audit": self = .audit(try AuditTrail(from: decoder))
         case "requestUploadToken": self = .requestUploadToken(try NoFields(from: decoder))
@@ -200,6 +208,8 @@ extension Frame: Codable {
         case .reports(let payload): try payload.encode(to: encoder)
         case .createRoom(let payload): try payload.encode(to: encoder)
         case .requestUploadToken(let payload): try payload.encode(to: encoder)
+        case .requestTurn(let payload): try payload.encode(to: encoder)
+        case .turn(let payload): try payload.encode(to: encoder)
         case .listAudit(let payload): try payload.encode(to: encoder)
         case .audit(let payload): try payload.encode(to: encoder)
         case .uploadToken(let payload): try payload.encode(to: encoder)

@@ -242,6 +242,26 @@ public struct UploadToken: Codable, Sendable, Equatable {
     }
 }
 
+/// Server to client: time-limited TURN relay credentials for calls (the TURN REST API scheme:
+/// `username` is "expiry:member", `credential` its HMAC-SHA1 under the secret shared with the relay).
+public struct TurnCredentials: Codable, Sendable, Equatable {
+    /// The relay's URLs, e.g. "turn:turn.example.org:3478".
+    public var urls: [String]
+    /// "expiry:member".
+    public var username: String
+    /// base64(HMAC-SHA1(secret, username)).
+    public var credential: String
+    /// Seconds the credentials stay valid.
+    public var ttl: Int
+    /// Creates the frame.
+    public init(urls: [String], username: String, credential: String, ttl: Int) {
+        self.urls = urls
+        self.username = username
+        self.credential = credential
+        self.ttl = ttl
+    }
+}
+
 /// Server to client (staff): a room's moderation log, oldest first.
 public struct AuditTrail: Codable, Sendable, Equatable {
     /// The room.

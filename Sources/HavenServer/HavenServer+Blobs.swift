@@ -1,3 +1,4 @@
+import Foundation
 import HavenNet
 import HavenProtocol
 import HavenStore
@@ -59,5 +60,23 @@ extension HavenServer {
         default:
             reply(.error(status: 405, code: "method_not_allowed", message: "POST /v1/blobs or GET /v1/blobs/<id>"))
         }
+    }
+}
+
+extension HavenServer {
+    /// Issues TURN credentials by the TURN REST API scheme; suspended members get none (their
+    /// suspension applies to calls too).
+    func issueTurnCredentials(session: Session, member: MemberInfo) {
+        guard let turn = configuration.turn else {
+            refuse(session, code: "turn_unavailable", message: "this server has no TURN relay configured")
+            return
+        }
+        guard !sanctions.isSuspended(member.member, now: configuration.now()) else {
+            refuse(session, code: "suspended", message: "you are suspended; calls are not available for now")
+            return
+        }
+        let username = "\(configuration.now() + Int64(turn.ttlSeconds)):\(member.member)"
+        let credential = Data(HMACSHA1.authenticate(Array(username.utf8), key: turn.secret)).base64EncodedString()
+        send(.turn(TurnCredentials(urls: turn.urls, username: username, credential: credential, ttl: turn.ttlSeconds)), to: session)
     }
 }

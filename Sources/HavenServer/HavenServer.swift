@@ -163,6 +163,8 @@ final class HavenServer: WebSocketServerDelegate {
             createRoom(request, session: session, member: member)
         case .requestUploadToken:
             issueUploadToken(session: session, member: member)
+        case .requestTurn:
+            issueTurnCredentials(session: session, member: member)
         case .listAudit(let reference):
             sendAudit(reference.room, session: session, member: member)
         case .listRooms:
@@ -195,7 +197,7 @@ final class HavenServer: WebSocketServerDelegate {
             listReports(session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }

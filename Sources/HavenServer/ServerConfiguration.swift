@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var web: WebRoot?
     /// How the provider presents the widget.
     public var widget = WidgetSettings()
+    /// The TURN relay for calls (none: calls use direct connections only).
+    public var turn: TurnSettings?
     /// The wall clock in seconds since 1970 (tests move it).
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
@@ -131,4 +133,22 @@ public struct WidgetSettings: Sendable, Equatable, Codable {
 
     /// The defaults above.
     public init() {}
+}
+
+/// A TURN relay (coturn with `use-auth-secret`) that logged-in members get time-limited
+/// credentials for.
+public struct TurnSettings: Sendable, Equatable {
+    /// The relay's URLs.
+    public var urls: [String]
+    /// The secret shared with the relay (`static-auth-secret`).
+    public var secret: [UInt8]
+    /// How long credentials stay valid, in seconds.
+    public var ttlSeconds: Int
+
+    /// Creates the settings.
+    public init(urls: [String], secret: [UInt8], ttlSeconds: Int = 3600) {
+        self.urls = urls
+        self.secret = secret
+        self.ttlSeconds = ttlSeconds
+    }
 }

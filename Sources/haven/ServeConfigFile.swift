@@ -30,6 +30,11 @@ import TOMLKit
 /// crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
 /// rooms = ["lobby"]             # the rooms shown (default: all open rooms)
 ///
+/// [turn]                        # coturn with use-auth-secret, for calls
+/// urls = ["turn:turn.example.org:3478"]
+/// secret_file = "/etc/haven/turn.secret"   # the same secret as coturn's static-auth-secret
+/// ttl_seconds = 3600
+///
 /// [rate_limits]                 # token buckets: a rate per second and a burst
 /// messages_per_second = 5.0
 /// message_burst = 20.0
@@ -126,9 +131,29 @@ struct ServeConfigFile: Decodable {
         }
     }
 
+    struct Turn: Decodable {
+        var urls: [String]
+        var secretFile: String
+        var ttlSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case urls
+            case secretFile = "secret_file", ttlSeconds = "ttl_seconds"
+        }
+
+        func settings() throws -> TurnSettings {
+            guard var secret = FileManager.default.contents(atPath: secretFile).map(Array.init), !secret.isEmpty else {
+                throw ConfigError("cannot read the TURN secret from \(secretFile)")
+            }
+            while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+            return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 3600)
+        }
+    }
+
     var listen: String?
     var data: String?
     var widget: Widget?
+    var turn: Turn?
     var serverName: String?
     var allowedOrigins: [String]?
     var synchronous: String?
@@ -137,7 +162,7 @@ struct ServeConfigFile: Decodable {
     var rateLimits: RateLimits?
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous, widget
+        case listen, data, rooms, limits, synchronous, widget, turn
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
     }
 
@@ -174,6 +199,7 @@ struct ServeConfigFile: Decodable {
         }
         rateLimits?.apply(to: &configuration.rateLimits)
         try widget?.apply(to: &configuration.widget)
+        if let turn { configuration.turn = try turn.settings() }
     }
 }
 

@@ -39,3 +39,11 @@ private final class Results: @unchecked Sendable {
         allOnLoop = allOnLoop && onLoop
     }
 }
+
+@Suite struct LibCryptoTests {
+    @Test func hmacSHA1MatchesRFC2202() {
+        // RFC 2202, test case 1.
+        let mac = HMACSHA1.authenticate(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "b617318655057264e28bc0b6fb378c8ef146be00")
+    }
+}
