@@ -10,10 +10,14 @@ public struct StoreSettings: Sendable, Equatable {
 
     /// Durability of each commit; FULL by default.
     public var synchronous: Synchronous = .full
+    /// A ceiling on the database file's size, in bytes (nil: none). Writes past it fail as a full
+    /// disk would, and are reported as not stored.
+    public var maxDatabaseBytes: Int?
 
-    /// Default settings: WAL, secure_delete, FULL synchronous.
-    public init(synchronous: Synchronous = .full) {
+    /// Default settings: WAL, secure_delete, FULL synchronous, no size ceiling.
+    public init(synchronous: Synchronous = .full, maxDatabaseBytes: Int? = nil) {
         self.synchronous = synchronous
+        self.maxDatabaseBytes = maxDatabaseBytes
     }
 }
 
@@ -34,6 +38,10 @@ extension SQLiteConnection {
             PRAGMA foreign_keys = ON;
             PRAGMA synchronous = \(settings.synchronous.rawValue);
             """)
+        if let maxDatabaseBytes = settings.maxDatabaseBytes {
+            // page_size is 4096 unless changed; the ceiling is counted in pages.
+            try connection.execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / 4096))")
+        }
         return connection
     }
 }

@@ -22,6 +22,7 @@ import TOMLKit
 /// max_queued_bytes = 1048576
 /// login_timeout_ms = 10000
 /// idle_timeout_ms = 75000
+/// max_database_bytes = 10737418240   # writes past it are refused as not stored
 ///
 /// [widget]                      # how the provider presents the web widget
 /// name = "Riverside Support"
@@ -57,8 +58,10 @@ struct ServeConfigFile: Decodable {
         var maxQueuedBytes: Int?
         var loginTimeoutMs: UInt64?
         var idleTimeoutMs: UInt64?
+        var maxDatabaseBytes: Int?
 
         enum CodingKeys: String, CodingKey {
+            case maxDatabaseBytes = "max_database_bytes"
             case maxMessageBytes = "max_message_bytes", maxQueuedBytes = "max_queued_bytes"
             case loginTimeoutMs = "login_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
         }
@@ -196,6 +199,7 @@ struct ServeConfigFile: Decodable {
             if let value = limits.maxQueuedBytes { configuration.network.maxQueuedBytes = value }
             if let value = limits.loginTimeoutMs { configuration.loginTimeoutMilliseconds = value }
             if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
+            if let value = limits.maxDatabaseBytes { configuration.store.maxDatabaseBytes = value }
         }
         rateLimits?.apply(to: &configuration.rateLimits)
         try widget?.apply(to: &configuration.widget)

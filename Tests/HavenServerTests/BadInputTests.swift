@@ -5,6 +5,7 @@ import FoundationNetworking
 import HavenClient
 import HavenNet
 import HavenServer
+import HavenStore
 import HavenProtocol
 import HavenTestSupport
 import Sodium
@@ -227,5 +228,43 @@ import Testing
         let metrics = String(decoding: body, as: UTF8.self)
         #expect(metrics.contains("# TYPE haven_connections gauge"))
         #expect(metrics.contains("haven_store_commits_total"))
+    }
+}
+
+/// A full disk: writes fail, nothing unacknowledged is claimed, nothing acknowledged is lost.
+@Suite struct FullDiskTests {
+    let lobby = try! RoomID("lobby")
+
+    @Test func whenTheDatabaseIsFullMessagesAreRefusedAndAcknowledgedOnesKept() async throws {
+        let server = try TestServer {
+            $0.store.maxDatabaseBytes = 300 * 1024
+            $0.rateLimits = .unlimited
+        }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        try await alice.connect(server)
+        _ = try await alice.client.join(lobby)
+        await alice.client.waitForKey(lobby)
+        var acknowledged: [String] = []
+        var refusal: String?
+        let filler = String(repeating: "x", count: 6000)
+        for index in 0..<400 where refusal == nil {
+            do {
+                _ = try await alice.client.send("\(index) \(filler)", to: lobby)
+                acknowledged.append("\(index) \(filler)")
+            } catch ClientError.refused(let code, _) {
+                refusal = code
+            }
+        }
+        #expect(refusal == "store_failed", "a full database is reported, not hidden")
+        #expect(!acknowledged.isEmpty)
+
+        // The server keeps serving, and every acknowledged message is there to replay.
+        let reader = try TestClient("Reader", loop: loop.loop)
+        try await reader.connect(server)
+        _ = try await reader.client.join(lobby, replayHistory: true)
+        await reader.client.waitForKey(lobby)
+        let texts = try await reader.waitForTexts(acknowledged.count, in: lobby)
+        #expect(texts == acknowledged)
     }
 }
