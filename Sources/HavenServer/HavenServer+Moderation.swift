@@ -46,8 +46,8 @@ extension HavenServer {
         default: member.staff != nil || member.appointment != nil
         }
         guard allowed else {
-            let who = action.kind == .appoint ? "counsellors" : action.kind == .admit ? "staff" : "staff"
-            refuse(session, code: "not_a_moderator", message: "only \(who) may \(action.kind == .appoint ? "appoint moderators" : "moderate")", id: action.id)
+            let message = action.kind == .appoint ? "only counsellors may appoint moderators" : "only staff may moderate"
+            refuse(session, code: "not_a_moderator", message: message, id: action.id)
             return
         }
         guard action.moderator == member.member else {

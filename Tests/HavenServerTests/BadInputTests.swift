@@ -23,12 +23,8 @@ import Testing
         init(server: TestServer, loop: EventLoop, lobby: RoomID) async throws {
             alice = try TestClient("Quiet Otter", loop: loop)
             bob = try TestClient("Calm Heron", loop: loop)
-            try await alice.connect(server)
-            _ = try await alice.client.join(lobby)
-            await alice.client.waitForKey(lobby)
-            try await bob.connect(server)
-            _ = try await bob.client.join(lobby)
-            await bob.client.waitForKey(lobby)
+            try await alice.enter(server, room: lobby)
+            try await bob.enter(server, room: lobby)
         }
 
         func stillServed(_ lobby: RoomID, expecting count: Int = 1) async throws {
@@ -137,9 +133,7 @@ import Testing
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
         let flooder = try TestClient("Loud Crow", loop: clients.loop)
-        try await flooder.connect(server)
-        _ = try await flooder.client.join(lobby)
-        await flooder.client.waitForKey(lobby)
+        try await flooder.enter(server, room: lobby)
         var acknowledged: [String] = []
         var refused = 0
         for index in 0..<40 {
@@ -157,9 +151,7 @@ import Testing
 
         // Everything acknowledged is stored: a newcomer replaying the room sees exactly it.
         let reader = try TestClient("Late Owl", loop: clients.loop)
-        try await reader.connect(server)
-        _ = try await reader.client.join(lobby, replayHistory: true)
-        await reader.client.waitForKey(lobby)
+        try await reader.enter(server, room: lobby, replayHistory: true)
         let texts = try await reader.waitForTexts(acknowledged.count + 1, in: lobby)
         #expect(texts.filter { $0.hasPrefix("flood") } == acknowledged)
     }
@@ -242,9 +234,7 @@ import Testing
         }
         let loop = try ClientLoop()
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        try await alice.connect(server)
-        _ = try await alice.client.join(lobby)
-        await alice.client.waitForKey(lobby)
+        try await alice.enter(server, room: lobby)
         var acknowledged: [String] = []
         var refusal: String?
         let filler = String(repeating: "x", count: 6000)
@@ -261,9 +251,7 @@ import Testing
 
         // The server keeps serving, and every acknowledged message is there to replay.
         let reader = try TestClient("Reader", loop: loop.loop)
-        try await reader.connect(server)
-        _ = try await reader.client.join(lobby, replayHistory: true)
-        await reader.client.waitForKey(lobby)
+        try await reader.enter(server, room: lobby, replayHistory: true)
         let texts = try await reader.waitForTexts(acknowledged.count, in: lobby)
         #expect(texts == acknowledged)
     }

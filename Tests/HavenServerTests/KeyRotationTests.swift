@@ -24,9 +24,7 @@ import Testing
         var members: [TestClient] = []
         for name in ["Quiet Otter", "Calm Heron", "Gentle Fox"] {
             let member = try TestClient(name, loop: loop.loop)
-            try await member.connect(server)
-            _ = try await member.client.join(lobby)
-            await member.client.waitForKey(lobby)
+            try await member.enter(server, room: lobby)
             members.append(member)
         }
         let (alice, bob, carol) = (members[0], members[1], members[2])
@@ -75,9 +73,7 @@ import Testing
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
         let bob = try TestClient("Calm Heron", loop: loop.loop)
         for client in [alice, bob] {
-            try await client.connect(server)
-            _ = try await client.client.join(lobby)
-            await client.client.waitForKey(lobby)
+            try await client.enter(server, room: lobby)
         }
         let store = try HavenStore(path: server.databasePath)
         defer { store.close() }

@@ -35,9 +35,7 @@ import Testing
         var members: [TestClient] = []
         for name in ["Quiet Otter", "Calm Heron"] {
             let member = try TestClient(name, loop: loop.loop)
-            try await member.connect(server)
-            _ = try await member.client.join(lobby)
-            await member.client.waitForKey(lobby)
+            try await member.enter(server, room: lobby)
             members.append(member)
         }
         return Room(server: server, loop: loop, moderator: moderator, alice: members[0], bob: members[1])

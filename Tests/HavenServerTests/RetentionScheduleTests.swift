@@ -36,9 +36,7 @@ import Testing
         #expect(metrics.contains("haven_retention_purged_rows_total 10"))
 
         let reader = try TestClient("Reader", loop: clients.loop)
-        try await reader.connect(server)
-        _ = try await reader.client.join(lobby, replayHistory: true)
-        await reader.client.waitForKey(lobby)
+        try await reader.enter(server, room: lobby, replayHistory: true)
         #expect(try await reader.waitForTexts(1, in: lobby) == ["new"])
         try await Task.sleep(for: .milliseconds(200))
         #expect(reader.texts(in: lobby) == ["new"], "only the unexpired message is replayed")

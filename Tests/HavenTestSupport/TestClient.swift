@@ -29,6 +29,15 @@ public final class TestClient: Sendable {
         try await client.connect(host: "127.0.0.1", port: server.port)
     }
 
+    /// Connects to `server`, joins `room`, and waits for the room's key: a member ready to talk.
+    @discardableResult
+    public func enter(_ server: TestServer, room: RoomID, replayHistory: Bool = false) async throws -> Joined {
+        try await connect(server)
+        let joined = try await client.join(room, replayHistory: replayHistory)
+        await client.waitForKey(room)
+        return joined
+    }
+
     /// Texts of the room messages received in `room`, in order.
     public func texts(in room: RoomID) -> [String] {
         log.events.compactMap {
