@@ -18,6 +18,12 @@ public enum ClientEvent: Sendable {
     case synced(room: RoomID?, cursor: UInt64)
     /// A moderation action was taken: hide a deleted message, note a suspension, ban or lift.
     case moderated(ModerationAction)
+    /// A call signalling step from `from`, opened and verified (its sealed id and step match).
+    case callSignal(CallSignal, from: MemberID)
+    /// The server ended a call (no answer, the other party left or was sanctioned...).
+    case callEnded(CallEnded)
+    /// A counsellor in one of this client's rooms started or stopped offering calls.
+    case callAvailability(CallAvailability)
     /// The server refused something not tied to a pending call.
     case serverError(ErrorFrame)
     /// The connection ended, with the server's close code if it sent one.

@@ -104,7 +104,14 @@ extension HavenClient {
             } else if !pendingRoomLists.isEmpty {
                 pendingRoomLists.removeFirst().resume(returning: list.rooms)
             }
-        case .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
+        case .callSignal(let frame):
+            // A signal that does not open, verify or match its frame is dropped.
+            if let signal = try? frame.open(with: identity) { eventSink.yield(.callSignal(signal, from: frame.message.sender)) }
+        case .callEnded(let ended):
+            eventSink.yield(.callEnded(ended))
+        case .callAvailability(let availability):
+            eventSink.yield(.callAvailability(availability))
+        case .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
              .requestUploadToken, .listAudit, .audit, .requestTurn:
             break
         }

@@ -208,6 +208,18 @@ public final class HavenClient: @unchecked Sendable {
         }
     }
 
+    /// Seals `signal` to `recipient` and sends it. Signals are not acknowledged: a refusal arrives
+    /// as ``ClientEvent/serverError(_:)`` with the call's id.
+    public func sendCallSignal(_ signal: CallSignal, to recipient: MemberID) async throws {
+        let frame = try CallFrame.seal(signal, from: identity, to: recipient)
+        await sendFrame(.callSignal(frame))
+    }
+
+    /// Sets this connection's call settings: block incoming calls, and (counsellors) offer calls.
+    public func setCallPreferences(acceptCalls: Bool, offerCalls: Bool = false) async {
+        await sendFrame(.callPreferences(CallPreferences(acceptCalls: acceptCalls, offerCalls: offerCalls)))
+    }
+
     /// A short-lived token for uploading and downloading attachment blobs over HTTP.
     public func uploadToken() async throws -> UploadToken {
         try await withCheckedThrowingContinuation { continuation in
@@ -304,9 +316,17 @@ public final class HavenClient: @unchecked Sendable {
 
     /// Sends a frame exactly as given (tests use it to send what a correct client would not).
     public func sendRaw(_ text: String) async {
+        await sendText(Array(text.utf8))
+    }
+
+    private func sendFrame(_ frame: Frame) async {
+        await sendText(FrameCodec.encode(frame))
+    }
+
+    private func sendText(_ text: [UInt8]) async {
         await withCheckedContinuation { continuation in
             loop.execute { [self] in
-                connection?.send(text: Array(text.utf8))
+                connection?.send(text: text)
                 continuation.resume()
             }
         }

@@ -71,6 +71,14 @@ public enum Frame: Sendable, Equatable {
     case syncDirect(DirectSyncRequest)
     /// S→C: something was refused.
     case error(ErrorFrame)
+    /// C→S and S→C: a call signalling step (``CallFrame``), routed live and never stored.
+    case callSignal(CallFrame)
+    /// C→S: this connection's call settings.
+    case callPreferences(CallPreferences)
+    /// S→C: a counsellor started or stopped offering calls.
+    case callAvailability(CallAvailability)
+    /// S→C: a call ended without a signal from the other party.
+    case callEnded(CallEnded)
 
     /// The wire name of this frame's type.
     public var type: String {
@@ -110,6 +118,10 @@ public enum Frame: Sendable, Equatable {
         case .direct: return "direct"
         case .syncDirect: return "syncDirect"
         case .error: return "error"
+        case .callSignal: return "callSignal"
+        case .callPreferences: return "callPreferences"
+        case .callAvailability: return "callAvailability"
+        case .callEnded: return "callEnded"
         }
     }
 
@@ -121,6 +133,8 @@ public enum Frame: Sendable, Equatable {
         case .send(let frame), .message(let frame): try frame.envelope.validate()
         case .keyBundle(let frame): try frame.bundle.validate()
         case .direct(let frame): try frame.message.validate()
+        case .callSignal(let frame): try frame.validate()
+        case .callEnded(let ended): try ended.call.require(length: CallSignal.callIDLength, field: "call")
         case .join(let request):
             try ProtocolLimits.checkInteger(request.after, field: "after")
         case .syncDirect(let request):
@@ -135,7 +149,7 @@ public enum Frame: Sendable, Equatable {
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit, .requestTurn, .turn: break
+             .listAudit, .audit, .requestTurn, .turn, .callPreferences, .callAvailability: break
         case .createRoom(let request):
             try DisplayName.validate(request.name, field: "name")
             guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
@@ -187,6 +201,10 @@ extension Frame: Codable {
         case "direct": self = .direct(try DirectFrame(from: decoder))
         case "syncDirect": self = .syncDirect(try DirectSyncRequest(from: decoder))
         case "error": self = .error(try ErrorFrame(from: decoder))
+        case "callSignal": self = .callSignal(try CallFrame(from: decoder))
+        case "callPreferences": self = .callPreferences(try CallPreferences(from: decoder))
+        case "callAvailability": self = .callAvailability(try CallAvailability(from: decoder))
+        case "callEnded": self = .callEnded(try CallEnded(from: decoder))
         default: throw ProtocolError.unknownFrameType(type)
         }
     }
@@ -227,6 +245,10 @@ extension Frame: Codable {
         case .direct(let payload): try payload.encode(to: encoder)
         case .syncDirect(let payload): try payload.encode(to: encoder)
         case .error(let payload): try payload.encode(to: encoder)
+        case .callSignal(let payload): try payload.encode(to: encoder)
+        case .callPreferences(let payload): try payload.encode(to: encoder)
+        case .callAvailability(let payload): try payload.encode(to: encoder)
+        case .callEnded(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -29,16 +29,19 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     public var appointment: ModerationAction?
     /// ...and that counsellor's certificate.
     public var appointedBy: StaffCertificate?
+    /// For a counsellor: true while members may call them.
+    public var offersCalls: Bool?
     /// Creates the value.
     public init(
         member: MemberID, displayName: String, staff: StaffCertificate? = nil,
-        appointment: ModerationAction? = nil, appointedBy: StaffCertificate? = nil
+        appointment: ModerationAction? = nil, appointedBy: StaffCertificate? = nil, offersCalls: Bool? = nil
     ) {
         self.member = member
         self.displayName = displayName
         self.staff = staff
         self.appointment = appointment
         self.appointedBy = appointedBy
+        self.offersCalls = offersCalls
     }
 
     /// The member's role if it verifies against `organisation`: staff by their own certificate,
@@ -337,8 +340,11 @@ public struct ErrorFrame: Codable, Sendable, Equatable {
     public var id: MessageID?
     /// The room a refused `join`, `leave` or `keyBundle` named, when there is one.
     public var room: RoomID?
+    /// The call a refused `callSignal` named, when there is one.
+    public var call: WireBytes?
     /// Creates the frame.
-    public init(code: String, message: String, id: MessageID? = nil, room: RoomID? = nil) {
+    public init(code: String, message: String, id: MessageID? = nil, room: RoomID? = nil, call: WireBytes? = nil) {
+        self.call = call
         self.code = code
         self.message = message
         self.id = id

@@ -9,16 +9,20 @@ public struct MessageBody: Codable, Sendable, Equatable {
     public var text: String?
     /// An encrypted file shared with the message.
     public var attachment: AttachmentDescriptor?
+    /// A call signalling step (only in direct messages carried by a ``CallFrame``).
+    public var call: CallSignal?
 
-    /// Creates a body; at least one of `text` and `attachment` must be present.
-    public init(text: String? = nil, attachment: AttachmentDescriptor? = nil) {
+    /// Creates a body; at least one of `text`, `attachment` and `call` must be present.
+    public init(text: String? = nil, attachment: AttachmentDescriptor? = nil, call: CallSignal? = nil) {
         self.text = text
         self.attachment = attachment
+        self.call = call
     }
 
     /// Checks limits. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
-        guard text != nil || attachment != nil else { throw .missingField("text") }
+        guard text != nil || attachment != nil || call != nil else { throw .missingField("text") }
+        try call?.validate()
         if let text, text.utf8.count > ProtocolLimits.maxTextBytes {
             throw .fieldTooLarge(field: "text", size: text.utf8.count, limit: ProtocolLimits.maxTextBytes)
         }

@@ -149,9 +149,15 @@ extension HavenServer {
         case .deleteMessage:
             if let room = action.room.flatMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }
         case .suspend:
-            if let target = action.target, let until = action.until { sanctions.suspended[target] = (Int64(until), action.id.bytes) }
+            if let target = action.target, let until = action.until {
+                sanctions.suspended[target] = (Int64(until), action.id.bytes)
+                endCalls(of: target, reason: "sanctioned")
+            }
         case .ban:
-            if let target = action.target { sanctions.banned[target] = action.id.bytes }
+            if let target = action.target {
+                sanctions.banned[target] = action.id.bytes
+                endCalls(of: target, reason: "sanctioned")
+            }
         case .remove:
             if let target = action.target, let room = action.room { sanctions.removed[room, default: [:]][target] = action.id.bytes }
         case .lift:

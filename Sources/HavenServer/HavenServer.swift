@@ -25,6 +25,8 @@ final class HavenServer: WebSocketServerDelegate {
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
     var uploadTokens: [[UInt8]: (member: MemberID, expires: Int64)] = [:]
+    var calls: [WireBytes: ActiveCall] = [:]
+    var declinedUntil: [CallPair: Int64] = [:]
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -101,6 +103,7 @@ final class HavenServer: WebSocketServerDelegate {
         if let member = session.member?.member {
             sessionsByMember[member]?[connection.id] = nil
             if sessionsByMember[member]?.isEmpty == true { sessionsByMember[member] = nil }
+            endCalls(ofClosed: connection.id, member: member)
         }
     }
 
@@ -195,9 +198,14 @@ final class HavenServer: WebSocketServerDelegate {
             file(request.report, session: session, member: member)
         case .listReports:
             listReports(session: session, member: member)
+        case .callSignal(let callFrame):
+            routeCallSignal(callFrame, from: session, member: member)
+        case .callPreferences(let preferences):
+            setCallPreferences(preferences, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn:
+        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
+             .callAvailability, .callEnded:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }
@@ -217,9 +225,9 @@ final class HavenServer: WebSocketServerDelegate {
 
     /// Answers a refused frame with an error; before login it also ends the connection, and an
     /// authenticated client that keeps sending bad frames is disconnected.
-    func refuse(_ session: Session, code: String, message: String, id: MessageID? = nil, room: RoomID? = nil) {
+    func refuse(_ session: Session, code: String, message: String, id: MessageID? = nil, room: RoomID? = nil, call: WireBytes? = nil) {
         counters.protocolErrors += 1
-        send(.error(ErrorFrame(code: code, message: message, id: id, room: room)), to: session)
+        send(.error(ErrorFrame(code: code, message: message, id: id, room: room, call: call)), to: session)
         guard session.member != nil else {
             session.connection.close(.authenticationFailed, reason: "login failed")
             return
@@ -267,6 +275,7 @@ final class HavenServer: WebSocketServerDelegate {
             }
         }
         addresses.prune(now: now)
+        expireRinging()
     }
 }
 

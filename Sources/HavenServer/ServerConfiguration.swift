@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var widget = WidgetSettings()
     /// The TURN relay for calls (none: calls use direct connections only).
     public var turn: TurnSettings?
+    /// Ringing limits and whether calls are audited.
+    public var calls = CallSettings()
     /// The wall clock in seconds since 1970 (tests move it).
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
@@ -151,4 +153,24 @@ public struct TurnSettings: Sendable, Equatable {
         self.secret = secret
         self.ttlSeconds = ttlSeconds
     }
+}
+
+/// How calls are policed.
+public struct CallSettings: Sendable, Equatable {
+    /// Record that a call happened (who, when answered, when ended) in the call log. Off by default:
+    /// then nothing about a call is stored.
+    public var audit = false
+    /// A call not answered within this many seconds stops ringing.
+    public var ringTimeoutSeconds: Int64 = 45
+    /// After a decline, the same caller may not ring the same member again for this long.
+    public var declineCooldownSeconds: Int64 = 120
+    /// Rings per identity per minute, steady...
+    public var ringsPerMinute = 3.0
+    /// ...and as a burst.
+    public var ringBurst = 3.0
+    /// Signalling steps one call may carry (offers, answers, ICE candidates...) before it is ended.
+    public var maxSignalsPerCall = 500
+
+    /// The defaults above.
+    public init() {}
 }

@@ -12,4 +12,6 @@ struct ServerCounters {
     var invitesRedeemed = 0
     var moderationActions = 0
     var reports = 0
+    var callsRung = 0
+    var callsAnswered = 0
 }

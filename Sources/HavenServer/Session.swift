@@ -29,6 +29,11 @@ final class Session {
     var messageBucket: TokenBucket?
     var strikes = 0
     var protocolErrors = 0
+    /// false: this device blocks incoming calls.
+    var acceptsCalls = true
+    /// A counsellor's device on which members may call them.
+    var offersCalls = false
+    var ringBucket: TokenBucket?
 
     init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

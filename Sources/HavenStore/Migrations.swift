@@ -143,6 +143,17 @@ enum Migrations {
         ) WITHOUT ROWID;
         CREATE INDEX blobs_by_age ON blobs (created_at);
         """,
+        // 10: that a call happened, kept only when the operator turns call auditing on.
+        """
+        CREATE TABLE call_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            caller BLOB NOT NULL,
+            callee BLOB NOT NULL,
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER NOT NULL
+        );
+        CREATE INDEX call_log_by_age ON call_log (started_at);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

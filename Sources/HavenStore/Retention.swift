@@ -16,6 +16,8 @@ public enum RetentionKind: String, Sendable, CaseIterable, Codable {
     case idleIdentities = "idle_identities"
     /// Invites that were used, revoked or expired.
     case invites
+    /// Records that a call happened (only written when call auditing is on).
+    case callLog = "call_log"
 
     /// The period when the operator has set none, in seconds (nil: kept forever).
     public var defaultSeconds: Int64? {
@@ -23,7 +25,7 @@ public enum RetentionKind: String, Sendable, CaseIterable, Codable {
         switch self {
         case .roomMessages, .directMessages, .attachments, .invites: return 30 * day
         case .keyBundles, .idleIdentities: return 90 * day
-        case .reports: return 180 * day
+        case .reports, .callLog: return 180 * day
         case .moderationLog: return 365 * day
         }
     }

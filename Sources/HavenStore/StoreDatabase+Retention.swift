@@ -65,6 +65,11 @@ extension StoreDatabase {
                 ["DELETE FROM blobs WHERE id IN (\($0))"]
             }
         }
+        if let seconds = policy.seconds(for: .callLog) {
+            try purge(.callLog, select: "SELECT seq FROM call_log WHERE started_at < ?", [.integer(now - seconds)]) {
+                ["DELETE FROM call_log WHERE seq IN (\($0))"]
+            }
+        }
         if let seconds = policy.seconds(for: .reports) {
             try purge(.reports, select: "SELECT id FROM reports WHERE created_at < ?", [.integer(now - seconds)]) {
                 ["DELETE FROM reports WHERE id IN (\($0))"]

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from selenium import webdriver
@@ -46,6 +47,9 @@ class Server:
                 break
         else:
             raise SystemExit("haven serve did not start")
+        # Drain the log so the server never blocks on a full pipe; keep it for a failure's report.
+        self.log = []
+        threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}/"
 
     def haven(self, *arguments):
@@ -58,6 +62,7 @@ class Server:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+        print(f"  (the server logged {sum(map(len, self.log))} characters)")
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -71,7 +76,12 @@ def browser():
 
 
 def wait_for_text(driver, element_id, text, seconds=20):
-    WebDriverWait(driver, seconds).until(ready.text_to_be_present_in_element((By.ID, element_id), text))
+    try:
+        WebDriverWait(driver, seconds).until(ready.text_to_be_present_in_element((By.ID, element_id), text))
+    except Exception:
+        shown = driver.find_element(By.ID, element_id).text
+        status = driver.find_element(By.ID, "status").text
+        raise AssertionError(f"waited {seconds} s for {text!r} in #{element_id}; it shows {shown!r}; status {status!r}")
 
 
 def hosts_requested(driver):
@@ -243,6 +253,9 @@ def main():
         assert "after the removal" not in bob.find_element(By.ID, "messages").text
         print("  ok  a removed member's browser gets no key for what is said next; the others carry on")
         print("widget tests passed")
+    except BaseException:
+        print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)
+        raise
     finally:
         for driver in browsers:
             driver.quit()
