@@ -56,7 +56,11 @@ extension HavenServer {
             return
         }
         withStore({ try $0.reports() }) { [unowned self] result in
-            guard sessions[session.connection.id] === session, case .success(let records) = result else { return }
+            guard sessions[session.connection.id] === session else { return }
+            guard case .success(let records) = result else {
+                refuse(session, code: "store_failed", message: "the reports could not be read; try again")
+                return
+            }
             let entries = records.compactMap { record -> ReportEntry? in
                 guard let report = try? FrameCodec.decodeValue(Report.self, from: record.report),
                       let reporter = try? MemberID(bytes: record.reporter)
@@ -78,7 +82,11 @@ extension HavenServer {
         }
         let roomText = room.value
         withStore({ try $0.moderationLog(room: roomText).suffix(500).map(\.action) }) { [unowned self] result in
-            guard sessions[session.connection.id] === session, case .success(let entries) = result else { return }
+            guard sessions[session.connection.id] === session else { return }
+            guard case .success(let entries) = result else {
+                refuse(session, code: "store_failed", message: "the audit trail could not be read; try again", room: room)
+                return
+            }
             let actions = entries.compactMap { try? FrameCodec.decodeValue(ModerationAction.self, from: $0) }
             send(.audit(AuditTrail(room: room, actions: actions)), to: session)
         }

@@ -82,12 +82,20 @@ public final class HavenStore: @unchecked Sendable {
         let operation = Operation(
             exclusive: exclusive,
             run: { database in
+                // Inside a batch, each operation is its own savepoint: one that fails leaves
+                // nothing half-written, and the others still commit.
+                let savepoint = !exclusive
                 do {
-                    box.result = .success(try work(database))
-                } catch let error as StoreError {
-                    box.result = .failure(error)
+                    if savepoint { try database.connection.execute("SAVEPOINT operation") }
+                    let value = try work(database)
+                    if savepoint { try database.connection.execute("RELEASE operation") }
+                    box.result = .success(value)
                 } catch {
-                    box.result = .failure(.sqlite(operation: "store operation", code: -1, reason: "\(error)"))
+                    if savepoint {
+                        try? database.connection.execute("ROLLBACK TO operation")
+                        try? database.connection.execute("RELEASE operation")
+                    }
+                    box.result = .failure(error as? StoreError ?? .sqlite(operation: "store operation", code: -1, reason: "\(error)"))
                 }
             },
             fail: { box.result = .failure($0) },

@@ -15,6 +15,28 @@ import Testing
         return store
     }
 
+    @Test func anOperationThatFailsHalfwayLeavesNothingBehindAndItsBatchStillCommits() async throws {
+        struct Halfway: Error {}
+        let store = try openStore()
+        defer { store.close() }
+        let results = Locked<[String]>([])
+        let done = DispatchGroup()
+        for caller: UInt8 in 1...6 {
+            done.enter()
+            store.perform({ database in
+                try database.appendCallRecord(caller: [caller], callee: [0], startedAt: Int64(caller), endedAt: 9)
+                if caller.isMultiple(of: 2) { throw Halfway() }
+            }) { result in
+                results.withLock { $0.append((try? result.get()) == nil ? "failed" : "stored") }
+                done.leave()
+            }
+        }
+        done.wait()
+        #expect(results.withLock { $0.filter { $0 == "failed" }.count } == 3)
+        let kept = try store.performAndWait { try $0.callLog() }.map(\.caller)
+        #expect(kept == [[1], [3], [5]], "the failed operations' first writes were rolled back")
+    }
+
     @Test func roomMessagesAreStoredOncePerSenderAndID() throws {
         let store = try openStore()
         defer { store.close() }
