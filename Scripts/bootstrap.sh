@@ -3,7 +3,8 @@
 # a second run installs nothing and says so.
 #   Debian packages: the C libraries Haven wraps (with headers) and pkg-config; OpenSSL's
 #                    libcrypto only for the SHA-1 of the WebSocket handshake.
-#   With --tests, also what the tests need: Chromium and its driver (browser tests), PyNaCl
+#   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
+#   (the TURN relay the call tests run on loopback), PyNaCl
 #   (the independent cross-check of the crypto) and Selenium from PyPI, and Node.js (from
 #   Debian if missing) to run the JavaScript crypto against the test vectors.
 set -euo pipefail
@@ -11,7 +12,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
-    DEBIAN_PACKAGES+=(chromium chromium-driver)
+    DEBIAN_PACKAGES+=(chromium chromium-driver coturn)
     PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium)
 fi
 

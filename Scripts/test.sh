@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a machine and runs every Haven test: the Swift suites, the PyNaCl cross-check (which
 # also runs the Swift half of the exchange), the browser crypto (libsodium in WebAssembly)
-# against the same test vectors, and the web widget in headless Chromium. Exits non-zero on the first failure.
+# against the same test vectors, the web widget in headless Chromium, and calls between browsers
+# (with a real coturn relay). Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +28,8 @@ node Tests/Web/vectors.test.mjs
 
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
+
+echo "test: calls between browsers (fake camera and microphone), directly and through a real coturn"
+python3 Tests/Web/test_calls.py
 
 echo "test: all tests passed"

@@ -15,11 +15,10 @@ public enum CallSignalKind: String, Codable, Sendable, CaseIterable {
     case answer
     /// One ICE candidate.
     case ice
+    /// Either side switched what it sends mid-call (to audio only).
+    case media
     /// Either side ends the call.
     case hangup
-
-    /// Whether this step only makes sense once the callee has accepted.
-    public var needsAnsweredCall: Bool { [.offer, .answer, .ice].contains(self) }
 }
 
 /// What a call carries.
@@ -41,7 +40,7 @@ public struct CallSignal: Codable, Sendable, Equatable {
     public var call: WireBytes
     /// The step.
     public var kind: CallSignalKind
-    /// For `ring` (asked for) and `accept` (agreed).
+    /// For `ring` (asked for), `accept` (agreed) and `media` (switched to).
     public var media: CallMedia?
     /// For `ring` and `accept`: the sender's DTLS certificate fingerprint, e.g. `sha-256 AB:CD:…`.
     public var fingerprint: String?
@@ -87,6 +86,8 @@ public struct CallSignal: Codable, Sendable, Equatable {
         case .ice:
             guard let candidate else { throw .missingField("call.candidate") }
             try Self.check(candidate, limit: Self.maxCandidateBytes, field: "call.candidate")
+        case .media:
+            guard media != nil else { throw .missingField("call.media") }
         case .decline, .busy, .hangup:
             break
         }

@@ -182,7 +182,7 @@ extension HavenServer {
         case .accept, .decline, .busy: !fromCaller && !answered
         case .offer: fromCaller && answered
         case .answer: !fromCaller && answered
-        case .ice: answered
+        case .ice, .media: answered
         case .hangup: true
         case .ring: false
         }
@@ -210,7 +210,7 @@ extension HavenServer {
             if !answered && !fromCaller { tellOtherDevices(of: call, except: session, reason: "answered_elsewhere") }
             forward(frame, in: call, from: member.member)
             finish(call)
-        case .offer, .answer, .ice, .ring:
+        case .offer, .answer, .ice, .media, .ring:
             calls[call.id] = call
             forward(frame, in: call, from: member.member)
         }

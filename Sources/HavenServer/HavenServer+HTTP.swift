@@ -35,6 +35,7 @@ extension HavenServer {
                 "crisisContacts": widget.crisisContacts.map { ["name": $0.name, "contact": $0.contact] },
             ]
             config["logo"] = widget.logo
+            config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false
             if let key = configuration.organisationPublicKey { config["organisationKey"] = Base64URL.encode(key.bytes) }
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)

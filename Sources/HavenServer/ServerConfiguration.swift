@@ -146,12 +146,16 @@ public struct TurnSettings: Sendable, Equatable {
     public var secret: [UInt8]
     /// How long credentials stay valid, in seconds.
     public var ttlSeconds: Int
+    /// Tell browsers to use only relayed ICE candidates, so neither side learns the other's
+    /// network address (at the cost of always relaying media).
+    public var relayOnly: Bool
 
     /// Creates the settings.
-    public init(urls: [String], secret: [UInt8], ttlSeconds: Int = 3600) {
+    public init(urls: [String], secret: [UInt8], ttlSeconds: Int = 3600, relayOnly: Bool = false) {
         self.urls = urls
         self.secret = secret
         self.ttlSeconds = ttlSeconds
+        self.relayOnly = relayOnly
     }
 }
 
@@ -165,9 +169,9 @@ public struct CallSettings: Sendable, Equatable {
     /// After a decline, the same caller may not ring the same member again for this long.
     public var declineCooldownSeconds: Int64 = 120
     /// Rings per identity per minute, steady...
-    public var ringsPerMinute = 3.0
+    public var ringsPerMinute = 5.0
     /// ...and as a burst.
-    public var ringBurst = 3.0
+    public var ringBurst = 5.0
     /// Signalling steps one call may carry (offers, answers, ICE candidates...) before it is ended.
     public var maxSignalsPerCall = 500
 

@@ -35,6 +35,13 @@ import TOMLKit
 /// urls = ["turn:turn.example.org:3478"]
 /// secret_file = "/etc/haven/turn.secret"   # the same secret as coturn's static-auth-secret
 /// ttl_seconds = 3600
+/// relay_only = false            # true: browsers use only the relay, so no one learns a member's address
+///
+/// [calls]
+/// audit = false                 # true: record that a call happened (who, when); never its content
+/// ring_timeout_seconds = 45
+/// decline_cooldown_seconds = 120
+/// rings_per_minute = 5.0
 ///
 /// [rate_limits]                 # token buckets: a rate per second and a burst
 /// messages_per_second = 5.0
@@ -138,10 +145,11 @@ struct ServeConfigFile: Decodable {
         var urls: [String]
         var secretFile: String
         var ttlSeconds: Int?
+        var relayOnly: Bool?
 
         enum CodingKeys: String, CodingKey {
             case urls
-            case secretFile = "secret_file", ttlSeconds = "ttl_seconds"
+            case secretFile = "secret_file", ttlSeconds = "ttl_seconds", relayOnly = "relay_only"
         }
 
         func settings() throws -> TurnSettings {
@@ -149,7 +157,7 @@ struct ServeConfigFile: Decodable {
                 throw ConfigError("cannot read the TURN secret from \(secretFile)")
             }
             while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
-            return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 3600)
+            return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 3600, relayOnly: relayOnly ?? false)
         }
     }
 
@@ -163,9 +171,30 @@ struct ServeConfigFile: Decodable {
     var rooms: [Room]?
     var limits: Limits?
     var rateLimits: RateLimits?
+    var calls: Calls?
+
+    struct Calls: Decodable {
+        var audit: Bool?
+        var ringTimeoutSeconds: Int64?
+        var declineCooldownSeconds: Int64?
+        var ringsPerMinute: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case audit
+            case ringTimeoutSeconds = "ring_timeout_seconds", declineCooldownSeconds = "decline_cooldown_seconds"
+            case ringsPerMinute = "rings_per_minute"
+        }
+
+        func apply(to settings: inout CallSettings) {
+            if let audit { settings.audit = audit }
+            if let ringTimeoutSeconds { settings.ringTimeoutSeconds = ringTimeoutSeconds }
+            if let declineCooldownSeconds { settings.declineCooldownSeconds = declineCooldownSeconds }
+            if let ringsPerMinute { settings.ringsPerMinute = ringsPerMinute }
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous, widget, turn
+        case listen, data, rooms, limits, synchronous, widget, turn, calls
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
     }
 
@@ -204,6 +233,7 @@ struct ServeConfigFile: Decodable {
         rateLimits?.apply(to: &configuration.rateLimits)
         try widget?.apply(to: &configuration.widget)
         if let turn { configuration.turn = try turn.settings() }
+        calls?.apply(to: &configuration.calls)
     }
 }
 

@@ -40,12 +40,17 @@ import Testing
             .direct(DirectFrame(message: direct, cursor: 4)),
             .syncDirect(DirectSyncRequest(after: 3)),
             .error(ErrorFrame(.frankingMismatch, id: envelope.id)),
+            .callSignal(try CallFrame.seal(
+                CallSignal(call: WireBytes([UInt8](repeating: 7, count: 16)), kind: .hangup), from: fixtures.alice, to: MemberID(fixtures.bob))),
+            .callPreferences(CallPreferences(acceptCalls: false, offerCalls: false)),
+            .callAvailability(CallAvailability(member: alice, offersCalls: true)),
+            .callEnded(CallEnded(call: WireBytes([UInt8](repeating: 7, count: 16)), reason: "no_answer")),
         ]
     }
 
     @Test func everyFrameTypeRoundTrips() throws {
         let frames = try everyFrame()
-        #expect(Set(frames.map(\.type)).count == 22)
+        #expect(Set(frames.map(\.type)).count == 26)
         for frame in frames {
             #expect(try FrameCodec.decode(FrameCodec.encode(frame)) == frame, "\(frame.type)")
         }

@@ -70,4 +70,17 @@ altered[100] ^= 1;
 assert.throws(() => sodium.streamDecrypt(altered, header, fileKey, 65536), /authentication/);
 checks += 2;
 
+// Call signalling: a sealed step opens for its recipient only, and must match its frame.
+const [caller, callee] = Object.values(ids);
+const fingerprint = `sha-256 ${Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, "0").toUpperCase()).join(":")}`;
+const ring = { call: b64(sodium.randomBytes(16)), kind: "ring", media: "video", fingerprint };
+const callFrame = protocol.sealCallSignal(ring, caller, callee.publicKey);
+check(callFrame.signal === "ring" && callFrame.call === ring.call, "a call frame names its step");
+check(JSON.stringify(protocol.openCallSignal(callFrame, callee)) === JSON.stringify(ring), "a call signal opens for its recipient");
+assert.throws(() => protocol.openCallSignal(callFrame, caller), /addressed to another member/);
+assert.throws(() => protocol.openCallSignal({ ...callFrame, signal: "accept" }, callee), /does not match its frame/);
+checks += 2;
+const sdp = `v=0\r\na=fingerprint:SHA-256 ${fingerprint.slice(8).toLowerCase()}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n`;
+check(JSON.stringify(protocol.sdpFingerprints(sdp)) === JSON.stringify([fingerprint]), "the fingerprint is read from a session description");
+
 console.log(`web crypto: ${checks} checks against the test vectors passed`);

@@ -153,6 +153,22 @@ export function haven(sodium) {
       if (!equal(frankingCommitment(body, frankingKey), commitment)) throw new Error("franking mismatch");
       return { body, evidence: { body: b64(body), frankingKey: b64(frankingKey), signature: b64(signature) } };
     },
+    /** Seals one call signalling step to `recipient` as a call frame (docs/protocol.md, "Calls"). */
+    sealCallSignal(signal, sender, recipient) {
+      const body = new TextEncoder().encode(JSON.stringify({ call: signal }));
+      const message = this.sealDirect(body, sender, recipient, sodium.randomBytes(16), sodium.randomBytes(32));
+      return { call: signal.call, signal: signal.kind, message };
+    },
+    /** Opens a call frame and checks that the sealed step is the one the frame names. */
+    openCallSignal(frame, identity) {
+      const { call } = JSON.parse(new TextDecoder().decode(this.openDirect(frame.message, identity)));
+      if (!call || call.call !== frame.call || call.kind !== frame.signal) throw new Error("the sealed call signal does not match its frame");
+      return call;
+    },
+    /** The DTLS fingerprints a session description names, as "sha-256 AB:CD:…". */
+    sdpFingerprints(sdp) {
+      return [...sdp.matchAll(/^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/gm)].map((m) => `${m[1].toLowerCase()} ${m[2].toUpperCase()}`);
+    },
     /** A moderator's check of a report: the evidence is exactly what the sender signed. */
     verifyReport(entry) {
       const evidence = entry.report.evidence;

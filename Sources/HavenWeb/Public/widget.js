@@ -2,6 +2,7 @@
 // All cryptography is libsodium's (sodium.wasm); the server only ever sees ciphertext.
 import { loadSodium } from "/sodium.js";
 import { haven, b64, unb64 } from "/haven-protocol.js";
+import { Calls } from "/calls.js";
 
 const $ = (id) => document.getElementById(id);
 const sodium = await loadSodium("/sodium.wasm");
@@ -43,6 +44,47 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let socket = null;
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
+const turnWaiters = [];
+const offers = new Set();    // verified counsellors offering calls now
+const calls = new Calls({
+  sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
+  nameOf: (id) => names.get(id) ?? "Someone",
+  turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
+});
+for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"]]) {
+  if (localStorage.getItem(key) !== null) $(id).checked = localStorage.getItem(key) === "true";
+  $(id).addEventListener("change", () => { localStorage.setItem(key, String($(id).checked)); sendCallPreferences(); showOffers(); });
+}
+$("offer-calls").addEventListener("change", sendCallPreferences);
+
+function sendCallPreferences() {
+  if (socket?.readyState === WebSocket.OPEN) send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls: $("offer-calls").checked });
+}
+
+function noteOffer(member, offersCalls) {
+  if (offersCalls && roles.get(member) === "counsellor") offers.add(member); else offers.delete(member);
+  showOffers();
+}
+
+// Members see the verified counsellors who offer calls, with a call button for each.
+function showOffers() {
+  const callable = roles.has(myID) ? [] : [...offers];
+  $("call-offers").replaceChildren(...callable.map((member) => {
+    const item = listItem(`${names.get(member) ?? "A counsellor"} (counsellor ✓) takes calls `);
+    item.append(callButton(member, "audio", "Voice call"));
+    if (!$("audio-only").checked) item.append(" ", callButton(member, "video", "Video call"));
+    return item;
+  }));
+}
+
+function callButton(member, media, label) {
+  const button = Object.assign(document.createElement("button"), { className: "call", textContent: label });
+  button.addEventListener("click", () => {
+    if (socket?.readyState !== WebSocket.OPEN) { $("status").textContent = "you are not connected, so you cannot call"; return; }
+    calls.start(member, media);
+  });
+  return button;
+}
 
 function bundle(room, epoch, key, recipient) {
   const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
@@ -223,6 +265,9 @@ function show(frame) {
   if (video) item.append(youTubeCard(video[1]));
   if (attachment) item.append(attachmentView(attachment));
   if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
+  if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
+    item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
+  }
   if (!roles.has(myID) && env.sender !== myID) {
     const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
     report.addEventListener("click", () => {
@@ -242,7 +287,10 @@ function connect() {
   $("status").textContent = "connecting…";
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`);
   socket.addEventListener("message", received);
-  socket.addEventListener("close", () => { $("status").textContent = "disconnected"; });
+  socket.addEventListener("close", () => {
+    if (!$("status").textContent.includes("banned")) $("status").textContent = "disconnected";
+    calls.disconnected();
+  });
 }
 
 function received(event) {
@@ -255,6 +303,7 @@ function received(event) {
     }
     case "welcome":
       $("status").textContent = "connected";
+      sendCallPreferences();
       send({ type: "listRooms" });
       send({ type: "syncDirect", after: 0 });
       if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
@@ -267,6 +316,8 @@ function received(event) {
       break;
     case "certified":
       roles.set(myID, frame.certificate.invite.role);
+      $("offer-calls-label").hidden = frame.certificate.invite.role !== "counsellor";
+      showOffers();
       $("reports-section").hidden = false;
       history.replaceState(null, "", location.pathname);
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
@@ -284,7 +335,7 @@ function received(event) {
       break;
     case "joined": {
       epochs.set(frame.room, frame.epoch);
-      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); });
+      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); noteOffer(m.member, m.offersCalls); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
       members.set(frame.room, new Set(frame.members.map((m) => m.member)));
@@ -299,7 +350,10 @@ function received(event) {
         if (other !== myID) send({ type: "keyBundle", bundle: bundle(frame.room, frame.epoch, keyFor(frame.room, frame.epoch), unb64(other)) });
       }
       break;
-    case "memberLeft": members.get(frame.room)?.delete(frame.member); break;
+    case "memberLeft":
+      members.get(frame.room)?.delete(frame.member);
+      if (![...members.values()].some((online) => online.has(frame.member))) noteOffer(frame.member, false);
+      break;
     case "synced": if (frame.room) $("status").textContent = `in ${frame.room}`; if (keyFor(frame.room, epochs.get(frame.room))) storeKey(frame.room, epochs.get(frame.room), keyFor(frame.room, epochs.get(frame.room))); break;
     case "keyBundle":
       if (frame.bundle.sealer === frame.bundle.recipient && frame.bundle.sealer !== myID && created.get(frame.bundle.room) === frame.bundle.epoch) {
@@ -315,6 +369,7 @@ function received(event) {
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
       noteRole(frame.member);
+      noteOffer(frame.member.member, frame.member.offersCalls);
       if (!members.has(frame.room)) members.set(frame.room, new Set());
       members.get(frame.room).add(frame.member.member);
       const key = keyFor(frame.room, epochs.get(frame.room));
@@ -330,9 +385,20 @@ function received(event) {
         + `${action.target ? ` concerning ${names.get(action.target) ?? action.target.slice(0, 8)}` : ""}`
         + (protocol.verifyAction(action) ? " (signature valid)" : " (SIGNATURE INVALID)"))));
       break;
+    case "callSignal": {
+      let signal;
+      try { signal = protocol.openCallSignal(frame, me); } catch { break; }
+      calls.received(signal, frame.message.sender);
+      break;
+    }
+    case "callEnded": calls.serverEnded(frame); break;
+    case "callAvailability": noteOffer(frame.member, frame.offersCalls); break;
+    case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
     case "error":
+      if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
+      if (frame.call) { calls.refused(frame); break; }
       if (frame.code === "epoch_key_exists" && created.has(frame.room)) {
         keys.get(frame.room)?.delete(created.get(frame.room));
         created.delete(frame.room);

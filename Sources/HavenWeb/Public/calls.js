@@ -1,0 +1,315 @@
+// One-to-one calls over WebRTC. Every signalling step travels as a sealed, signed direct message
+// that the server routes without reading. Each side signs its DTLS certificate's fingerprint in
+// its ring or accept; a session description naming another fingerprint, or a media connection
+// presenting another certificate, ends the call before anything is said. Nothing is recorded.
+import { b64, unb64 } from "/haven-protocol.js";
+
+const $ = (id) => document.getElementById(id);
+const clock = (seconds) => `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+const endedReasons = {
+  no_answer: "No answer.",
+  disconnected: "The other side lost its connection.",
+  sanctioned: "The call was ended by a moderator's action.",
+  answered_elsewhere: "The call was taken on another of your devices.",
+  too_many_signals: "The call was ended: too many signalling messages.",
+};
+
+async function fingerprintOf(certificate) {
+  const print = certificate.getFingerprints().find((f) => f.algorithm === "sha-256");
+  if (!print) throw new Error("the browser gave no sha-256 certificate fingerprint");
+  return `sha-256 ${print.value.toUpperCase()}`;
+}
+
+/** The call state machine and its panel. */
+export class Calls {
+  /**
+   * @param options.sodium the libsodium binding (for call ids)
+   * @param options.protocol haven-protocol.js bound to sodium
+   * @param options.me this device's identity
+   * @param options.send sends one frame to the server
+   * @param options.nameOf a member id -> display name
+   * @param options.turn resolves to TURN credentials, or null when the server has no relay
+   * @param options.relayOnly use only relayed ICE candidates (never reveal this device's address)
+   */
+  constructor({ sodium, protocol, me, send, nameOf, turn, relayOnly }) {
+    Object.assign(this, { sodium, protocol, me, send, nameOf, turn, relayOnly });
+    this.current = null;
+    $("call-accept-video").addEventListener("click", () => this.accept(true));
+    $("call-accept-audio").addEventListener("click", () => this.accept(false));
+    $("call-decline").addEventListener("click", () => this.decline());
+    $("call-hangup").addEventListener("click", () => this.hangUp());
+    $("call-mute").addEventListener("click", () => this.toggle("audio", $("call-mute"), "Mute", "Unmute"));
+    $("call-camera").addEventListener("click", () => this.toggle("video", $("call-camera"), "Camera off", "Camera on"));
+    $("call-audio-only").addEventListener("click", () => this.switchToAudioOnly());
+  }
+
+  /** The member's standing preference: never open the camera. */
+  get audioOnly() { return $("audio-only").checked; }
+
+  /** Rings `peer`; `media` is "video" or "audio" (always audio with the audio-only preference). */
+  async start(peer, media) {
+    if (this.current) { this.show(`You are already in a call.`); return; }
+    const call = await this.prepare(peer, this.audioOnly ? "audio" : media, "caller");
+    this.signal({ kind: "ring", media: call.media, fingerprint: call.fingerprint });
+    this.show(`Calling ${this.nameOf(peer)} (${call.media === "video" ? "video" : "audio"})…`, { controls: true });
+    $("call-hangup").focus();
+  }
+
+  /** A signalling step from `sender`, already opened and verified. */
+  async received(signal, sender) {
+    if (signal.kind === "ring") { this.ringing(signal, sender); return; }
+    const call = this.current;
+    if (!call || call.id !== signal.call || call.peer !== sender) return;
+    try {
+      switch (signal.kind) {
+        case "accept":
+          if (call.role !== "caller") return;
+          call.peerFingerprint = signal.fingerprint;
+          if (signal.media === "audio") call.media = "audio";
+          await this.connect();
+          await call.pc.setLocalDescription(await call.pc.createOffer());
+          this.signal({ kind: "offer", sdp: call.pc.localDescription.sdp });
+          this.show(`Connecting to ${this.nameOf(call.peer)}…`, { controls: true });
+          break;
+        case "offer":
+          if (call.role !== "callee" || !this.matchesSignedFingerprint(signal.sdp)) return;
+          await call.ready;
+          await call.pc.setRemoteDescription({ type: "offer", sdp: signal.sdp });
+          call.stream.getTracks().forEach((track) => call.pc.addTrack(track, call.stream));
+          await this.remoteDescribed();
+          await call.pc.setLocalDescription(await call.pc.createAnswer());
+          this.signal({ kind: "answer", sdp: call.pc.localDescription.sdp });
+          break;
+        case "answer":
+          if (call.role !== "caller" || !this.matchesSignedFingerprint(signal.sdp)) return;
+          await call.pc.setRemoteDescription({ type: "answer", sdp: signal.sdp });
+          await this.remoteDescribed();
+          break;
+        case "ice":
+          if (call.pc?.remoteDescription) await call.pc.addIceCandidate(JSON.parse(signal.candidate));
+          else call.candidates.push(JSON.parse(signal.candidate));
+          break;
+        case "media":
+          $("remote-media").classList.toggle("audio-only", signal.media === "audio");
+          this.note(`${this.nameOf(call.peer)} switched to audio only.`);
+          break;
+        case "decline": this.end(`${this.nameOf(call.peer)} declined the call.`); break;
+        case "busy": this.end(`${this.nameOf(call.peer)} is in another call.`); break;
+        case "hangup": this.end(signal.reason === "fingerprint mismatch"
+          ? "The call was stopped: the security check failed on the other side."
+          : `${this.nameOf(call.peer)} ended the call.`); break;
+      }
+    } catch (error) {
+      this.abort(`The call failed: ${error.message}`);
+    }
+  }
+
+  /** The server ended the call (no answer, the other side left, a sanction...). */
+  serverEnded(frame) {
+    if (this.current?.id === frame.call) this.end(endedReasons[frame.reason] ?? "The call ended.");
+  }
+
+  /** The server refused a step of the current call. */
+  refused(error) {
+    if (this.current?.id === error.call) this.end(`The call could not go ahead: ${error.message}.`);
+  }
+
+  /** The connection to the server closed: a call cannot carry on without its signalling. */
+  disconnected() {
+    if (this.current) this.end("The call ended: you are no longer connected.");
+  }
+
+  // MARK: the callee's side
+
+  ringing(signal, sender) {
+    if (this.current) {
+      this.sendTo(sender, { call: signal.call, kind: "busy" });
+      return;
+    }
+    this.current = { id: signal.call, peer: sender, role: "callee", media: signal.media, peerFingerprint: signal.fingerprint, candidates: [] };
+    const video = signal.media === "video" && !this.audioOnly;
+    $("call-accept-video").hidden = !video;
+    $("call-accept-audio").textContent = video ? "Accept audio only" : "Accept (audio only)";
+    this.show(`${this.nameOf(sender)} is calling you (${signal.media === "video" ? "video" : "audio"} call).`, { incoming: true });
+    (video ? $("call-accept-video") : $("call-accept-audio")).focus();
+  }
+
+  async accept(withVideo) {
+    const call = this.current;
+    if (!call || call.role !== "callee" || call.certificate) return;
+    call.media = withVideo && call.media === "video" && !this.audioOnly ? "video" : "audio";
+    call.certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
+    call.fingerprint = await fingerprintOf(call.certificate);
+    call.ready = this.connect();
+    this.signal({ kind: "accept", media: call.media, fingerprint: call.fingerprint });
+    this.show(`Connecting to ${this.nameOf(call.peer)}…`, { controls: true });
+    $("call-hangup").focus();
+    try { await call.ready; } catch (error) { this.abort(`The call failed: ${error.message}`); }
+  }
+
+  decline() {
+    if (this.current?.role !== "callee") return;
+    this.signal({ kind: "decline", reason: "declined" });
+    this.end("You declined the call.");
+  }
+
+  // MARK: both sides
+
+  async prepare(peer, media, role) {
+    const certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
+    this.current = { id: b64(this.sodium.randomBytes(16)), peer, role, media, certificate, fingerprint: await fingerprintOf(certificate), candidates: [] };
+    return this.current;
+  }
+
+  /** Opens the microphone (and the camera only for a video call) and the peer connection. */
+  async connect() {
+    const call = this.current;
+    const relay = await this.turn();
+    const servers = relay ? [{ urls: relay.urls, username: relay.username, credential: relay.credential }] : [];
+    call.pc = new RTCPeerConnection({
+      iceServers: servers, certificates: [call.certificate], iceTransportPolicy: this.relayOnly && relay ? "relay" : "all",
+    });
+    call.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === "video" });
+    if (this.current !== call) { call.stream.getTracks().forEach((track) => track.stop()); throw new Error("the call ended"); }
+    if (call.role === "caller") call.stream.getTracks().forEach((track) => call.pc.addTrack(track, call.stream));
+    $("local-media").srcObject = call.stream;
+    $("local-media").hidden = call.media !== "video";
+    $("call-camera").hidden = $("call-audio-only").hidden = call.media !== "video";
+    call.pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.signal({ kind: "ice", candidate: JSON.stringify(candidate.toJSON()) });
+    };
+    call.pc.ontrack = ({ streams }) => {
+      $("remote-media").srcObject = streams[0];
+      $("remote-media").hidden = call.media !== "video";
+    };
+    call.pc.onconnectionstatechange = () => {
+      if (call.pc.connectionState === "connected") this.connected(call);
+      if (call.pc.connectionState === "failed") this.abort("The connection failed.");
+    };
+  }
+
+  async remoteDescribed() {
+    const call = this.current;
+    for (const candidate of call.candidates.splice(0)) await call.pc.addIceCandidate(candidate);
+  }
+
+  /** Media flows: check the certificate the peer really presented, then start the clock. */
+  async connected(call) {
+    if (call.startedAt || this.current !== call) return;
+    const stats = await call.pc.getStats();
+    let presented = null;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.remoteCertificateId) {
+        const certificate = stats.get(report.remoteCertificateId);
+        if (certificate) presented = `${certificate.fingerprintAlgorithm.toLowerCase()} ${certificate.fingerprint.toUpperCase()}`;
+      }
+    });
+    if (presented !== call.peerFingerprint) { this.abort("The call was stopped: the other side's certificate did not match what they signed.", "fingerprint mismatch"); return; }
+    call.startedAt = Date.now();
+    this.show(`In ${call.media === "video" ? "a video" : "an audio"} call with ${this.nameOf(call.peer)}.`, { controls: true });
+    call.clock = setInterval(() => {
+      $("call-duration").textContent = clock(Math.floor((Date.now() - call.startedAt) / 1000));
+      this.measure(call);
+    }, 1000);
+  }
+
+  /** Connection quality from the browser's own statistics (shown, never sent anywhere). */
+  async measure(call) {
+    const stats = await call.pc.getStats();
+    let audio = 0, video = 0, lost = 0, received = 0, rtt = 0, localType = "", remoteType = "";
+    stats.forEach((report) => {
+      if (report.type === "inbound-rtp") {
+        if (report.kind === "audio") audio += report.bytesReceived ?? 0; else video += report.bytesReceived ?? 0;
+        lost += Math.max(0, report.packetsLost ?? 0);
+        received += report.packetsReceived ?? 0;
+      }
+      if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") {
+        rtt = report.currentRoundTripTime ?? 0;
+        localType = stats.get(report.localCandidateId)?.candidateType ?? "";
+        remoteType = stats.get(report.remoteCandidateId)?.candidateType ?? "";
+      }
+    });
+    const loss = received ? lost / (lost + received) : 0;
+    const quality = loss < 0.02 && rtt < 0.3 ? "good" : loss < 0.08 && rtt < 0.6 ? "fair" : "poor";
+    const element = $("call-quality");
+    element.textContent = `Connection: ${quality}${localType === "relay" ? " (relayed)" : ""}`;
+    Object.assign(element.dataset, { inboundAudioBytes: audio, inboundVideoBytes: video, localCandidateType: localType, remoteCandidateType: remoteType });
+  }
+
+  matchesSignedFingerprint(sdp) {
+    const prints = this.protocol.sdpFingerprints(sdp);
+    if (prints.length > 0 && prints.every((print) => print === this.current.peerFingerprint)) return true;
+    this.abort("The call was stopped: the other side's security fingerprint did not match what they signed.", "fingerprint mismatch");
+    return false;
+  }
+
+  toggle(kind, button, on, off) {
+    const tracks = this.current?.stream?.getTracks().filter((track) => track.kind === kind) ?? [];
+    if (tracks.length === 0) return;
+    const enabled = !tracks[0].enabled;
+    tracks.forEach((track) => { track.enabled = enabled; });
+    button.setAttribute("aria-pressed", String(!enabled));
+    button.textContent = enabled ? on : off;
+  }
+
+  /** Stops the camera for good in this call; the other side is told. */
+  async switchToAudioOnly() {
+    const call = this.current;
+    if (!call?.pc || call.media !== "video") return;
+    for (const sender of call.pc.getSenders()) {
+      if (sender.track?.kind === "video") { sender.track.stop(); await sender.replaceTrack(null); }
+    }
+    call.media = "audio";
+    $("local-media").hidden = $("call-camera").hidden = $("call-audio-only").hidden = true;
+    this.signal({ kind: "media", media: "audio" });
+    this.note("You switched to audio only; your camera is off.");
+  }
+
+  hangUp() {
+    if (!this.current) return;
+    this.signal({ kind: "hangup", reason: "hung up" });
+    this.end("You ended the call.");
+  }
+
+  /** Ends the call on a failed check, telling the other side why. */
+  abort(message, reason = "failed") {
+    if (!this.current) return;
+    this.signal({ kind: "hangup", reason });
+    this.end(message);
+  }
+
+  end(message) {
+    const call = this.current;
+    if (!call) return;
+    this.current = null;
+    clearInterval(call.clock);
+    call.pc?.close();
+    call.stream?.getTracks().forEach((track) => track.stop());
+    for (const element of [$("remote-media"), $("local-media")]) { element.srcObject = null; element.hidden = true; }
+    const duration = call.startedAt ? ` It lasted ${clock(Math.floor((Date.now() - call.startedAt) / 1000))}.` : "";
+    this.show(message + duration);
+  }
+
+  signal(fields) { this.sendTo(this.current.peer, { call: this.current.id, ...fields }); }
+
+  sendTo(peer, signal) {
+    this.send({ type: "callSignal", ...this.protocol.sealCallSignal(signal, this.me, unb64(peer)) });
+  }
+
+  show(message, { incoming = false, controls = false } = {}) {
+    $("call").hidden = false;
+    $("call-status").textContent = message;
+    $("call-incoming").hidden = !incoming;
+    $("call-controls").hidden = !controls;
+    if (!controls) {
+      $("call-duration").textContent = "00:00";
+      $("call-quality").textContent = "";
+      for (const key of Object.keys($("call-quality").dataset)) delete $("call-quality").dataset[key];
+      for (const button of [$("call-mute"), $("call-camera")]) button.setAttribute("aria-pressed", "false");
+      $("call-mute").textContent = "Mute";
+      $("call-camera").textContent = "Camera off";
+    }
+  }
+
+  note(message) { $("call-status").textContent = `${$("call-status").textContent} ${message}`; }
+}

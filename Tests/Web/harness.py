@@ -1,0 +1,94 @@
+"""What the browser tests share: the real `haven serve` binary on a free loopback port with a
+temporary data folder, headless Chromium (Debian's chromium and chromium-driver, with fake camera
+and microphone), and waits that explain what they saw when they time out."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+
+
+class Server:
+    """`haven serve` on a free port with a temporary data folder."""
+
+    def __init__(self, extra_config=""):
+        self.folder = tempfile.mkdtemp(prefix="haven-web-")
+        self.haven("keys", "init", "--keys", self.folder + "/Keys")
+        config = pathlib.Path(self.folder) / "haven.toml"
+        config.write_text(
+            '[[rooms]]\nid = "lobby"\nname = "Lobby"\n\n[[rooms]]\nid = "staff-only"\nname = "Not shown"\n\n'
+            '[widget]\nname = "Riverside Support"\ncolour = "#336699"\nrules = ["Be kind to each other."]\n'
+            'crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]\nrooms = ["lobby"]\n' + extra_config)
+        self.process = subprocess.Popen(
+            [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
+             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys", "--config", str(config)],
+            stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        else:
+            raise SystemExit("haven serve did not start")
+        # Drain the log so the server never blocks on a full pipe; keep it for a failure's report.
+        self.log = []
+        threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def haven(self, *arguments):
+        """Runs an operator command against this server's folders and returns its output."""
+        result = subprocess.run([str(ROOT / ".build/debug/haven"), *arguments], capture_output=True, text=True,
+                                env={**os.environ, "HAVEN_PASSPHRASE": "a passphrase for the browser tests"})
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        print(f"  (the server logged {sum(map(len, self.log))} characters)")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900",
+                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait_for_text(driver, element_id, text, seconds=20):
+    try:
+        WebDriverWait(driver, seconds).until(ready.text_to_be_present_in_element((By.ID, element_id), text))
+    except Exception:
+        shown = driver.find_element(By.ID, element_id).text
+        status = driver.find_element(By.ID, "status").text
+        raise AssertionError(f"waited {seconds} s for {text!r} in #{element_id}; it shows {shown!r}; status {status!r}")
+
+
+def hosts_requested(driver):
+    hosts = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            match = re.match(r"^[a-z]+://([^/:]+)", url)
+            if match:
+                hosts.add(match.group(1))
+    return hosts
+
+

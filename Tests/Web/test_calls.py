@@ -1,0 +1,250 @@
+"""Browser tests of 1:1 calls: headless Chromium with fake camera and microphone, the real
+`haven serve`, and (in the second half) a real coturn on loopback as the only way media may flow.
+
+Run: python3 Tests/Web/test_calls.py (after Scripts/build-sodium-wasm.sh and a debug build).
+"""
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from harness import ROOT, Server, browser, wait_for_text
+
+# Wraps getUserMedia so the test can see every camera and microphone request the page makes.
+RECORD_MEDIA_REQUESTS = """
+window.mediaRequests = [];
+const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (constraints) => { window.mediaRequests.push(constraints); return original(constraints); };
+"""
+
+# What a tampered client or a party in the middle would do: sign one fingerprint, present another.
+TAMPER_SIGNED_FINGERPRINT = """
+const original = RTCCertificate.prototype.getFingerprints;
+RTCCertificate.prototype.getFingerprints = function () {
+  return original.call(this).map((f) => ({ algorithm: f.algorithm, value: f.value.replace(/^../, f.value.startsWith("AA") ? "BB" : "AA") }));
+};
+"""
+
+
+def start(server, name, url=None, audio_only=False):
+    """A browser that picked `name`, joined the lobby and holds its key."""
+    driver = browser()
+    driver.get(url or server.url)
+    field = driver.find_element(By.ID, "pseudonym")
+    field.clear()
+    field.send_keys(name)
+    if audio_only:
+        driver.find_element(By.ID, "audio-only").click()
+    driver.find_element(By.ID, "start").click()
+    wait_for_text(driver, "status", "verified counsellor" if url else "connected")
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
+    driver.execute_script(RECORD_MEDIA_REQUESTS)
+    return driver
+
+
+def row(driver, text):
+    """The message row in the room that contains `text`."""
+    WebDriverWait(driver, 20).until(lambda d: any(text in item.text for item in d.find_elements(By.CSS_SELECTOR, "#messages li")))
+    return [item for item in driver.find_elements(By.CSS_SELECTOR, "#messages li") if text in item.text][0]
+
+
+def media_bytes(driver):
+    """Bytes of audio and video this browser has received in the call, from getStats()."""
+    quality = driver.find_element(By.ID, "call-quality")
+    return int(quality.get_attribute("data-inbound-audio-bytes") or 0), int(quality.get_attribute("data-inbound-video-bytes") or 0)
+
+
+def wait_for_media(driver, video=True):
+    WebDriverWait(driver, 30).until(lambda d: media_bytes(d)[0] > 0 and (media_bytes(d)[1] > 0 or not video))
+    return media_bytes(driver)
+
+
+def camera_requests(driver):
+    return [request for request in driver.execute_script("return window.mediaRequests") if request.get("video")]
+
+
+def driver_requests_audio(driver):
+    return any(request.get("audio") for request in driver.execute_script("return window.mediaRequests"))
+
+
+def invite_link(server):
+    return server.haven("invite", "create", "--data", server.folder, "--keys", server.folder + "/Keys",
+                        "--role", "counsellor", "--expires", "1h", "--url", server.url).splitlines()[0]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def calls_without_relay(browsers):
+    server = Server()
+    try:
+        ana = start(server, "Counsellor Ana", url=invite_link(server))
+        alice = start(server, "Quiet Otter")
+        bob = start(server, "Calm Heron", audio_only=True)
+        carol = start(server, "Kind Fox")
+        browsers.extend([ana, alice, bob, carol])
+        for driver, text in ((alice, "hello from Alice"), (bob, "hello from Bob"), (carol, "hello from Carol")):
+            driver.find_element(By.ID, "composer").send_keys(text + "\n")
+
+        # A video call, answered from the keyboard: both sides receive audio and video.
+        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        wait_for_text(alice, "call-status", "Counsellor Ana is calling you (video call)")
+        assert alice.switch_to.active_element.get_attribute("id") == "call-accept-video", "the incoming card takes the focus"
+        alice.save_screenshot(str(ROOT / "docs/screenshots/call-incoming.png"))
+        alice.switch_to.active_element.send_keys(Keys.ENTER)
+        for driver in (ana, alice):
+            wait_for_text(driver, "call-status", "In a video call", seconds=30)
+            audio, video = wait_for_media(driver)
+            assert audio > 0 and video > 0, (audio, video)
+        print("  ok  a counsellor calls a member by video; both receive audio and video (getStats inbound bytes)")
+        mute = alice.find_element(By.ID, "call-mute")
+        mute.click()
+        assert mute.get_attribute("aria-pressed") == "true" and mute.text == "Unmute"
+        alice.find_element(By.ID, "call-camera").click()
+        assert alice.find_element(By.ID, "call-camera").text == "Camera on"
+        WebDriverWait(alice, 10).until(lambda d: d.find_element(By.ID, "call-duration").text != "00:00")
+        assert "Connection:" in alice.find_element(By.ID, "call-quality").text
+        ana.save_screenshot(str(ROOT / "docs/screenshots/call-video.png"))
+        alice.find_element(By.ID, "call-audio-only").click()
+        wait_for_text(ana, "call-status", "Quiet Otter switched to audio only")
+        assert all(track == "ended" for track in alice.execute_script(
+            "return document.getElementById('local-media').srcObject?.getVideoTracks().map((t) => t.readyState) ?? ['ended']"))
+        alice.find_element(By.ID, "call-hangup").click()
+        wait_for_text(alice, "call-status", "You ended the call")
+        wait_for_text(ana, "call-status", "Quiet Otter ended the call")
+        print("  ok  mute, camera off, switch to audio only, duration and quality work; a hang-up ends both sides")
+
+        # Bob's standing preference is audio only: he is never asked for video, and no camera opens.
+        ana.execute_script("window.mediaRequests = []")
+        row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        wait_for_text(bob, "call-status", "Counsellor Ana is calling you")
+        assert not bob.find_element(By.ID, "call-accept-video").is_displayed()
+        bob.find_element(By.ID, "call-accept-audio").click()
+        for driver in (ana, bob):
+            wait_for_text(driver, "call-status", "In an audio call", seconds=30)
+            audio, video = wait_for_media(driver, video=False)
+            assert audio > 0 and video == 0, (audio, video)
+        assert driver_requests_audio(bob) and camera_requests(bob) == [], "the audio-only member's camera was requested"
+        assert camera_requests(ana) == [], "the counsellor opened a camera for an audio-only call"
+        ana.find_element(By.ID, "call-hangup").click()
+        wait_for_text(bob, "call-status", "Counsellor Ana ended the call")
+        print("  ok  a member with the audio-only preference gets an audio-only call and no camera is opened")
+
+        # Alice declines; the counsellor cannot make her phone ring again straight away.
+        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        wait_for_text(alice, "call-status", "Counsellor Ana is calling you (audio call)")
+        alice.find_element(By.ID, "call-decline").click()
+        wait_for_text(ana, "call-status", "Quiet Otter declined the call")
+        assert not alice.find_element(By.ID, "call-incoming").is_displayed()
+        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        wait_for_text(ana, "call-status", "this member declined your call; try again later")
+        time.sleep(1)
+        assert alice.find_element(By.ID, "call-status").text == "You declined the call."
+        print("  ok  a declined call rings no more")
+
+        # A caller that signs one DTLS fingerprint and presents another is refused before any media flows.
+        ana.execute_script(TAMPER_SIGNED_FINGERPRINT)
+        row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        wait_for_text(bob, "call-status", "Counsellor Ana is calling you")
+        bob.find_element(By.ID, "call-accept-audio").click()
+        wait_for_text(bob, "call-status", "security fingerprint did not match")
+        wait_for_text(ana, "call-status", "the security check failed on the other side")
+        assert media_bytes(bob) == (0, 0) and media_bytes(ana) == (0, 0)
+        print("  ok  a tampered fingerprint aborts the call")
+
+        # Members may call a counsellor who offers calls; a banned member cannot.
+        ana.find_element(By.ID, "offer-calls").click()
+        WebDriverWait(carol, 20).until(lambda d: d.find_elements(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']"))
+        carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
+        wait_for_text(ana, "call-status", "Kind Fox is calling you (audio call)")
+        ana.find_element(By.ID, "call-decline").click()
+        wait_for_text(carol, "call-status", "declined the call")
+        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Ban']").click()
+        wait_for_text(carol, "status", "disconnected")
+        carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
+        wait_for_text(carol, "status", "you are not connected, so you cannot call")
+        carol.refresh()
+        carol.find_element(By.ID, "start").click()
+        wait_for_text(carol, "status", "this identity is banned")
+        assert "Kind Fox is calling" not in ana.find_element(By.ID, "call-status").text
+        print("  ok  a member calls a counsellor who offers calls; once banned, they cannot call")
+    finally:
+        server.stop()
+
+
+def calls_through_coturn(browsers):
+    """A real coturn on loopback; the widget is told to use relayed candidates only."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="haven-turn-"))
+    secret = "a secret shared by haven and coturn"
+    (folder / "turn.secret").write_text(secret + "\n")
+    port = free_udp_port()
+    coturn = subprocess.Popen(
+        ["turnserver", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=haven.test", "--no-tls", "--no-dtls",
+         "--no-tcp-relay", "--allow-loopback-peers", "--no-cli", "--fingerprint", "--min-port=49160", "--max-port=49260",
+         f"--pidfile={folder}/turnserver.pid", "--log-file=stdout", "--simple-log", "--verbose"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = []
+    server = None
+    try:
+        server = Server(f'\n[turn]\nurls = ["turn:127.0.0.1:{port}?transport=udp"]\nsecret_file = "{folder}/turn.secret"\n'
+                        'relay_only = true\n')
+        ana = start(server, "Counsellor Ana", url=invite_link(server))
+        alice = start(server, "Quiet Otter")
+        browsers.extend([ana, alice])
+        alice.find_element(By.ID, "composer").send_keys("hello through the relay\n")
+        row(ana, "hello through the relay").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        wait_for_text(alice, "call-status", "Counsellor Ana is calling you")
+        alice.find_element(By.ID, "call-accept-video").click()
+        for driver in (ana, alice):
+            wait_for_text(driver, "call-status", "In a video call", seconds=30)
+            audio, video = wait_for_media(driver)
+            quality = driver.find_element(By.ID, "call-quality")
+            assert quality.get_attribute("data-local-candidate-type") == "relay", quality.get_attribute("data-local-candidate-type")
+            assert quality.get_attribute("data-remote-candidate-type") == "relay"
+            assert "(relayed)" in quality.text
+        ana.find_element(By.ID, "call-hangup").click()
+        wait_for_text(alice, "call-status", "Counsellor Ana ended the call")
+        print(f"  ok  with relay-only ICE, media flows through a real coturn on loopback ({audio} audio and {video} video bytes received)")
+    finally:
+        if server:
+            server.stop()
+        coturn.terminate()
+        try:
+            log = coturn.communicate(timeout=10)[0].splitlines()
+        except subprocess.TimeoutExpired:
+            coturn.kill()
+    return log
+
+
+def main():
+    browsers = []
+    try:
+        calls_without_relay(browsers)
+        for driver in browsers:
+            driver.quit()
+        browsers.clear()
+        log = calls_through_coturn(browsers)
+        allocations = [line for line in log if "ALLOCATE processed, success" in line]
+        permissions = [line for line in log if "peer 127.0.0.1 lifetime updated" in line or "CREATE_PERMISSION processed, success" in line]
+        assert len(allocations) >= 2 and permissions, "coturn relayed nothing:\n" + "\n".join(log[-40:])
+        print(f"  ok  coturn allocated {len(allocations)} relays and opened {len(permissions)} permissions for the call")
+        print("call tests passed")
+    finally:
+        for driver in browsers:
+            driver.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
