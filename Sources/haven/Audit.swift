@@ -4,18 +4,21 @@ import HavenProtocol
 import HavenStore
 import Sodium
 
-/// `haven audit`: the moderation log, with every action's signature checked.
+/// `haven audit`: the moderation log, with every action's signature checked; or the call log.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the moderation log.",
         discussion: """
             Every moderation action is signed by the moderator's key and appended to a log the
             server cannot edit. This prints it, oldest first, and checks each signature.
+            With --calls it prints the call log instead: that a call happened (who called whom,
+            when it was answered and ended), recorded only when [calls] audit = true.
 
             Examples:
               haven audit
               haven audit --room lobby --since 24h
               haven audit --json
+              haven audit --calls --since 7d
             """)
 
     @OptionGroup var location: DataLocation
@@ -25,10 +28,16 @@ struct Audit: ParsableCommand {
     var since: RetentionPeriod?
     @Flag(help: "Print JSON lines for scripts.")
     var json = false
+    @Flag(help: "Show the call log instead of the moderation log.")
+    var calls = false
 
     func run() throws {
         let room = room
         let from = since?.seconds.map { Int64(Date().timeIntervalSince1970) - $0 } ?? 0
+        if calls {
+            try printCallLog(since: from)
+            return
+        }
         let entries = try withStore(location) { store in try store.performAndWait { try $0.moderationLog(room: room, since: from) } }
         var forged = 0
         for entry in entries {
@@ -59,5 +68,24 @@ struct Audit: ParsableCommand {
         }
         if !json { print("\(entries.count) actions; \(forged == 0 ? "all signatures valid" : "\(forged) with an invalid signature")") }
         if forged > 0 { throw ExitCode.failure }
+    }
+
+    private func printCallLog(since: Int64) throws {
+        let records = try withStore(location) { store in try store.performAndWait { try $0.callLog(since: since) } }
+        for record in records {
+            let caller = (try? MemberID(bytes: record.caller))?.description ?? "?"
+            let callee = (try? MemberID(bytes: record.callee))?.description ?? "?"
+            if json {
+                let object: [String: Any] = [
+                    "sequence": record.sequence, "caller": caller, "callee": callee,
+                    "answered_at": record.startedAt, "ended_at": record.endedAt,
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                let time = Date(timeIntervalSince1970: TimeInterval(record.startedAt)).formatted(.iso8601)
+                print("\(time)  #\(record.sequence)  \(caller) called \(callee)  for \(record.endedAt - record.startedAt) s")
+            }
+        }
+        if !json { print("calls recorded: \(records.count)") }
     }
 }

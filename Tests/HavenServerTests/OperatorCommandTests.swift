@@ -83,6 +83,21 @@ import Testing
         #expect(audit.output.contains("2 actions; 1 with an invalid signature"))
     }
 
+    @Test func auditCallsListsOnlyThatCallsHappened() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (caller, callee) = (MemberID(try SigningKeyPair.generate().publicKey), MemberID(try SigningKeyPair.generate().publicKey))
+        let store = try HavenStore(path: folder + "/haven.sqlite")
+        try store.performAndWait { try $0.appendCallRecord(caller: caller.bytes, callee: callee.bytes, startedAt: 1_800_000_000, endedAt: 1_800_000_754) }
+        store.close()
+        let audit = try haven(["audit", "--calls", "--data", folder])
+        #expect(audit.status == 0)
+        #expect(audit.output.contains("\(caller) called \(callee)  for 754 s"))
+        #expect(audit.output.contains("calls recorded: 1"))
+        let json = try haven(["audit", "--calls", "--json", "--data", folder])
+        #expect(json.output.contains(#""answered_at":1800000000"#) && json.output.contains(#""ended_at":1800000754"#))
+    }
+
     @Test func keysAreCreatedAndOpenedOnlyWithThePassphrase() throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let keys = ["--keys", folder + "/Keys"]

@@ -199,7 +199,7 @@ def calls_through_coturn(browsers):
     server = None
     try:
         server = Server(f'\n[turn]\nurls = ["turn:127.0.0.1:{port}?transport=udp"]\nsecret_file = "{folder}/turn.secret"\n'
-                        'relay_only = true\n')
+                        'relay_only = true\n\n[calls]\naudit = true\n')
         ana = start(server, "Counsellor Ana", url=invite_link(server))
         alice = start(server, "Quiet Otter")
         browsers.extend([ana, alice])
@@ -217,6 +217,10 @@ def calls_through_coturn(browsers):
         ana.find_element(By.ID, "call-hangup").click()
         wait_for_text(alice, "call-status", "Counsellor Ana ended the call")
         print(f"  ok  with relay-only ICE, media flows through a real coturn on loopback ({audio} audio and {video} video bytes received)")
+        time.sleep(0.5)
+        recorded = server.haven("audit", "--calls", "--data", server.folder)
+        assert "calls recorded: 1" in recorded and " called " in recorded, recorded
+        print("  ok  with [calls] audit = true, `haven audit --calls` shows that the call happened, and nothing more")
     finally:
         if server:
             server.stop()
