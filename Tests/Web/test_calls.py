@@ -101,6 +101,7 @@ def calls_without_relay(browsers):
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
         wait_for_text(alice, "call-status", "Counsellor Ana is calling you (video call)")
         assert alice.switch_to.active_element.get_attribute("id") == "call-accept-video", "the incoming card takes the focus"
+        alice.execute_script("document.getElementById('call').scrollIntoView()")
         alice.save_screenshot(str(ROOT / "docs/screenshots/call-incoming.png"))
         alice.switch_to.active_element.send_keys(Keys.ENTER)
         for driver in (ana, alice):
@@ -115,6 +116,7 @@ def calls_without_relay(browsers):
         assert alice.find_element(By.ID, "call-camera").text == "Camera on"
         WebDriverWait(alice, 10).until(lambda d: d.find_element(By.ID, "call-duration").text != "00:00")
         assert "Connection:" in alice.find_element(By.ID, "call-quality").text
+        ana.execute_script("document.getElementById('call').scrollIntoView()")
         ana.save_screenshot(str(ROOT / "docs/screenshots/call-video.png"))
         alice.find_element(By.ID, "call-audio-only").click()
         wait_for_text(ana, "call-status", "Quiet Otter switched to audio only")
