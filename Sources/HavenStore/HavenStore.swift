@@ -26,7 +26,8 @@ public final class HavenStore: @unchecked Sendable {
     private struct Operation {
         /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
         var exclusive = false
-        let run: (StoreDatabase) -> Void
+        /// Runs the work and records its result; false if it threw.
+        let run: (StoreDatabase) -> Bool
         let fail: (StoreError) -> Void
         let finish: () -> Void
     }
@@ -82,20 +83,12 @@ public final class HavenStore: @unchecked Sendable {
         let operation = Operation(
             exclusive: exclusive,
             run: { database in
-                // Inside a batch, each operation is its own savepoint: one that fails leaves
-                // nothing half-written, and the others still commit.
-                let savepoint = !exclusive
                 do {
-                    if savepoint { try database.connection.execute("SAVEPOINT operation") }
-                    let value = try work(database)
-                    if savepoint { try database.connection.execute("RELEASE operation") }
-                    box.result = .success(value)
+                    box.result = .success(try work(database))
+                    return true
                 } catch {
-                    if savepoint {
-                        try? database.connection.execute("ROLLBACK TO operation")
-                        try? database.connection.execute("RELEASE operation")
-                    }
                     box.result = .failure(error as? StoreError ?? .sqlite(operation: "store operation", code: -1, reason: "\(error)"))
+                    return false
                 }
             },
             fail: { box.result = .failure($0) },
@@ -168,18 +161,15 @@ public final class HavenStore: @unchecked Sendable {
         guard let database else { return }
         let started = DispatchTime.now().uptimeNanoseconds
         if batch.count == 1, batch[0].exclusive {
-            batch[0].run(database)
+            _ = batch[0].run(database)
             deliver(UncheckedSendableWork(batch[0].finish).run)
             return
         }
-        do {
-            try database.connection.execute("BEGIN IMMEDIATE")
-            batch.forEach { $0.run(database) }
-            try database.connection.execute("COMMIT")
-        } catch {
-            try? database.connection.execute("ROLLBACK")
-            let failure = error as? StoreError ?? .sqlite(operation: "commit", code: -1, reason: "\(error)")
-            batch.forEach { $0.fail(failure) }
+        // One transaction for the batch. If an operation fails, it may have written part of its
+        // work: the whole batch is rolled back and each operation runs again in a transaction of
+        // its own, so the failed one leaves nothing behind and the others still commit.
+        if !runInTransaction(batch, database: database), batch.count > 1 {
+            for operation in batch { _ = runInTransaction([operation], database: database) }
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         condition.lock()
@@ -187,6 +177,26 @@ public final class HavenStore: @unchecked Sendable {
         condition.unlock()
         let finishers = batch.map(\.finish)
         deliver(UncheckedSendableWork { finishers.forEach { $0() } }.run)
+    }
+
+    /// Runs `operations` in one transaction: committed if every one succeeded, else rolled back.
+    /// Returns whether it committed.
+    private func runInTransaction(_ operations: [Operation], database: StoreDatabase) -> Bool {
+        do {
+            try database.connection.execute("BEGIN IMMEDIATE")
+            // Stop at the first failure: everything is rolled back anyway.
+            guard operations.allSatisfy({ $0.run(database) }) else {
+                try database.connection.execute("ROLLBACK")
+                return false
+            }
+            try database.connection.execute("COMMIT")
+            return true
+        } catch {
+            try? database.connection.execute("ROLLBACK")
+            let failure = error as? StoreError ?? .sqlite(operation: "commit", code: -1, reason: "\(error)")
+            operations.forEach { $0.fail(failure) }
+            return false
+        }
     }
 }
 

@@ -37,6 +37,7 @@ export class Calls {
     $("call-accept-video").addEventListener("click", () => this.accept(true));
     $("call-accept-audio").addEventListener("click", () => this.accept(false));
     $("call-decline").addEventListener("click", () => this.decline());
+    $("call-incoming").addEventListener("keydown", (event) => { if (event.key === "Escape") this.decline(); });
     $("call-hangup").addEventListener("click", () => this.hangUp());
     $("call-mute").addEventListener("click", () => this.toggle("audio", $("call-mute"), "Mute", "Unmute"));
     $("call-camera").addEventListener("click", () => this.toggle("video", $("call-camera"), "Camera off", "Camera on"));
