@@ -65,7 +65,8 @@ extension HavenServer {
 
 extension HavenServer {
     /// Issues TURN credentials by the TURN REST API scheme; suspended members get none (their
-    /// suspension applies to calls too).
+    /// suspension applies to calls too). The name after the expiry is random, so the relay's logs
+    /// cannot link its sessions to a member's identity key.
     func issueTurnCredentials(session: Session, member: MemberInfo) {
         guard let turn = configuration.turn else {
             refuse(session, code: "turn_unavailable", message: "this server has no TURN relay configured")
@@ -75,7 +76,7 @@ extension HavenServer {
             refuse(session, code: "suspended", message: "you are suspended; calls are not available for now")
             return
         }
-        let username = "\(configuration.now() + Int64(turn.ttlSeconds)):\(member.member)"
+        let username = "\(configuration.now() + Int64(turn.ttlSeconds)):\(Base64URL.encode(RandomBytes.bytes(count: 16)))"
         let credential = Data(HMACSHA1.authenticate(Array(username.utf8), key: turn.secret)).base64EncodedString()
         send(.turn(TurnCredentials(urls: turn.urls, username: username, credential: credential, ttl: turn.ttlSeconds)), to: session)
     }

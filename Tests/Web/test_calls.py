@@ -101,6 +101,7 @@ def calls_without_relay(browsers):
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
         wait_for_text(alice, "call-status", "Counsellor Ana is calling you (video call)")
         assert alice.switch_to.active_element.get_attribute("id") == "call-accept-video", "the incoming card takes the focus"
+        assert alice.title.startswith("Incoming call"), alice.title
         alice.execute_script("document.getElementById('call').scrollIntoView()")
         alice.save_screenshot(str(ROOT / "docs/screenshots/call-incoming.png"))
         alice.switch_to.active_element.send_keys(Keys.ENTER)
@@ -108,6 +109,7 @@ def calls_without_relay(browsers):
             wait_for_text(driver, "call-status", "In a video call", seconds=30)
             audio, video = wait_for_media(driver)
             assert audio > 0 and video > 0, (audio, video)
+        assert alice.title == "Riverside Support", alice.title
         print("  ok  a counsellor calls a member by video; both receive audio and video (getStats inbound bytes)")
         mute = alice.find_element(By.ID, "call-mute")
         mute.click()

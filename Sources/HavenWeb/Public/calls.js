@@ -34,6 +34,7 @@ export class Calls {
   constructor({ sodium, protocol, me, send, nameOf, turn, relayOnly }) {
     Object.assign(this, { sodium, protocol, me, send, nameOf, turn, relayOnly });
     this.current = null;
+    this.title = null;           // the page title while an incoming call changes it
     $("call-accept-video").addEventListener("click", () => this.accept(true));
     $("call-accept-audio").addEventListener("click", () => this.accept(false));
     $("call-decline").addEventListener("click", () => this.decline());
@@ -132,6 +133,8 @@ export class Calls {
     $("call-accept-video").hidden = !video;
     $("call-accept-audio").textContent = video ? "Accept audio only" : "Accept (audio only)";
     this.show(`${this.nameOf(sender)} is calling you (${signal.media === "video" ? "video" : "audio"} call).`, { incoming: true });
+    this.title = document.title;
+    document.title = `Incoming call · ${this.title}`;
     (video ? $("call-accept-video") : $("call-accept-audio")).focus();
   }
 
@@ -298,6 +301,7 @@ export class Calls {
   }
 
   show(message, { incoming = false, controls = false } = {}) {
+    if (!incoming && this.title) { document.title = this.title; this.title = null; }
     $("call").hidden = false;
     $("call-status").textContent = message;
     $("call-incoming").hidden = !incoming;

@@ -140,6 +140,9 @@ function showDirect(message) {
     report.textContent = "Reported";
   });
   item.append(" ", report);
+  if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
+    item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
+  }
   $("direct").append(item);
 }
 
