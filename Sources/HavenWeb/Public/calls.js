@@ -14,10 +14,12 @@ const endedReasons = {
   too_many_signals: "The call was ended: too many signalling messages.",
 };
 
-async function fingerprintOf(certificate) {
+/** A fresh DTLS certificate for one call, and the fingerprint its owner signs. */
+async function newCertificate() {
+  const certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
   const print = certificate.getFingerprints().find((f) => f.algorithm === "sha-256");
   if (!print) throw new Error("the browser gave no sha-256 certificate fingerprint");
-  return `sha-256 ${print.value.toUpperCase()}`;
+  return { certificate, fingerprint: `sha-256 ${print.value.toUpperCase()}` };
 }
 
 /** The call state machine and its panel. */
@@ -51,7 +53,7 @@ export class Calls {
   /** Rings `peer`; `media` is "video" or "audio" (always audio with the audio-only preference). */
   async start(peer, media) {
     if (this.current) { this.show(`You are already in a call.`); return; }
-    const call = await this.prepare(peer, this.audioOnly ? "audio" : media, "caller");
+    const call = await this.prepare(peer, this.audioOnly ? "audio" : media);
     this.signal({ kind: "ring", media: call.media, fingerprint: call.fingerprint });
     this.show(`Calling ${this.nameOf(peer)} (${call.media === "video" ? "video" : "audio"})…`, { controls: true });
     $("call-hangup").focus();
@@ -140,10 +142,10 @@ export class Calls {
 
   async accept(withVideo) {
     const call = this.current;
-    if (!call || call.role !== "callee" || call.certificate) return;
+    if (!call || call.role !== "callee" || call.accepted) return;
+    call.accepted = true;
     call.media = withVideo && call.media === "video" && !this.audioOnly ? "video" : "audio";
-    call.certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
-    call.fingerprint = await fingerprintOf(call.certificate);
+    Object.assign(call, await newCertificate());
     call.ready = this.connect();
     this.signal({ kind: "accept", media: call.media, fingerprint: call.fingerprint });
     this.show(`Connecting to ${this.nameOf(call.peer)}…`, { controls: true });
@@ -159,9 +161,9 @@ export class Calls {
 
   // MARK: both sides
 
-  async prepare(peer, media, role) {
-    const certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
-    this.current = { id: b64(this.sodium.randomBytes(16)), peer, role, media, certificate, fingerprint: await fingerprintOf(certificate), candidates: [] };
+  /** The caller's new call: a random id and a fresh certificate. */
+  async prepare(peer, media) {
+    this.current = { id: b64(this.sodium.randomBytes(16)), peer, role: "caller", media, candidates: [], ...(await newCertificate()) };
     return this.current;
   }
 
