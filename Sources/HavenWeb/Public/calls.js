@@ -189,8 +189,10 @@ export class Calls {
       $("remote-media").hidden = call.media !== "video";
     };
     call.pc.onconnectionstatechange = () => {
-      if (call.pc.connectionState === "connected") this.connected(call);
-      if (call.pc.connectionState === "failed") this.abort("The connection failed.");
+      const state = call.pc.connectionState;
+      if (state === "connected") this.connected(call);
+      if (state === "disconnected") $("call-quality").textContent = "Connection: interrupted, trying to recover…";
+      if (state === "failed") this.abort("The connection failed.");
     };
   }
 
