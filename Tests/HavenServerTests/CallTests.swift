@@ -31,14 +31,19 @@ import Testing
         return counsellor
     }
 
+    /// A member who joined the lobby and holds its key.
+    func member(_ name: String, _ server: TestServer, _ loop: ClientLoop) async throws -> TestClient {
+        let member = try TestClient(name, loop: loop.loop)
+        try await member.enter(server, room: lobby)
+        return member
+    }
+
     @Test func aCounsellorCallsAMemberAndEveryStepTravelsSealedToThemOnly() async throws {
         let server = try server()
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
+        let bob = try await member("Calm Heron", server, loop)
         let call = CallID()
 
         try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
@@ -71,10 +76,8 @@ import Testing
         let server = try server()
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
+        let bob = try await member("Calm Heron", server, loop)
 
         try await alice.client.sendCallSignal(CallID().ring(.audio), to: bob.member)
         #expect(try await alice.waitForError("not_allowed_to_call").message == "members may call counsellors who offer calls")
@@ -99,8 +102,7 @@ import Testing
         let server = try server()
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop, inLobby: false)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
 
         try await ana.client.sendCallSignal(CallID().ring(.video), to: alice.member)
         #expect(try await ana.waitForError("not_allowed_to_call").message == "counsellors may call members they are talking to")
@@ -114,8 +116,7 @@ import Testing
         let server = try server()
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
 
         await alice.client.setCallPreferences(acceptCalls: false)
         try await ana.client.sendCallSignal(CallID().ring(.video), to: alice.member)
@@ -141,8 +142,7 @@ import Testing
         }
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
 
         let unanswered = CallID()
         try await ana.client.sendCallSignal(unanswered.ring(.audio), to: alice.member)
@@ -162,10 +162,8 @@ import Testing
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
         await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
+        let bob = try await member("Calm Heron", server, loop)
 
         let call = CallID()
         try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
@@ -192,10 +190,8 @@ import Testing
         let server = try server()
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
+        let bob = try await member("Calm Heron", server, loop)
 
         let call = CallID()
         try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
@@ -222,8 +218,7 @@ import Testing
         let server = try server { $0.calls.audit = true }
         let loop = try ClientLoop()
         let ana = try await counsellor(server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
+        let alice = try await member("Quiet Otter", server, loop)
 
         let declined = CallID()
         try await ana.client.sendCallSignal(declined.ring(.video), to: alice.member)
