@@ -157,6 +157,40 @@ import Testing
         #expect(try await ana.waitForError("ring_rate_limited").message == "too many calls started; wait a minute")
     }
 
+    @Test func aCallerWhoDropsWhileRingingStopsTheRinging() async throws {
+        let server = try server()
+        let loop = try ClientLoop()
+        let ana = try await counsellor(server, loop: loop)
+        let alice = try await member("Quiet Otter", server, loop)
+
+        let call = CallID()
+        try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
+        _ = try await alice.waitForSignal(.ring, from: ana.member)
+        await ana.client.disconnect(abruptly: true)
+        #expect(try await alice.waitForCallEnded(call) == "disconnected")
+        try await alice.client.sendCallSignal(call.accept(.video), to: ana.member)
+        #expect(try await alice.waitForError("no_such_call").call == call.id, "the call is gone")
+    }
+
+    @Test func aCallThatCarriesTooManyStepsIsEnded() async throws {
+        let server = try server { $0.calls.maxSignalsPerCall = 4 }
+        let loop = try ClientLoop()
+        let ana = try await counsellor(server, loop: loop)
+        let alice = try await member("Quiet Otter", server, loop)
+
+        let call = CallID()
+        try await ana.client.sendCallSignal(call.ring(.audio), to: alice.member)
+        _ = try await alice.waitForSignal(.ring, from: ana.member)
+        try await alice.client.sendCallSignal(call.accept(.audio), to: ana.member)
+        _ = try await ana.waitForSignal(.accept, from: alice.member)
+        for candidate in ["a", "b", "c"] {
+            try await ana.client.sendCallSignal(call.signal(.ice, candidate: candidate), to: alice.member)
+        }
+        #expect(try await alice.waitForCallEnded(call) == "too_many_signals")
+        #expect(try await ana.waitForCallEnded(call) == "too_many_signals")
+        #expect(alice.callSignals().filter { $0.0.kind == .ice }.count == 2, "the step over the limit is not delivered")
+    }
+
     @Test func suspensionsAndBansEndCallsAndStopNewOnes() async throws {
         let server = try server()
         let loop = try ClientLoop()
