@@ -183,6 +183,16 @@ def calls_without_relay(browsers):
         wait_for_text(carol, "status", "this identity is banned")
         assert "Kind Fox is calling" not in ana.find_element(By.ID, "call-status").text
         print("  ok  a member calls a counsellor who offers calls; once banned, they cannot call")
+
+        # Offering calls is a standing setting of the counsellor's device: it survives a reload.
+        ana.refresh()
+        ana.find_element(By.ID, "start").click()
+        WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+        ana.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        WebDriverWait(ana, 20).until(lambda d: d.find_element(By.ID, "offer-calls").is_displayed())
+        assert ana.find_element(By.ID, "offer-calls").is_selected()
+        WebDriverWait(alice, 20).until(lambda d: d.find_elements(By.XPATH, "//ul[@id='call-offers']//button[text()='Video call']"))
+        print("  ok  a counsellor's offer of calls survives a reload, and members see it again")
     finally:
         server.stop()
 

@@ -18,6 +18,7 @@ $("rules").replaceChildren(...config.rules.map(listItem));
 if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
 $("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
 const roles = new Map();     // member -> verified staff role
+let ownRole = null;          // this device's verified role, once shown
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
 
@@ -51,14 +52,15 @@ const calls = new Calls({
   nameOf: (id) => names.get(id) ?? "Someone",
   turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
 });
-for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"]]) {
+// Call settings are standing preferences of this device.
+for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"], ["offer-calls", "haven.offerCalls"]]) {
   if (localStorage.getItem(key) !== null) $(id).checked = localStorage.getItem(key) === "true";
   $(id).addEventListener("change", () => { localStorage.setItem(key, String($(id).checked)); sendCallPreferences(); showOffers(); });
 }
-$("offer-calls").addEventListener("change", sendCallPreferences);
 
 function sendCallPreferences() {
-  if (socket?.readyState === WebSocket.OPEN) send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls: $("offer-calls").checked });
+  const offerCalls = roles.get(myID) === "counsellor" && $("offer-calls").checked;
+  if (socket?.readyState === WebSocket.OPEN) send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls });
 }
 
 function noteOffer(member, offersCalls) {
@@ -185,6 +187,16 @@ function moderated(action) {
 function noteRole(info) {
   const role = protocol.verifiedRole(info, organisationKey);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
+  // Staff coming back on this device: the room's member list carries their verified chain.
+  if (info.member === myID && role && role !== ownRole) showOwnRole(role);
+}
+
+function showOwnRole(role) {
+  ownRole = role;
+  $("reports-section").hidden = false;
+  $("offer-calls-label").hidden = role !== "counsellor";
+  sendCallPreferences();
+  showOffers();
 }
 
 function keyFor(room, epoch) { return keys.get(room)?.get(epoch); }
@@ -319,9 +331,7 @@ function received(event) {
       break;
     case "certified":
       roles.set(myID, frame.certificate.invite.role);
-      $("offer-calls-label").hidden = frame.certificate.invite.role !== "counsellor";
-      showOffers();
-      $("reports-section").hidden = false;
+      showOwnRole(frame.certificate.invite.role);
       history.replaceState(null, "", location.pathname);
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
       break;
