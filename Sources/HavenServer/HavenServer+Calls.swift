@@ -247,7 +247,9 @@ extension HavenServer {
         calls[call.id] = nil
         guard configuration.calls.audit, let answeredAt = call.answeredAt else { return }
         let (caller, callee, endedAt) = (call.caller.bytes, call.callee.bytes, configuration.now())
-        withStore({ try $0.appendCallRecord(caller: caller, callee: callee, startedAt: answeredAt, endedAt: endedAt) }) { _ in }
+        withStore({ try $0.appendCallRecord(caller: caller, callee: callee, startedAt: answeredAt, endedAt: endedAt) }) { result in
+            if case .failure = result { ServerLog.warning("calls: a call record could not be stored") }
+        }
     }
 
     // MARK: Who is where

@@ -13,37 +13,42 @@ import Testing
     let organisation = try! SigningKeyPair.generate()
     let lobby = try! RoomID("lobby")
 
-    /// A server trusting this suite's organisation key, with `configure` applied.
-    func server(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> TestServer {
+    /// A server trusting this suite's organisation key, a client loop, and a verified counsellor.
+    struct Scene {
+        let server: TestServer
+        let loop: ClientLoop
+        let counsellor: TestClient
+        let lobby: RoomID
+
+        /// A member who joined the lobby and holds its key.
+        func member(_ name: String) async throws -> TestClient {
+            let member = try TestClient(name, loop: loop.loop)
+            try await member.enter(server, room: lobby)
+            return member
+        }
+    }
+
+    /// A scene with `configure` applied to the server; the counsellor is in the lobby unless told not.
+    func scene(counsellorInLobby: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> Scene {
         let key = organisation.publicKey
-        return try TestServer {
+        let server = try TestServer {
             $0.organisationPublicKey = key
             configure(&$0)
         }
-    }
-
-    func counsellor(_ server: TestServer, loop: ClientLoop, inLobby: Bool = true) async throws -> TestClient {
+        let loop = try ClientLoop()
         let counsellor = try await server.staffClient(.counsellor, "Counsellor Ana", organisation: organisation, loop: loop)
-        if inLobby {
+        if counsellorInLobby {
             _ = try await counsellor.client.join(lobby)
             await counsellor.client.waitForKey(lobby)
         }
-        return counsellor
-    }
-
-    /// A member who joined the lobby and holds its key.
-    func member(_ name: String, _ server: TestServer, _ loop: ClientLoop) async throws -> TestClient {
-        let member = try TestClient(name, loop: loop.loop)
-        try await member.enter(server, room: lobby)
-        return member
+        return Scene(server: server, loop: loop, counsellor: counsellor, lobby: lobby)
     }
 
     @Test func aCounsellorCallsAMemberAndEveryStepTravelsSealedToThemOnly() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
-        let bob = try await member("Calm Heron", server, loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
+        let bob = try await scene.member("Calm Heron")
         let call = CallID()
 
         try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
@@ -65,19 +70,18 @@ import Testing
         try await ana.client.sendCallSignal(call.signal(.offer, sdp: "v=0 late"), to: alice.member)
         #expect(try await ana.waitForError("no_such_call").call == call.id, "a hung-up call carries nothing more")
         #expect(bob.callSignals().isEmpty, "a bystander in the same room sees no call")
-        let database = try Data(contentsOf: URL(fileURLWithPath: server.databasePath)) + ((try? Data(contentsOf: URL(fileURLWithPath: server.databasePath + "-wal"))) ?? Data())
+        let database = try Data(contentsOf: URL(fileURLWithPath: scene.server.databasePath)) + ((try? Data(contentsOf: URL(fileURLWithPath: scene.server.databasePath + "-wal"))) ?? Data())
         #expect(database.range(of: Data("v=0".utf8)) == nil, "signals are never stored")
-        let store = try HavenStore(path: server.databasePath)
+        let store = try HavenStore(path: scene.server.databasePath)
         defer { store.close() }
         #expect(try store.performAndWait { try $0.callLog() }.isEmpty, "call auditing is off by default")
     }
 
     @Test func membersMayCallOnlyCounsellorsWhoOfferCalls() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
-        let bob = try await member("Calm Heron", server, loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
+        let bob = try await scene.member("Calm Heron")
 
         try await alice.client.sendCallSignal(CallID().ring(.audio), to: bob.member)
         #expect(try await alice.waitForError("not_allowed_to_call").message == "members may call counsellors who offer calls")
@@ -90,8 +94,8 @@ import Testing
         try await alice.log.wait("the offer announced") { events in
             events.contains { if case .callAvailability(let offer) = $0 { offer == CallAvailability(member: ana.member, offersCalls: true) } else { false } } ? true : nil
         }
-        let carol = try TestClient("Kind Fox", loop: loop.loop)
-        let joined = try await carol.enter(server, room: lobby)
+        let carol = try TestClient("Kind Fox", loop: scene.loop.loop)
+        let joined = try await carol.enter(scene.server, room: lobby)
         #expect(joined.members.first { $0.member == ana.member }?.offersCalls == true, "a newcomer sees who offers calls")
         let call = CallID()
         try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
@@ -99,10 +103,9 @@ import Testing
     }
 
     @Test func aCounsellorMayCallAMemberOutsideTheirRoomsOnlyIfTheyTalkPrivately() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop, inLobby: false)
-        let alice = try await member("Quiet Otter", server, loop)
+        let scene = try await scene(counsellorInLobby: false)
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         try await ana.client.sendCallSignal(CallID().ring(.video), to: alice.member)
         #expect(try await ana.waitForError("not_allowed_to_call").message == "counsellors may call members they are talking to")
@@ -113,10 +116,9 @@ import Testing
     }
 
     @Test func aMemberCanBlockCallsAndADeclinedCallerMayNotRingAgainAtOnce() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         await alice.client.setCallPreferences(acceptCalls: false)
         try await ana.client.sendCallSignal(CallID().ring(.video), to: alice.member)
@@ -135,14 +137,13 @@ import Testing
     }
 
     @Test func ringingIsRateLimitedAndAnUnansweredCallStops() async throws {
-        let server = try server {
+        let scene = try await scene {
             $0.calls.ringTimeoutSeconds = 1
             $0.calls.ringBurst = 2
             $0.calls.ringsPerMinute = 0.01
         }
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         let unanswered = CallID()
         try await ana.client.sendCallSignal(unanswered.ring(.audio), to: alice.member)
@@ -158,10 +159,9 @@ import Testing
     }
 
     @Test func aCallerWhoDropsWhileRingingStopsTheRinging() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         let call = CallID()
         try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
@@ -173,10 +173,9 @@ import Testing
     }
 
     @Test func aCallThatCarriesTooManyStepsIsEnded() async throws {
-        let server = try server { $0.calls.maxSignalsPerCall = 4 }
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
+        let scene = try await scene { $0.calls.maxSignalsPerCall = 4 }
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         let call = CallID()
         try await ana.client.sendCallSignal(call.ring(.audio), to: alice.member)
@@ -192,12 +191,11 @@ import Testing
     }
 
     @Test func suspensionsAndBansEndCallsAndStopNewOnes() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
         await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
-        let alice = try await member("Quiet Otter", server, loop)
-        let bob = try await member("Calm Heron", server, loop)
+        let alice = try await scene.member("Quiet Otter")
+        let bob = try await scene.member("Calm Heron")
 
         let call = CallID()
         try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
@@ -221,11 +219,10 @@ import Testing
     }
 
     @Test func signalsOutOfTurnOrFromOutsidersAreRefusedAndTheServerKeepsServing() async throws {
-        let server = try server()
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
-        let bob = try await member("Calm Heron", server, loop)
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
+        let bob = try await scene.member("Calm Heron")
 
         let call = CallID()
         try await ana.client.sendCallSignal(call.ring(.video), to: alice.member)
@@ -249,10 +246,9 @@ import Testing
     }
 
     @Test func withCallAuditingOnTheServerRecordsThatAnAnsweredCallHappenedAndNothingMore() async throws {
-        let server = try server { $0.calls.audit = true }
-        let loop = try ClientLoop()
-        let ana = try await counsellor(server, loop: loop)
-        let alice = try await member("Quiet Otter", server, loop)
+        let scene = try await scene { $0.calls.audit = true }
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
 
         let declined = CallID()
         try await ana.client.sendCallSignal(declined.ring(.video), to: alice.member)
@@ -267,7 +263,7 @@ import Testing
         try await ana.client.sendCallSignal(call.signal(.hangup), to: alice.member)
         _ = try await alice.waitForSignal(.hangup, from: ana.member)
 
-        let store = try HavenStore(path: server.databasePath)
+        let store = try HavenStore(path: scene.server.databasePath)
         defer { store.close() }
         let records = try await waitFor("the call record") {
             let records = try store.performAndWait { try $0.callLog() }
