@@ -10,6 +10,11 @@ public enum ClientEvent: Sendable {
     case undecryptable(room: RoomID, id: MessageID, error: ProtocolError)
     /// An epoch key arrived from `sealer`.
     case keyReceived(room: RoomID, epoch: UInt64, sealer: MemberID)
+    /// The room's verified log changed: a member joined, left or was removed, or an epoch began.
+    case logChanged(room: RoomID, change: RoomLogChange)
+    /// Something in a room did not check out (a forked log, a replayed or withheld message, a
+    /// key that does not match its commitment...). Show it to the member.
+    case roomWarning(room: RoomID, warning: RoomWarning)
     /// Someone joined a room.
     case memberJoined(room: RoomID, member: MemberInfo)
     /// Someone left a room.

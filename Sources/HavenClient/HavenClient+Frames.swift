@@ -1,3 +1,4 @@
+import Foundation
 import HavenNet
 import HavenProtocol
 import Sodium
@@ -35,14 +36,19 @@ extension HavenClient {
         pendingCertification = nil
         pendingReports?.resume(throwing: error)
         pendingReports = nil
+        for room in roomStates.keys {
+            roomStates[room]?.leaving?.resume(throwing: error)
+            roomStates[room]?.leaving = nil
+        }
         eventSink.yield(.disconnected(closeCode: closeCode))
     }
 
-    private func send(_ frame: Frame) {
+    func send(_ frame: Frame) {
         connection?.send(text: FrameCodec.encode(frame))
     }
 
     func handle(_ frame: Frame) {
+        if ProcessInfo.processInfo.environment["HAVEN_DEBUG"] != nil { print("[\(displayName)] \(String(decoding: FrameCodec.encode(frame).prefix(300), as: UTF8.self))") }
         switch frame {
         case .challenge(let challenge):
             send(.auth(challenge.respond(identity: identity, displayName: displayName)))
@@ -50,9 +56,11 @@ extension HavenClient {
             send(.syncDirect(DirectSyncRequest(after: directCursor)))
         case .joined(let joined):
             joinReplies[joined.room] = joined
-            roomEpochs[joined.room] = joined.epoch
-            roomMembers[joined.room] = Set(joined.members.map(\.member))
-            if joined.keyHolders.isEmpty && epochKeys[joined.room]?[joined.epoch] == nil { createEpochKey(joined.room, epoch: joined.epoch) }
+            joinedRoom(joined)
+        case .logEntries(let frame):
+            receive(frame.entries, in: frame.room)
+        case .logEntry(let frame):
+            receive([frame.entry], in: frame.entry.room)
         case .keyBundle(let frame):
             receive(frame.bundle)
         case .message(let frame):
@@ -64,18 +72,18 @@ extension HavenClient {
         case .synced(let synced):
             synchronised(synced)
         case .memberJoined(let event):
-            roomMembers[event.room, default: []].insert(event.member.member)
-            if !event.holdsKey { shareKey(event.room, with: event.member.member) }
+            memberOnline(event.member, in: event.room)
             eventSink.yield(.memberJoined(room: event.room, member: event.member))
         case .memberLeft(let event):
-            roomMembers[event.room]?.remove(event.member)
+            roomStates[event.room]?.online.remove(event.member)
             eventSink.yield(.memberLeft(room: event.room, member: event.member))
         case .epochChanged(let change):
-            // Every remaining member's client offers to create the new key; the server keeps the
-            // first, and its creator seals it to everyone else here.
-            roomEpochs[change.room] = change.epoch
-            createEpochKey(change.room, epoch: change.epoch)
-            for other in roomMembers[change.room] ?? [] where other != member { shareKey(change.room, with: other) }
+            // The server's word that an epoch is due (a removal, a schedule): the next member to
+            // act starts it in the log, sealed only to the members the log gives.
+            roomStates[change.room]?.serverEpoch = change.epoch
+            roomStates[change.room]?.serverHasHolders = false
+            roomStates[change.room]?.rotationRequested = true
+            reconcile(change.room)
         case .error(let error):
             refused(error)
         case .invite(let frame):
@@ -83,11 +91,13 @@ extension HavenClient {
             pendingInvite = nil
             continuation?.resume(returning: frame.certificate)
         case .certified(let frame):
+            ownInfo = MemberInfo(member: member, displayName: displayName, staff: frame.certificate)
             let continuation = pendingCertification
             pendingCertification = nil
             continuation?.resume(returning: frame.certificate)
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
+            relay(frame)
             eventSink.yield(.moderated(frame.action))
         case .turn(let credentials):
             if !pendingTurn.isEmpty { pendingTurn.removeFirst().resume(returning: credentials) }
@@ -112,7 +122,7 @@ extension HavenClient {
         case .callAvailability(let availability):
             eventSink.yield(.callAvailability(availability))
         case .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken, .listAudit, .audit, .requestTurn:
+             .requestUploadToken, .listAudit, .audit, .requestTurn, .appendLog:
             break
         }
     }
@@ -120,6 +130,8 @@ extension HavenClient {
     private func synchronised(_ synced: Synced) {
         if let room = synced.room {
             roomCursors[room] = max(roomCursors[room] ?? 0, synced.cursor)
+            roomStates[room]?.caughtUp = true
+            reconcile(room)
             if let joined = joinReplies.removeValue(forKey: room) {
                 pendingJoins.removeValue(forKey: room)?.resume(returning: joined)
             }
@@ -127,7 +139,7 @@ extension HavenClient {
             directCursor = max(directCursor, synced.cursor)
             let rejoin = joinedRooms.filter { pendingJoins[$0] == nil }
             for room in rejoin {
-                send(.join(JoinRequest(room: room, after: roomCursors[room] ?? 0)))
+                send(.join(joinRequest(room, replayHistory: true)))
             }
             finishLogin(.success(()))
         }
@@ -170,54 +182,10 @@ extension HavenClient {
             pendingReports = nil
             return
         }
-        if error.code == "epoch_key_exists", let room = error.room, let epoch = createdKeys.removeValue(forKey: room) {
-            // Another member created the key first: ours is discarded, and theirs will be sealed to us.
-            epochKeys[room]?[epoch] = nil
+        if let room = error.room, error.code.hasPrefix("log_") || ["not_a_member", "sender_mismatch", "store_failed"].contains(error.code) {
+            appendRefused(room, code: error.code)
         }
         eventSink.yield(.serverError(error))
-    }
-
-    private func createEpochKey(_ room: RoomID, epoch: UInt64) {
-        guard let key = try? EpochKey.generate(room: room, epoch: epoch),
-              let bundle = try? EpochKeyBundle.seal(key, to: member, by: identity)
-        else { return }
-        // Tentative until the server relays our own bundle back as the epoch's first.
-        createdKeys[room] = epoch
-        store(key)
-        send(.keyBundle(KeyBundleFrame(bundle: bundle)))
-    }
-
-    private func shareKey(_ room: RoomID, with recipient: MemberID) {
-        guard recipient != member, let epoch = roomEpochs[room], let key = epochKeys[room]?[epoch],
-              let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity)
-        else { return }
-        send(.keyBundle(KeyBundleFrame(bundle: bundle)))
-    }
-
-    private func receive(_ bundle: EpochKeyBundle) {
-        // Transparency: a bundle counts only if its sealer signed it and already held the key
-        // (the creator's bundle to itself starts the chain).
-        guard (try? bundle.verifySignature()) != nil else { return }
-        var known = holders[bundle.room]?[bundle.epoch] ?? []
-        guard bundle.sealer == bundle.recipient ? known.isEmpty : known.contains(bundle.sealer) else { return }
-        if bundle.sealer == bundle.recipient, bundle.sealer != member, createdKeys[bundle.room] == bundle.epoch {
-            // Someone else's key won the race for this epoch: drop ours.
-            createdKeys[bundle.room] = nil
-            epochKeys[bundle.room]?[bundle.epoch] = nil
-        }
-        if bundle.sealer == member, bundle.recipient == member { createdKeys[bundle.room] = nil }
-        if !known.contains(bundle.recipient) { known.append(bundle.recipient) }
-        holders[bundle.room, default: [:]][bundle.epoch] = known
-        guard bundle.recipient == member, let key = try? bundle.open(with: identity) else { return }
-        store(key)
-        eventSink.yield(.keyReceived(room: bundle.room, epoch: bundle.epoch, sealer: bundle.sealer))
-    }
-
-    private func store(_ key: EpochKey) {
-        epochKeys[key.room, default: [:]][key.epoch] = key
-        for continuation in keyWaiters.removeValue(forKey: key.room) ?? [] { continuation.resume() }
-        let waiting = waitingForKey.removeValue(forKey: key.room) ?? []
-        for frame in waiting { open(frame) }
     }
 
     private func receive(_ frame: EnvelopeFrame) {
@@ -226,20 +194,23 @@ extension HavenClient {
         // Exactly once: a cursor at or below the last one seen was already delivered.
         if let last = roomCursors[room], cursor <= last { return }
         roomCursors[room] = cursor
-        guard epochKeys[room]?[frame.envelope.epoch] != nil else {
-            waitingForKey[room, default: []].append(frame)
-            return
-        }
         open(frame)
     }
 
-    private func open(_ frame: EnvelopeFrame) {
+    /// Opens a room message through the room's keyring; one whose key has not arrived waits.
+    func open(_ frame: EnvelopeFrame) {
         let envelope = frame.envelope
-        guard let cursor = frame.cursor, let key = epochKeys[envelope.room]?[envelope.epoch] else { return }
-        do {
-            eventSink.yield(.roomMessage(room: envelope.room, message: try envelope.open(with: key), cursor: cursor))
-        } catch {
-            eventSink.yield(.undecryptable(room: envelope.room, id: envelope.id, error: error))
+        guard let cursor = frame.cursor, var state = roomStates[envelope.room] else { return }
+        defer { roomStates[envelope.room] = state }
+        switch state.keyring.open(envelope) {
+        case .needsKey:
+            state.waiting.append(frame)
+        case .opened(let message, let warnings):
+            eventSink.yield(.roomMessage(room: envelope.room, message: message, cursor: cursor))
+            for warning in warnings { eventSink.yield(.roomWarning(room: envelope.room, warning: warning)) }
+        case .refused(let warning, let error):
+            if let warning { eventSink.yield(.roomWarning(room: envelope.room, warning: warning)) }
+            if let error { eventSink.yield(.undecryptable(room: envelope.room, id: envelope.id, error: error)) }
         }
     }
 

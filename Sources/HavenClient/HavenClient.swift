@@ -25,20 +25,18 @@ public final class HavenClient: @unchecked Sendable {
     let loop: EventLoop
     let eventSink: AsyncStream<ClientEvent>.Continuation
     var connection: WebSocketClientConnection?
-    var epochKeys: [RoomID: [UInt64: EpochKey]] = [:]
-    var roomEpochs: [RoomID: UInt64] = [:]
+    /// The organisation key staff proofs in room logs must chain to.
+    public let organisation: SigningPublicKey?
+    var roomStates: [RoomID: RoomState] = [:]
+    var ownInfo: MemberInfo?
     var roomCursors: [RoomID: UInt64] = [:]
     var directCursor: UInt64 = 0
     var joinedRooms: Set<RoomID> = []
-    var waitingForKey: [RoomID: [EnvelopeFrame]] = [:]
     var pendingLogin: CheckedContinuation<Void, any Error>?
     var pendingJoins: [RoomID: CheckedContinuation<Joined, any Error>] = [:]
     var joinReplies: [RoomID: Joined] = [:]
     var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
-    var createdKeys: [RoomID: UInt64] = [:]
-    var roomMembers: [RoomID: Set<MemberID>] = [:]
-    var holders: [RoomID: [UInt64: [MemberID]]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
     var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
@@ -49,8 +47,11 @@ public final class HavenClient: @unchecked Sendable {
     var pendingCertification: CheckedContinuation<StaffCertificate, any Error>?
 
     /// Creates a client on `loop` (which must be running). Several clients may share a loop.
-    public init(identity: SigningKeyPair, displayName: String, loop: EventLoop) {
+    /// `organisation` is the provider's organisation key, pinned by whoever runs the client:
+    /// without it no staff proof verifies, so private rooms and moderation entries are refused.
+    public init(identity: SigningKeyPair, displayName: String, loop: EventLoop, organisation: SigningPublicKey? = nil) {
         self.identity = identity
+        self.organisation = organisation
         self.member = MemberID(identity.publicKey)
         self.displayName = displayName
         self.loop = loop
@@ -97,8 +98,7 @@ public final class HavenClient: @unchecked Sendable {
                 }
                 pendingJoins[room] = continuation
                 joinedRooms.insert(room)
-                let after = roomCursors[room] ?? (replayHistory ? 0 : nil)
-                connection.send(text: FrameCodec.encode(.join(JoinRequest(room: room, after: after))))
+                connection.send(text: FrameCodec.encode(.join(joinRequest(room, replayHistory: replayHistory))))
             }
         }
     }
@@ -113,8 +113,9 @@ public final class HavenClient: @unchecked Sendable {
     /// Encrypts and sends `body` to `room`; returns the cursor once the server has stored it.
     public func send(_ body: MessageBody, to room: RoomID, id: MessageID = .random()) async throws -> UInt64 {
         try await awaitAck(id) { [self] in
-            guard let epoch = roomEpochs[room], let key = epochKeys[room]?[epoch] else { throw ClientError.noEpochKey(room) }
-            let envelope = try RoomEnvelope.seal(body, key: key, sender: identity, id: id)
+            guard roomStates[room]?.keyring.currentKey != nil, let envelope = try roomStates[room]?.keyring.seal(body, id: id) else {
+                throw ClientError.noEpochKey(room)
+            }
             return .send(EnvelopeFrame(envelope: envelope))
         }
     }
@@ -265,11 +266,11 @@ public final class HavenClient: @unchecked Sendable {
         }
     }
 
-    /// Waits until this client holds the current epoch key of `room`.
+    /// Waits until this client holds the current epoch key of `room` and may send under it.
     public func waitForKey(_ room: RoomID) async {
         await withCheckedContinuation { continuation in
             loop.execute { [self] in
-                if let epoch = roomEpochs[room], epochKeys[room]?[epoch] != nil {
+                if canSend(in: room) {
                     continuation.resume()
                 } else {
                     keyWaiters[room, default: []].append(continuation)
@@ -279,20 +280,45 @@ public final class HavenClient: @unchecked Sendable {
     }
 
     /// Who holds the current epoch key of `room`, as shown by signed bundles this client has
-    /// checked (each sealed by an earlier holder, starting from the key's creator), not by the
-    /// server's word: a member added behind the room's back would appear here.
+    /// checked (sealed by members entitled to the epoch, starting from the member who started
+    /// it), not by the server's word: a member added behind the room's back would appear here.
     public func keyHolders(in room: RoomID) async -> [MemberID] {
-        await withCheckedContinuation { continuation in
+        await onLoop { [self] in
+            guard let keyring = roomStates[room]?.keyring, let epoch = keyring.log.currentEpoch?.epoch else { return [] }
+            return RoomLogEntry.sorted(Array(keyring.holders[epoch] ?? []))
+        }
+    }
+
+    /// The current epoch of `room` as this client's verified log gives it.
+    public func epoch(of room: RoomID) async -> UInt64? {
+        await onLoop { [self] in roomStates[room]?.keyring.log.currentEpoch?.epoch }
+    }
+
+    /// The members of `room` by this client's verified log: the only people it seals keys to.
+    public func members(of room: RoomID) async -> Set<MemberID> {
+        await onLoop { [self] in roomStates[room]?.keyring.log.members ?? [] }
+    }
+
+    /// The room's verified log, as this client holds it.
+    public func log(of room: RoomID) async -> RoomLog? {
+        await onLoop { [self] in roomStates[room]?.keyring.log }
+    }
+
+    /// Leaves `room`: writes a signed `leave` into its log (the others then start a new epoch
+    /// without this member) and unsubscribes. Returns once the log holds the entry.
+    public func leave(_ room: RoomID) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in
-                continuation.resume(returning: roomEpochs[room].flatMap { holders[room]?[$0] } ?? [])
+                guard connection != nil, roomStates[room] != nil else { return continuation.resume(throwing: ClientError.notConnected) }
+                roomStates[room]?.leaving = continuation
+                reconcile(room)
             }
         }
     }
 
-    /// The current epoch of `room` as this client knows it.
-    public func epoch(of room: RoomID) async -> UInt64? {
+    private func onLoop<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> Value {
         await withCheckedContinuation { continuation in
-            loop.execute { [self] in continuation.resume(returning: roomEpochs[room]) }
+            loop.execute { continuation.resume(returning: body()) }
         }
     }
 

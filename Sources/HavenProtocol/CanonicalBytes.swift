@@ -43,4 +43,8 @@ enum DomainLabel {
     static let invite = "haven/v1/invite"
     static let staff = "haven/v1/staff"
     static let moderation = "haven/v1/moderation"
+    static let roomLog = "haven/v1/room-log"
+    static let roomLogHash = "haven/v1/room-log-hash"
+    static let epochCommitment = "haven/v1/epoch-commitment"
+    static let roomMessageLogged = "haven/v1/room-message-logged"
 }

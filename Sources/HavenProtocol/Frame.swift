@@ -57,6 +57,12 @@ public enum Frame: Sendable, Equatable {
     case synced(Synced)
     /// S→C: the room moved to a new epoch; create and share its key.
     case epochChanged(EpochChanged)
+    /// C→S: append an entry to a room's log.
+    case appendLog(LogEntryFrame)
+    /// S→C: an entry appended to the log of a room you are in (its author gets it too).
+    case logEntry(LogEntryFrame)
+    /// S→C: stored log entries, for a member catching up on `join`.
+    case logEntries(LogEntries)
     /// C→S: post a room message.
     case send(EnvelopeFrame)
     /// S→C: a message is stored.
@@ -111,6 +117,9 @@ public enum Frame: Sendable, Equatable {
         case .memberLeft: return "memberLeft"
         case .synced: return "synced"
         case .epochChanged: return "epochChanged"
+        case .appendLog: return "appendLog"
+        case .logEntry: return "logEntry"
+        case .logEntries: return "logEntries"
         case .send: return "send"
         case .ack: return "ack"
         case .message: return "message"
@@ -132,11 +141,14 @@ public enum Frame: Sendable, Equatable {
         case .challenge(let challenge): try challenge.nonce.require(length: AuthChallenge.nonceLength, field: "nonce")
         case .send(let frame), .message(let frame): try frame.envelope.validate()
         case .keyBundle(let frame): try frame.bundle.validate()
+        case .appendLog(let frame), .logEntry(let frame): try frame.entry.validate()
+        case .logEntries(let frame): for entry in frame.entries { try entry.validate() }
         case .direct(let frame): try frame.message.validate()
         case .callSignal(let frame): try frame.validate()
         case .callEnded(let ended): try ended.call.require(length: CallSignal.callIDLength, field: "call")
         case .join(let request):
             try ProtocolLimits.checkInteger(request.after, field: "after")
+            try ProtocolLimits.checkInteger(request.logLength, field: "logLength")
         case .syncDirect(let request):
             try ProtocolLimits.checkInteger(request.after, field: "after")
         case .joined(let joined):
@@ -194,6 +206,9 @@ extension Frame: Codable {
         case "memberLeft": self = .memberLeft(try MemberLeft(from: decoder))
         case "synced": self = .synced(try Synced(from: decoder))
         case "epochChanged": self = .epochChanged(try EpochChanged(from: decoder))
+        case "appendLog": self = .appendLog(try LogEntryFrame(from: decoder))
+        case "logEntry": self = .logEntry(try LogEntryFrame(from: decoder))
+        case "logEntries": self = .logEntries(try LogEntries(from: decoder))
         case "send": self = .send(try EnvelopeFrame(from: decoder))
         case "ack": self = .ack(try Ack(from: decoder))
         case "message": self = .message(try EnvelopeFrame(from: decoder))
@@ -239,6 +254,8 @@ extension Frame: Codable {
         case .synced(let payload): try payload.encode(to: encoder)
         case .epochChanged(let payload): try payload.encode(to: encoder)
         case .joined(let payload): try payload.encode(to: encoder)
+        case .appendLog(let payload), .logEntry(let payload): try payload.encode(to: encoder)
+        case .logEntries(let payload): try payload.encode(to: encoder)
         case .send(let payload), .message(let payload): try payload.encode(to: encoder)
         case .ack(let payload): try payload.encode(to: encoder)
         case .keyBundle(let payload): try payload.encode(to: encoder)

@@ -54,6 +54,20 @@ public enum FrameCodec {
         return frame
     }
 
+    /// A `logEntries` frame built around stored entries (``encodeValue(_:)`` bytes), the same
+    /// bytes ``encode(_:)`` gives for `.logEntries(LogEntries(room:entries:))`.
+    public static func logEntriesFrame(room: RoomID, stored: [[UInt8]]) -> [UInt8] {
+        var frame = Array(#"{"entries":["#.utf8)
+        frame.reserveCapacity(stored.reduce(64) { $0 + $1.count + 1 })
+        for (index, entry) in stored.enumerated() {
+            if index > 0 { frame.append(UInt8(ascii: ",")) }
+            frame += entry
+        }
+        // A room id is [a-z0-9_-] only: nothing to escape.
+        frame += Array(#"],"room":"\#(room.value)","type":"logEntries","v":\#(ProtocolLimits.version)}"#.utf8)
+        return frame
+    }
+
     /// Decodes one protocol value stored by ``encodeValue(_:)``.
     public static func decodeValue<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws(ProtocolError) -> Value {
         try decodeJSON(type, from: bytes)

@@ -94,13 +94,20 @@ public struct Joined: Codable, Sendable, Equatable {
     public var keyHolders: [MemberID]
     /// How long the room's messages are kept, in seconds; absent: kept until deleted.
     public var retentionSeconds: UInt64?
+    /// The mode the room's log starts with, when it has no entry yet (the server's word; once
+    /// the log has an entry, the log's own mode counts).
+    public var mode: RoomMode?
     /// Creates the frame.
-    public init(room: RoomID, epoch: UInt64, members: [MemberInfo], keyHolders: [MemberID], retentionSeconds: UInt64? = nil) {
+    public init(
+        room: RoomID, epoch: UInt64, members: [MemberInfo], keyHolders: [MemberID], retentionSeconds: UInt64? = nil,
+        mode: RoomMode? = nil
+    ) {
         self.room = room
         self.epoch = epoch
         self.members = members
         self.keyHolders = keyHolders
         self.retentionSeconds = retentionSeconds
+        self.mode = mode
     }
 }
 
@@ -132,6 +139,28 @@ public struct Ack: Codable, Sendable, Equatable {
 }
 
 /// An epoch key bundle, in either direction.
+/// One room log entry: appended by a client (`appendLog`), or relayed by the server once stored
+/// (`logEntry`).
+public struct LogEntryFrame: Codable, Sendable, Equatable {
+    /// The signed entry.
+    public var entry: RoomLogEntry
+    /// Creates the frame.
+    public init(entry: RoomLogEntry) { self.entry = entry }
+}
+
+/// Server to client: stored room log entries, oldest first, for a member catching up.
+public struct LogEntries: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// The entries, in order.
+    public var entries: [RoomLogEntry]
+    /// Creates the frame.
+    public init(room: RoomID, entries: [RoomLogEntry]) {
+        self.room = room
+        self.entries = entries
+    }
+}
+
 public struct KeyBundleFrame: Codable, Sendable, Equatable {
     /// The bundle.
     public var bundle: EpochKeyBundle
@@ -159,10 +188,14 @@ public struct JoinRequest: Codable, Sendable, Equatable {
     public var room: RoomID
     /// The last cursor the client has for this room (0 for everything kept); absent: no replay.
     public var after: UInt64?
+    /// How many room log entries the client has verified: the server sends the entries from
+    /// there on. Absent: from the log's latest checkpoint (its last `epoch` entry).
+    public var logLength: UInt64?
     /// Creates the frame.
-    public init(room: RoomID, after: UInt64? = nil) {
+    public init(room: RoomID, after: UInt64? = nil, logLength: UInt64? = nil) {
         self.room = room
         self.after = after
+        self.logLength = logLength
     }
 }
 

@@ -104,6 +104,12 @@ public struct ModerationAction: Codable, Sendable, Hashable {
 public struct ModerationFrame: Codable, Sendable, Equatable {
     /// The signed action.
     public var action: ModerationAction
+    /// In `moderated`: the moderator's staff proof, so a member can write the action into a
+    /// room's log (clients verify it against the organisation key; the server's word is not needed).
+    public var by: MemberInfo?
     /// Creates the frame.
-    public init(action: ModerationAction) { self.action = action }
+    public init(action: ModerationAction, by: MemberInfo? = nil) {
+        self.action = action
+        self.by = by
+    }
 }

@@ -23,6 +23,14 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
     public var franking: WireBytes
     /// The sender's Ed25519 signature over ``signedBytes``.
     public var signature: WireBytes
+    /// The length of the room log as the sender saw it (with ``logHead`` and ``counter``, or
+    /// none of the three for a room whose epoch predates its log).
+    public var logLength: UInt64?
+    /// The hash of the last log entry the sender saw: receivers compare it with theirs.
+    public var logHead: WireBytes?
+    /// The sender's count of their messages in this room, from 1: a repeat is a replay, a skip a
+    /// message withheld.
+    public var counter: UInt64?
 
     /// Checks every length and limit. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
@@ -34,7 +42,17 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
         }
         try franking.require(length: Franking.commitmentLength, field: "franking")
         try signature.require(length: SigningPublicKey.signatureLength, field: "signature")
+        let logged = [logLength != nil, logHead != nil, counter != nil]
+        guard logged.allSatisfy({ $0 }) || logged.allSatisfy({ !$0 }) else {
+            throw .missingField(logLength == nil ? "logLength" : logHead == nil ? "logHead" : "counter")
+        }
+        try ProtocolLimits.checkInteger(logLength, field: "logLength")
+        try ProtocolLimits.checkInteger(counter, field: "counter")
+        try logHead?.require(length: RoomLogEntry.hashLength, field: "logHead")
     }
+
+    /// Whether it carries the sender's log view and counter.
+    public var isLogged: Bool { logLength != nil }
 
     /// The associated data: label, room, epoch, message id, sender.
     public var associatedData: [UInt8] {
@@ -46,9 +64,10 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
         return bytes.bytes
     }
 
-    /// The signed bytes: label, room, epoch, id, sender, nonce, ciphertext, franking commitment.
+    /// The signed bytes: label, room, epoch, id, sender, nonce, ciphertext, franking commitment,
+    /// and for a logged envelope (its own label) the log length, log head and counter.
     public var signedBytes: [UInt8] {
-        var bytes = CanonicalBytes(label: DomainLabel.roomMessage)
+        var bytes = CanonicalBytes(label: isLogged ? DomainLabel.roomMessageLogged : DomainLabel.roomMessage)
         bytes.append(room.value)
         bytes.append(epoch)
         bytes.append(id.bytes)
@@ -56,27 +75,50 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
         bytes.append(nonce.bytes)
         bytes.append(ciphertext.bytes)
         bytes.append(franking.bytes)
+        if let logLength, let logHead, let counter {
+            bytes.append(logLength)
+            bytes.append(logHead.bytes)
+            bytes.append(counter)
+        }
         return bytes.bytes
     }
 
-    /// Encrypts and signs `body` for the room of `key`.
+    /// Where the sender stands: its view of the room log and its message counter.
+    public struct LogView: Sendable, Equatable {
+        /// The log's length.
+        public var length: UInt64
+        /// The hash of its last entry.
+        public var head: [UInt8]
+        /// The sender's message counter in the room.
+        public var counter: UInt64
+        /// Creates the value.
+        public init(length: UInt64, head: [UInt8], counter: UInt64) {
+            self.length = length
+            self.head = head
+            self.counter = counter
+        }
+    }
+
+    /// Encrypts and signs `body` for the room of `key`, with the sender's log view when given.
     public static func seal(
-        _ body: MessageBody, key: EpochKey, sender: SigningKeyPair, id: MessageID = .random()
+        _ body: MessageBody, key: EpochKey, sender: SigningKeyPair, id: MessageID = .random(), view: LogView? = nil
     ) throws -> RoomEnvelope {
         try seal(body, key: key, sender: sender, id: id,
-                 nonce: RandomBytes.bytes(count: AEAD.nonceLength), frankingKey: Franking.generateKey())
+                 nonce: RandomBytes.bytes(count: AEAD.nonceLength), frankingKey: Franking.generateKey(), view: view)
     }
 
     /// Deterministic sealing with a given nonce and franking key, for reproducible test vectors only.
     @_spi(TestVectors)
     public static func seal(
-        _ body: MessageBody, key: EpochKey, sender: SigningKeyPair, id: MessageID, nonce: [UInt8], frankingKey: [UInt8]
+        _ body: MessageBody, key: EpochKey, sender: SigningKeyPair, id: MessageID, nonce: [UInt8], frankingKey: [UInt8],
+        view: LogView? = nil
     ) throws -> RoomEnvelope {
         let bodyBytes = try body.encoded()
         var envelope = RoomEnvelope(
             room: key.room, epoch: key.epoch, id: id, sender: MemberID(sender.publicKey),
             nonce: WireBytes(nonce), ciphertext: WireBytes([]),
-            franking: WireBytes(try Franking.commitment(body: bodyBytes, key: frankingKey)), signature: WireBytes([]))
+            franking: WireBytes(try Franking.commitment(body: bodyBytes, key: frankingKey)), signature: WireBytes([]),
+            logLength: view?.length, logHead: view.map { WireBytes($0.head) }, counter: view?.counter)
         envelope.ciphertext = WireBytes(
             try AEAD.seal(frankingKey + bodyBytes, associatedData: envelope.associatedData, nonce: nonce, key: key.key))
         envelope.signature = WireBytes(sender.sign(envelope.signedBytes))

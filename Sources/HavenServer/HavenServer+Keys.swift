@@ -5,9 +5,10 @@ import HavenStore
 extension HavenServer {
     /// Stores an epoch key bundle and delivers it to its recipient's connections in the room.
     ///
-    /// A member may seal the current epoch's key to themselves only when nobody holds it yet
-    /// (that creates the epoch's key); otherwise only a key holder may seal it to others, so a
-    /// member cannot fork the room onto a key of their own.
+    /// In an epoch the room log started, members of the log seal its key to members (clients
+    /// check each key against the epoch's signed commitment). In an epoch from before the room had
+    /// a log, a member may seal the key to themselves only when nobody holds it yet (that creates
+    /// the key); otherwise only a key holder may seal it to others.
     func routeKeyBundle(_ bundle: EpochKeyBundle, from session: Session, member: MemberInfo) {
         guard bundle.sealer == member.member else {
             refuse(session, code: "sender_mismatch", message: "bundle sealer is not the logged-in member", room: bundle.room)
@@ -21,8 +22,15 @@ extension HavenServer {
             refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)", room: room.id)
             return
         }
-        let creating = bundle.recipient == member.member && room.keyHolders.isEmpty
-        guard creating || room.keyHolders.contains(member.member) else {
+        let logged = room.log.currentEpoch?.epoch == room.epoch
+        let creating = !logged && bundle.recipient == member.member && room.keyHolders.isEmpty
+        if logged {
+            // The log fixes the epoch's key by its commitment; members share it among members.
+            guard room.log.members.contains(member.member), room.log.members.contains(bundle.recipient) else {
+                refuse(session, code: "not_a_member", message: "keys are shared only between members of the room's log", room: room.id)
+                return
+            }
+        } else if !creating, !room.keyHolders.contains(member.member) {
             let code = bundle.recipient == member.member ? "epoch_key_exists" : "not_a_key_holder"
             refuse(session, code: code, message: "only a holder of the current key may share it", room: room.id)
             return

@@ -69,7 +69,7 @@ extension HavenServer {
             }
             let current = Set(loaded.map(\.id))
             for room in loaded {
-                if let live = rooms[room.id] { live.update(from: room) } else { rooms[room.id] = LiveRoom(room) }
+                if let live = rooms[room.id] { live.update(from: room) } else { rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
             }
             for (id, room) in rooms where !current.contains(id) {
                 rooms[id] = nil

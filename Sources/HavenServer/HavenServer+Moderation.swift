@@ -116,7 +116,8 @@ extension HavenServer {
                 }
             case .success(let outcome):
                 counters.moderationActions += 1
-                apply(action, lifted: outcome.lifted, actor: connected ? session : nil)
+                apply(action, by: member, lifted: outcome.lifted, rooms: outcome.rotated.compactMap { try? RoomID($0.0) },
+                      actor: connected ? session : nil)
                 for (room, epoch) in outcome.rotated {
                     guard let id = try? RoomID(room) else { continue }
                     rotate(id, to: UInt64(epoch), without: action.target)
@@ -141,10 +142,19 @@ extension HavenServer {
         for session in room.sessions.values { session.connection.send(frame: frame) }
     }
 
-    private func apply(_ action: ModerationAction, lifted: SanctionRecord?, actor: Session?) {
-        guard let frame = encode(.moderated(ModerationFrame(action: action))) else { return }
+    /// Applies an action in memory and announces it: to its author and the member concerned, and
+    /// to the rooms whose log it belongs in (a member there writes it into the log, with `by`,
+    /// the moderator's proof, if the moderator does not), or whose messages it deletes.
+    private func apply(_ action: ModerationAction, by moderator: MemberInfo, lifted: SanctionRecord?, rooms affected: [RoomID], actor: Session?) {
+        guard let frame = encode(.moderated(ModerationFrame(action: action, by: moderator))) else { return }
         var recipients: [Int: Session] = [:]
         if let actor { recipients[actor.connection.id] = actor }
+        var logRooms = affected
+        if let room = action.room, action.kind != .deleteMessage { logRooms.append(room) }
+        if action.kind == .lift, let member = lifted.flatMap({ try? MemberID(bytes: $0.member) }) {
+            logRooms += rooms.values.filter { $0.log.excluded.contains(member) }.map(\.id)
+        }
+        for room in logRooms.compactMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }
         switch action.kind {
         case .deleteMessage:
             if let room = action.room.flatMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }

@@ -24,7 +24,8 @@ extension HavenServer {
         let memberBytes = member.member.bytes
         let now = configuration.now()
         let epoch = Int64(room.epoch)
-        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [[UInt8]])? in
+        let logFrom = request.logLength.map { Int64($0) }
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [[UInt8]], log: [[UInt8]])? in
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
@@ -34,7 +35,9 @@ extension HavenServer {
             let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
             // Deletions, so a client holding a copy from before hides it too.
             let tombstones = try database.moderationLog(room: roomID, kind: ModerationKind.deleteMessage.rawValue).suffix(500).map(\.action)
-            return (mine + current, try database.latestRoomCursor(room: roomID), tombstones)
+            // The log from where the client stands, or else from its latest checkpoint.
+            let log = try database.roomLog(room: roomID, from: try logFrom ?? database.roomLogCheckpoint(room: roomID) ?? 0, limit: Int.max)
+            return (mine + current, try database.latestRoomCursor(room: roomID), tombstones, log)
         }) { [unowned self] result in
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
             guard case .success(let outcome) = result, let stored = outcome else {
@@ -49,7 +52,8 @@ extension HavenServer {
             }
             send(.joined(Joined(
                 room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders,
-                retentionSeconds: room.retentionSeconds)), to: session)
+                retentionSeconds: room.retentionSeconds, mode: room.mode)), to: session)
+            sendLogEntries(stored.log, room: room.id, to: session)
             for bytes in stored.bundles {
                 if let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes) {
                     send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)
@@ -173,7 +177,7 @@ extension HavenServer {
                 refuse(session, code: "room_exists", message: "a room with this id exists", room: request.room)
                 return
             }
-            if rooms[room.id] == nil { rooms[room.id] = LiveRoom(room) }
+            if rooms[room.id] == nil { rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
             handle(.listRooms(NoFields()), from: session, member: member)
         }
     }

@@ -39,7 +39,7 @@ final class HavenServer: WebSocketServerDelegate {
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
         addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: UInt64(configuration.now()))
-        for room in rooms { self.rooms[room.id] = LiveRoom(room) }
+        for room in rooms { self.rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
         timer.start(after: 1000, repeatEvery: 1000)
@@ -181,6 +181,8 @@ final class HavenServer: WebSocketServerDelegate {
             leave(session, member: member, room: reference.room)
         case .send(let envelopeFrame):
             sendRoomMessage(envelopeFrame.envelope, from: session, member: member)
+        case .appendLog(let logFrame):
+            appendLog(logFrame.entry, from: session, member: member)
         case .keyBundle(let bundleFrame):
             routeKeyBundle(bundleFrame.bundle, from: session, member: member)
         case .direct(let directFrame):
@@ -204,7 +206,7 @@ final class HavenServer: WebSocketServerDelegate {
             setCallPreferences(preferences, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
+        case .challenge, .welcome, .rooms, .joined, .logEntry, .logEntries, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
              .callAvailability, .callEnded:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
@@ -276,27 +278,5 @@ final class HavenServer: WebSocketServerDelegate {
         }
         addresses.prune(now: now)
         expireRinging()
-    }
-}
-
-/// A room as loaded from the store.
-struct LoadedRoom: Sendable {
-    let id: RoomID
-    let name: String
-    let kind: String
-    let epoch: UInt64
-    let keyHolders: [MemberID]
-    let retentionSeconds: UInt64?
-
-    /// Every unarchived room with its current key holders and effective retention.
-    static func loadAll(from database: StoreDatabase) throws -> [LoadedRoom] {
-        let policy = try database.retentionPolicy()
-        return try database.rooms().filter { !$0.isArchived }.compactMap { record in
-            guard let id = try? RoomID(record.id) else { return nil }
-            let holders = try database.keyHolders(room: record.id, epoch: record.currentEpoch).compactMap { try? MemberID(bytes: $0) }
-            return LoadedRoom(
-                id: id, name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch), keyHolders: holders,
-                retentionSeconds: record.retentionSeconds(under: policy).map { UInt64(max(0, $0)) })
-        }
     }
 }

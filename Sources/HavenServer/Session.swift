@@ -70,36 +70,3 @@ final class Session {
         bufferedBytes -= buffer.reduce(0) { $0 + $1.frame.count }
     }
 }
-
-/// A room's live state: who is connected to it and who holds its current epoch key.
-final class LiveRoom {
-    let id: RoomID
-    var name: String
-    var kind: String
-    var epoch: UInt64
-    var keyHolders: [MemberID]
-    var retentionSeconds: UInt64?
-    var sessions: [Int: Session] = [:]
-
-    init(_ loaded: LoadedRoom) {
-        id = loaded.id
-        name = loaded.name
-        kind = loaded.kind
-        epoch = loaded.epoch
-        keyHolders = loaded.keyHolders
-        retentionSeconds = loaded.retentionSeconds
-    }
-
-    /// Takes the operator's changes (name, kind, retention) from a fresh load.
-    func update(from loaded: LoadedRoom) {
-        name = loaded.name
-        kind = loaded.kind
-        retentionSeconds = loaded.retentionSeconds
-    }
-
-    /// The distinct members online, in a stable order.
-    var onlineMembers: [MemberInfo] {
-        var seen = Set<MemberID>()
-        return sessions.keys.sorted().compactMap { sessions[$0]?.member }.filter { seen.insert($0.member).inserted }
-    }
-}

@@ -154,6 +154,21 @@ enum Migrations {
         );
         CREATE INDEX call_log_by_age ON call_log (started_at);
         """,
+        // 11: each room's signed, hash-chained log (membership and epochs), append-only. Existing
+        // rooms start with an empty log and move onto it at their next epoch.
+        """
+        CREATE TABLE room_log (
+            room TEXT NOT NULL REFERENCES rooms(id),
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            entry BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (room, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX room_log_checkpoints ON room_log (room, kind, seq);
+        CREATE TRIGGER room_log_append_only BEFORE UPDATE ON room_log
+        BEGIN SELECT RAISE(ABORT, 'the room log is append-only'); END;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -22,7 +22,7 @@ import Testing
 
         /// A member who joined the lobby and holds its key.
         func member(_ name: String) async throws -> TestClient {
-            let member = try TestClient(name, loop: loop.loop)
+            let member = try TestClient(name, loop: loop.loop, organisation: server.organisationKey)
             try await member.enter(server, room: lobby)
             return member
         }
@@ -94,7 +94,7 @@ import Testing
         try await alice.log.wait("the offer announced") { events in
             events.contains { if case .callAvailability(let offer) = $0 { offer == CallAvailability(member: ana.member, offersCalls: true) } else { false } } ? true : nil
         }
-        let carol = try TestClient("Kind Fox", loop: scene.loop.loop)
+        let carol = try TestClient("Kind Fox", loop: scene.loop.loop, organisation: organisation.publicKey)
         let joined = try await carol.enter(scene.server, room: lobby)
         #expect(joined.members.first { $0.member == ana.member }?.offersCalls == true, "a newcomer sees who offers calls")
         let call = CallID()

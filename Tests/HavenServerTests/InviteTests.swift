@@ -25,14 +25,14 @@ import Testing
         let server = try server()
         let clients = try ClientLoop()
         let link = try invite(server).link
-        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop)
+        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop, organisation: organisation.publicKey)
         try await counsellor.connect(server)
         let certificate = try await counsellor.client.redeemInvite(link, organisation: organisation.publicKey)
         #expect(try certificate.verify(organisation: organisation.publicKey) == .counsellor)
         _ = try await counsellor.client.join(lobby)
 
         // A member sees the counsellor as verified staff, checked against the organisation key.
-        let member = try TestClient("Quiet Otter", loop: clients.loop)
+        let member = try TestClient("Quiet Otter", loop: clients.loop, organisation: organisation.publicKey)
         try await member.connect(server)
         let joined = try await member.client.join(lobby)
         let shown = try #require(joined.members.first { $0.member == counsellor.member })
@@ -56,10 +56,10 @@ import Testing
         let server = try server()
         let clients = try ClientLoop()
         let link = try invite(server, role: .moderator).link
-        let first = try TestClient("First", loop: clients.loop)
+        let first = try TestClient("First", loop: clients.loop, organisation: organisation.publicKey)
         try await first.connect(server)
         #expect(try await first.client.redeemInvite(link, organisation: organisation.publicKey).invite.role == .moderator)
-        let second = try TestClient("Second", loop: clients.loop)
+        let second = try TestClient("Second", loop: clients.loop, organisation: organisation.publicKey)
         try await second.connect(server)
         await #expect(throws: ClientError.refused(code: "invite_used", message: "this invite is used")) {
             try await second.client.redeemInvite(link, organisation: self.organisation.publicKey)
@@ -74,7 +74,7 @@ import Testing
         let store = try HavenStore(path: server.databasePath)
         try store.performAndWait { try $0.revokeInvite(revoked.id, now: Int64(Date().timeIntervalSince1970)) }
         store.close()
-        let client = try TestClient("Hopeful", loop: clients.loop)
+        let client = try TestClient("Hopeful", loop: clients.loop, organisation: organisation.publicKey)
         try await client.connect(server)
         await #expect(throws: ClientError.refused(code: "invite_expired", message: "this invite is expired")) {
             try await client.client.redeemInvite(expired, organisation: self.organisation.publicKey)
@@ -90,7 +90,7 @@ import Testing
     @Test func forgedStaffCertificatesConvinceNeitherTheServerNorClients() async throws {
         let server = try server()
         let clients = try ClientLoop()
-        let impostor = try TestClient("Not Staff", loop: clients.loop)
+        let impostor = try TestClient("Not Staff", loop: clients.loop, organisation: organisation.publicKey)
         try await impostor.connect(server)
 
         // An invite signed by a key of the impostor's own, redeemed for themselves.
@@ -105,7 +105,7 @@ import Testing
 
         // A genuine certificate borrowed from real staff does not verify for another member.
         let link = try invite(server).link
-        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop)
+        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop, organisation: organisation.publicKey)
         try await counsellor.connect(server)
         let genuine = try await counsellor.client.redeemInvite(link, organisation: organisation.publicKey)
         #expect(MemberInfo(member: impostor.member, displayName: "x", staff: genuine).verifiedRole(organisation: organisation.publicKey) == nil)

@@ -23,7 +23,7 @@ import Testing
         let moderator = try await moderatorClient(server, loop: loop)
         var members: [TestClient] = []
         for name in ["Quiet Otter", "Calm Heron", "Gentle Fox"] {
-            let member = try TestClient(name, loop: loop.loop)
+            let member = try TestClient(name, loop: loop.loop, organisation: organisation.publicKey)
             try await member.enter(server, room: lobby)
             members.append(member)
         }
@@ -70,8 +70,8 @@ import Testing
     @Test func roomMovesToANewKeyOnItsScheduleAndKeepsTalking() async throws {
         let server = try TestServer { $0.roomReloadMilliseconds = 200 }
         let loop = try ClientLoop()
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        let bob = try TestClient("Calm Heron", loop: loop.loop, organisation: organisation.publicKey)
         for client in [alice, bob] {
             try await client.enter(server, room: lobby)
         }

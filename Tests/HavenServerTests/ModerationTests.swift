@@ -34,7 +34,7 @@ import Testing
         await moderator.client.waitForKey(lobby)
         var members: [TestClient] = []
         for name in ["Quiet Otter", "Calm Heron"] {
-            let member = try TestClient(name, loop: loop.loop)
+            let member = try TestClient(name, loop: loop.loop, organisation: organisation.publicKey)
             try await member.enter(server, room: lobby)
             members.append(member)
         }
@@ -64,7 +64,7 @@ import Testing
         #expect(try await moderated(room.alice, .deleteMessage).message == id)
 
         // A member who was away when it was deleted is told on joining, to hide a copy they hold.
-        let returning = try TestClient("Away Owl", loop: room.loop.loop)
+        let returning = try TestClient("Away Owl", loop: room.loop.loop, organisation: organisation.publicKey)
         try await returning.connect(room.server)
         _ = try await returning.client.join(lobby)
         #expect(try await moderated(returning, .deleteMessage).message == id)

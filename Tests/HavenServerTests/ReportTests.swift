@@ -21,8 +21,8 @@ import Testing
         let key = organisation.publicKey
         let server = try TestServer { $0.organisationPublicKey = key }
         let loop = try ClientLoop()
-        let abuser = try TestClient("Loud Crow", loop: loop.loop)
-        let target = try TestClient("Quiet Otter", loop: loop.loop)
+        let abuser = try TestClient("Loud Crow", loop: loop.loop, organisation: organisation.publicKey)
+        let target = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
         try await abuser.connect(server)
         try await target.connect(server)
         _ = try await abuser.client.sendDirect("you are worthless", to: target.member)
@@ -46,7 +46,7 @@ import Testing
         try await target.client.reportDirect(received, category: .harassment)
 
         let link = try server.invite(.moderator, organisation: organisation).link
-        let moderator = try TestClient("Moderator Mo", loop: loop.loop)
+        let moderator = try TestClient("Moderator Mo", loop: loop.loop, organisation: organisation.publicKey)
         try await moderator.connect(server)
         await #expect(throws: ClientError.self) { try await moderator.client.reports() }
         _ = try await moderator.client.redeemInvite(link, organisation: organisation.publicKey)

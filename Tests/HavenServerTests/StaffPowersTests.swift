@@ -20,7 +20,7 @@ import Testing
         let server = try TestServer { $0.organisationPublicKey = key }
         let loop = try ClientLoop()
         let counsellor = try await staff(.counsellor, "Counsellor Ana", server: server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
         try await alice.connect(server)
         let grief = try RoomID("grief")
         await #expect(throws: ClientError.refused(code: "not_a_moderator", message: "only staff may create rooms")) {
@@ -48,8 +48,8 @@ import Testing
         let lobby = try RoomID("lobby")
         let counsellor = try await staff(.counsellor, "Counsellor Ana", server: server, loop: loop)
         let moderator = try await staff(.moderator, "Moderator Mo", server: server, loop: loop)
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        let bob = try TestClient("Calm Heron", loop: loop.loop, organisation: organisation.publicKey)
         try await alice.connect(server)
         try await bob.connect(server)
 

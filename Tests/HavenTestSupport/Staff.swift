@@ -23,7 +23,7 @@ extension TestServer {
     /// A connected client that redeemed an invite for `role`.
     public func staffClient(_ role: StaffRole, _ name: String, organisation: SigningKeyPair, loop: ClientLoop) async throws -> TestClient {
         let link = try invite(role, organisation: organisation).link
-        let client = try TestClient(name, loop: loop.loop)
+        let client = try TestClient(name, loop: loop.loop, organisation: organisation.publicKey)
         try await client.connect(self)
         _ = try await client.client.redeemInvite(link, organisation: organisation.publicKey)
         return client

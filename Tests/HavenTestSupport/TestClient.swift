@@ -11,9 +11,11 @@ public final class TestClient: Sendable {
     /// Every event so far.
     public let log = EventLog()
 
-    /// A client with a fresh identity on `loop`, draining its events into ``log``.
-    public init(_ displayName: String, loop: EventLoop, identity: SigningKeyPair? = nil) throws {
-        client = HavenClient(identity: try identity ?? SigningKeyPair.generate(), displayName: displayName, loop: loop)
+    /// A client with a fresh identity on `loop`, draining its events into ``log``; it verifies
+    /// staff against `organisation`, as a provider's page pins it.
+    public init(_ displayName: String, loop: EventLoop, identity: SigningKeyPair? = nil, organisation: SigningPublicKey? = nil) throws {
+        client = HavenClient(
+            identity: try identity ?? SigningKeyPair.generate(), displayName: displayName, loop: loop, organisation: organisation)
         let events = client.events
         let log = log
         Task.detached {
@@ -36,6 +38,14 @@ public final class TestClient: Sendable {
         let joined = try await client.join(room, replayHistory: replayHistory)
         await client.waitForKey(room)
         return joined
+    }
+
+    /// The warnings shown in `room`, in order.
+    public func warnings(in room: RoomID) -> [RoomWarning] {
+        log.events.compactMap {
+            if case .roomWarning(let warningRoom, let warning) = $0, warningRoom == room { return warning }
+            return nil
+        }
     }
 
     /// Texts of the room messages received in `room`, in order.

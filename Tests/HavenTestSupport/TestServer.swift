@@ -1,5 +1,6 @@
 import Foundation
 import HavenNet
+public import Sodium
 public import HavenServer
 
 /// A Haven server on a free loopback port with its database in a fresh temporary folder,
@@ -25,6 +26,9 @@ public final class TestServer: Sendable {
 
     /// The port it listens on.
     public var port: Int { server.port }
+
+    /// The organisation key the server trusts (clients pin the same one).
+    public var organisationKey: SigningPublicKey? { server.configuration.organisationPublicKey }
 
     /// The database file.
     public var databasePath: String { server.configuration.databasePath }

@@ -1,0 +1,211 @@
+import HavenProtocol
+import Sodium
+
+/// This client's standing in one room: its keyring (the verified log and the epoch keys) and
+/// what it is waiting for. Lives on the client's loop thread.
+struct RoomState {
+    var keyring: RoomKeyring
+    /// The room's mode by the server's word, used only to start an empty log.
+    var modeHint: RoomMode = .open
+    /// The epoch the server says the room is at, and whether anyone holds its key there.
+    var serverEpoch: UInt64 = 0
+    var serverHasHolders = false
+    /// The server asked for a new epoch (a removal or a schedule).
+    var rotationRequested = false
+    /// The join's replay is done: the log and bundles the join sent have arrived.
+    var caughtUp = false
+    /// An entry of ours awaits the server's answer.
+    var inFlight: InFlight?
+    /// The server refused an entry: write nothing more until the log moves.
+    var paused = false
+    /// Members online in the room by the server's word, with the proofs they presented.
+    var online: Set<MemberID> = []
+    var proofs: [MemberID: MemberInfo] = [:]
+    /// Signed moderation actions (with their moderator's proof) to write into the log.
+    var relays: [ModerationFrame] = []
+    /// Messages waiting for their epoch's key.
+    var waiting: [EnvelopeFrame] = []
+    /// A `leave` the member asked for.
+    var leaving: CheckedContinuation<Void, any Error>?
+
+    enum InFlight: Equatable {
+        case epoch
+        case entry(RoomLogKind, action: MessageID?)
+    }
+
+    /// The epoch the next `epoch` entry starts: after the log's, and the one the server has due.
+    var dueEpoch: UInt64 {
+        let afterLog = keyring.log.currentEpoch.map { $0.epoch + 1 } ?? 0
+        let established = keyring.log.currentEpoch?.epoch == serverEpoch || serverHasHolders
+        return max(afterLog, established ? serverEpoch + 1 : serverEpoch)
+    }
+}
+
+extension HavenClient {
+    /// The `join` for `room`: from the last cursor and log length this client has, if any.
+    func joinRequest(_ room: RoomID, replayHistory: Bool) -> JoinRequest {
+        if roomStates[room] == nil {
+            roomStates[room] = RoomState(keyring: RoomKeyring(room: room, identity: identity, organisation: organisation))
+        }
+        roomStates[room]?.caughtUp = false
+        roomStates[room]?.inFlight = nil
+        roomStates[room]?.paused = false
+        let length = roomStates[room]?.keyring.log.length ?? 0
+        let after = roomCursors[room] ?? (replayHistory ? 0 : nil)
+        return JoinRequest(room: room, after: after, logLength: length > 0 ? length : nil)
+    }
+
+    func joinedRoom(_ joined: Joined) {
+        guard roomStates[joined.room] != nil else { return }
+        roomStates[joined.room]?.modeHint = joined.mode ?? .open
+        roomStates[joined.room]?.serverEpoch = joined.epoch
+        roomStates[joined.room]?.serverHasHolders = !joined.keyHolders.isEmpty
+        roomStates[joined.room]?.online = []
+        for info in joined.members { memberOnline(info, in: joined.room) }
+    }
+
+    func memberOnline(_ info: MemberInfo, in room: RoomID) {
+        roomStates[room]?.online.insert(info.member)
+        roomStates[room]?.proofs[info.member] = info
+        if info.member == member, info.staff != nil || info.appointment != nil { ownInfo = info }
+    }
+
+    /// Whether this client may send in `room` now: it holds the current key and nobody given it
+    /// has left since.
+    func canSend(in room: RoomID) -> Bool {
+        guard let keyring = roomStates[room]?.keyring else { return false }
+        return keyring.currentKey != nil && !keyring.mustRotate && keyring.log.members.contains(member)
+    }
+
+    /// Verifies log entries through the room's keyring, reports what changed and what looked
+    /// wrong, then acts on the new state.
+    func receive(_ entries: [RoomLogEntry], in room: RoomID) {
+        guard var state = roomStates[room] else { return }
+        for entry in entries {
+            let receipt = state.keyring.receive(entry)
+            if entry.author == member, state.inFlight != nil, state.keyring.log.length > entry.seq { state.inFlight = nil }
+            if receipt.changes.isEmpty == false { state.paused = false }
+            for change in receipt.changes {
+                if case .epochStarted(let record) = change {
+                    state.serverEpoch = max(state.serverEpoch, record.epoch)
+                    state.rotationRequested = false
+                }
+                if case .left(let who) = change, who == member, let leaving = state.leaving {
+                    state.leaving = nil
+                    leaving.resume()
+                    send(.leave(RoomRef(room: room)))
+                }
+                eventSink.yield(.logChanged(room: room, change: change))
+            }
+            for warning in receipt.warnings { eventSink.yield(.roomWarning(room: room, warning: warning)) }
+        }
+        roomStates[room] = state
+        keyArrived(in: room)
+        reconcile(room)
+    }
+
+    func receive(_ bundle: EpochKeyBundle) {
+        guard roomStates[bundle.room] != nil else { return }
+        let receipt = roomStates[bundle.room]!.keyring.receive(bundle)
+        switch receipt {
+        case .stored(let key):
+            eventSink.yield(.keyReceived(room: bundle.room, epoch: key.epoch, sealer: bundle.sealer))
+            keyArrived(in: bundle.room)
+        case .refused(let warning?):
+            eventSink.yield(.roomWarning(room: bundle.room, warning: warning))
+        case .noted, .held, .refused(nil):
+            break
+        }
+        reconcile(bundle.room)
+    }
+
+    /// Opens the messages that waited for a key and wakes whoever waits to send.
+    private func keyArrived(in room: RoomID) {
+        guard let waiting = roomStates[room]?.waiting, !waiting.isEmpty || keyWaiters[room] != nil else { return }
+        roomStates[room]?.waiting = []
+        for frame in waiting { open(frame) }
+        if canSend(in: room) {
+            for continuation in keyWaiters.removeValue(forKey: room) ?? [] { continuation.resume() }
+        }
+    }
+
+    /// A moderation action that belongs in the logs of rooms this client is in.
+    func relay(_ frame: ModerationFrame) {
+        guard frame.by != nil, [.remove, .ban, .admit, .lift].contains(frame.action.kind) else { return }
+        let rooms = frame.action.room.map { [$0] } ?? Array(roomStates.keys)
+        for room in rooms where roomStates[room] != nil {
+            roomStates[room]?.relays.append(frame)
+            reconcile(room)
+        }
+    }
+
+    /// The server refused our entry: drop what it was, and wait for the log to move.
+    func appendRefused(_ room: RoomID, code: String) {
+        guard var state = roomStates[room], let inFlight = state.inFlight else { return }
+        state.inFlight = nil
+        state.paused = true
+        if inFlight == .epoch { state.keyring.dropProposal() }
+        if case .entry(_, let action?) = inFlight, code != "log_conflict" { state.relays.removeAll { $0.action.id == action } }
+        roomStates[room] = state
+    }
+
+    /// Looks at the room as the verified log gives it and does the one next thing it needs:
+    /// start the log, write a moderation action into it, join, leave, start a new epoch when
+    /// someone given the key is gone (or the server has one due, or nobody online holds it),
+    /// or seal the current key to members of the log who lack it. Only the log's members ever
+    /// get a key: a member the server invents is not in the log.
+    func reconcile(_ room: RoomID) {
+        guard var state = roomStates[room], state.caughtUp, state.inFlight == nil, !state.paused, connection != nil else { return }
+        defer { roomStates[room] = state }
+        let log = state.keyring.log
+        let isMember = log.members.contains(member)
+        if log.length == 0 {
+            propose(&state, reason: "first")
+            return
+        }
+        state.relays.removeAll { relay in
+            guard let kind = RoomLogKind(rawValue: relay.action.kind.rawValue) else { return true }
+            let candidate = RoomLogEntry(
+                room: room, seq: log.length, previous: log.head, kind: kind, author: member, action: relay.action, proof: relay.by)
+            return (try? log.check(candidate.signed(by: identity))) == nil
+        }
+        if let relay = state.relays.first, let kind = RoomLogKind(rawValue: relay.action.kind.rawValue) {
+            write(state.keyring.entry(kind, action: relay.action, proof: relay.by), as: .entry(kind, action: relay.action.id), state: &state)
+            return
+        }
+        if state.leaving != nil, isMember {
+            write(state.keyring.entry(.leave), as: .entry(.leave, action: nil), state: &state)
+            return
+        }
+        guard isMember else {
+            if !log.excluded.contains(member), log.mode == .open || ownInfo?.staff != nil {
+                write(state.keyring.entry(.join, proof: ownInfo), as: .entry(.join, action: nil), state: &state)
+            }
+            return
+        }
+        if state.keyring.mustRotate || (state.rotationRequested && state.dueEpoch > log.currentEpoch?.epoch ?? 0) {
+            propose(&state, reason: state.keyring.mustRotate ? "removal" : "schedule")
+            return
+        }
+        guard let key = state.keyring.currentKey, let epoch = log.currentEpoch?.epoch else {
+            let holders = (state.keyring.holders[log.currentEpoch?.epoch ?? 0] ?? []).union(log.currentEpoch.map { [$0.author] } ?? [])
+            if state.online.subtracting([member]).isDisjoint(with: holders) { propose(&state, reason: "no_holder") }
+            return
+        }
+        for recipient in state.keyring.membersWithoutKey {
+            guard let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity) else { continue }
+            state.keyring.sealed(to: recipient, epoch: epoch)
+            send(.keyBundle(KeyBundleFrame(bundle: bundle)))
+        }
+    }
+
+    private func propose(_ state: inout RoomState, reason: String) {
+        guard let entry = try? state.keyring.proposeEpoch(state.dueEpoch, reason: reason, mode: state.modeHint, proof: ownInfo) else { return }
+        write(entry, as: .epoch, state: &state)
+    }
+
+    private func write(_ entry: RoomLogEntry, as inFlight: RoomState.InFlight, state: inout RoomState) {
+        state.inFlight = inFlight
+        send(.appendLog(LogEntryFrame(entry: entry)))
+    }
+}

@@ -1,0 +1,220 @@
+public import Sodium
+
+/// An epoch as its signed `epoch` entry fixed it.
+public struct EpochRecord: Sendable, Equatable {
+    /// The epoch number.
+    public let epoch: UInt64
+    /// The commitment its key must open.
+    public let commitment: [UInt8]
+    /// Who started it.
+    public let author: MemberID
+    /// Who its key is for: the members when it started. Members who join later are given it too.
+    public let members: Set<MemberID>
+    /// The entry's position in the log.
+    public let seq: UInt64
+}
+
+/// What an accepted entry changed.
+public enum RoomLogChange: Sendable, Equatable {
+    /// A new epoch began.
+    case epochStarted(EpochRecord)
+    /// A member joined or was admitted.
+    case joined(MemberID)
+    /// A member left.
+    case left(MemberID)
+    /// A member was removed or banned.
+    case removed(MemberID)
+    /// A removal or ban was lifted.
+    case lifted(MemberID)
+}
+
+/// A room's verified log: the pure state machine that both the server (before it stores an
+/// entry) and every client (before it trusts one) run. It checks the hash chain, each author's
+/// signature and right to write the entry, moderation actions against the organisation key, and
+/// computes the member set and the epochs. No I/O.
+///
+/// A log can be verified from its first entry, or from a checkpoint: any `epoch` entry, whose
+/// member set is then taken on its author's word (docs/crypto.md, "The room log").
+public struct RoomLog: Sendable {
+    /// The room.
+    public let room: RoomID
+    /// The organisation key staff proofs must chain to; without it no staff proof verifies.
+    public let organisation: SigningPublicKey?
+    /// Position of the first verified entry (0, or the checkpoint's).
+    public private(set) var start: UInt64 = 0
+    /// The hash of every verified entry from `start` on.
+    private var hashes: [[UInt8]] = []
+    /// The room's mode, once the first epoch entry set it.
+    public private(set) var mode: RoomMode?
+    /// Who is in the room now.
+    public private(set) var members: Set<MemberID> = []
+    /// Who is kept out by a removal or ban in force.
+    public private(set) var excluded: Set<MemberID> = []
+    /// Every epoch seen, by number.
+    public private(set) var epochs: [UInt64: EpochRecord] = [:]
+    /// The latest epoch.
+    public private(set) var currentEpoch: EpochRecord?
+    private var sanctionTargets: [MessageID: MemberID] = [:]
+    private var actionIDs: Set<MessageID> = []
+
+    /// An empty log, verified from its first entry.
+    public init(room: RoomID, organisation: SigningPublicKey?) {
+        self.room = room
+        self.organisation = organisation
+    }
+
+    /// A log verified from `checkpoint`, an `epoch` entry whose member set, exclusions and mode
+    /// are taken on its author's word (its signature, and that its author is a member, are checked).
+    ///
+    /// - Throws: ``RoomLogError`` when it is not a valid epoch entry of this room.
+    public init(room: RoomID, organisation: SigningPublicKey?, checkpoint: RoomLogEntry) throws(RoomLogError) {
+        self.init(room: room, organisation: organisation)
+        guard checkpoint.room == room else { throw .wrongRoom }
+        guard checkpoint.kind == .epoch else { throw .mustStartWithEpoch }
+        do { try checkpoint.verifySignature() } catch { throw .invalid(error) }
+        let members = Set(checkpoint.members ?? [])
+        guard members.contains(checkpoint.author) else { throw .notAMember }
+        start = checkpoint.seq
+        mode = checkpoint.mode
+        self.members = members
+        excluded = Set(checkpoint.excluded ?? [])
+        startEpoch(checkpoint)
+        hashes = [checkpoint.hash]
+    }
+
+    /// The number of entries in the log (the next entry's `seq`).
+    public var length: UInt64 { start + UInt64(hashes.count) }
+
+    /// The hash of the last entry (32 zero bytes for an empty log).
+    public var head: [UInt8] { hashes.last ?? RoomLogEntry.genesisPrevious }
+
+    /// The head the log had when it was `length` entries long, if this log verified that entry.
+    public func head(atLength length: UInt64) -> [UInt8]? {
+        if length == 0 { return RoomLogEntry.genesisPrevious }
+        guard length > start, length <= self.length else { return nil }
+        return hashes[Int(length - start - 1)]
+    }
+
+    /// Verifies `entry` as the next one and applies it.
+    ///
+    /// - Throws: ``RoomLogError``; the log is unchanged.
+    @discardableResult
+    public mutating func append(_ entry: RoomLogEntry) throws(RoomLogError) -> RoomLogChange {
+        let change = try check(entry)
+        switch change {
+        case .epochStarted:
+            if length == 0 { members = [entry.author] }
+            mode = entry.mode
+            startEpoch(entry)
+        case .joined(let member):
+            members.insert(member)
+        case .left(let member):
+            members.remove(member)
+        case .removed(let member):
+            members.remove(member)
+            excluded.insert(member)
+        case .lifted(let member):
+            excluded.remove(member)
+        }
+        if let action = entry.action {
+            actionIDs.insert(action.id)
+            if let target = action.target, [.remove, .ban].contains(action.kind) { sanctionTargets[action.id] = target }
+        }
+        hashes.append(entry.hash)
+        return change
+    }
+
+    /// What `entry` would change if appended, without appending it.
+    ///
+    /// - Throws: ``RoomLogError``.
+    public func check(_ entry: RoomLogEntry) throws(RoomLogError) -> RoomLogChange {
+        guard entry.room == room else { throw .wrongRoom }
+        guard entry.seq == length else { throw .outOfOrder(expected: length, actual: entry.seq) }
+        guard entry.previous.bytes == head else { throw .brokenChain(seq: entry.seq) }
+        do { try entry.verifySignature() } catch { throw .invalid(error) }
+        guard length > 0 else { return try checkFirst(entry) }
+        if let action = entry.action, actionIDs.contains(action.id) { throw .duplicateAction }
+        let author = entry.author
+        switch entry.kind {
+        case .epoch:
+            guard members.contains(author) else { throw .notAMember }
+            let last = currentEpoch?.epoch ?? 0
+            guard let epoch = entry.epoch, currentEpoch == nil || epoch > last else { throw .epochNotNew(last: last, actual: entry.epoch ?? 0) }
+            guard entry.mode == mode else { throw .modeChanged }
+            guard Set(entry.members ?? []) == members, Set(entry.excluded ?? []) == excluded else { throw .memberSetMismatch }
+            return .epochStarted(record(of: entry))
+        case .join:
+            guard !members.contains(author) else { throw .alreadyAMember }
+            guard !excluded.contains(author) else { throw .excluded }
+            if mode == .private, staffRole(entry.proof, of: author) == nil { throw .needsStaff }
+            return .joined(author)
+        case .leave:
+            guard members.contains(author) else { throw .notAMember }
+            return .left(author)
+        case .admit:
+            let target = try checkAction(entry, staffOnly: true)
+            guard mode == .private else { throw .notAuthorised("an open room admits without staff") }
+            guard entry.action?.room == room else { throw .notAuthorised("the action is for another room") }
+            guard members.contains(author) || author == target else { throw .notAMember }
+            guard !members.contains(target) else { throw .alreadyAMember }
+            guard !excluded.contains(target) else { throw .excluded }
+            return .joined(target)
+        case .remove, .ban:
+            let target = try checkAction(entry, staffOnly: false)
+            if entry.kind == .remove, entry.action?.room != room { throw .notAuthorised("the action is for another room") }
+            guard members.contains(author) else { throw .notAMember }
+            return .removed(target)
+        case .lift:
+            _ = try checkAction(entry, staffOnly: false)
+            guard members.contains(author) else { throw .notAMember }
+            guard let action = entry.action, let target = action.lifts.flatMap({ sanctionTargets[$0] }) ?? action.target,
+                  excluded.contains(target)
+            else { throw .notAuthorised("it lifts no removal or ban in force here") }
+            return .lifted(target)
+        }
+    }
+
+    private func checkFirst(_ entry: RoomLogEntry) throws(RoomLogError) -> RoomLogChange {
+        guard entry.kind == .epoch else { throw .mustStartWithEpoch }
+        guard entry.members == [entry.author], entry.excluded == [] else { throw .memberSetMismatch }
+        if entry.mode == .private, staffRole(entry.proof, of: entry.author) == nil { throw .needsStaff }
+        return .epochStarted(record(of: entry))
+    }
+
+    /// Checks a moderation entry's action and its moderator's proof; returns the action's target.
+    private func checkAction(_ entry: RoomLogEntry, staffOnly: Bool) throws(RoomLogError) -> MemberID {
+        guard let action = entry.action, action.kind.rawValue == entry.kind.rawValue else {
+            throw .notAuthorised("the action is not a \(entry.kind.rawValue)")
+        }
+        do { try action.verify() } catch { throw .notAuthorised("the action's signature does not verify") }
+        let role = staffOnly ? staffRole(entry.proof, of: action.moderator) : moderatorRole(entry.proof, of: action.moderator)
+        guard role != nil else { throw .notAuthorised("its moderator is not verified staff") }
+        if entry.kind == .lift { return action.target ?? action.moderator }
+        guard let target = action.target else { throw .notAuthorised("the action names no member") }
+        return target
+    }
+
+    /// The role `member`'s own staff certificate gives, if `proof` carries one that verifies.
+    private func staffRole(_ proof: MemberInfo?, of member: MemberID) -> StaffRole? {
+        guard let organisation, let proof, proof.member == member, let staff = proof.staff, staff.member == member else { return nil }
+        return try? staff.verify(organisation: organisation)
+    }
+
+    /// The role of staff, or of a moderator appointed by a verified counsellor.
+    private func moderatorRole(_ proof: MemberInfo?, of member: MemberID) -> StaffRole? {
+        guard let organisation, let proof, proof.member == member else { return nil }
+        return proof.verifiedRole(organisation: organisation)
+    }
+
+    private func record(of entry: RoomLogEntry) -> EpochRecord {
+        EpochRecord(
+            epoch: entry.epoch ?? 0, commitment: entry.commitment?.bytes ?? [], author: entry.author,
+            members: Set(entry.members ?? []), seq: entry.seq)
+    }
+
+    private mutating func startEpoch(_ entry: RoomLogEntry) {
+        let record = record(of: entry)
+        epochs[record.epoch] = record
+        currentEpoch = record
+    }
+}

@@ -1,0 +1,92 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+
+extension HavenServer {
+    /// Stores a room log entry after checking it with the same rules the clients follow (so the
+    /// server can refuse an entry, but never writes one), then relays it to everyone in the room,
+    /// its author included as the sign that it is stored. Entries are ordered on the loop: the
+    /// in-memory log takes the entry before its commit, so the next entry is checked against it.
+    func appendLog(_ entry: RoomLogEntry, from session: Session, member: MemberInfo) {
+        guard entry.author == member.member else {
+            refuse(session, code: "sender_mismatch", message: "the entry's author is not the logged-in member", room: entry.room)
+            return
+        }
+        guard let room = rooms[entry.room], session.rooms[entry.room] != nil else {
+            refuse(session, code: "not_a_member", message: "join the room before writing to its log", room: entry.room)
+            return
+        }
+        do {
+            _ = try room.log.check(entry)
+            try checkServerRules(entry, room: room)
+        } catch {
+            // Losing a race for a position is normal: answered, but not counted against the client.
+            if error.code == "log_conflict" {
+                send(.error(ErrorFrame(code: error.code, message: error.description, room: room.id)), to: session)
+            } else {
+                refuse(session, code: error.code, message: error.description, room: room.id)
+            }
+            return
+        }
+        // Checked above, so it appends.
+        _ = try? room.log.append(entry)
+        if let epoch = entry.epoch {
+            room.epoch = epoch
+            room.keyHolders = []
+        }
+        let stored = FrameCodec.encodeValue(entry)
+        let roomText = room.id.value
+        let now = configuration.now()
+        withStore({
+            try $0.appendRoomLog(
+                room: roomText, seq: Int64(entry.seq), kind: entry.kind.rawValue, entry: stored, epoch: entry.epoch.map { Int64($0) }, now: now)
+        }) { [unowned self] result in
+            guard case .success = result else {
+                if sessions[session.connection.id] === session {
+                    send(.error(ErrorFrame(code: "store_failed", message: "the log entry was not stored; try again", room: room.id)), to: session)
+                }
+                reloadLog(of: room)
+                return
+            }
+            guard let frame = encode(.logEntry(LogEntryFrame(entry: entry))) else { return }
+            for recipient in room.sessions.values { recipient.connection.send(frame: frame) }
+        }
+    }
+
+    /// What only the server knows: a log starts in the mode the operator gave the room, and an
+    /// epoch entry starts the epoch the room is due (the current one if nobody has its key yet,
+    /// else the next), so epochs the server started for removals and schedules are taken up.
+    private func checkServerRules(_ entry: RoomLogEntry, room: LiveRoom) throws(RoomLogError) {
+        if entry.seq == 0, entry.mode != room.mode { throw .modeChanged }
+        guard let epoch = entry.epoch else { return }
+        let due = room.isEpochEstablished ? room.epoch + 1 : room.epoch
+        guard epoch == due else { throw .epochNotDue(due: due, actual: epoch) }
+    }
+
+    /// Reads a room's log again from the store, after a write that failed.
+    private func reloadLog(of room: LiveRoom) {
+        let roomID = room.id
+        withStore({ database -> LoadedRoom? in try LoadedRoom.loadAll(from: database).first { $0.id == roomID } }) { [unowned self] result in
+            guard case .success(let loaded?) = result else { return }
+            room.log = LiveRoom(loaded, organisation: configuration.organisationPublicKey).log
+            room.epoch = loaded.epoch
+        }
+    }
+
+    /// Sends stored log entries as `logEntries` frames of at most about half the frame limit each.
+    func sendLogEntries(_ stored: [[UInt8]], room: RoomID, to session: Session) {
+        guard let network else { return }
+        var page: [[UInt8]] = []
+        var size = 0
+        for entry in stored {
+            if !page.isEmpty, size + entry.count > ProtocolLimits.maxFrameBytes / 2 {
+                session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page)))
+                page = []
+                size = 0
+            }
+            page.append(entry)
+            size += entry.count + 1
+        }
+        if !page.isEmpty { session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page))) }
+    }
+}

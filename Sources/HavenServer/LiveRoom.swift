@@ -1,0 +1,88 @@
+import HavenNet
+import HavenProtocol
+import HavenStore
+import Sodium
+
+/// A room as loaded from the store.
+struct LoadedRoom: Sendable {
+    let id: RoomID
+    let name: String
+    let kind: String
+    let epoch: UInt64
+    let keyHolders: [MemberID]
+    let retentionSeconds: UInt64?
+    /// The log from its latest checkpoint (its last `epoch` entry) on, as stored.
+    let log: [[UInt8]]
+
+    /// Every unarchived room with its current key holders, effective retention and log tail.
+    static func loadAll(from database: StoreDatabase) throws -> [LoadedRoom] {
+        let policy = try database.retentionPolicy()
+        return try database.rooms().filter { !$0.isArchived }.compactMap { record in
+            guard let id = try? RoomID(record.id) else { return nil }
+            let holders = try database.keyHolders(room: record.id, epoch: record.currentEpoch).compactMap { try? MemberID(bytes: $0) }
+            let checkpoint = try database.roomLogCheckpoint(room: record.id) ?? 0
+            return LoadedRoom(
+                id: id, name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch), keyHolders: holders,
+                retentionSeconds: record.retentionSeconds(under: policy).map { UInt64(max(0, $0)) },
+                log: try database.roomLog(room: record.id, from: checkpoint, limit: Int.max))
+        }
+    }
+}
+
+/// A room's live state: who is connected to it, who holds its current epoch key, and its
+/// verified log (the server checks every entry with the same rules as the clients before it
+/// stores one).
+final class LiveRoom {
+    let id: RoomID
+    var name: String
+    var kind: String
+    var epoch: UInt64
+    var keyHolders: [MemberID]
+    var retentionSeconds: UInt64?
+    var log: RoomLog
+    var sessions: [Int: Session] = [:]
+
+    init(_ loaded: LoadedRoom, organisation: SigningPublicKey?) {
+        id = loaded.id
+        name = loaded.name
+        kind = loaded.kind
+        epoch = loaded.epoch
+        keyHolders = loaded.keyHolders
+        retentionSeconds = loaded.retentionSeconds
+        log = Self.restore(loaded, organisation: organisation)
+    }
+
+    /// The stored log tail, verified again. An entry that no longer verifies (which only a
+    /// changed organisation key could cause) ends the restore there, and is logged.
+    private static func restore(_ loaded: LoadedRoom, organisation: SigningPublicKey?) -> RoomLog {
+        let entries = loaded.log.compactMap { try? FrameCodec.decodeValue(RoomLogEntry.self, from: $0) }
+        var log = RoomLog(room: loaded.id, organisation: organisation)
+        do {
+            if let first = entries.first, first.seq > 0 { log = try RoomLog(room: loaded.id, organisation: organisation, checkpoint: first) }
+            for entry in entries where entry.seq >= log.length { try log.append(entry) }
+        } catch {
+            ServerLog.warning("room \(loaded.id): a stored log entry does not verify (\(error)); the log is read up to it")
+        }
+        return log
+    }
+
+    /// Takes the operator's changes (name, kind, retention) from a fresh load.
+    func update(from loaded: LoadedRoom) {
+        name = loaded.name
+        kind = loaded.kind
+        retentionSeconds = loaded.retentionSeconds
+    }
+
+    /// The mode a new log of this room starts with.
+    var mode: RoomMode { kind == "support" ? .open : .private }
+
+    /// Whether the current epoch has a key: a logged `epoch` entry, or a key holder from before
+    /// the room had a log.
+    var isEpochEstablished: Bool { log.currentEpoch?.epoch == epoch || !keyHolders.isEmpty }
+
+    /// The distinct members online, in a stable order.
+    var onlineMembers: [MemberInfo] {
+        var seen = Set<MemberID>()
+        return sessions.keys.sorted().compactMap { sessions[$0]?.member }.filter { seen.insert($0.member).inserted }
+    }
+}

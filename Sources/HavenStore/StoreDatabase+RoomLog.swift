@@ -1,0 +1,27 @@
+extension StoreDatabase {
+    /// Appends a verified entry to a room's log. An `epoch` entry also makes `epoch` the room's
+    /// current epoch.
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` when the position is taken (the log is append-only).
+    public func appendRoomLog(room: String, seq: Int64, kind: String, entry: [UInt8], epoch: Int64?, now: Int64) throws {
+        try run("INSERT OR IGNORE INTO room_log (room, seq, kind, entry, created_at) VALUES (?, ?, ?, ?, ?)",
+                [.text(room), .integer(seq), .text(kind), .blob(entry), .integer(now)])
+        guard connection.changes == 1 else { throw StoreError.conflict("room log position \(seq) is taken") }
+        if let epoch {
+            try run("UPDATE rooms SET current_epoch = ?, epoch_started_at = ? WHERE id = ?", [.integer(epoch), .integer(now), .text(room)])
+        }
+    }
+
+    /// The room's log entries from position `from` on, oldest first, at most `limit`.
+    public func roomLog(room: String, from seq: Int64, limit: Int) throws -> [[UInt8]] {
+        try run("SELECT entry FROM room_log WHERE room = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                [.text(room), .integer(seq), .integer(Int64(limit))]).map { $0[0].blob }
+    }
+
+    /// The position of the room's latest `epoch` entry (its checkpoint), or nil for an empty log.
+    public func roomLogCheckpoint(room: String) throws -> Int64? {
+        let row = try run("SELECT MAX(seq) FROM room_log WHERE room = ? AND kind = 'epoch'", [.text(room)]).first?.first
+        if case .integer(let seq)? = row { return seq }
+        return nil
+    }
+}
