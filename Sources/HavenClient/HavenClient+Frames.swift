@@ -1,4 +1,3 @@
-import Foundation
 import HavenNet
 import HavenProtocol
 import Sodium
@@ -48,7 +47,6 @@ extension HavenClient {
     }
 
     func handle(_ frame: Frame) {
-        if ProcessInfo.processInfo.environment["HAVEN_DEBUG"] != nil { print("[\(displayName)] \(String(decoding: FrameCodec.encode(frame).prefix(300), as: UTF8.self))") }
         switch frame {
         case .challenge(let challenge):
             send(.auth(challenge.respond(identity: identity, displayName: displayName)))

@@ -50,8 +50,14 @@ export function haven(sodium) {
   const frankingCommitment = (body, key) => sodium.blake2b(new Canonical("haven/v1/franking").field(body).bytes(), key, 32);
   const roomAssociatedData = (env) => new Canonical("haven/v1/room-message-ad").field(env.room).integer(env.epoch)
     .field(unb64(env.id)).field(unb64(env.sender)).bytes();
-  const roomSignedBytes = (env) => new Canonical("haven/v1/room-message").field(env.room).integer(env.epoch).field(unb64(env.id))
-    .field(unb64(env.sender)).field(unb64(env.nonce)).field(unb64(env.ciphertext)).field(unb64(env.franking)).bytes();
+  // A logged envelope (sealed under an epoch the room log started) also signs the sender's view
+  // of the log and their counter, under its own label.
+  const roomSignedBytes = (env) => {
+    const logged = env.logLength !== undefined;
+    const bytes = new Canonical(logged ? "haven/v1/room-message-logged" : "haven/v1/room-message").field(env.room).integer(env.epoch)
+      .field(unb64(env.id)).field(unb64(env.sender)).field(unb64(env.nonce)).field(unb64(env.ciphertext)).field(unb64(env.franking));
+    return (logged ? bytes.integer(env.logLength).field(unb64(env.logHead)).integer(env.counter) : bytes).bytes();
+  };
   const bundleSignedBytes = (bundle) => new Canonical("haven/v1/epoch-key").field(bundle.room).integer(bundle.epoch)
     .field(unb64(bundle.recipient)).field(unb64(bundle.sealer)).field(unb64(bundle.sealed)).bytes();
   const directSignedBytes = (id, sender, recipient, commitment) => new Canonical("haven/v1/direct-message").field(id).field(sender)
@@ -110,8 +116,8 @@ export function haven(sodium) {
     roomSignedBytes,
     bundleSignedBytes,
     directSignedBytes,
-    sealRoomMessage(body, room, epoch, key, sender, id, nonce, frankingKey) {
-      const env = { room, epoch, id: b64(id), sender: b64(sender.publicKey), nonce: b64(nonce) };
+    sealRoomMessage(body, room, epoch, key, sender, id, nonce, frankingKey, view = {}) {
+      const env = { room, epoch, id: b64(id), sender: b64(sender.publicKey), nonce: b64(nonce), ...view };
       const plaintext = new Uint8Array([...frankingKey, ...body]);
       env.ciphertext = b64(sodium.aeadEncrypt(plaintext, roomAssociatedData(env), nonce, key));
       env.franking = b64(frankingCommitment(body, frankingKey));

@@ -3,6 +3,7 @@
 import { loadSodium } from "/sodium.js";
 import { haven, b64, unb64 } from "/haven-protocol.js";
 import { Calls } from "/calls.js";
+import { Rooms } from "/rooms.js";
 
 const $ = (id) => document.getElementById(id);
 const sodium = await loadSodium("/sodium.wasm");
@@ -29,11 +30,8 @@ const myID = b64(me.publicKey);
 const pick = (list) => list[sodium.randomBytes(1)[0] % list.length];
 $("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
 
-const keys = new Map();      // room -> Map(epoch -> key)
-const epochs = new Map();    // room -> current epoch
-const waiting = new Map();   // room -> envelopes waiting for a key
 const members = new Map();   // room -> Set of member ids online
-const created = new Map();   // room -> epoch whose key this device created and the server has not yet confirmed
+let ownInfo = null;          // this member's staff proof, as the server relays it
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
 let tokenWaiters = [];
@@ -47,6 +45,14 @@ let socket = null;
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
+const rooms = new Rooms({
+  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo,
+  changed: (room, event) => {
+    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); }
+    if (event.kind === "warning") warn(room, event.warning);
+    if (event.kind === "log") { updateComposer(); showReaders(room); }
+  },
+});
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
   nameOf: (id) => names.get(id) ?? "Someone",
@@ -86,12 +92,6 @@ function callButton(member, media, label) {
     calls.start(member, media);
   });
   return button;
-}
-
-function bundle(room, epoch, key, recipient) {
-  const value = { room, epoch, recipient: b64(recipient), sealer: myID, sealed: b64(sodium.seal(key, sodium.publicKeyToCurve25519(recipient))) };
-  value.signature = b64(sodium.sign(protocol.bundleSignedBytes(value), me.secretKey));
-  return value;
 }
 
 async function attachmentToken() {
@@ -187,6 +187,7 @@ function moderated(action) {
 function noteRole(info) {
   const role = protocol.verifiedRole(info, organisationKey);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
+  if (info.member === myID && role && (info.staff || info.appointment)) ownInfo = info;
   // Staff coming back on this device: the room's member list carries their verified chain.
   if (info.member === myID && role && role !== ownRole) showOwnRole(role);
 }
@@ -199,21 +200,40 @@ function showOwnRole(role) {
   showOffers();
 }
 
-function keyFor(room, epoch) { return keys.get(room)?.get(epoch); }
-
-function createKey(room, epoch) {
-  const key = sodium.randomBytes(32);
-  created.set(room, epoch);
-  storeKey(room, epoch, key);
-  send({ type: "keyBundle", bundle: bundle(room, epoch, key, me.publicKey) });
+function updateComposer() {
+  if ($("status").textContent.startsWith("suspended")) return;
+  $("composer").disabled = $("send").disabled = !currentRoom || !rooms.canSend(currentRoom);
 }
-function storeKey(room, epoch, key) {
-  if (!keys.has(room)) keys.set(room, new Map());
-  keys.get(room).set(epoch, key);
-  const held = waiting.get(room) ?? [];
-  waiting.delete(room);
-  held.forEach((frame) => show(frame));
-  if (!$("status").textContent.startsWith("suspended")) $("composer").disabled = $("send").disabled = room !== currentRoom;
+
+const warningTexts = {
+  forked: "Another member sees a different history of this room: the server may be showing you different rooms.",
+  entryRefused: "The server sent a change to this room that does not check out; it was ignored.",
+  replayed: "A message was delivered twice; it is shown once.",
+  counterRepeated: "A member's message count went backwards: a message may have been replayed.",
+  messagesWithheld: "Some messages from a member did not arrive: the server may have withheld them.",
+  keyMismatch: "Someone sent a room key that does not match the room's signed key; it was refused.",
+  notEntitled: "A message came from someone this room never gave its key; it is not shown.",
+};
+
+// What the browser noticed that did not check out, said in the room in plain words.
+function warn(room, warning) {
+  if (room !== currentRoom || warning.kind === "replayed") return;
+  const item = Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind] ?? "Something in this room did not check out."}` });
+  item.setAttribute("role", "alert");
+  $("messages").append(item);
+}
+
+// How many people can read the room (its verified log's members), and who is new since this
+// device last looked.
+function showReaders(room) {
+  if (room !== currentRoom) return;
+  const log = rooms.state(room).keyring.log;
+  const seenKey = `haven.seen.${room}`;
+  const seen = new Set(JSON.parse(localStorage.getItem(seenKey) ?? "[]"));
+  const fresh = [...log.members].filter((member) => member !== myID && seen.size > 0 && !seen.has(member));
+  const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room${log.mode === "open" ? " (anyone may join it)" : ""}.`;
+  $("readers").textContent = fresh.length > 0 ? `${readers} New since you last looked: ${fresh.map((member) => names.get(member) ?? "someone").join(", ")}.` : readers;
+  localStorage.setItem(seenKey, JSON.stringify([...log.members]));
 }
 
 const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
@@ -241,10 +261,17 @@ function youTubeCard(videoID) {
 
 function show(frame) {
   const env = frame.envelope;
-  const key = keyFor(env.room, env.epoch);
-  if (!key) { waiting.set(env.room, [...(waiting.get(env.room) ?? []), frame]); return; }
+  const state = rooms.state(env.room);
+  const opened = state.keyring.open(env);
+  if (opened.kind === "needsKey") { state.waiting.push(frame); return; }
+  if (opened.kind === "refused") { if (opened.warning) warn(env.room, opened.warning); return; }
+  opened.warnings.forEach((warning) => warn(env.room, warning));
+  render(env, opened.body);
+}
+
+function render(env, plaintext) {
   let text, attachment;
-  try { ({ text, attachment } = JSON.parse(decoder.decode(protocol.openRoomMessage(env, key)))); } catch { return; }
+  try { ({ text, attachment } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
   text ??= "";
   const item = document.createElement("li");
   item.dataset.id = env.id;
@@ -310,6 +337,7 @@ function connect() {
 
 function received(event) {
   const frame = JSON.parse(event.data);
+  if (rooms.received(frame)) return;
   switch (frame.type) {
     case "challenge": {
       const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
@@ -330,6 +358,7 @@ function received(event) {
       } catch (error) { $("status").textContent = error.message; }
       break;
     case "certified":
+      ownInfo = { member: myID, displayName: $("pseudonym").value, staff: frame.certificate };
       roles.set(myID, frame.certificate.invite.role);
       showOwnRole(frame.certificate.invite.role);
       history.replaceState(null, "", location.pathname);
@@ -341,43 +370,24 @@ function received(event) {
         const button = document.createElement("button");
         button.textContent = `${room.name} (${room.online} here)`;
         button.dataset.room = room.room;
-        button.addEventListener("click", () => { currentRoom = room.room; $("room-title").textContent = room.name; send({ type: "join", room: room.room, after: 0 }); });
+        button.addEventListener("click", () => { currentRoom = room.room; $("room-title").textContent = room.name; send(rooms.joinFrame(room.room)); });
         item.append(button);
         return item;
       }));
       break;
     case "joined": {
-      epochs.set(frame.room, frame.epoch);
       frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); noteOffer(m.member, m.offersCalls); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
       members.set(frame.room, new Set(frame.members.map((m) => m.member)));
-      if (frame.keyHolders.length === 0 && !keyFor(frame.room, frame.epoch)) createKey(frame.room, frame.epoch);
       break;
     }
-    case "epochChanged":
-      // After a removal, a ban or a scheduled rotation: offer a new key; the server keeps the first.
-      epochs.set(frame.room, frame.epoch);
-      createKey(frame.room, frame.epoch);
-      for (const other of members.get(frame.room) ?? []) {
-        if (other !== myID) send({ type: "keyBundle", bundle: bundle(frame.room, frame.epoch, keyFor(frame.room, frame.epoch), unb64(other)) });
-      }
-      break;
     case "memberLeft":
       members.get(frame.room)?.delete(frame.member);
       if (![...members.values()].some((online) => online.has(frame.member))) noteOffer(frame.member, false);
       break;
-    case "synced": if (frame.room) $("status").textContent = `in ${frame.room}`; if (keyFor(frame.room, epochs.get(frame.room))) storeKey(frame.room, epochs.get(frame.room), keyFor(frame.room, epochs.get(frame.room))); break;
-    case "keyBundle":
-      if (frame.bundle.sealer === frame.bundle.recipient && frame.bundle.sealer !== myID && created.get(frame.bundle.room) === frame.bundle.epoch) {
-        // Someone else's key won this epoch: drop ours; theirs will be sealed to us.
-        created.delete(frame.bundle.room);
-        keys.get(frame.bundle.room)?.delete(frame.bundle.epoch);
-      }
-      if (frame.bundle.sealer === myID && frame.bundle.recipient === myID) created.delete(frame.bundle.room);
-      if (frame.bundle.recipient === myID) {
-        try { storeKey(frame.bundle.room, frame.bundle.epoch, protocol.openBundle(frame.bundle, me)); } catch { /* not for us, or forged */ }
-      }
+    case "synced":
+      if (frame.room) { $("status").textContent = `in ${frame.room}`; showReaders(frame.room); updateComposer(); }
       break;
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
@@ -385,8 +395,6 @@ function received(event) {
       noteOffer(frame.member.member, frame.member.offersCalls);
       if (!members.has(frame.room)) members.set(frame.room, new Set());
       members.get(frame.room).add(frame.member.member);
-      const key = keyFor(frame.room, epochs.get(frame.room));
-      if (!frame.holdsKey && key) send({ type: "keyBundle", bundle: bundle(frame.room, epochs.get(frame.room), key, unb64(frame.member.member)) });
       break;
     }
     case "message": show(frame); break;
@@ -412,11 +420,6 @@ function received(event) {
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
       if (frame.call) { calls.refused(frame); break; }
-      if (frame.code === "epoch_key_exists" && created.has(frame.room)) {
-        keys.get(frame.room)?.delete(created.get(frame.room));
-        created.delete(frame.room);
-        break;
-      }
       $("status").textContent = frame.message;
       break;
   }
@@ -425,21 +428,17 @@ function received(event) {
 $("composer-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("composer").value.trim();
-  const epoch = epochs.get(currentRoom);
-  const key = keyFor(currentRoom, epoch);
-  if (!text || !key) return;
+  if (!text || !rooms.canSend(currentRoom)) return;
   const body = encoder.encode(JSON.stringify({ text }));
-  const env = protocol.sealRoomMessage(body, currentRoom, epoch, key, me, sodium.randomBytes(16), sodium.randomBytes(24), sodium.randomBytes(32));
+  const env = rooms.state(currentRoom).keyring.seal(body);
   send({ type: "send", envelope: env });
-  show({ envelope: env });
+  render(env, body);
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
 $("attach").addEventListener("change", async () => {
   const file = $("attach").files[0];
-  const epoch = epochs.get(currentRoom);
-  const key = keyFor(currentRoom, epoch);
-  if (!file || !key) return;
+  if (!file || !rooms.canSend(currentRoom)) return;
   if (!allowedTypes.includes(file.type) || file.size > 10 * 1024 * 1024) { $("status").textContent = "only images and PDFs up to 10 MB"; return; }
   const fileKey = sodium.randomBytes(32);
   const { header, ciphertext } = sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
@@ -448,9 +447,9 @@ $("attach").addEventListener("change", async () => {
   const { blob } = await response.json();
   const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
   const body = encoder.encode(JSON.stringify({ attachment }));
-  const env = protocol.sealRoomMessage(body, currentRoom, epoch, key, me, sodium.randomBytes(16), sodium.randomBytes(24), sodium.randomBytes(32));
+  const env = rooms.state(currentRoom).keyring.seal(body);
   send({ type: "send", envelope: env });
-  show({ envelope: env });
+  render(env, body);
   $("attach").value = "";
 });
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));

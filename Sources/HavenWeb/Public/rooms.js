@@ -1,0 +1,190 @@
+// The member's standing in each room: a RoomKeyring per room, fed by the server's frames, and
+// the one next thing to do (start the log, write a moderation action into it, join, start a new
+// epoch, seal the key to members of the log who lack it). The same rules as HavenClient+Rooms in
+// Swift. Only members of the log this browser verified are ever sealed a key.
+import { b64, unb64 } from "./haven-protocol.js";
+import { roomKeyring } from "./room-keyring.js";
+
+export class Rooms {
+  /** `send(frame)` writes to the socket; `ownInfo()` is this member's staff proof, if any;
+   *  `changed(room, event)` hears of log changes, keys and warnings. */
+  constructor({ sodium, protocol, identity, organisationKey, send, ownInfo, changed }) {
+    Object.assign(this, { sodium, protocol, identity, organisationKey, send, ownInfo, changed });
+    this.me = b64(identity.publicKey);
+    this.rules = roomKeyring(sodium, protocol);
+    this.states = new Map();
+  }
+
+  state(room) {
+    if (!this.states.has(room)) {
+      this.states.set(room, {
+        keyring: new this.rules.RoomKeyring(room, this.identity, this.organisationKey), modeHint: "open", serverEpoch: 0,
+        serverHasHolders: false, rotationRequested: false, caughtUp: false, inFlight: null, paused: false, online: new Set(),
+        relays: [], waiting: [],
+      });
+    }
+    return this.states.get(room);
+  }
+
+  /** The `join` frame: from the log length this browser has verified, if any. */
+  joinFrame(room) {
+    const state = this.state(room);
+    Object.assign(state, { caughtUp: false, inFlight: null, paused: false });
+    const length = state.keyring.log.length;
+    return { type: "join", room, after: 0, ...(length > 0 ? { logLength: length } : {}) };
+  }
+
+  /** Handles the frames that concern rooms; returns false for any other. */
+  received(frame) {
+    switch (frame.type) {
+      case "joined": {
+        const state = this.state(frame.room);
+        Object.assign(state, { modeHint: frame.mode ?? "open", serverEpoch: frame.epoch, serverHasHolders: frame.keyHolders.length > 0,
+          online: new Set(frame.members.map((m) => m.member)) });
+        return false;
+      }
+      case "logEntries": this.receiveEntries(frame.room, frame.entries); return true;
+      case "logEntry": this.receiveEntries(frame.entry.room, [frame.entry]); return true;
+      case "keyBundle": this.receiveBundle(frame.bundle); return true;
+      case "synced":
+        if (!frame.room || !this.states.has(frame.room)) return false;
+        this.state(frame.room).caughtUp = true;
+        this.reconcile(frame.room);
+        return false;
+      case "epochChanged": {
+        const state = this.state(frame.room);
+        Object.assign(state, { serverEpoch: frame.epoch, serverHasHolders: false, rotationRequested: true });
+        this.reconcile(frame.room);
+        return true;
+      }
+      case "memberJoined": this.states.get(frame.room)?.online.add(frame.member.member); return false;
+      case "memberLeft": this.states.get(frame.room)?.online.delete(frame.member); return false;
+      case "moderated": this.relay(frame); return false;
+      case "error":
+        if (!frame.room || !this.states.has(frame.room)) return false;
+        if (frame.code.startsWith("log_") || ["not_a_member", "sender_mismatch", "store_failed"].includes(frame.code)) this.refused(frame.room, frame.code);
+        return frame.code.startsWith("log_");
+      default: return false;
+    }
+  }
+
+  receiveEntries(room, entries) {
+    const state = this.state(room);
+    for (const entry of entries) {
+      const receipt = state.keyring.receive(entry);
+      if (entry.author === this.me && state.inFlight && state.keyring.log.length > entry.seq) state.inFlight = null;
+      if (receipt.changes.length > 0) state.paused = false;
+      for (const change of receipt.changes) {
+        if (change.kind === "epochStarted") {
+          state.serverEpoch = Math.max(state.serverEpoch, change.record.epoch);
+          state.rotationRequested = false;
+        }
+        this.changed(room, { kind: "log", change });
+      }
+      for (const warning of receipt.warnings) this.changed(room, { kind: "warning", warning });
+    }
+    this.keyArrived(room);
+    this.reconcile(room);
+  }
+
+  receiveBundle(bundle) {
+    if (!this.states.has(bundle.room)) return;
+    const result = this.state(bundle.room).keyring.receiveBundle(bundle);
+    if (result.kind === "stored") this.keyArrived(bundle.room);
+    if (result.kind === "refused" && result.warning) this.changed(bundle.room, { kind: "warning", warning: result.warning });
+    this.reconcile(bundle.room);
+  }
+
+  keyArrived(room) {
+    const state = this.state(room);
+    const waiting = state.waiting;
+    state.waiting = [];
+    this.changed(room, { kind: "keys", waiting });
+  }
+
+  /** A moderation action for the logs of rooms this browser is in. */
+  relay(frame) {
+    if (!frame.by || !["remove", "ban", "admit", "lift"].includes(frame.action.kind)) return;
+    for (const room of frame.action.room ? [frame.action.room] : [...this.states.keys()]) {
+      if (!this.states.has(room)) continue;
+      this.state(room).relays.push(frame);
+      this.reconcile(room);
+    }
+  }
+
+  refused(room, code) {
+    const state = this.state(room);
+    if (!state.inFlight) return;
+    const inFlight = state.inFlight;
+    Object.assign(state, { inFlight: null, paused: true });
+    if (inFlight.kind === "epoch") state.keyring.dropProposal();
+    if (inFlight.action && code !== "log_conflict") state.relays = state.relays.filter((relay) => relay.action.id !== inFlight.action);
+  }
+
+  /** Whether this browser may send in `room`: it holds the current key and nobody given it has left. */
+  canSend(room) {
+    const keyring = this.states.get(room)?.keyring;
+    return Boolean(keyring?.currentKey && !keyring.mustRotate && keyring.log.members.has(this.me));
+  }
+
+  dueEpoch(state) {
+    const current = state.keyring.log.currentEpoch;
+    const established = current?.epoch === state.serverEpoch || state.serverHasHolders;
+    return Math.max(current ? current.epoch + 1 : 0, established ? state.serverEpoch + 1 : state.serverEpoch);
+  }
+
+  /** Does the one next thing the room needs, as the verified log gives it. */
+  reconcile(room) {
+    const state = this.states.get(room);
+    if (!state || !state.caughtUp || state.inFlight || state.paused) return;
+    const keyring = state.keyring;
+    const log = keyring.log;
+    if (log.length === 0) { this.propose(room, state, "first"); return; }
+    state.relays = state.relays.filter((relay) => {
+      try {
+        log.check(keyring.entry(relay.action.kind, { action: relay.action, proof: relay.by }));
+        return true;
+      } catch { return false; }
+    });
+    if (state.relays.length > 0) {
+      const relay = state.relays[0];
+      this.write(state, keyring.entry(relay.action.kind, { action: relay.action, proof: relay.by }), { kind: "entry", action: relay.action.id });
+      return;
+    }
+    if (!log.members.has(this.me)) {
+      const own = this.ownInfo();
+      if (!log.excluded.has(this.me) && (log.mode === "open" || own?.staff)) {
+        this.write(state, keyring.entry("join", own?.staff ? { proof: own } : {}), { kind: "entry" });
+      }
+      return;
+    }
+    if (keyring.mustRotate || (state.rotationRequested && this.dueEpoch(state) > (log.currentEpoch?.epoch ?? 0))) {
+      this.propose(room, state, keyring.mustRotate ? "removal" : "schedule");
+      return;
+    }
+    const key = keyring.currentKey;
+    const epoch = log.currentEpoch?.epoch;
+    if (!key) {
+      const holders = new Set([...keyring.holdersOf(epoch ?? 0), ...(log.currentEpoch ? [log.currentEpoch.author] : [])]);
+      if (![...state.online].some((member) => member !== this.me && holders.has(member))) this.propose(room, state, "no_holder");
+      return;
+    }
+    for (const recipient of keyring.membersWithoutKey) {
+      const value = { room, epoch, recipient, sealer: this.me,
+        sealed: b64(this.sodium.seal(key, this.sodium.publicKeyToCurve25519(unb64(recipient)))) };
+      value.signature = b64(this.sodium.sign(this.protocol.bundleSignedBytes(value), this.identity.secretKey));
+      keyring.sealed(recipient, epoch);
+      this.send({ type: "keyBundle", bundle: value });
+    }
+  }
+
+  propose(room, state, reason) {
+    const own = this.ownInfo();
+    this.write(state, state.keyring.proposeEpoch(this.dueEpoch(state), reason, state.modeHint, own?.staff ? own : undefined), { kind: "epoch" });
+  }
+
+  write(state, entry, inFlight) {
+    state.inFlight = inFlight;
+    this.send({ type: "appendLog", entry });
+  }
+}
