@@ -34,6 +34,27 @@ public enum RoomLogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// This moderation action is already in the log.
     case duplicateAction
 
+    /// The case's name, as the test vectors and the other implementations spell it.
+    public var name: String {
+        switch self {
+        case .invalid: return "invalid"
+        case .wrongRoom: return "wrongRoom"
+        case .outOfOrder: return "outOfOrder"
+        case .brokenChain: return "brokenChain"
+        case .mustStartWithEpoch: return "mustStartWithEpoch"
+        case .notAMember: return "notAMember"
+        case .alreadyAMember: return "alreadyAMember"
+        case .excluded: return "excluded"
+        case .needsStaff: return "needsStaff"
+        case .notAuthorised: return "notAuthorised"
+        case .epochNotNew: return "epochNotNew"
+        case .epochNotDue: return "epochNotDue"
+        case .memberSetMismatch: return "memberSetMismatch"
+        case .modeChanged: return "modeChanged"
+        case .duplicateAction: return "duplicateAction"
+        }
+    }
+
     /// `log_conflict` when the entry lost a race for its position (read the new entries and sign
     /// again), `log_refused` otherwise.
     public var code: String {

@@ -21,10 +21,12 @@ import nacl.exceptions
 import nacl.pwhash
 
 import haven_reference as ref
+import room_log_reference as log_ref
 from haven_reference import b64, unb64
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 VECTORS = ROOT / "Tests" / "HavenProtocolTests" / "Vectors" / "vectors.json"
+LOG_VECTORS = ROOT / "Tests" / "HavenProtocolTests" / "Vectors" / "room-log.json"
 ARGON_OPS, ARGON_MEM = 1, 8192
 
 
@@ -74,6 +76,35 @@ def check_vectors() -> None:
     check(ref.open_bundle(k["bundle"], ids[k["recipient"]]) == unb64(k["epochKey"]), "epoch key bundle opens to its key")
     d = v["directMessage"]
     check(ref.open_direct(d["message"], ids[d["recipient"]]) == unb64(d["body"]), "direct message opens to its body")
+
+
+def check_room_log_vectors() -> None:
+    """The committed room log vectors, judged again by the Python reference."""
+    vectors = json.loads(LOG_VECTORS.read_text())
+    organisation = unb64(vectors["organisation"])
+    for item in vectors["entryBytes"]:
+        check(b64(log_ref.entry_signed_bytes(item["entry"])) == item["signedBytes"]
+              and b64(log_ref.entry_hash(item["entry"])) == item["hash"], f"room log entry bytes and hash ({item['entry']['kind']})")
+    for sequence in vectors["sequences"]:
+        log = log_ref.RoomLog(vectors["room"], organisation)
+        accepted, refusal = 0, None
+        for entry in sequence["entries"]:
+            try:
+                log.append(entry)
+                accepted += 1
+            except log_ref.LogError as error:
+                refusal = error.name
+                break
+        check(accepted == sequence["accepted"] and refusal == sequence["error"]
+              and log_ref.sort_members(log.members) == sequence["members"] and b64(log.head) == sequence["head"],
+              f"room log: {sequence['name']}")
+    for item in vectors["bundles"]:
+        log = log_ref.RoomLog(vectors["room"], organisation)
+        for entry in vectors["sequences"][item["sequence"]]["entries"]:
+            log.append(entry)
+        recipient = ref.Identity(unb64(vectors["seeds"][item["recipient"]]))
+        check(log_ref.accept_bundle_key(log, item["bundle"]["epoch"], log_ref.open_bundle_key(item["bundle"], recipient)) == item["result"],
+              f"room key: {item['name']}")
 
 
 def make_for_swift(python: ref.Identity, swift_seed: bytes) -> dict:
@@ -166,6 +197,7 @@ def check_from_swift(made: dict, python: ref.Identity) -> None:
 def main() -> None:
     sodium.sodium_init()
     check_vectors()
+    check_room_log_vectors()
     python = ref.Identity(os.urandom(32))
     with tempfile.TemporaryDirectory(prefix="haven-crosscheck-") as directory:
         exchange = pathlib.Path(directory)

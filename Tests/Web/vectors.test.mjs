@@ -5,6 +5,7 @@ import { webcrypto } from "node:crypto";
 import assert from "node:assert/strict";
 import { loadSodium } from "../../Sources/HavenWeb/Public/sodium.js";
 import { haven, b64, unb64 } from "../../Sources/HavenWeb/Public/haven-protocol.js";
+import { roomKeyring, LogError } from "../../Sources/HavenWeb/Public/room-keyring.js";
 
 const root = new URL("../../", import.meta.url);
 const sodium = await loadSodium(readFileSync(new URL("Sources/HavenWeb/Public/sodium.wasm", root)), (bytes) => webcrypto.getRandomValues(bytes));
@@ -82,5 +83,52 @@ assert.throws(() => protocol.openCallSignal({ ...callFrame, signal: "accept" }, 
 checks += 2;
 const sdp = `v=0\r\na=fingerprint:SHA-256 ${fingerprint.slice(8).toLowerCase()}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n`;
 check(JSON.stringify(protocol.sdpFingerprints(sdp)) === JSON.stringify([fingerprint]), "the fingerprint is read from a session description");
+
+// The room log and keyring (room-keyring.js) judge every sequence as Swift and PyNaCl do.
+const logVectors = JSON.parse(readFileSync(new URL("Tests/HavenProtocolTests/Vectors/room-log.json", root), "utf8"));
+const rules = roomKeyring(sodium, protocol);
+const organisationKey = unb64(logVectors.organisation);
+const identityOf = (name) => protocol.identity(unb64(logVectors.seeds[name]));
+for (const item of logVectors.entryBytes) {
+  check(b64(rules.signedBytes(item.entry)) === item.signedBytes, `log entry bytes (${item.entry.kind})`);
+  check(b64(rules.entryHash(item.entry)) === item.hash, `log entry hash (${item.entry.kind})`);
+}
+const { commitment } = logVectors;
+check(b64(rules.commitment(logVectors.room, commitment.epoch, unb64(commitment.key))) === commitment.commitment, "epoch key commitment");
+const keyringFedWith = (name, entries) => {
+  const keyring = new rules.RoomKeyring(logVectors.room, identityOf(name), organisationKey);
+  const warnings = entries.flatMap((entry) => keyring.receive(entry).warnings);
+  return { keyring, warnings };
+};
+const sorted = (set) => [...set].sort((a, b) => Buffer.compare(Buffer.from(unb64(a)), Buffer.from(unb64(b))));
+for (const sequence of logVectors.sequences) {
+  const log = new rules.RoomLog(logVectors.room, organisationKey);
+  let accepted = 0;
+  let refusal = null;
+  for (const entry of sequence.entries) {
+    try { log.append(entry); accepted += 1; } catch (error) {
+      if (!(error instanceof LogError)) throw error;
+      refusal = error.name;
+      break;
+    }
+  }
+  check(accepted === sequence.accepted && refusal === sequence.error, `${sequence.name}: ${refusal ?? "accepted"}`);
+  check(JSON.stringify(sorted(log.members)) === JSON.stringify(sequence.members), `${sequence.name}: members`);
+  check(JSON.stringify(sorted(log.excluded)) === JSON.stringify(sequence.excluded), `${sequence.name}: excluded`);
+  check((log.currentEpoch?.epoch ?? null) === sequence.epoch && log.length === sequence.length && b64(log.head) === sequence.head, `${sequence.name}: epoch and head`);
+  const { keyring, warnings } = keyringFedWith("alice", sequence.entries);
+  check(keyring.mustRotate === sequence.mustRotate, `${sequence.name}: must rotate`);
+  check(warnings.length === (sequence.error === null || sequence.error === "outOfOrder" ? 0 : 1), `${sequence.name}: warnings`);
+}
+for (const item of logVectors.bundles) {
+  const { keyring } = keyringFedWith(item.recipient, logVectors.sequences[item.sequence].entries);
+  const result = keyring.receiveBundle(item.bundle);
+  check((result.kind === "refused" ? result.warning?.kind : result.kind) === item.result, item.name);
+}
+const logged = logVectors.loggedEnvelope;
+check(b64(protocol.roomSignedBytes(logged.envelope)) === logged.signedBytes, "a logged envelope's signed bytes");
+check(new TextDecoder().decode(protocol.openRoomMessage(logged.envelope, unb64(logged.epochKey))).includes("The log agrees."), "a logged envelope opens");
+assert.throws(() => protocol.openRoomMessage({ ...logged.envelope, counter: 2 }, unb64(logged.epochKey)), /signature/);
+checks += 1;
 
 console.log(`web crypto: ${checks} checks against the test vectors passed`);
