@@ -40,6 +40,16 @@ public final class TestClient: Sendable {
         return joined
     }
 
+    /// Connects through `liar` (a lying server in front of the real one), joins `room`, and waits
+    /// for the room's key.
+    @discardableResult
+    public func enter(through liar: LyingServer, room: RoomID) async throws -> Joined {
+        try await client.connect(host: "127.0.0.1", port: liar.port)
+        let joined = try await client.join(room)
+        await client.waitForKey(room)
+        return joined
+    }
+
     /// The warnings shown in `room`, in order.
     public func warnings(in room: RoomID) -> [RoomWarning] {
         log.events.compactMap {

@@ -1,0 +1,225 @@
+import Foundation
+import HavenClient
+import HavenNet
+import HavenServer
+import HavenProtocol
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// Members talk through a server that lies (``LyingServer`` in front of the real one): it invents
+/// members, withholds removals, shows members different logs, swaps keys, replays and drops
+/// messages. Each attack is refused or shown to the member.
+@Suite struct LyingServerTests {
+    let lobby = try! RoomID("lobby")
+    let organisation = try! SigningKeyPair.generate()
+
+    /// A real server, a liar in front of it, and a client loop.
+    func stage() throws -> (TestServer, LyingServer, ClientLoop) {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.rateLimits = .unlimited
+        }
+        return (server, try LyingServer(upstreamPort: server.port), try ClientLoop())
+    }
+
+    func member(_ name: String, _ loop: ClientLoop) throws -> TestClient {
+        try TestClient(name, loop: loop.loop, organisation: organisation.publicKey)
+    }
+
+    /// Every frame the liar saw a member send, for asserting what their client did.
+    final class Sent: @unchecked Sendable {
+        // @unchecked Sendable: `frames` is guarded by `lock`.
+        private let lock = NSLock()
+        private var frames: [(MemberID?, Frame)] = []
+        func add(_ member: MemberID?, _ frame: Frame) { lock.withLock { frames.append((member, frame)) } }
+        var all: [(MemberID?, Frame)] { lock.withLock { frames } }
+        var bundles: [EpochKeyBundle] { all.compactMap { if case .keyBundle(let frame) = $0.1 { frame.bundle } else { nil } } }
+    }
+
+    func recording(_ liar: LyingServer) -> Sent {
+        let sent = Sent()
+        liar.toServer { member, frame in
+            sent.add(member, frame)
+            return [frame]
+        }
+        return sent
+    }
+
+    /// A join entry at `log`'s head, signed by an identity of the liar's own.
+    func ghostJoin(after log: RoomLog, ghost: SigningKeyPair) -> RoomLogEntry {
+        RoomLogEntry(room: lobby, seq: log.length, previous: log.head, kind: .join, author: MemberID(ghost.publicKey)).signed(by: ghost)
+    }
+
+    @Test func aGhostTheServerInventsGetsNoKey() async throws {
+        let (server, liar, loop) = try stage()
+        let sent = recording(liar)
+        let alice = try member("Quiet Otter", loop)
+        try await alice.enter(through: liar, room: lobby)
+        let ghost = try SigningKeyPair.generate()
+        let ghostID = MemberID(ghost.publicKey)
+        let log = try #require(await alice.client.log(of: lobby))
+
+        // The server announces a ghost, then forges a join in the name of a real member (Bob)
+        // whose key it does not hold.
+        liar.inject(.memberJoined(MemberJoined(room: lobby, member: MemberInfo(member: ghostID, displayName: "Kind Owl"), holdsKey: false)), to: alice.member)
+        let bob = try SigningKeyPair.generate()
+        var forged = ghostJoin(after: log, ghost: ghost)
+        forged.author = MemberID(bob.publicKey)
+        liar.inject(.logEntry(LogEntryFrame(entry: forged)), to: alice.member)
+        _ = try await alice.log.wait("the forged entry to be refused") { _ in
+            alice.warnings(in: lobby).contains { if case .entryRefused(_, .invalid) = $0 { true } else { false } } ? true : nil
+        }
+        // A real member joining afterwards is sealed the key; neither the ghost nor the forged
+        // "Bob" ever is.
+        let carol = try member("Calm Heron", loop)
+        try await carol.enter(server, room: lobby)
+        #expect(sent.bundles.contains { $0.recipient == carol.member })
+        #expect(!sent.bundles.contains { $0.recipient == ghostID || $0.recipient == MemberID(bob.publicKey) })
+        #expect(await !alice.client.members(of: lobby).contains(ghostID))
+    }
+
+    @Test func aPrivateRoomSealsNoKeyToAGhostEvenWithAValidSignature() async throws {
+        let (server, liar, loop) = try stage()
+        let sent = recording(liar)
+        let counsellor = try await server.staffClient(.counsellor, "Counsellor Ana", organisation: organisation, loop: loop)
+        let grief = try RoomID("grief")
+        try await counsellor.client.createRoom(grief, name: "Grief group", kind: "private")
+        await counsellor.client.disconnect()
+        // The counsellor's client goes through the liar from here on.
+        let ana = try TestClient("Counsellor Ana", loop: loop.loop, identity: counsellor.client.identity, organisation: organisation.publicKey)
+        try await ana.client.connect(host: "127.0.0.1", port: liar.port)
+        _ = try await ana.client.join(grief)
+        await ana.client.waitForKey(grief)
+        let log = try #require(await ana.client.log(of: grief))
+        let ghost = try SigningKeyPair.generate()
+        // The liar's own identity signs a well-formed join: fine in an open room, refused here.
+        let join = RoomLogEntry(room: grief, seq: log.length, previous: log.head, kind: .join, author: MemberID(ghost.publicKey)).signed(by: ghost)
+        liar.inject(.memberJoined(MemberJoined(room: grief, member: MemberInfo(member: MemberID(ghost.publicKey), displayName: "Ghost"), holdsKey: false)), to: ana.member)
+        liar.inject(.logEntry(LogEntryFrame(entry: join)), to: ana.member)
+        _ = try await ana.log.wait("the ghost's join to be refused") { _ in
+            ana.warnings(in: grief).contains(.entryRefused(seq: log.length, .needsStaff)) ? true : nil
+        }
+        #expect(!sent.bundles.contains { $0.recipient == MemberID(ghost.publicKey) })
+        #expect(await ana.client.members(of: grief) == [ana.member])
+    }
+
+    @Test func aRemovalTheServerWithholdsIsStillEnforcedByTheMembers() async throws {
+        let (server, liar, loop) = try stage()
+        let sent = recording(liar)
+        // The server withholds every hint of the removal: no epochChanged, no moderated.
+        liar.toMembers { _, frame in
+            switch frame {
+            case .epochChanged, .moderated: return []
+            default: return [frame]
+            }
+        }
+        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        _ = try await moderator.client.join(lobby)
+        await moderator.client.waitForKey(lobby)
+        let alice = try member("Quiet Otter", loop)
+        let bob = try member("Calm Heron", loop)
+        try await alice.enter(through: liar, room: lobby)
+        try await bob.enter(through: liar, room: lobby)
+        try await moderator.client.moderate(.remove, room: lobby, target: bob.member)
+
+        // Alice's client learns of it from the log alone and never sends under an epoch Bob holds.
+        _ = try await waitFor("Alice's log to show the removal") { await alice.client.members(of: lobby).contains(bob.member) ? nil : true }
+        await alice.client.waitForKey(lobby)
+        _ = try await alice.client.send("now that he is gone", to: lobby)
+        let sentByAlice = sent.all.compactMap { entry -> RoomEnvelope? in
+            guard entry.0 == alice.member, case .send(let frame) = entry.1 else { return nil }
+            return frame.envelope
+        }
+        #expect(sentByAlice.allSatisfy { $0.epoch >= 1 }, "nothing under the epoch the removed member holds")
+        #expect(!sent.bundles.contains { $0.recipient == bob.member && $0.epoch >= 1 })
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        let bundles = try store.performAndWait { try $0.keyBundles(room: "lobby", recipient: bob.member.bytes) }
+        #expect(try bundles.allSatisfy { try FrameCodec.decodeValue(EpochKeyBundle.self, from: $0).epoch == 0 })
+    }
+
+    @Test func aForkedLogIsShownToTheMembersItSplits() async throws {
+        let (server, liar, loop) = try stage()
+        let alice = try member("Quiet Otter", loop)
+        let carol = try member("Gentle Fox", loop)
+        try await alice.enter(server, room: lobby)
+        try await carol.enter(through: liar, room: lobby)
+        // From now on the liar shows Carol another history: where the room got Dave's join, Carol
+        // gets the join of an identity of the liar's own (valid on its own: an open room).
+        let ghost = try SigningKeyPair.generate()
+        liar.toMembers { member, frame in
+            guard case .logEntry(let logFrame) = frame, logFrame.entry.kind == .join else { return [frame] }
+            let original = logFrame.entry
+            let swapped = RoomLogEntry(room: original.room, seq: original.seq, previous: original.previous.bytes, kind: .join,
+                                       author: MemberID(ghost.publicKey)).signed(by: ghost)
+            return [.logEntry(LogEntryFrame(entry: swapped))]
+        }
+        let dave = try member("Steady Wren", loop)
+        try await dave.enter(server, room: lobby)
+        _ = try await waitFor("Carol to take the ghost's join") { await carol.client.members(of: lobby).contains(MemberID(ghost.publicKey)) ? true : nil }
+        _ = try await alice.client.send("can everyone see this?", to: lobby)
+        _ = try await carol.log.wait("Carol to be warned of the fork") { _ in
+            carol.warnings(in: lobby).contains { if case .forked(let sender, _) = $0 { sender == alice.member } else { false } } ? true : nil
+        }
+    }
+
+    @Test func aSwappedKeyBundleIsRefusedAndTheRealOneTaken() async throws {
+        let (server, liar, loop) = try stage()
+        let alice = try member("Quiet Otter", loop)
+        try await alice.enter(server, room: lobby)
+        let bob = try member("Calm Heron", loop)
+        let ghost = try SigningKeyPair.generate()
+        // The liar swaps the key sealed to Bob for one of its own, signed by its own identity,
+        // and holds the real bundle back until told.
+        let held = Locked<[EpochKeyBundle]>([])
+        liar.toMembers { _, frame in
+            guard case .keyBundle(let bundleFrame) = frame, bundleFrame.bundle.sealer != bundleFrame.bundle.recipient,
+                  let fake = try? EpochKey.generate(room: bundleFrame.bundle.room, epoch: bundleFrame.bundle.epoch),
+                  let swapped = try? EpochKeyBundle.seal(fake, to: bundleFrame.bundle.recipient, by: ghost)
+            else { return [frame] }
+            held.withLock { $0.append(bundleFrame.bundle) }
+            return [.keyBundle(KeyBundleFrame(bundle: swapped))]
+        }
+        try await bob.client.connect(host: "127.0.0.1", port: liar.port)
+        _ = try await bob.client.join(lobby)
+        _ = try await bob.log.wait("Bob to refuse the swapped key") { _ in
+            bob.warnings(in: lobby).contains { if case .keyMismatch = $0 { true } else { false } } ? true : nil
+        }
+        #expect(await bob.client.keyHolders(in: lobby).contains(bob.member) == false)
+        liar.toMembers { _, frame in [frame] }
+        for bundle in held.withLock({ $0 }) { liar.inject(.keyBundle(KeyBundleFrame(bundle: bundle)), to: bob.member) }
+        await bob.client.waitForKey(lobby)
+        _ = try await alice.client.send("hello Bob", to: lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["hello Bob"])
+    }
+
+    @Test func replayedAndWithheldMessagesAreNoticed() async throws {
+        let (server, liar, loop) = try stage()
+        let alice = try member("Quiet Otter", loop)
+        let bob = try member("Calm Heron", loop)
+        try await alice.enter(server, room: lobby)
+        try await bob.enter(through: liar, room: lobby)
+        // The liar delivers Alice's first message twice (under a new cursor) and drops her second.
+        let seen = Locked(0)
+        liar.toMembers { _, frame in
+            guard case .message(let message) = frame, let cursor = message.cursor else { return [frame] }
+            switch seen.withLock({ count -> Int in count += 1; return count }) {
+            case 1: return [frame, .message(EnvelopeFrame(envelope: message.envelope, cursor: cursor + 1000))]
+            case 2: return []
+            default: return [.message(EnvelopeFrame(envelope: message.envelope, cursor: cursor + 2000))]
+            }
+        }
+        for text in ["one", "two", "three"] { _ = try await alice.client.send(text, to: lobby) }
+        #expect(try await bob.waitForTexts(2, in: lobby) == ["one", "three"])
+        _ = try await bob.log.wait("the replay and the gap to be reported") { _ in
+            let warnings = bob.warnings(in: lobby)
+            let replayed = warnings.contains { if case .replayed(let sender, _) = $0 { sender == alice.member } else { false } }
+            return replayed && warnings.contains(.messagesWithheld(sender: alice.member, missing: 1)) ? true : nil
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(bob.texts(in: lobby) == ["one", "three"], "the replay is never shown twice")
+    }
+}
