@@ -5,7 +5,8 @@
 #                    libcrypto only for the SHA-1 of the WebSocket handshake.
 #   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
 #   (the TURN relay the call tests run on loopback), PyNaCl
-#   (the independent cross-check of the crypto) and Selenium from PyPI, and Node.js (from
+#   (the independent cross-check of the crypto), Selenium, and websockets (the lying server in
+#   front of the real one in the browser tests) from PyPI, and Node.js (from
 #   Debian if missing) to run the JavaScript crypto against the test vectors.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-pars
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
     DEBIAN_PACKAGES+=(chromium chromium-driver coturn)
-    PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium)
+    PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets)
 fi
 
 as_root() {

@@ -63,7 +63,9 @@ export class Rooms {
       case "error":
         if (!frame.room || !this.states.has(frame.room)) return false;
         if (frame.code.startsWith("log_") || ["not_a_member", "sender_mismatch", "store_failed"].includes(frame.code)) this.refused(frame.room, frame.code);
-        return frame.code.startsWith("log_");
+        // The room's own bookkeeping (a lost race for a log position, a key the server would not
+        // pass on): handled here, never shown to the member as an error.
+        return frame.code.startsWith("log_") || ["not_a_member", "epoch_key_exists", "not_a_key_holder"].includes(frame.code);
       default: return false;
     }
   }

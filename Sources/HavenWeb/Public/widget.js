@@ -206,19 +206,22 @@ function updateComposer() {
 }
 
 const warningTexts = {
-  forked: "Another member sees a different history of this room: the server may be showing you different rooms.",
+  forked: "Your copy of this room's history differs from another member's: the server may be showing people different rooms. Messages stay encrypted.",
   entryRefused: "The server sent a change to this room that does not check out; it was ignored.",
-  replayed: "A message was delivered twice; it is shown once.",
   counterRepeated: "A member's message count went backwards: a message may have been replayed.",
   messagesWithheld: "Some messages from a member did not arrive: the server may have withheld them.",
   keyMismatch: "Someone sent a room key that does not match the room's signed key; it was refused.",
   notEntitled: "A message came from someone this room never gave its key; it is not shown.",
 };
+const warned = new Set();    // room, kind and member of each warning shown, so each is said once
 
-// What the browser noticed that did not check out, said in the room in plain words.
+// What the browser noticed that did not check out, said once in the room in plain words.
 function warn(room, warning) {
-  if (room !== currentRoom || warning.kind === "replayed") return;
-  const item = Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind] ?? "Something in this room did not check out."}` });
+  const text = warningTexts[warning.kind];
+  const key = `${room} ${warning.kind} ${warning.sender ?? ""}`;
+  if (room !== currentRoom || !text || warned.has(key)) return;
+  warned.add(key);
+  const item = Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${text}` });
   item.setAttribute("role", "alert");
   $("messages").append(item);
 }
@@ -232,7 +235,10 @@ function showReaders(room) {
   const seen = new Set(JSON.parse(localStorage.getItem(seenKey) ?? "[]"));
   const fresh = [...log.members].filter((member) => member !== myID && seen.size > 0 && !seen.has(member));
   const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room${log.mode === "open" ? " (anyone may join it)" : ""}.`;
-  $("readers").textContent = fresh.length > 0 ? `${readers} New since you last looked: ${fresh.map((member) => names.get(member) ?? "someone").join(", ")}.` : readers;
+  const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
+  const others = fresh.length - known.length;
+  const newcomers = [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", ");
+  $("readers").textContent = fresh.length > 0 ? `${readers} New since you last looked: ${newcomers}.` : readers;
   localStorage.setItem(seenKey, JSON.stringify([...log.members]));
 }
 
