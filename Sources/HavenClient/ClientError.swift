@@ -15,6 +15,9 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case noEpochKey(RoomID)
     /// A local protocol error (e.g. a message too large to seal).
     case invalid(ProtocolError)
+    /// The server's challenge names another server than the one this client meant to log in to
+    /// (a login relayed from elsewhere); nothing was signed.
+    case wrongServer(expected: String)
 
     public var description: String {
         switch self {
@@ -24,6 +27,7 @@ public enum ClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notConnected: return "not connected"
         case .noEpochKey(let room): return "no key for room \(room) yet"
         case .invalid(let error): return "\(error)"
+        case .wrongServer(let expected): return "the server does not call itself \(expected); not logging in"
         }
     }
 }

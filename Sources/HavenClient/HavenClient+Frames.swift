@@ -49,6 +49,11 @@ extension HavenClient {
     func handle(_ frame: Frame) {
         switch frame {
         case .challenge(let challenge):
+            if let expectedServer, challenge.server != expectedServer {
+                finishLogin(.failure(ClientError.wrongServer(expected: expectedServer)))
+                connection?.close(.normal)
+                return
+            }
             send(.auth(challenge.respond(identity: identity, displayName: displayName)))
         case .welcome:
             send(.syncDirect(DirectSyncRequest(after: directCursor)))

@@ -29,6 +29,7 @@ public final class HavenClient: @unchecked Sendable {
     public let organisation: SigningPublicKey?
     var roomStates: [RoomID: RoomState] = [:]
     var ownInfo: MemberInfo?
+    var expectedServer: String?
     var roomCursors: [RoomID: UInt64] = [:]
     var directCursor: UInt64 = 0
     var joinedRooms: Set<RoomID> = []
@@ -67,13 +68,15 @@ public final class HavenClient: @unchecked Sendable {
     }
 
     /// Connects, logs in, replays missed direct messages, and re-joins (with replay) every room
-    /// joined before; returns once all of that is done.
+    /// joined before; returns once all of that is done. With `serverName`, a challenge naming
+    /// any other server is refused before anything is signed.
     ///
     /// - Throws: ``ClientError``.
-    public func connect(host: String, port: Int, origin: String? = nil) async throws {
+    public func connect(host: String, port: Int, origin: String? = nil, serverName: String? = nil) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in
                 pendingLogin = continuation
+                expectedServer = serverName
                 WebSocketClientConnection.connect(loop: loop, host: host, port: port, origin: origin) { [self] result in
                     switch result {
                     case .failure(let error):

@@ -82,6 +82,16 @@ import Testing
         #expect(bystanders.bob.log.events.allSatisfy { if case .undecryptable = $0 { return false } else { return true } })
     }
 
+    @Test func aClientRefusesAChallengeFromAnotherServerBeforeSigningAnything() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: clients.loop)
+        await #expect(throws: ClientError.wrongServer(expected: "haven.provider.example")) {
+            try await member.client.connect(host: "127.0.0.1", port: server.port, serverName: "haven.provider.example")
+        }
+        try await member.client.connect(host: "127.0.0.1", port: server.port, serverName: "haven.test")
+    }
+
     @Test func replayedLoginAnswerIsRefusedAndTheConnectionClosed() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()

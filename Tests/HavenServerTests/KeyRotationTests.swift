@@ -92,6 +92,27 @@ import Testing
         #expect(try await bob.waitForTexts(1, in: lobby) == ["after the rotation"])
     }
 
+    @Test func aMemberWhoLeavesIsNotGivenTheNextEpoch() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        try await alice.enter(server, room: lobby)
+        try await bob.enter(server, room: lobby)
+        try await bob.client.leave(lobby)
+        _ = try await waitFor("Alice's log to show Bob left and a new epoch begin") { () -> Bool? in
+            let members = await alice.client.members(of: lobby)
+            let epoch = await alice.client.epoch(of: lobby) ?? 0
+            return !members.contains(bob.member) && epoch >= 1 ? true : nil
+        }
+        await alice.client.waitForKey(lobby)
+        _ = try await alice.client.send("after Bob left", to: lobby)
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        let bobs = try store.performAndWait { try $0.keyBundles(room: "lobby", recipient: bob.member.bytes) }
+        #expect(try bobs.allSatisfy { try FrameCodec.decodeValue(EpochKeyBundle.self, from: $0).epoch == 0 }, "nothing sealed to Bob after he left")
+    }
+
     /// The epoch-0 key Bob legitimately received.
     func bundlesOpenedBy(_ client: TestClient, in store: HavenStore) throws -> EpochKey? {
         let bundles = try store.performAndWait { try $0.keyBundles(room: "lobby", epoch: 0) }
