@@ -92,6 +92,9 @@ def rejected_frames(envelope: dict) -> list:
         {"frame": json.dumps({"v": 1, "type": "auth", "member": envelope["sender"], "signature": ref.b64(bytes(64)),
                               "displayName": "x" * 65}), "code": "field_too_large"},
         {"frame": json.dumps({"v": 1, "type": "join", "room": "lobby", "after": 2 ** 53}), "code": "invalid_field"},
+        {"frame": '{"v":1,"type":"join","room":"lobby","after":-1}', "code": "malformed_json"},
+        {"frame": '{"v":1,"type":"join","room":"lobby","after":1.5}', "code": "malformed_json"},
+        {"frame": '{"v":1,"type":"join","room":"lobby","after":18446744073709551616}', "code": "malformed_json"},
         {"frame": json.dumps({"v": 1, "type": "syncDirect"}), "code": "missing_field"},
     ]
 
