@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "HavenKeys", dependencies: ["HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(
             name: "HavenBench",
-            dependencies: ["HavenNet", "HavenProtocol", "Sodium", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: [
+                "HavenNet", "HavenProtocol", "HavenStore", "HavenClient", "Sodium", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "haven",

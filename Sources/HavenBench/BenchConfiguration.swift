@@ -14,6 +14,8 @@ public struct BenchConfiguration: Sendable {
     public var window = 8
     /// Receivers whose deliveries are decoded for latency (the rest only count).
     public var latencyProbes = 4
+    /// Entries in the room logs a newcomer joins in the log-join phase.
+    public var logEntries = 10_000
     /// The `haven` binary to start as the server.
     public var serverBinary: String
     /// Store durability for the server.
@@ -30,6 +32,7 @@ public struct BenchConfiguration: Sendable {
         configuration.idleConnections = 2_000
         configuration.directPairs = 300
         configuration.windowSeconds = 2
+        configuration.logEntries = 2_000
         return configuration
     }
 }

@@ -35,6 +35,8 @@ public final class BenchRunner {
         report(Self.json(["phase": "room"].merging(roomResult) { $1 }))
         let direct = try directPhase()
         report(Self.json(["phase": "direct"].merging(direct) { $1 }))
+        let logJoin = try LogJoinPhase(binary: configuration.serverBinary, synchronous: configuration.synchronous, entries: configuration.logEntries).run()
+        report(Self.json(["phase": "log_join"].merging(logJoin) { $1 }))
         let roomSaturation = roomResult["saturation"] as? [String: Any] ?? [:]
         let directSaturation = direct["saturation"] as? [String: Any] ?? [:]
         let roomFixed = roomResult["fixed_load"] as? [String: Any] ?? [:]
@@ -45,6 +47,7 @@ public final class BenchRunner {
             "dm_deliveries_per_s": directSaturation["deliveries_per_s"] ?? 0,
             "latency_ms": roomFixed["latency_ms"] ?? [:],
             "durable_commits_per_s": directSaturation["commits_per_s"] ?? 0,
+            "log_join": logJoin,
         ]
     }
 

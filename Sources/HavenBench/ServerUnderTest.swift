@@ -7,9 +7,11 @@ final class ServerUnderTest {
     let port: Int
     let directory: String
 
-    init(binary: String, synchronous: String) throws {
+    /// Starts the server; `prepare` may fill its data folder first (it gets the folder's path).
+    init(binary: String, synchronous: String, prepare: (String) throws -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("haven-bench-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        try prepare(directory + "/data")
         let config = directory + "/bench.toml"
         try """
             synchronous = "\(synchronous)"
