@@ -15,6 +15,9 @@ public enum ClientEvent: Sendable {
     /// Something in a room did not check out (a forked log, a replayed or withheld message, a
     /// key that does not match its commitment...). Show it to the member.
     case roomWarning(room: RoomID, warning: RoomWarning)
+    /// A direct message from `from` was delivered twice (not shown again), or its counter went
+    /// back or skipped.
+    case directWarning(from: MemberID, warning: RoomWarning)
     /// Someone joined a room.
     case memberJoined(room: RoomID, member: MemberInfo)
     /// Someone left a room.

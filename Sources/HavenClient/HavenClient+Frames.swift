@@ -221,6 +221,11 @@ extension HavenClient {
         guard let cursor = frame.cursor, cursor > directCursor else { return }
         directCursor = cursor
         guard let opened = try? frame.message.open(with: identity) else { return }
+        guard let warnings = directCounters.receive(opened) else {
+            eventSink.yield(.directWarning(from: opened.sender, warning: .replayed(sender: opened.sender, id: opened.id)))
+            return
+        }
         eventSink.yield(.directMessage(message: opened, cursor: cursor))
+        for warning in warnings { eventSink.yield(.directWarning(from: opened.sender, warning: warning)) }
     }
 }

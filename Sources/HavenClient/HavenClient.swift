@@ -30,6 +30,7 @@ public final class HavenClient: @unchecked Sendable {
     var roomStates: [RoomID: RoomState] = [:]
     var ownInfo: MemberInfo?
     var expectedServer: String?
+    var directCounters = DirectCounters()
     var roomCursors: [RoomID: UInt64] = [:]
     var directCursor: UInt64 = 0
     var joinedRooms: Set<RoomID> = []
@@ -126,7 +127,8 @@ public final class HavenClient: @unchecked Sendable {
     /// Seals `text` to `recipient` and sends it; returns the cursor once the server has stored it.
     public func sendDirect(_ text: String, to recipient: MemberID, id: MessageID = .random()) async throws -> UInt64 {
         try await awaitAck(id) { [self] in
-            .direct(DirectFrame(message: try DirectMessage.seal(MessageBody(text: text), from: identity, to: recipient, id: id)))
+            let body = MessageBody(text: text, counter: directCounters.counter(for: id, to: recipient))
+            return .direct(DirectFrame(message: try DirectMessage.seal(body, from: identity, to: recipient, id: id)))
         }
     }
 

@@ -11,18 +11,23 @@ public struct MessageBody: Codable, Sendable, Equatable {
     public var attachment: AttachmentDescriptor?
     /// A call signalling step (only in direct messages carried by a ``CallFrame``).
     public var call: CallSignal?
+    /// In a direct message: the sender's count of their direct messages to this recipient, from
+    /// 1, so the recipient notices a replay (a repeat) or a message withheld (a skip).
+    public var counter: UInt64?
 
     /// Creates a body; at least one of `text`, `attachment` and `call` must be present.
-    public init(text: String? = nil, attachment: AttachmentDescriptor? = nil, call: CallSignal? = nil) {
+    public init(text: String? = nil, attachment: AttachmentDescriptor? = nil, call: CallSignal? = nil, counter: UInt64? = nil) {
         self.text = text
         self.attachment = attachment
         self.call = call
+        self.counter = counter
     }
 
     /// Checks limits. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
         guard text != nil || attachment != nil || call != nil else { throw .missingField("text") }
         try call?.validate()
+        try ProtocolLimits.checkInteger(counter, field: "counter")
         if let text, text.utf8.count > ProtocolLimits.maxTextBytes {
             throw .fieldTooLarge(field: "text", size: text.utf8.count, limit: ProtocolLimits.maxTextBytes)
         }

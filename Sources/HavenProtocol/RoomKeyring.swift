@@ -24,6 +24,7 @@ public struct RoomKeyring: Sendable {
     private var lastCounters: [MemberID: UInt64] = [:]
     private var seen: Set<SeenMessage> = []
     private var sentCounter: UInt64 = 0
+    private var assignedCounters: [MessageID: UInt64] = [:]
     private var waitingHeads: [(sender: MemberID, length: UInt64, head: [UInt8])] = []
 
     private struct SeenMessage: Hashable {
@@ -219,7 +220,8 @@ public struct RoomKeyring: Sendable {
 
     // MARK: Messages
 
-    /// Encrypts and signs `body` under the current key, with this member's log view and next counter.
+    /// Encrypts and signs `body` under the current key, with this member's log view and next
+    /// counter (the same counter again for an id sealed before: a resend).
     ///
     /// - Throws: ``ProtocolError/wrongEpoch(expected:actual:)`` when there is no current key or
     ///   the epoch must rotate first.
@@ -227,9 +229,12 @@ public struct RoomKeyring: Sendable {
         guard let key = currentKey, !mustRotate else {
             throw ProtocolError.wrongEpoch(expected: (log.currentEpoch?.epoch ?? 0) + 1, actual: log.currentEpoch?.epoch ?? 0)
         }
-        sentCounter += 1
+        // A message sent again (the same id) keeps its counter, so a resend is not a gap.
+        let counter = assignedCounters[id] ?? sentCounter + 1
+        sentCounter = max(sentCounter, counter)
+        assignedCounters[id] = counter
         let envelope = try RoomEnvelope.seal(
-            body, key: key, sender: identity, id: id, view: .init(length: log.length, head: log.head, counter: sentCounter))
+            body, key: key, sender: identity, id: id, view: .init(length: log.length, head: log.head, counter: counter))
         seen.insert(SeenMessage(sender: member, id: id))
         lastCounters[member] = sentCounter
         return envelope

@@ -92,6 +92,22 @@ import Testing
         #expect(warnings == [.messagesWithheld(sender: MemberID(alice.publicKey), missing: 1)])
     }
 
+    @Test func aResendKeepsItsCounterSoItIsNotAGap() throws {
+        var (a, b, _) = try aliceAndBob()
+        let id = MessageID.random()
+        let first = try a.seal(MessageBody(text: "one"), id: id)
+        let resent = try a.seal(MessageBody(text: "one"), id: id)
+        let next = try a.seal(MessageBody(text: "two"))
+        #expect(first.counter == 1 && resent.counter == 1 && next.counter == 2)
+        _ = b.open(resent)
+        guard case .opened(_, let warnings) = b.open(next) else { Issue.record("not opened"); return }
+        #expect(warnings.isEmpty)
+        var counters = DirectCounters()
+        let bobID = MemberID(bob.publicKey)
+        #expect(counters.counter(for: id, to: bobID) == 1 && counters.counter(for: id, to: bobID) == 1)
+        #expect(counters.counter(for: .random(), to: bobID) == 2)
+    }
+
     @Test func aDifferentLogHeadAtTheSameLengthIsAFork() throws {
         var (a, b, entries) = try aliceAndBob()
         // The server shows Bob another second entry than the one Alice saw: Mallory's join.

@@ -222,4 +222,32 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         #expect(bob.texts(in: lobby) == ["one", "three"], "the replay is never shown twice")
     }
+
+    @Test func aReplayedOrWithheldDirectMessageIsNoticed() async throws {
+        let (server, liar, loop) = try stage()
+        let alice = try member("Quiet Otter", loop)
+        let bob = try member("Calm Heron", loop)
+        try await alice.connect(server)
+        try await bob.client.connect(host: "127.0.0.1", port: liar.port)
+        // The liar delivers Alice's first private message twice (under a new cursor) and drops her second.
+        let seen = Locked(0)
+        liar.toMembers { _, frame in
+            guard case .direct(let direct) = frame, let cursor = direct.cursor else { return [frame] }
+            switch seen.withLock({ count -> Int in count += 1; return count }) {
+            case 1: return [frame, .direct(DirectFrame(message: direct.message, cursor: cursor + 1000))]
+            case 2: return []
+            default: return [.direct(DirectFrame(message: direct.message, cursor: cursor + 2000))]
+            }
+        }
+        for text in ["one", "two", "three"] { _ = try await alice.client.sendDirect(text, to: bob.member) }
+        #expect(try await bob.waitForDirectTexts(2) == ["one", "three"])
+        let warnings = try await bob.log.wait("the replay and the gap to be reported") { events -> [RoomWarning]? in
+            let warnings = events.compactMap { if case .directWarning(let from, let warning) = $0, from == alice.member { warning } else { nil } }
+            return warnings.count >= 2 ? warnings : nil
+        }
+        #expect(warnings.contains { if case .replayed = $0 { true } else { false } })
+        #expect(warnings.contains(.messagesWithheld(sender: alice.member, missing: 1)))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(bob.directTexts() == ["one", "three"], "the replay is never shown twice")
+    }
 }

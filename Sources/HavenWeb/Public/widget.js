@@ -4,6 +4,7 @@ import { loadSodium } from "/sodium.js";
 import { haven, b64, unb64 } from "/haven-protocol.js";
 import { Calls } from "/calls.js";
 import { Rooms } from "/rooms.js";
+import { DirectCounters } from "/direct-counters.js";
 
 const $ = (id) => document.getElementById(id);
 const sodium = await loadSodium("/sodium.wasm");
@@ -32,6 +33,7 @@ $("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)
 
 const members = new Map();   // room -> Set of member ids online
 let ownInfo = null;          // this member's staff proof, as the server relays it
+const directCounters = new DirectCounters(localStorage);
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
 let tokenWaiters = [];
@@ -126,11 +128,16 @@ function attachmentView(descriptor) {
 }
 
 function showDirect(message) {
-  let opened, text;
+  let opened, text, counter;
   try {
     opened = protocol.openDirectWithEvidence(message, me);
-    text = JSON.parse(decoder.decode(opened.body)).text;
+    ({ text, counter } = JSON.parse(decoder.decode(opened.body)));
   } catch { return; }
+  const warnings = directCounters.receive(message.sender, message.id, counter);
+  if (warnings === null) return;
+  for (const warning of warnings) {
+    $("direct").append(Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind]}` }));
+  }
   const item = document.createElement("li");
   item.append(`${names.get(message.sender) ?? "Someone"} (privately): ${text}`);
   const report = document.createElement("button");
@@ -464,7 +471,8 @@ $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
   if (!text || !directTarget) return;
-  const message = protocol.sealDirect(encoder.encode(JSON.stringify({ text })), me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
+  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget) }));
+  const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
   send({ type: "direct", message });
   const item = document.createElement("li");
   item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;

@@ -1,0 +1,34 @@
+// Per-pair counters for direct messages, as DirectCounters in Swift: the next number for each
+// message to a member (kept on this device, so a reload does not start again at 1), and the last
+// number seen from each, so a message delivered twice is shown once and a replay or a withheld
+// message is noticed.
+export class DirectCounters {
+  /** `storage` keeps the sent counters (localStorage in the widget). */
+  constructor(storage) {
+    Object.assign(this, { storage, received: new Map(), seen: new Set() });
+  }
+
+  /** The counter for the next message to `recipient` (1, 2, 3, ...). */
+  next(recipient) {
+    const key = `haven.sent.${recipient}`;
+    const counter = Number(this.storage.getItem(key) ?? 0) + 1;
+    this.storage.setItem(key, String(counter));
+    return counter;
+  }
+
+  /** null when the message was already shown, else the warnings its counter gives. */
+  receive(sender, id, counter) {
+    const seenKey = `${sender} ${id}`;
+    if (this.seen.has(seenKey)) return null;
+    this.seen.add(seenKey);
+    if (counter === undefined) return [];
+    const warnings = [];
+    const last = this.received.get(sender);
+    if (last !== undefined) {
+      if (counter <= last) warnings.push({ kind: "counterRepeated", sender });
+      if (counter > last + 1) warnings.push({ kind: "messagesWithheld", sender, missing: counter - last - 1 });
+    }
+    this.received.set(sender, Math.max(last ?? 0, counter));
+    return warnings;
+  }
+}
