@@ -48,6 +48,21 @@ import Testing
         return sent
     }
 
+    /// Makes the liar deliver the first message `moved` recognises twice (the copy under a later
+    /// cursor), drop the second, and pass the rest under later cursors. `moved` gives the frame
+    /// with its cursor moved on by a number, or nil for frames it does not concern.
+    func replayFirstAndDropSecond(through liar: LyingServer, moved: @escaping @Sendable (Frame, UInt64) -> Frame?) {
+        let seen = Locked(0)
+        liar.toMembers { _, frame in
+            guard let copy = moved(frame, 1000), let later = moved(frame, 2000) else { return [frame] }
+            switch seen.withLock({ count -> Int in count += 1; return count }) {
+            case 1: return [frame, copy]
+            case 2: return []
+            default: return [later]
+            }
+        }
+    }
+
     /// A join entry at `log`'s head, signed by an identity of the liar's own.
     func ghostJoin(after log: RoomLog, ghost: SigningKeyPair) -> RoomLogEntry {
         RoomLogEntry(room: lobby, seq: log.length, previous: log.head, kind: .join, author: MemberID(ghost.publicKey)).signed(by: ghost)
@@ -202,15 +217,9 @@ import Testing
         let bob = try member("Calm Heron", loop)
         try await alice.enter(server, room: lobby)
         try await bob.enter(through: liar, room: lobby)
-        // The liar delivers Alice's first message twice (under a new cursor) and drops her second.
-        let seen = Locked(0)
-        liar.toMembers { _, frame in
-            guard case .message(let message) = frame, let cursor = message.cursor else { return [frame] }
-            switch seen.withLock({ count -> Int in count += 1; return count }) {
-            case 1: return [frame, .message(EnvelopeFrame(envelope: message.envelope, cursor: cursor + 1000))]
-            case 2: return []
-            default: return [.message(EnvelopeFrame(envelope: message.envelope, cursor: cursor + 2000))]
-            }
+        replayFirstAndDropSecond(through: liar) { frame, shift in
+            guard case .message(let message) = frame, let cursor = message.cursor else { return nil }
+            return .message(EnvelopeFrame(envelope: message.envelope, cursor: cursor + shift))
         }
         for text in ["one", "two", "three"] { _ = try await alice.client.send(text, to: lobby) }
         #expect(try await bob.waitForTexts(2, in: lobby) == ["one", "three"])
@@ -229,15 +238,9 @@ import Testing
         let bob = try member("Calm Heron", loop)
         try await alice.connect(server)
         try await bob.client.connect(host: "127.0.0.1", port: liar.port)
-        // The liar delivers Alice's first private message twice (under a new cursor) and drops her second.
-        let seen = Locked(0)
-        liar.toMembers { _, frame in
-            guard case .direct(let direct) = frame, let cursor = direct.cursor else { return [frame] }
-            switch seen.withLock({ count -> Int in count += 1; return count }) {
-            case 1: return [frame, .direct(DirectFrame(message: direct.message, cursor: cursor + 1000))]
-            case 2: return []
-            default: return [.direct(DirectFrame(message: direct.message, cursor: cursor + 2000))]
-            }
+        replayFirstAndDropSecond(through: liar) { frame, shift in
+            guard case .direct(let direct) = frame, let cursor = direct.cursor else { return nil }
+            return .direct(DirectFrame(message: direct.message, cursor: cursor + shift))
         }
         for text in ["one", "two", "three"] { _ = try await alice.client.sendDirect(text, to: bob.member) }
         #expect(try await bob.waitForDirectTexts(2) == ["one", "three"])
