@@ -143,7 +143,7 @@ enum Migrations {
         ) WITHOUT ROWID;
         CREATE INDEX blobs_by_age ON blobs (created_at);
         """,
-        // 10: that a call happened, kept only when the operator turns call auditing on.
+        // 9: that a call happened, kept only when the operator turns call auditing on.
         """
         CREATE TABLE call_log (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -154,7 +154,7 @@ enum Migrations {
         );
         CREATE INDEX call_log_by_age ON call_log (started_at);
         """,
-        // 11: each room's signed, hash-chained log (membership and epochs), append-only. Existing
+        // 10: each room's signed, hash-chained log (membership and epochs), append-only. Existing
         // rooms start with an empty log and move onto it at their next epoch.
         """
         CREATE TABLE room_log (

@@ -1,0 +1,54 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// A database from before the room log upgrades in place, and its rooms move onto the log at
+/// their next epoch with their history still readable.
+@Suite struct RoomLogMigrationTests {
+    let lobby = try! RoomID("lobby")
+
+    @Test func anExistingRoomMovesOntoTheLogAtItsNextEpochAndKeepsItsHistory() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-migration-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let alice = try SigningKeyPair.generate()
+        let oldKey = try EpochKey.generate(room: lobby, epoch: 3)
+        // The room as schema 9 (the version before the log) left it: at epoch 3, Alice holding its
+        // key, one message under it, and no room log table.
+        do {
+            let store = try HavenStore(path: folder + "/haven.sqlite")
+            let bundle = FrameCodec.encodeValue(try EpochKeyBundle.seal(oldKey, to: MemberID(alice.publicKey), by: alice))
+            let envelope = try RoomEnvelope.seal(MessageBody(text: "said before the upgrade"), key: oldKey, sender: alice)
+            let member = alice.publicKey.bytes
+            try store.performAndWait { database in
+                _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+                for _ in 0..<3 { _ = try database.advanceEpoch(room: "lobby", now: 0) }
+                try database.storeKeyBundle(room: "lobby", epoch: 3, recipient: member, sealer: member, bundle: bundle, now: 0)
+                _ = try database.appendRoomMessage(
+                    room: "lobby", sender: member, messageID: envelope.id.bytes, epoch: 3, envelope: FrameCodec.encodeValue(envelope), now: 0)
+            }
+            store.close()
+            let connection = try SQLiteConnection(path: folder + "/haven.sqlite")
+            try connection.execute("DROP TABLE room_log")
+            try connection.execute("PRAGMA user_version = 9")
+        }
+        let server = try TestServer(directory: folder)
+        let loop = try ClientLoop()
+        let client = try TestClient("Quiet Otter", loop: loop.loop, identity: alice)
+        try await client.connect(server)
+        _ = try await client.client.join(lobby, replayHistory: true)
+        await client.client.waitForKey(lobby)
+        #expect(try await client.waitForTexts(1, in: lobby) == ["said before the upgrade"])
+        let log = try #require(await client.client.log(of: lobby))
+        #expect(log.start == 0 && log.currentEpoch?.epoch == 4, "the log starts at the room's next epoch")
+        _ = try await client.client.send("said after the upgrade", to: lobby)
+
+        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        try await bob.enter(server, room: lobby)
+        _ = try await client.client.send("welcome, Bob", to: lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["welcome, Bob"])
+    }
+}
