@@ -78,7 +78,9 @@ extension HavenClient {
             memberOnline(event.member, in: event.room)
             eventSink.yield(.memberJoined(room: event.room, member: event.member))
         case .memberLeft(let event):
+            // The key holder someone waits for may just have gone.
             roomStates[event.room]?.online.remove(event.member)
+            reconcile(event.room)
             eventSink.yield(.memberLeft(room: event.room, member: event.member))
         case .epochChanged(let change):
             // The server's word that an epoch is due (a removal, a schedule): the next member to

@@ -1,3 +1,5 @@
+import Foundation
+import HavenNet
 import HavenProtocol
 import Sodium
 
@@ -14,8 +16,11 @@ struct RoomState {
     var rotationRequested = false
     /// The join's replay is done: the log and bundles the join sent have arrived.
     var caughtUp = false
-    /// An entry of ours awaits the server's answer.
+    /// An entry of ours awaits the server's answer, for position `inFlightSeq`.
     var inFlight: InFlight?
+    var inFlightSeq: UInt64 = 0
+    /// Since when this member has waited for an online holder to seal it the key.
+    var waitingForKeySince: Date?
     /// The server refused an entry: write nothing more until the log moves.
     var paused = false
     /// Members online in the room by the server's word, with the proofs they presented.
@@ -32,6 +37,10 @@ struct RoomState {
         case epoch
         case entry(RoomLogKind, action: MessageID?)
     }
+
+    /// How long a member without the key waits for an online holder before starting a new epoch
+    /// (a holder whose device is asleep never answers).
+    static let keyPatience: TimeInterval = 8
 
     /// The epoch the next `epoch` entry starts: after the log's, and the one the server has due.
     var dueEpoch: UInt64 {
@@ -139,14 +148,17 @@ extension HavenClient {
         }
     }
 
-    /// The server refused our entry: drop what it was, and wait for the log to move.
+    /// The server refused our entry: drop what it was, and write again once the log has moved
+    /// past its position (at once, if the entry that took it has already arrived).
     func appendRefused(_ room: RoomID, code: String) {
         guard var state = roomStates[room], let inFlight = state.inFlight else { return }
         state.inFlight = nil
-        state.paused = true
         if inFlight == .epoch { state.keyring.dropProposal() }
         if case .entry(_, let action?) = inFlight, code != "log_conflict" { state.relays.removeAll { $0.action.id == action } }
+        let moved = state.keyring.log.length > state.inFlightSeq
+        state.paused = !moved
         roomStates[room] = state
+        if moved { reconcile(room) }
     }
 
     /// Looks at the room as the verified log gives it and does the one next thing it needs:
@@ -189,13 +201,30 @@ extension HavenClient {
         }
         guard let key = state.keyring.currentKey, let epoch = log.currentEpoch?.epoch else {
             let holders = (state.keyring.holders[log.currentEpoch?.epoch ?? 0] ?? []).union(log.currentEpoch.map { [$0.author] } ?? [])
-            if state.online.subtracting([member]).isDisjoint(with: holders) { propose(&state, reason: "no_holder") }
+            let waitingSince = state.waitingForKeySince ?? Date()
+            state.waitingForKeySince = waitingSince
+            if state.online.subtracting([member]).isDisjoint(with: holders) || Date().timeIntervalSince(waitingSince) >= RoomState.keyPatience {
+                state.waitingForKeySince = nil
+                propose(&state, reason: "no_holder")
+            } else {
+                reconcileLater(room)
+            }
             return
         }
+        state.waitingForKeySince = nil
         for recipient in state.keyring.membersWithoutKey {
             guard let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity) else { continue }
             state.keyring.sealed(to: recipient, epoch: epoch)
             send(.keyBundle(KeyBundleFrame(bundle: bundle)))
+        }
+    }
+
+    /// Looks at the room again once a holder has had time to answer.
+    private func reconcileLater(_ room: RoomID) {
+        Task { [weak self] in
+            try? await Task.sleep(for: .seconds(RoomState.keyPatience + 0.1))
+            guard let self else { return }
+            loop.execute { [self] in reconcile(room) }
         }
     }
 
@@ -206,6 +235,7 @@ extension HavenClient {
 
     private func write(_ entry: RoomLogEntry, as inFlight: RoomState.InFlight, state: inout RoomState) {
         state.inFlight = inFlight
+        state.inFlightSeq = entry.seq
         send(.appendLog(LogEntryFrame(entry: entry)))
     }
 }

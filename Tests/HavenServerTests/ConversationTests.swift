@@ -1,6 +1,7 @@
 import Foundation
 import HavenClient
 import HavenProtocol
+import HavenServer
 import HavenTestSupport
 import Sodium
 import Testing
@@ -35,6 +36,26 @@ import Testing
             return nil
         }
         #expect(sealers == [alice.member])
+    }
+
+    @Test func membersJoiningAtTheSameMomentAllGetTheKey() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        let newcomers = try ["Calm Heron", "Gentle Fox", "Steady Wren", "Kind Owl"].map { try TestClient($0, loop: clients.loop) }
+        for newcomer in newcomers { try await newcomer.connect(server) }
+        // All four race for the same position in the room's log; the losers sign again.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for newcomer in newcomers { group.addTask { _ = try await newcomer.client.join(self.lobby) } }
+            try await group.waitForAll()
+        }
+        for newcomer in newcomers {
+            _ = try await waitFor("\(newcomer.client.displayName) to hold the key", timeout: 20) {
+                await newcomer.client.keyHolders(in: self.lobby).contains(newcomer.member) ? true : nil
+            }
+        }
+        #expect(await alice.client.members(of: lobby) == Set([alice.member] + newcomers.map(\.member)))
     }
 
     @Test func reconnectingClientGetsExactlyWhatItMissedOnceInOrder() async throws {

@@ -75,7 +75,7 @@ public final class LyingServer: WebSocketServerDelegate, @unchecked Sendable {
                 return
             }
             link.upstream = upstream
-            upstream.onText = { [unowned self] text in relay(Array(text), toMemberOf: connection, link: link) }
+            upstream.onText = { [weak self] text in self?.relay(Array(text), toMemberOf: connection, link: link) }
             upstream.onClose = { _ in connection.close(.goingAway) }
             for text in link.pending { upstream.send(text: text) }
             link.pending = []

@@ -207,7 +207,7 @@ export function roomKeyring(sodium, protocol) {
     constructor(room, identity, organisationKey) {
       Object.assign(this, { log: new RoomLog(room, organisationKey), identity, member: b64(identity.publicKey), keys: new Map(),
         holders: new Map(), entitled: new Map(), waitingEntries: new Map(), waitingBundles: [], proposal: null,
-        lastCounters: new Map(), seen: new Set(), sentCounter: 0, waitingHeads: [] });
+        lastCounters: new Map(), seen: new Set(), sentCounter: 0, assignedCounters: new Map(), waitingHeads: [] });
     }
 
     get room() { return this.log.room; }
@@ -356,8 +356,12 @@ export function roomKeyring(sodium, protocol) {
     seal(body, id = sodium.randomBytes(16)) {
       const key = this.currentKey;
       if (!key || this.mustRotate) throw new Error("no current room key to send under");
-      this.sentCounter += 1;
-      const view = { logLength: this.log.length, logHead: b64(this.log.head), counter: this.sentCounter };
+      // A message sent again (the same id) keeps its counter, so a resend is not a gap.
+      const idText = b64(id);
+      const counter = this.assignedCounters.get(idText) ?? this.sentCounter + 1;
+      this.sentCounter = Math.max(this.sentCounter, counter);
+      this.assignedCounters.set(idText, counter);
+      const view = { logLength: this.log.length, logHead: b64(this.log.head), counter };
       const envelope = protocol.sealRoomMessage(body, this.room, this.log.currentEpoch.epoch, key, this.identity, id,
         sodium.randomBytes(24), sodium.randomBytes(32), view);
       this.seen.add(`${this.member} ${envelope.id}`);

@@ -7,9 +7,10 @@ import { roomKeyring } from "./room-keyring.js";
 
 export class Rooms {
   /** `send(frame)` writes to the socket; `ownInfo()` is this member's staff proof, if any;
-   *  `changed(room, event)` hears of log changes, keys and warnings. */
-  constructor({ sodium, protocol, identity, organisationKey, send, ownInfo, changed }) {
-    Object.assign(this, { sodium, protocol, identity, organisationKey, send, ownInfo, changed });
+   *  `changed(room, event)` hears of log changes, keys and warnings; `storage` keeps this
+   *  member's message counter per room across reloads (localStorage). */
+  constructor({ sodium, protocol, identity, organisationKey, send, ownInfo, changed, storage }) {
+    Object.assign(this, { sodium, protocol, identity, organisationKey, send, ownInfo, changed, storage });
     this.me = b64(identity.publicKey);
     this.rules = roomKeyring(sodium, protocol);
     this.states = new Map();
@@ -20,16 +21,18 @@ export class Rooms {
       this.states.set(room, {
         keyring: new this.rules.RoomKeyring(room, this.identity, this.organisationKey), modeHint: "open", serverEpoch: 0,
         serverHasHolders: false, rotationRequested: false, caughtUp: false, inFlight: null, paused: false, online: new Set(),
-        relays: [], waiting: [],
+        relays: [], waiting: [], subscribed: false, waitingForKeySince: null,
       });
     }
     return this.states.get(room);
   }
 
-  /** The `join` frame: from the log length this browser has verified, if any. */
+  /** The `join` frame: from the log length this browser has verified, if any; null when this
+   *  connection is in the room already. */
   joinFrame(room) {
     const state = this.state(room);
-    Object.assign(state, { caughtUp: false, inFlight: null, paused: false });
+    if (state.subscribed) return null;
+    Object.assign(state, { caughtUp: false, inFlight: null, paused: false, subscribed: true, waitingForKeySince: null });
     const length = state.keyring.log.length;
     return { type: "join", room, after: 0, ...(length > 0 ? { logLength: length } : {}) };
   }
@@ -58,7 +61,11 @@ export class Rooms {
         return true;
       }
       case "memberJoined": this.states.get(frame.room)?.online.add(frame.member.member); return false;
-      case "memberLeft": this.states.get(frame.room)?.online.delete(frame.member); return false;
+      case "memberLeft":
+        // The key holder someone waits for may just have gone.
+        this.states.get(frame.room)?.online.delete(frame.member);
+        this.reconcile(frame.room);
+        return false;
       case "moderated": this.relay(frame); return false;
       case "error":
         if (!frame.room || !this.states.has(frame.room)) return false;
@@ -114,13 +121,40 @@ export class Rooms {
     }
   }
 
+  /** The server refused our entry: drop it, and write again once the log has moved past the
+   *  position it was for (at once, if the entry that took it has already arrived). */
   refused(room, code) {
     const state = this.state(room);
     if (!state.inFlight) return;
     const inFlight = state.inFlight;
-    Object.assign(state, { inFlight: null, paused: true });
+    state.inFlight = null;
     if (inFlight.kind === "epoch") state.keyring.dropProposal();
     if (inFlight.action && code !== "log_conflict") state.relays = state.relays.filter((relay) => relay.action.id !== inFlight.action);
+    if (state.keyring.log.length > inFlight.seq) this.reconcile(room); else state.paused = true;
+  }
+
+  /** Signed `leave` entries for every room this member is in, for when they leave for good. */
+  leaveAll() {
+    for (const state of this.states.values()) {
+      if (state.subscribed && state.keyring.log.members.has(this.me)) this.send({ type: "appendLog", entry: state.keyring.entry("leave") });
+    }
+  }
+
+  /** The connection is gone: every room must be joined again. */
+  disconnected() {
+    for (const state of this.states.values()) Object.assign(state, { subscribed: false, caughtUp: false, inFlight: null });
+  }
+
+  /** Encrypts a message for `room` (with `id`: a resend, which keeps its number), numbering it
+   *  after this member's last message there (kept across reloads, so a new page does not look
+   *  like a replay to the others). */
+  seal(room, body, id) {
+    const keyring = this.state(room).keyring;
+    const key = `haven.counter.${room}`;
+    keyring.sentCounter = Math.max(keyring.sentCounter, Number(this.storage.getItem(key) ?? 0));
+    const envelope = keyring.seal(body, id);
+    this.storage.setItem(key, String(keyring.sentCounter));
+    return envelope;
   }
 
   /** Whether this browser may send in `room`: it holds the current key and nobody given it has left. */
@@ -167,10 +201,20 @@ export class Rooms {
     const key = keyring.currentKey;
     const epoch = log.currentEpoch?.epoch;
     if (!key) {
+      // Wait for a key holder who is online to seal the key to us, but not for ever: one whose
+      // phone is locked never will, so after a while a new epoch is started instead.
       const holders = new Set([...keyring.holdersOf(epoch ?? 0), ...(log.currentEpoch ? [log.currentEpoch.author] : [])]);
-      if (![...state.online].some((member) => member !== this.me && holders.has(member))) this.propose(room, state, "no_holder");
+      const holderOnline = [...state.online].some((member) => member !== this.me && holders.has(member));
+      state.waitingForKeySince ??= Date.now();
+      if (!holderOnline || Date.now() - state.waitingForKeySince >= Rooms.keyPatience) {
+        state.waitingForKeySince = null;
+        this.propose(room, state, "no_holder");
+      } else {
+        setTimeout(() => this.reconcile(room), Rooms.keyPatience + 100);
+      }
       return;
     }
+    state.waitingForKeySince = null;
     for (const recipient of keyring.membersWithoutKey) {
       const value = { room, epoch, recipient, sealer: this.me,
         sealed: b64(this.sodium.seal(key, this.sodium.publicKeyToCurve25519(unb64(recipient)))) };
@@ -186,7 +230,10 @@ export class Rooms {
   }
 
   write(state, entry, inFlight) {
-    state.inFlight = inFlight;
+    state.inFlight = { ...inFlight, seq: entry.seq };
     this.send({ type: "appendLog", entry });
   }
 }
+
+/** How long a member without the room key waits for an online holder before starting a new epoch. */
+Rooms.keyPatience = 8000;

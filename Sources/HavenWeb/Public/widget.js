@@ -48,13 +48,14 @@ const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
-  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo,
+  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage: localStorage,
   changed: (room, event) => {
-    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); }
+    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); resendWaiting(); }
     if (event.kind === "warning") warn(room, event.warning);
-    if (event.kind === "log") { updateComposer(); showReaders(room); }
+    if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); resendWaiting(); }
   },
 });
+const outbox = new Map();    // message id -> { room, body, item, waitingForKey }: sent, not yet acknowledged
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
   nameOf: (id) => names.get(id) ?? "Someone",
@@ -188,6 +189,12 @@ function moderated(action) {
   } else if (action.kind === "suspend" && action.target === myID) {
     $("status").textContent = `suspended until ${new Date(action.until * 1000).toLocaleTimeString()}: you can still read`;
     $("composer").disabled = $("send").disabled = true;
+  } else if (action.kind === "remove" && action.target === myID) {
+    $("status").textContent = "A moderator removed you from this room.";
+    if (action.room === currentRoom) {
+      $("messages").append(listItem("A moderator removed you from this room. You can still reach the crisis contacts above at any time."));
+      $("composer").disabled = $("send").disabled = true;
+    }
   }
 }
 
@@ -233,20 +240,92 @@ function warn(room, warning) {
   $("messages").append(item);
 }
 
-// How many people can read the room (its verified log's members), and who is new since this
-// device last looked.
+// How many people can read the room (its verified log's members: whoever holds its key, here
+// or not), how many are here now, and who became a reader since this device last looked (worked
+// out once per visit, when this member's own place in the room is settled).
+const newSinceLastVisit = new Map();   // room -> names, for this visit
 function showReaders(room) {
   if (room !== currentRoom) return;
   const log = rooms.state(room).keyring.log;
+  if (!log.members.has(myID)) return;
   const seenKey = `haven.seen.${room}`;
-  const seen = new Set(JSON.parse(localStorage.getItem(seenKey) ?? "[]"));
-  const fresh = [...log.members].filter((member) => member !== myID && seen.size > 0 && !seen.has(member));
-  const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room${log.mode === "open" ? " (anyone may join it)" : ""}.`;
-  const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
-  const others = fresh.length - known.length;
-  const newcomers = [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", ");
-  $("readers").textContent = fresh.length > 0 ? `${readers} New since you last looked: ${newcomers}.` : readers;
+  if (!newSinceLastVisit.has(room)) {
+    const seen = JSON.parse(localStorage.getItem(seenKey) ?? "null");
+    const fresh = seen ? [...log.members].filter((member) => member !== myID && !seen.includes(member)) : [];
+    const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
+    const others = fresh.length - known.length;
+    newSinceLastVisit.set(room, [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", "));
+  }
   localStorage.setItem(seenKey, JSON.stringify([...log.members]));
+  const here = members.get(room)?.size ?? 1;
+  const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room, ${here} here now${log.mode === "open" ? " (anyone may join it)" : ""}.`;
+  const newcomers = newSinceLastVisit.get(room);
+  $("readers").textContent = newcomers ? `${readers} New since you last looked: ${newcomers}.` : readers;
+}
+
+// Messages under a key nobody online could share with this member stay unreadable: said once,
+// plainly, when this member starts the room's next key itself.
+function noteUnreadableHistory(room, change) {
+  if (change.kind !== "epochStarted" || change.record.author !== myID || room !== currentRoom) return;
+  const state = rooms.state(room);
+  const unreadable = state.waiting.filter((frame) => frame.envelope.epoch < change.record.epoch);
+  if (unreadable.length === 0) return;
+  state.waiting = state.waiting.filter((frame) => frame.envelope.epoch >= change.record.epoch);
+  $("messages").append(listItem(`${unreadable.length} earlier message(s) here can't be shown to you: nobody who could share their key was online when you arrived.`));
+}
+
+// Sending: a message shows "sending…" until the server has stored it; what the server refuses
+// is said next to it in plain words, and one refused only because the room moved to a new key
+// goes again, under the new key, with the same id.
+const refusals = {
+  rate_limited: "Not sent yet: you are sending quickly. Trying again…",
+  suspended: "Not sent: a moderator has paused your posting for now.",
+  not_a_member: "Not sent: you are no longer in this room.",
+  store_failed: "Not sent: the service could not save it. Trying again…",
+};
+function sendMessage(room, body, resend = null) {
+  const id = resend?.id ?? sodium.randomBytes(16);
+  const envelope = rooms.seal(room, body, id);
+  const item = resend?.item ?? render(envelope, body);
+  outbox.set(envelope.id, { room, body, item, id, waitingForKey: false });
+  markState(item, "sending…");
+  send({ type: "send", envelope });
+}
+function markState(item, text, failed = false) {
+  let state = item.querySelector(".state");
+  if (!state) { state = Object.assign(document.createElement("span"), { className: "state" }); item.append(" ", state); }
+  state.textContent = text;
+  state.classList.toggle("failed", failed);
+}
+function acknowledged(frame) {
+  const pending = outbox.get(frame.id);
+  if (!pending) return false;
+  outbox.delete(frame.id);
+  markState(pending.item, "sent");
+  return true;
+}
+function sendRefused(frame) {
+  const pending = outbox.get(frame.id);
+  if (!pending) return false;
+  if (frame.code === "stale_epoch") {
+    pending.waitingForKey = true;
+    markState(pending.item, "sending… (the room is changing its key)");
+    resendWaiting();
+  } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
+    markState(pending.item, refusals[frame.code]);
+    setTimeout(() => { pending.waitingForKey = true; resendWaiting(); }, 2000);
+  } else {
+    outbox.delete(frame.id);
+    markState(pending.item, refusals[frame.code] ?? "Not sent: the service refused it.", true);
+  }
+  return true;
+}
+function resendWaiting() {
+  for (const pending of outbox.values()) {
+    if (!pending.waitingForKey || !rooms.canSend(pending.room)) continue;
+    pending.waitingForKey = false;
+    sendMessage(pending.room, pending.body, pending);
+  }
 }
 
 const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
@@ -333,6 +412,7 @@ function render(env, plaintext) {
     item.append(" ", report);
   }
   $("messages").append(item);
+  return item;
 }
 
 function connect() {
@@ -344,6 +424,7 @@ function connect() {
   socket.addEventListener("message", received);
   socket.addEventListener("close", () => {
     if (!$("status").textContent.includes("banned")) $("status").textContent = "disconnected";
+    rooms.disconnected();
     calls.disconnected();
   });
 }
@@ -383,7 +464,12 @@ function received(event) {
         const button = document.createElement("button");
         button.textContent = `${room.name} (${room.online} here)`;
         button.dataset.room = room.room;
-        button.addEventListener("click", () => { currentRoom = room.room; $("room-title").textContent = room.name; send(rooms.joinFrame(room.room)); });
+        button.addEventListener("click", () => {
+          currentRoom = room.room;
+          $("room-title").textContent = room.name;
+          const join = rooms.joinFrame(room.room);
+          if (join) send(join); else { showReaders(room.room); updateComposer(); }
+        });
         item.append(button);
         return item;
       }));
@@ -430,9 +516,11 @@ function received(event) {
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
+    case "ack": acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
       if (frame.call) { calls.refused(frame); break; }
+      if (frame.id && sendRefused(frame)) break;
       $("status").textContent = frame.message;
       break;
   }
@@ -443,9 +531,7 @@ $("composer-form").addEventListener("submit", (event) => {
   const text = $("composer").value.trim();
   if (!text || !rooms.canSend(currentRoom)) return;
   const body = encoder.encode(JSON.stringify({ text }));
-  const env = rooms.state(currentRoom).keyring.seal(body);
-  send({ type: "send", envelope: env });
-  render(env, body);
+  sendMessage(currentRoom, body);
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
@@ -460,9 +546,7 @@ $("attach").addEventListener("change", async () => {
   const { blob } = await response.json();
   const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
   const body = encoder.encode(JSON.stringify({ attachment }));
-  const env = rooms.state(currentRoom).keyring.seal(body);
-  send({ type: "send", envelope: env });
-  render(env, body);
+  sendMessage(currentRoom, body);
   $("attach").value = "";
 });
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));
@@ -484,4 +568,10 @@ $("crisis-toggle").addEventListener("click", () => {
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
-$("forget").addEventListener("click", () => { localStorage.clear(); socket?.close(); location.reload(); });
+$("forget").addEventListener("click", () => {
+  // Leave every room for good first, so the others stop giving this identity the room's key.
+  if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
+  localStorage.clear();
+  socket?.close();
+  location.reload();
+});
