@@ -83,7 +83,7 @@ extension HavenClient {
     /// has left since.
     func canSend(in room: RoomID) -> Bool {
         guard let keyring = roomStates[room]?.keyring else { return false }
-        return keyring.currentKey != nil && !keyring.mustRotate && keyring.log.members.contains(member)
+        return keyring.currentKey != nil && !keyring.mustRotate && !keyring.isBehind && keyring.log.members.contains(member)
     }
 
     /// Verifies log entries through the room's keyring, reports what changed and what looked

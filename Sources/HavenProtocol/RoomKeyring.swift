@@ -141,7 +141,9 @@ public struct RoomKeyring: Sendable {
                 waitingBundles.append(bundle)
                 return .held
             }
-            guard bundle.epoch < firstLogged, bundle.recipient == member, keys[bundle.epoch] == nil,
+            // Keys from before the log are taken only by a member who verified the log from its
+            // first entry: after a checkpoint, "before the log" is whatever the server says it is.
+            guard log.start == 0, bundle.epoch < firstLogged, bundle.recipient == member, keys[bundle.epoch] == nil,
                   let key = try? bundle.open(with: identity)
             else { return .noted }
             keys[bundle.epoch] = key
@@ -173,6 +175,14 @@ public struct RoomKeyring: Sendable {
     public var mustRotate: Bool {
         guard let current = log.currentEpoch else { return false }
         return !entitled[current.epoch, default: []].isSubset(of: log.members)
+    }
+
+    /// Another member's message named a longer log than this member has, or a key arrived for an
+    /// epoch this member's log does not have yet: entries are missing (the server may be holding
+    /// back a removal). Nothing is sent until they arrive.
+    public var isBehind: Bool {
+        guard let current = log.currentEpoch?.epoch else { return false }
+        return !waitingHeads.isEmpty || waitingBundles.contains { $0.epoch > current }
     }
 
     /// Members of the room who have not been given the current key (this member included, when
@@ -226,7 +236,7 @@ public struct RoomKeyring: Sendable {
     /// - Throws: ``ProtocolError/wrongEpoch(expected:actual:)`` when there is no current key or
     ///   the epoch must rotate first.
     public mutating func seal(_ body: MessageBody, id: MessageID = .random()) throws -> RoomEnvelope {
-        guard let key = currentKey, !mustRotate else {
+        guard let key = currentKey, !mustRotate, !isBehind else {
             throw ProtocolError.wrongEpoch(expected: (log.currentEpoch?.epoch ?? 0) + 1, actual: log.currentEpoch?.epoch ?? 0)
         }
         // A message sent again (the same id) keeps its counter, so a resend is not a gap.
@@ -276,6 +286,7 @@ public struct RoomKeyring: Sendable {
             lastCounters[envelope.sender] = max(lastCounters[envelope.sender] ?? 0, counter)
             waitingHeads.append((envelope.sender, length, head))
             warnings += settleHeads()
+            if length > log.length { warnings.append(.behind(sender: envelope.sender, length: length)) }
         }
         return .opened(opened, warnings: warnings)
     }

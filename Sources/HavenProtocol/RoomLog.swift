@@ -54,7 +54,6 @@ public struct RoomLog: Sendable {
     public private(set) var epochs: [UInt64: EpochRecord] = [:]
     /// The latest epoch.
     public private(set) var currentEpoch: EpochRecord?
-    private var sanctionTargets: [MessageID: MemberID] = [:]
     private var actionIDs: Set<MessageID> = []
 
     /// An empty log, verified from its first entry.
@@ -64,7 +63,8 @@ public struct RoomLog: Sendable {
     }
 
     /// A log verified from `checkpoint`, an `epoch` entry whose member set, exclusions and mode
-    /// are taken on its author's word (its signature, and that its author is a member, are checked).
+    /// are taken on its author's word (its signature, and that its author is a member, are
+    /// checked; in a private room, that its author is verified staff).
     ///
     /// - Throws: ``RoomLogError`` when it is not a valid epoch entry of this room.
     public init(room: RoomID, organisation: SigningPublicKey?, checkpoint: RoomLogEntry) throws(RoomLogError) {
@@ -74,9 +74,24 @@ public struct RoomLog: Sendable {
         do { try checkpoint.verifySignature() } catch { throw .invalid(error) }
         let members = Set(checkpoint.members ?? [])
         guard members.contains(checkpoint.author) else { throw .notAMember }
+        // Anyone can sign a checkpoint naming themselves; a private room's must come from staff,
+        // so a server cannot open a private room to a key of its own (else verify from the start).
+        if checkpoint.mode == .private, staffRole(checkpoint.proof, of: checkpoint.author) == nil { throw .needsStaff }
         start = checkpoint.seq
         mode = checkpoint.mode
         self.members = members
+        excluded = Set(checkpoint.excluded ?? [])
+        startEpoch(checkpoint)
+        hashes = [checkpoint.hash]
+    }
+
+    /// A log that starts from a checkpoint the server itself stored, without checking it again
+    /// (see ``adopt(_:)``). Never for entries from elsewhere.
+    public init(adoptingCheckpoint checkpoint: RoomLogEntry, organisation: SigningPublicKey?) {
+        self.init(room: checkpoint.room, organisation: organisation)
+        start = checkpoint.seq
+        mode = checkpoint.mode
+        members = Set(checkpoint.members ?? [])
         excluded = Set(checkpoint.excluded ?? [])
         startEpoch(checkpoint)
         hashes = [checkpoint.hash]
@@ -101,6 +116,26 @@ public struct RoomLog: Sendable {
     @discardableResult
     public mutating func append(_ entry: RoomLogEntry) throws(RoomLogError) -> RoomLogChange {
         let change = try check(entry)
+        apply(change, of: entry)
+        return change
+    }
+
+    /// Takes an entry the server itself stored earlier without checking it again (a changed
+    /// organisation key could make an old proof fail): the store is the server's own record, and
+    /// its log must stay exactly as long as the store's. Never for entries from elsewhere.
+    public mutating func adopt(_ entry: RoomLogEntry) {
+        let target = entry.action?.target ?? entry.author
+        let change: RoomLogChange = switch entry.kind {
+        case .epoch: .epochStarted(record(of: entry))
+        case .join, .admit: .joined(entry.kind == .join ? entry.author : target)
+        case .leave: .left(entry.author)
+        case .remove, .ban: .removed(target)
+        case .lift: .lifted(target)
+        }
+        apply(change, of: entry)
+    }
+
+    private mutating func apply(_ change: RoomLogChange, of entry: RoomLogEntry) {
         switch change {
         case .epochStarted:
             if length == 0 { members = [entry.author] }
@@ -116,12 +151,8 @@ public struct RoomLog: Sendable {
         case .lifted(let member):
             excluded.remove(member)
         }
-        if let action = entry.action {
-            actionIDs.insert(action.id)
-            if let target = action.target, [.remove, .ban].contains(action.kind) { sanctionTargets[action.id] = target }
-        }
+        if let action = entry.action { actionIDs.insert(action.id) }
         hashes.append(entry.hash)
-        return change
     }
 
     /// What `entry` would change if appended, without appending it.
@@ -167,9 +198,11 @@ public struct RoomLog: Sendable {
         case .lift:
             _ = try checkAction(entry, staffOnly: false)
             guard members.contains(author) else { throw .notAMember }
-            guard let action = entry.action, let target = action.lifts.flatMap({ sanctionTargets[$0] }) ?? action.target,
-                  excluded.contains(target)
-            else { throw .notAuthorised("it lifts no removal or ban in force here") }
+            // A lift names its target, so a member who started from a checkpoint (and never saw
+            // the removal's entry) can apply it too.
+            guard let target = entry.action?.target, excluded.contains(target) else {
+                throw .notAuthorised("it lifts no removal or ban in force here of the member it names")
+            }
             return .lifted(target)
         }
     }
@@ -189,7 +222,6 @@ public struct RoomLog: Sendable {
         do { try action.verify() } catch { throw .notAuthorised("the action's signature does not verify") }
         let role = staffOnly ? staffRole(entry.proof, of: action.moderator) : moderatorRole(entry.proof, of: action.moderator)
         guard role != nil else { throw .notAuthorised("its moderator is not verified staff") }
-        if entry.kind == .lift { return action.target ?? action.moderator }
         guard let target = action.target else { throw .notAuthorised("the action names no member") }
         return target
     }

@@ -14,6 +14,9 @@ public enum RoomWarning: Sendable, Equatable, CustomStringConvertible {
     case counterRepeated(sender: MemberID, counter: UInt64)
     /// A sender's counter skipped: `missing` of their messages were not delivered.
     case messagesWithheld(sender: MemberID, missing: UInt64)
+    /// Another member's message names a longer log than this member has: entries have not
+    /// reached this member (the server may be holding back a removal). Sending waits for them.
+    case behind(sender: MemberID, length: UInt64)
     /// A key bundle whose key does not open its epoch's signed commitment (refused).
     case keyMismatch(sealer: MemberID, epoch: UInt64)
     /// A message under a logged epoch from someone who was never given that epoch's key, or
@@ -32,6 +35,8 @@ public enum RoomWarning: Sendable, Equatable, CustomStringConvertible {
             return "A member's message count went backwards: a message may have been replayed."
         case .messagesWithheld(_, let missing):
             return "\(missing) message(s) from a member did not arrive: the server may have withheld them."
+        case .behind:
+            return "Other members see changes to this room that have not reached you: the server may be holding them back. Sending waits until they arrive."
         case .keyMismatch(_, let epoch):
             return "Someone sent a room key that does not match epoch \(epoch)'s signed key; it was refused."
         case .notEntitled(_, let epoch):

@@ -52,16 +52,27 @@ final class LiveRoom {
         log = Self.restore(loaded, organisation: organisation)
     }
 
-    /// The stored log tail, verified again. An entry that no longer verifies (which only a
-    /// changed organisation key could cause) ends the restore there, and is logged.
+    /// The stored log tail, verified again. An entry that no longer verifies (a changed
+    /// organisation key could cause it) is logged and adopted as stored, so the log in memory is
+    /// always exactly as long as the store's and new entries find their place.
     private static func restore(_ loaded: LoadedRoom, organisation: SigningPublicKey?) -> RoomLog {
         let entries = loaded.log.compactMap { try? FrameCodec.decodeValue(RoomLogEntry.self, from: $0) }
         var log = RoomLog(room: loaded.id, organisation: organisation)
-        do {
-            if let first = entries.first, first.seq > 0 { log = try RoomLog(room: loaded.id, organisation: organisation, checkpoint: first) }
-            for entry in entries where entry.seq >= log.length { try log.append(entry) }
-        } catch {
-            ServerLog.warning("room \(loaded.id): a stored log entry does not verify (\(error)); the log is read up to it")
+        if let first = entries.first, first.seq > 0 {
+            do {
+                log = try RoomLog(room: loaded.id, organisation: organisation, checkpoint: first)
+            } catch {
+                ServerLog.warning("room \(loaded.id): its stored checkpoint does not verify (\(error)); it is taken as stored")
+                log = RoomLog(adoptingCheckpoint: first, organisation: organisation)
+            }
+        }
+        for entry in entries where entry.seq >= log.length {
+            do {
+                try log.append(entry)
+            } catch {
+                ServerLog.warning("room \(loaded.id): stored log entry \(entry.seq) does not verify (\(error)); it is taken as stored")
+                log.adopt(entry)
+            }
         }
         return log
     }

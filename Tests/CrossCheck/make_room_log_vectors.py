@@ -76,7 +76,7 @@ def main() -> None:
             lambda: b.add("join", "counsellor", proof=counsellor_proof),
             lambda: b.add("remove", "alice", action=remove_bob, proof=counsellor_proof),
             lambda: b.epoch("alice", 1, ["alice", "counsellor"], excluded=["bob"], reason="removal"),
-            lambda: b.add("lift", "counsellor", action=action("lift", 0x82, lifts=remove_bob["id"]), proof=counsellor_proof),
+            lambda: b.add("lift", "counsellor", action=action("lift", 0x82, lifts=remove_bob["id"], target=pub["bob"]), proof=counsellor_proof),
             lambda: b.add("join", "bob"),
         ]
         for step in steps[:upto]:
@@ -155,6 +155,10 @@ def main() -> None:
     b = open_room(4)
     b.add("join", "bob", check=False)
     sequence("a removed member joins again before a lift", b, "excluded")
+
+    b = open_room(5)
+    b.add("lift", "counsellor", action=action("lift", 0x87, lifts=remove_bob["id"]), proof=counsellor_proof, check=False)
+    sequence("a lift that does not name its target", b, "notAuthorised")
 
     b = Builder()
     b.add("join", "alice", check=False)

@@ -110,10 +110,14 @@ def sign_entry(fields: dict, author) -> dict:
 
 def check_fields(e: dict) -> None:
     is_epoch = e["kind"] == "epoch"
+    # An absent field and a null one are the same, as Swift and JavaScript read them.
     for field in ("epoch", "commitment", "reason", "mode", "members", "excluded"):
-        if (field in e) != is_epoch:
+        if (e.get(field) is not None) != is_epoch:
             raise LogError("invalid")
-    if ("action" in e) != (e["kind"] in MODERATION_KINDS):
+    if (e.get("action") is not None) != (e["kind"] in MODERATION_KINDS):
+        raise LogError("invalid")
+    integers = [e["seq"]] + ([e["epoch"]] if is_epoch else [])
+    if not all(type(n) is int and 0 <= n < 2 ** 53 for n in integers):
         raise LogError("invalid")
     try:
         if len(unb64(e["previous"])) != 32 or len(unb64(e["signature"])) != 64 or len(unb64(e["author"])) != 32:
@@ -138,7 +142,7 @@ class RoomLog:
         self.hashes, self.mode = [], None
         self.members, self.excluded = set(), set()
         self.epochs, self.current = {}, None
-        self.sanction_targets, self.action_ids = {}, set()
+        self.action_ids = set()
 
     @property
     def length(self) -> int:
@@ -168,8 +172,6 @@ class RoomLog:
             self.excluded.discard(member)
         if "action" in e:
             self.action_ids.add(e["action"]["id"])
-            if e["action"]["kind"] in ("remove", "ban") and "target" in e["action"]:
-                self.sanction_targets[e["action"]["id"]] = e["action"]["target"]
         self.hashes.append(entry_hash(e))
         return change
 
@@ -235,7 +237,7 @@ class RoomLog:
             return ("removed", target)
         if author not in self.members:
             raise LogError("notAMember")
-        lifted = self.sanction_targets.get(action.get("lifts")) or action.get("target")
+        lifted = action.get("target")
         if lifted is None or lifted not in self.excluded:
             raise LogError("notAuthorised")
         return ("lifted", lifted)
@@ -250,8 +252,6 @@ class RoomLog:
         role = self.staff(proof, action["moderator"]) if staff_only else moderator_role(proof, action["moderator"], self.organisation)
         if not role:
             raise LogError("notAuthorised")
-        if e["kind"] == "lift":
-            return action.get("target", action["moderator"])
         if "target" not in action:
             raise LogError("notAuthorised")
         return action["target"]

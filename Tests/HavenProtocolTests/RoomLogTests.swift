@@ -130,7 +130,11 @@ import Testing
         let change = try log.append(entry(log, .remove, by: fixtures.alice, action: remove, proof: proof))
         #expect(change == .removed(MemberID(fixtures.bob)))
         #expect(throws: RoomLogError.excluded) { try log.append(entry(log, .join, by: fixtures.bob)) }
-        let lift = ModerationAction.sign(.lift, lifts: remove.id, issuedAt: 2, by: moderator)
+        let anonymous = ModerationAction.sign(.lift, lifts: remove.id, issuedAt: 2, by: moderator)
+        #expect(throws: RoomLogError.self, "a lift in the log names its target") {
+            try log.append(entry(log, .lift, by: fixtures.alice, action: anonymous, proof: proof))
+        }
+        let lift = ModerationAction.sign(.lift, target: MemberID(fixtures.bob), lifts: remove.id, issuedAt: 2, by: moderator)
         #expect(try log.append(entry(log, .lift, by: fixtures.alice, action: lift, proof: proof)) == .lifted(MemberID(fixtures.bob)))
         try log.append(entry(log, .join, by: fixtures.bob))
         #expect(log.members.contains(MemberID(fixtures.bob)))

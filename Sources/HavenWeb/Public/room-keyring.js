@@ -51,6 +51,9 @@ export function roomKeyring(sodium, protocol) {
       if (!needed && present) refuse("invalid", `entry.${field} is not allowed in a ${e.kind} entry`);
     };
     if (!["epoch", "join", "leave", ...moderationKinds].includes(e.kind)) refuse("invalid", "unknown kind");
+    // Integers are JSON numbers from 0 to 2^53-1, exactly as Swift reads them; "9" or 1.5 is refused.
+    const integer = (value) => Number.isSafeInteger(value) && value >= 0;
+    if (typeof e.room !== "string" || !integer(e.seq) || (isEpoch && !integer(e.epoch))) refuse("invalid", "not an integer");
     for (const field of ["epoch", "commitment", "reason", "mode", "members", "excluded"]) check(e[field] !== undefined && e[field] !== null, isEpoch, field);
     check(Boolean(e.action), moderationKinds.includes(e.kind), "action");
     try {
@@ -69,7 +72,7 @@ export function roomKeyring(sodium, protocol) {
   class RoomLog {
     constructor(room, organisationKey) {
       Object.assign(this, { room, organisationKey, start: 0, hashes: [], mode: null, members: new Set(), excluded: new Set(),
-        epochs: new Map(), currentEpoch: null, sanctionTargets: new Map(), actionIDs: new Set() });
+        epochs: new Map(), currentEpoch: null, actionIDs: new Set() });
     }
 
     /** A log verified from a checkpoint: an epoch entry whose member set is taken on its author's word. */
@@ -79,6 +82,8 @@ export function roomKeyring(sodium, protocol) {
       verifyEntry(checkpoint);
       if (!checkpoint.members.includes(checkpoint.author)) refuse("notAMember");
       const log = new RoomLog(room, organisationKey);
+      // A private room's checkpoint must come from staff, so a server cannot open it to a key of its own.
+      if (checkpoint.mode === "private" && !log.staffRole(checkpoint.proof, checkpoint.author)) refuse("needsStaff");
       log.start = checkpoint.seq;
       log.mode = checkpoint.mode;
       log.members = new Set(checkpoint.members);
@@ -106,10 +111,7 @@ export function roomKeyring(sodium, protocol) {
       else if (change.kind === "left") this.members.delete(change.member);
       else if (change.kind === "removed") { this.members.delete(change.member); this.excluded.add(change.member); }
       else if (change.kind === "lifted") this.excluded.delete(change.member);
-      if (entry.action) {
-        this.actionIDs.add(entry.action.id);
-        if (entry.action.target && ["remove", "ban"].includes(entry.action.kind)) this.sanctionTargets.set(entry.action.id, entry.action.target);
-      }
+      if (entry.action) this.actionIDs.add(entry.action.id);
       this.hashes.push(entryHash(entry));
       return change;
     }
@@ -161,8 +163,9 @@ export function roomKeyring(sodium, protocol) {
         case "lift": {
           this.checkAction(e, false);
           if (!this.members.has(author)) refuse("notAMember");
-          const target = this.sanctionTargets.get(e.action.lifts) ?? e.action.target;
-          if (!target || !this.excluded.has(target)) refuse("notAuthorised", "it lifts no removal or ban in force here");
+          // A lift names its target, so a member who started from a checkpoint can apply it too.
+          const target = e.action.target;
+          if (!target || !this.excluded.has(target)) refuse("notAuthorised", "it lifts no removal or ban in force here of the member it names");
           return { kind: "lifted", member: target };
         }
       }
@@ -175,7 +178,6 @@ export function roomKeyring(sodium, protocol) {
       if (!protocol.verifyAction(action)) refuse("notAuthorised", "the action's signature does not verify");
       const role = staffOnly ? this.staffRole(e.proof, action.moderator) : this.moderatorRole(e.proof, action.moderator);
       if (!role) refuse("notAuthorised", "its moderator is not verified staff");
-      if (e.kind === "lift") return action.target ?? action.moderator;
       if (!action.target) refuse("notAuthorised", "the action names no member");
       return action.target;
     }
@@ -215,6 +217,10 @@ export function roomKeyring(sodium, protocol) {
     /** Takes an entry from the server; returns { changes, warnings }. */
     receive(entry) {
       const receipt = { changes: [], warnings: [] };
+      if (!Number.isSafeInteger(entry?.seq) || entry.seq < 0) {
+        receipt.warnings.push({ kind: "entryRefused", seq: entry?.seq, error: "invalid" });
+        return receipt;
+      }
       if (this.log.length === 0 && entry.seq > 0) {
         if (entry.kind !== "epoch") { this.waitingEntries.set(entry.seq, entry); return receipt; }
         try { this.log = RoomLog.fromCheckpoint(this.room, this.log.organisationKey, entry); } catch (error) {
@@ -249,8 +255,8 @@ export function roomKeyring(sodium, protocol) {
         if (change.kind === "joined" && this.log.currentEpoch) this.entitledTo(this.log.currentEpoch.epoch).add(change.member);
         if (change.kind === "epochStarted") this.established(receipt);
       } catch (error) {
-        if (!(error instanceof LogError)) throw error;
-        receipt.warnings.push({ kind: "entryRefused", seq: entry.seq, error: error.name });
+        // Anything that breaks on the way (a wrong JSON type, say) is a refused entry too.
+        receipt.warnings.push({ kind: "entryRefused", seq: entry.seq, error: error instanceof LogError ? error.name : "invalid" });
       }
     }
 
@@ -290,7 +296,8 @@ export function roomKeyring(sodium, protocol) {
       if (!record) {
         const logged = [...this.log.epochs.keys()];
         if (logged.length === 0 || bundle.epoch > (this.log.currentEpoch?.epoch ?? 0)) { this.waitingBundles.push(bundle); return { kind: "held" }; }
-        if (bundle.epoch >= Math.min(...logged) || bundle.recipient !== this.member || this.keys.has(bundle.epoch)) return { kind: "noted" };
+        // Keys from before the log only for a member who verified the log from its first entry.
+        if (this.log.start !== 0 || bundle.epoch >= Math.min(...logged) || bundle.recipient !== this.member || this.keys.has(bundle.epoch)) return { kind: "noted" };
         try {
           const key = protocol.openBundle(bundle, this.identity);
           this.keys.set(bundle.epoch, key);
@@ -320,6 +327,14 @@ export function roomKeyring(sodium, protocol) {
       const current = this.log.currentEpoch;
       if (!current) return false;
       return [...this.entitledTo(current.epoch)].some((member) => !this.log.members.has(member));
+    }
+
+    /** Entries are missing: another member signed a longer log, or a key came for an epoch this
+     *  log does not have. Nothing is sent until they arrive. */
+    get isBehind() {
+      const current = this.log.currentEpoch;
+      if (!current) return false;
+      return this.waitingHeads.length > 0 || this.waitingBundles.some((bundle) => bundle.epoch > current.epoch);
     }
 
     /** Members of the log not yet given the current key; empty unless this member holds it. */
@@ -355,7 +370,7 @@ export function roomKeyring(sodium, protocol) {
     /** Encrypts and signs a body under the current key with this member's log view and counter. */
     seal(body, id = sodium.randomBytes(16)) {
       const key = this.currentKey;
-      if (!key || this.mustRotate) throw new Error("no current room key to send under");
+      if (!key || this.mustRotate || this.isBehind) throw new Error("no current room key to send under");
       // A message sent again (the same id) keeps its counter, so a resend is not a gap.
       const idText = b64(id);
       const counter = this.assignedCounters.get(idText) ?? this.sentCounter + 1;
@@ -377,6 +392,8 @@ export function roomKeyring(sodium, protocol) {
       if (!key) return { kind: "needsKey" };
       const logged = this.log.epochs.has(envelope.epoch);
       const isLogged = envelope.logLength !== undefined;
+      const integers = [envelope.epoch, ...(isLogged ? [envelope.logLength, envelope.counter] : [])];
+      if (!integers.every((value) => Number.isSafeInteger(value) && value >= 0)) return { kind: "refused" };
       if (logged && (!isLogged || !this.entitledTo(envelope.epoch).has(envelope.sender))) {
         return { kind: "refused", warning: { kind: "notEntitled", sender: envelope.sender, epoch: envelope.epoch } };
       }
@@ -393,6 +410,7 @@ export function roomKeyring(sodium, protocol) {
         this.lastCounters.set(envelope.sender, Math.max(last ?? 0, envelope.counter));
         this.waitingHeads.push({ sender: envelope.sender, length: envelope.logLength, head: unb64(envelope.logHead) });
         warnings.push(...this.settleHeads());
+        if (envelope.logLength > this.log.length) warnings.push({ kind: "behind", sender: envelope.sender });
       }
       return { kind: "opened", body, warnings };
     }

@@ -21,20 +21,41 @@ export class Rooms {
       this.states.set(room, {
         keyring: new this.rules.RoomKeyring(room, this.identity, this.organisationKey), modeHint: "open", serverEpoch: 0,
         serverHasHolders: false, rotationRequested: false, caughtUp: false, inFlight: null, paused: false, online: new Set(),
-        relays: [], waiting: [], subscribed: false, waitingForKeySince: null,
+        relays: [], waiting: [], subscribed: false, waitingForKeySince: null, distrusted: false,
       });
     }
     return this.states.get(room);
   }
 
-  /** The `join` frame: from the log length this browser has verified, if any; null when this
-   *  connection is in the room already. */
-  joinFrame(room) {
+  /** The `join` frame, or null when this connection is in the room already. A page that has
+   *  verified part of the log goes on from there; a device that saw this room before, or a
+   *  private room, takes the whole log from its first entry (and the device then checks that it
+   *  still begins with what it saw); only a first visit to an open room starts from the latest
+   *  checkpoint, trusting that one entry's author for the history before it. */
+  joinFrame(room, { private: isPrivate = false } = {}) {
     const state = this.state(room);
     if (state.subscribed) return null;
     Object.assign(state, { caughtUp: false, inFlight: null, paused: false, subscribed: true, waitingForKeySince: null });
     const length = state.keyring.log.length;
-    return { type: "join", room, after: 0, ...(length > 0 ? { logLength: length } : {}) };
+    const fromStart = isPrivate || this.anchor(room) !== null;
+    return { type: "join", room, after: 0, ...(length > 0 ? { logLength: length } : fromStart ? { logLength: 0 } : {}) };
+  }
+
+  /** What this device last verified of the room's log: { length, head }, or null. */
+  anchor(room) { return JSON.parse(this.storage.getItem(`haven.log.${room}`) ?? "null"); }
+
+  /** After a join: the log must still begin with what this device verified before. */
+  checkAnchor(room) {
+    const state = this.state(room);
+    const anchor = this.anchor(room);
+    const log = state.keyring.log;
+    const head = anchor && log.headAt(anchor.length);
+    if (anchor && !(head && b64(head) === anchor.head)) {
+      state.distrusted = true;
+      this.changed(room, { kind: "warning", warning: { kind: "rewritten" } });
+      return;
+    }
+    if (log.start === 0 || !anchor) this.storage.setItem(`haven.log.${room}`, JSON.stringify({ length: log.length, head: b64(log.head) }));
   }
 
   /** Handles the frames that concern rooms; returns false for any other. */
@@ -52,6 +73,7 @@ export class Rooms {
       case "synced":
         if (!frame.room || !this.states.has(frame.room)) return false;
         this.state(frame.room).caughtUp = true;
+        this.checkAnchor(frame.room);
         this.reconcile(frame.room);
         return false;
       case "epochChanged": {
@@ -92,6 +114,7 @@ export class Rooms {
       }
       for (const warning of receipt.warnings) this.changed(room, { kind: "warning", warning });
     }
+    if (state.caughtUp && !state.distrusted) this.checkAnchor(room);
     this.keyArrived(room);
     this.reconcile(room);
   }
@@ -159,8 +182,9 @@ export class Rooms {
 
   /** Whether this browser may send in `room`: it holds the current key and nobody given it has left. */
   canSend(room) {
-    const keyring = this.states.get(room)?.keyring;
-    return Boolean(keyring?.currentKey && !keyring.mustRotate && keyring.log.members.has(this.me));
+    const state = this.states.get(room);
+    const keyring = state?.keyring;
+    return Boolean(keyring?.currentKey && !keyring.mustRotate && !keyring.isBehind && keyring.log.members.has(this.me) && !state.distrusted);
   }
 
   dueEpoch(state) {
@@ -172,7 +196,7 @@ export class Rooms {
   /** Does the one next thing the room needs, as the verified log gives it. */
   reconcile(room) {
     const state = this.states.get(room);
-    if (!state || !state.caughtUp || state.inFlight || state.paused) return;
+    if (!state || !state.caughtUp || state.inFlight || state.paused || state.distrusted) return;
     const keyring = state.keyring;
     const log = keyring.log;
     if (log.length === 0) { this.propose(room, state, "first"); return; }

@@ -226,6 +226,8 @@ const warningTexts = {
   messagesWithheld: "Some messages from a member did not arrive: the server may have withheld them.",
   keyMismatch: "Someone sent a room key that does not match the room's signed key; it was refused.",
   notEntitled: "A message came from someone this room never gave its key; it is not shown.",
+  rewritten: "This room's history no longer begins the way this device saw it before: the server may be showing you a different room. Sending here is paused.",
+  behind: "Other members see changes to this room that have not reached you: the server may be holding them back. Sending here is paused until they arrive.",
 };
 const warned = new Set();    // room, kind and member of each warning shown, so each is said once
 
@@ -467,7 +469,7 @@ function received(event) {
         button.addEventListener("click", () => {
           currentRoom = room.room;
           $("room-title").textContent = room.name;
-          const join = rooms.joinFrame(room.room);
+          const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
           if (join) send(join); else { showReaders(room.room); updateComposer(); }
         });
         item.append(button);
