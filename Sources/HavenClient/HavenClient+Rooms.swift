@@ -199,6 +199,10 @@ extension HavenClient {
             propose(&state, reason: state.keyring.mustRotate ? "removal" : "schedule")
             return
         }
+        if log.entriesSinceEpoch >= RoomLog.checkpointInterval, state.keyring.currentKey != nil {
+            propose(&state, reason: "checkpoint")
+            return
+        }
         guard let key = state.keyring.currentKey, let epoch = log.currentEpoch?.epoch else {
             let holders = (state.keyring.holders[log.currentEpoch?.epoch ?? 0] ?? []).union(log.currentEpoch.map { [$0.author] } ?? [])
             let waitingSince = state.waitingForKeySince ?? Date()

@@ -50,6 +50,9 @@ public struct RoomLog: Sendable {
     public private(set) var members: Set<MemberID> = []
     /// Who is kept out by a removal or ban in force.
     public private(set) var excluded: Set<MemberID> = []
+    /// Who was given the current epoch's key, or may be: its members, and members who joined
+    /// while it was current.
+    public private(set) var entitled: Set<MemberID> = []
     /// Every epoch seen, by number.
     public private(set) var epochs: [UInt64: EpochRecord] = [:]
     /// The latest epoch.
@@ -97,6 +100,10 @@ public struct RoomLog: Sendable {
         hashes = [checkpoint.hash]
     }
 
+    /// After this many entries since the last `epoch` entry, members start a new epoch, so a
+    /// newcomer starting from the latest checkpoint never has far to verify.
+    public static let checkpointInterval: UInt64 = 500
+
     /// The number of entries in the log (the next entry's `seq`).
     public var length: UInt64 { start + UInt64(hashes.count) }
 
@@ -143,6 +150,7 @@ public struct RoomLog: Sendable {
             startEpoch(entry)
         case .joined(let member):
             members.insert(member)
+            entitled.insert(member)
         case .left(let member):
             members.remove(member)
         case .removed(let member):
@@ -244,8 +252,15 @@ public struct RoomLog: Sendable {
             members: Set(entry.members ?? []), seq: entry.seq)
     }
 
+    /// Someone given the current key is no longer a member: the room needs a new epoch.
+    public var mustRotate: Bool { !entitled.isSubset(of: members) }
+
+    /// Entries since the current epoch began.
+    public var entriesSinceEpoch: UInt64 { length - (currentEpoch?.seq ?? 0) }
+
     private mutating func startEpoch(_ entry: RoomLogEntry) {
         let record = record(of: entry)
+        entitled = record.members.isEmpty ? [entry.author] : record.members
         epochs[record.epoch] = record
         currentEpoch = record
     }

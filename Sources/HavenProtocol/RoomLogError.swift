@@ -27,6 +27,8 @@ public enum RoomLogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The server expects another epoch number (it started an epoch of its own for a removal or
     /// a schedule, which the next `epoch` entry takes up).
     case epochNotDue(due: UInt64, actual: UInt64)
+    /// The room needs no new epoch now (nobody left, the key is held, none is due).
+    case epochNotNeeded
     /// An `epoch` entry's members or excluded identities are not the set the log gives.
     case memberSetMismatch
     /// An `epoch` entry names another mode than the log's.
@@ -49,6 +51,7 @@ public enum RoomLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAuthorised: return "notAuthorised"
         case .epochNotNew: return "epochNotNew"
         case .epochNotDue: return "epochNotDue"
+        case .epochNotNeeded: return "epochNotNeeded"
         case .memberSetMismatch: return "memberSetMismatch"
         case .modeChanged: return "modeChanged"
         case .duplicateAction: return "duplicateAction"
@@ -78,6 +81,7 @@ public enum RoomLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAuthorised(let why): return "moderation entry refused: \(why)"
         case .epochNotNew(let last, let actual): return "epoch \(actual) is not after the log's epoch \(last)"
         case .epochNotDue(let due, let actual): return "epoch \(actual) is not the room's next epoch, \(due)"
+        case .epochNotNeeded: return "the room needs no new epoch now"
         case .memberSetMismatch: return "the epoch entry's member set is not the one the log gives"
         case .modeChanged: return "the epoch entry changes the room's mode"
         case .duplicateAction: return "this moderation action is already in the log"

@@ -16,9 +16,18 @@ extension HavenServer {
             refuse(session, code: "not_a_member", message: "join the room before writing to its log", room: entry.room)
             return
         }
+        if entry.kind != .leave, sanctions.isSuspended(member.member, now: configuration.now()) {
+            refuse(session, code: "suspended", message: "you are suspended for now; you can still read", room: room.id)
+            return
+        }
+        guard session.logBucket?.take(now: loop.nowMilliseconds) ?? false else {
+            counters.rateLimited += 1
+            refuse(session, code: "rate_limited", message: "changing the room too fast; try again shortly", room: room.id)
+            return
+        }
         do {
             _ = try room.log.check(entry)
-            try checkServerRules(entry, room: room)
+            try checkServerRules(entry, room: room, session: session)
         } catch {
             // Losing a race for a position is normal: answered, but not counted against the client.
             if error.code == "log_conflict" {
@@ -53,15 +62,28 @@ extension HavenServer {
         }
     }
 
-    /// What only the server knows: a log starts in the mode the operator gave the room, and an
+    /// What only the server knows: a log starts in the mode the operator gave the room; an
     /// epoch entry starts the epoch the room is due (the current one if nobody has its key yet,
-    /// else the next), so epochs the server started for removals and schedules are taken up.
-    private func checkServerRules(_ entry: RoomLogEntry, room: LiveRoom) throws(RoomLogError) {
+    /// else the next), so epochs the server started for removals and schedules are taken up; and
+    /// an epoch starts only when one is needed, so nobody can keep a room changing keys: the
+    /// log has none yet, the server made one due, someone given the key has gone, the author has no key and no
+    /// holder is online (or none answered within ``keyPatienceMilliseconds``), or the log needs
+    /// a checkpoint.
+    private func checkServerRules(_ entry: RoomLogEntry, room: LiveRoom, session: Session) throws(RoomLogError) {
         if entry.seq == 0, entry.mode != room.mode { throw .modeChanged }
         guard let epoch = entry.epoch else { return }
         let due = room.isEpochEstablished ? room.epoch + 1 : room.epoch
         guard epoch == due else { throw .epochNotDue(due: due, actual: epoch) }
+        let waited = loop.nowMilliseconds &- (session.joinedAt[room.id] ?? loop.nowMilliseconds) >= Self.keyPatienceMilliseconds
+        let holderOnline = room.onlineMembers.contains { $0.member != entry.author && room.keyHolders.contains($0.member) }
+        let needed = room.log.length == 0 || !room.isEpochEstablished || room.log.mustRotate || room.log.entriesSinceEpoch >= RoomLog.checkpointInterval
+            || (!room.keyHolders.contains(entry.author) && (waited || !holderOnline))
+        guard needed else { throw .epochNotNeeded }
     }
+
+    /// How long a member without the room key waits for a holder before it may start an epoch
+    /// (the clients wait as long).
+    static let keyPatienceMilliseconds: UInt64 = 8_000
 
     /// Reads a room's log again from the store, after a write that failed.
     private func reloadLog(of room: LiveRoom) {

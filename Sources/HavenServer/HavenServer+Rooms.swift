@@ -19,6 +19,7 @@ extension HavenServer {
         }
         let wasOnline = room.onlineMembers.contains { $0.member == member.member }
         session.rooms[room.id] = .catchingUp(buffer: [])
+        session.joinedAt[room.id] = loop.nowMilliseconds
         room.sessions[session.connection.id] = session
         let roomID = room.id.value
         let memberBytes = member.member.bytes

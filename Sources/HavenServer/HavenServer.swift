@@ -150,6 +150,7 @@ final class HavenServer: WebSocketServerDelegate {
                 session.messageBucket = TokenBucket(
                     rate: isNew ? limits.newIdentityMessagesPerSecond : limits.messagesPerSecond,
                     burst: isNew ? limits.newIdentityMessageBurst : limits.messageBurst, now: loop.nowMilliseconds)
+                session.logBucket = TokenBucket(rate: limits.logEntriesPerSecond, burst: limits.logEntryBurst, now: loop.nowMilliseconds)
                 session.state = .authenticated(member)
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session
                 counters.logins += 1

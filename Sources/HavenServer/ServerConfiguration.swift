@@ -84,6 +84,10 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var addressConnectionsPerSecond = 2.0
     /// Burst of new connections per client address.
     public var addressConnectionBurst = 60.0
+    /// Room log entries per identity (joins, leaves, epochs, moderation entries).
+    public var logEntriesPerSecond = 1.0
+    /// Burst of room log entries per identity.
+    public var logEntryBurst = 10.0
     /// Refused messages in a row after which a client is disconnected.
     public var maxStrikes = 50
 
@@ -101,6 +105,8 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressMessageBurst = 1e9
         settings.addressConnectionsPerSecond = 1e9
         settings.addressConnectionBurst = 1e9
+        settings.logEntriesPerSecond = 1e9
+        settings.logEntryBurst = 1e9
         return settings
     }()
 }

@@ -27,6 +27,10 @@ final class Session {
     var rooms: [RoomID: Subscription] = [:]
     var direct: Subscription?
     var messageBucket: TokenBucket?
+    /// Room log entries this connection may still write.
+    var logBucket: TokenBucket?
+    /// When this connection joined each room (loop milliseconds).
+    var joinedAt: [RoomID: UInt64] = [:]
     var strikes = 0
     var protocolErrors = 0
     /// false: this device blocks incoming calls.

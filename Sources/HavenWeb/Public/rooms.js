@@ -222,6 +222,11 @@ export class Rooms {
       this.propose(room, state, keyring.mustRotate ? "removal" : "schedule");
       return;
     }
+    // A fresh checkpoint now and then, so a newcomer never has far to verify (RoomLog.checkpointInterval).
+    if (log.length - (log.currentEpoch?.seq ?? 0) >= 500 && keyring.currentKey) {
+      this.propose(room, state, "checkpoint");
+      return;
+    }
     const key = keyring.currentKey;
     const epoch = log.currentEpoch?.epoch;
     if (!key) {
