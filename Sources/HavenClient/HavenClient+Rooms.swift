@@ -122,6 +122,9 @@ extension HavenClient {
             keyArrived(in: bundle.room)
         case .refused(let warning?):
             eventSink.yield(.roomWarning(room: bundle.room, warning: warning))
+        case .held where roomStates[bundle.room]?.keyring.isBehind == true:
+            // A key for an epoch this member's log does not have: entries are being held back.
+            eventSink.yield(.roomWarning(room: bundle.room, warning: .behind(sender: bundle.sealer, length: 0)))
         case .noted, .held, .refused(nil):
             break
         }

@@ -109,7 +109,8 @@ public final class HavenClient: @unchecked Sendable {
 
     /// Encrypts and sends `text` to `room`; returns the cursor once the server has stored it.
     ///
-    /// - Throws: ``ClientError/noEpochKey(_:)`` before the room's key arrived, or a refusal.
+    /// - Throws: ``ClientError/noEpochKey(_:)`` before the room's key arrived (or while the room
+    ///   needs a new epoch, or this client's log is behind another member's), or a refusal.
     public func send(_ text: String, to room: RoomID, id: MessageID = .random()) async throws -> UInt64 {
         try await send(MessageBody(text: text), to: room, id: id)
     }
@@ -117,7 +118,7 @@ public final class HavenClient: @unchecked Sendable {
     /// Encrypts and sends `body` to `room`; returns the cursor once the server has stored it.
     public func send(_ body: MessageBody, to room: RoomID, id: MessageID = .random()) async throws -> UInt64 {
         try await awaitAck(id) { [self] in
-            guard roomStates[room]?.keyring.currentKey != nil, let envelope = try roomStates[room]?.keyring.seal(body, id: id) else {
+            guard canSend(in: room), let envelope = try roomStates[room]?.keyring.seal(body, id: id) else {
                 throw ClientError.noEpochKey(room)
             }
             return .send(EnvelopeFrame(envelope: envelope))

@@ -13,8 +13,9 @@ public struct RoomKeyring: Sendable {
     /// Their identity: it opens bundles and signs entries and messages.
     private let identity: SigningKeyPair
     private var keys: [UInt64: EpochKey] = [:]
-    /// Who has been given each epoch's key, from the signed bundles seen (the member who started
-    /// an epoch holds its key too, and seals it to themselves like to anyone else).
+    /// Who is known to hold each epoch's key: members sealed it by the epoch's author or by this
+    /// member, and members who sent a message under it (the member who started an epoch seals
+    /// it to themselves like to anyone else).
     public private(set) var holders: [UInt64: Set<MemberID>] = [:]
     /// Who may post under each epoch: its members, and members who joined while it was current.
     private var entitled: [UInt64: Set<MemberID>] = [:]
@@ -150,7 +151,10 @@ public struct RoomKeyring: Sendable {
             return .stored(key)
         }
         guard bundle.recipient == member else {
-            if entitled[record.epoch, default: []].contains(bundle.sealer) { holders[record.epoch, default: []].insert(bundle.recipient) }
+            // Only the epoch's author is taken at their word that a bundle holds the right key
+            // (it wrote the commitment): a bundle from anyone else may hold a wrong key, so other
+            // holders still seal the right one to that member.
+            if bundle.sealer == record.author { holders[record.epoch, default: []].insert(bundle.recipient) }
             return .noted
         }
         if keys[record.epoch] != nil {
@@ -277,6 +281,8 @@ public struct RoomKeyring: Sendable {
             return .refused(nil, error)
         }
         seen.insert(id)
+        // Sending under the key proves holding it.
+        if logged { holders[envelope.epoch, default: []].insert(envelope.sender) }
         var warnings: [RoomWarning] = []
         if let counter = envelope.counter, let length = envelope.logLength, let head = envelope.logHead?.bytes {
             if let last = lastCounters[envelope.sender] {

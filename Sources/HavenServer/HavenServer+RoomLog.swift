@@ -20,6 +20,14 @@ extension HavenServer {
             refuse(session, code: "suspended", message: "you are suspended for now; you can still read", room: room.id)
             return
         }
+        // Entries stay small, so the log a newcomer fetches stays small: a member set may take up
+        // to half a frame; anything else (a join with its proof, say) a few KiB.
+        let size = FrameCodec.encodeValue(entry).count
+        let limit = entry.kind == .epoch ? ProtocolLimits.maxFrameBytes / 2 : Self.maxEntryBytes
+        guard size <= limit else {
+            refuse(session, code: "field_too_large", message: "the log entry is too large: \(size) bytes, limit \(limit)", room: room.id)
+            return
+        }
         guard session.logBucket?.take(now: loop.nowMilliseconds) ?? false else {
             counters.rateLimited += 1
             refuse(session, code: "rate_limited", message: "changing the room too fast; try again shortly", room: room.id)
@@ -80,6 +88,9 @@ extension HavenServer {
             || (!room.keyHolders.contains(entry.author) && (waited || !holderOnline))
         guard needed else { throw .epochNotNeeded }
     }
+
+    /// Largest log entry other than an `epoch` entry, in bytes of JSON.
+    static let maxEntryBytes = 4096
 
     /// How long a member without the room key waits for a holder before it may start an epoch
     /// (the clients wait as long).

@@ -155,7 +155,8 @@ enum Migrations {
         CREATE INDEX call_log_by_age ON call_log (started_at);
         """,
         // 10: each room's signed, hash-chained log (membership and epochs), append-only. Existing
-        // rooms start with an empty log and move onto it at their next epoch.
+        // rooms start with an empty log and move onto it at their next epoch. Key bundles are kept
+        // one per sealer, so a member who seals a wrong key first cannot crowd out the right one.
         """
         CREATE TABLE room_log (
             room TEXT NOT NULL REFERENCES rooms(id),
@@ -168,6 +169,20 @@ enum Migrations {
         CREATE INDEX room_log_checkpoints ON room_log (room, kind, seq);
         CREATE TRIGGER room_log_append_only BEFORE UPDATE ON room_log
         BEGIN SELECT RAISE(ABORT, 'the room log is append-only'); END;
+        CREATE TABLE key_bundles_by_sealer (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            room TEXT NOT NULL REFERENCES rooms(id),
+            epoch INTEGER NOT NULL,
+            recipient BLOB NOT NULL,
+            sealer BLOB NOT NULL,
+            bundle BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (room, epoch, recipient, sealer)
+        );
+        INSERT INTO key_bundles_by_sealer SELECT id, room, epoch, recipient, sealer, bundle, created_at FROM key_bundles;
+        DROP TABLE key_bundles;
+        ALTER TABLE key_bundles_by_sealer RENAME TO key_bundles;
+        CREATE INDEX key_bundles_by_recipient ON key_bundles (recipient, room, epoch);
         """,
     ]
 

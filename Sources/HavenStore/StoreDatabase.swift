@@ -142,7 +142,9 @@ public final class StoreDatabase {
 
     // MARK: Epoch key bundles
 
-    /// Stores a bundle unless one for the same room, epoch and recipient exists; true when stored.
+    /// Stores a bundle unless the same sealer already sealed this room's epoch to this recipient;
+    /// true when stored. Several members may seal a key to the same recipient: the recipient
+    /// keeps the one that opens the epoch's commitment.
     @discardableResult
     public func storeKeyBundle(
         room: String, epoch: Int64, recipient: [UInt8], sealer: [UInt8], bundle: [UInt8], now: Int64
@@ -161,7 +163,7 @@ public final class StoreDatabase {
 
     /// Who holds a bundle for `room` at `epoch` (recipients, in the order they were given one).
     public func keyHolders(room: String, epoch: Int64) throws -> [[UInt8]] {
-        try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? ORDER BY id", [.text(room), .integer(epoch)])
+        try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? GROUP BY recipient ORDER BY MIN(id)", [.text(room), .integer(epoch)])
             .map { $0[0].blob }
     }
 }

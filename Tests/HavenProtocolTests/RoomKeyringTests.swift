@@ -66,6 +66,23 @@ import Testing
         }
     }
 
+    @Test func aBundleFromAMemberOtherThanTheEpochsAuthorDoesNotStopOthersSealingTheRightKey() throws {
+        var (a, b, entries) = try aliceAndBob()
+        // Carol joins; Bob (a member, not the epoch's author) races a wrong key to her.
+        var carol = keyring(try SigningKeyPair.generate())
+        for entry in entries { _ = carol.receive(entry) }
+        let join = carol.entry(.join)
+        for ring in [0, 1, 2] { _ = [ring == 0 ? a.receive(join) : ring == 1 ? b.receive(join) : carol.receive(join)] }
+        let squat = try EpochKeyBundle.seal(try EpochKey.generate(room: room, epoch: 0), to: carol.member, by: bob)
+        _ = a.receive(squat)
+        #expect(a.membersWithoutKey.contains(carol.member), "Alice still seals the right key to Carol")
+        guard case .refused(.keyMismatch?) = carol.receive(squat) else { Issue.record("the wrong key was taken"); return }
+        guard case .stored = carol.receive(try EpochKeyBundle.seal(#require(a.currentKey), to: carol.member, by: alice)) else {
+            Issue.record("the right key was refused")
+            return
+        }
+    }
+
     @Test func afterARemovalOrLeaveNothingIsSentUnderTheOldEpoch() throws {
         var (a, b, _) = try aliceAndBob()
         let leave = b.entry(.leave)

@@ -253,4 +253,68 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         #expect(bob.directTexts() == ["one", "three"], "the replay is never shown twice")
     }
+
+    @Test func aMemberFromWhomTheServerHoldsBackTheLogStopsSending() async throws {
+        let (server, liar, loop) = try stage()
+        let sent = recording(liar)
+        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        _ = try await moderator.client.join(lobby)
+        await moderator.client.waitForKey(lobby)
+        let alice = try member("Quiet Otter", loop)
+        let bob = try member("Calm Heron", loop)
+        let carol = try member("Gentle Fox", loop)
+        try await alice.enter(through: liar, room: lobby)
+        try await bob.enter(server, room: lobby)
+        try await carol.enter(server, room: lobby)
+        // From the removal on, the liar gives Alice no more of the log, nor any hint.
+        let holding = Locked(false)
+        liar.toMembers { member, frame in
+            switch frame {
+            case .logEntry(let logFrame):
+                if logFrame.entry.kind == .remove { holding.withLock { $0 = true } }
+                return holding.withLock { $0 } ? [] : [frame]
+            case .epochChanged, .moderated: return []
+            default: return [frame]
+            }
+        }
+        try await moderator.client.moderate(.remove, room: lobby, target: bob.member)
+        await carol.client.waitForKey(lobby)
+        _ = try await waitFor("Carol's new epoch") { (await carol.client.epoch(of: lobby) ?? 0) >= 1 ? true : nil }
+        _ = try await carol.client.send("Bob is gone", to: lobby)
+        _ = try await alice.log.wait("Alice to be told she is behind") { _ in
+            alice.warnings(in: lobby).contains { if case .behind = $0 { true } else { false } } ? true : nil
+        }
+        await #expect(throws: ClientError.noEpochKey(lobby)) { _ = try await alice.client.send("is Bob still here?", to: lobby) }
+        let afterRemoval = sent.all.compactMap { entry -> RoomEnvelope? in
+            guard entry.0 == alice.member, case .send(let frame) = entry.1 else { return nil }
+            return frame.envelope
+        }
+        #expect(afterRemoval.isEmpty, "nothing sent under the epoch the removed member holds")
+    }
+
+    @Test func aMemberCannotKeepTheRoomChangingKeysOrFloodTheLog() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let alice = try member("Quiet Otter", loop)
+        let mallory = try member("Loud Crow", loop)
+        try await alice.enter(server, room: lobby)
+        try await mallory.enter(server, room: lobby)
+        let log = try #require(await mallory.client.log(of: lobby))
+        let key = try EpochKey.generate(room: lobby, epoch: (log.currentEpoch?.epoch ?? 0) + 1)
+        let epoch = RoomLogEntry(
+            room: lobby, seq: log.length, previous: log.head, kind: .epoch, author: mallory.member, epoch: key.epoch,
+            commitment: key.commitment, reason: "schedule", mode: .open, members: Array(log.members), excluded: []
+        ).signed(by: mallory.client.identity)
+        await mallory.client.sendRaw(String(decoding: FrameCodec.encode(.appendLog(LogEntryFrame(entry: epoch))), as: UTF8.self))
+        let refusal = try await mallory.log.wait("the epoch to be refused") { events -> ErrorFrame? in
+            events.lazy.compactMap { if case .serverError(let error) = $0, error.code == "log_refused" { error } else { nil } }.first
+        }
+        #expect(refusal.message.contains("needs no new epoch"))
+        #expect(await alice.client.epoch(of: lobby) == log.currentEpoch?.epoch)
+        for _ in 0..<12 { await mallory.client.sendRaw(String(decoding: FrameCodec.encode(.appendLog(LogEntryFrame(entry: epoch))), as: UTF8.self)) }
+        _ = try await mallory.log.wait("log entries to be rate-limited") { events in
+            events.contains { if case .serverError(let error) = $0, error.code == "rate_limited" { true } else { false } } ? true : nil
+        }
+        _ = try await alice.client.send("still talking", to: lobby)
+    }
 }

@@ -305,7 +305,9 @@ export function roomKeyring(sodium, protocol) {
         } catch { return { kind: "noted" }; }
       }
       if (bundle.recipient !== this.member) {
-        if (this.entitledTo(record.epoch).has(bundle.sealer)) this.holdersOf(record.epoch).add(bundle.recipient);
+        // Only the epoch's author is taken at their word (it wrote the commitment); anyone else's
+        // bundle may hold a wrong key, so other holders still seal the right one.
+        if (bundle.sealer === record.author) this.holdersOf(record.epoch).add(bundle.recipient);
         return { kind: "noted" };
       }
       if (this.keys.has(record.epoch)) { this.holdersOf(record.epoch).add(this.member); return { kind: "noted" }; }
@@ -400,6 +402,7 @@ export function roomKeyring(sodium, protocol) {
       let body;
       try { body = protocol.openRoomMessage(envelope, key); } catch { return { kind: "refused" }; }
       this.seen.add(id);
+      if (logged) this.holdersOf(envelope.epoch).add(envelope.sender);   // sending under the key proves holding it
       const warnings = [];
       if (isLogged) {
         const last = this.lastCounters.get(envelope.sender);

@@ -124,6 +124,8 @@ export class Rooms {
     const result = this.state(bundle.room).keyring.receiveBundle(bundle);
     if (result.kind === "stored") this.keyArrived(bundle.room);
     if (result.kind === "refused" && result.warning) this.changed(bundle.room, { kind: "warning", warning: result.warning });
+    // A key for an epoch this browser's log does not have: entries are being held back.
+    if (result.kind === "held" && this.state(bundle.room).keyring.isBehind) this.changed(bundle.room, { kind: "warning", warning: { kind: "behind" } });
     this.reconcile(bundle.room);
   }
 
