@@ -5,6 +5,7 @@ import { haven, b64, unb64 } from "/haven-protocol.js";
 import { Calls } from "/calls.js";
 import { Rooms } from "/rooms.js";
 import { DirectCounters } from "/direct-counters.js";
+import { Outbox } from "/outbox.js";
 
 const $ = (id) => document.getElementById(id);
 const sodium = await loadSodium("/sodium.wasm");
@@ -50,12 +51,12 @@ const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
   sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage: localStorage,
   changed: (room, event) => {
-    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); resendWaiting(); }
+    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
     if (event.kind === "warning") warn(room, event.warning);
-    if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); resendWaiting(); }
+    if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
   },
 });
-const outbox = new Map();    // message id -> { room, body, item, waitingForKey }: sent, not yet acknowledged
+const outbox = new Outbox({ rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16) });
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
   nameOf: (id) => names.get(id) ?? "Someone",
@@ -276,59 +277,6 @@ function noteUnreadableHistory(room, change) {
   $("messages").append(listItem(`${unreadable.length} earlier message(s) here can't be shown to you: nobody who could share their key was online when you arrived.`));
 }
 
-// Sending: a message shows "sending…" until the server has stored it; what the server refuses
-// is said next to it in plain words, and one refused only because the room moved to a new key
-// goes again, under the new key, with the same id.
-const refusals = {
-  rate_limited: "Not sent yet: you are sending quickly. Trying again…",
-  suspended: "Not sent: a moderator has paused your posting for now.",
-  not_a_member: "Not sent: you are no longer in this room.",
-  store_failed: "Not sent: the service could not save it. Trying again…",
-};
-function sendMessage(room, body, resend = null) {
-  const id = resend?.id ?? sodium.randomBytes(16);
-  const envelope = rooms.seal(room, body, id);
-  const item = resend?.item ?? render(envelope, body);
-  outbox.set(envelope.id, { room, body, item, id, waitingForKey: false });
-  markState(item, "sending…");
-  send({ type: "send", envelope });
-}
-function markState(item, text, failed = false) {
-  let state = item.querySelector(".state");
-  if (!state) { state = Object.assign(document.createElement("span"), { className: "state" }); item.append(" ", state); }
-  state.textContent = text;
-  state.classList.toggle("failed", failed);
-}
-function acknowledged(frame) {
-  const pending = outbox.get(frame.id);
-  if (!pending) return false;
-  outbox.delete(frame.id);
-  markState(pending.item, "sent");
-  return true;
-}
-function sendRefused(frame) {
-  const pending = outbox.get(frame.id);
-  if (!pending) return false;
-  if (frame.code === "stale_epoch") {
-    pending.waitingForKey = true;
-    markState(pending.item, "sending… (the room is changing its key)");
-    resendWaiting();
-  } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
-    markState(pending.item, refusals[frame.code]);
-    setTimeout(() => { pending.waitingForKey = true; resendWaiting(); }, 2000);
-  } else {
-    outbox.delete(frame.id);
-    markState(pending.item, refusals[frame.code] ?? "Not sent: the service refused it.", true);
-  }
-  return true;
-}
-function resendWaiting() {
-  for (const pending of outbox.values()) {
-    if (!pending.waitingForKey || !rooms.canSend(pending.room)) continue;
-    pending.waitingForKey = false;
-    sendMessage(pending.room, pending.body, pending);
-  }
-}
 
 const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
 
@@ -518,11 +466,11 @@ function received(event) {
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": moderated(frame.action); break;
-    case "ack": acknowledged(frame); break;
+    case "ack": outbox.acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
       if (frame.call) { calls.refused(frame); break; }
-      if (frame.id && sendRefused(frame)) break;
+      if (frame.id && outbox.refused(frame)) break;
       $("status").textContent = frame.message;
       break;
   }
@@ -533,7 +481,7 @@ $("composer-form").addEventListener("submit", (event) => {
   const text = $("composer").value.trim();
   if (!text || !rooms.canSend(currentRoom)) return;
   const body = encoder.encode(JSON.stringify({ text }));
-  sendMessage(currentRoom, body);
+  outbox.post(currentRoom, body);
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
@@ -548,7 +496,7 @@ $("attach").addEventListener("change", async () => {
   const { blob } = await response.json();
   const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
   const body = encoder.encode(JSON.stringify({ attachment }));
-  sendMessage(currentRoom, body);
+  outbox.post(currentRoom, body);
   $("attach").value = "";
 });
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));
