@@ -305,6 +305,12 @@ public final class HavenClient: @unchecked Sendable {
         await onLoop { [self] in roomStates[room]?.keyring.log.members ?? [] }
     }
 
+    /// The current epoch's key of `room`, if this client holds it (tests use it to send what a
+    /// correct client would not).
+    public func currentKey(of room: RoomID) async -> EpochKey? {
+        await onLoop { [self] in roomStates[room]?.keyring.currentKey }
+    }
+
     /// The room's verified log, as this client holds it.
     public func log(of room: RoomID) async -> RoomLog? {
         await onLoop { [self] in roomStates[room]?.keyring.log }

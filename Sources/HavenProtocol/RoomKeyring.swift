@@ -26,7 +26,11 @@ public struct RoomKeyring: Sendable {
     private var seen: Set<SeenMessage> = []
     private var sentCounter: UInt64 = 0
     private var assignedCounters: [MessageID: UInt64] = [:]
-    private var waitingHeads: [(sender: MemberID, length: UInt64, head: [UInt8])] = []
+    /// Each sender's latest log view that is longer than this member's log, to compare once it is.
+    private var waitingHeads: [MemberID: (length: UInt64, head: [UInt8])] = [:]
+    /// A view further ahead than this is not believed (no honest member is that far ahead; a
+    /// member claiming it would otherwise stop everyone sending).
+    public static let maxViewAhead: UInt64 = 1_000
 
     private struct SeenMessage: Hashable {
         let sender: MemberID
@@ -290,9 +294,12 @@ public struct RoomKeyring: Sendable {
                 if counter > last + 1 { warnings.append(.messagesWithheld(sender: envelope.sender, missing: counter - last - 1)) }
             }
             lastCounters[envelope.sender] = max(lastCounters[envelope.sender] ?? 0, counter)
-            waitingHeads.append((envelope.sender, length, head))
-            warnings += settleHeads()
-            if length > log.length { warnings.append(.behind(sender: envelope.sender, length: length)) }
+            if length <= log.length + Self.maxViewAhead {
+                // A sender's newer message replaces what their older one claimed.
+                waitingHeads[envelope.sender] = (length, head)
+                warnings += settleHeads()
+                if length > log.length { warnings.append(.behind(sender: envelope.sender, length: length)) }
+            }
         }
         return .opened(opened, warnings: warnings)
     }
@@ -300,12 +307,11 @@ public struct RoomKeyring: Sendable {
     /// Compares the log views other members signed with this member's log, once it is long enough.
     private mutating func settleHeads() -> [RoomWarning] {
         var warnings: [RoomWarning] = []
-        waitingHeads.removeAll { view in
-            guard view.length <= log.length else { return false }
+        for (sender, view) in waitingHeads where view.length <= log.length {
+            waitingHeads[sender] = nil
             if let mine = log.head(atLength: view.length), mine != view.head {
-                warnings.append(.forked(sender: view.sender, length: view.length))
+                warnings.append(.forked(sender: sender, length: view.length))
             }
-            return true
         }
         return warnings
     }

@@ -53,6 +53,9 @@ extension HavenServer {
         }) { [unowned self] result in
             guard case .success(true) = result else { return }
             if !room.keyHolders.contains(bundle.recipient) { room.keyHolders.append(bundle.recipient) }
+            if bundle.epoch == room.log.currentEpoch?.epoch, bundle.sealer == room.log.currentEpoch?.author {
+                room.sealedByAuthor.insert(bundle.recipient)
+            }
             // Every member sees every bundle (they are sealed): that is how clients know who holds
             // the key. The sealer gets its own back too, as the sign that the server kept it.
             guard let frame = encode(.keyBundle(KeyBundleFrame(bundle: bundle))) else { return }

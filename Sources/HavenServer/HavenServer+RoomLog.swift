@@ -23,7 +23,7 @@ extension HavenServer {
         // Entries stay small, so the log a newcomer fetches stays small: a member set may take up
         // to half a frame; anything else (a join with its proof, say) a few KiB.
         let size = FrameCodec.encodeValue(entry).count
-        let limit = entry.kind == .epoch ? ProtocolLimits.maxFrameBytes / 2 : Self.maxEntryBytes
+        let limit = entry.kind == .epoch ? Self.maxEpochEntryBytes : Self.maxEntryBytes
         guard size <= limit else {
             refuse(session, code: "field_too_large", message: "the log entry is too large: \(size) bytes, limit \(limit)", room: room.id)
             return
@@ -50,6 +50,8 @@ extension HavenServer {
         if let epoch = entry.epoch {
             room.epoch = epoch
             room.keyHolders = []
+            room.sealedByAuthor = []
+            room.epochStartedAt = loop.nowMilliseconds
         }
         let stored = FrameCodec.encodeValue(entry)
         let roomText = room.id.value
@@ -82,15 +84,20 @@ extension HavenServer {
         guard let epoch = entry.epoch else { return }
         let due = room.isEpochEstablished ? room.epoch + 1 : room.epoch
         guard epoch == due else { throw .epochNotDue(due: due, actual: epoch) }
-        let waited = loop.nowMilliseconds &- (session.joinedAt[room.id] ?? loop.nowMilliseconds) >= Self.keyPatienceMilliseconds
+        let waitingSince = max(session.joinedAt[room.id] ?? loop.nowMilliseconds, room.epochStartedAt)
+        let waited = loop.nowMilliseconds &- waitingSince >= Self.keyPatienceMilliseconds
         let holderOnline = room.onlineMembers.contains { $0.member != entry.author && room.keyHolders.contains($0.member) }
+        let hasKey = room.sealedByAuthor.contains(entry.author) || room.log.currentEpoch?.author == entry.author
         let needed = room.log.length == 0 || !room.isEpochEstablished || room.log.mustRotate || room.log.entriesSinceEpoch >= RoomLog.checkpointInterval
-            || (!room.keyHolders.contains(entry.author) && (waited || !holderOnline))
+            || (!hasKey && (waited || !holderOnline))
         guard needed else { throw .epochNotNeeded }
     }
 
     /// Largest log entry other than an `epoch` entry, in bytes of JSON.
     static let maxEntryBytes = 4096
+    /// Largest `epoch` entry (its member set): what fits in a frame with room to spare, about
+    /// 2,900 members. Beyond that a room needs compaction of its log (not built yet).
+    static let maxEpochEntryBytes = ProtocolLimits.maxFrameBytes - 4096
 
     /// How long a member without the room key waits for a holder before it may start an epoch
     /// (the clients wait as long).

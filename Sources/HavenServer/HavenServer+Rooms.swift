@@ -109,6 +109,12 @@ extension HavenServer {
             refuse(session, code: "stale_epoch", message: "the room is at epoch \(room.epoch)", id: envelope.id)
             return
         }
+        // No member can have verified more of the log than the server holds: a longer claim would
+        // only make everyone else believe entries are being held back from them.
+        if let claimed = envelope.logLength, claimed > room.log.length {
+            refuse(session, code: "invalid_field", message: "logLength is longer than the room's log", id: envelope.id)
+            return
+        }
         guard allowMessage(session, id: envelope.id) else { return }
         do {
             try envelope.verifySignature()

@@ -13,6 +13,8 @@ struct LoadedRoom: Sendable {
     let retentionSeconds: UInt64?
     /// The log from its latest checkpoint (its last `epoch` entry) on, as stored.
     let log: [[UInt8]]
+    /// Members the current epoch's author sealed its key to.
+    let sealedByAuthor: [MemberID]
 
     /// Every unarchived room with its current key holders, effective retention and log tail.
     static func loadAll(from database: StoreDatabase) throws -> [LoadedRoom] {
@@ -21,10 +23,13 @@ struct LoadedRoom: Sendable {
             guard let id = try? RoomID(record.id) else { return nil }
             let holders = try database.keyHolders(room: record.id, epoch: record.currentEpoch).compactMap { try? MemberID(bytes: $0) }
             let checkpoint = try database.roomLogCheckpoint(room: record.id) ?? 0
+            let log = try database.roomLog(room: record.id, from: checkpoint, limit: Int.max)
+            let author = log.first.flatMap { try? FrameCodec.decodeValue(RoomLogEntry.self, from: $0) }.map(\.author)
+            let sealed = try author.map { try database.keyRecipients(room: record.id, epoch: record.currentEpoch, sealer: $0.bytes) } ?? []
             return LoadedRoom(
                 id: id, name: record.name, kind: record.kind, epoch: UInt64(record.currentEpoch), keyHolders: holders,
                 retentionSeconds: record.retentionSeconds(under: policy).map { UInt64(max(0, $0)) },
-                log: try database.roomLog(room: record.id, from: checkpoint, limit: Int.max))
+                log: log, sealedByAuthor: sealed.compactMap { try? MemberID(bytes: $0) })
         }
     }
 }
@@ -41,6 +46,11 @@ final class LiveRoom {
     var retentionSeconds: UInt64?
     var log: RoomLog
     var sessions: [Int: Session] = [:]
+    /// When the current epoch began (loop milliseconds; 0 for one from before this start).
+    var epochStartedAt: UInt64 = 0
+    /// Members the current epoch's author sealed its key to: the bundles that carry the key the
+    /// epoch committed to (anyone else's may carry a wrong one).
+    var sealedByAuthor: Set<MemberID> = []
 
     init(_ loaded: LoadedRoom, organisation: SigningPublicKey?) {
         id = loaded.id
@@ -50,6 +60,7 @@ final class LiveRoom {
         keyHolders = loaded.keyHolders
         retentionSeconds = loaded.retentionSeconds
         log = Self.restore(loaded, organisation: organisation)
+        sealedByAuthor = Set(loaded.sealedByAuthor)
     }
 
     /// The stored log tail, verified again. An entry that no longer verifies (a changed

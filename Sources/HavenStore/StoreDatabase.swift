@@ -161,6 +161,12 @@ public final class StoreDatabase {
                 [.text(room), .blob(recipient)]).map { $0[0].blob }
     }
 
+    /// Who `sealer` sealed `room`'s `epoch` key to.
+    public func keyRecipients(room: String, epoch: Int64, sealer: [UInt8]) throws -> [[UInt8]] {
+        try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? AND sealer = ? ORDER BY id",
+                [.text(room), .integer(epoch), .blob(sealer)]).map { $0[0].blob }
+    }
+
     /// Who holds a bundle for `room` at `epoch` (recipients, in the order they were given one).
     public func keyHolders(room: String, epoch: Int64) throws -> [[UInt8]] {
         try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? GROUP BY recipient ORDER BY MIN(id)", [.text(room), .integer(epoch)])

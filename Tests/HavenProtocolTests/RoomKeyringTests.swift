@@ -140,6 +140,21 @@ import Testing
         #expect(none.isEmpty, "Bob, shown the same log as Alice, sees no fork")
     }
 
+    @Test func aViewFarAheadIsNotBelievedAndANewerMessageReplacesAnOlderClaim() throws {
+        var (a, b, _) = try aliceAndBob()
+        let key = try #require(a.currentKey)
+        let far = try RoomEnvelope.seal(
+            MessageBody(text: "far"), key: key, sender: alice, view: .init(length: 1_000_000, head: a.log.head, counter: 1))
+        _ = b.open(far)
+        #expect(!b.isBehind, "a claim no honest member could make does not stop Bob sending")
+        let ahead = try RoomEnvelope.seal(
+            MessageBody(text: "ahead"), key: key, sender: alice, view: .init(length: b.log.length + 1, head: a.log.head, counter: 2))
+        guard case .opened(_, let warnings) = b.open(ahead) else { Issue.record("not opened"); return }
+        #expect(b.isBehind && warnings.contains { if case .behind = $0 { true } else { false } })
+        _ = b.open(try a.seal(MessageBody(text: "caught up")))
+        #expect(!b.isBehind, "Alice's newer message replaces what the older one claimed")
+    }
+
     @Test func aMessageFromSomeoneNeverGivenTheEpochIsNotShown() throws {
         var (a, b, _) = try aliceAndBob()
         // Mallory got hold of the key (say, from the server's ghost) but is not in the log.

@@ -317,4 +317,24 @@ import Testing
         }
         _ = try await alice.client.send("still talking", to: lobby)
     }
+
+    @Test func aMemberCannotClaimALongerLogToStopOthersSending() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let alice = try member("Quiet Otter", loop)
+        let mallory = try member("Loud Crow", loop)
+        try await alice.enter(server, room: lobby)
+        try await mallory.enter(server, room: lobby)
+        let log = try #require(await mallory.client.log(of: lobby))
+        let key = try #require(await mallory.client.currentKey(of: lobby))
+        let envelope = try RoomEnvelope.seal(
+            MessageBody(text: "you are all behind"), key: key, sender: mallory.client.identity,
+            view: .init(length: ProtocolLimits.maxSafeInteger, head: log.head, counter: 1))
+        await mallory.client.sendRaw(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
+        _ = try await mallory.log.wait("the claim to be refused") { events in
+            events.contains { if case .serverError(let error) = $0, error.code == "invalid_field", error.id == envelope.id { true } else { false } } ? true : nil
+        }
+        _ = try await alice.client.send("still talking", to: lobby)
+    }
 }
+

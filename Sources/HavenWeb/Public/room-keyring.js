@@ -18,7 +18,7 @@ export function roomKeyring(sodium, protocol) {
     constructor(room, identity, organisationKey) {
       Object.assign(this, { log: new RoomLog(room, organisationKey), identity, member: b64(identity.publicKey), keys: new Map(),
         holders: new Map(), entitled: new Map(), waitingEntries: new Map(), waitingBundles: [], proposal: null,
-        lastCounters: new Map(), seen: new Set(), sentCounter: 0, assignedCounters: new Map(), waitingHeads: [] });
+        lastCounters: new Map(), seen: new Set(), sentCounter: 0, assignedCounters: new Map(), waitingHeads: new Map() });
     }
 
     get room() { return this.log.room; }
@@ -145,7 +145,7 @@ export function roomKeyring(sodium, protocol) {
     get isBehind() {
       const current = this.log.currentEpoch;
       if (!current) return false;
-      return this.waitingHeads.length > 0 || this.waitingBundles.some((bundle) => bundle.epoch > current.epoch);
+      return this.waitingHeads.size > 0 || this.waitingBundles.some((bundle) => bundle.epoch > current.epoch);
     }
 
     /** Members of the log not yet given the current key; empty unless this member holds it. */
@@ -220,21 +220,25 @@ export function roomKeyring(sodium, protocol) {
           if (envelope.counter > last + 1) warnings.push({ kind: "messagesWithheld", sender: envelope.sender, missing: envelope.counter - last - 1 });
         }
         this.lastCounters.set(envelope.sender, Math.max(last ?? 0, envelope.counter));
-        this.waitingHeads.push({ sender: envelope.sender, length: envelope.logLength, head: unb64(envelope.logHead) });
-        warnings.push(...this.settleHeads());
-        if (envelope.logLength > this.log.length) warnings.push({ kind: "behind", sender: envelope.sender });
+        // A sender's newer message replaces what an older one claimed; a claim far ahead of any
+        // honest member is not believed (it would stop everyone sending).
+        if (envelope.logLength <= this.log.length + 1000) {
+          this.waitingHeads.set(envelope.sender, { length: envelope.logLength, head: unb64(envelope.logHead) });
+          warnings.push(...this.settleHeads());
+          if (envelope.logLength > this.log.length) warnings.push({ kind: "behind", sender: envelope.sender });
+        }
       }
       return { kind: "opened", body, warnings };
     }
 
     settleHeads() {
       const warnings = [];
-      this.waitingHeads = this.waitingHeads.filter((view) => {
-        if (view.length > this.log.length) return true;
+      for (const [sender, view] of this.waitingHeads) {
+        if (view.length > this.log.length) continue;
+        this.waitingHeads.delete(sender);
         const mine = this.log.headAt(view.length);
-        if (mine && !same(mine, view.head)) warnings.push({ kind: "forked", sender: view.sender, length: view.length });
-        return false;
-      });
+        if (mine && !same(mine, view.head)) warnings.push({ kind: "forked", sender, length: view.length });
+      }
       return warnings;
     }
   }

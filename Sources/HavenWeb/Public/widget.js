@@ -52,7 +52,7 @@ const rooms = new Rooms({
   sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage: localStorage,
   changed: (room, event) => {
     if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
-    if (event.kind === "warning") warn(room, event.warning);
+    if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
     if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
   },
 });
