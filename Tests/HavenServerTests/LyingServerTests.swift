@@ -292,14 +292,21 @@ import Testing
         #expect(afterRemoval.isEmpty, "nothing sent under the epoch the removed member holds")
     }
 
-    @Test func aMemberCannotKeepTheRoomChangingKeysOrFloodTheLog() async throws {
+    /// Alice and an abusive member, Mallory, in the lobby of an honest server (no liar), with
+    /// Mallory's log; the server and loop are returned to keep them alive.
+    func aliceAndMallory() async throws -> (TestClient, TestClient, RoomLog, (TestServer, ClientLoop)) {
         let server = try TestServer()
         let loop = try ClientLoop()
         let alice = try member("Quiet Otter", loop)
         let mallory = try member("Loud Crow", loop)
         try await alice.enter(server, room: lobby)
         try await mallory.enter(server, room: lobby)
-        let log = try #require(await mallory.client.log(of: lobby))
+        return (alice, mallory, try #require(await mallory.client.log(of: lobby)), (server, loop))
+    }
+
+    @Test func aMemberCannotKeepTheRoomChangingKeysOrFloodTheLog() async throws {
+        let (alice, mallory, log, stage) = try await aliceAndMallory()
+        defer { withExtendedLifetime(stage) {} }
         let key = try EpochKey.generate(room: lobby, epoch: (log.currentEpoch?.epoch ?? 0) + 1)
         let epoch = RoomLogEntry(
             room: lobby, seq: log.length, previous: log.head, kind: .epoch, author: mallory.member, epoch: key.epoch,
@@ -319,13 +326,8 @@ import Testing
     }
 
     @Test func aMemberCannotClaimALongerLogToStopOthersSending() async throws {
-        let server = try TestServer()
-        let loop = try ClientLoop()
-        let alice = try member("Quiet Otter", loop)
-        let mallory = try member("Loud Crow", loop)
-        try await alice.enter(server, room: lobby)
-        try await mallory.enter(server, room: lobby)
-        let log = try #require(await mallory.client.log(of: lobby))
+        let (alice, mallory, log, stage) = try await aliceAndMallory()
+        defer { withExtendedLifetime(stage) {} }
         let key = try #require(await mallory.client.currentKey(of: lobby))
         let envelope = try RoomEnvelope.seal(
             MessageBody(text: "you are all behind"), key: key, sender: mallory.client.identity,
