@@ -29,7 +29,7 @@ node Tests/Web/vectors.test.mjs
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
 
-echo "test: browsers against a lying server (ghost members, a swapped key, a forked log, a replay)"
+echo "test: browsers against a lying server (ghost members, a swapped key, a forked log, a replay, a held-back log)"
 python3 Tests/Web/test_lying_server.py
 
 echo "test: calls between browsers (fake camera and microphone), directly and through a real coturn"

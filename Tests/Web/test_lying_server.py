@@ -1,6 +1,6 @@
 """Browsers talk through a server that lies (lying_server.py in front of the real `haven serve`):
-it invents a member and forges a join, swaps a room key, shows one member another history, and
-replays a message. Each browser refuses the lie or says so in the room.
+it invents a member and forges a join, swaps a room key, shows one member another history,
+replays a message, and holds back the log from a member. Each browser refuses the lie or says so in the room.
 
 Run: python3 Tests/Web/test_lying_server.py (after Scripts/build-sodium-wasm.sh and a debug build).
 """
@@ -156,6 +156,22 @@ def main():
         shown = [item for item in carol.find_elements(By.CSS_SELECTOR, "#messages li") if echo in item.text]
         assert len(shown) == 1, f"a replayed message was shown {len(shown)} times"
         print("  ok  a replayed message is shown once")
+        # 5. A held-back log: from now on the liar gives Erin no more of the room's log. When Dave
+        # leaves for good, the others start a new key without him; Erin, sealed a key for an epoch
+        # her log does not have, stops sending and is told.
+        erin = enter_lobby(liar.url, "Bright Robin")
+        browsers.append(erin)
+        composer_ready(erin)
+        erin_id = member_id(erin)
+
+        def hold_back(member, frame):
+            watcher.saw(member, frame)
+            return [] if member == erin_id and frame.get("type") in ("logEntry", "epochChanged") else [frame]
+        liar.to_members = hold_back
+        dave.find_element(By.ID, "forget").click()
+        wait_for_text(erin, "messages", "have not reached you", seconds=30)
+        WebDriverWait(erin, 10).until(lambda d: not d.find_element(By.ID, "composer").is_enabled())
+        print("  ok  a member from whom the server holds back the log stops sending and is told")
         carol.execute_script("document.querySelector('#messages li.warning').scrollIntoView()")
         carol.save_screenshot(str(ROOT / "docs/screenshots/lying-server-warnings.png"))
         print("lying server tests passed")
