@@ -65,7 +65,12 @@ public struct AuthResponse: Codable, Sendable, Equatable {
 
 /// Rules for the pseudonym a member shows.
 public enum DisplayName {
-    /// Throws unless `name` is 1-64 UTF-8 bytes without control characters.
+    /// Check marks and their look-alikes: a name must not pass for the verified-staff badge.
+    public static let checkMarks: Set<Unicode.Scalar> = ["\u{2713}", "\u{2714}", "\u{2705}", "\u{2611}", "\u{221A}", "\u{1F5F8}", "\u{237B}"]
+
+    /// Throws unless `name` is 1-64 UTF-8 bytes without control characters, invisible formatting
+    /// characters (Unicode Cf: right-to-left overrides, zero-width joiners and the like, which
+    /// can make a name read as something else) or check marks.
     public static func validate(_ name: String, field: String = "displayName") throws(ProtocolError) {
         let size = name.utf8.count
         guard size <= ProtocolLimits.maxDisplayNameBytes else {
@@ -75,6 +80,9 @@ public enum DisplayName {
               name.trimmingPrefix(while: { $0 == " " }).isEmpty == false
         else {
             throw .invalidField(field, reason: "must be 1-\(ProtocolLimits.maxDisplayNameBytes) bytes without control characters")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .format || checkMarks.contains($0) }) else {
+            throw .invalidField(field, reason: "must not contain invisible formatting characters or check marks, which could pass for a verified badge")
         }
     }
 }

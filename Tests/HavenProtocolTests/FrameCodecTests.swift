@@ -96,6 +96,21 @@ import Testing
         #expect(throws: ProtocolError.self) { try DisplayName.validate(name) }
     }
 
+    /// A right-to-left override can make "Sam\u{202E}rollesnuoc" read as a counsellor; a zero-width
+    /// character hides in a copied name; a check mark passes for the verified badge.
+    @Test(arguments: ["Sam \u{202E}rollesnuoc", "Sam\u{200B}", "Sam\u{2066}", "Sam ✓", "Sam ✔", "Sam ✅", "Sam √", "Sam \u{1F5F8}"])
+    func namesThatCouldPassForSomeoneElseAreRefused(_ name: String) {
+        #expect(throws: ProtocolError.invalidField(
+            "displayName", reason: "must not contain invisible formatting characters or check marks, which could pass for a verified badge")) {
+            try DisplayName.validate(name)
+        }
+    }
+
+    @Test(arguments: ["Quiet Otter", "Zoë", "李小龙", "O'Brien-Smith", "Ana 🌙"])
+    func ordinaryNamesInAnyScriptAreAccepted(_ name: String) throws {
+        try DisplayName.validate(name)
+    }
+
     @Test func loginSignatureIsBoundToTheChallengeAndServer() throws {
         let challenge = AuthChallenge(server: "haven.example")
         let response = challenge.respond(identity: fixtures.alice, displayName: "Quiet Otter")

@@ -21,6 +21,20 @@ def main():
     server = Server()
     browsers = []
     try:
+        # A name that could pass for a verified counsellor is refused before anything is sent.
+        driver = browser()
+        browsers.append(driver)
+        driver.get(server.url)
+        field = driver.find_element(By.ID, "pseudonym")
+        field.clear()
+        field.send_keys("Sam \u202erellesnuoc ✓")
+        driver.find_element(By.ID, "start").click()
+        wait_for_text(driver, "status", "Please choose another name")
+        assert driver.find_element(By.ID, "start").is_enabled(), "the member can pick another name"
+        driver.quit()
+        browsers.remove(driver)
+        print("  ok  a name with a check mark or a right-to-left override is refused in plain words")
+
         for name in ("Quiet Otter", "Calm Heron"):
             driver = browser()
             browsers.append(driver)

@@ -365,7 +365,15 @@ function render(env, plaintext) {
   return item;
 }
 
+// The same rule as DisplayName in Swift: no invisible formatting characters (a right-to-left
+// override can make a name read as someone else's) and no check marks (the verified badge's).
+const misleadingName = /[\p{Cf}\u2713\u2714\u2705\u2611\u221A\u237B\u{1F5F8}]/u;
+
 function connect() {
+  if (misleadingName.test($("pseudonym").value) || !$("pseudonym").value.trim()) {
+    $("status").textContent = "Please choose another name: it cannot be empty, or contain check marks or invisible characters, which could look like a verified badge.";
+    return;
+  }
   names.set(myID, $("pseudonym").value);
   localStorage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
