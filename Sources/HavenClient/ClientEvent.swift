@@ -24,7 +24,8 @@ public enum ClientEvent: Sendable {
     case memberLeft(room: RoomID, member: MemberID)
     /// A replay finished; `room` is nil for direct messages.
     case synced(room: RoomID?, cursor: UInt64)
-    /// A moderation action was taken: hide a deleted message, note a suspension, ban or lift.
+    /// A moderation action was taken, signed by a moderator whose proof verifies against the
+    /// organisation key: hide a deleted message, note a suspension, ban or lift.
     case moderated(ModerationAction)
     /// A call signalling step from `from`, opened and verified (its sealed id and step match).
     case callSignal(CallSignal, from: MemberID)

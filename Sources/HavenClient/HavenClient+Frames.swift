@@ -102,6 +102,11 @@ extension HavenClient {
             continuation?.resume(returning: frame.certificate)
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
+            // Acted on only when it verifies: signed by its moderator, whose proof chains to the
+            // organisation key. A forged deletion or suspension is not reported as one.
+            guard let organisation, let by = frame.by, by.member == frame.action.moderator, (try? frame.action.verify()) != nil,
+                  by.verifiedRole(organisation: organisation) != nil
+            else { return }
             relay(frame)
             eventSink.yield(.moderated(frame.action))
         case .turn(let credentials):

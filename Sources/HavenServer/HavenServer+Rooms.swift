@@ -26,7 +26,7 @@ extension HavenServer {
         let now = configuration.now()
         let epoch = Int64(room.epoch)
         let logFrom = request.logLength.map { Int64($0) }
-        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [[UInt8]], log: [[UInt8]])? in
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [(action: [UInt8], by: MemberProof)], log: [[UInt8]])? in
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
@@ -35,7 +35,12 @@ extension HavenServer {
             let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
             let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
             // Deletions, so a client holding a copy from before hides it too.
-            let tombstones = try database.moderationLog(room: roomID, kind: ModerationKind.deleteMessage.rawValue).suffix(500).map(\.action)
+            // With each its moderator's proof, which clients check before hiding anything.
+            let tombstones = try database.moderationLog(room: roomID, kind: ModerationKind.deleteMessage.rawValue).suffix(500).compactMap {
+                entry -> (action: [UInt8], by: MemberProof)? in
+                guard let moderator = try? FrameCodec.decodeValue(ModerationAction.self, from: entry.action).moderator else { return nil }
+                return (action: entry.action, by: try MemberProof(member: moderator.bytes, in: database))
+            }
             // The log from where the client stands, or else from its latest checkpoint.
             let log = try database.roomLog(room: roomID, from: try logFrom ?? database.roomLogCheckpoint(room: roomID) ?? 0, limit: Int.max)
             return (mine + current, try database.latestRoomCursor(room: roomID), tombstones, log)
@@ -60,9 +65,9 @@ extension HavenServer {
                     send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)
                 }
             }
-            for bytes in stored.tombstones {
-                if let action = try? FrameCodec.decodeValue(ModerationAction.self, from: bytes) {
-                    send(.moderated(ModerationFrame(action: action)), to: session)
+            for tombstone in stored.tombstones {
+                if let action = try? FrameCodec.decodeValue(ModerationAction.self, from: tombstone.action) {
+                    send(.moderated(ModerationFrame(action: action, by: tombstone.by.info(member: action.moderator, displayName: "moderator"))), to: session)
                 }
             }
             if !wasOnline, let event = encode(.memberJoined(MemberJoined(

@@ -129,21 +129,16 @@ final class HavenServer: WebSocketServerDelegate {
         let memberBytes = response.member.bytes
         let name = response.displayName
         let now = configuration.now()
-        withStore({ database -> (Int64, [UInt8]?, (action: [UInt8], appointerCertificate: [UInt8])?) in
-            (try database.upsertMember(memberBytes, displayName: name, now: now), try database.staffCertificate(member: memberBytes),
-             try database.appointment(member: memberBytes))
+        withStore({ database -> (Int64, MemberProof) in
+            (try database.upsertMember(memberBytes, displayName: name, now: now), try MemberProof(member: memberBytes, in: database))
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
             case .failure:
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
-            case .success(let (createdAt, staffBytes, appointment)):
-                let staff = staffBytes.flatMap { try? FrameCodec.decodeValue(StaffCertificate.self, from: $0) }
-                let member = MemberInfo(
-                    member: member.member, displayName: member.displayName, staff: staff,
-                    appointment: appointment.flatMap { try? FrameCodec.decodeValue(ModerationAction.self, from: $0.action) },
-                    appointedBy: appointment.flatMap { try? FrameCodec.decodeValue(StaffCertificate.self, from: $0.appointerCertificate) })
+            case .success(let (createdAt, proof)):
+                let member = proof.info(member: member.member, displayName: member.displayName)
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
                 let limits = configuration.rateLimits

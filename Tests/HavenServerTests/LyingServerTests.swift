@@ -338,5 +338,22 @@ import Testing
         }
         _ = try await alice.client.send("still talking", to: lobby)
     }
+
+    @Test func aModerationActionTheServerForgesIsNotActedOn() async throws {
+        let (server, liar, loop) = try stage()
+        let alice = try member("Quiet Otter", loop)
+        try await alice.enter(through: liar, room: lobby)
+        let ghost = try SigningKeyPair.generate()
+        let forged = ModerationAction.sign(.suspend, target: alice.member, until: 4_000_000_000, issuedAt: 1, by: ghost)
+        liar.inject(.moderated(ModerationFrame(action: forged, by: MemberInfo(member: MemberID(ghost.publicKey), displayName: "Moderator"))), to: alice.member)
+        // A real moderator's action, sent after the forgery, is the sign that the forgery was judged.
+        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let real = try await moderator.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
+        let seen = try await alice.log.wait("the real suspension") { events -> [ModerationAction]? in
+            let actions = events.compactMap { if case .moderated(let action) = $0 { action } else { nil } }
+            return actions.contains(real) ? actions : nil
+        }
+        #expect(seen == [real], "the forged suspension was not reported")
+    }
 }
 

@@ -156,7 +156,23 @@ def main():
         shown = [item for item in carol.find_elements(By.CSS_SELECTOR, "#messages li") if echo in item.text]
         assert len(shown) == 1, f"a replayed message was shown {len(shown)} times"
         print("  ok  a replayed message is shown once")
-        # 5. A held-back log: from now on the liar gives Erin no more of the room's log. When Dave
+        # 5. A forged moderation: the liar tells Carol a moderator deleted Bob's message and
+        # suspended her, signed by its own key. Her browser checks the signature and the
+        # moderator's proof: nothing changes.
+        target = [item for item in carol.find_elements(By.CSS_SELECTOR, "#messages li") if echo in item.text][0]
+        for fields in ({"kind": "deleteMessage", "room": "lobby", "target": member_id(bob), "message": target.get_attribute("data-id")},
+                       {"kind": "suspend", "target": member_id(carol), "until": int(time.time()) + 3600}):
+            forged = log_ref.sign_action({"id": ref.b64(os.urandom(16)), "issuedAt": int(time.time()), **fields}, ghost)
+            liar.inject({"v": 1, "type": "moderated", "action": forged, "by": {"member": ref.b64(ghost.public), "displayName": "Moderator"}},
+                        member_id(carol))
+        # Bob's next message reaches Carol after the forgeries: by then her browser has judged them.
+        say(bob, "after the forgeries")
+        wait_for_text(carol, "messages", "after the forgeries")
+        assert echo in carol.find_element(By.ID, "messages").text, "a forged deletion hid a message"
+        assert carol.find_element(By.ID, "composer").is_enabled() and "suspended" not in carol.find_element(By.ID, "status").text
+        print("  ok  a forged deletion or suspension changes nothing")
+
+        # 6. A held-back log: from now on the liar gives Erin no more of the room's log. When Dave
         # leaves for good, the others start a new key without him; Erin, sealed a key for an epoch
         # her log does not have, stops sending and is told.
         erin = enter_lobby(liar.url, "Bright Robin")

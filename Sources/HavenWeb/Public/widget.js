@@ -182,6 +182,14 @@ function moderationButtons(env) {
   ];
 }
 
+// A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
+// with it) chains to the organisation key as staff or an appointed moderator. A forged deletion or
+// suspension changes nothing.
+function verifiedModeration(frame) {
+  const { action, by } = frame;
+  return Boolean(by && by.member === action.moderator && protocol.verifyAction(action) && protocol.verifiedRole(by, organisationKey));
+}
+
 function moderated(action) {
   if (action.kind === "deleteMessage") {
     for (const item of document.querySelectorAll(`#messages li[data-id="${CSS.escape(action.message)}"]`)) {
@@ -473,7 +481,7 @@ function received(event) {
     case "callAvailability": noteOffer(frame.member, frame.offersCalls); break;
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
-    case "moderated": moderated(frame.action); break;
+    case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
     case "ack": outbox.acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
