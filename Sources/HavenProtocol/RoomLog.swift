@@ -211,6 +211,7 @@ public struct RoomLog: Sendable {
             guard let target = entry.action?.target, excluded.contains(target) else {
                 throw .notAuthorised("it lifts no removal or ban in force here of the member it names")
             }
+            guard target != entry.action?.moderator else { throw .notAuthorised("a moderator cannot lift their own removal") }
             return .lifted(target)
         }
     }

@@ -26,6 +26,11 @@ struct Sanctions {
         (suspended[member]?.until ?? 0) > now
     }
 
+    /// Whether the sanction recorded by `actionID` is against `member`.
+    func isAgainst(_ member: MemberID, actionID: [UInt8]) -> Bool {
+        banned[member] == actionID || suspended[member]?.action == actionID || removed.values.contains { $0[member] == actionID }
+    }
+
     mutating func remove(_ record: SanctionRecord) {
         guard let member = try? MemberID(bytes: record.member) else { return }
         if banned[member] == record.actionID { banned[member] = nil }
@@ -58,6 +63,11 @@ extension HavenServer {
             try action.verify()
         } catch {
             refuse(session, code: error.code, message: error.description, id: action.id)
+            return
+        }
+        // A moderator cannot undo a sanction against themselves: another moderator must.
+        if action.kind == .lift, let lifts = action.lifts?.bytes, sanctions.isAgainst(member.member, actionID: lifts) {
+            refuse(session, code: "cannot_lift_own", message: "a moderator cannot lift a sanction against themselves", id: action.id)
             return
         }
         let now = configuration.now()

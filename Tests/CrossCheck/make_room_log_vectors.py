@@ -160,6 +160,13 @@ def main() -> None:
     b.add("lift", "counsellor", action=action("lift", 0x87, lifts=remove_bob["id"]), proof=counsellor_proof, check=False)
     sequence("a lift that does not name its target", b, "notAuthorised")
 
+    b = open_room(3)
+    remove_counsellor = action("remove", 0x88, by="counsellor", room=ROOM, target=pub["counsellor"])
+    b.add("remove", "alice", action=remove_counsellor, proof=counsellor_proof)
+    b.add("lift", "alice", action=action("lift", 0x89, lifts=remove_counsellor["id"], target=pub["counsellor"]),
+          proof=counsellor_proof, check=False)
+    sequence("a moderator lifting their own removal", b, "notAuthorised")
+
     b = Builder()
     b.add("join", "alice", check=False)
     sequence("a log starts with an epoch entry", b, "mustStartWithEpoch")

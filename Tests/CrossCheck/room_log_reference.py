@@ -238,7 +238,7 @@ class RoomLog:
         if author not in self.members:
             raise LogError("notAMember")
         lifted = action.get("target")
-        if lifted is None or lifted not in self.excluded:
+        if lifted is None or lifted not in self.excluded or lifted == action["moderator"]:
             raise LogError("notAuthorised")
         return ("lifted", lifted)
 

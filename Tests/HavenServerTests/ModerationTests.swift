@@ -95,6 +95,17 @@ import Testing
         #expect(try await room.bob.waitForTexts(1, in: lobby).last == "thank you")
     }
 
+    @Test func aSuspendedModeratorCannotLiftTheirOwnSuspension() async throws {
+        let room = try await room()
+        let second = try await room.server.staffClient(.moderator, "Moderator Ana", organisation: organisation, loop: room.loop)
+        let suspension = try await second.client.moderate(.suspend, target: room.moderator.member, until: 4_000_000_000)
+        await #expect(throws: ClientError.refused(code: "cannot_lift_own", message: "a moderator cannot lift a sanction against themselves")) {
+            try await room.moderator.client.moderate(.lift, target: room.moderator.member, lifts: suspension.id)
+        }
+        try await second.client.moderate(.lift, target: room.moderator.member, lifts: suspension.id)
+        _ = try await room.moderator.client.send("back to work", to: lobby)
+    }
+
     @Test func bannedIdentityIsDisconnectedAndRefusedAtLogin() async throws {
         let room = try await room()
         try await room.moderator.client.moderate(.ban, target: room.alice.member)

@@ -167,6 +167,7 @@ export function roomLog(sodium, protocol) {
           // A lift names its target, so a member who started from a checkpoint can apply it too.
           const target = e.action.target;
           if (!target || !this.excluded.has(target)) refuse("notAuthorised", "it lifts no removal or ban in force here of the member it names");
+          if (target === e.action.moderator) refuse("notAuthorised", "a moderator cannot lift their own removal");
           return { kind: "lifted", member: target };
         }
       }
