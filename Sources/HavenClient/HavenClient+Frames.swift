@@ -61,6 +61,11 @@ extension HavenClient {
             joinReplies[joined.room] = joined
             joinedRoom(joined)
         case .logEntries(let frame):
+            // A long log comes in pages: ask for the next before acting on a partial one.
+            roomStates[frame.room]?.readingLog = frame.more == true
+            if frame.more == true, let last = frame.entries.last {
+                send(.getLog(LogRequest(room: frame.room, logLength: last.seq + 1)))
+            }
             receive(frame.entries, in: frame.room)
         case .logEntry(let frame):
             receive([frame.entry], in: frame.entry.room)
@@ -132,7 +137,7 @@ extension HavenClient {
         case .callAvailability(let availability):
             eventSink.yield(.callAvailability(availability))
         case .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken, .listAudit, .audit, .requestTurn, .appendLog:
+             .requestUploadToken, .listAudit, .audit, .requestTurn, .appendLog, .getLog:
             break
         }
     }

@@ -16,6 +16,8 @@ struct RoomState {
     var rotationRequested = false
     /// The join's replay is done: the log and bundles the join sent have arrived.
     var caughtUp = false
+    /// More pages of a long log are on their way.
+    var readingLog = false
     /// An entry of ours awaits the server's answer, for position `inFlightSeq`.
     var inFlight: InFlight?
     var inFlightSeq: UInt64 = 0
@@ -170,7 +172,7 @@ extension HavenClient {
     /// or seal the current key to members of the log who lack it. Only the log's members ever
     /// get a key: a member the server invents is not in the log.
     func reconcile(_ room: RoomID) {
-        guard var state = roomStates[room], state.caughtUp, state.inFlight == nil, !state.paused, connection != nil else { return }
+        guard var state = roomStates[room], state.caughtUp, !state.readingLog, state.inFlight == nil, !state.paused, connection != nil else { return }
         defer { roomStates[room] = state }
         let log = state.keyring.log
         let isMember = log.members.contains(member)

@@ -63,6 +63,8 @@ public enum Frame: Sendable, Equatable {
     case logEntry(LogEntryFrame)
     /// S→C: stored log entries, for a member catching up on `join`.
     case logEntries(LogEntries)
+    /// C→S: the next part of a room's log.
+    case getLog(LogRequest)
     /// C→S: post a room message.
     case send(EnvelopeFrame)
     /// S→C: a message is stored.
@@ -120,6 +122,7 @@ public enum Frame: Sendable, Equatable {
         case .appendLog: return "appendLog"
         case .logEntry: return "logEntry"
         case .logEntries: return "logEntries"
+        case .getLog: return "getLog"
         case .send: return "send"
         case .ack: return "ack"
         case .message: return "message"
@@ -143,6 +146,7 @@ public enum Frame: Sendable, Equatable {
         case .keyBundle(let frame): try frame.bundle.validate()
         case .appendLog(let frame), .logEntry(let frame): try frame.entry.validate()
         case .logEntries(let frame): for entry in frame.entries { try entry.validate() }
+        case .getLog(let request): try ProtocolLimits.checkInteger(request.logLength, field: "logLength")
         case .direct(let frame): try frame.message.validate()
         case .callSignal(let frame): try frame.validate()
         case .callEnded(let ended): try ended.call.require(length: CallSignal.callIDLength, field: "call")
@@ -209,6 +213,7 @@ extension Frame: Codable {
         case "appendLog": self = .appendLog(try LogEntryFrame(from: decoder))
         case "logEntry": self = .logEntry(try LogEntryFrame(from: decoder))
         case "logEntries": self = .logEntries(try LogEntries(from: decoder))
+        case "getLog": self = .getLog(try LogRequest(from: decoder))
         case "send": self = .send(try EnvelopeFrame(from: decoder))
         case "ack": self = .ack(try Ack(from: decoder))
         case "message": self = .message(try EnvelopeFrame(from: decoder))
@@ -256,6 +261,7 @@ extension Frame: Codable {
         case .joined(let payload): try payload.encode(to: encoder)
         case .appendLog(let payload), .logEntry(let payload): try payload.encode(to: encoder)
         case .logEntries(let payload): try payload.encode(to: encoder)
+        case .getLog(let payload): try payload.encode(to: encoder)
         case .send(let payload), .message(let payload): try payload.encode(to: encoder)
         case .ack(let payload): try payload.encode(to: encoder)
         case .keyBundle(let payload): try payload.encode(to: encoder)

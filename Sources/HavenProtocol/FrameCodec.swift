@@ -55,8 +55,8 @@ public enum FrameCodec {
     }
 
     /// A `logEntries` frame built around stored entries (``encodeValue(_:)`` bytes), the same
-    /// bytes ``encode(_:)`` gives for `.logEntries(LogEntries(room:entries:))`.
-    public static func logEntriesFrame(room: RoomID, stored: [[UInt8]]) -> [UInt8] {
+    /// bytes ``encode(_:)`` gives for `.logEntries(LogEntries(room:entries:more:))`.
+    public static func logEntriesFrame(room: RoomID, stored: [[UInt8]], more: Bool = false) -> [UInt8] {
         var frame = Array(#"{"entries":["#.utf8)
         frame.reserveCapacity(stored.reduce(64) { $0 + $1.count + 1 })
         for (index, entry) in stored.enumerated() {
@@ -64,7 +64,7 @@ public enum FrameCodec {
             frame += entry
         }
         // A room id is [a-z0-9_-] only: nothing to escape.
-        frame += Array(#"],"room":"\#(room.value)","type":"logEntries","v":\#(ProtocolLimits.version)}"#.utf8)
+        frame += Array(#"]\#(more ? #","more":true"# : ""),"room":"\#(room.value)","type":"logEntries","v":\#(ProtocolLimits.version)}"#.utf8)
         return frame
     }
 

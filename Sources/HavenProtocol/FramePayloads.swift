@@ -154,10 +154,27 @@ public struct LogEntries: Codable, Sendable, Equatable {
     public var room: RoomID
     /// The entries, in order.
     public var entries: [RoomLogEntry]
+    /// True when the log goes on past these: ask for the rest with `getLog`.
+    public var more: Bool?
     /// Creates the frame.
-    public init(room: RoomID, entries: [RoomLogEntry]) {
+    public init(room: RoomID, entries: [RoomLogEntry], more: Bool? = nil) {
         self.room = room
         self.entries = entries
+        self.more = more
+    }
+}
+
+/// Client to server: the room's log entries from position `logLength` on (the next part of a
+/// log too long to send at once).
+public struct LogRequest: Codable, Sendable, Equatable {
+    /// The room (joined on this connection).
+    public var room: RoomID
+    /// How many entries the client has.
+    public var logLength: UInt64
+    /// Creates the frame.
+    public init(room: RoomID, logLength: UInt64) {
+        self.room = room
+        self.logLength = logLength
     }
 }
 

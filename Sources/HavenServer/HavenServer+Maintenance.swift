@@ -58,9 +58,11 @@ extension HavenServer {
     /// while the server runs, and moves rooms whose rotation period has passed to a new epoch.
     func reloadRooms() {
         let now = configuration.now()
+        // Rooms already live keep their log in memory: only new rooms' logs are read.
+        let live = Set(rooms.keys)
         withStore({ database -> (rooms: [LoadedRoom], rotated: [(String, Int64)]) in
             let rotated = try database.roomsDueForRotation(now: now).map { ($0, try database.advanceEpoch(room: $0, now: now)) }
-            return (try LoadedRoom.loadAll(from: database), rotated)
+            return (try LoadedRoom.loadAll(from: database) { !live.contains($0) }, rotated)
         }) { [unowned self] result in
             guard case .success(let (loaded, rotated)) = result else { return }
             for (room, epoch) in rotated {

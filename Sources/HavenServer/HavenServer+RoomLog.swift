@@ -21,11 +21,11 @@ extension HavenServer {
             return
         }
         // Entries stay small, so the log a newcomer fetches stays small: a member set may take up
-        // to half a frame; anything else (a join with its proof, say) a few KiB.
-        let size = FrameCodec.encodeValue(entry).count
+        // most of a frame; anything else (a join with its proof, say) a few KiB.
+        let stored = FrameCodec.encodeValue(entry)
         let limit = entry.kind == .epoch ? Self.maxEpochEntryBytes : Self.maxEntryBytes
-        guard size <= limit else {
-            refuse(session, code: "field_too_large", message: "the log entry is too large: \(size) bytes, limit \(limit)", room: room.id)
+        guard stored.count <= limit else {
+            refuse(session, code: "field_too_large", message: "the log entry is too large: \(stored.count) bytes, limit \(limit)", room: room.id)
             return
         }
         guard session.logBucket?.take(now: loop.nowMilliseconds) ?? false else {
@@ -53,7 +53,6 @@ extension HavenServer {
             room.sealedByAuthor = []
             room.epochStartedAt = loop.nowMilliseconds
         }
-        let stored = FrameCodec.encodeValue(entry)
         let roomText = room.id.value
         let now = configuration.now()
         withStore({
@@ -106,27 +105,52 @@ extension HavenServer {
     /// Reads a room's log again from the store, after a write that failed.
     private func reloadLog(of room: LiveRoom) {
         let roomID = room.id
-        withStore({ database -> LoadedRoom? in try LoadedRoom.loadAll(from: database).first { $0.id == roomID } }) { [unowned self] result in
+        withStore({ database -> LoadedRoom? in try LoadedRoom.loadAll(from: database) { $0 == roomID }.first { $0.id == roomID } }) { [unowned self] result in
             guard case .success(let loaded?) = result else { return }
             room.log = LiveRoom(loaded, organisation: configuration.organisationPublicKey).log
             room.epoch = loaded.epoch
         }
     }
 
-    /// Sends stored log entries as `logEntries` frames of at most about half the frame limit each.
-    func sendLogEntries(_ stored: [[UInt8]], room: RoomID, to session: Session) {
+    /// How much of a room's log goes to a client at once (a join, or a `getLog`): well under the
+    /// send queue's limit, so a long log never makes its reader a slow consumer.
+    static let logPageBytes = 256 * 1024
+
+    /// Answers `getLog`: the next page of the room's log, for a client reading a long one.
+    func sendLog(of roomID: RoomID, from length: UInt64, to session: Session) {
+        guard session.rooms[roomID] != nil else {
+            refuse(session, code: "not_a_member", message: "join the room before reading its log", room: roomID)
+            return
+        }
+        let roomText = roomID.value
+        withStore({ try $0.roomLogPage(room: roomText, from: Int64(length), maxBytes: Self.logPageBytes) }) { [unowned self] result in
+            guard sessions[session.connection.id] === session else { return }
+            guard case .success(let page) = result else {
+                send(.error(ErrorFrame(code: "store_failed", message: "the room's log could not be read; try again", room: roomID)), to: session)
+                return
+            }
+            sendLogEntries(page.entries, more: page.more, room: roomID, to: session)
+        }
+    }
+
+    /// Sends stored log entries as `logEntries` frames of at most about half the frame limit each;
+    /// the last says whether more of the log follows.
+    func sendLogEntries(_ stored: [[UInt8]], more: Bool, room: RoomID, to session: Session) {
         guard let network else { return }
-        var page: [[UInt8]] = []
+        var pages: [[[UInt8]]] = []
         var size = 0
         for entry in stored {
-            if !page.isEmpty, size + entry.count > ProtocolLimits.maxFrameBytes / 2 {
-                session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page)))
-                page = []
+            if pages.isEmpty || (size + entry.count > ProtocolLimits.maxFrameBytes / 2 && !pages[pages.count - 1].isEmpty) {
+                pages.append([])
                 size = 0
             }
-            page.append(entry)
+            pages[pages.count - 1].append(entry)
             size += entry.count + 1
         }
-        if !page.isEmpty { session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page))) }
+        if pages.isEmpty, more { pages = [[]] }
+        for (index, page) in pages.enumerated() {
+            let last = index == pages.count - 1
+            session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page, more: last && more)))
+        }
     }
 }

@@ -26,7 +26,7 @@ extension HavenServer {
         let now = configuration.now()
         let epoch = Int64(room.epoch)
         let logFrom = request.logLength.map { Int64($0) }
-        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [(action: [UInt8], by: MemberProof)], log: [[UInt8]])? in
+        withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [(action: [UInt8], by: MemberProof)], log: [[UInt8]], more: Bool)? in
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes, now: now)
@@ -35,15 +35,20 @@ extension HavenServer {
             let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
             let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
             // Deletions, so a client holding a copy from before hides it too.
-            // With each its moderator's proof, which clients check before hiding anything.
+            // With each its moderator's proof (read once per moderator), which clients check
+            // before hiding anything.
+            var proofs: [MemberID: MemberProof] = [:]
             let tombstones = try database.moderationLog(room: roomID, kind: ModerationKind.deleteMessage.rawValue).suffix(500).compactMap {
                 entry -> (action: [UInt8], by: MemberProof)? in
                 guard let moderator = try? FrameCodec.decodeValue(ModerationAction.self, from: entry.action).moderator else { return nil }
-                return (action: entry.action, by: try MemberProof(member: moderator.bytes, in: database))
+                if proofs[moderator] == nil { proofs[moderator] = try MemberProof(member: moderator.bytes, in: database) }
+                return (action: entry.action, by: proofs[moderator]!)
             }
-            // The log from where the client stands, or else from its latest checkpoint.
-            let log = try database.roomLog(room: roomID, from: try logFrom ?? database.roomLogCheckpoint(room: roomID) ?? 0, limit: Int.max)
-            return (mine + current, try database.latestRoomCursor(room: roomID), tombstones, log)
+            // The log from where the client stands, or else from its latest checkpoint: one page
+            // of it; the client asks for the rest (`getLog`) as it reads.
+            let log = try database.roomLogPage(
+                room: roomID, from: try logFrom ?? database.roomLogCheckpoint(room: roomID) ?? 0, maxBytes: HavenServer.logPageBytes)
+            return (mine + current, try database.latestRoomCursor(room: roomID), tombstones, log.entries, log.more)
         }) { [unowned self] result in
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
             guard case .success(let outcome) = result, let stored = outcome else {
@@ -59,7 +64,7 @@ extension HavenServer {
             send(.joined(Joined(
                 room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders,
                 retentionSeconds: room.retentionSeconds, mode: room.mode)), to: session)
-            sendLogEntries(stored.log, room: room.id, to: session)
+            sendLogEntries(stored.log, more: stored.more, room: room.id, to: session)
             for bytes in stored.bundles {
                 if let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: bytes) {
                     send(.keyBundle(KeyBundleFrame(bundle: bundle)), to: session)

@@ -179,6 +179,8 @@ final class HavenServer: WebSocketServerDelegate {
             sendRoomMessage(envelopeFrame.envelope, from: session, member: member)
         case .appendLog(let logFrame):
             appendLog(logFrame.entry, from: session, member: member)
+        case .getLog(let request):
+            sendLog(of: request.room, from: request.logLength, to: session)
         case .keyBundle(let bundleFrame):
             routeKeyBundle(bundleFrame.bundle, from: session, member: member)
         case .direct(let directFrame):

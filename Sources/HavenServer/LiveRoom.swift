@@ -16,14 +16,15 @@ struct LoadedRoom: Sendable {
     /// Members the current epoch's author sealed its key to.
     let sealedByAuthor: [MemberID]
 
-    /// Every unarchived room with its current key holders, effective retention and log tail.
-    static func loadAll(from database: StoreDatabase) throws -> [LoadedRoom] {
+    /// Every unarchived room with its current key holders and effective retention, and the log
+    /// tail of the rooms `withLog` picks (the others' logs are empty here: a room already live
+    /// keeps its own).
+    static func loadAll(from database: StoreDatabase, withLog: (RoomID) -> Bool = { _ in true }) throws -> [LoadedRoom] {
         let policy = try database.retentionPolicy()
         return try database.rooms().filter { !$0.isArchived }.compactMap { record in
             guard let id = try? RoomID(record.id) else { return nil }
             let holders = try database.keyHolders(room: record.id, epoch: record.currentEpoch).compactMap { try? MemberID(bytes: $0) }
-            let checkpoint = try database.roomLogCheckpoint(room: record.id) ?? 0
-            let log = try database.roomLog(room: record.id, from: checkpoint, limit: Int.max)
+            let log = withLog(id) ? try database.roomLog(room: record.id, from: database.roomLogCheckpoint(room: record.id) ?? 0, limit: Int.max) : []
             let author = log.first.flatMap { try? FrameCodec.decodeValue(RoomLogEntry.self, from: $0) }.map(\.author)
             let sealed = try author.map { try database.keyRecipients(room: record.id, epoch: record.currentEpoch, sealer: $0.bytes) } ?? []
             return LoadedRoom(

@@ -12,6 +12,24 @@ extension StoreDatabase {
         }
     }
 
+    /// The room's log entries from position `from` on, oldest first, up to about `maxBytes`
+    /// (at least one), and whether more follow.
+    public func roomLogPage(room: String, from seq: Int64, maxBytes: Int) throws -> (entries: [[UInt8]], more: Bool) {
+        var entries: [[UInt8]] = []
+        var size = 0
+        var next = seq
+        while true {
+            let batch = try roomLog(room: room, from: next, limit: 256)
+            for entry in batch {
+                if !entries.isEmpty, size + entry.count > maxBytes { return (entries, true) }
+                entries.append(entry)
+                size += entry.count
+            }
+            guard batch.count == 256 else { return (entries, false) }
+            next += 256
+        }
+    }
+
     /// The room's log entries from position `from` on, oldest first, at most `limit`.
     public func roomLog(room: String, from seq: Int64, limit: Int) throws -> [[UInt8]] {
         try run("SELECT entry FROM room_log WHERE room = ? AND seq >= ? ORDER BY seq LIMIT ?",

@@ -52,3 +52,47 @@ import Testing
         #expect(try await bob.waitForTexts(1, in: lobby) == ["welcome, Bob"])
     }
 }
+
+/// A room whose log is longer than a client's send queue: it comes in pages, and a newcomer who
+/// verifies it from the start is never cut off as a slow consumer.
+@Suite struct LongRoomLogTests {
+    @Test func aLogLongerThanTheSendQueueComesInPages() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-long-log-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let room = try RoomID("lobby")
+        let author = try SigningKeyPair.generate()
+        let visitors = try (0..<20).map { _ in try SigningKeyPair.generate() }
+        var log = RoomLog(room: room, organisation: nil)
+        var stored: [RoomLogEntry] = []
+        let key = try EpochKey.generate(room: room, epoch: 0)
+        stored.append(RoomLogEntry(
+            room: room, seq: 0, previous: log.head, kind: .epoch, author: MemberID(author.publicKey), epoch: 0, commitment: key.commitment,
+            reason: "first", mode: .open, members: [MemberID(author.publicKey)], excluded: []).signed(by: author))
+        try log.append(stored[0])
+        // About 1.3 MB of joins and leaves, with no checkpoint after the first entry.
+        for turn in 0..<4_000 {
+            let visitor = visitors[(turn / 2) % visitors.count]
+            let entry = RoomLogEntry(room: room, seq: log.length, previous: log.head, kind: turn % 2 == 0 ? .join : .leave,
+                                     author: MemberID(visitor.publicKey)).signed(by: visitor)
+            try log.append(entry)
+            stored.append(entry)
+        }
+        do {
+            let store = try HavenStore(path: folder + "/haven.sqlite")
+            defer { store.close() }
+            let rows = stored.map { ($0, FrameCodec.encodeValue($0)) }
+            try store.performAndWait { database in
+                _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+                for (entry, bytes) in rows {
+                    try database.appendRoomLog(room: "lobby", seq: Int64(entry.seq), kind: entry.kind.rawValue, entry: bytes, epoch: entry.epoch.map { Int64($0) }, now: 0)
+                }
+            }
+        }
+        let server = try TestServer(directory: folder)
+        let loop = try ClientLoop()
+        let newcomer = try TestClient("Quiet Otter", loop: loop.loop)
+        try await newcomer.enter(server, room: room)
+        #expect(await newcomer.client.log(of: room)?.length ?? 0 > 4_001, "the whole log arrived and the newcomer joined it")
+        #expect(!newcomer.log.events.contains { if case .disconnected = $0 { true } else { false } })
+    }
+}

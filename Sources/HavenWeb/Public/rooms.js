@@ -21,7 +21,7 @@ export class Rooms {
       this.states.set(room, {
         keyring: new this.rules.RoomKeyring(room, this.identity, this.organisationKey), modeHint: "open", serverEpoch: 0,
         serverHasHolders: false, rotationRequested: false, caughtUp: false, inFlight: null, paused: false, online: new Set(),
-        relays: [], waiting: [], subscribed: false, waitingForKeySince: null, distrusted: false,
+        relays: [], waiting: [], subscribed: false, waitingForKeySince: null, distrusted: false, readingLog: false,
       });
     }
     return this.states.get(room);
@@ -67,13 +67,19 @@ export class Rooms {
           online: new Set(frame.members.map((m) => m.member)) });
         return false;
       }
-      case "logEntries": this.receiveEntries(frame.room, frame.entries); return true;
+      case "logEntries": {
+        // A long log comes in pages: ask for the next before acting on a partial one.
+        this.state(frame.room).readingLog = frame.more === true;
+        if (frame.more && frame.entries.length > 0) this.send({ type: "getLog", room: frame.room, logLength: frame.entries.at(-1).seq + 1 });
+        this.receiveEntries(frame.room, frame.entries);
+        return true;
+      }
       case "logEntry": this.receiveEntries(frame.entry.room, [frame.entry]); return true;
       case "keyBundle": this.receiveBundle(frame.bundle); return true;
       case "synced":
         if (!frame.room || !this.states.has(frame.room)) return false;
         this.state(frame.room).caughtUp = true;
-        this.checkAnchor(frame.room);
+        if (!this.state(frame.room).readingLog) this.checkAnchor(frame.room);
         this.reconcile(frame.room);
         return false;
       case "epochChanged": {
@@ -114,7 +120,7 @@ export class Rooms {
       }
       for (const warning of receipt.warnings) this.changed(room, { kind: "warning", warning });
     }
-    if (state.caughtUp && !state.distrusted) this.checkAnchor(room);
+    if (state.caughtUp && !state.readingLog && !state.distrusted) this.checkAnchor(room);
     this.keyArrived(room);
     this.reconcile(room);
   }
@@ -198,7 +204,7 @@ export class Rooms {
   /** Does the one next thing the room needs, as the verified log gives it. */
   reconcile(room) {
     const state = this.states.get(room);
-    if (!state || !state.caughtUp || state.inFlight || state.paused || state.distrusted) return;
+    if (!state || !state.caughtUp || state.readingLog || state.inFlight || state.paused || state.distrusted) return;
     const keyring = state.keyring;
     const log = keyring.log;
     if (log.length === 0) { this.propose(room, state, "first"); return; }
