@@ -53,10 +53,11 @@ import Testing
     }
 }
 
-/// A room whose log is longer than a client's send queue: it comes in pages, and a newcomer who
-/// verifies it from the start is never cut off as a slow consumer.
+/// A room whose log is longer than a client's send queue comes in pages (256 KiB each, see
+/// `HavenStoreTests/aLongLogIsReadInPages`); a newcomer asks for each next page and reads the log
+/// to its end.
 @Suite struct LongRoomLogTests {
-    @Test func aLogLongerThanTheSendQueueComesInPages() async throws {
+    @Test func aNewcomerReadsALongLogPageByPageToItsEnd() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-long-log-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let room = try RoomID("lobby")

@@ -142,6 +142,21 @@ import Testing
         #expect(try store.performAndWait { try $0.keyHolders(room: "lobby", epoch: 0) } == [[5]])
     }
 
+    @Test func aLongLogIsReadInPages() throws {
+        let store = try openStore()
+        defer { store.close() }
+        let (first, rest) = try store.performAndWait { database in
+            _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            for seq in 0..<1_000 {
+                try database.appendRoomLog(room: "lobby", seq: Int64(seq), kind: "join", entry: [UInt8](repeating: 7, count: 1_000), epoch: nil, now: 0)
+            }
+            let first = try database.roomLogPage(room: "lobby", from: 0, maxBytes: 300_000)
+            return (first, try database.roomLogPage(room: "lobby", from: Int64(first.entries.count), maxBytes: 10_000_000))
+        }
+        #expect(first.entries.count == 300 && first.more, "a page stops at its size and says more follows")
+        #expect(rest.entries.count == 700 && !rest.more)
+    }
+
     @Test func workAfterCloseIsRefused() throws {
         let store = try openStore()
         store.close()
