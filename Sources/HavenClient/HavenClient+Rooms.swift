@@ -25,9 +25,8 @@ struct RoomState {
     var waitingForKeySince: Date?
     /// The server refused an entry: write nothing more until the log moves.
     var paused = false
-    /// Members online in the room by the server's word, with the proofs they presented.
+    /// Members online in the room by the server's word.
     var online: Set<MemberID> = []
-    var proofs: [MemberID: MemberInfo] = [:]
     /// Signed moderation actions (with their moderator's proof) to write into the log.
     var relays: [ModerationFrame] = []
     /// Messages waiting for their epoch's key.
@@ -77,7 +76,6 @@ extension HavenClient {
 
     func memberOnline(_ info: MemberInfo, in room: RoomID) {
         roomStates[room]?.online.insert(info.member)
-        roomStates[room]?.proofs[info.member] = info
         if info.member == member, info.staff != nil || info.appointment != nil { ownInfo = info }
     }
 

@@ -180,10 +180,7 @@ public struct RoomKeyring: Sendable {
 
     /// Someone given the current key is no longer a member (they left, or were removed or
     /// banned): nothing more may be sent under it, and the next sender starts a new epoch.
-    public var mustRotate: Bool {
-        guard let current = log.currentEpoch else { return false }
-        return !entitled[current.epoch, default: []].isSubset(of: log.members)
-    }
+    public var mustRotate: Bool { log.mustRotate }
 
     /// Another member's message named a longer log than this member has, or a key arrived for an
     /// epoch this member's log does not have yet: entries are missing (the server may be holding

@@ -88,7 +88,7 @@ export class Rooms {
         this.reconcile(frame.room);
         return true;
       }
-      case "memberJoined": this.states.get(frame.room)?.online.add(frame.member.member); return false;
+      case "memberJoined": this.state(frame.room).online.add(frame.member.member); return false;
       case "memberLeft":
         // The key holder someone waits for may just have gone.
         this.states.get(frame.room)?.online.delete(frame.member);
@@ -187,6 +187,9 @@ export class Rooms {
     this.storage.setItem(key, String(keyring.sentCounter));
     return envelope;
   }
+
+  /** Whether `member` is online in any room this browser is in (by the server's word). */
+  isOnline(member) { return [...this.states.values()].some((state) => state.online.has(member)); }
 
   /** Whether this browser may send in `room`: it holds the current key and nobody given it has left. */
   canSend(room) {

@@ -32,7 +32,6 @@ const myID = b64(me.publicKey);
 const pick = (list) => list[sodium.randomBytes(1)[0] % list.length];
 $("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
 
-const members = new Map();   // room -> Set of member ids online
 let ownInfo = null;          // this member's staff proof, as the server relays it
 const directCounters = new DirectCounters(localStorage);
 const names = new Map([[myID, $("pseudonym").value]]);
@@ -268,7 +267,7 @@ function showReaders(room) {
     newSinceLastVisit.set(room, [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", "));
   }
   localStorage.setItem(seenKey, JSON.stringify([...log.members]));
-  const here = members.get(room)?.size ?? 1;
+  const here = rooms.state(room).online.size || 1;
   const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room, ${here} here now${log.mode === "open" ? " (anyone may join it)" : ""}.`;
   const newcomers = newSinceLastVisit.get(room);
   $("readers").textContent = newcomers ? `${readers} New since you last looked: ${newcomers}.` : readers;
@@ -444,12 +443,10 @@ function received(event) {
       frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); noteOffer(m.member, m.offersCalls); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
-      members.set(frame.room, new Set(frame.members.map((m) => m.member)));
       break;
     }
     case "memberLeft":
-      members.get(frame.room)?.delete(frame.member);
-      if (![...members.values()].some((online) => online.has(frame.member))) noteOffer(frame.member, false);
+      if (!rooms.isOnline(frame.member)) noteOffer(frame.member, false);
       break;
     case "synced":
       if (frame.room) { $("status").textContent = `in ${frame.room}`; showReaders(frame.room); updateComposer(); }
@@ -458,8 +455,6 @@ function received(event) {
       names.set(frame.member.member, frame.member.displayName);
       noteRole(frame.member);
       noteOffer(frame.member.member, frame.member.offersCalls);
-      if (!members.has(frame.room)) members.set(frame.room, new Set());
-      members.get(frame.room).add(frame.member.member);
       break;
     }
     case "message": show(frame); break;
