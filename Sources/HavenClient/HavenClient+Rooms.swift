@@ -43,11 +43,13 @@ struct RoomState {
     /// (a holder whose device is asleep never answers).
     static let keyPatience: TimeInterval = 8
 
-    /// The epoch the next `epoch` entry starts: after the log's, and the one the server has due.
+    /// The epoch the next `epoch` entry starts: after the log's, and the one the server has due
+    /// (believed only up to 1,000 past the log's: a server that claimed 2^53 would leave the room
+    /// no epoch to move to).
     var dueEpoch: UInt64 {
         let afterLog = keyring.log.currentEpoch.map { $0.epoch + 1 } ?? 0
         let established = keyring.log.currentEpoch?.epoch == serverEpoch || serverHasHolders
-        return max(afterLog, established ? serverEpoch + 1 : serverEpoch)
+        return max(afterLog, min(established ? serverEpoch + 1 : serverEpoch, afterLog + 1_000))
     }
 }
 

@@ -56,6 +56,7 @@ def main():
         wait_for_text(bob, "messages", marker)
         bob.find_element(By.ID, "composer").send_keys("hello back\n")
         wait_for_text(alice, "messages", "hello back")
+        wait_for_text(alice, "messages", f"{marker} sent")
         assert "Quiet Otter" in bob.find_element(By.ID, "messages").text, "the sender's chosen pseudonym is shown"
         print("  ok  two browsers chat end to end in a room")
 
@@ -64,6 +65,7 @@ def main():
         name.find_element(By.CSS_SELECTOR, ".who").click()
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
         wait_for_text(alice, "direct", "Calm Heron (privately): just between us")
+        wait_for_text(bob, "direct", "just between us sent")
         print("  ok  a member messages another privately from the room")
 
         # An image and a PDF are encrypted in the browser, stored as ciphertext, and shown to Bob.

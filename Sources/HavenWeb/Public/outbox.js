@@ -26,6 +26,14 @@ export class Outbox {
     this.send({ type: "send", envelope });
   }
 
+  /** Sends a sealed direct message, shown in `item` as sending until the server stores it; a
+   *  resend is the same sealed message (the same id), which the server stores once. */
+  postDirect(message, item) {
+    this.pending.set(message.id, { item, direct: message, waitingForKey: false });
+    Outbox.mark(item, "sending…");
+    this.send({ type: "direct", message });
+  }
+
   /** An `ack`: the message is stored. Returns false for an id this outbox does not hold. */
   acknowledged(frame) {
     const pending = this.pending.get(frame.id);
@@ -56,9 +64,9 @@ export class Outbox {
   /** Sends again what waits for its room's key, once the room has one to send under. */
   retry() {
     for (const pending of this.pending.values()) {
-      if (!pending.waitingForKey || !this.rooms.canSend(pending.room)) continue;
+      if (!pending.waitingForKey || (!pending.direct && !this.rooms.canSend(pending.room))) continue;
       pending.waitingForKey = false;
-      this.post(pending.room, pending.body, pending);
+      if (pending.direct) this.postDirect(pending.direct, pending.item); else this.post(pending.room, pending.body, pending);
     }
   }
 

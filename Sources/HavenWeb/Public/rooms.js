@@ -201,7 +201,10 @@ export class Rooms {
   dueEpoch(state) {
     const current = state.keyring.log.currentEpoch;
     const established = current?.epoch === state.serverEpoch || state.serverHasHolders;
-    return Math.max(current ? current.epoch + 1 : 0, established ? state.serverEpoch + 1 : state.serverEpoch);
+    // The server's word is believed only up to 1,000 epochs past the log's (a claim of 2^53 would
+    // leave the room no epoch to move to).
+    const afterLog = current ? current.epoch + 1 : 0;
+    return Math.max(afterLog, Math.min(established ? state.serverEpoch + 1 : state.serverEpoch, afterLog + 1000));
   }
 
   /** Does the one next thing the room needs, as the verified log gives it. */

@@ -518,10 +518,10 @@ $("direct-form").addEventListener("submit", (event) => {
   if (!text || !directTarget) return;
   const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget) }));
   const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
-  send({ type: "direct", message });
   const item = document.createElement("li");
   item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;
   $("direct").append(item);
+  outbox.postDirect(message, item);
   $("direct-composer").value = "";
 });
 $("crisis-toggle").addEventListener("click", () => {
