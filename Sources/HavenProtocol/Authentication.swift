@@ -39,11 +39,7 @@ public struct AuthChallenge: Codable, Sendable, Equatable {
     /// Checks a member's answer. - Throws: ``ProtocolError/signatureInvalid(what:)`` and field errors.
     public func verify(_ response: AuthResponse) throws(ProtocolError) {
         try response.validate()
-        do {
-            try response.member.publicKey.verify(signature: response.signature.bytes, of: signedBytes(member: response.member))
-        } catch {
-            throw .signatureInvalid(what: "login")
-        }
+        try response.member.publicKey.verify(response.signature.bytes, of: signedBytes(member: response.member), what: "login")
     }
 }
 

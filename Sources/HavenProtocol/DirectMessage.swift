@@ -75,11 +75,7 @@ public struct DirectMessage: Codable, Sendable, Hashable {
         }
         let signature = Array(plaintext.prefix(SigningPublicKey.signatureLength))
         let signed = Self.signedBytes(id: id, sender: sender, recipient: recipient, commitment: franking.bytes)
-        do {
-            try sender.publicKey.verify(signature: signature, of: signed)
-        } catch {
-            throw ProtocolError.signatureInvalid(what: "direct message")
-        }
+        try sender.publicKey.verify(signature, of: signed, what: "direct message")
         return try OpenedMessage(
             id: id, sender: sender, plaintext: Array(plaintext.dropFirst(SigningPublicKey.signatureLength)),
             commitment: franking.bytes, signature: signature)

@@ -55,11 +55,7 @@ public struct EpochKeyBundle: Codable, Sendable, Hashable {
     /// Checks the sealer's signature (anyone can, the server included).
     public func verifySignature() throws(ProtocolError) {
         try validate()
-        do {
-            try sealer.publicKey.verify(signature: signature.bytes, of: signedBytes)
-        } catch {
-            throw .signatureInvalid(what: "epoch key bundle")
-        }
+        try sealer.publicKey.verify(signature.bytes, of: signedBytes, what: "epoch key bundle")
     }
 
     /// Verifies the bundle and opens it with the recipient's identity.

@@ -92,11 +92,7 @@ public struct ModerationAction: Codable, Sendable, Hashable {
         case .lift:
             guard lifts != nil else { throw .missingField("action.lifts") }
         }
-        do {
-            try moderator.publicKey.verify(signature: signature.bytes, of: signedBytes)
-        } catch {
-            throw .signatureInvalid(what: "moderation action")
-        }
+        try moderator.publicKey.verify(signature.bytes, of: signedBytes, what: "moderation action")
     }
 }
 

@@ -36,11 +36,7 @@ public struct ReportEvidence: Codable, Sendable, Hashable {
     public func verify(id: MessageID, sender: MemberID, recipient: MemberID, commitment: [UInt8]) throws(ProtocolError) {
         try Franking.verify(body: body.bytes, key: frankingKey.bytes, commitment: commitment)
         let signed = DirectMessage.signedBytes(id: id, sender: sender, recipient: recipient, commitment: commitment)
-        do {
-            try sender.publicKey.verify(signature: signature.bytes, of: signed)
-        } catch {
-            throw .signatureInvalid(what: "reported message")
-        }
+        try sender.publicKey.verify(signature.bytes, of: signed, what: "reported message")
     }
 }
 

@@ -130,11 +130,7 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
     /// - Throws: field errors, or ``ProtocolError/signatureInvalid(what:)``.
     public func verifySignature() throws(ProtocolError) {
         try validate()
-        do {
-            try sender.publicKey.verify(signature: signature.bytes, of: signedBytes)
-        } catch {
-            throw .signatureInvalid(what: "room message")
-        }
+        try sender.publicKey.verify(signature.bytes, of: signedBytes, what: "room message")
     }
 
     /// Verifies, decrypts and checks the franking commitment.

@@ -138,11 +138,7 @@ public struct RoomLogEntry: Codable, Sendable, Equatable {
     /// - Throws: ``ProtocolError`` naming the field, or `signatureInvalid`.
     public func verifySignature() throws(ProtocolError) {
         try validate()
-        do {
-            try author.publicKey.verify(signature: signature.bytes, of: signedBytes)
-        } catch {
-            throw .signatureInvalid(what: "room log entry")
-        }
+        try author.publicKey.verify(signature.bytes, of: signedBytes, what: "room log entry")
     }
 
     /// Checks every length and that each kind carries exactly its own fields.

@@ -48,11 +48,7 @@ public struct InviteCertificate: Codable, Sendable, Hashable {
     public func verify(organisation: SigningPublicKey) throws(ProtocolError) {
         try id.require(length: 16, field: "invite.id")
         try inviteKey.require(length: SigningPublicKey.length, field: "invite.inviteKey")
-        do {
-            try organisation.verify(signature: signature.bytes, of: signedBytes)
-        } catch {
-            throw .signatureInvalid(what: "invite")
-        }
+        try organisation.verify(signature.bytes, of: signedBytes, what: "invite")
     }
 }
 
