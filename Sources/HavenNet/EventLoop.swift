@@ -32,6 +32,9 @@ public final class EventLoop: @unchecked Sendable {
     ///
     /// - Throws: ``UVError`` when libuv cannot create the loop.
     public init() throws {
+        // A write to a peer that has gone must fail that write (libuv reports EPIPE), not end the
+        // whole process with SIGPIPE and every other member's connection with it.
+        signal(SIGPIPE, SIG_IGN)
         loop = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         flushCheck = .allocate(capacity: 1)
