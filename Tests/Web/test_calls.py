@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from selenium.webdriver.common.by import By
@@ -209,7 +210,10 @@ def calls_through_coturn(browsers):
          "--no-tcp-relay", "--allow-loopback-peers", "--no-cli", "--fingerprint", "--min-port=49160", "--max-port=49260",
          f"--pidfile={folder}/turnserver.pid", "--log-file=stdout", "--simple-log", "--verbose"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # coturn's log is read as it is written: read only after a SIGTERM, its last lines could be
+    # lost in the pipe.
     log = []
+    threading.Thread(target=lambda: log.extend(line.rstrip("\n") for line in coturn.stdout), daemon=True).start()
     server = None
     try:
         server = Server(f'\n[turn]\nurls = ["turn:127.0.0.1:{port}?transport=udp"]\nsecret_file = "{folder}/turn.secret"\n'
@@ -235,15 +239,25 @@ def calls_through_coturn(browsers):
         recorded = server.haven("audit", "--calls", "--data", server.folder)
         assert "calls recorded: 1" in recorded and " called " in recorded, recorded
         print("  ok  with [calls] audit = true, `haven audit --calls` shows that the call happened, and nothing more")
+        deadline = time.time() + 20
+        while time.time() < deadline and not relayed(log):
+            time.sleep(0.1)
     finally:
         if server:
             server.stop()
         coturn.terminate()
         try:
-            log = coturn.communicate(timeout=10)[0].splitlines()
+            coturn.wait(timeout=10)
         except subprocess.TimeoutExpired:
             coturn.kill()
-    return log
+    return list(log)
+
+
+def relayed(log):
+    """The allocations and permissions coturn logged for a call: (allocations, permissions)."""
+    allocations = [line for line in log if "ALLOCATE processed, success" in line]
+    permissions = [line for line in log if "peer 127.0.0.1 lifetime updated" in line or "CREATE_PERMISSION processed, success" in line]
+    return (allocations, permissions) if len(allocations) >= 2 and permissions else None
 
 
 def main():
@@ -254,9 +268,8 @@ def main():
             driver.quit()
         browsers.clear()
         log = calls_through_coturn(browsers)
-        allocations = [line for line in log if "ALLOCATE processed, success" in line]
-        permissions = [line for line in log if "peer 127.0.0.1 lifetime updated" in line or "CREATE_PERMISSION processed, success" in line]
-        assert len(allocations) >= 2 and permissions, "coturn relayed nothing:\n" + "\n".join(log[-40:])
+        assert relayed(log), "coturn relayed nothing:\n" + "\n".join(log[-40:])
+        allocations, permissions = relayed(log)
         print(f"  ok  coturn allocated {len(allocations)} relays and opened {len(permissions)} permissions for the call")
         print("call tests passed")
     finally:
