@@ -29,6 +29,9 @@ node Tests/Web/vectors.test.mjs
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
 
+echo "test: trust anchors the server cannot swap (pinned organisation key, staff roster, hosted widget with SRI, identity on a shared device)"
+python3 Tests/Web/test_trust_anchors.py
+
 echo "test: browsers against a lying server (ghost members, a swapped key, a forked log, a replay, a held-back log)"
 python3 Tests/Web/test_lying_server.py
 

@@ -105,12 +105,15 @@ extension HavenClient {
             let continuation = pendingCertification
             pendingCertification = nil
             continuation?.resume(returning: frame.certificate)
+        case .staffRoster(let frame):
+            // A forged or older roster is ignored: the newest the organisation signed stands.
+            _ = try? staffTrust?.adopt(frame.roster)
         case .moderated(let frame):
             pendingModerations.removeValue(forKey: frame.action.id)?.resume()
-            // Acted on only when it verifies: signed by its moderator, whose proof chains to the
-            // organisation key. A forged deletion or suspension is not reported as one.
-            guard let organisation, let by = frame.by, by.member == frame.action.moderator, (try? frame.action.verify()) != nil,
-                  by.verifiedRole(organisation: organisation) != nil
+            // Acted on only when it verifies: signed by its moderator, who is staff now by a chain
+            // to the pinned organisation key. A forged deletion or suspension, or one by staff who
+            // were revoked or expired, is not reported as one.
+            guard let by = frame.by, by.member == frame.action.moderator, (try? frame.action.verify()) != nil, role(of: by) != nil
             else { return }
             relay(frame)
             eventSink.yield(.moderated(frame.action))

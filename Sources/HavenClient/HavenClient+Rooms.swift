@@ -78,6 +78,7 @@ extension HavenClient {
 
     func memberOnline(_ info: MemberInfo, in room: RoomID) {
         roomStates[room]?.online.insert(info.member)
+        staffTrust?.notice(info)
         if info.member == member, info.staff != nil || info.appointment != nil { ownInfo = info }
     }
 

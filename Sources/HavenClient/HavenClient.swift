@@ -27,6 +27,8 @@ public final class HavenClient: @unchecked Sendable {
     var connection: WebSocketClientConnection?
     /// The organisation key staff proofs in room logs must chain to.
     public let organisation: SigningPublicKey?
+    /// What this client believes about staff: the pinned key, the newest roster, invites' first keys.
+    var staffTrust: StaffTrust?
     var roomStates: [RoomID: RoomState] = [:]
     var ownInfo: MemberInfo?
     var expectedServer: String?
@@ -54,10 +56,17 @@ public final class HavenClient: @unchecked Sendable {
     public init(identity: SigningKeyPair, displayName: String, loop: EventLoop, organisation: SigningPublicKey? = nil) {
         self.identity = identity
         self.organisation = organisation
+        staffTrust = organisation.map(StaffTrust.init(organisation:))
         self.member = MemberID(identity.publicKey)
         self.displayName = displayName
         self.loop = loop
         (events, eventSink) = AsyncStream.makeStream(of: ClientEvent.self)
+    }
+
+    /// `info`'s role as this client verifies it now: a chain to the pinned organisation key that
+    /// the newest roster has not revoked and that has not expired; nil for a member.
+    public func role(of info: MemberInfo) -> StaffRole? {
+        staffTrust?.role(of: info, at: UInt64(Date().timeIntervalSince1970))
     }
 
     deinit {

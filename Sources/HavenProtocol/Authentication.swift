@@ -55,7 +55,7 @@ public struct AuthResponse: Codable, Sendable, Equatable {
     /// Checks field limits. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
         try signature.require(length: SigningPublicKey.signatureLength, field: "signature")
-        try DisplayName.validate(displayName)
+        try DisplayName.validateMember(displayName)
     }
 }
 
@@ -79,6 +79,21 @@ public enum DisplayName {
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .format || checkMarks.contains($0) }) else {
             throw .invalidField(field, reason: "must not contain invisible formatting characters or check marks, which could pass for a verified badge")
+        }
+    }
+
+    /// The words the service uses for roles: a member's name must not claim one (the verified
+    /// badge says who is staff).
+    public static let roleWords: Set<String> = [
+        "counsellor", "counselor", "moderator", "mod", "staff", "admin", "administrator", "therapist", "verified", "official",
+    ]
+
+    /// ``validate(_:field:)``, and a person's name must not contain a role word (or its plural) as a word.
+    public static func validateMember(_ name: String, field: String = "displayName") throws(ProtocolError) {
+        try validate(name, field: field)
+        let words = name.lowercased().split { !$0.isLetter }
+        guard !words.contains(where: { roleWords.contains(String($0)) || ($0.hasSuffix("s") && roleWords.contains(String($0.dropLast()))) }) else {
+            throw .invalidField(field, reason: "must not contain a word for a role (counsellor, moderator, staff...): the verified badge shows who is staff")
         }
     }
 }

@@ -42,6 +42,7 @@ enum DomainLabel {
     static let franking = "haven/v1/franking"
     static let invite = "haven/v1/invite"
     static let staff = "haven/v1/staff"
+    static let staffRoster = "haven/v1/staff-roster"
     static let moderation = "haven/v1/moderation"
     static let roomLog = "haven/v1/room-log"
     static let roomLogHash = "haven/v1/room-log-hash"

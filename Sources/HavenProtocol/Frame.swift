@@ -15,6 +15,8 @@ public enum Frame: Sendable, Equatable {
     case redeemInvite(StaffFrame)
     /// S→C: the redemption succeeded; this member is now staff.
     case certified(StaffFrame)
+    /// S→C: the organisation's newest signed staff roster (after welcome, and whenever it changes).
+    case staffRoster(StaffRosterFrame)
     /// C→S: a moderator's action.
     case moderate(ModerationFrame)
     /// S→C: an action taken (a deletion tombstone, a suspension, a ban, a lift).
@@ -98,6 +100,7 @@ public enum Frame: Sendable, Equatable {
         case .invite: return "invite"
         case .redeemInvite: return "redeemInvite"
         case .certified: return "certified"
+        case .staffRoster: return "staffRoster"
         case .moderate: return "moderate"
         case .moderated: return "moderated"
         case .report: return "report"
@@ -156,14 +159,14 @@ public enum Frame: Sendable, Equatable {
         case .syncDirect(let request):
             try ProtocolLimits.checkInteger(request.after, field: "after")
         case .joined(let joined):
-            for member in joined.members { try DisplayName.validate(member.displayName, field: "members.displayName") }
+            for member in joined.members { try DisplayName.validateMember(member.displayName, field: "members.displayName") }
         case .memberJoined(let event):
-            try DisplayName.validate(event.member.displayName, field: "member.displayName")
+            try DisplayName.validateMember(event.member.displayName, field: "member.displayName")
         case .ack(let ack):
             try ProtocolLimits.checkInteger(ack.cursor, field: "cursor")
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
-        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified,
+        case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified, .staffRoster,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
              .listAudit, .audit, .requestTurn, .turn, .callPreferences, .callAvailability: break
         case .createRoom(let request):
@@ -189,6 +192,7 @@ extension Frame: Codable {
         case "invite": self = .invite(try InviteFrame(from: decoder))
         case "redeemInvite": self = .redeemInvite(try StaffFrame(from: decoder))
         case "certified": self = .certified(try StaffFrame(from: decoder))
+        case "staffRoster": self = .staffRoster(try StaffRosterFrame(from: decoder))
         case "moderate": self = .moderate(try ModerationFrame(from: decoder))
         case "moderated": self = .moderated(try ModerationFrame(from: decoder))
         case "report": self = .report(try ReportFrame(from: decoder))
@@ -240,6 +244,7 @@ extension Frame: Codable {
         case .getInvite(let payload): try payload.encode(to: encoder)
         case .invite(let payload): try payload.encode(to: encoder)
         case .redeemInvite(let payload), .certified(let payload): try payload.encode(to: encoder)
+        case .staffRoster(let payload): try payload.encode(to: encoder)
         case .moderate(let payload), .moderated(let payload): try payload.encode(to: encoder)
         case .report(let payload): try payload.encode(to: encoder)
         case .listReports(let payload), .listRooms(let payload): try payload.encode(to: encoder)

@@ -1,4 +1,4 @@
-public import Sodium
+internal import Sodium
 
 extension SigningPublicKey {
     /// Checks `signature` over `bytes`, as the protocol reports a failure: `what` names the signed

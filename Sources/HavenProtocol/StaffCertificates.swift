@@ -9,8 +9,9 @@ public enum StaffRole: String, Codable, Sendable, CaseIterable {
 }
 
 /// An invite, signed by the organisation key: "whoever holds the secret of `inviteKey` may become
-/// staff with `role`, once, before `expiresAt`". The secret travels only in the invite link's
-/// fragment (docs/crypto.md, "Staff invites").
+/// staff with `role`, once, before `expiresAt`, and stays staff until `staffUntil` unless the
+/// organisation's staff roster renews or revokes them". The secret travels only in the invite
+/// link's fragment (docs/crypto.md, "Staff invites").
 public struct InviteCertificate: Codable, Sendable, Hashable {
     /// 16 random bytes naming the invite.
     public var id: WireBytes
@@ -18,27 +19,32 @@ public struct InviteCertificate: Codable, Sendable, Hashable {
     public var role: StaffRole
     /// Unix time (seconds) after which it cannot be redeemed.
     public var expiresAt: UInt64
+    /// Unix time (seconds) at which the staff certificate it grants expires (a roster can renew it).
+    public var staffUntil: UInt64
     /// The Ed25519 public key of the invite's one-time secret.
     public var inviteKey: WireBytes
     /// The organisation's signature over ``signedBytes``.
     public var signature: WireBytes
 
-    /// label, id, role, expiry, invite key.
+    /// label, id, role, expiry, staff expiry, invite key.
     public var signedBytes: [UInt8] {
         var bytes = CanonicalBytes(label: DomainLabel.invite)
         bytes.append(id.bytes)
         bytes.append(role.rawValue)
         bytes.append(expiresAt)
+        bytes.append(staffUntil)
         bytes.append(inviteKey.bytes)
         return bytes.bytes
     }
 
     /// Creates and signs an invite; returns it with the one-time secret seed for the link.
-    public static func issue(role: StaffRole, expiresAt: UInt64, organisation: SigningKeyPair) throws -> (InviteCertificate, SecretBytes) {
+    public static func issue(
+        role: StaffRole, expiresAt: UInt64, staffUntil: UInt64, organisation: SigningKeyPair
+    ) throws -> (InviteCertificate, SecretBytes) {
         let seed = try SecretBytes.random(count: SigningKeyPair.seedLength)
         let inviteKeys = try SigningKeyPair(seed: seed)
         var certificate = InviteCertificate(
-            id: WireBytes(RandomBytes.bytes(count: 16)), role: role, expiresAt: expiresAt,
+            id: WireBytes(RandomBytes.bytes(count: 16)), role: role, expiresAt: expiresAt, staffUntil: staffUntil,
             inviteKey: WireBytes(inviteKeys.publicKey.bytes), signature: WireBytes([]))
         certificate.signature = WireBytes(organisation.sign(certificate.signedBytes))
         return (certificate, seed)
@@ -109,7 +115,7 @@ public enum InviteLink {
         }
         let id = Array(bytes.prefix(16))
         var seed = Array(bytes.dropFirst(16))
-        bytes.withUnsafeMutableBytes { buffer in buffer.initializeMemory(as: UInt8.self, repeating: 0) }
+        bytes.withUnsafeMutableBytes { buffer in _ = buffer.initializeMemory(as: UInt8.self, repeating: 0) }
         guard let secret = try? SecretBytes(consuming: &seed) else { throw .invalidField("invite", reason: "secure memory unavailable") }
         return (id, secret)
     }

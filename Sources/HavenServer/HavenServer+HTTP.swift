@@ -5,11 +5,35 @@ import Sodium
 
 extension HavenServer {
     func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+        // A widget the provider hosts on its own origin reads the configuration and the blobs
+        // across origins: allowed for the configured origins only.
+        let crossOrigin = corsHeaders(for: request)
+        let reply = { (response: HTTPResponse) in
+            var response = response
+            response.headers.merge(crossOrigin) { $1 }
+            reply(response)
+        }
+        if request.method == "OPTIONS", !crossOrigin.isEmpty {
+            reply(HTTPResponse(status: 204, headers: [
+                "Access-Control-Allow-Methods": "GET, POST", "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+            ]))
+            return
+        }
         if request.path.hasPrefix("/v1/blobs") {
             serveBlob(request, reply: reply)
             return
         }
         reply(respond(to: request))
+    }
+
+    /// CORS headers for a request from an allowed origin to the configuration or the blobs.
+    func corsHeaders(for request: HTTPMessage) -> [String: String] {
+        let origins = configuration.network.allowedOrigins
+        guard request.path == "/config.json" || request.path.hasPrefix("/v1/blobs"), let origin = request.header("Origin"),
+              origins.contains(origin) || origins.contains("*")
+        else { return [:] }
+        return ["Access-Control-Allow-Origin": origin, "Vary": "Origin"]
     }
 
     /// The requests answered at once: the widget's files, its configuration, health, metrics.
@@ -28,7 +52,8 @@ extension HavenServer {
         }
         switch request.path {
         case "/config.json":
-            // The provider's presentation, and the organisation key staff chains end in.
+            // The provider's presentation only: the organisation key staff chains end in is
+            // pinned by the embedding page, never taken from here (docs/threat-model.md).
             let widget = configuration.widget
             var config: [String: Any] = [
                 "name": widget.name, "colour": widget.colour, "rules": widget.rules, "rooms": widget.rooms,
@@ -36,7 +61,6 @@ extension HavenServer {
             ]
             config["logo"] = widget.logo
             config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false
-            if let key = configuration.organisationPublicKey { config["organisationKey"] = Base64URL.encode(key.bytes) }
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
         case "/":

@@ -57,6 +57,7 @@ extension HavenServer {
     /// Picks up rooms created, renamed, re-kinded, given a retention, or archived with the CLI
     /// while the server runs, and moves rooms whose rotation period has passed to a new epoch.
     func reloadRooms() {
+        reloadStaffRoster()
         let now = configuration.now()
         // Rooms already live keep their log in memory: only new rooms' logs are read.
         let live = Set(rooms.keys)

@@ -16,6 +16,12 @@ extension HavenServer {
             refuse(session, code: "not_a_member", message: "join the room before writing to its log", room: entry.room)
             return
         }
+        // An entry that leans on a staff proof is taken only from someone who is staff now: the
+        // proof itself verifies for ever, but the roster may have revoked it or it may have expired.
+        if let proof = entry.proof, proof.staff != nil || proof.appointment != nil, member.staff == nil && member.appointment == nil {
+            refuse(session, code: "not_staff", message: "your staff status has expired or was revoked", room: entry.room)
+            return
+        }
         if entry.kind != .leave, sanctions.isSuspended(member.member, now: configuration.now()) {
             refuse(session, code: "suspended", message: "you are suspended for now; you can still read", room: room.id)
             return

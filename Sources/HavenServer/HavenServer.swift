@@ -26,6 +26,8 @@ final class HavenServer: WebSocketServerDelegate {
     var purgeRunning = false
     var uploadTokens: [[UInt8]: (member: MemberID, expires: Int64)] = [:]
     var calls: [WireBytes: ActiveCall] = [:]
+    /// The organisation key and its newest staff roster: who may act as staff now.
+    var staffTrust: StaffTrust?
     var declinedUntil: [CallPair: Int64] = [:]
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
@@ -38,6 +40,7 @@ final class HavenServer: WebSocketServerDelegate {
         self.store = store
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
+        staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
         addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: UInt64(configuration.now()))
         for room in rooms { self.rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
@@ -138,7 +141,7 @@ final class HavenServer: WebSocketServerDelegate {
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
             case .success(let (createdAt, proof)):
-                let member = proof.info(member: member.member, displayName: member.displayName)
+                let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
                 let limits = configuration.rateLimits
@@ -150,6 +153,7 @@ final class HavenServer: WebSocketServerDelegate {
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session
                 counters.logins += 1
                 send(.welcome(Welcome(member: member.member)), to: session)
+                if let roster = staffTrust?.roster { send(.staffRoster(StaffRosterFrame(roster: roster)), to: session) }
             }
         }
     }
@@ -204,7 +208,7 @@ final class HavenServer: WebSocketServerDelegate {
             setCallPreferences(preferences, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
-        case .challenge, .welcome, .rooms, .joined, .logEntry, .logEntries, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
+        case .challenge, .welcome, .rooms, .joined, .logEntry, .logEntries, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .staffRoster, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
              .callAvailability, .callEnded:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }

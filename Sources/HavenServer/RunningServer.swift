@@ -38,8 +38,11 @@ public final class RunningServer: Sendable {
             let rooms = try loadRooms(configuration, store: store)
             let now = configuration.now()
             let sanctions = try store.performAndWait { try $0.activeSanctions(now: now) }
+            let roster = try store.performAndWait { try $0.staffRoster() }
             let server = try loop.submitAndWait {
-                LoopBound(try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions), loop: loop)
+                let server = try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions)
+                server.adoptStaffRoster(roster?.roster)
+                return LoopBound(server, loop: loop)
             }
             let port = try loop.submitAndWait { server.value.port }
             return RunningServer(port: port, configuration: configuration, loop: loop, store: store, server: server)

@@ -184,6 +184,13 @@ enum Migrations {
         ALTER TABLE key_bundles_by_sealer RENAME TO key_bundles;
         CREATE INDEX key_bundles_by_recipient ON key_bundles (recipient, room, epoch);
         """,
+        """
+        CREATE TABLE staff_roster (
+            only INTEGER PRIMARY KEY CHECK (only = 1),
+            sequence INTEGER NOT NULL,
+            roster BLOB NOT NULL
+        );
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -23,8 +23,11 @@ struct Invite: ParsableCommand {
             abstract: "Create an invite and print its link.",
             discussion: """
                 Examples:
-                  haven invite create --role counsellor --expires 72h --note "Sam, night shift"
-                  haven invite create --role moderator --expires 7d --url https://support.example.org/
+                  haven invite create --role counsellor --url https://chat.example.org/ --server-name chat.example.org --note "Sam, night shift"
+                  haven invite create --role moderator --expires 7d --url https://chat.example.org/
+
+                The link carries the organisation key and the server's name in its fragment, so the
+                widget checks the invite against the key you hold, not one the server hands out.
                 """)
         @OptionGroup var location: DataLocation
         @Option(help: "The keys folder.")
@@ -35,20 +38,36 @@ struct Invite: ParsableCommand {
         var expires: RetentionPeriod = RetentionPeriod(argument: "72h")!
         @Option(help: "A note for operators (stored on the server, never sent to clients).")
         var note = ""
-        @Option(help: "The address of the widget the link opens.")
-        var url = "http://127.0.0.1:8080/"
+        @Option(help: "How long the staff member stays staff unless renewed (`haven staff renew`): 90d...")
+        var staffFor: RetentionPeriod = RetentionPeriod(argument: "90d")!
+        @Option(help: "The https address of the widget the link opens.")
+        var url: String
+        @Flag(help: "Allow an http:// address (a demo on this machine only).")
+        var allowHttp = false
+        @Option(help: "The server's name (server_name), which the widget checks at sign-in.")
+        var serverName: String?
         @Option(help: "Read the organisation key's passphrase from this file.")
         var passphraseFile: String?
 
+        func validate() throws {
+            guard url.hasPrefix("https://") || (allowHttp && url.hasPrefix("http://")) else {
+                throw ValidationError("--url must start with https:// (the link carries a secret); --allow-http for a demo on this machine")
+            }
+        }
+
         func run() throws {
             guard let lifetime = expires.seconds else { throw ValidationError("an invite must expire (e.g. --expires 72h)") }
+            guard let staffLifetime = staffFor.seconds else { throw ValidationError("staff status must expire (e.g. --staff-for 90d)") }
             let now = Int64(Date().timeIntervalSince1970)
-            let (certificate, seed) = try {
-                var result: (InviteCertificate, SecretBytes)?
+            let (certificate, seed, organisation) = try {
+                var result: (InviteCertificate, SecretBytes, SigningPublicKey)?
                 try reportingKeyErrors {
                     let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")
                     let organisation = try KeyDirectory(path: keys).organisationKey(passphrase: passphrase)
-                    result = try InviteCertificate.issue(role: role.role, expiresAt: UInt64(now + lifetime), organisation: organisation)
+                    let (certificate, seed) = try InviteCertificate.issue(
+                        role: role.role, expiresAt: UInt64(now + lifetime), staffUntil: UInt64(now + lifetime + staffLifetime),
+                        organisation: organisation)
+                    result = (certificate, seed, organisation.publicKey)
                 }
                 return result!
             }()
@@ -59,7 +78,8 @@ struct Invite: ParsableCommand {
                     try $0.createInvite(id: id, role: roleName, certificate: stored, note: note, now: now, expiresAt: now + lifetime)
                 }
             }
-            print("\(url)#invite=\(InviteLink.fragment(id: id, seed: seed))")
+            let anchor = OrganisationAnchor.fragment(organisation: organisation, serverName: serverName)
+            print("\(url)#\(anchor)&invite=\(InviteLink.fragment(id: id, seed: seed))")
             print("invite \(Base64URL.encode(id)): \(roleName), expires in \(expires); the link works once")
         }
     }

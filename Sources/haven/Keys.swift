@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HavenKeys
+import HavenProtocol
 import Sodium
 
 /// `haven keys`: the organisation's signing key and the server's key.
@@ -57,7 +58,9 @@ struct Keys: ParsableCommand {
         func run() throws {
             try reportingKeyErrors {
                 let keys = KeyDirectory(path: location.keys)
-                print("organisation public key: \(Base64URL.encode(try keys.organisationPublicKey().bytes))")
+                let organisation = try keys.organisationPublicKey()
+                print("organisation public key: \(Base64URL.encode(organisation.bytes))")
+                print("organisation fingerprint: \(OrganisationAnchor.fingerprint(of: organisation))")
                 print("server public key:       \(Base64URL.encode(try keys.serverKey().publicKey.bytes))")
                 if verify || passphraseFile != nil {
                     let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")

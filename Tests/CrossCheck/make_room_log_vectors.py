@@ -28,11 +28,11 @@ def main() -> None:
     pub = {name: b64(identity.public) for name, identity in who.items()}
     organisation = who["organisation"]
 
-    invite = {"id": b64(bytes([0x70]) * 16), "role": "counsellor", "expiresAt": 4_000_000_000, "inviteKey": pub["invite"]}
+    invite = {"id": b64(bytes([0x70]) * 16), "role": "counsellor", "expiresAt": 4_000_000_000, "staffUntil": 4_000_000_000, "inviteKey": pub["invite"]}
     invite["signature"] = b64(organisation.sign(log_ref.invite_signed_bytes(invite)))
     staff = {"invite": invite, "member": pub["counsellor"],
              "signature": b64(who["invite"].sign(log_ref.staff_signed_bytes(invite, who["counsellor"].public)))}
-    counsellor_proof = {"member": pub["counsellor"], "displayName": "Counsellor Ana", "staff": staff}
+    counsellor_proof = {"member": pub["counsellor"], "displayName": "Ana", "staff": staff}
     mallory_proof = {"member": pub["mallory"], "displayName": "Mallory"}
 
     keys = {0: bytes(range(32)), 1: bytes(range(32, 64))}

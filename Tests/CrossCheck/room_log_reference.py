@@ -41,7 +41,7 @@ def sign_action(fields: dict, moderator) -> dict:
 
 def invite_signed_bytes(invite: dict) -> bytes:
     return (Canonical(LABEL_INVITE).field(unb64(invite["id"])).field(invite["role"]).integer(invite["expiresAt"])
-            .field(unb64(invite["inviteKey"])).bytes())
+            .integer(invite["staffUntil"]).field(unb64(invite["inviteKey"])).bytes())
 
 
 def staff_signed_bytes(invite: dict, member: bytes) -> bytes:

@@ -13,7 +13,7 @@ import Testing
         let bundle = try EpochKeyBundle.seal(fixtures.key, to: MemberID(fixtures.bob), by: fixtures.alice)
         let direct = try DirectMessage.seal(MessageBody(text: "hi"), from: fixtures.alice, to: MemberID(fixtures.bob))
         let organisation = try SigningKeyPair.generate()
-        let (invite, seed) = try InviteCertificate.issue(role: .counsellor, expiresAt: 1_900_000_000, organisation: organisation)
+        let (invite, seed) = try InviteCertificate.issue(role: .counsellor, expiresAt: 1_900_000_000, staffUntil: 1_900_000_000, organisation: organisation)
         let staff = try StaffCertificate.redeem(invite, seed: seed, member: alice)
         return [
             .getInvite(InviteRequest(id: invite.id)),
@@ -106,9 +106,18 @@ import Testing
         }
     }
 
-    @Test(arguments: ["Quiet Otter", "Zoë", "李小龙", "O'Brien-Smith", "Ana 🌙"])
+    @Test(arguments: ["Counsellor Ana", "Sam (counselor)", "STAFF", "the mods", "Admin-Jo", "Verified Helper", "official_support"])
+    func namesThatClaimARoleAreRefused(_ name: String) {
+        #expect(throws: ProtocolError.invalidField(
+            "displayName", reason: "must not contain a word for a role (counsellor, moderator, staff...): the verified badge shows who is staff")) {
+            try DisplayName.validateMember(name)
+        }
+        #expect(throws: ProtocolError.self) { try AuthChallenge(server: "haven").respond(identity: fixtures.alice, displayName: name).validate() }
+    }
+
+    @Test(arguments: ["Quiet Otter", "Zoë", "李小龙", "O'Brien-Smith", "Ana 🌙", "Modest Wren", "Stafford"])
     func ordinaryNamesInAnyScriptAreAccepted(_ name: String) throws {
-        try DisplayName.validate(name)
+        try DisplayName.validateMember(name)
     }
 
     @Test func loginSignatureIsBoundToTheChallengeAndServer() throws {

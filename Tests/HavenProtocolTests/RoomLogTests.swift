@@ -11,7 +11,7 @@ import Testing
 
     /// A staff proof for `member`, certified by the organisation.
     func staffProof(_ member: SigningKeyPair, role: StaffRole = .counsellor) throws -> MemberInfo {
-        let (invite, seed) = try InviteCertificate.issue(role: role, expiresAt: 4_000_000_000, organisation: organisation)
+        let (invite, seed) = try InviteCertificate.issue(role: role, expiresAt: 4_000_000_000, staffUntil: 4_000_000_000, organisation: organisation)
         let certificate = try StaffCertificate.redeem(invite, seed: seed, member: MemberID(member))
         return MemberInfo(member: MemberID(member), displayName: "Staff", staff: certificate)
     }
@@ -109,7 +109,7 @@ import Testing
             try log.append(entry(log, .admit, by: fixtures.alice, action: selfMade, proof: MemberInfo(member: MemberID(fixtures.alice), displayName: "x")))
         }
         let otherOrganisation = try SigningKeyPair.generate()
-        let (invite, seed) = try InviteCertificate.issue(role: .counsellor, expiresAt: 4_000_000_000, organisation: otherOrganisation)
+        let (invite, seed) = try InviteCertificate.issue(role: .counsellor, expiresAt: 4_000_000_000, staffUntil: 4_000_000_000, organisation: otherOrganisation)
         let foreign = MemberInfo(
             member: MemberID(fixtures.mallory), displayName: "x", staff: try StaffCertificate.redeem(invite, seed: seed, member: MemberID(fixtures.mallory)))
         let foreignAdmit = ModerationAction.sign(.admit, room: room, target: MemberID(fixtures.alice), issuedAt: 1, by: fixtures.mallory)

@@ -36,7 +36,7 @@ import Testing
             configure(&$0)
         }
         let loop = try ClientLoop()
-        let counsellor = try await server.staffClient(.counsellor, "Counsellor Ana", organisation: organisation, loop: loop)
+        let counsellor = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
         if counsellorInLobby {
             _ = try await counsellor.client.join(lobby)
             await counsellor.client.waitForKey(lobby)

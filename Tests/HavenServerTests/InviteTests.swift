@@ -25,7 +25,7 @@ import Testing
         let server = try server()
         let clients = try ClientLoop()
         let link = try invite(server).link
-        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop, organisation: organisation.publicKey)
+        let counsellor = try TestClient("Ana", loop: clients.loop, organisation: organisation.publicKey)
         try await counsellor.connect(server)
         let certificate = try await counsellor.client.redeemInvite(link, organisation: organisation.publicKey)
         #expect(try certificate.verify(organisation: organisation.publicKey) == .counsellor)
@@ -90,12 +90,12 @@ import Testing
     @Test func forgedStaffCertificatesConvinceNeitherTheServerNorClients() async throws {
         let server = try server()
         let clients = try ClientLoop()
-        let impostor = try TestClient("Not Staff", loop: clients.loop, organisation: organisation.publicKey)
+        let impostor = try TestClient("Impostor Fox", loop: clients.loop, organisation: organisation.publicKey)
         try await impostor.connect(server)
 
         // An invite signed by a key of the impostor's own, redeemed for themselves.
         let fakeOrganisation = try SigningKeyPair.generate()
-        let (fakeInvite, fakeSeed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64.max >> 12, organisation: fakeOrganisation)
+        let (fakeInvite, fakeSeed) = try InviteCertificate.issue(role: .moderator, expiresAt: UInt64.max >> 12, staffUntil: UInt64.max >> 12, organisation: fakeOrganisation)
         let forged = try StaffCertificate.redeem(fakeInvite, seed: fakeSeed, member: impostor.member)
         await impostor.client.sendRaw(String(decoding: FrameCodec.encode(.redeemInvite(StaffFrame(certificate: forged))), as: UTF8.self))
         _ = try await impostor.log.wait("the refusal") { events in
@@ -105,7 +105,7 @@ import Testing
 
         // A genuine certificate borrowed from real staff does not verify for another member.
         let link = try invite(server).link
-        let counsellor = try TestClient("Counsellor Ana", loop: clients.loop, organisation: organisation.publicKey)
+        let counsellor = try TestClient("Ana", loop: clients.loop, organisation: organisation.publicKey)
         try await counsellor.connect(server)
         let genuine = try await counsellor.client.redeemInvite(link, organisation: organisation.publicKey)
         #expect(MemberInfo(member: impostor.member, displayName: "x", staff: genuine).verifiedRole(organisation: organisation.publicKey) == nil)

@@ -120,7 +120,7 @@ import Testing
     }
 
     func moderatorClient(_ server: TestServer, loop: ClientLoop) async throws -> TestClient {
-        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
         _ = try await moderator.client.join(lobby)
         await moderator.client.waitForKey(lobby)
         return moderator

@@ -99,12 +99,12 @@ import Testing
     @Test func aPrivateRoomSealsNoKeyToAGhostEvenWithAValidSignature() async throws {
         let (server, liar, loop) = try stage()
         let sent = recording(liar)
-        let counsellor = try await server.staffClient(.counsellor, "Counsellor Ana", organisation: organisation, loop: loop)
+        let counsellor = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
         let grief = try RoomID("grief")
         try await counsellor.client.createRoom(grief, name: "Grief group", kind: "private")
         await counsellor.client.disconnect()
         // The counsellor's client goes through the liar from here on.
-        let ana = try TestClient("Counsellor Ana", loop: loop.loop, identity: counsellor.client.identity, organisation: organisation.publicKey)
+        let ana = try TestClient("Ana", loop: loop.loop, identity: counsellor.client.identity, organisation: organisation.publicKey)
         try await ana.client.connect(host: "127.0.0.1", port: liar.port)
         _ = try await ana.client.join(grief)
         await ana.client.waitForKey(grief)
@@ -131,7 +131,7 @@ import Testing
             default: return [frame]
             }
         }
-        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
         _ = try await moderator.client.join(lobby)
         await moderator.client.waitForKey(lobby)
         let alice = try member("Quiet Otter", loop)
@@ -257,7 +257,7 @@ import Testing
     @Test func aMemberFromWhomTheServerHoldsBackTheLogStopsSending() async throws {
         let (server, liar, loop) = try stage()
         let sent = recording(liar)
-        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
         _ = try await moderator.client.join(lobby)
         await moderator.client.waitForKey(lobby)
         let alice = try member("Quiet Otter", loop)
@@ -347,7 +347,7 @@ import Testing
         let forged = ModerationAction.sign(.suspend, target: alice.member, until: 4_000_000_000, issuedAt: 1, by: ghost)
         liar.inject(.moderated(ModerationFrame(action: forged, by: MemberInfo(member: MemberID(ghost.publicKey), displayName: "Moderator"))), to: alice.member)
         // A real moderator's action, sent after the forgery, is the sign that the forgery was judged.
-        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
         let real = try await moderator.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
         let seen = try await alice.log.wait("the real suspension") { events -> [ModerationAction]? in
             let actions = events.compactMap { if case .moderated(let action) = $0 { action } else { nil } }

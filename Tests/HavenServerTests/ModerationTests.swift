@@ -29,7 +29,7 @@ import Testing
             $0.rateLimits = .unlimited
         }
         let loop = try ClientLoop()
-        let moderator = try await server.staffClient(.moderator, "Moderator Mo", organisation: organisation, loop: loop)
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
         _ = try await moderator.client.join(lobby)
         await moderator.client.waitForKey(lobby)
         var members: [TestClient] = []
@@ -97,7 +97,7 @@ import Testing
 
     @Test func aSuspendedModeratorCannotLiftTheirOwnSuspension() async throws {
         let room = try await room()
-        let second = try await room.server.staffClient(.moderator, "Moderator Ana", organisation: organisation, loop: room.loop)
+        let second = try await room.server.staffClient(.moderator, "Ana Bright", organisation: organisation, loop: room.loop)
         let suspension = try await second.client.moderate(.suspend, target: room.moderator.member, until: 4_000_000_000)
         await #expect(throws: ClientError.refused(code: "cannot_lift_own", message: "a moderator cannot lift a sanction against themselves")) {
             try await room.moderator.client.moderate(.lift, target: room.moderator.member, lifts: suspension.id)

@@ -117,4 +117,52 @@ import Testing
         let weak = try haven(["keys", "init", "--keys", folder + "/Other"], environment: ["HAVEN_PASSPHRASE": "short"])
         #expect(weak.status == 1 && weak.errors.contains("at least 12 characters"))
     }
+
+    @Test func staffAreConfirmedRenewedAndRevokedByASignedRoster() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let passphrase = ["HAVEN_PASSPHRASE": "a long enough passphrase"]
+        let keys = ["--keys", folder + "/Keys"], data = ["--data", folder]
+        try haven(["keys", "init"] + keys, environment: passphrase)
+        let insecure = try haven(["invite", "create", "--role", "counsellor", "--url", "http://chat.example.org/"] + keys + data, environment: passphrase)
+        #expect(insecure.status != 0 && insecure.errors.contains("https://"), "an invite link carries a secret: https only")
+        let created = try haven(["invite", "create", "--role", "counsellor", "--url", "https://chat.example.org/", "--server-name", "chat.example.org"]
+                                + keys + data, environment: passphrase)
+        let link = created.output.split(separator: "\n")[0]
+        let organisation = try haven(["keys", "export-public"] + keys).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(link.hasPrefix("https://chat.example.org/#org=\(organisation)&server=chat.example.org&invite="))
+
+        // A counsellor redeems it, as the server would record it.
+        let (id, seed) = try InviteLink.parse(String(link.split(separator: "invite=")[1]))
+        let counsellor = try SigningKeyPair.generate()
+        let store = try HavenStore(path: folder + "/haven.sqlite")
+        let invite = try FrameCodec.decodeValue(InviteCertificate.self, from: try store.performAndWait { try $0.invite(id) }!.certificate)
+        let certificate = try StaffCertificate.redeem(invite, seed: seed, member: MemberID(counsellor.publicKey))
+        let member = Base64URL.encode(counsellor.publicKey.bytes)
+        _ = try store.performAndWait {
+            try $0.redeemInvite(id, member: counsellor.publicKey.bytes, role: "counsellor", staffCertificate: FrameCodec.encodeValue(certificate), now: 1)
+        }
+        store.close()
+
+        #expect(try haven(["staff", "list"] + data).output.contains("\(member)\tcounsellor\tactive"))
+        #expect(try haven(["staff", "list"] + data).output.contains("not on the roster yet"))
+        #expect(try haven(["staff", "confirm"] + keys + data, environment: passphrase).output.contains("roster 1 signed: 1 staff, 0 revoked"))
+        let renewed = try haven(["staff", "renew", String(member.prefix(8)), "--for", "400d"] + keys + data, environment: passphrase)
+        #expect(renewed.status == 0 && renewed.output.contains("roster 2 signed"), "\(renewed.errors)")
+        #expect(try haven(["staff", "revoke", "zzzz"] + keys + data, environment: passphrase).errors.contains("no staff member's key starts with zzzz"))
+        #expect(try haven(["staff", "revoke", String(member.prefix(8))] + keys + data, environment: passphrase).status == 0)
+        #expect(try haven(["staff", "list"] + data).output.contains("\(member)\tcounsellor\trevoked"))
+
+        // The saved roster is what clients check: signed by the organisation key, the invite bound
+        // to this key, renewed past the certificate's own expiry, and the counsellor revoked.
+        let reopened = try HavenStore(path: folder + "/haven.sqlite")
+        defer { reopened.close() }
+        let saved = try reopened.performAndWait { try $0.staffRoster() }!
+        let roster = try FrameCodec.decodeValue(StaffRoster.self, from: saved.roster)
+        var trust = StaffTrust(organisation: try SigningPublicKey(bytes: Base64URL.decode(organisation)))
+        try trust.adopt(roster)
+        #expect(roster.sequence == 3 && roster.staff.map(\.member) == [certificate.member])
+        #expect(roster.staff[0].until > invite.staffUntil)
+        let now = UInt64(Date().timeIntervalSince1970)
+        #expect(trust.role(of: MemberInfo(member: certificate.member, displayName: "Ana", staff: certificate), at: now) == nil)
+    }
 }

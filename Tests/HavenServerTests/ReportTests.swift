@@ -46,7 +46,7 @@ import Testing
         try await target.client.reportDirect(received, category: .harassment)
 
         let link = try server.invite(.moderator, organisation: organisation).link
-        let moderator = try TestClient("Moderator Mo", loop: loop.loop, organisation: organisation.publicKey)
+        let moderator = try TestClient("Mo", loop: loop.loop, organisation: organisation.publicKey)
         try await moderator.connect(server)
         await #expect(throws: ClientError.self) { try await moderator.client.reports() }
         _ = try await moderator.client.redeemInvite(link, organisation: organisation.publicKey)

@@ -33,6 +33,7 @@ import Testing
             store.close()
             let connection = try SQLiteConnection(path: folder + "/haven.sqlite")
             try connection.execute("DROP TABLE room_log")
+            try connection.execute("DROP TABLE staff_roster")
             try connection.execute("PRAGMA user_version = 9")
         }
         let server = try TestServer(directory: folder)

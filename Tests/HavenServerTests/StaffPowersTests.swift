@@ -19,7 +19,7 @@ import Testing
         let key = organisation.publicKey
         let server = try TestServer { $0.organisationPublicKey = key }
         let loop = try ClientLoop()
-        let counsellor = try await staff(.counsellor, "Counsellor Ana", server: server, loop: loop)
+        let counsellor = try await staff(.counsellor, "Ana", server: server, loop: loop)
         let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
         try await alice.connect(server)
         let grief = try RoomID("grief")
@@ -46,8 +46,8 @@ import Testing
         let server = try TestServer { $0.organisationPublicKey = key }
         let loop = try ClientLoop()
         let lobby = try RoomID("lobby")
-        let counsellor = try await staff(.counsellor, "Counsellor Ana", server: server, loop: loop)
-        let moderator = try await staff(.moderator, "Moderator Mo", server: server, loop: loop)
+        let counsellor = try await staff(.counsellor, "Ana", server: server, loop: loop)
+        let moderator = try await staff(.moderator, "Mo", server: server, loop: loop)
         let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
         let bob = try TestClient("Calm Heron", loop: loop.loop, organisation: organisation.publicKey)
         try await alice.connect(server)

@@ -7,9 +7,12 @@ public import Sodium
 extension TestServer {
     /// What `haven invite create` does: signs an invite with `organisation` and records it in
     /// this server's database. Returns its id and the link fragment.
-    public func invite(_ role: StaffRole, organisation: SigningKeyPair, expiresIn: Int64 = 3600) throws -> (id: [UInt8], link: String) {
+    public func invite(
+        _ role: StaffRole, organisation: SigningKeyPair, expiresIn: Int64 = 3600, staffFor: Int64 = 90 * 86_400
+    ) throws -> (id: [UInt8], link: String) {
         let now = Int64(Date().timeIntervalSince1970)
-        let (certificate, seed) = try InviteCertificate.issue(role: role, expiresAt: UInt64(now + expiresIn), organisation: organisation)
+        let (certificate, seed) = try InviteCertificate.issue(
+            role: role, expiresAt: UInt64(now + expiresIn), staffUntil: UInt64(now + staffFor), organisation: organisation)
         let store = try HavenStore(path: databasePath)
         defer { store.close() }
         let id = certificate.id.bytes

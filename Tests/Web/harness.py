@@ -20,11 +20,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 
 
 class Server:
-    """`haven serve` on a free port with a temporary data folder."""
+    """`haven serve` on a free port with a temporary data folder; `page` is the widget's address
+    with the organisation key pinned in its fragment, `url` the bare server."""
 
-    def __init__(self, extra_config=""):
+    def __init__(self, extra_config="", keys="Keys"):
         self.folder = tempfile.mkdtemp(prefix="haven-web-")
         self.haven("keys", "init", "--keys", self.folder + "/Keys")
+        # `keys` names the folder the server runs with: another than Keys plays an operator who
+        # swapped the organisation key on the server.
+        self.keys = self.folder + "/" + keys
+        if keys != "Keys":
+            self.haven("keys", "init", "--keys", self.keys)
         config = pathlib.Path(self.folder) / "haven.toml"
         config.write_text(
             '[[rooms]]\nid = "lobby"\nname = "Lobby"\n\n[[rooms]]\nid = "staff-only"\nname = "Not shown"\n\n'
@@ -32,7 +38,7 @@ class Server:
             'crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]\nrooms = ["lobby"]\n' + extra_config)
         self.process = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
-             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.folder + "/Keys", "--config", str(config)],
+             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.keys, "--config", str(config)],
             stderr=subprocess.PIPE, text=True)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -45,6 +51,9 @@ class Server:
         self.log = []
         threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}/"
+        # The widget's page as the provider's snippet opens it: the organisation key pinned in the fragment.
+        self.organisation_key = self.haven("keys", "export-public", "--keys", self.folder + "/Keys").strip()
+        self.page = f"{self.url}#org={self.organisation_key}"
 
     def haven(self, *arguments):
         """Runs an operator command against this server's folders and returns its output."""
@@ -92,3 +101,15 @@ def hosts_requested(driver):
     return hosts
 
 
+
+
+def invite_link(server, role="counsellor", expires="1h"):
+    """A fresh staff invite link for the widget on `server`, signed by the key the server runs with."""
+    return server.haven("invite", "create", "--data", server.folder, "--keys", server.keys, "--role", role,
+                        "--expires", expires, "--url", server.url, "--allow-http").splitlines()[0]
+
+
+def member_id(driver) -> str:
+    """The public key of the identity this browser uses now."""
+    # One script, so a page that is reloading answers None instead of a stale element.
+    return driver.execute_script("return document.getElementById('you')?.dataset.member ?? null")

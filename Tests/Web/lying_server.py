@@ -26,7 +26,7 @@ class LyingServer:
     """Relays to the real server on `upstream_port`; `to_members` and `to_server` are rules
     `(member, frame) -> [frames]` (member is None before login); `sent` records what members sent."""
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, organisation_key: str):
         self.upstream = upstream_port
         self.to_members = lambda member, frame: [frame]
         self.to_server = lambda member, frame: [frame]
@@ -37,6 +37,7 @@ class LyingServer:
         threading.Thread(target=self._run, args=(ready,), daemon=True).start()
         ready.wait(10)
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.page = f"{self.url}#org={organisation_key}"
 
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, wait_for_text
+from harness import ROOT, Server, browser, invite_link, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -36,7 +36,7 @@ RTCCertificate.prototype.getFingerprints = function () {
 def start(server, name, url=None, audio_only=False):
     """A browser that picked `name`, joined the lobby and holds its key."""
     driver = browser()
-    driver.get(url or server.url)
+    driver.get(url or server.page)
     field = driver.find_element(By.ID, "pseudonym")
     field.clear()
     field.send_keys(name)
@@ -76,11 +76,6 @@ def driver_requests_audio(driver):
     return any(request.get("audio") for request in driver.execute_script("return window.mediaRequests"))
 
 
-def invite_link(server):
-    return server.haven("invite", "create", "--data", server.folder, "--keys", server.folder + "/Keys",
-                        "--role", "counsellor", "--expires", "1h", "--url", server.url).splitlines()[0]
-
-
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -90,7 +85,7 @@ def free_udp_port():
 def calls_without_relay(browsers):
     server = Server()
     try:
-        ana = start(server, "Counsellor Ana", url=invite_link(server))
+        ana = start(server, "Ana", url=invite_link(server))
         alice = start(server, "Quiet Otter")
         bob = start(server, "Calm Heron", audio_only=True)
         carol = start(server, "Kind Fox")
@@ -100,7 +95,7 @@ def calls_without_relay(browsers):
 
         # A video call, answered from the keyboard: both sides receive audio and video.
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
-        wait_for_text(alice, "call-status", "Counsellor Ana is calling you (video call)")
+        wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you (video call)")
         assert alice.switch_to.active_element.get_attribute("id") == "call-accept-video", "the incoming card takes the focus"
         assert alice.title.startswith("Incoming call"), alice.title
         alice.execute_script("document.getElementById('call').scrollIntoView()")
@@ -122,18 +117,18 @@ def calls_without_relay(browsers):
         ana.execute_script("document.getElementById('call').scrollIntoView()")
         ana.save_screenshot(str(ROOT / "docs/screenshots/call-video.png"))
         alice.find_element(By.ID, "call-audio-only").click()
-        wait_for_text(ana, "call-status", "Quiet Otter switched to audio only")
+        wait_for_text(ana, "call-status", "Quiet Otter (member) switched to audio only")
         assert all(track == "ended" for track in alice.execute_script(
             "return document.getElementById('local-media').srcObject?.getVideoTracks().map((t) => t.readyState) ?? ['ended']"))
         alice.find_element(By.ID, "call-hangup").click()
         wait_for_text(alice, "call-status", "You ended the call")
-        wait_for_text(ana, "call-status", "Quiet Otter ended the call")
+        wait_for_text(ana, "call-status", "Quiet Otter (member) ended the call")
         print("  ok  mute, camera off, switch to audio only, duration and quality work; a hang-up ends both sides")
 
         # Bob's standing preference is audio only: he is never asked for video, and no camera opens.
         ana.execute_script("window.mediaRequests = []")
         row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Video call']").click()
-        wait_for_text(bob, "call-status", "Counsellor Ana is calling you")
+        wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
         assert not bob.find_element(By.ID, "call-accept-video").is_displayed()
         bob.find_element(By.ID, "call-accept-audio").click()
         for driver in (ana, bob):
@@ -143,14 +138,14 @@ def calls_without_relay(browsers):
         assert driver_requests_audio(bob) and camera_requests(bob) == [], "the audio-only member's camera was requested"
         assert camera_requests(ana) == [], "the counsellor opened a camera for an audio-only call"
         ana.find_element(By.ID, "call-hangup").click()
-        wait_for_text(bob, "call-status", "Counsellor Ana ended the call")
+        wait_for_text(bob, "call-status", "Ana (verified counsellor) ended the call")
         print("  ok  a member with the audio-only preference gets an audio-only call and no camera is opened")
 
         # Alice declines; the counsellor cannot make her phone ring again straight away.
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
-        wait_for_text(alice, "call-status", "Counsellor Ana is calling you (audio call)")
+        wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you (audio call)")
         alice.switch_to.active_element.send_keys(Keys.ESCAPE)
-        wait_for_text(ana, "call-status", "Quiet Otter declined the call")
+        wait_for_text(ana, "call-status", "Quiet Otter (member) declined the call")
         assert not alice.find_element(By.ID, "call-incoming").is_displayed()
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
         wait_for_text(ana, "call-status", "this member declined your call; try again later")
@@ -161,7 +156,7 @@ def calls_without_relay(browsers):
         # A caller that signs one DTLS fingerprint and presents another is refused before any media flows.
         ana.execute_script(TAMPER_SIGNED_FINGERPRINT)
         row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Audio call']").click()
-        wait_for_text(bob, "call-status", "Counsellor Ana is calling you")
+        wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
         bob.find_element(By.ID, "call-accept-audio").click()
         wait_for_text(bob, "call-status", "security fingerprint did not match")
         wait_for_text(ana, "call-status", "the security check failed on the other side")
@@ -172,14 +167,18 @@ def calls_without_relay(browsers):
         ana.find_element(By.ID, "offer-calls").click()
         WebDriverWait(carol, 20).until(lambda d: d.find_elements(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']"))
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
-        wait_for_text(ana, "call-status", "Kind Fox is calling you (audio call)")
+        wait_for_text(ana, "call-status", "Kind Fox (member) is calling you (audio call)")
         ana.find_element(By.ID, "call-decline").click()
         wait_for_text(carol, "call-status", "declined the call")
         row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Ban']").click()
         wait_for_text(carol, "status", "disconnected")
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
         wait_for_text(carol, "status", "you are not connected, so you cannot call")
+        # Coming back as the same identity (kept on this device) meets the ban.
+        carol.find_element(By.ID, "remember").click()
+        wait_for_text(carol, "remember-note", "This device remembers you")
         carol.refresh()
+        WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
         carol.find_element(By.ID, "start").click()
         wait_for_text(carol, "status", "this identity is banned")
         assert "Kind Fox is calling" not in ana.find_element(By.ID, "call-status").text
@@ -218,12 +217,12 @@ def calls_through_coturn(browsers):
     try:
         server = Server(f'\n[turn]\nurls = ["turn:127.0.0.1:{port}?transport=udp"]\nsecret_file = "{folder}/turn.secret"\n'
                         'relay_only = true\n\n[calls]\naudit = true\n')
-        ana = start(server, "Counsellor Ana", url=invite_link(server))
+        ana = start(server, "Ana", url=invite_link(server))
         alice = start(server, "Quiet Otter")
         browsers.extend([ana, alice])
         alice.find_element(By.ID, "composer").send_keys("hello through the relay\n")
         row(ana, "hello through the relay").find_element(By.XPATH, ".//button[text()='Video call']").click()
-        wait_for_text(alice, "call-status", "Counsellor Ana is calling you")
+        wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you")
         alice.find_element(By.ID, "call-accept-video").click()
         for driver in (ana, alice):
             wait_for_text(driver, "call-status", "In a video call", seconds=30)
@@ -233,7 +232,7 @@ def calls_through_coturn(browsers):
             assert quality.get_attribute("data-remote-candidate-type") == "relay"
             assert "(relayed)" in quality.text
         ana.find_element(By.ID, "call-hangup").click()
-        wait_for_text(alice, "call-status", "Counsellor Ana ended the call")
+        wait_for_text(alice, "call-status", "Ana (verified counsellor) ended the call")
         print(f"  ok  with relay-only ICE, media flows through a real coturn on loopback ({audio} audio and {video} video bytes received)")
         time.sleep(0.5)
         recorded = server.haven("audit", "--calls", "--data", server.folder)

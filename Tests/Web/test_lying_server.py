@@ -11,7 +11,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, wait_for_text
+from harness import ROOT, Server, browser, member_id, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -32,11 +32,6 @@ def enter_lobby(url: str, name: str):
     driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
     wait_for_text(driver, "status", "in lobby")
     return driver
-
-
-def member_id(driver) -> str:
-    """The member id of the identity this browser keeps."""
-    return ref.b64(ref.Identity(ref.unb64(driver.execute_script("return localStorage.getItem('haven.seed')"))).public)
 
 
 def composer_ready(driver, seconds=30):
@@ -66,7 +61,7 @@ class LogWatcher:
 
 def main():
     server = Server()
-    liar = LyingServer(server.port)
+    liar = LyingServer(server.port, server.organisation_key)
     watcher = LogWatcher()
     ghost = ref.Identity(os.urandom(32))
     browsers = []
@@ -79,7 +74,7 @@ def main():
         # 1. A ghost: the liar announces a member nobody admitted and forges a join in a real
         # key's name. Alice's browser seals the key to neither, and says the forged entry does not
         # check out; a real member who joins is sealed the key as usual.
-        alice = enter_lobby(liar.url, "Quiet Otter")
+        alice = enter_lobby(liar.page, "Quiet Otter")
         browsers.append(alice)
         composer_ready(alice)
         alice_id = member_id(alice)
@@ -91,7 +86,7 @@ def main():
                      "member": {"member": ref.b64(ghost.public), "displayName": "Kind Owl"}}, alice_id)
         liar.inject({"v": 1, "type": "logEntry", "entry": forged}, alice_id)
         wait_for_text(alice, "messages", "does not check out")
-        bob = enter_lobby(server.url, "Calm Heron")
+        bob = enter_lobby(server.page, "Calm Heron")
         browsers.append(bob)
         composer_ready(bob)
         recipients = {bundle["recipient"] for bundle in liar.bundles_sent()}
@@ -112,7 +107,7 @@ def main():
                                                                                ref.unb64(bundle["recipient"]), ghost)}]
             return [frame]
         liar.to_members = swap
-        carol = enter_lobby(liar.url, "Gentle Fox")
+        carol = enter_lobby(liar.page, "Gentle Fox")
         browsers.append(carol)
         wait_for_text(carol, "messages", "does not match the room's signed key")
         assert not carol.find_element(By.ID, "composer").is_enabled(), "Carol has no key to send with"
@@ -135,7 +130,7 @@ def main():
                 return [{"v": 1, "type": "logEntry", "entry": swapped}]
             return [frame]
         liar.to_members = fork
-        dave = enter_lobby(server.url, "Steady Wren")
+        dave = enter_lobby(server.page, "Steady Wren")
         browsers.append(dave)
         composer_ready(dave)
         say(bob, "does everyone see the same room?")
@@ -175,7 +170,7 @@ def main():
         # 6. A held-back log: from now on the liar gives Erin no more of the room's log. When Dave
         # leaves for good, the others start a new key without him; Erin, sealed a key for an epoch
         # her log does not have, stops sending and is told.
-        erin = enter_lobby(liar.url, "Bright Robin")
+        erin = enter_lobby(liar.page, "Bright Robin")
         browsers.append(erin)
         composer_ready(erin)
         erin_id = member_id(erin)
@@ -185,6 +180,7 @@ def main():
             return [] if member == erin_id and frame.get("type") in ("logEntry", "epochChanged") else [frame]
         liar.to_members = hold_back
         dave.find_element(By.ID, "forget").click()
+        dave.find_element(By.ID, "forget-yes").click()
         wait_for_text(erin, "messages", "have not reached you", seconds=30)
         WebDriverWait(erin, 10).until(lambda d: not d.find_element(By.ID, "composer").is_enabled())
         print("  ok  a member from whom the server holds back the log stops sending and is told")

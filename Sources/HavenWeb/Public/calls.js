@@ -2,7 +2,7 @@
 // that the server routes without reading. Each side signs its DTLS certificate's fingerprint in
 // its ring or accept; a session description naming another fingerprint, or a media connection
 // presenting another certificate, ends the call before anything is said. Nothing is recorded.
-import { b64, unb64 } from "/haven-protocol.js";
+import { b64, unb64 } from "./haven-protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const clock = (seconds) => `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;

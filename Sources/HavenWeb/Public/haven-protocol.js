@@ -64,7 +64,14 @@ export function haven(sodium) {
     .field(recipient).field(commitment).bytes();
 
   const inviteSignedBytes = (invite) => new Canonical("haven/v1/invite").field(unb64(invite.id)).field(invite.role)
-    .integer(invite.expiresAt).field(unb64(invite.inviteKey)).bytes();
+    .integer(invite.expiresAt).integer(invite.staffUntil).field(unb64(invite.inviteKey)).bytes();
+  const rosterSignedBytes = (roster) => {
+    const bytes = new Canonical("haven/v1/staff-roster").integer(roster.sequence).integer(roster.issuedAt).integer(roster.staff.length);
+    for (const grant of roster.staff) bytes.field(unb64(grant.invite)).field(unb64(grant.member)).field(grant.role).integer(grant.until);
+    bytes.integer(roster.revoked.length);
+    for (const revocation of roster.revoked) bytes.field(unb64(revocation.member)).integer(revocation.since);
+    return bytes.bytes();
+  };
   const staffSignedBytes = (invite, member) => new Canonical("haven/v1/staff").field(unb64(invite.id)).field(invite.role)
     .field(member).bytes();
 
@@ -96,6 +103,19 @@ export function haven(sodium) {
       if (appointment.moderator !== info.appointedBy.member) return null;
       if (!sodium.verify(unb64(appointment.signature), moderationSignedBytes(appointment), unb64(appointment.moderator))) return null;
       return chain(info.appointedBy, info.appointedBy.member) === "counsellor" ? "moderator" : null;
+    },
+    /** True when `roster` is signed by `organisationKey` (docs/crypto.md, "Staff lifecycle"). */
+    verifyRoster: (roster, organisationKey) => {
+      try { return Boolean(organisationKey) && sodium.verify(unb64(roster.signature), rosterSignedBytes(roster), organisationKey); } catch { return false; }
+    },
+    /** The role a staff certificate's chain gives (organisation → invite → member), or null. */
+    certificateRole(staff, organisationKey) {
+      try {
+        if (!staff || !organisationKey) return null;
+        if (!sodium.verify(unb64(staff.invite.signature), inviteSignedBytes(staff.invite), organisationKey)) return null;
+        if (!sodium.verify(unb64(staff.signature), staffSignedBytes(staff.invite, unb64(staff.member)), unb64(staff.invite.inviteKey))) return null;
+        return staff.invite.role;
+      } catch { return null; }
     },
     /** Checks a moderation action's signature (for the audit trail). */
     verifyAction: (action) => sodium.verify(unb64(action.signature), moderationSignedBytes(action), unb64(action.moderator)),

@@ -1,18 +1,39 @@
-// The member's widget: an identity kept on this device, rooms, end-to-end-encrypted chat.
-// All cryptography is libsodium's (sodium.wasm); the server only ever sees ciphertext.
-import { loadSodium } from "/sodium.js";
-import { haven, b64, unb64 } from "/haven-protocol.js";
-import { Calls } from "/calls.js";
-import { Rooms } from "/rooms.js";
-import { DirectCounters } from "/direct-counters.js";
-import { Outbox } from "/outbox.js";
+// The member's widget: an identity for this visit (or remembered on this device, if the member
+// asks), rooms, end-to-end-encrypted chat. All cryptography is libsodium's (sodium.wasm); the
+// server only ever sees ciphertext, and the trust anchors never come from it (anchors.js).
+import { readAnchors, fingerprint } from "./anchors.js";
+import { loadSodium } from "./sodium.js";
+import { haven, b64, unb64 } from "./haven-protocol.js";
+import { Calls } from "./calls.js";
+import { Rooms } from "./rooms.js";
+import { DirectCounters } from "./direct-counters.js";
+import { Outbox } from "./outbox.js";
+import { DeviceIdentity } from "./device-identity.js";
+import { StaffTrust } from "./staff-trust.js";
 
 const $ = (id) => document.getElementById(id);
-const sodium = await loadSodium("/sodium.wasm");
+const anchors = readAnchors(document, location, history);
+const sodium = await loadSodium(await sodiumBytes());
 const protocol = haven(sodium);
-const config = await (await fetch("/config.json")).json();
-const organisationKey = config.organisationKey ? unb64(config.organisationKey) : null;
-const inviteFragment = new URLSearchParams(location.hash.slice(1)).get("invite");
+const config = await (await fetch(`${anchors.origin}/config.json`)).json();
+const organisationKey = pinnedKey(anchors.organisationKey);
+const inviteFragment = anchors.invite;
+
+// The WebAssembly module a provider-hosted widget runs must be the one its page pins.
+async function sodiumBytes() {
+  const bytes = await (await fetch("./sodium.wasm")).arrayBuffer();
+  if (!anchors.sodium) return bytes;
+  const digest = `sha512-${btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-512", bytes))))}`;
+  if (digest !== anchors.sodium) {
+    document.getElementById("status").textContent = "This page's encryption module is not the one it was published with, so it will not run. Please tell the service.";
+    throw new Error("sodium.wasm does not match the pinned digest");
+  }
+  return bytes;
+}
+
+function pinnedKey(text) {
+  try { return text && unb64(text).length === 32 ? unb64(text) : null; } catch { return null; }
+}
 const listItem = (text) => Object.assign(document.createElement("li"), { textContent: text });
 $("service-name").textContent = config.name;
 document.title = config.name;
@@ -21,19 +42,22 @@ $("rules").replaceChildren(...config.rules.map(listItem));
 if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
 $("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
 const roles = new Map();     // member -> verified staff role
+const proofs = new Map();    // member -> their staff proof as last relayed, re-checked when the roster changes
 let ownRole = null;          // this device's verified role, once shown
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
 
-let seed = localStorage.getItem("haven.seed");
-if (!seed) { seed = b64(sodium.randomBytes(32)); localStorage.setItem("haven.seed", seed); }
-const me = protocol.identity(unb64(seed));
+const device = new DeviceIdentity({ randomBytes: sodium.randomBytes, subtle: window.isSecureContext ? crypto.subtle : null, indexedDB: window.indexedDB, localStorage });
+const storage = device.storage;
+const me = protocol.identity(await device.load());
 const myID = b64(me.publicKey);
+$("you").dataset.member = myID;   // public: the key every message of this member is signed with
 const pick = (list) => list[sodium.randomBytes(1)[0] % list.length];
-$("pseudonym").value = localStorage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
+$("pseudonym").value = storage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
 
 let ownInfo = null;          // this member's staff proof, as the server relays it
-const directCounters = new DirectCounters(localStorage);
+const directCounters = new DirectCounters(storage);
+const staff = new StaffTrust(protocol, organisationKey, storage);
 const names = new Map([[myID, $("pseudonym").value]]);
 let currentRoom = null;
 let tokenWaiters = [];
@@ -44,11 +68,12 @@ let directTarget = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let socket = null;
+let refusedServer = false;   // the server signed in under another name than the page pins
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
-  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage: localStorage,
+  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
     if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
     if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
@@ -58,13 +83,13 @@ const rooms = new Rooms({
 const outbox = new Outbox({ rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16) });
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
-  nameOf: (id) => names.get(id) ?? "Someone",
+  nameOf: (id) => `${names.get(id) ?? "Someone"} (${roles.has(id) ? `verified ${roles.get(id)}` : "member"})`,
   turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
 });
 // Call settings are standing preferences of this device.
 for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"], ["offer-calls", "haven.offerCalls"]]) {
-  if (localStorage.getItem(key) !== null) $(id).checked = localStorage.getItem(key) === "true";
-  $(id).addEventListener("change", () => { localStorage.setItem(key, String($(id).checked)); sendCallPreferences(); showOffers(); });
+  if (storage.getItem(key) !== null) $(id).checked = storage.getItem(key) === "true";
+  $(id).addEventListener("change", () => { storage.setItem(key, String($(id).checked)); sendCallPreferences(); showOffers(); });
 }
 
 function sendCallPreferences() {
@@ -81,7 +106,8 @@ function noteOffer(member, offersCalls) {
 function showOffers() {
   const callable = roles.has(myID) ? [] : [...offers];
   $("call-offers").replaceChildren(...callable.map((member) => {
-    const item = listItem(`${names.get(member) ?? "A counsellor"} (counsellor ✓) takes calls `);
+    const item = listItem(`${names.get(member) ?? "A counsellor"} `);
+    item.append(roleBadge(member), " takes calls ");
     item.append(callButton(member, "audio", "Voice call"));
     if (!$("audio-only").checked) item.append(" ", callButton(member, "video", "Video call"));
     return item;
@@ -111,7 +137,7 @@ function attachmentView(descriptor) {
   box.className = "attachment";
   box.textContent = `${descriptor.name} (loading…)`;
   (async () => {
-    const response = await fetch(`/v1/blobs/${descriptor.blob}`, { headers: { Authorization: `Bearer ${await attachmentToken()}` } });
+    const response = await fetch(`${anchors.origin}/v1/blobs/${descriptor.blob}`, { headers: { Authorization: `Bearer ${await attachmentToken()}` } });
     if (!response.ok) { box.textContent = `${descriptor.name}: no longer available`; return; }
     const bytes = sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
     if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = "attachment refused"; return; }
@@ -128,6 +154,17 @@ function attachmentView(descriptor) {
   return box;
 }
 
+// Who someone is, as this browser verified it: staff by a chain to the pinned organisation key,
+// everyone else a member. Shown with the name everywhere a person appears.
+function roleBadge(member) {
+  const role = roles.get(member);
+  const badge = document.createElement("span");
+  badge.className = role ? "badge" : "badge member";
+  badge.textContent = role ? `${role} ✓` : "member";
+  badge.title = role ? `verified ${role}: certified by the organisation's key` : "a member of this service, not staff";
+  return badge;
+}
+
 function showDirect(message) {
   let opened, text, counter;
   try {
@@ -140,7 +177,7 @@ function showDirect(message) {
     $("direct").append(Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind]}` }));
   }
   const item = document.createElement("li");
-  item.append(`${names.get(message.sender) ?? "Someone"} (privately): ${text}`);
+  item.append(`${names.get(message.sender) ?? "Someone"} `, roleBadge(message.sender), ` (privately): ${text}`);
   const report = document.createElement("button");
   report.className = "report";
   report.textContent = "Report";
@@ -156,12 +193,27 @@ function showDirect(message) {
   $("direct").append(item);
 }
 
+// A report names its sender only as far as the evidence proves it: a private message's evidence
+// is checked against what the server stored (the sender's signature over the franking commitment),
+// and the sender and id shown are the ones that check names, never the reporter's say-so.
 function showReports(entries) {
   $("reports").replaceChildren(...entries.map((entry) => {
-    const verified = protocol.verifyReport(entry);
+    const item = document.createElement("li");
+    const category = entry.report.category;
+    if (!entry.report.evidence) {
+      item.textContent = `${category}: a room message (${entry.report.room ?? "room"}), to look at in the room itself.`;
+      return item;
+    }
+    if (!protocol.verifyReport(entry)) {
+      item.textContent = `${category}: the evidence does not match any message that was sent, so it says nothing about anyone.`;
+      return item;
+    }
     let text = "";
-    try { text = JSON.parse(decoder.decode(unb64(entry.report.evidence.body))).text; } catch { /* not a direct-message report */ }
-    return listItem(`${entry.report.category}: "${text}" from ${names.get(entry.report.sender) ?? entry.report.sender.slice(0, 8)} — ${verified ? "verified: exactly what the sender signed" : "does NOT match what was sent"}`);
+    try { text = JSON.parse(decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
+    const sender = entry.stored.sender;
+    item.append(`${category}: "${text}" from ${names.get(sender) ?? sender.slice(0, 8)} `, roleBadge(sender),
+      ` (message ${entry.stored.id.slice(0, 8)}) — verified: exactly what this sender signed`);
+    return item;
   }));
 }
 
@@ -186,7 +238,7 @@ function moderationButtons(env) {
 // suspension changes nothing.
 function verifiedModeration(frame) {
   const { action, by } = frame;
-  return Boolean(by && by.member === action.moderator && protocol.verifyAction(action) && protocol.verifiedRole(by, organisationKey));
+  return Boolean(by && by.member === action.moderator && protocol.verifyAction(action) && staff.role(by));
 }
 
 function moderated(action) {
@@ -207,7 +259,9 @@ function moderated(action) {
 }
 
 function noteRole(info) {
-  const role = protocol.verifiedRole(info, organisationKey);
+  staff.notice(info);
+  proofs.set(info.member, info);
+  const role = staff.role(info);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
   if (info.member === myID && role && (info.staff || info.appointment)) ownInfo = info;
   // Staff coming back on this device: the room's member list carries their verified chain.
@@ -260,13 +314,13 @@ function showReaders(room) {
   if (!log.members.has(myID)) return;
   const seenKey = `haven.seen.${room}`;
   if (!newSinceLastVisit.has(room)) {
-    const seen = JSON.parse(localStorage.getItem(seenKey) ?? "null");
+    const seen = JSON.parse(storage.getItem(seenKey) ?? "null");
     const fresh = seen ? [...log.members].filter((member) => member !== myID && !seen.includes(member)) : [];
     const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
     const others = fresh.length - known.length;
     newSinceLastVisit.set(room, [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", "));
   }
-  localStorage.setItem(seenKey, JSON.stringify([...log.members]));
+  storage.setItem(seenKey, JSON.stringify([...log.members]));
   const here = rooms.state(room).online.size || 1;
   const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room, ${here} here now${log.mode === "open" ? " (anyone may join it)" : ""}.`;
   const newcomers = newSinceLastVisit.get(room);
@@ -340,14 +394,7 @@ function render(env, plaintext) {
     who.addEventListener("click", choose);
     who.addEventListener("keydown", (event) => { if (event.key === "Enter") choose(); });
   }
-  const role = roles.get(env.sender);
-  if (role) {
-    const badge = document.createElement("span");
-    badge.className = "badge";
-    badge.textContent = `${role} ✓`;
-    badge.title = `verified ${role}: certified by the organisation's key`;
-    who.append(" ", badge);
-  }
+  who.append(" ", roleBadge(env.sender));
   const body = document.createElement("span");
   body.className = "text";
   body.textContent = text;
@@ -375,20 +422,22 @@ function render(env, plaintext) {
 // The same rule as DisplayName in Swift: no invisible formatting characters (a right-to-left
 // override can make a name read as someone else's) and no check marks (the verified badge's).
 const misleadingName = /[\p{Cf}\u2713\u2714\u2705\u2611\u221A\u237B\u{1F5F8}]/u;
+const roleWords = new Set(["counsellor", "counselor", "moderator", "mod", "staff", "admin", "administrator", "therapist", "verified", "official"]);
+const claimsRole = (name) => name.toLowerCase().split(/[^\p{L}]+/u).some((word) => roleWords.has(word) || (word.endsWith("s") && roleWords.has(word.slice(0, -1))));
 
 function connect() {
-  if (misleadingName.test($("pseudonym").value) || !$("pseudonym").value.trim()) {
-    $("status").textContent = "Please choose another name: it cannot be empty, or contain check marks or invisible characters, which could look like a verified badge.";
+  if (misleadingName.test($("pseudonym").value) || claimsRole($("pseudonym").value) || !$("pseudonym").value.trim()) {
+    $("status").textContent = "Please choose another name: it cannot be empty, or contain check marks, invisible characters or words like counsellor or staff. The verified badge shows who is staff.";
     return;
   }
   names.set(myID, $("pseudonym").value);
-  localStorage.setItem("haven.name", $("pseudonym").value);
+  storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
   $("status").textContent = "connecting…";
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`);
+  socket = new WebSocket(anchors.webSocket);
   socket.addEventListener("message", received);
   socket.addEventListener("close", () => {
-    if (!$("status").textContent.includes("banned")) $("status").textContent = "disconnected";
+    if (!$("status").textContent.includes("banned") && !refusedServer) $("status").textContent = "disconnected";
     rooms.disconnected();
     calls.disconnected();
   });
@@ -399,6 +448,12 @@ function received(event) {
   if (rooms.received(frame)) return;
   switch (frame.type) {
     case "challenge": {
+      if (anchors.serverName && frame.server !== anchors.serverName) {
+        $("status").textContent = "This is not the service this page was set up for, so Haven did not sign in. Nothing was sent.";
+        refusedServer = true;
+        socket.close();
+        break;
+      }
       const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
       send({ type: "auth", member: myID, signature: b64(signature), displayName: $("pseudonym").value });
       break;
@@ -411,17 +466,20 @@ function received(event) {
       if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
       break;
     case "invite":
+      if (!organisationKey) { $("status").textContent = "This invite link is missing its organisation key (#org=…); ask the operator for the full link."; break; }
       try {
         const certificate = protocol.redeemInvite(frame.certificate, unb64(inviteFragment).slice(16), me, organisationKey);
         send({ type: "redeemInvite", certificate });
       } catch (error) { $("status").textContent = error.message; }
       break;
     case "certified":
-      ownInfo = { member: myID, displayName: $("pseudonym").value, staff: frame.certificate };
-      roles.set(myID, frame.certificate.invite.role);
-      showOwnRole(frame.certificate.invite.role);
-      history.replaceState(null, "", location.pathname);
+      noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
+      // A staff identity is kept (the invite it used works once); staff can untick this.
+      if (device.canRemember && !device.remembered) {
+        storage.setItem("haven.name", $("pseudonym").value);
+        device.remember().then(() => { $("remember").checked = true; showRemembering(); }).catch(() => {});
+      }
       break;
     case "rooms":
       $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
@@ -477,6 +535,7 @@ function received(event) {
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
+    case "staffRoster": if (staff.adopt(frame.roster)) [...proofs.values()].forEach(noteRole); break;
     case "ack": outbox.acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
@@ -502,7 +561,7 @@ $("attach").addEventListener("change", async () => {
   if (!allowedTypes.includes(file.type) || file.size > 10 * 1024 * 1024) { $("status").textContent = "only images and PDFs up to 10 MB"; return; }
   const fileKey = sodium.randomBytes(32);
   const { header, ciphertext } = sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
-  const response = await fetch("/v1/blobs", { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${await attachmentToken()}` } });
+  const response = await fetch(`${anchors.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${await attachmentToken()}` } });
   if (!response.ok) { $("status").textContent = "the attachment could not be uploaded"; return; }
   const { blob } = await response.json();
   const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
@@ -529,10 +588,34 @@ $("crisis-toggle").addEventListener("click", () => {
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
-$("forget").addEventListener("click", () => {
+$("forget").addEventListener("click", () => { $("forget-confirm").hidden = false; $("forget-yes").focus(); });
+$("forget-no").addEventListener("click", () => { $("forget-confirm").hidden = true; $("forget").focus(); });
+$("forget-yes").addEventListener("click", async () => {
   // Leave every room for good first, so the others stop giving this identity the room's key.
   if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
-  localStorage.clear();
   socket?.close();
+  await device.forgetEverything({ sessionStorage, caches: window.caches });
   location.reload();
 });
+
+// Remembering is the member's explicit choice; unticking it wipes what was kept.
+$("remember-label").hidden = !device.canRemember;
+$("remember").checked = device.remembered;
+showRemembering();
+$("remember").addEventListener("change", async () => {
+  try {
+    if ($("remember").checked) { storage.setItem("haven.name", $("pseudonym").value); await device.remember(); } else await device.stopRemembering();
+  } catch { $("remember").checked = device.remembered; }
+  showRemembering();
+});
+
+function showRemembering() {
+  $("remember-note").textContent = device.remembered
+    ? "This device remembers you: your name and rooms come back when you return. Untick to forget."
+    : "Nothing is kept on this device: closing or reloading this page starts afresh, with a new name.";
+}
+
+// Staff can compare this with the fingerprint their operator gave them (`haven keys show`).
+$("organisation").textContent = organisationKey
+  ? `Counsellors and moderators here are verified against the organisation key ${fingerprint(sodium, organisationKey)}.`
+  : "This page was not given its organisation's key, so nobody here is shown as verified staff.";
