@@ -23,7 +23,7 @@ class Server:
     """`haven serve` on a free port with a temporary data folder; `page` is the widget's address
     with the organisation key pinned in its fragment, `url` the bare server."""
 
-    def __init__(self, extra_config="", keys="Keys"):
+    def __init__(self, extra_config="", keys="Keys", extra_arguments=()):
         self.folder = tempfile.mkdtemp(prefix="haven-web-")
         self.haven("keys", "init", "--keys", self.folder + "/Keys")
         # `keys` names the folder the server runs with: another than Keys plays an operator who
@@ -38,7 +38,7 @@ class Server:
             'crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]\nrooms = ["lobby"]\n' + extra_config)
         self.process = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
-             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.keys, "--config", str(config)],
+             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.keys, "--config", str(config), *extra_arguments],
             stderr=subprocess.PIPE, text=True)
         for line in self.process.stderr:
             match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -76,7 +76,7 @@ def browser():
                      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required",
                      "--allow-loopback-in-peer-connection"):
         options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 

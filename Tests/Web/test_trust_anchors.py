@@ -4,12 +4,26 @@ invite's secret leaves the address bar at once, and a member's identity is kept 
 
 Run: python3 Tests/Web/test_trust_anchors.py (after Scripts/build-sodium-wasm.sh and a debug build).
 """
+import base64
+import functools
+import http.server
+import json
+import os
+import pathlib
+import shutil
 import sys
+import tempfile
+import threading
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, invite_link, member_id, wait_for_text
+from harness import ROOT, Server, browser, invite_link, member_id, wait_for_text
+from lying_server import LyingServer
+
+sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
+import haven_reference as ref  # noqa: E402
+import room_log_reference as log_ref  # noqa: E402
 
 
 def start(driver, url, name):
@@ -60,8 +74,164 @@ def swapped_organisation_key_gives_no_badge():
         server.stop()
 
 
+def say(driver, text):
+    driver.find_element(By.ID, "composer").send_keys(text + "\n")
+
+
+def revoked_or_second_key_staff_are_members():
+    # A counsellor redeems an invite; the operator signs the roster (binding the invite to her key),
+    # then revokes her. A server that lies for a thief holding the used invite link, or for the
+    # revoked counsellor, gets no badge and no staff action past the member's browser.
+    server = Server()
+    liar = LyingServer(server.port, server.organisation_key)
+    proofs = {}
+
+    def watch(member, frame):
+        infos = frame.get("members", []) if frame.get("type") == "joined" else [frame["member"]] if frame.get("type") == "memberJoined" else []
+        for info in infos:
+            if info.get("staff"):
+                proofs[info["member"]] = info
+        return [frame]
+    liar.to_members = watch
+    browsers = []
+    try:
+        link = invite_link(server).replace(server.url, liar.url)
+        ana, otter = browser(), browser()
+        browsers += [ana, otter]
+        start(ana, link, "Ana")
+        wait_for_text(ana, "status", "verified counsellor")
+        start(otter, liar.page, "Quiet Otter")
+        wait_for_text(otter, "status", "connected")
+        for driver in browsers:
+            enter_lobby(driver)
+        ana_id, otter_id = member_id(ana), member_id(otter)
+        say(otter, "please keep this")
+        line_with(ana, "please keep this")
+        say(ana, "hello from staff")
+        assert "counsellor ✓" in line_with(otter, "hello from staff")
+        server.haven("staff", "confirm", "--data", server.folder, "--keys", server.keys)
+        wait_for_text(otter, "organisation", "version 1", seconds=30)
+
+        # A second key certified with the used invite's secret, announced and sending privately.
+        thief = ref.Identity(os.urandom(32))
+        secret = ref.unb64(link.split("invite=")[1])
+        invite_keys = ref.Identity(secret[16:])
+        invite = proofs[ana_id]["staff"]["invite"]
+        stolen = {"invite": invite, "member": ref.b64(thief.public),
+                  "signature": ref.b64(invite_keys.sign(log_ref.staff_signed_bytes(invite, thief.public)))}
+        liar.inject({"v": 1, "type": "memberJoined", "room": "lobby",
+                     "member": {"member": ref.b64(thief.public), "displayName": "Night Helper", "staff": stolen}}, otter_id)
+        body = json.dumps({"text": "I am your counsellor now", "counter": 1}).encode()
+        message = ref.seal_direct(body, thief, ref.unb64(otter_id), os.urandom(16), os.urandom(32))
+        liar.inject({"v": 1, "type": "direct", "message": message}, otter_id)
+        wait_for_text(otter, "direct", "I am your counsellor now")
+        shown = otter.find_element(By.ID, "direct").text
+        assert "Night Helper member (privately)" in shown and "✓" not in shown, shown
+        print("  ok  a second key certified from a used invite is a member in the browser")
+
+        # Revoked: Ana's next words carry no badge, and a deletion she asks for, which the real
+        # server refuses, is refused by the browser too when the liar passes it on as done.
+        server.haven("staff", "revoke", ana_id[:12], "--data", server.folder, "--keys", server.keys)
+        wait_for_text(otter, "organisation", "version 2", seconds=30)
+        say(ana, "after the revocation")
+        shown = line_with(otter, "after the revocation")
+        assert "counsellor ✓" not in shown and "member" in shown, shown
+        forwarded = threading.Event()
+
+        def pass_on_as_done(member, frame):
+            if member == ana_id and frame.get("type") == "moderate":
+                done = {"v": 1, "type": "moderated", "action": frame["action"], "by": proofs[ana_id]}
+                threading.Thread(target=lambda: (liar.inject(done, otter_id), forwarded.set())).start()
+            return [frame]
+        liar.to_server = pass_on_as_done
+        row = [item for item in ana.find_elements(By.CSS_SELECTOR, "#messages li") if "please keep this" in item.text][0]
+        row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+        assert forwarded.wait(20), "the liar saw no deletion to pass on"
+        say(ana, "after the forged deletion")
+        line_with(otter, "after the forged deletion")
+        assert "please keep this" in otter.find_element(By.ID, "messages").text, "a revoked counsellor's deletion was applied"
+        print("  ok  a revoked counsellor is shown as a member and their deletion is refused by the browser")
+    finally:
+        for driver in browsers:
+            driver.quit()
+        liar.stop()
+        server.stop()
+
+
+class StaticSite:
+    """The provider's own web server: Python's http.server on loopback, serving a folder."""
+
+    def __init__(self, folder):
+        handler = functools.partial(QuietHandler, directory=folder)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *arguments):
+        pass
+
+
+def integrity_errors(driver):
+    return [entry["message"] for entry in driver.get_log("browser") if "integrity" in entry["message"].lower()]
+
+
+def hosted_widget_runs_only_as_exported():
+    # The provider hosts the exported widget on its own origin; the Haven server only answers the
+    # WebSocket, the configuration and blobs. Altered code does not run.
+    site_root = tempfile.mkdtemp(prefix="haven-site-")
+    site = StaticSite(site_root)
+    server = Server(extra_arguments=("--allowed-origin", site.origin))
+    driver = browser()
+    try:
+        for variant in ("exported", "altered-script", "altered-wasm"):
+            server.haven("widget", "export", "--keys", server.keys, "--web", str(ROOT / "Sources/HavenWeb/Public"),
+                         "--out", f"{site_root}/{variant}", "--server", server.url, "--allow-http")
+        with open(f"{site_root}/altered-script/rooms.js", "a") as script:
+            script.write("\n// one line a compromised server would add\n")
+        wasm = pathlib.Path(f"{site_root}/altered-wasm/sodium.wasm")
+        wasm.write_bytes(wasm.read_bytes() + b"\0")
+
+        start(driver, f"{site.origin}/exported/index.html", "Quiet Otter")
+        wait_for_text(driver, "status", "connected")
+        enter_lobby(driver)
+        say(driver, "from the provider's page")
+        wait_for_text(driver, "messages", "from the provider's page sent")
+        png = pathlib.Path(site_root) / "dot.png"
+        png.write_bytes(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="))
+        driver.find_element(By.ID, "attach").send_keys(str(png))
+        image = WebDriverWait(driver, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".attachment img"))
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 1)
+        assert "organisation key" in driver.find_element(By.ID, "organisation").text
+        print("  ok  the exported widget runs from the provider's origin: WebSocket, configuration and blobs across origins")
+
+        driver.get("about:blank")
+        driver.get_log("browser")
+        driver.get(f"{site.origin}/altered-script/index.html")
+        WebDriverWait(driver, 20).until(integrity_errors, "the browser reported no integrity failure")
+        assert member_id(driver) is None, "the widget ran"
+        print("  ok  an exported widget whose script was altered does not run (Subresource Integrity)")
+
+        driver.get("about:blank")
+        driver.get(f"{site.origin}/altered-wasm/index.html")
+        wait_for_text(driver, "status", "not the one it was published with")
+        assert member_id(driver) is None, "the widget ran"
+        print("  ok  an exported widget whose WebAssembly was altered does not run (pinned hash)")
+    finally:
+        driver.quit()
+        site.stop()
+        server.stop()
+        shutil.rmtree(site_root, ignore_errors=True)
+
+
 def main():
     swapped_organisation_key_gives_no_badge()
+    revoked_or_second_key_staff_are_members()
+    hosted_widget_runs_only_as_exported()
     server = Server()
     driver = browser()
     try:

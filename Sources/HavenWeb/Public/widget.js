@@ -535,7 +535,7 @@ function received(event) {
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
-    case "staffRoster": if (staff.adopt(frame.roster)) [...proofs.values()].forEach(noteRole); break;
+    case "staffRoster": if (staff.adopt(frame.roster)) { [...proofs.values()].forEach(noteRole); showOrganisation(); } break;
     case "ack": outbox.acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
@@ -616,6 +616,10 @@ function showRemembering() {
 }
 
 // Staff can compare this with the fingerprint their operator gave them (`haven keys show`).
-$("organisation").textContent = organisationKey
-  ? `Counsellors and moderators here are verified against the organisation key ${fingerprint(sodium, organisationKey)}.`
-  : "This page was not given its organisation's key, so nobody here is shown as verified staff.";
+function showOrganisation() {
+  const roster = staff.roster ? ` Staff list signed by the organisation: version ${staff.roster.sequence}.` : "";
+  $("organisation").textContent = organisationKey
+    ? `Counsellors and moderators here are verified against the organisation key ${fingerprint(sodium, organisationKey)}.${roster}`
+    : "This page was not given its organisation's key, so nobody here is shown as verified staff.";
+}
+showOrganisation();
