@@ -113,7 +113,7 @@ extension HavenClient {
             // Acted on only when it verifies: signed by its moderator, who is staff now by a chain
             // to the pinned organisation key. A forged deletion or suspension, or one by staff who
             // were revoked or expired, is not reported as one.
-            guard let by = frame.by, by.member == frame.action.moderator, (try? frame.action.verify()) != nil, role(of: by) != nil
+            guard let by = frame.by, by.member == frame.action.moderator, (try? frame.action.verify()) != nil, verifiedRole(by) != nil
             else { return }
             relay(frame)
             eventSink.yield(.moderated(frame.action))

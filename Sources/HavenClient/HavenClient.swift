@@ -65,7 +65,12 @@ public final class HavenClient: @unchecked Sendable {
 
     /// `info`'s role as this client verifies it now: a chain to the pinned organisation key that
     /// the newest roster has not revoked and that has not expired; nil for a member.
-    public func role(of info: MemberInfo) -> StaffRole? {
+    public func role(of info: MemberInfo) async -> StaffRole? {
+        await onLoop { [self] in verifiedRole(info) }
+    }
+
+    /// ``role(of:)`` on the loop.
+    func verifiedRole(_ info: MemberInfo) -> StaffRole? {
         staffTrust?.role(of: info, at: UInt64(Date().timeIntervalSince1970))
     }
 

@@ -24,7 +24,7 @@ public struct CallFrame: Codable, Sendable, Equatable {
     /// Seals `signal` from `sender` to `recipient`.
     public static func seal(_ signal: CallSignal, from sender: SigningKeyPair, to recipient: MemberID) throws -> CallFrame {
         CallFrame(call: signal.call, signal: signal.kind,
-                  message: try DirectMessage.seal(MessageBody(call: signal), from: sender, to: recipient))
+                  message: try DirectMessage.seal(MessageBody(call: signal), from: sender, to: recipient, purpose: .callSignal))
     }
 
     /// Opens the sealed signal as its recipient and checks it is the step the frame says.
@@ -32,7 +32,7 @@ public struct CallFrame: Codable, Sendable, Equatable {
     /// - Throws: the ``DirectMessage/open(with:)`` errors, or ``ProtocolError/invalidField(_:reason:)``
     ///   when the body is not a call signal or does not match the frame.
     public func open(with identity: SigningKeyPair) throws -> CallSignal {
-        let body = try message.open(with: identity).body
+        let body = try message.open(with: identity, purpose: .callSignal).body
         guard let signal = body.call else { throw ProtocolError.invalidField("message", reason: "carries no call signal") }
         guard signal.call == call, signal.kind == self.signal else {
             throw ProtocolError.invalidField("call", reason: "the sealed signal does not match the frame")

@@ -39,6 +39,7 @@ enum DomainLabel {
     static let roomMessageAD = "haven/v1/room-message-ad"
     static let epochKey = "haven/v1/epoch-key"
     static let directMessage = "haven/v1/direct-message"
+    static let callSignal = "haven/v1/call-signal"
     static let franking = "haven/v1/franking"
     static let invite = "haven/v1/invite"
     static let staff = "haven/v1/staff"

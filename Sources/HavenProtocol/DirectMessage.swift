@@ -18,6 +18,17 @@ public struct DirectMessage: Codable, Sendable, Hashable {
     /// The sealed box.
     public var sealed: WireBytes
 
+    /// What a direct message carries, signed under its own label so that one cannot be passed
+    /// off as the other (a call step replayed as words, or words as a call step).
+    public enum Purpose: Sendable {
+        /// Words or an attachment from one member to another (`haven/v1/direct-message`).
+        case message
+        /// One call signalling step (`haven/v1/call-signal`).
+        case callSignal
+
+        var label: String { self == .message ? DomainLabel.directMessage : DomainLabel.callSignal }
+    }
+
     private static let minimumSealed = SigningPublicKey.signatureLength + Franking.keyLength + SealedBox.overhead
 
     /// Checks every length and limit. - Throws: ``ProtocolError``.
@@ -29,9 +40,11 @@ public struct DirectMessage: Codable, Sendable, Hashable {
         }
     }
 
-    /// The bytes the sender signs: label, id, sender, recipient, franking commitment.
-    public static func signedBytes(id: MessageID, sender: MemberID, recipient: MemberID, commitment: [UInt8]) -> [UInt8] {
-        var bytes = CanonicalBytes(label: DomainLabel.directMessage)
+    /// The bytes the sender signs: label (by purpose), id, sender, recipient, franking commitment.
+    public static func signedBytes(
+        id: MessageID, sender: MemberID, recipient: MemberID, commitment: [UInt8], purpose: Purpose = .message
+    ) -> [UInt8] {
+        var bytes = CanonicalBytes(label: purpose.label)
         bytes.append(id.bytes)
         bytes.append(sender.bytes)
         bytes.append(recipient.bytes)
@@ -41,13 +54,13 @@ public struct DirectMessage: Codable, Sendable, Hashable {
 
     /// Signs `body` as `sender` and seals it to `recipient`.
     public static func seal(
-        _ body: MessageBody, from sender: SigningKeyPair, to recipient: MemberID, id: MessageID = .random()
+        _ body: MessageBody, from sender: SigningKeyPair, to recipient: MemberID, id: MessageID = .random(), purpose: Purpose = .message
     ) throws -> DirectMessage {
         let bodyBytes = try body.encoded()
         let frankingKey = Franking.generateKey()
         let commitment = try Franking.commitment(body: bodyBytes, key: frankingKey)
         let senderID = MemberID(sender.publicKey)
-        let signature = sender.sign(signedBytes(id: id, sender: senderID, recipient: recipient, commitment: commitment))
+        let signature = sender.sign(signedBytes(id: id, sender: senderID, recipient: recipient, commitment: commitment, purpose: purpose))
         let address: BoxPublicKey
         do {
             address = try recipient.publicKey.boxPublicKey()
@@ -64,7 +77,7 @@ public struct DirectMessage: Codable, Sendable, Hashable {
     ///
     /// - Throws: ``ProtocolError/wrongRecipient(what:)``, `decryptionFailed`, `signatureInvalid`,
     ///   `frankingMismatch`, or body errors.
-    public func open(with identity: SigningKeyPair) throws -> OpenedMessage {
+    public func open(with identity: SigningKeyPair, purpose: Purpose = .message) throws -> OpenedMessage {
         guard recipient.publicKey == identity.publicKey else { throw ProtocolError.wrongRecipient(what: "direct message") }
         try validate()
         let plaintext: [UInt8]
@@ -74,8 +87,8 @@ public struct DirectMessage: Codable, Sendable, Hashable {
             throw ProtocolError.decryptionFailed(what: "direct message")
         }
         let signature = Array(plaintext.prefix(SigningPublicKey.signatureLength))
-        let signed = Self.signedBytes(id: id, sender: sender, recipient: recipient, commitment: franking.bytes)
-        try sender.publicKey.verify(signature, of: signed, what: "direct message")
+        let signed = Self.signedBytes(id: id, sender: sender, recipient: recipient, commitment: franking.bytes, purpose: purpose)
+        try sender.publicKey.verify(signature, of: signed, what: purpose == .message ? "direct message" : "call signal")
         return try OpenedMessage(
             id: id, sender: sender, plaintext: Array(plaintext.dropFirst(SigningPublicKey.signatureLength)),
             commitment: franking.bytes, signature: signature)

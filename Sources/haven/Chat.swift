@@ -18,6 +18,11 @@ struct Chat: AsyncParsableCommand {
             Examples:
               haven chat --server 127.0.0.1:8080 --room lobby --say "hello" --seconds 10
               haven chat --server 127.0.0.1:8080 --room lobby --interactive
+              haven chat --server 127.0.0.1:8080 --server-name chat.example.org --organisation-key "$(haven keys export-public)"
+
+            With --organisation-key (the key the operator gave you, never the server's word) each
+            name is printed with its verified role, "counsellor ✓", or "member". With --server-name
+            the client refuses a server that signs in under another name.
             """)
 
     @Option(help: "The server, HOST:PORT.")
@@ -34,6 +39,10 @@ struct Chat: AsyncParsableCommand {
     var seconds = 10.0
     @Flag(help: "Send each line typed on standard input.")
     var interactive = false
+    @Option(help: "The name the server must sign in with (its server_name).")
+    var serverName: String?
+    @Option(help: "The organisation's public key (base64url), to verify who is staff.")
+    var organisationKey: String?
 
     func run() async throws {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
@@ -44,20 +53,30 @@ struct Chat: AsyncParsableCommand {
         let loop = try EventLoop()
         loop.start()
         defer { loop.shutdown() }
-        let client = HavenClient(identity: try SigningKeyPair.generate(), displayName: name, loop: loop)
+        let organisation = try organisationKey.map { text in
+            guard let bytes = try? Base64URL.decode(text), let key = try? SigningPublicKey(bytes: bytes) else {
+                throw ValidationError("--organisation-key is not a base64url Ed25519 public key")
+            }
+            return key
+        }
+        let client = HavenClient(identity: try SigningKeyPair.generate(), displayName: name, loop: loop, organisation: organisation)
         let printer = Task {
             var names: [MemberID: String] = [:]
+            var roles: [MemberID: StaffRole] = [:]
             for await event in client.events {
                 switch event {
-                case .memberJoined(_, let member): names[member.member] = member.displayName
+                case .memberJoined(_, let member):
+                    names[member.member] = member.displayName
+                    roles[member.member] = await client.role(of: member)
                 case .roomMessage(_, let message, _):
-                    let line = "\(names[message.sender] ?? "someone"): \(message.body.text ?? "(attachment)")\n"
+                    let role = roles[message.sender].map { "\($0.rawValue) ✓" } ?? "member"
+                    let line = "\(names[message.sender] ?? "someone") (\(role)): \(message.body.text ?? "(attachment)")\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                 default: break
                 }
             }
         }
-        try await client.connect(host: host, port: port)
+        try await client.connect(host: host, port: port, serverName: serverName)
         _ = try await client.join(roomID)
         let keyTimeout = keyTimeout
         let hasKey = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in

@@ -19,6 +19,14 @@ import Testing
         #expect(throws: ProtocolError.wrongRecipient(what: "direct message")) { try frame.open(with: fixtures.alice) }
     }
 
+    @Test func aCallStepAndAPrivateMessageCannotPassForEachOther() throws {
+        let frame = try CallFrame.seal(CallSignal(call: id, kind: .hangup), from: fixtures.alice, to: MemberID(fixtures.bob))
+        #expect(throws: ProtocolError.signatureInvalid(what: "direct message")) { try frame.message.open(with: fixtures.bob) }
+        let words = try DirectMessage.seal(MessageBody(call: CallSignal(call: id, kind: .hangup)), from: fixtures.alice, to: MemberID(fixtures.bob))
+        let relabelled = CallFrame(call: id, signal: .hangup, message: words)
+        #expect(throws: ProtocolError.signatureInvalid(what: "call signal")) { try relabelled.open(with: fixtures.bob) }
+    }
+
     @Test func aFrameThatRelabelsItsSealedStepIsRejected() throws {
         var frame = try CallFrame.seal(CallSignal(call: id, kind: .decline), from: fixtures.alice, to: MemberID(fixtures.bob))
         frame.signal = .accept

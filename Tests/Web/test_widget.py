@@ -105,13 +105,14 @@ def main():
         # A Swift HavenClient (`haven chat`) joins: a browser seals it the key, and they talk.
         swift = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "chat", "--server", f"127.0.0.1:{server.port}", "--room", "lobby",
-             "--name", "Swift Heron", "--say", "hello from Swift", "--seconds", "8"],
+             "--name", "Swift Heron", "--say", "hello from Swift", "--seconds", "8",
+             "--server-name", "haven", "--organisation-key", server.organisation_key],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for_text(alice, "messages", "hello from Swift", seconds=30)
         alice.find_element(By.ID, "composer").send_keys("hello to Swift from the browser\n")
         output, errors = swift.communicate(timeout=60)
         assert swift.returncode == 0, errors
-        assert "hello to Swift from the browser" in output, output
+        assert "(member): hello to Swift from the browser" in output, output
         print("  ok  a browser and the Swift HavenClient talk to each other")
 
         alice.save_screenshot(str(ROOT / "docs/screenshots/member-room.png"))

@@ -60,8 +60,10 @@ export function haven(sodium) {
   };
   const bundleSignedBytes = (bundle) => new Canonical("haven/v1/epoch-key").field(bundle.room).integer(bundle.epoch)
     .field(unb64(bundle.recipient)).field(unb64(bundle.sealer)).field(unb64(bundle.sealed)).bytes();
-  const directSignedBytes = (id, sender, recipient, commitment) => new Canonical("haven/v1/direct-message").field(id).field(sender)
-    .field(recipient).field(commitment).bytes();
+  // Words and call steps are signed under different labels, so neither passes for the other.
+  const directSignedBytes = (id, sender, recipient, commitment, label = "haven/v1/direct-message") => new Canonical(label).field(id)
+    .field(sender).field(recipient).field(commitment).bytes();
+  const callLabel = "haven/v1/call-signal";
 
   const inviteSignedBytes = (invite) => new Canonical("haven/v1/invite").field(unb64(invite.id)).field(invite.role)
     .integer(invite.expiresAt).integer(invite.staffUntil).field(unb64(invite.inviteKey)).bytes();
@@ -157,24 +159,24 @@ export function haven(sodium) {
       if (!sodium.verify(unb64(bundle.signature), bundleSignedBytes(bundle), unb64(bundle.sealer))) throw new Error("bundle signature does not verify");
       return sodium.sealOpen(unb64(bundle.sealed), identity.boxPublic, identity.boxSecret);
     },
-    sealDirect(body, sender, recipient, id, frankingKey) {
+    sealDirect(body, sender, recipient, id, frankingKey, label = undefined) {
       const commitment = frankingCommitment(body, frankingKey);
-      const signature = sodium.sign(directSignedBytes(id, sender.publicKey, recipient, commitment), sender.secretKey);
+      const signature = sodium.sign(directSignedBytes(id, sender.publicKey, recipient, commitment, label), sender.secretKey);
       const sealed = sodium.seal(new Uint8Array([...signature, ...frankingKey, ...body]), sodium.publicKeyToCurve25519(recipient));
       return { id: b64(id), sender: b64(sender.publicKey), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
     },
-    openDirect(message, identity) {
-      return this.openDirectWithEvidence(message, identity).body;
+    openDirect(message, identity, label = undefined) {
+      return this.openDirectWithEvidence(message, identity, label).body;
     },
     /** Opens a direct message and keeps what a report of it would reveal. */
-    openDirectWithEvidence(message, identity) {
+    openDirectWithEvidence(message, identity, label = undefined) {
       if (!equal(unb64(message.recipient), identity.publicKey)) throw new Error("direct message is addressed to another member");
       const plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
       const signature = plaintext.slice(0, 64);
       const frankingKey = plaintext.slice(64, 96);
       const body = plaintext.slice(96);
       const commitment = unb64(message.franking);
-      const signed = directSignedBytes(unb64(message.id), unb64(message.sender), identity.publicKey, commitment);
+      const signed = directSignedBytes(unb64(message.id), unb64(message.sender), identity.publicKey, commitment, label);
       if (!sodium.verify(signature, signed, unb64(message.sender))) throw new Error("direct message signature does not verify");
       if (!equal(frankingCommitment(body, frankingKey), commitment)) throw new Error("franking mismatch");
       return { body, evidence: { body: b64(body), frankingKey: b64(frankingKey), signature: b64(signature) } };
@@ -182,12 +184,12 @@ export function haven(sodium) {
     /** Seals one call signalling step to `recipient` as a call frame (docs/protocol.md, "Calls"). */
     sealCallSignal(signal, sender, recipient) {
       const body = new TextEncoder().encode(JSON.stringify({ call: signal }));
-      const message = this.sealDirect(body, sender, recipient, sodium.randomBytes(16), sodium.randomBytes(32));
+      const message = this.sealDirect(body, sender, recipient, sodium.randomBytes(16), sodium.randomBytes(32), callLabel);
       return { call: signal.call, signal: signal.kind, message };
     },
     /** Opens a call frame and checks that the sealed step is the one the frame names. */
     openCallSignal(frame, identity) {
-      const { call } = JSON.parse(new TextDecoder().decode(this.openDirect(frame.message, identity)));
+      const { call } = JSON.parse(new TextDecoder().decode(this.openDirect(frame.message, identity, callLabel)));
       if (!call || call.call !== frame.call || call.kind !== frame.signal) throw new Error("the sealed call signal does not match its frame");
       return call;
     },
