@@ -79,7 +79,9 @@ extension HavenClient {
     func memberOnline(_ info: MemberInfo, in room: RoomID) {
         roomStates[room]?.online.insert(info.member)
         staffTrust?.notice(info)
-        if info.member == member, info.staff != nil || info.appointment != nil { ownInfo = info }
+        // This member's own proof goes into the log entries they write, while the server still
+        // relays it (it stops once the roster revokes it or it expires).
+        if info.member == member { ownInfo = info.staff != nil || info.appointment != nil ? info : nil }
     }
 
     /// Whether this client may send in `room` now: it holds the current key and nobody given it

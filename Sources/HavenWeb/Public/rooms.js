@@ -7,10 +7,11 @@ import { roomKeyring } from "./room-keyring.js";
 
 export class Rooms {
   /** `send(frame)` writes to the socket; `ownInfo()` is this member's staff proof, if any;
+   *  `staffNow(proof)` says whether a staff proof holds now (StaffTrust: roster and expiry);
    *  `changed(room, event)` hears of log changes, keys and warnings; `storage` keeps this
-   *  member's message counter per room across reloads (localStorage). */
-  constructor({ sodium, protocol, identity, organisationKey, send, ownInfo, changed, storage }) {
-    Object.assign(this, { sodium, protocol, identity, organisationKey, send, ownInfo, changed, storage });
+   *  member's message counter per room across reloads. */
+  constructor({ sodium, protocol, identity, organisationKey, staffNow, send, ownInfo, changed, storage }) {
+    Object.assign(this, { sodium, protocol, identity, organisationKey, staffNow, send, ownInfo, changed, storage });
     this.me = b64(identity.publicKey);
     this.rules = roomKeyring(sodium, protocol);
     this.states = new Map();
@@ -58,6 +59,13 @@ export class Rooms {
     if (log.start === 0 || !anchor) this.storage.setItem(`haven.log.${room}`, JSON.stringify({ length: log.length, head: b64(log.head) }));
   }
 
+  // Entries that take staff authority: moderation (remove, ban, lift, admit) and any entry of a
+  // private room. Elsewhere a proof rides along unused and is no reason to refuse.
+  leansOnLapsedStaff(entry) {
+    const needsStaff = Boolean(entry.action) || this.state(entry.room).keyring.log.mode === "private";
+    return Boolean(needsStaff && this.organisationKey && entry.proof && !this.staffNow(entry.proof));
+  }
+
   /** Handles the frames that concern rooms; returns false for any other. */
   received(frame) {
     switch (frame.type) {
@@ -74,7 +82,15 @@ export class Rooms {
         this.receiveEntries(frame.room, frame.entries);
         return true;
       }
-      case "logEntry": this.receiveEntries(frame.entry.room, [frame.entry]); return true;
+      case "logEntry":
+        // A new entry that leans on a staff proof counts only if its author is staff now (not
+        // revoked, not expired): the log itself checks the chain, which verifies for ever.
+        if (this.leansOnLapsedStaff(frame.entry)) {
+          this.changed(frame.entry.room, { kind: "warning", warning: { kind: "entryRefused" } });
+          return true;
+        }
+        this.receiveEntries(frame.entry.room, [frame.entry]);
+        return true;
       case "keyBundle": this.receiveBundle(frame.bundle); return true;
       case "synced":
         if (!frame.room || !this.states.has(frame.room)) return false;

@@ -73,7 +73,7 @@ const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
-  sodium, protocol, identity: me, organisationKey, send, ownInfo: () => ownInfo, storage,
+  sodium, protocol, identity: me, organisationKey, staffNow: (proof) => Boolean(staff.role(proof)), send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
     if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
     if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
@@ -263,7 +263,8 @@ function noteRole(info) {
   proofs.set(info.member, info);
   const role = staff.role(info);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
-  if (info.member === myID && role && (info.staff || info.appointment)) ownInfo = info;
+  // This member's own proof goes into the log entries they write, while it holds.
+  if (info.member === myID) ownInfo = role && (info.staff || info.appointment) ? info : null;
   // Staff coming back on this device: the room's member list carries their verified chain.
   if (info.member === myID && role && role !== ownRole) showOwnRole(role);
 }

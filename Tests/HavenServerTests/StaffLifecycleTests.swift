@@ -1,0 +1,57 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenServer
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// A roster the operator signs while the server runs reaches every client, and a revoked
+/// counsellor loses their powers on the server and in members' clients.
+@Suite struct StaffLifecycleTests {
+    let organisation = try! SigningKeyPair.generate()
+    let lobby = try! RoomID("lobby")
+
+    @Test func aRevokedCounsellorIsAMemberToTheServerAndToClients() async throws {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.roomReloadMilliseconds = 100
+        }
+        let loop = try ClientLoop()
+        let counsellor = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: key)
+        try await alice.connect(server)
+        _ = try await counsellor.client.join(lobby)
+        _ = try await alice.client.join(lobby)
+
+        let store = try HavenStore(path: server.databasePath)
+        let stored = try store.performAndWait { try $0.staffCertificate(member: counsellor.member.bytes) }
+        let certificate = try FrameCodec.decodeValue(StaffCertificate.self, from: try #require(stored))
+        let ana = MemberInfo(member: counsellor.member, displayName: "Ana", staff: certificate)
+        #expect(await alice.client.role(of: ana) == .counsellor)
+
+        let now = UInt64(Date().timeIntervalSince1970)
+        let roster = StaffRoster.sign(
+            sequence: 1, issuedAt: now, staff: [StaffGrant(invite: certificate.invite.id, member: counsellor.member, role: .counsellor, until: now + 3600)],
+            revoked: [StaffRevocation(member: counsellor.member, since: now)], organisation: organisation)
+        let bytes = FrameCodec.encodeValue(roster)
+        try store.performAndWait { try $0.saveStaffRoster(sequence: 1, roster: bytes) }
+        store.close()
+
+        _ = try await waitFor("Alice's client to adopt the roster") { await alice.client.role(of: ana) == nil ? true : nil }
+        await #expect(throws: ClientError.refused(code: "not_a_moderator", message: "only staff may moderate")) {
+            try await counsellor.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
+        }
+        // A roster signed by another key changes nothing: the newest genuine one stands.
+        let forged = StaffRoster.sign(sequence: 2, issuedAt: now, staff: [], revoked: [], organisation: try SigningKeyPair.generate())
+        let store2 = try HavenStore(path: server.databasePath)
+        try store2.performAndWait { try $0.saveStaffRoster(sequence: 2, roster: FrameCodec.encodeValue(forged)) }
+        store2.close()
+        await #expect(throws: ClientError.self) {
+            try await counsellor.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
+        }
+        #expect(await alice.client.role(of: ana) == nil)
+    }
+}
