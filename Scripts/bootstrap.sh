@@ -2,9 +2,10 @@
 # Installs what Haven's build and tests need, and only what is missing. Safe to run again:
 # a second run installs nothing and says so.
 #   Debian packages: the C libraries Haven wraps (with headers) and pkg-config; OpenSSL's
-#                    libcrypto only for the SHA-1 of the WebSocket handshake.
+#                    libcrypto for the SHA-1 of the WebSocket handshake and libssl for the
+#                    Swift client's wss://.
 #   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
-#   (the TURN relay the call tests run on loopback), PyNaCl
+#   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate), PyNaCl
 #   (the independent cross-check of the crypto), Selenium, and websockets (the lying server in
 #   front of the real one in the browser tests) from PyPI, and Node.js (from
 #   Debian if missing) to run the JavaScript crypto against the test vectors.
@@ -13,7 +14,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
-    DEBIAN_PACKAGES+=(chromium chromium-driver coturn)
+    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl)
     PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets)
 fi
 

@@ -84,15 +84,18 @@ public final class HavenClient: @unchecked Sendable {
 
     /// Connects, logs in, replays missed direct messages, and re-joins (with replay) every room
     /// joined before; returns once all of that is done. With `serverName`, a challenge naming
-    /// any other server is refused before anything is signed.
+    /// any other server is refused before anything is signed. With `tls` the connection is
+    /// `wss://`: the server's certificate must verify for `tls.serverName`.
     ///
     /// - Throws: ``ClientError``.
-    public func connect(host: String, port: Int, origin: String? = nil, serverName: String? = nil) async throws {
+    public func connect(
+        host: String, port: Int, origin: String? = nil, serverName: String? = nil, tls: TLSClientSettings? = nil
+    ) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in
                 pendingLogin = continuation
                 expectedServer = serverName
-                WebSocketClientConnection.connect(loop: loop, host: host, port: port, origin: origin) { [self] result in
+                WebSocketClientConnection.connect(loop: loop, host: host, port: port, origin: origin, tls: tls) { [self] result in
                     switch result {
                     case .failure(let error):
                         finishLogin(.failure(ClientError.connectFailed(error)))

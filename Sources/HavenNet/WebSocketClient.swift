@@ -8,6 +8,8 @@ public enum WebSocketClientError: Error, Equatable, Sendable, CustomStringConver
     case badHandshake(reason: String)
     /// The connection closed before the handshake finished.
     case closedDuringHandshake
+    /// TLS could not be set up or its handshake failed (an untrusted certificate, say).
+    case tls(TLSError)
 
     public var description: String {
         switch self {
@@ -15,37 +17,51 @@ public enum WebSocketClientError: Error, Equatable, Sendable, CustomStringConver
         case .rejected(let status, let body): return "server refused the WebSocket with HTTP \(status): \(body.prefix(200))"
         case .badHandshake(let reason): return "bad WebSocket handshake: \(reason)"
         case .closedDuringHandshake: return "connection closed during the WebSocket handshake"
+        case .tls(let error): return error.description
         }
     }
 }
 
-/// The client side of a WebSocket over libuv: connect, upgrade, then masked text frames through
-/// wslay. Loop thread only.
+/// The client side of a WebSocket over libuv: connect (with TLS for `wss://`), upgrade, then
+/// masked text frames through wslay. Loop thread only.
 public final class WebSocketClientConnection {
     /// Called with each complete text message; the bytes are valid only during the call.
     public var onText: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// Called once when the connection is gone, with the close code the server sent (if any).
     public var onClose: (UInt16?) -> Void = { _ in }
 
-    private let stream: TCPStream
+    private let stream: any ByteStream
     private var session: WebSocketSession?
     private var parser: HTTPParser?
     private var expectedAccept = ""
     private var pendingOpen: ((Result<WebSocketClientConnection, WebSocketClientError>) -> Void)?
     private let maxMessageBytes: Int
 
-    private init(stream: TCPStream, maxMessageBytes: Int) {
+    private init(stream: any ByteStream, maxMessageBytes: Int) {
         self.stream = stream
         self.maxMessageBytes = maxMessageBytes
     }
 
-    /// Connects to `host:port`, upgrades at `path` (sending `origin` if given), and calls
-    /// `completion` on the loop thread with the open connection or the reason it failed.
+    /// Connects to `host:port` (over TLS checked by `tls`, when given), upgrades at `path`
+    /// (sending `origin` if given), and calls `completion` on the loop thread with the open
+    /// connection or the reason it failed.
     public static func connect(
-        loop: EventLoop, host: String, port: Int, path: String = "/v1/ws", origin: String? = nil,
+        loop: EventLoop, host: String, port: Int, path: String = "/v1/ws", origin: String? = nil, tls: TLSClientSettings? = nil,
         maxMessageBytes: Int = 1 << 20,
         completion: @escaping (Result<WebSocketClientConnection, WebSocketClientError>) -> Void
     ) {
+        if let tls {
+            TLSStream.connect(loop: loop, host: host, port: port, settings: tls) { result in
+                switch result {
+                case .failure(let error as TLSError): completion(.failure(.tls(error)))
+                case .failure(let error): completion(.failure(.connectFailed(error as? UVError ?? UVError(code: -22, function: "uv_tcp_connect"))))
+                case .success(let stream):
+                    let connection = WebSocketClientConnection(stream: stream, maxMessageBytes: maxMessageBytes)
+                    connection.start(host: "\(tls.serverName):\(port)", path: path, origin: origin, completion: completion)
+                }
+            }
+            return
+        }
         TCPStream.connect(loop: loop, host: host, port: port) { result in
             switch result {
             case .failure(let error):

@@ -1,7 +1,7 @@
 import CWslay
 import Foundation
 
-/// One WebSocket conversation over a ``TCPStream``, framed by wslay: ping/pong, close handshake,
+/// One WebSocket conversation over a ``ByteStream`` (TCP, or TLS over it), framed by wslay: ping/pong, close handshake,
 /// fragmentation and the maximum message size are wslay's; Haven adds UTF-8 validation of text
 /// messages and refuses binary ones. Loop thread only.
 public final class WebSocketSession {
@@ -11,7 +11,7 @@ public final class WebSocketSession {
     /// Called with each complete text message; the bytes are valid only during the call.
     public var onText: (UnsafeRawBufferPointer) -> Void = { _ in }
     /// The stream underneath.
-    public let stream: TCPStream
+    public let stream: any ByteStream
     /// The role.
     public let role: Role
 
@@ -20,7 +20,7 @@ public final class WebSocketSession {
     private var callbacks = wslay_event_callbacks()
 
     /// Starts a session on `stream`, refusing messages longer than `maxMessageBytes`.
-    public init(role: Role, stream: TCPStream, maxMessageBytes: Int) throws {
+    public init(role: Role, stream: any ByteStream, maxMessageBytes: Int) throws {
         self.role = role
         self.stream = stream
         callbacks.recv_callback = { context, buffer, length, _, user in

@@ -25,8 +25,10 @@ struct Chat: AsyncParsableCommand {
             the client refuses a server that signs in under another name.
             """)
 
-    @Option(help: "The server, HOST:PORT.")
+    @Option(help: "The server: HOST:PORT, ws://HOST:PORT or wss://NAME:PORT (TLS, certificate checked).")
     var server = "127.0.0.1:8080"
+    @Option(help: "For wss://: trust the certificates in this PEM file instead of the system's.")
+    var caFile: String?
     @Option(help: "The room to join.")
     var room = "lobby"
     @Option(help: "Your pseudonym.")
@@ -45,10 +47,7 @@ struct Chat: AsyncParsableCommand {
     var organisationKey: String?
 
     func run() async throws {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be HOST:PORT")
-        }
-        let host = String(server[..<colon])
+        let address = try ServerAddress(server)
         let roomID = try RoomID(room)
         let loop = try EventLoop()
         loop.start()
@@ -76,7 +75,8 @@ struct Chat: AsyncParsableCommand {
                 }
             }
         }
-        try await client.connect(host: host, port: port, serverName: serverName)
+        let tls = address.secure ? TLSClientSettings(serverName: address.name, caFile: caFile) : nil
+        try await client.connect(host: try address.resolvedHost(), port: address.port, serverName: serverName, tls: tls)
         _ = try await client.join(roomID)
         let keyTimeout = keyTimeout
         let hasKey = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
@@ -96,6 +96,40 @@ struct Chat: AsyncParsableCommand {
         }
         await client.disconnect()
         printer.cancel()
+    }
+}
+
+/// `--server` as given: `HOST:PORT`, `ws://HOST:PORT` or `wss://NAME:PORT`.
+struct ServerAddress {
+    let secure: Bool
+    let name: String
+    let port: Int
+
+    init(_ text: String) throws {
+        secure = text.hasPrefix("wss://")
+        let rest = text.hasPrefix("wss://") ? text.dropFirst(6) : text.hasPrefix("ws://") ? text.dropFirst(5) : Substring(text)
+        let hostPort = rest.split(separator: "/", maxSplits: 1).first ?? ""
+        guard let colon = hostPort.lastIndex(of: ":"), let port = Int(hostPort[hostPort.index(after: colon)...]) else {
+            throw ValidationError("--server must be HOST:PORT, ws://HOST:PORT or wss://NAME:PORT")
+        }
+        name = String(hostPort[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        self.port = port
+    }
+
+    /// The address to connect to: `name` itself if it is an IP address, else its first address.
+    func resolvedHost() throws -> String {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name, nil, &hints, &found) == 0, let first = found else {
+            throw ValidationError("cannot resolve \(name)")
+        }
+        defer { freeaddrinfo(found) }
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else {
+            throw ValidationError("cannot resolve \(name)")
+        }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

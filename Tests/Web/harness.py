@@ -113,3 +113,56 @@ def member_id(driver) -> str:
     """The public key of the identity this browser uses now."""
     # One script, so a page that is reloading answers None instead of a stale element.
     return driver.execute_script("return document.getElementById('you')?.dataset.member ?? null")
+
+
+class TLSProxy:
+    """TLS in front of `haven serve` on loopback, as a reverse proxy would put it: a certificate
+    for "localhost" from a throwaway CA (made with the openssl tool), bytes relayed both ways."""
+
+    def __init__(self, upstream_port: int):
+        import asyncio
+        import ssl
+        self.folder = tempfile.mkdtemp(prefix="haven-tls-")
+        self.ca = self.folder + "/ca.pem"
+        run = lambda *arguments: subprocess.run(["openssl", *arguments], check=True, capture_output=True, cwd=self.folder)
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=Haven test CA", "-keyout", "ca.key", "-out", "ca.pem")
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr")
+        pathlib.Path(self.folder, "san.ext").write_text("subjectAltName=DNS:localhost\n")
+        run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+            "-extfile", "san.ext", "-out", "server.pem")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.folder + "/server.pem", self.folder + "/server.key")
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def relay(reader, writer):
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+            except OSError:
+                writer.close()
+                return
+
+            async def pipe(source, sink):
+                try:
+                    while data := await source.read(65536):
+                        sink.write(data)
+                        await sink.drain()
+                except (ConnectionError, ssl.SSLError):
+                    pass
+                finally:
+                    sink.close()
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+        async def start():
+            self.server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
+            self.port = self.server.sockets[0].getsockname()[1]
+            ready.set()
+
+        threading.Thread(target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()), daemon=True).start()
+        ready.wait(10)
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.server.close)
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -18,7 +19,7 @@ import threading
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, invite_link, member_id, wait_for_text
+from harness import ROOT, Server, TLSProxy, browser, invite_link, member_id, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -228,7 +229,38 @@ def hosted_widget_runs_only_as_exported():
         shutil.rmtree(site_root, ignore_errors=True)
 
 
+def swift_client_speaks_wss_and_checks_the_certificate():
+    # `haven chat` through TLS in front of the server: it talks when the certificate verifies for
+    # the name, and refuses an untrusted certificate or one for another name before anything else.
+    server = Server()
+    proxy = TLSProxy(server.port)
+    driver = browser()
+    try:
+        start(driver, server.page, "Quiet Otter")
+        wait_for_text(driver, "status", "connected")
+        enter_lobby(driver)
+        chat = [str(ROOT / ".build/debug/haven"), "chat", "--room", "lobby", "--name", "Swift Wren", "--seconds", "6",
+                "--server-name", "haven", "--organisation-key", server.organisation_key]
+        talk = subprocess.Popen(chat + ["--server", f"wss://localhost:{proxy.port}", "--ca-file", proxy.ca, "--say", "hello over TLS"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_text(driver, "messages", "hello over TLS", seconds=30)
+        say(driver, "TLS reply")
+        output, errors = talk.communicate(timeout=60)
+        assert talk.returncode == 0 and "(member): TLS reply" in output, (output, errors)
+        untrusted = subprocess.run(chat + ["--server", f"wss://localhost:{proxy.port}"], capture_output=True, text=True, timeout=60)
+        assert untrusted.returncode != 0 and "TLS handshake failed" in untrusted.stderr, untrusted.stderr
+        misnamed = subprocess.run(chat + ["--server", f"wss://127.0.0.1:{proxy.port}", "--ca-file", proxy.ca],
+                                  capture_output=True, text=True, timeout=60)
+        assert misnamed.returncode != 0 and "TLS handshake failed" in misnamed.stderr, misnamed.stderr
+        print("  ok  haven chat speaks wss:// and refuses an untrusted certificate or one for another name")
+    finally:
+        driver.quit()
+        proxy.stop()
+        server.stop()
+
+
 def main():
+    swift_client_speaks_wss_and_checks_the_certificate()
     swapped_organisation_key_gives_no_badge()
     revoked_or_second_key_staff_are_members()
     hosted_widget_runs_only_as_exported()
