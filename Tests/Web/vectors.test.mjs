@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { loadSodium } from "../../Sources/HavenWeb/Public/sodium.js";
 import { haven, b64, unb64 } from "../../Sources/HavenWeb/Public/haven-protocol.js";
 import { roomKeyring, LogError } from "../../Sources/HavenWeb/Public/room-keyring.js";
+import { StaffTrust } from "../../Sources/HavenWeb/Public/staff-trust.js";
 
 const root = new URL("../../", import.meta.url);
 const sodium = await loadSodium(readFileSync(new URL("Sources/HavenWeb/Public/sodium.wasm", root)), (bytes) => webcrypto.getRandomValues(bytes));
@@ -130,5 +131,15 @@ check(b64(protocol.roomSignedBytes(logged.envelope)) === logged.signedBytes, "a 
 check(new TextDecoder().decode(protocol.openRoomMessage(logged.envelope, unb64(logged.epochKey))).includes("The log agrees."), "a logged envelope opens");
 assert.throws(() => protocol.openRoomMessage({ ...logged.envelope, counter: 2 }, unb64(logged.epochKey)), /signature/);
 checks += 1;
+
+// Who is staff at a time: the same judgements as the Swift StaffTrust and the Python reference.
+const staffVectors = JSON.parse(readFileSync(new URL("Tests/HavenProtocolTests/Vectors/staff-trust.json", root), "utf8"));
+const memoryStorage = () => { const items = new Map(); return { getItem: (k) => items.get(k) ?? null, setItem: (k, v) => items.set(k, v) }; };
+for (const item of staffVectors.cases) {
+  const trust = new StaffTrust(protocol, unb64(staffVectors.organisation), memoryStorage());
+  check(item.rosters.map((roster) => trust.adopt(roster)).join() === item.adopted.join(), `${item.name}: rosters adopted`);
+  item.noticed.forEach((info) => trust.notice(info));
+  check(trust.role(item.info, item.time) === item.role, item.name);
+}
 
 console.log(`web crypto: ${checks} checks against the test vectors passed`);
