@@ -68,15 +68,6 @@ extension HavenClient {
             }
             receive(frame.entries, in: frame.room)
         case .logEntry(let frame):
-            // A new entry that leans on a staff proof counts only if its author is staff now (not
-            // revoked, not expired): the log itself checks the chain, which verifies for ever.
-            // Entries that take staff authority: moderation, and any entry of a private room.
-            let room = frame.entry.room
-            let needsStaff = frame.entry.action != nil || roomStates[room]?.keyring.log.mode == .private
-            if needsStaff, staffTrust != nil, let proof = frame.entry.proof, verifiedRole(proof) == nil {
-                eventSink.yield(.roomWarning(room: room, warning: .entryRefused(seq: frame.entry.seq, .needsStaff)))
-                return
-            }
             receive([frame.entry], in: frame.entry.room)
         case .keyBundle(let frame):
             receive(frame.bundle)
@@ -209,7 +200,7 @@ extension HavenClient {
             pendingReports = nil
             return
         }
-        if let room = error.room, error.code.hasPrefix("log_") || ["not_a_member", "sender_mismatch", "store_failed"].contains(error.code) {
+        if let room = error.room, error.code.hasPrefix("log_") || ["not_a_member", "not_staff", "sender_mismatch", "store_failed"].contains(error.code) {
             appendRefused(room, code: error.code)
         }
         eventSink.yield(.serverError(error))

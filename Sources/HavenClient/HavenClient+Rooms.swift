@@ -224,7 +224,13 @@ extension HavenClient {
             return
         }
         state.waitingForKeySince = nil
+        let now = UInt64(Date().timeIntervalSince1970)
         for recipient in state.keyring.membersWithoutKey {
+            // In a private room, a place that rests on staff who are staff no longer (revoked,
+            // expired, or a second key from one invite) gets no key, whatever the log took in.
+            if let grounds = state.keyring.log.grounds[recipient], staffTrust?.role(of: grounds.proof, at: grounds.at ?? now) == nil {
+                continue
+            }
             guard let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity) else { continue }
             state.keyring.sealed(to: recipient, epoch: epoch)
             send(.keyBundle(KeyBundleFrame(bundle: bundle)))

@@ -14,6 +14,14 @@ public struct EpochRecord: Sendable, Equatable {
     public let seq: UInt64
 }
 
+/// The staff proof a member's place in a private room rests on.
+public struct StaffGrounds: Sendable, Equatable {
+    /// Their own proof (staff who joined), or the proof of the moderator who admitted them.
+    public var proof: MemberInfo
+    /// When the admission was signed; nil for staff who joined on their own proof (checked now).
+    public var at: UInt64?
+}
+
 /// What an accepted entry changed.
 public enum RoomLogChange: Sendable, Equatable {
     /// A new epoch began.
@@ -53,6 +61,10 @@ public struct RoomLog: Sendable {
     /// Who was given the current epoch's key, or may be: its members, and members who joined
     /// while it was current.
     public private(set) var entitled: Set<MemberID> = []
+    /// For members of a private room: the staff proof their place rests on (their own, for staff
+    /// who joined; the admitting moderator's, with the admission's time), so a client can check it
+    /// still holds before sealing them a key (docs/crypto.md, "Staff lifecycle").
+    public private(set) var grounds: [MemberID: StaffGrounds] = [:]
     /// Every epoch seen, by number.
     public private(set) var epochs: [UInt64: EpochRecord] = [:]
     /// The latest epoch.
@@ -145,16 +157,22 @@ public struct RoomLog: Sendable {
     private mutating func apply(_ change: RoomLogChange, of entry: RoomLogEntry) {
         switch change {
         case .epochStarted:
-            if length == 0 { members = [entry.author] }
+            if length == 0 {
+                members = [entry.author]
+                if entry.mode == .private, let proof = entry.proof { grounds[entry.author] = StaffGrounds(proof: proof, at: nil) }
+            }
             mode = entry.mode
             startEpoch(entry)
         case .joined(let member):
             members.insert(member)
             entitled.insert(member)
+            if mode == .private, let proof = entry.proof { grounds[member] = StaffGrounds(proof: proof, at: entry.action?.issuedAt) }
         case .left(let member):
             members.remove(member)
+            grounds[member] = nil
         case .removed(let member):
             members.remove(member)
+            grounds[member] = nil
             excluded.insert(member)
         case .lifted(let member):
             excluded.remove(member)

@@ -16,10 +16,13 @@ extension HavenServer {
             refuse(session, code: "not_a_member", message: "join the room before writing to its log", room: entry.room)
             return
         }
-        // An entry that leans on a staff proof is taken only from someone who is staff now: the
-        // proof itself verifies for ever, but the roster may have revoked it or it may have expired.
-        if let proof = entry.proof, proof.staff != nil || proof.appointment != nil, member.staff == nil && member.appointment == nil {
-            refuse(session, code: "not_staff", message: "your staff status has expired or was revoked", room: entry.room)
+        // An entry that takes staff authority (moderation, or any entry of a private room) is taken
+        // only while the proof it carries holds now: the chain verifies for ever, but the roster may
+        // have revoked it, bound its invite to another key, or it may have expired. Members relay
+        // their moderators' actions, so it is the proof that is checked, not the author.
+        if let proof = entry.proof, let room = rooms[entry.room], entry.action != nil || room.log.mode == .private,
+           let staffTrust, staffTrust.role(of: proof, at: UInt64(configuration.now())) == nil {
+            refuse(session, code: "not_staff", message: "the staff member this change rests on is not staff any more", room: entry.room)
             return
         }
         if entry.kind != .leave, sanctions.isSuspended(member.member, now: configuration.now()) {

@@ -38,7 +38,12 @@ extension HavenServer {
         for session in sessions.values {
             guard let member = session.member, member.staff != nil || member.appointment != nil else { continue }
             let current = currentRole(member)
-            if current != member { session.state = .authenticated(current) }
+            guard current != member else { continue }
+            session.state = .authenticated(current)
+            // A counsellor no more offers no calls: members are told, and cannot ring them as one.
+            if session.offersCalls {
+                setCallPreferences(CallPreferences(acceptCalls: session.acceptsCalls, offerCalls: false), session: session, member: current)
+            }
         }
     }
 }

@@ -90,10 +90,11 @@ struct Staff: ParsableCommand {
             let roster = try signing.sign(location) { members, grants, revoked in
                 let target = try StaffRosterFile.member(member, in: members)
                 guard !revoked.contains(where: { $0.member == target }) else { throw ValidationError("\(member) was revoked; invite them again") }
-                guard let index = grants.firstIndex(where: { $0.member == target }) else {
+                let indices = grants.indices.filter { grants[$0].member == target }
+                guard !indices.isEmpty else {
                     throw ValidationError("\(member) is an appointed moderator: they are staff while their counsellor is")
                 }
-                grants[index].until = until
+                for index in indices { grants[index].until = until }
             }
             print("renewed \(member) until \(List.date(until)); roster \(roster.sequence) signed")
         }
@@ -129,6 +130,10 @@ struct StaffSigning: ParsableArguments {
             let until = current?.grant(invite: certificate.invite.id)?.until ?? certificate.invite.staffUntil
             return StaffGrant(invite: certificate.invite.id, member: certificate.member, role: certificate.invite.role, until: until)
         }
+        // A grant once signed is never dropped: the store keeps one certificate per member, so a
+        // counsellor who redeemed a second invite would otherwise free their first invite's key slot.
+        let listed = Set(grants.map(\.invite))
+        grants += (current?.staff ?? []).filter { !listed.contains($0.invite) }
         var revoked = current?.revoked ?? []
         try change(members, &grants, &revoked)
         var roster: StaffRoster?
@@ -141,8 +146,12 @@ struct StaffSigning: ParsableArguments {
         }
         guard let roster else { throw ExitCode.failure }
         let bytes = FrameCodec.encodeValue(roster)
-        try withStore(location) { store in
+        do {
+            let store = try location.openStore()
+            defer { store.close() }
             try store.performAndWait { try $0.saveStaffRoster(sequence: Int64(roster.sequence), roster: bytes) }
+        } catch StoreError.conflict {
+            throw ValidationError("another roster was signed at the same moment, so this change was not saved: run the command again")
         }
         return roster
     }

@@ -121,6 +121,65 @@ import Testing
         #expect(await ana.client.members(of: grief) == [ana.member])
     }
 
+    /// The log takes a join on a staff proof that verifies for ever; the key goes only to those
+    /// whose proof holds now. A revoked counsellor, and a second key certified with a used invite
+    /// (bound to its first key by the roster), sent as history the client never asked for, get
+    /// nothing; a counsellor in good standing sent the same way gets the key.
+    @Test func aPrivateRoomSealsNoKeyToARevokedCounsellorOrASecondKeyFromAUsedInvite() async throws {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.rateLimits = .unlimited
+            $0.roomReloadMilliseconds = 100
+        }
+        let liar = try LyingServer(upstreamPort: server.port)
+        let loop = try ClientLoop()
+        let sent = recording(liar)
+        let counsellor = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let grief = try RoomID("grief")
+        try await counsellor.client.createRoom(grief, name: "Grief group", kind: "private")
+        await counsellor.client.disconnect()
+        let ana = try TestClient("Ana", loop: loop.loop, identity: counsellor.client.identity, organisation: key)
+        try await ana.client.connect(host: "127.0.0.1", port: liar.port)
+        _ = try await ana.client.join(grief)
+        await ana.client.waitForKey(grief)
+
+        let now = UInt64(Date().timeIntervalSince1970)
+        func staff(_ keys: SigningKeyPair, invite: (InviteCertificate, SecretBytes)) throws -> MemberInfo {
+            MemberInfo(member: MemberID(keys.publicKey), displayName: "Staff",
+                       staff: try StaffCertificate.redeem(invite.0, seed: invite.1, member: MemberID(keys.publicKey)))
+        }
+        let rowanInvite = try InviteCertificate.issue(role: .counsellor, expiresAt: now + 60, staffUntil: now + 3600, organisation: organisation)
+        let cleoInvite = try InviteCertificate.issue(role: .counsellor, expiresAt: now + 60, staffUntil: now + 3600, organisation: organisation)
+        let (rowan, cleo, thief) = (try SigningKeyPair.generate(), try SigningKeyPair.generate(), try SigningKeyPair.generate())
+        let rowanInfo = try staff(rowan, invite: rowanInvite)
+        let cleoInfo = try staff(cleo, invite: cleoInvite)
+        let thiefInfo = try staff(thief, invite: cleoInvite)
+        let roster = StaffRoster.sign(
+            sequence: 1, issuedAt: now, staff: [StaffGrant(invite: cleoInvite.0.id, member: cleoInfo.member, role: .counsellor, until: now + 3600)],
+            revoked: [StaffRevocation(member: rowanInfo.member, since: now - 10)], organisation: organisation)
+        let store = try HavenStore(path: server.databasePath)
+        let bytes = FrameCodec.encodeValue(roster)
+        try store.performAndWait { try $0.saveStaffRoster(sequence: 1, roster: bytes) }
+        store.close()
+        _ = try await waitFor("Ana's client to adopt the roster") { await ana.client.role(of: rowanInfo) == nil ? true : nil }
+
+        var log = try #require(await ana.client.log(of: grief))
+        var entries: [RoomLogEntry] = []
+        for (keys, info) in [(rowan, rowanInfo), (thief, thiefInfo), (cleo, cleoInfo)] {
+            let entry = RoomLogEntry(room: grief, seq: log.length, previous: log.head, kind: .join, author: info.member, proof: info).signed(by: keys)
+            _ = try log.append(entry)
+            entries.append(entry)
+        }
+        liar.inject(.logEntries(LogEntries(room: grief, entries: entries)), to: ana.member)
+        _ = try await waitFor("Ana's client to seal the key to the counsellor in good standing") {
+            sent.bundles.contains { $0.recipient == cleoInfo.member } ? true : nil
+        }
+        #expect(await ana.client.members(of: grief).isSuperset(of: [rowanInfo.member, thiefInfo.member, cleoInfo.member]), "the log took all three")
+        #expect(!sent.bundles.contains { $0.recipient == rowanInfo.member }, "no key for a revoked counsellor")
+        #expect(!sent.bundles.contains { $0.recipient == thiefInfo.member }, "no key for a second key from a used invite")
+    }
+
     @Test func aRemovalTheServerWithholdsIsStillEnforcedByTheMembers() async throws {
         let (server, liar, loop) = try stage()
         let sent = recording(liar)

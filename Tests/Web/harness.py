@@ -77,6 +77,8 @@ def browser():
                      "--allow-loopback-in-peer-connection"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    # A page whose identity is not remembered asks before it is left: the tests leave on purpose.
+    options.set_capability("unhandledPromptBehavior", "accept")
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 

@@ -18,21 +18,31 @@ class MemoryStorage {
   entries() { return [...this.items]; }
 }
 
-/** Storage that writes to memory or to localStorage, moving its contents when that changes. */
+/** Storage that writes to memory or to localStorage, moving its contents when that changes.
+ *  Only the widget's own keys (`haven.…`) are touched: a provider hosting the widget may keep
+ *  its own things in the same origin's storage. */
 class SwitchableStorage {
   constructor(local) { Object.assign(this, { local, memory: new MemoryStorage(), persistent: false }); }
   get current() { return this.persistent ? this.local : this.memory; }
   getItem(key) { return this.current.getItem(key); }
   setItem(key, value) { this.current.setItem(key, value); }
   removeItem(key) { this.current.removeItem(key); }
+  ownKeys() {
+    return Array.from({ length: this.local.length }, (_, index) => this.local.key(index)).filter((key) => key?.startsWith("haven."));
+  }
   persist() {
     for (const [key, value] of this.memory.entries()) this.local.setItem(key, value);
     this.memory.clear();
     this.persistent = true;
   }
+  /** Stops writing to the device; this page keeps what it knows, in memory. */
+  keepInMemoryOnly() {
+    for (const key of this.ownKeys()) { this.memory.setItem(key, this.local.getItem(key)); this.local.removeItem(key); }
+    this.persistent = false;
+  }
   forget() {
     this.persistent = false;
-    this.local.clear();
+    for (const key of this.ownKeys()) this.local.removeItem(key);
     this.memory.clear();
   }
 }
@@ -106,16 +116,16 @@ export class DeviceIdentity {
 
   /** Stops keeping anything on this device; this page's identity lives on until it closes. */
   async stopRemembering() {
-    this.storage.forget();
+    this.storage.keepInMemoryOnly();
     if (this.canRemember) await withStore(this.indexedDB, "readwrite", (store) => store.delete(recordKey));
   }
 
-  /** Wipes every trace this widget keeps: the wrapped seed, storage, caches. */
+  /** Wipes every trace this widget keeps: the wrapped seed, its storage keys, its caches. */
   async forgetEverything({ sessionStorage, caches }) {
     this.storage.forget();
-    sessionStorage.clear();
+    for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key);
     if (this.indexedDB) await request(this.indexedDB.deleteDatabase(databaseName)).catch(() => {});
-    if (caches) for (const name of await caches.keys()) await caches.delete(name);
+    if (caches) for (const name of (await caches.keys()).filter((cache) => cache.startsWith("haven"))) await caches.delete(name);
     this.seed?.fill(0);
   }
 }

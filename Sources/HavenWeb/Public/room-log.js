@@ -72,8 +72,10 @@ export function roomLog(sodium, protocol) {
   /** A room's verified log: hash chain, signatures, who may write what, members and epochs. */
   class RoomLog {
     constructor(room, organisationKey) {
+      // grounds: for members of a private room, the staff proof their place rests on (their own,
+      // or their admitter's with the admission's time), re-checked before a key is sealed to them.
       Object.assign(this, { room, organisationKey, start: 0, hashes: [], mode: null, members: new Set(), excluded: new Set(),
-        epochs: new Map(), currentEpoch: null, actionIDs: new Set() });
+        grounds: new Map(), epochs: new Map(), currentEpoch: null, actionIDs: new Set() });
     }
 
     /** A log verified from a checkpoint: an epoch entry whose member set is taken on its author's word. */
@@ -105,12 +107,17 @@ export function roomLog(sodium, protocol) {
     append(entry) {
       const change = this.check(entry);
       if (change.kind === "epochStarted") {
-        if (this.length === 0) this.members = new Set([entry.author]);
+        if (this.length === 0) {
+          this.members = new Set([entry.author]);
+          if (entry.mode === "private" && entry.proof) this.grounds.set(entry.author, { proof: entry.proof, at: null });
+        }
         this.mode = entry.mode;
         this.startEpoch(entry);
-      } else if (change.kind === "joined") this.members.add(change.member);
-      else if (change.kind === "left") this.members.delete(change.member);
-      else if (change.kind === "removed") { this.members.delete(change.member); this.excluded.add(change.member); }
+      } else if (change.kind === "joined") {
+        this.members.add(change.member);
+        if (this.mode === "private" && entry.proof) this.grounds.set(change.member, { proof: entry.proof, at: entry.action?.issuedAt ?? null });
+      } else if (change.kind === "left") { this.members.delete(change.member); this.grounds.delete(change.member); }
+      else if (change.kind === "removed") { this.members.delete(change.member); this.grounds.delete(change.member); this.excluded.add(change.member); }
       else if (change.kind === "lifted") this.excluded.delete(change.member);
       if (entry.action) this.actionIDs.add(entry.action.id);
       this.hashes.push(entryHash(entry));

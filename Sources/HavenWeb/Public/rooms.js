@@ -7,7 +7,8 @@ import { roomKeyring } from "./room-keyring.js";
 
 export class Rooms {
   /** `send(frame)` writes to the socket; `ownInfo()` is this member's staff proof, if any;
-   *  `staffNow(proof)` says whether a staff proof holds now (StaffTrust: roster and expiry);
+   *  `staffNow(proof, at)` says whether a staff proof holds at `at` (unix seconds; null for now),
+   *  by StaffTrust's roster and expiry;
    *  `changed(room, event)` hears of log changes, keys and warnings; `storage` keeps this
    *  member's message counter per room across reloads. */
   constructor({ sodium, protocol, identity, organisationKey, staffNow, send, ownInfo, changed, storage }) {
@@ -59,13 +60,6 @@ export class Rooms {
     if (log.start === 0 || !anchor) this.storage.setItem(`haven.log.${room}`, JSON.stringify({ length: log.length, head: b64(log.head) }));
   }
 
-  // Entries that take staff authority: moderation (remove, ban, lift, admit) and any entry of a
-  // private room. Elsewhere a proof rides along unused and is no reason to refuse.
-  leansOnLapsedStaff(entry) {
-    const needsStaff = Boolean(entry.action) || this.state(entry.room).keyring.log.mode === "private";
-    return Boolean(needsStaff && this.organisationKey && entry.proof && !this.staffNow(entry.proof));
-  }
-
   /** Handles the frames that concern rooms; returns false for any other. */
   received(frame) {
     switch (frame.type) {
@@ -82,15 +76,7 @@ export class Rooms {
         this.receiveEntries(frame.room, frame.entries);
         return true;
       }
-      case "logEntry":
-        // A new entry that leans on a staff proof counts only if its author is staff now (not
-        // revoked, not expired): the log itself checks the chain, which verifies for ever.
-        if (this.leansOnLapsedStaff(frame.entry)) {
-          this.changed(frame.entry.room, { kind: "warning", warning: { kind: "entryRefused" } });
-          return true;
-        }
-        this.receiveEntries(frame.entry.room, [frame.entry]);
-        return true;
+      case "logEntry": this.receiveEntries(frame.entry.room, [frame.entry]); return true;
       case "keyBundle": this.receiveBundle(frame.bundle); return true;
       case "synced":
         if (!frame.room || !this.states.has(frame.room)) return false;
@@ -113,10 +99,11 @@ export class Rooms {
       case "moderated": this.relay(frame); return false;
       case "error":
         if (!frame.room || !this.states.has(frame.room)) return false;
-        if (frame.code.startsWith("log_") || ["not_a_member", "sender_mismatch", "store_failed"].includes(frame.code)) this.refused(frame.room, frame.code);
+        if (frame.code.startsWith("log_") || ["not_a_member", "not_staff", "sender_mismatch", "store_failed"].includes(frame.code)) this.refused(frame.room, frame.code);
         // The room's own bookkeeping (a lost race for a log position, a key the server would not
-        // pass on): handled here, never shown to the member as an error.
-        return frame.code.startsWith("log_") || ["not_a_member", "epoch_key_exists", "not_a_key_holder"].includes(frame.code);
+        // pass on, a moderator's action that lapsed with their staff status): handled here, never
+        // shown to the member as an error.
+        return frame.code.startsWith("log_") || ["not_a_member", "not_staff", "epoch_key_exists", "not_a_key_holder"].includes(frame.code);
       default: return false;
     }
   }
@@ -275,6 +262,10 @@ export class Rooms {
     }
     state.waitingForKeySince = null;
     for (const recipient of keyring.membersWithoutKey) {
+      // In a private room, a place that rests on staff who are staff no longer (revoked, expired,
+      // or a second key from one invite) gets no key, whatever the log took in.
+      const grounds = keyring.log.grounds.get(recipient);
+      if (grounds && !this.staffNow(grounds.proof, grounds.at)) continue;
       const value = { room, epoch, recipient, sealer: this.me,
         sealed: b64(this.sodium.seal(key, this.sodium.publicKeyToCurve25519(unb64(recipient)))) };
       value.signature = b64(this.sodium.sign(this.protocol.bundleSignedBytes(value), this.identity.secretKey));

@@ -10,6 +10,7 @@ import { DirectCounters } from "./direct-counters.js";
 import { Outbox } from "./outbox.js";
 import { DeviceIdentity } from "./device-identity.js";
 import { StaffTrust } from "./staff-trust.js";
+import { nameProblem } from "./names.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -69,11 +70,13 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let socket = null;
 let refusedServer = false;   // the server signed in under another name than the page pins
+let started = false;         // the member pressed Start on this page
+let leaving = false;         // set while "leave and forget" wipes and reloads
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
-  sodium, protocol, identity: me, organisationKey, staffNow: (proof) => Boolean(staff.role(proof)), send, ownInfo: () => ownInfo, storage,
+  sodium, protocol, identity: me, organisationKey, staffNow: (proof, at) => Boolean(staff.role(proof, at ?? undefined)), send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
     if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
     if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
@@ -154,30 +157,57 @@ function attachmentView(descriptor) {
   return box;
 }
 
-// Who someone is, as this browser verified it: staff by a chain to the pinned organisation key,
-// everyone else a member. Shown with the name everywhere a person appears.
+// Who someone is, as this browser verified it: staff by a chain to the pinned organisation key;
+// a member when this browser saw who they are and they are not staff; "not verified" when it
+// cannot tell (no pinned key, or a sender it has not seen yet). Shown with the name everywhere a
+// person appears, and brought up to date when what this browser knows changes.
 function roleBadge(member) {
-  const role = roles.get(member);
   const badge = document.createElement("span");
-  badge.className = role ? "badge" : "badge member";
-  badge.textContent = role ? `${role} ✓` : "member";
-  badge.title = role ? `verified ${role}: certified by the organisation's key` : "a member of this service, not staff";
+  badge.dataset.member = member;
+  drawBadge(badge);
   return badge;
 }
 
+function drawBadge(badge) {
+  const member = badge.dataset.member;
+  const role = roles.get(member);
+  const known = organisationKey && (proofs.has(member) || member === myID);
+  badge.className = role ? "badge" : "badge member";
+  badge.textContent = role ? `${role} ✓` : known ? "member" : "not verified";
+  badge.title = role ? `verified ${role}: certified by the organisation's key`
+    : known ? "a member of this service, not staff" : "this page cannot tell yet whether they are staff";
+}
+
+function nameLabel(member) {
+  const label = Object.assign(document.createElement("span"), { className: "name", textContent: names.get(member) ?? "Someone" });
+  label.dataset.member = member;
+  return label;
+}
+
+// A name or role learnt later is shown on everything already on screen.
+function refreshPerson(member) {
+  const selector = `[data-member="${CSS.escape(member)}"]`;
+  for (const badge of document.querySelectorAll(`.badge${selector}`)) drawBadge(badge);
+  for (const label of document.querySelectorAll(`.name${selector}`)) label.textContent = names.get(member) ?? "Someone";
+}
+
 function showDirect(message) {
-  let opened, text, counter;
+  let opened, text, counter, name, staffProof;
   try {
     opened = protocol.openDirectWithEvidence(message, me);
-    ({ text, counter } = JSON.parse(decoder.decode(opened.body)));
+    ({ text, counter, name, staff: staffProof } = JSON.parse(decoder.decode(opened.body)));
   } catch { return; }
+  // The sender signed their name and staff proof inside the message: a role is shown only if the
+  // proof verifies here, and a name only if it is one a member may have.
+  if (typeof name === "string" && !nameProblem(name) && !names.has(message.sender)) { names.set(message.sender, name); refreshPerson(message.sender); }
+  if (staffProof?.member === message.sender) noteRole(staffProof);
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
   for (const warning of warnings) {
     $("direct").append(Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind]}` }));
   }
   const item = document.createElement("li");
-  item.append(`${names.get(message.sender) ?? "Someone"} `, roleBadge(message.sender), ` (privately): ${text}`);
+  item.append(nameLabel(message.sender), " ", roleBadge(message.sender), ` (privately): ${text}`);
   const report = document.createElement("button");
   report.className = "report";
   report.textContent = "Report";
@@ -263,6 +293,7 @@ function noteRole(info) {
   proofs.set(info.member, info);
   const role = staff.role(info);
   if (role) roles.set(info.member, role); else roles.delete(info.member);
+  refreshPerson(info.member);
   // This member's own proof goes into the log entries they write, while it holds.
   if (info.member === myID) ownInfo = role && (info.staff || info.appointment) ? info : null;
   // Staff coming back on this device: the room's member list carries their verified chain.
@@ -271,6 +302,7 @@ function noteRole(info) {
 
 function showOwnRole(role) {
   ownRole = role;
+  if (socket?.readyState === WebSocket.OPEN) send({ type: "listRooms" });
   $("reports-section").hidden = false;
   $("offer-calls-label").hidden = role !== "counsellor";
   sendCallPreferences();
@@ -381,7 +413,7 @@ function render(env, plaintext) {
   item.dataset.id = env.id;
   const who = document.createElement("span");
   who.className = "who";
-  who.textContent = names.get(env.sender) ?? "Someone";
+  who.append(nameLabel(env.sender));
   if (env.sender !== myID) {
     who.tabIndex = 0;
     who.setAttribute("role", "button");
@@ -420,21 +452,18 @@ function render(env, plaintext) {
   return item;
 }
 
-// The same rule as DisplayName in Swift: no invisible formatting characters (a right-to-left
-// override can make a name read as someone else's) and no check marks (the verified badge's).
-const misleadingName = /[\p{Cf}\u2713\u2714\u2705\u2611\u221A\u237B\u{1F5F8}]/u;
-const roleWords = new Set(["counsellor", "counselor", "moderator", "mod", "staff", "admin", "administrator", "therapist", "verified", "official"]);
-const claimsRole = (name) => name.toLowerCase().split(/[^\p{L}]+/u).some((word) => roleWords.has(word) || (word.endsWith("s") && roleWords.has(word.slice(0, -1))));
-
 function connect() {
-  if (misleadingName.test($("pseudonym").value) || claimsRole($("pseudonym").value) || !$("pseudonym").value.trim()) {
-    $("status").textContent = "Please choose another name: it cannot be empty, or contain check marks, invisible characters or words like counsellor or staff. The verified badge shows who is staff.";
+  const problem = nameProblem($("pseudonym").value);
+  if (problem) {
+    $("status").textContent = problem;
     return;
   }
   names.set(myID, $("pseudonym").value);
   storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
   $("status").textContent = "connecting…";
+  started = true;
+  showRemembering();
   socket = new WebSocket(anchors.webSocket);
   socket.addEventListener("message", received);
   socket.addEventListener("close", () => {
@@ -576,7 +605,7 @@ $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
   if (!text || !directTarget) return;
-  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget) }));
+  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget), name: names.get(myID), ...(ownInfo ? { staff: ownInfo } : {}) }));
   const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
   const item = document.createElement("li");
   item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;
@@ -589,15 +618,26 @@ $("crisis-toggle").addEventListener("click", () => {
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
-$("forget").addEventListener("click", () => { $("forget-confirm").hidden = false; $("forget-yes").focus(); });
+// Forgetting reaches every tab of this widget, so none writes the identity back afterwards.
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel("haven") : null;
+tabs?.addEventListener("message", (event) => { if (event.data === "forgotten") forgetHere(); });
+
+$("forget").addEventListener("click", () => { $("forget-confirm").hidden = false; $("forget-no").focus(); });
 $("forget-no").addEventListener("click", () => { $("forget-confirm").hidden = true; $("forget").focus(); });
 $("forget-yes").addEventListener("click", async () => {
   // Leave every room for good first, so the others stop giving this identity the room's key.
   if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
+  await forgetHere();
+});
+
+async function forgetHere() {
+  leaving = true;
   socket?.close();
   await device.forgetEverything({ sessionStorage, caches: window.caches });
+  tabs?.postMessage("forgotten");
+  sessionStorage.setItem("haven.forgotten", "1");   // only to say so after the reload; removed there
   location.reload();
-});
+}
 
 // Remembering is the member's explicit choice; unticking it wipes what was kept.
 $("remember-label").hidden = !device.canRemember;
@@ -612,8 +652,24 @@ $("remember").addEventListener("change", async () => {
 
 function showRemembering() {
   $("remember-note").textContent = device.remembered
-    ? "This device remembers you: your name and rooms come back when you return. Untick to forget."
-    : "Nothing is kept on this device: closing or reloading this page starts afresh, with a new name.";
+    ? "This device remembers you: your name and your place in rooms come back when you return (press Start). Untick to stop."
+    : "Nothing is kept on this device: if you close or reload this page, this conversation and your private messages are gone, and people cannot reach you under this name. Tick “Remember me” only on your own phone or computer.";
+  $("forget").hidden = !device.remembered && !started;
+}
+
+// Without "remember me", leaving the page ends this identity: the browser asks first, once the
+// member has started, and on the way out the rooms are told it has gone (best effort).
+window.addEventListener("beforeunload", (event) => {
+  if (started && !device.remembered && !leaving) event.preventDefault();
+});
+window.addEventListener("pagehide", (event) => {
+  if (!event.persisted && !device.remembered && socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
+});
+
+$("anchor-warning").hidden = Boolean(organisationKey);
+if (sessionStorage.getItem("haven.forgotten")) {
+  sessionStorage.removeItem("haven.forgotten");
+  $("status").textContent = "Done: nothing from your last visit is kept on this device.";
 }
 
 // Staff can compare this with the fingerprint their operator gave them (`haven keys show`).
