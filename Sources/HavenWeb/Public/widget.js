@@ -504,6 +504,7 @@ function received(event) {
       break;
     case "certified":
       noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
+      storage.setItem("haven.staff", JSON.stringify(frame.certificate));
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
       // A staff identity is kept (the invite it used works once); staff can untick this.
       if (device.canRemember && !device.remembered) {
@@ -667,6 +668,9 @@ window.addEventListener("pagehide", (event) => {
 });
 
 $("anchor-warning").hidden = Boolean(organisationKey);
+// Staff coming back on a device that remembers them know their role before the room list comes.
+const savedStaff = JSON.parse(storage.getItem("haven.staff") ?? "null");
+if (savedStaff?.member === myID) noteRole({ member: myID, displayName: $("pseudonym").value, staff: savedStaff });
 if (sessionStorage.getItem("haven.forgotten")) {
   sessionStorage.removeItem("haven.forgotten");
   $("status").textContent = "Done: nothing from your last visit is kept on this device.";
