@@ -11,6 +11,8 @@ import { Outbox } from "./outbox.js";
 import { DeviceIdentity } from "./device-identity.js";
 import { StaffTrust } from "./staff-trust.js";
 import { nameProblem } from "./names.js";
+import { People } from "./people.js";
+import { DevicePanel } from "./device-panel.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -42,8 +44,6 @@ document.querySelector("header").style.setProperty("background", config.colour);
 $("rules").replaceChildren(...config.rules.map(listItem));
 if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
 $("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
-const roles = new Map();     // member -> verified staff role
-const proofs = new Map();    // member -> their staff proof as last relayed, re-checked when the roster changes
 let ownRole = null;          // this device's verified role, once shown
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
@@ -59,7 +59,9 @@ $("pseudonym").value = storage.getItem("haven.name") ?? `${pick(adjectives)} ${p
 let ownInfo = null;          // this member's staff proof, as the server relays it
 const directCounters = new DirectCounters(storage);
 const staff = new StaffTrust(protocol, organisationKey, storage);
-const names = new Map([[myID, $("pseudonym").value]]);
+const people = new People({ staff, me: myID, verifying: Boolean(organisationKey), document });
+const { names, roles } = people;
+names.set(myID, $("pseudonym").value);
 let currentRoom = null;
 let tokenWaiters = [];
 let token = null;
@@ -70,8 +72,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let socket = null;
 let refusedServer = false;   // the server signed in under another name than the page pins
-let started = false;         // the member pressed Start on this page
-let leaving = false;         // set while "leave and forget" wipes and reloads
 const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
@@ -110,7 +110,7 @@ function showOffers() {
   const callable = roles.has(myID) ? [] : [...offers];
   $("call-offers").replaceChildren(...callable.map((member) => {
     const item = listItem(`${names.get(member) ?? "A counsellor"} `);
-    item.append(roleBadge(member), " takes calls ");
+    item.append(people.badge(member), " takes calls ");
     item.append(callButton(member, "audio", "Voice call"));
     if (!$("audio-only").checked) item.append(" ", callButton(member, "video", "Video call"));
     return item;
@@ -157,40 +157,6 @@ function attachmentView(descriptor) {
   return box;
 }
 
-// Who someone is, as this browser verified it: staff by a chain to the pinned organisation key;
-// a member when this browser saw who they are and they are not staff; "not verified" when it
-// cannot tell (no pinned key, or a sender it has not seen yet). Shown with the name everywhere a
-// person appears, and brought up to date when what this browser knows changes.
-function roleBadge(member) {
-  const badge = document.createElement("span");
-  badge.dataset.member = member;
-  drawBadge(badge);
-  return badge;
-}
-
-function drawBadge(badge) {
-  const member = badge.dataset.member;
-  const role = roles.get(member);
-  const known = organisationKey && (proofs.has(member) || member === myID);
-  badge.className = role ? "badge" : "badge member";
-  badge.textContent = role ? `${role} ✓` : known ? "member" : "not verified";
-  badge.title = role ? `verified ${role}: certified by the organisation's key`
-    : known ? "a member of this service, not staff" : "this page cannot tell yet whether they are staff";
-}
-
-function nameLabel(member) {
-  const label = Object.assign(document.createElement("span"), { className: "name", textContent: names.get(member) ?? "Someone" });
-  label.dataset.member = member;
-  return label;
-}
-
-// A name or role learnt later is shown on everything already on screen.
-function refreshPerson(member) {
-  const selector = `[data-member="${CSS.escape(member)}"]`;
-  for (const badge of document.querySelectorAll(`.badge${selector}`)) drawBadge(badge);
-  for (const label of document.querySelectorAll(`.name${selector}`)) label.textContent = names.get(member) ?? "Someone";
-}
-
 function showDirect(message) {
   let opened, text, counter, name, staffProof;
   try {
@@ -199,7 +165,7 @@ function showDirect(message) {
   } catch { return; }
   // The sender signed their name and staff proof inside the message: a role is shown only if the
   // proof verifies here, and a name only if it is one a member may have.
-  if (typeof name === "string" && !nameProblem(name) && !names.has(message.sender)) { names.set(message.sender, name); refreshPerson(message.sender); }
+  if (typeof name === "string" && !nameProblem(name) && !names.has(message.sender)) people.setName(message.sender, name);
   if (staffProof?.member === message.sender) noteRole(staffProof);
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
@@ -207,7 +173,7 @@ function showDirect(message) {
     $("direct").append(Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind]}` }));
   }
   const item = document.createElement("li");
-  item.append(nameLabel(message.sender), " ", roleBadge(message.sender), ` (privately): ${text}`);
+  item.append(people.nameLabel(message.sender), " ", people.badge(message.sender), ` (privately): ${text}`);
   const report = document.createElement("button");
   report.className = "report";
   report.textContent = "Report";
@@ -241,7 +207,7 @@ function showReports(entries) {
     let text = "";
     try { text = JSON.parse(decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
     const sender = entry.stored.sender;
-    item.append(`${category}: "${text}" from ${names.get(sender) ?? sender.slice(0, 8)} `, roleBadge(sender),
+    item.append(`${category}: "${text}" from ${names.get(sender) ?? sender.slice(0, 8)} `, people.badge(sender),
       ` (message ${entry.stored.id.slice(0, 8)}) — verified: exactly what this sender signed`);
     return item;
   }));
@@ -289,11 +255,7 @@ function moderated(action) {
 }
 
 function noteRole(info) {
-  staff.notice(info);
-  proofs.set(info.member, info);
-  const role = staff.role(info);
-  if (role) roles.set(info.member, role); else roles.delete(info.member);
-  refreshPerson(info.member);
+  const role = people.note(info);
   // This member's own proof goes into the log entries they write, while it holds.
   if (info.member === myID) ownInfo = role && (info.staff || info.appointment) ? info : null;
   // Staff coming back on this device: the room's member list carries their verified chain.
@@ -413,7 +375,7 @@ function render(env, plaintext) {
   item.dataset.id = env.id;
   const who = document.createElement("span");
   who.className = "who";
-  who.append(nameLabel(env.sender));
+  who.append(people.nameLabel(env.sender));
   if (env.sender !== myID) {
     who.tabIndex = 0;
     who.setAttribute("role", "button");
@@ -427,7 +389,7 @@ function render(env, plaintext) {
     who.addEventListener("click", choose);
     who.addEventListener("keydown", (event) => { if (event.key === "Enter") choose(); });
   }
-  who.append(" ", roleBadge(env.sender));
+  who.append(" ", people.badge(env.sender));
   const body = document.createElement("span");
   body.className = "text";
   body.textContent = text;
@@ -462,8 +424,7 @@ function connect() {
   storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
   $("status").textContent = "connecting…";
-  started = true;
-  showRemembering();
+  panel.start();
   socket = new WebSocket(anchors.webSocket);
   socket.addEventListener("message", received);
   socket.addEventListener("close", () => {
@@ -507,10 +468,7 @@ function received(event) {
       storage.setItem("haven.staff", JSON.stringify(frame.certificate));
       $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
       // A staff identity is kept (the invite it used works once); staff can untick this.
-      if (device.canRemember && !device.remembered) {
-        storage.setItem("haven.name", $("pseudonym").value);
-        device.remember().then(() => { $("remember").checked = true; showRemembering(); }).catch(() => {});
-      }
+      panel.remember().catch(() => {});
       break;
     case "rooms":
       $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
@@ -566,7 +524,7 @@ function received(event) {
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
-    case "staffRoster": if (staff.adopt(frame.roster)) { [...proofs.values()].forEach(noteRole); showOrganisation(); } break;
+    case "staffRoster": if (staff.adopt(frame.roster)) { people.recheck(noteRole); showOrganisation(); } break;
     case "ack": outbox.acknowledged(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
@@ -619,52 +577,10 @@ $("crisis-toggle").addEventListener("click", () => {
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
-// Forgetting reaches every tab of this widget, so none writes the identity back afterwards.
-const tabs = "BroadcastChannel" in window ? new BroadcastChannel("haven") : null;
-tabs?.addEventListener("message", (event) => { if (event.data === "forgotten") forgetHere(); });
-
-$("forget").addEventListener("click", () => { $("forget-confirm").hidden = false; $("forget-no").focus(); });
-$("forget-no").addEventListener("click", () => { $("forget-confirm").hidden = true; $("forget").focus(); });
-$("forget-yes").addEventListener("click", async () => {
-  // Leave every room for good first, so the others stop giving this identity the room's key.
-  if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
-  await forgetHere();
-});
-
-async function forgetHere() {
-  leaving = true;
-  socket?.close();
-  await device.forgetEverything({ sessionStorage, caches: window.caches });
-  tabs?.postMessage("forgotten");
-  sessionStorage.setItem("haven.forgotten", "1");   // only to say so after the reload; removed there
-  location.reload();
-}
-
-// Remembering is the member's explicit choice; unticking it wipes what was kept.
-$("remember-label").hidden = !device.canRemember;
-$("remember").checked = device.remembered;
-showRemembering();
-$("remember").addEventListener("change", async () => {
-  try {
-    if ($("remember").checked) { storage.setItem("haven.name", $("pseudonym").value); await device.remember(); } else await device.stopRemembering();
-  } catch { $("remember").checked = device.remembered; }
-  showRemembering();
-});
-
-function showRemembering() {
-  $("remember-note").textContent = device.remembered
-    ? "This device remembers you: your name and your place in rooms come back when you return (press Start). Untick to stop."
-    : "Nothing is kept on this device: if you close or reload this page, this conversation and your private messages are gone, and people cannot reach you under this name. Tick “Remember me” only on your own phone or computer.";
-  $("forget").hidden = !device.remembered && !started;
-}
-
-// Without "remember me", leaving the page ends this identity: the browser asks first, once the
-// member has started, and on the way out the rooms are told it has gone (best effort).
-window.addEventListener("beforeunload", (event) => {
-  if (started && !device.remembered && !leaving) event.preventDefault();
-});
-window.addEventListener("pagehide", (event) => {
-  if (!event.persisted && !device.remembered && socket?.readyState === WebSocket.OPEN) rooms.leaveAll();
+const panel = new DevicePanel({
+  element: $, device, storage, window, name: () => $("pseudonym").value,
+  leaveRooms: () => { if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll(); },
+  disconnect: () => socket?.close(),
 });
 
 $("anchor-warning").hidden = Boolean(organisationKey);
