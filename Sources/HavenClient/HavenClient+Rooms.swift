@@ -89,6 +89,13 @@ extension HavenClient {
     func canSend(in room: RoomID) -> Bool {
         guard let keyring = roomStates[room]?.keyring else { return false }
         return keyring.currentKey != nil && !keyring.mustRotate && !keyring.isBehind && keyring.log.members.contains(member)
+            && !hasLapsedGrounds(keyring.log.currentEpoch?.author, in: keyring.log)
+    }
+
+    /// In a private room: `member`'s place rests on staff grounds that no longer hold.
+    func hasLapsedGrounds(_ member: MemberID?, in log: RoomLog) -> Bool {
+        guard let member, log.mode == .private, let grounds = log.grounds[member] else { return false }
+        return staffTrust?.role(of: grounds.proof, at: grounds.at ?? UInt64(Date().timeIntervalSince1970)) == nil
     }
 
     /// Verifies log entries through the room's keyring, reports what changed and what looked
@@ -119,7 +126,13 @@ extension HavenClient {
     }
 
     func receive(_ bundle: EpochKeyBundle) {
-        guard roomStates[bundle.room] != nil else { return }
+        guard let log = roomStates[bundle.room]?.keyring.log else { return }
+        // A key to an epoch started by someone whose staff grounds lapsed is not taken: they would
+        // read everything said under it.
+        if hasLapsedGrounds(log.epochs[bundle.epoch]?.author, in: log) {
+            eventSink.yield(.roomWarning(room: bundle.room, warning: .entryRefused(seq: log.epochs[bundle.epoch]?.seq ?? 0, .needsStaff)))
+            return
+        }
         let receipt = roomStates[bundle.room]!.keyring.receive(bundle)
         switch receipt {
         case .stored(let key):
@@ -228,8 +241,11 @@ extension HavenClient {
         for recipient in state.keyring.membersWithoutKey {
             // In a private room, a place that rests on staff who are staff no longer (revoked,
             // expired, or a second key from one invite) gets no key, whatever the log took in.
-            if let grounds = state.keyring.log.grounds[recipient], staffTrust?.role(of: grounds.proof, at: grounds.at ?? now) == nil {
-                continue
+            // Nor does one whose grounds this client never saw (a member listed in a checkpoint).
+            if state.keyring.log.mode == .private {
+                guard let grounds = state.keyring.log.grounds[recipient], staffTrust?.role(of: grounds.proof, at: grounds.at ?? now) != nil else {
+                    continue
+                }
             }
             guard let bundle = try? EpochKeyBundle.seal(key, to: recipient, by: identity) else { continue }
             state.keyring.sealed(to: recipient, epoch: epoch)

@@ -16,14 +16,21 @@ public enum DisplayName {
     public static let roleWords: Set<String> = ["staff", "admin", "mod", "official", "verified", "doctor", "dr", "nurse"]
     /// Longer role words, refused even inside another word ("TheCounsellor").
     public static let roleStems = ["counsellor", "counselor", "moderator", "administrator", "therapist", "psychologist", "psychiatrist", "helpline"]
-    /// Letters and digits read as Latin letters ("1", "|" and "!" are read both as l and as i).
-    static let lookAlikes: [Character: Character] = [
+    /// Letters and digits read as the Latin letters they look like (names.js has the same table).
+    static let lookAlikes: [Unicode.Scalar: Unicode.Scalar] = [
         "а": "a", "с": "c", "е": "e", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "о": "o", "р": "p", "х": "x", "у": "y", "һ": "h",
-        "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i",
-        "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ɡ": "g", "ɩ": "i", "ʟ": "l",
+        "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "п": "n", "г": "r", "α": "a", "β": "b", "ε": "e",
+        "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ɡ": "g",
+        "ɩ": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b",
+        "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l",
+        "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
         "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "$": "s", "@": "a",
     ]
-    static let eitherLOrI: Set<Character> = ["1", "|", "!"]
+    /// Letters in squares and circles that no normalisation takes apart (🅲, 🄲, 🅒): the first of each run of 26.
+    static let boxedLetters: [UInt32] = [0x1F130, 0x1F150, 0x1F170]
+    /// "1", "|" and "!" read as l or as i, and a capital I looks like an l: every reading is checked.
+    static let eitherLOrI: Set<Unicode.Scalar> = ["1", "|", "!"]
+    static let readings: [(ambiguous: Unicode.Scalar, i: Unicode.Scalar)] = [("l", "i"), ("i", "i"), ("l", "l")]
 
     /// Throws unless `name` is 1-64 UTF-8 bytes with something visible in it, without control
     /// characters, invisible formatting characters or blank fillers (which can make a name read
@@ -52,23 +59,47 @@ public enum DisplayName {
         }
     }
 
-    /// The role word `name` claims, however it is spelt (compatibility forms, look-alike letters,
-    /// digits for letters, marks and spacing in between), or nil.
+    /// The role word `name` claims, however it is spelt (compatibility forms taken apart, marks
+    /// dropped, look-alike letters and digits read as Latin, spacing in between ignored), or nil.
     public static func claimedRole(_ name: String) -> String? {
-        var letters: [Character] = []
-        for scalar in name.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
-            if scalar.properties.isWhitespace { letters.append(" ") } else if !isUnseen(scalar) { letters.append(Character(scalar)) }
+        var letters: [Unicode.Scalar] = []
+        for scalar in name.decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
+            if scalar.properties.isWhitespace { letters.append(" ") } else if !isUnseen(scalar) { letters.append(plainLetter(scalar)) }
         }
-        for reading in ["l", "i"] as [Character] {
-            let skeleton = String(letters.map { eitherLOrI.contains($0) ? reading : lookAlikes[$0] ?? $0 })
-            let words = skeleton.split { !$0.isLetter }.map(String.init)
-            if let word = words.first(where: { roleWords.contains($0) || ($0.hasSuffix("s") && roleWords.contains(String($0.dropLast()))) }) {
-                return word
+        for reading in readings {
+            var words: [String] = []
+            var word = String.UnicodeScalarView()
+            for scalar in letters {
+                let read = eitherLOrI.contains(scalar) ? reading.ambiguous : scalar == "i" ? reading.i : scalar
+                if isLetter(read) {
+                    word.append(read)
+                } else if !word.isEmpty {
+                    words.append(String(word))
+                    word = String.UnicodeScalarView()
+                }
+            }
+            if !word.isEmpty { words.append(String(word)) }
+            if let found = words.first(where: { roleWords.contains($0) || ($0.hasSuffix("s") && roleWords.contains(String($0.dropLast()))) }) {
+                return found
             }
             let joined = words.joined()
             if let stem = roleStems.first(where: { joined.contains($0) }) { return stem }
         }
         return nil
+    }
+
+    private static func plainLetter(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        if let first = boxedLetters.first(where: { scalar.value >= $0 && scalar.value < $0 + 26 }) {
+            return Unicode.Scalar(97 + scalar.value - first) ?? scalar
+        }
+        return lookAlikes[scalar] ?? scalar
+    }
+
+    private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        default: return false
+        }
     }
 
     /// A format character other than the two joiners.

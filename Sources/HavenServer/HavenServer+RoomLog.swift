@@ -20,9 +20,15 @@ extension HavenServer {
         // only while the proof it carries holds now: the chain verifies for ever, but the roster may
         // have revoked it, bound its invite to another key, or it may have expired. Members relay
         // their moderators' actions, so it is the proof that is checked, not the author.
-        if let proof = entry.proof, let room = rooms[entry.room], entry.action != nil || room.log.mode == .private,
+        if let proof = entry.proof, let room = rooms[entry.room], entry.action != nil || room.mode == .private,
            let staffTrust, staffTrust.role(of: proof, at: UInt64(configuration.now())) == nil {
             refuse(session, code: "not_staff", message: "the staff member this change rests on is not staff any more", room: entry.room)
+            return
+        }
+        // Someone whose place in a private room rested on staff grounds that lapsed may only leave:
+        // an epoch of theirs would hand them the key again.
+        if entry.kind != .leave, let room = rooms[entry.room], hasLapsedGrounds(entry.author, in: room) {
+            refuse(session, code: "not_staff", message: "your place in this room rested on staff status that has ended", room: entry.room)
             return
         }
         if entry.kind != .leave, sanctions.isSuspended(member.member, now: configuration.now()) {

@@ -13,12 +13,38 @@ extension HavenServer {
         return MemberInfo(member: info.member, displayName: info.displayName, offersCalls: info.offersCalls)
     }
 
+    /// Whether `member`'s place in a private room rests on staff grounds (their own proof, or their
+    /// admitter's at the admission's time) that no longer hold.
+    func hasLapsedGrounds(_ member: MemberID, in room: LiveRoom) -> Bool {
+        guard room.mode == .private, let staffTrust, let grounds = room.log.grounds[member] else { return false }
+        return staffTrust.role(of: grounds.proof, at: grounds.at ?? UInt64(configuration.now())) == nil
+    }
+
+    /// Moves every private room on to a new epoch where someone whose grounds lapsed holds the
+    /// key (or wrote it): the members start it, sealed only to those whose grounds hold, as after
+    /// a removal.
+    func rotateAwayFromLapsedStaff() {
+        for room in rooms.values where room.mode == .private {
+            let epoch = room.log.currentEpoch?.epoch
+            guard let epoch, room.rotatedAwayFromLapsedStaffAt != epoch else { continue }
+            let holders = Set(room.keyHolders).union([room.log.currentEpoch?.author].compactMap { $0 })
+            guard holders.contains(where: { hasLapsedGrounds($0, in: room) }) else { continue }
+            room.rotatedAwayFromLapsedStaffAt = epoch
+            let id = room.id.value, now = configuration.now()
+            withStore({ try $0.advanceEpoch(room: id, now: now) }) { [unowned self] result in
+                guard case .success(let next) = result else { return }
+                rotate(room.id, to: UInt64(next), without: nil)
+            }
+        }
+    }
+
     /// Reads the roster `haven staff` saved, adopts it if newer, and re-checks everyone online.
     func reloadStaffRoster() {
         guard staffTrust != nil else { return }
         withStore({ try $0.staffRoster() }) { [unowned self] result in
-            guard case .success(let saved?) = result else { return }
-            adoptStaffRoster(saved.roster)
+            // Even with no roster, certificates expire: everyone online is checked again.
+            guard case .success(let saved) = result else { return }
+            adoptStaffRoster(saved?.roster)
         }
     }
 
@@ -45,5 +71,6 @@ extension HavenServer {
                 setCallPreferences(CallPreferences(acceptCalls: session.acceptsCalls, offerCalls: false), session: session, member: current)
             }
         }
+        rotateAwayFromLapsedStaff()
     }
 }

@@ -52,6 +52,9 @@ final class LiveRoom {
     /// Members the current epoch's author sealed its key to: the bundles that carry the key the
     /// epoch committed to (anyone else's may carry a wrong one).
     var sealedByAuthor: Set<MemberID> = []
+    /// The log's epoch when the server last moved this private room on because someone whose
+    /// staff grounds lapsed held its key (so it asks once per epoch).
+    var rotatedAwayFromLapsedStaffAt: UInt64?
 
     init(_ loaded: LoadedRoom, organisation: SigningPublicKey?) {
         id = loaded.id

@@ -74,6 +74,11 @@ extension StoreDatabase {
         return nil
     }
 
+    /// Every redeemed invite: its certificate (JSON) and the key it certified.
+    public func redeemedInvites() throws -> [(certificate: [UInt8], member: [UInt8])] {
+        try run("SELECT certificate, used_by FROM invites WHERE used_by IS NOT NULL ORDER BY used_at").map { ($0[0].blob, $0[1].blob) }
+    }
+
     /// The staff certificate of `member`, if they are staff.
     public func staffCertificate(member: [UInt8]) throws -> [UInt8]? {
         try run("SELECT certificate FROM staff WHERE member = ?", [.blob(member)]).first?.first?.blob

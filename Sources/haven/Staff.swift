@@ -125,10 +125,15 @@ struct StaffSigning: ParsableArguments {
         _ location: DataLocation, change: ([StaffRecord], inout [StaffGrant], inout [StaffRevocation]) throws -> Void
     ) throws -> StaffRoster {
         let (members, current) = try StaffRosterFile.read(location)
-        var grants = members.compactMap { record -> StaffGrant? in
-            guard let bytes = record.certificate, let certificate = try? FrameCodec.decodeValue(StaffCertificate.self, from: bytes) else { return nil }
-            let until = current?.grant(invite: certificate.invite.id)?.until ?? certificate.invite.staffUntil
-            return StaffGrant(invite: certificate.invite.id, member: certificate.member, role: certificate.invite.role, until: until)
+        // Every redeemed invite is bound to the key it certified, even a member's earlier invite
+        // (the staff table keeps one certificate per member; the invites table keeps them all).
+        let redeemed = try withStore(location) { store in try store.performAndWait { try $0.redeemedInvites() } }
+        var grants = redeemed.compactMap { record -> StaffGrant? in
+            guard let invite = try? FrameCodec.decodeValue(InviteCertificate.self, from: record.certificate),
+                  let member = try? MemberID(bytes: record.member)
+            else { return nil }
+            let until = current?.grant(invite: invite.id)?.until ?? invite.staffUntil
+            return StaffGrant(invite: invite.id, member: member, role: invite.role, until: until)
         }
         // A grant once signed is never dropped: the store keeps one certificate per member, so a
         // counsellor who redeemed a second invite would otherwise free their first invite's key slot.

@@ -54,4 +54,43 @@ import Testing
         }
         #expect(await alice.client.role(of: ana) == nil)
     }
+
+    /// Revoking a counsellor who holds a private room's key moves the room to a new epoch they are
+    /// not sealed.
+    @Test func aRevokedCounsellorLosesAPrivateRoomsKeyAtTheNextEpoch() async throws {
+        let key = organisation.publicKey
+        let server = try TestServer {
+            $0.organisationPublicKey = key
+            $0.roomReloadMilliseconds = 100
+        }
+        let loop = try ClientLoop()
+        let ana = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let rowan = try await server.staffClient(.counsellor, "Rowan", organisation: organisation, loop: loop)
+        let grief = try RoomID("grief")
+        _ = try await ana.client.createRoom(grief, name: "Grief group", kind: "private")
+        _ = try await ana.client.join(grief)
+        await ana.client.waitForKey(grief)
+        _ = try await rowan.client.join(grief)
+        await rowan.client.waitForKey(grief)
+        let before = try #require(await ana.client.epoch(of: grief))
+
+        let store = try HavenStore(path: server.databasePath)
+        let stored = try store.performAndWait { try $0.staffCertificate(member: rowan.member.bytes) }
+        let certificate = try FrameCodec.decodeValue(StaffCertificate.self, from: try #require(stored))
+        let now = UInt64(Date().timeIntervalSince1970)
+        let roster = StaffRoster.sign(sequence: 1, issuedAt: now, staff: [], revoked: [StaffRevocation(member: rowan.member, since: now)],
+                                      organisation: organisation)
+        let bytes = FrameCodec.encodeValue(roster)
+        try store.performAndWait { try $0.saveStaffRoster(sequence: 1, roster: bytes) }
+        store.close()
+        #expect(certificate.member == rowan.member)
+
+        let after = try await waitFor("a new epoch in the private room", timeout: 20) { () async -> UInt64? in
+            guard let epoch = await ana.client.epoch(of: grief), epoch > before, await ana.client.currentKey(of: grief)?.epoch == epoch else { return nil }
+            return epoch
+        }
+        _ = try await waitFor("Rowan's client to see the new epoch") { await rowan.client.epoch(of: grief) == after ? true : nil }
+        #expect(await rowan.client.currentKey(of: grief)?.epoch != after, "the revoked counsellor holds no key to the new epoch")
+        _ = try await ana.client.send("after Rowan left the staff", to: grief)
+    }
 }

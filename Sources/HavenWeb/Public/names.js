@@ -15,18 +15,32 @@ export const roleStems = ["counsellor", "counselor", "moderator", "administrator
 
 const lookAlikes = new Map(Object.entries({
   "а": "a", "с": "c", "е": "e", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "о": "o", "р": "p", "х": "x", "у": "y", "һ": "h",
-  "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i",
-  "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ɡ": "g", "ɩ": "i", "ʟ": "l",
+  "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "п": "n", "г": "r", "α": "a", "β": "b", "ε": "e",
+  "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ɡ": "g",
+  "ɩ": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b",
+  "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l",
+  "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
   "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "$": "s", "@": "a",
 }));
-// "1", "|" and "!" read as l or as i: both readings are checked.
+// Letters in squares and circles that no normalisation takes apart (🅲, 🄲, 🅒).
+const boxedLetters = [0x1F130, 0x1F150, 0x1F170];
+// "1", "|" and "!" read as l or as i, and a capital I looks like an l: every reading is checked.
 const eitherLOrI = new Set(["1", "|", "!"]);
+const readings = [{ ambiguous: "l", i: "i" }, { ambiguous: "i", i: "i" }, { ambiguous: "l", i: "l" }];
+
+function plainLetter(character) {
+  const code = character.codePointAt(0);
+  const box = boxedLetters.find((first) => code >= first && code < first + 26);
+  return box ? String.fromCharCode(97 + code - box) : lookAlikes.get(character) ?? character;
+}
 
 /** The role word a name claims, however it is spelt, or null. */
 export function claimedRole(name) {
-  const letters = [...name.normalize("NFKC").toLowerCase().replace(unseen, (c) => (/\s/u.test(c) ? " " : ""))];
-  for (const reading of ["l", "i"]) {
-    const skeleton = letters.map((c) => (eitherLOrI.has(c) ? reading : lookAlikes.get(c) ?? c)).join("");
+  // Compatibility forms taken apart (fullwidth, maths letters, ligatures), accents and other marks
+  // dropped, spacing kept as a word break, everything else read as the Latin letter it looks like.
+  const letters = [...name.normalize("NFKD").toLowerCase().replace(unseen, (c) => (/\s/u.test(c) ? " " : ""))].map(plainLetter);
+  for (const reading of readings) {
+    const skeleton = letters.map((c) => (eitherLOrI.has(c) ? reading.ambiguous : c === "i" ? reading.i : c)).join("");
     const words = skeleton.split(/[^\p{L}]+/u).filter(Boolean);
     const word = words.find((w) => roleWords.includes(w) || (w.endsWith("s") && roleWords.includes(w.slice(0, -1))));
     if (word) return word;

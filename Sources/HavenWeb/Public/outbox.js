@@ -50,7 +50,10 @@ export class Outbox {
     if (frame.code === "stale_epoch") {
       pending.waitingForKey = true;
       Outbox.mark(pending.item, "sending… (the room is changing its key)");
-      this.retry();
+      // Once at once (the new key is usually here already); after that with growing pauses, so
+      // a server that keeps saying "stale" is not answered with a flood.
+      pending.stale = (pending.stale ?? 0) + 1;
+      if (pending.stale === 1) this.retry(); else setTimeout(() => this.retry(), Math.min(250 * 2 ** pending.stale, 8000));
     } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
       Outbox.mark(pending.item, refusals[frame.code]);
       setTimeout(() => { pending.waitingForKey = true; this.retry(); }, 2000);

@@ -130,6 +130,13 @@ export class Rooms {
 
   receiveBundle(bundle) {
     if (!this.states.has(bundle.room)) return;
+    // A key to an epoch started by someone whose staff grounds lapsed is not taken: they would
+    // read everything said under it.
+    const log = this.state(bundle.room).keyring.log;
+    if (this.lapsed(log, log.epochs.get(bundle.epoch)?.author)) {
+      this.changed(bundle.room, { kind: "warning", warning: { kind: "entryRefused" } });
+      return;
+    }
     const result = this.state(bundle.room).keyring.receiveBundle(bundle);
     if (result.kind === "stored") this.keyArrived(bundle.room);
     if (result.kind === "refused" && result.warning) this.changed(bundle.room, { kind: "warning", warning: result.warning });
@@ -198,7 +205,14 @@ export class Rooms {
   canSend(room) {
     const state = this.states.get(room);
     const keyring = state?.keyring;
-    return Boolean(keyring?.currentKey && !keyring.mustRotate && !keyring.isBehind && keyring.log.members.has(this.me) && !state.distrusted);
+    return Boolean(keyring?.currentKey && !keyring.mustRotate && !keyring.isBehind && keyring.log.members.has(this.me) && !state.distrusted
+      && !this.lapsed(keyring.log, keyring.log.currentEpoch?.author));
+  }
+
+  /** In a private room: `member`'s place rests on staff grounds that no longer hold. */
+  lapsed(log, member) {
+    const grounds = member && log.mode === "private" ? log.grounds.get(member) : null;
+    return Boolean(grounds && !this.staffNow(grounds.proof, grounds.at));
   }
 
   dueEpoch(state) {
@@ -263,9 +277,10 @@ export class Rooms {
     state.waitingForKeySince = null;
     for (const recipient of keyring.membersWithoutKey) {
       // In a private room, a place that rests on staff who are staff no longer (revoked, expired,
-      // or a second key from one invite) gets no key, whatever the log took in.
+      // or a second key from one invite) gets no key, whatever the log took in; nor does one whose
+      // grounds this browser never saw (a member listed in a checkpoint it started from).
       const grounds = keyring.log.grounds.get(recipient);
-      if (grounds && !this.staffNow(grounds.proof, grounds.at)) continue;
+      if (keyring.log.mode === "private" && (!grounds || !this.staffNow(grounds.proof, grounds.at))) continue;
       const value = { room, epoch, recipient, sealer: this.me,
         sealed: b64(this.sodium.seal(key, this.sodium.publicKeyToCurve25519(unb64(recipient)))) };
       value.signature = b64(this.sodium.sign(this.protocol.bundleSignedBytes(value), this.identity.secretKey));

@@ -19,6 +19,14 @@ export class StaffTrust {
     return true;
   }
 
+  /** True when the roster binds `info`'s own certificate's invite to this very key: a proof that
+   *  did not come from the server's member lists (one signed into a private message) counts only
+   *  then, so a second key from a used invite cannot claim the invite's place here first. */
+  boundByRoster(info) {
+    const grant = info.staff && this.roster?.staff.find((entry) => entry.invite === info.staff.invite.id);
+    return Boolean(grant && grant.member === info.member && info.staff.member === info.member);
+  }
+
   /** Remembers the first key each verified invite certified. */
   notice(info) {
     for (const staff of [info.staff, info.appointedBy]) {

@@ -164,9 +164,10 @@ function showDirect(message) {
     ({ text, counter, name, staff: staffProof } = JSON.parse(decoder.decode(opened.body)));
   } catch { return; }
   // The sender signed their name and staff proof inside the message: a role is shown only if the
-  // proof verifies here, and a name only if it is one a member may have.
+  // roster binds the proof's invite to this sender and it verifies here, and a name only if it is
+  // one a member may have.
   if (typeof name === "string" && !nameProblem(name) && !names.has(message.sender)) people.setName(message.sender, name);
-  if (staffProof?.member === message.sender) noteRole(staffProof);
+  if (staffProof?.member === message.sender && staff.boundByRoster(staffProof)) noteRole(staffProof);
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
   for (const warning of warnings) {
