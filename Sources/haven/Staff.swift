@@ -21,7 +21,8 @@ struct Staff: ParsableCommand {
             Examples:
               haven staff list
               haven staff revoke 6Pq2Xk
-              haven staff renew 6Pq2Xk --for 90d
+              haven staff renew --for 90d 6Pq2Xk
+              haven staff revoke -- -Xb3Tq      (a key that starts with "-" goes after "--")
               haven staff confirm
 
             Exit codes: 0 on success, 1 when the key, the store or the member is not found.
