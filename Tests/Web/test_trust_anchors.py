@@ -165,7 +165,7 @@ def revoked_or_second_key_staff_are_members():
 
         # Revoked: Ana's next words carry no badge, and a deletion she asks for, which the real
         # server refuses, is refused by the browser too when the liar passes it on as done.
-        server.haven("staff", "revoke", ana_id[:12], "--data", server.folder, "--keys", server.keys)
+        server.haven("staff", "revoke", "--data", server.folder, "--keys", server.keys, "--", ana_id[:12])
         wait_for_text(otter, "organisation", "version 2", seconds=30)
         say(ana, "after the revocation")
         shown = line_with(otter, "after the revocation")
