@@ -29,6 +29,9 @@ node Tests/Web/vectors.test.mjs
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
 
+echo "test: nothing typed is lost or doubled (a rate-limited burst, a server restart mid-conversation)"
+python3 Tests/Web/test_never_lose_a_word.py
+
 echo "test: trust anchors the server cannot swap (pinned organisation key, staff roster, hosted widget with SRI, identity on a shared device)"
 python3 Tests/Web/test_trust_anchors.py
 

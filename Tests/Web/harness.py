@@ -36,24 +36,36 @@ class Server:
             '[[rooms]]\nid = "lobby"\nname = "Lobby"\n\n[[rooms]]\nid = "staff-only"\nname = "Not shown"\n\n'
             '[widget]\nname = "Riverside Support"\ncolour = "#336699"\nrules = ["Be kind to each other."]\n'
             'crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]\nrooms = ["lobby"]\n' + extra_config)
-        self.process = subprocess.Popen(
-            [str(ROOT / ".build/debug/haven"), "serve", "--listen", "127.0.0.1:0", "--data", self.folder,
-             "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.keys, "--config", str(config), *extra_arguments],
-            stderr=subprocess.PIPE, text=True)
-        for line in self.process.stderr:
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                break
-        else:
-            raise SystemExit("haven serve did not start")
-        # Drain the log so the server never blocks on a full pipe; keep it for a failure's report.
+        self.arguments = ["--data", self.folder, "--web", str(ROOT / "Sources/HavenWeb/Public"), "--keys", self.keys,
+                          "--config", str(config), *extra_arguments]
         self.log = []
-        threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
+        self.port = self.start("127.0.0.1:0")
         self.url = f"http://127.0.0.1:{self.port}/"
         # The widget's page as the provider's snippet opens it: the organisation key pinned in the fragment.
         self.organisation_key = self.haven("keys", "export-public", "--keys", self.folder + "/Keys").strip()
         self.page = f"{self.url}#org={self.organisation_key}"
+
+    def start(self, listen):
+        """Starts `haven serve` on `listen` and returns the port it listens on."""
+        self.process = subprocess.Popen([str(ROOT / ".build/debug/haven"), "serve", "--listen", listen, *self.arguments],
+                                        stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                break
+        else:
+            raise SystemExit("haven serve did not start")
+        # Drain the log so the server never blocks on a full pipe; keep it for a failure's report.
+        threading.Thread(target=lambda process=self.process: self.log.extend(process.stderr), daemon=True).start()
+        return int(match.group(1))
+
+    def restart(self, then=None):
+        """Stops the server gracefully, runs `then()` while it is down, and starts it again on the same port."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        if then:
+            then()
+        self.start(f"127.0.0.1:{self.port}")
 
     def haven(self, *arguments):
         """Runs an operator command against this server's folders and returns its output."""

@@ -1,76 +1,117 @@
-// The member's room messages on their way: each shows "sending…" until the server has stored
-// it; what the server refuses is said next to it in plain words, and a message refused only
-// because the room moved to a new key, or because it came too fast, goes again with the same id
-// (and so the same counter), under the key the room has then.
+// The member's messages on their way. Each shows its state next to it: "sending…" until the
+// server has stored it, "waiting for the connection…" while there is none, "sent" once stored, or
+// why it was not sent, in plain words. Room messages go one at a time per room, in the order they
+// were written, so a burst the rate limit slows still arrives whole and in order; what is held up
+// (the limit, a new room key, a lost connection) goes again with the same id, which the server
+// stores once, under the key the room has then.
 const refusals = {
   rate_limited: "Not sent yet: you are sending quickly. Trying again…",
+  store_failed: "Not sent yet: the service could not save it. Trying again…",
   suspended: "Not sent: a moderator has paused your posting for now.",
   not_a_member: "Not sent: you are no longer in this room.",
-  store_failed: "Not sent: the service could not save it. Trying again…",
+  banned: "Not sent: you can no longer post here.",
 };
+const waitingForConnection = "waiting for the connection… (it will be sent)";
 
 export class Outbox {
-  /** `rooms` seals, `send` writes a frame, `render(envelope, body)` shows a message and returns
-   *  its list item, `randomID()` draws a message id. */
-  constructor({ rooms, send, render, randomID }) {
-    Object.assign(this, { rooms, send, render, randomID, pending: new Map() });
+  /** `rooms` seals and says whether a room can be written to, `send(frame)` writes a frame (false
+   *  when offline), `render(envelope, body)` shows a message and returns its list item,
+   *  `randomID()` draws a message id, `later(f, ms)` schedules. */
+  constructor({ rooms, send, render, randomID, later = (run, ms) => setTimeout(run, ms) }) {
+    Object.assign(this, { rooms, send, render, randomID, later, pending: new Map(), queues: new Map() });
   }
 
-  /** Seals `body` for `room`, shows it as sending, and sends it. */
-  post(room, body, resend = null) {
-    const id = resend?.id ?? this.randomID();
+  /** Shows `body` in `room` at once, and sends it when its turn comes. */
+  post(room, body) {
+    const id = this.randomID();
     const envelope = this.rooms.seal(room, body, id);
-    const item = resend?.item ?? this.render(envelope, body);
-    this.pending.set(envelope.id, { room, body, item, id, waitingForKey: false });
-    Outbox.mark(item, "sending…");
-    this.send({ type: "send", envelope });
+    const entry = { room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 };
+    this.pending.set(envelope.id, entry);
+    if (!this.queues.has(room)) this.queues.set(room, []);
+    this.queues.get(room).push(entry);
+    Outbox.mark(entry.item, "sending…");
+    this.pump(room);
   }
 
-  /** Sends a sealed direct message, shown in `item` as sending until the server stores it; a
-   *  resend is the same sealed message (the same id), which the server stores once. */
+  /** Sends a sealed direct message, shown in `item`; a resend is the same sealed message. */
   postDirect(message, item) {
-    this.pending.set(message.id, { item, direct: message, waitingForKey: false });
-    Outbox.mark(item, "sending…");
-    this.send({ type: "direct", message });
+    const entry = { direct: message, item, inFlight: false };
+    this.pending.set(message.id, entry);
+    this.sendDirect(entry);
+  }
+
+  sendDirect(entry) {
+    entry.inFlight = this.send({ type: "direct", message: entry.direct });
+    Outbox.mark(entry.item, entry.inFlight ? "sending…" : waitingForConnection);
+  }
+
+  /** Sends the oldest unsent message of `room`, if the room can take one now. */
+  pump(room) {
+    const head = this.queues.get(room)?.[0];
+    if (!head || head.inFlight || head.pausedUntil > Date.now() || !this.rooms.canSend(room)) return;
+    if (!this.rooms.isJoined(room)) {
+      Outbox.mark(head.item, waitingForConnection);
+      return;
+    }
+    const envelope = this.rooms.seal(room, head.body, head.id);
+    head.inFlight = this.send({ type: "send", envelope });
+    if (!head.inFlight) Outbox.mark(head.item, waitingForConnection);
   }
 
   /** An `ack`: the message is stored. Returns false for an id this outbox does not hold. */
   acknowledged(frame) {
-    const pending = this.pending.get(frame.id);
-    if (!pending) return false;
-    this.pending.delete(frame.id);
-    Outbox.mark(pending.item, "sent");
+    const entry = this.pending.get(frame.id);
+    if (!entry) return false;
+    this.finish(frame.id, entry);
+    Outbox.mark(entry.item, "sent");
+    if (entry.room) this.pump(entry.room);
     return true;
   }
 
   /** An `error` about one of our messages; returns false for an id this outbox does not hold. */
   refused(frame) {
-    const pending = this.pending.get(frame.id);
-    if (!pending) return false;
+    const entry = this.pending.get(frame.id);
+    if (!entry) return false;
+    entry.inFlight = false;
     if (frame.code === "stale_epoch") {
-      pending.waitingForKey = true;
-      Outbox.mark(pending.item, "sending… (the room is changing its key)");
-      // Once at once (the new key is usually here already); after that with growing pauses, so
-      // a server that keeps saying "stale" is not answered with a flood.
-      pending.stale = (pending.stale ?? 0) + 1;
-      if (pending.stale === 1) this.retry(); else setTimeout(() => this.retry(), Math.min(250 * 2 ** pending.stale, 8000));
+      // Once at once (the new key is usually here already); after that with growing pauses, so a
+      // server that keeps saying "stale" is not answered with a flood.
+      entry.stale += 1;
+      Outbox.mark(entry.item, "sending… (the room is changing its key)");
+      this.retryLater(entry, entry.stale === 1 ? 0 : Math.min(250 * 2 ** entry.stale, 8000));
     } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
-      Outbox.mark(pending.item, refusals[frame.code]);
-      setTimeout(() => { pending.waitingForKey = true; this.retry(); }, 2000);
+      Outbox.mark(entry.item, refusals[frame.code]);
+      this.retryLater(entry, 2000);
     } else {
-      this.pending.delete(frame.id);
-      Outbox.mark(pending.item, refusals[frame.code] ?? "Not sent: the service refused it.", true);
+      this.finish(frame.id, entry);
+      Outbox.mark(entry.item, refusals[frame.code] ?? "Not sent: the service refused it.", true);
+      if (entry.room) this.pump(entry.room);
     }
     return true;
   }
 
-  /** Sends again what waits for its room's key, once the room has one to send under. */
+  retryLater(entry, pause) {
+    entry.pausedUntil = Date.now() + pause;
+    this.later(() => { entry.pausedUntil = 0; this.retry(); }, pause);
+  }
+
+  /** After a reconnect: whatever was on its way may not have arrived; it goes again (same ids). */
+  reconnected() {
+    for (const entry of this.pending.values()) entry.inFlight = false;
+    this.retry();
+  }
+
+  /** Sends what waits: each room's next message, and private messages not yet sent. */
   retry() {
-    for (const pending of this.pending.values()) {
-      if (!pending.waitingForKey || (!pending.direct && !this.rooms.canSend(pending.room))) continue;
-      pending.waitingForKey = false;
-      if (pending.direct) this.postDirect(pending.direct, pending.item); else this.post(pending.room, pending.body, pending);
-    }
+    for (const room of this.queues.keys()) this.pump(room);
+    for (const entry of this.pending.values()) if (entry.direct && !entry.inFlight) this.sendDirect(entry);
+  }
+
+  finish(id, entry) {
+    this.pending.delete(id);
+    if (!entry.room) return;
+    const queue = this.queues.get(entry.room);
+    queue.splice(queue.indexOf(entry), 1);
   }
 
   static mark(item, text, failed = false) {

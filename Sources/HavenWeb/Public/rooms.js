@@ -34,14 +34,20 @@ export class Rooms {
    *  private room, takes the whole log from its first entry (and the device then checks that it
    *  still begins with what it saw); only a first visit to an open room starts from the latest
    *  checkpoint, trusting that one entry's author for the history before it. */
-  joinFrame(room, { private: isPrivate = false } = {}) {
+  joinFrame(room, { private: isPrivate = false, after = 0 } = {}) {
     const state = this.state(room);
     if (state.subscribed) return null;
     Object.assign(state, { caughtUp: false, inFlight: null, paused: false, subscribed: true, waitingForKeySince: null });
     const length = state.keyring.log.length;
     const fromStart = isPrivate || this.anchor(room) !== null;
-    return { type: "join", room, after: 0, ...(length > 0 ? { logLength: length } : fromStart ? { logLength: 0 } : {}) };
+    return { type: "join", room, after, ...(length > 0 ? { logLength: length } : fromStart ? { logLength: 0 } : {}) };
   }
+
+  /** Rooms this page joined before the connection dropped, to join again. */
+  get rejoining() { return [...this.states.entries()].filter(([, state]) => state.wasSubscribed).map(([room]) => room); }
+
+  /** Joined on this connection and caught up: messages to it may go now. */
+  isJoined(room) { return Boolean(this.states.get(room)?.subscribed && this.states.get(room)?.caughtUp); }
 
   /** What this device last verified of the room's log: { length, head }, or null. */
   anchor(room) { return JSON.parse(this.storage.getItem(`haven.log.${room}`) ?? "null"); }
@@ -183,7 +189,9 @@ export class Rooms {
 
   /** The connection is gone: every room must be joined again. */
   disconnected() {
-    for (const state of this.states.values()) Object.assign(state, { subscribed: false, caughtUp: false, inFlight: null });
+    for (const state of this.states.values()) {
+      Object.assign(state, { wasSubscribed: state.subscribed || state.wasSubscribed, subscribed: false, caughtUp: false, inFlight: null });
+    }
   }
 
   /** Encrypts a message for `room` (with `id`: a resend, which keeps its number), numbering it

@@ -13,6 +13,7 @@ import { StaffTrust } from "./staff-trust.js";
 import { nameProblem } from "./names.js";
 import { People } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
+import { Connection } from "./connection.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -70,9 +71,11 @@ const chunkSize = 65536;
 let directTarget = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-let socket = null;
-let refusedServer = false;   // the server signed in under another name than the page pins
-const send = (frame) => socket.send(JSON.stringify({ v: 1, ...frame }));
+let connection = null;        // made at Start; reconnects by itself after a drop
+const cursors = new Map();   // room -> the last message position this page has, to resume from
+let directCursor = 0;        // the same for private messages
+const roomKinds = new Map(); // room -> "support" or "private", from the room list
+const send = (frame) => connection?.send(frame) ?? false;
 const turnWaiters = [];
 const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
@@ -97,7 +100,7 @@ for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "
 
 function sendCallPreferences() {
   const offerCalls = roles.get(myID) === "counsellor" && $("offer-calls").checked;
-  if (socket?.readyState === WebSocket.OPEN) send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls });
+  send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls });
 }
 
 function noteOffer(member, offersCalls) {
@@ -120,7 +123,7 @@ function showOffers() {
 function callButton(member, media, label) {
   const button = Object.assign(document.createElement("button"), { className: "call", textContent: label });
   button.addEventListener("click", () => {
-    if (socket?.readyState !== WebSocket.OPEN) { $("status").textContent = "you are not connected, so you cannot call"; return; }
+    if (!connection?.isOpen) { $("status").textContent = "you are not connected, so you cannot call"; return; }
     calls.start(member, media);
   });
   return button;
@@ -265,7 +268,7 @@ function noteRole(info) {
 
 function showOwnRole(role) {
   ownRole = role;
-  if (socket?.readyState === WebSocket.OPEN) send({ type: "listRooms" });
+  send({ type: "listRooms" });
   $("reports-section").hidden = false;
   $("offer-calls-label").hidden = role !== "counsellor";
   sendCallPreferences();
@@ -360,6 +363,9 @@ function youTubeCard(videoID) {
 
 function show(frame) {
   const env = frame.envelope;
+  // Once on screen is enough: after a reconnect the server resumes from this page's position, and
+  // a message that was already here (this member's own, say) is not shown again.
+  if (document.querySelector(`#messages li[data-id="${CSS.escape(env.id)}"]`)) return;
   const state = rooms.state(env.room);
   const opened = state.keyring.open(env);
   if (opened.kind === "needsKey") { state.waiting.push(frame); return; }
@@ -426,24 +432,41 @@ function connect() {
   $("pseudonym").disabled = $("start").disabled = true;
   $("status").textContent = "connecting…";
   panel.start();
-  socket = new WebSocket(anchors.webSocket);
-  socket.addEventListener("message", received);
-  socket.addEventListener("close", () => {
-    if (!$("status").textContent.includes("banned") && !refusedServer) $("status").textContent = "disconnected";
-    rooms.disconnected();
-    calls.disconnected();
-  });
+  connection = new Connection({ url: anchors.webSocket, onFrame: received, onDown: connectionLost });
+  connection.open();
 }
 
-function received(event) {
-  const frame = JSON.parse(event.data);
+// The connection dropped: what is typed is kept and sent when it is back (the outbox), and the
+// page says so while it reconnects by itself.
+function connectionLost() {
+  $("connection-bar").hidden = false;
+  $("status").textContent = "reconnecting…";
+  rooms.disconnected();
+  calls.disconnected();
+}
+
+// Back in: the rooms this page was in are joined again from where it was, private messages
+// resume from the last one here, and what waited goes out (the same ids, stored once).
+function reconnected() {
+  connection.established();
+  $("connection-bar").hidden = true;
+  for (const room of rooms.rejoining) {
+    const join = rooms.joinFrame(room, { private: roomKinds.get(room) === "private", after: cursors.get(room) ?? 0 });
+    if (join) send(join);
+  }
+  outbox.reconnected();
+}
+
+function received(frame) {
+  if (frame.type === "message" && frame.cursor) cursors.set(frame.envelope.room, Math.max(cursors.get(frame.envelope.room) ?? 0, frame.cursor));
+  if (frame.type === "synced" && frame.room && frame.cursor) cursors.set(frame.room, Math.max(cursors.get(frame.room) ?? 0, frame.cursor));
+  if (frame.type === "direct" && frame.cursor) directCursor = Math.max(directCursor, frame.cursor);
   if (rooms.received(frame)) return;
   switch (frame.type) {
     case "challenge": {
       if (anchors.serverName && frame.server !== anchors.serverName) {
         $("status").textContent = "This is not the service this page was set up for, so Haven did not sign in. Nothing was sent.";
-        refusedServer = true;
-        socket.close();
+        connection.stop();
         break;
       }
       const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
@@ -454,7 +477,8 @@ function received(event) {
       $("status").textContent = "connected";
       sendCallPreferences();
       send({ type: "listRooms" });
-      send({ type: "syncDirect", after: 0 });
+      send({ type: "syncDirect", after: directCursor });
+      reconnected();
       if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
       break;
     case "invite":
@@ -472,6 +496,7 @@ function received(event) {
       panel.remember().catch(() => {});
       break;
     case "rooms":
+      frame.rooms.forEach((room) => roomKinds.set(room.room, room.kind));
       $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
         const item = document.createElement("li");
         const button = document.createElement("button");
@@ -497,7 +522,7 @@ function received(event) {
       if (!rooms.isOnline(frame.member)) noteOffer(frame.member, false);
       break;
     case "synced":
-      if (frame.room) { $("status").textContent = `in ${frame.room}`; showReaders(frame.room); updateComposer(); }
+      if (frame.room) { $("status").textContent = `in ${frame.room}`; showReaders(frame.room); updateComposer(); outbox.retry(); }
       break;
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
@@ -531,6 +556,10 @@ function received(event) {
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
       if (frame.call) { calls.refused(frame); break; }
       if (frame.id && outbox.refused(frame)) break;
+      if (frame.code === "banned") {
+        connection.stop();   // no reconnecting as this identity
+        $("connection-bar").hidden = true;
+      }
       $("status").textContent = frame.message;
       break;
   }
@@ -580,8 +609,8 @@ $("crisis-toggle").addEventListener("click", () => {
 });
 const panel = new DevicePanel({
   element: $, device, storage, window, name: () => $("pseudonym").value,
-  leaveRooms: () => { if (socket?.readyState === WebSocket.OPEN) rooms.leaveAll(); },
-  disconnect: () => socket?.close(),
+  leaveRooms: () => { if (connection?.isOpen) rooms.leaveAll(); },
+  disconnect: () => connection?.stop(),
 });
 
 $("anchor-warning").hidden = Boolean(organisationKey);
