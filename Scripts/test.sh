@@ -32,6 +32,9 @@ python3 Tests/Web/test_widget.py
 echo "test: nothing typed is lost or doubled (a rate-limited burst, a server restart mid-conversation)"
 python3 Tests/Web/test_never_lose_a_word.py
 
+echo "test: help and a way out, one tap each (crisis contacts, quick exit)"
+python3 Tests/Web/test_safety.py
+
 echo "test: trust anchors the server cannot swap (pinned organisation key, staff roster, hosted widget with SRI, identity on a shared device)"
 python3 Tests/Web/test_trust_anchors.py
 

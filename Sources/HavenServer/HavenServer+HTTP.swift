@@ -57,7 +57,9 @@ extension HavenServer {
             let widget = configuration.widget
             var config: [String: Any] = [
                 "name": widget.name, "colour": widget.colour, "rules": widget.rules, "rooms": widget.rooms,
-                "crisisContacts": widget.crisisContacts.map { ["name": $0.name, "contact": $0.contact] },
+                "crisisContacts": (widget.crisisContacts.isEmpty ? WidgetSettings.generalCrisisContacts : widget.crisisContacts)
+                    .map { ["name": $0.name, "contact": $0.contact] },
+                "crisisContactsAreGeneral": widget.crisisContacts.isEmpty, "quickExit": widget.quickExitURL,
             ]
             config["logo"] = widget.logo
             config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false

@@ -138,6 +138,17 @@ public struct WidgetSettings: Sendable, Equatable, Codable {
     public var crisisContacts: [Contact] = []
     /// The rooms the widget shows (empty: all open rooms).
     public var rooms: [String] = []
+    /// Where "quick exit" takes the member (a neutral page); relative to the widget, or absolute.
+    public var quickExitURL = "https://www.google.com/"
+
+    /// What the crisis button shows when the operator set no contacts: general emergency numbers,
+    /// marked as such in the widget (`haven serve` warns that local ones should be set).
+    public static let generalCrisisContacts = [
+        Contact(name: "Emergency services (most of Europe)", contact: "112"),
+        Contact(name: "Emergency services (UK)", contact: "999"),
+        Contact(name: "Emergency services (US and Canada)", contact: "911"),
+        Contact(name: "Find a free, confidential helpline in your country", contact: "findahelpline.com"),
+    ]
 
     /// The defaults above.
     public init() {}

@@ -86,6 +86,9 @@ struct Serve: ParsableCommand {
         } else {
             ServerLog.warning("no web widget in \(web): serving the API only")
         }
+        if configuration.widget.crisisContacts.isEmpty {
+            ServerLog.warning("no [widget] crisis_contacts: the crisis button shows general emergency numbers only; set your local ones (docs/operations.md)")
+        }
         ProcessLimits.disableCoreDumps()
         let files = ProcessLimits.raiseOpenFiles(to: 65_536)
         ServerLog.info("open-files limit is \(files); core dumps are disabled")

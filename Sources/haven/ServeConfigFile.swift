@@ -30,6 +30,7 @@ import TOMLKit
 /// rules = ["Be kind.", "Do not share personal details."]
 /// crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
 /// rooms = ["lobby"]             # the rooms shown (default: all open rooms)
+/// quick_exit_url = "https://www.bbc.co.uk/weather"   # where "quick exit" goes
 ///
 /// [turn]                        # coturn with use-auth-secret, for calls
 /// urls = ["turn:turn.example.org:3478"]
@@ -120,10 +121,11 @@ struct ServeConfigFile: Decodable {
         var rules: [String]?
         var crisisContacts: [Contact]?
         var rooms: [String]?
+        var quickExitURL: String?
 
         enum CodingKeys: String, CodingKey {
             case name, colour, logo, rules, rooms
-            case crisisContacts = "crisis_contacts"
+            case crisisContacts = "crisis_contacts", quickExitURL = "quick_exit_url"
         }
 
         func apply(to settings: inout WidgetSettings) throws {
@@ -138,6 +140,12 @@ struct ServeConfigFile: Decodable {
             if let rules { settings.rules = rules }
             if let crisisContacts { settings.crisisContacts = crisisContacts.map { WidgetSettings.Contact(name: $0.name, contact: $0.contact) } }
             if let rooms { settings.rooms = rooms }
+            if let quickExitURL {
+                guard quickExitURL.hasPrefix("https://") || quickExitURL.hasPrefix("/") else {
+                    throw ConfigError("widget quick_exit_url must be an https:// address or a path on this site (got \"\(quickExitURL)\")")
+                }
+                settings.quickExitURL = quickExitURL
+            }
         }
     }
 

@@ -14,6 +14,7 @@ import { nameProblem } from "./names.js";
 import { People } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
 import { Connection } from "./connection.js";
+import { QuickExit, showCrisisContacts } from "./safety.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -44,7 +45,7 @@ document.title = config.name;
 document.querySelector("header").style.setProperty("background", config.colour);
 $("rules").replaceChildren(...config.rules.map(listItem));
 if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
-$("crisis-contacts").replaceChildren(...config.crisisContacts.map((c) => listItem(`${c.name}: ${c.contact}`)));
+showCrisisContacts(document, $("crisis-contacts"), $("crisis-general"), config.crisisContacts, config.crisisContactsAreGeneral);
 let ownRole = null;          // this device's verified role, once shown
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
@@ -607,6 +608,11 @@ $("crisis-toggle").addEventListener("click", () => {
   $("crisis").hidden = !open;
   $("crisis-toggle").setAttribute("aria-expanded", String(open));
 });
+new QuickExit({
+  window, button: $("quick-exit"), url: config.quickExit ?? "https://www.google.com/",
+  leave: () => { connection?.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
+});
+
 const panel = new DevicePanel({
   element: $, device, storage, window, name: () => $("pseudonym").value,
   leaveRooms: () => { if (connection?.isOpen) rooms.leaveAll(); },

@@ -1,0 +1,54 @@
+"""Help and a way out, each one tap away: the crisis contacts open from the header (numbers are
+tap-to-call links), and "quick exit" (its button, or Escape twice) replaces the page with a
+neutral one that "back" does not undo.
+
+Run: python3 Tests/Web/test_safety.py (after Scripts/build-sodium-wasm.sh and a debug build).
+"""
+import sys
+
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from harness import Server, browser, wait_for_text
+
+
+def main():
+    server = Server('quick_exit_url = "/healthz"\n')
+    driver = browser()
+    try:
+        driver.get(server.page)
+        driver.find_element(By.ID, "crisis-toggle").click()
+        link = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#crisis-contacts a"))
+        assert link.get_attribute("href") == "tel:116123" and link.text == "116 123", link.get_attribute("href")
+        assert not driver.find_element(By.ID, "crisis-general").is_displayed(), "the provider's own contacts are not called general"
+        print("  ok  the crisis contacts open in one tap, and a number is a tap-to-call link")
+
+        driver.find_element(By.ID, "start").click()
+        wait_for_text(driver, "status", "connected")
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        assert driver.current_url.startswith(server.url), "one Escape does nothing"
+        ActionChains(driver).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).perform()
+        WebDriverWait(driver, 10).until(lambda d: d.current_url == server.url + "healthz", "Escape twice did not leave the page")
+        driver.back()
+        assert "#org=" not in driver.current_url or not driver.find_elements(By.ID, "composer"), "back returned to the chat"
+        print("  ok  Escape twice leaves at once for a neutral page, and back does not return to the chat")
+
+        driver.get("about:blank")
+        driver.get(server.page)
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "quick-exit").is_displayed())
+        driver.find_element(By.ID, "quick-exit").click()
+        WebDriverWait(driver, 10).until(lambda d: d.current_url == server.url + "healthz", "the quick exit button did not leave the page")
+        print("  ok  the quick exit button does the same")
+        print("safety tests passed")
+    except BaseException:
+        print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)
+        raise
+    finally:
+        driver.quit()
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
