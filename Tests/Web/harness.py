@@ -180,3 +180,9 @@ class TLSProxy:
     def stop(self):
         self.loop.call_soon_threadsafe(self.server.close)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def open_drawer(driver):
+    """In a room the name, rooms, call settings and staff tools sit behind "Rooms and settings": open it."""
+    if driver.execute_script("return document.body.classList.contains('in-room') && !document.body.classList.contains('drawer-open')"):
+        driver.find_element(By.ID, "drawer-toggle").click()

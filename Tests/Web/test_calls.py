@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, invite_link, wait_for_text
+from harness import ROOT, Server, browser, invite_link, open_drawer, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -164,7 +164,9 @@ def calls_without_relay(browsers):
         print("  ok  a tampered fingerprint aborts the call")
 
         # Members may call a counsellor who offers calls; a banned member cannot.
+        open_drawer(ana)
         ana.find_element(By.ID, "offer-calls").click()
+        open_drawer(carol)
         WebDriverWait(carol, 20).until(lambda d: d.find_elements(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']"))
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
         wait_for_text(ana, "call-status", "Kind Fox (member) is calling you (audio call)")
@@ -189,8 +191,10 @@ def calls_without_relay(browsers):
         ana.find_element(By.ID, "start").click()
         WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
         ana.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        open_drawer(ana)
         WebDriverWait(ana, 20).until(lambda d: d.find_element(By.ID, "offer-calls").is_displayed())
         assert ana.find_element(By.ID, "offer-calls").is_selected()
+        open_drawer(alice)
         WebDriverWait(alice, 20).until(lambda d: d.find_elements(By.XPATH, "//ul[@id='call-offers']//button[text()='Video call']"))
         print("  ok  a counsellor's offer of calls survives a reload, and members see it again")
     finally:

@@ -11,7 +11,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, member_id, wait_for_text
+from harness import ROOT, Server, browser, member_id, open_drawer, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -179,6 +179,7 @@ def main():
             watcher.saw(member, frame)
             return [] if member == erin_id and frame.get("type") in ("logEntry", "epochChanged") else [frame]
         liar.to_members = hold_back
+        open_drawer(dave)
         dave.find_element(By.ID, "forget").click()
         dave.find_element(By.ID, "forget-yes").click()
         wait_for_text(erin, "messages", "have not reached you", seconds=30)

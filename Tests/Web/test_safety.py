@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, wait_for_text
+from harness import ROOT, Server, browser, wait_for_text
 
 
 def main():
@@ -34,6 +34,25 @@ def main():
         driver.back()
         assert "#org=" not in driver.current_url or not driver.find_elements(By.ID, "composer"), "back returned to the chat"
         print("  ok  Escape twice leaves at once for a neutral page, and back does not return to the chat")
+
+        # On a phone, joining a room puts the conversation first, with the composer in view and focused.
+        driver.set_window_size(390, 844)
+        driver.get("about:blank")
+        driver.get(server.page)
+        driver.find_element(By.ID, "start").click()
+        wait_for_text(driver, "status", "connected")
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+        driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        wait_for_text(driver, "status", "in lobby")
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "composer", "the composer is not focused")
+        box = driver.execute_script("const r = document.getElementById('composer').getBoundingClientRect(); return [r.top, r.bottom, innerHeight]")
+        assert 0 <= box[0] and box[1] <= box[2], f"the composer is not in view on a phone: {box}"
+        assert not driver.find_element(By.ID, "rooms").is_displayed(), "the room list gives way to the conversation"
+        driver.find_element(By.ID, "drawer-toggle").click()
+        assert driver.find_element(By.ID, "rooms").is_displayed(), "rooms and settings open from the toggle"
+        driver.save_screenshot(str(ROOT / "docs/screenshots/phone-room.png"))
+        print("  ok  on a phone, joining a room shows the conversation with the composer in view and focused")
 
         driver.get("about:blank")
         driver.get(server.page)

@@ -19,7 +19,7 @@ import threading
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, TLSProxy, browser, invite_link, member_id, wait_for_text
+from harness import ROOT, Server, TLSProxy, browser, invite_link, member_id, open_drawer, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -37,6 +37,7 @@ def start(driver, url, name):
 
 
 def enter_lobby(driver):
+    open_drawer(driver)
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
     driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
     wait_for_text(driver, "status", "in lobby")

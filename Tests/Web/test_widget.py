@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, hosts_requested, invite_link, wait_for_text
+from harness import ROOT, Server, browser, hosts_requested, invite_link, open_drawer, wait_for_text
 
 
 def main():
@@ -132,7 +132,7 @@ def main():
         assert "Samaritans: 116 123" in alice.find_element(By.ID, "crisis").text
         print("  ok  the provider's crisis contacts open in one tap")
         assert alice.find_element(By.ID, "service-name").text == "Riverside Support"
-        assert "Be kind to each other." in alice.find_element(By.ID, "rules").text
+        assert "Be kind to each other." in alice.find_element(By.ID, "rules").get_attribute("textContent")
         assert not alice.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='staff-only']"), "a room the provider hides"
         print("  ok  the provider's name, rules and room choice are applied")
 
@@ -175,6 +175,7 @@ def main():
         # Alice reports Bob's private message; the counsellor's browser verifies the report.
         alice.find_element(By.XPATH, "//ol[@id='direct']/li[contains(., 'just between us')]//button[text()='Report']").click()
         time.sleep(0.5)
+        open_drawer(counsellor)
         counsellor.find_element(By.ID, "load-reports").click()
         wait_for_text(counsellor, "reports", "from Calm Heron member (message")
         assert "verified: exactly what this sender signed" in counsellor.find_element(By.ID, "reports").text

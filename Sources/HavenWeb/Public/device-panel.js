@@ -1,7 +1,7 @@
 // The member's say over what this device keeps: "Remember me on this device" (off by default),
 // "Leave and forget this device" (asks first, wipes every trace, in every tab), and, while nothing
-// is remembered, a question from the browser before the page is left, since leaving ends this
-// identity. The storage itself is DeviceIdentity's (device-identity.js).
+// is remembered and the member has written something, a question from the browser before the page
+// is left, since leaving ends this identity and its conversation. The storage itself is DeviceIdentity's (device-identity.js).
 
 const texts = {
   remembered: "This device remembers you: your name and your place in rooms come back when you return (press Start). Untick to stop.",
@@ -13,7 +13,7 @@ export class DevicePanel {
   /** `element(id)` finds the page's controls; `leaveRooms()` signs this identity out of its rooms
    *  (when connected); `disconnect()` closes the connection; `name()` is the chosen pseudonym. */
   constructor({ element, device, storage, window, leaveRooms, disconnect, name }) {
-    Object.assign(this, { element, device, storage, window, leaveRooms, disconnect, name, started: false, leaving: false });
+    Object.assign(this, { element, device, storage, window, leaveRooms, disconnect, name, started: false, spoke: false, leaving: false });
     this.tabs = "BroadcastChannel" in window ? new window.BroadcastChannel("haven") : null;
     // Forgetting reaches every tab of this widget, so none writes the identity back afterwards.
     this.tabs?.addEventListener("message", (event) => { if (event.data === "forgotten") this.forget(); });
@@ -39,7 +39,7 @@ export class DevicePanel {
       this.show();
     });
     window.addEventListener("beforeunload", (event) => {
-      if (this.started && !device.remembered && !this.leaving) event.preventDefault();
+      if (this.spoke && !device.remembered && !this.leaving) event.preventDefault();
     });
     // On the way out the rooms are told this identity has gone (best effort), so they do not keep
     // sealing keys to it.
@@ -56,6 +56,12 @@ export class DevicePanel {
     this.started = true;
     this.show();
   }
+
+  /** The member wrote something: leaving now loses a conversation, so the browser asks first. */
+  spoken() { this.spoke = true; }
+
+  /** Leaving on purpose (quick exit): no question. */
+  leavingNow() { this.leaving = true; }
 
   /** Remembers this device's identity now (a counsellor who just redeemed an invite). */
   async remember() {

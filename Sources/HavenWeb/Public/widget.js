@@ -276,9 +276,15 @@ function showOwnRole(role) {
   showOffers();
 }
 
+let focusWhenReady = false;   // a room was just entered: the composer takes focus once it can be used
+
 function updateComposer() {
   if ($("status").textContent.startsWith("suspended")) return;
   $("composer").disabled = $("send").disabled = !currentRoom || !rooms.canSend(currentRoom);
+  if (focusWhenReady && !$("composer").disabled) {
+    focusWhenReady = false;
+    $("composer").focus();
+  }
 }
 
 const warningTexts = {
@@ -504,6 +510,7 @@ function received(frame) {
         button.textContent = `${room.name} (${room.online} here)`;
         button.dataset.room = room.room;
         button.addEventListener("click", () => {
+          enterRoomLayout();
           currentRoom = room.room;
           $("room-title").textContent = room.name;
           const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
@@ -523,7 +530,12 @@ function received(frame) {
       if (!rooms.isOnline(frame.member)) noteOffer(frame.member, false);
       break;
     case "synced":
-      if (frame.room) { $("status").textContent = `in ${frame.room}`; showReaders(frame.room); updateComposer(); outbox.retry(); }
+      if (frame.room) {
+        $("status").textContent = `in ${frame.room}`;
+        showReaders(frame.room);
+        updateComposer();
+        outbox.retry();
+      }
       break;
     case "memberJoined": {
       names.set(frame.member.member, frame.member.displayName);
@@ -572,6 +584,7 @@ $("composer-form").addEventListener("submit", (event) => {
   if (!text || !rooms.canSend(currentRoom)) return;
   const body = encoder.encode(JSON.stringify({ text }));
   outbox.post(currentRoom, body);
+  panel.spoken();
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
@@ -601,8 +614,31 @@ $("direct-form").addEventListener("submit", (event) => {
   item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;
   $("direct").append(item);
   outbox.postDirect(message, item);
+  panel.spoken();
   $("direct-composer").value = "";
 });
+// In a room the conversation is the page; the rest opens from "Rooms and settings".
+function enterRoomLayout() {
+  focusWhenReady = true;
+  document.body.classList.add("in-room");
+  document.body.classList.remove("drawer-open");
+  $("drawer-toggle").hidden = false;
+  $("drawer-toggle").setAttribute("aria-expanded", "false");
+}
+$("drawer-toggle").addEventListener("click", () => {
+  const open = document.body.classList.toggle("drawer-open");
+  $("drawer-toggle").setAttribute("aria-expanded", String(open));
+});
+
+// The list follows new messages while the member is at its end, and stays put while they read back.
+let followingMessages = true;
+$("messages").addEventListener("scroll", () => {
+  const list = $("messages");
+  followingMessages = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+});
+new MutationObserver(() => { if (followingMessages) $("messages").scrollTop = $("messages").scrollHeight; })
+  .observe($("messages"), { childList: true, subtree: true });
+
 $("crisis-toggle").addEventListener("click", () => {
   const open = $("crisis").hidden;
   $("crisis").hidden = !open;
@@ -610,7 +646,7 @@ $("crisis-toggle").addEventListener("click", () => {
 });
 new QuickExit({
   window, button: $("quick-exit"), url: config.quickExit ?? "https://www.google.com/",
-  leave: () => { connection?.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
+  leave: () => { panel.leavingNow(); connection?.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
 });
 
 const panel = new DevicePanel({
