@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from harness import Server, browser, wait_for_text
+from lying_server import LyingServer
 
 
 def enter_lobby(driver, server, name):
@@ -69,6 +70,33 @@ def main():
             assert len(shown) == len(set(shown)), f"a message is shown twice: {shown}"
             assert shown[:12] == lines and "written while the server was away" in shown and "and after the restart" in shown, shown
         print("  ok  a server restart mid-conversation: both pages reconnect by themselves, the message typed meanwhile arrives once")
+        # A refusal is said next to the message in plain words, and it is not shown as sent. (The
+        # liar turns the server's acknowledgement of one message into the refusal a suspended member
+        # gets: the real one needs a moderator's timing.)
+        liar = LyingServer(server.port, server.organisation_key)
+        try:
+            refused_ids = set()
+
+            def note_first_message(member, frame):
+                if frame.get("type") == "send" and not refused_ids:
+                    refused_ids.add(frame["envelope"]["id"])
+                return [frame]
+
+            def refuse_it(member, frame):
+                if frame.get("type") == "ack" and frame.get("id") in refused_ids:
+                    return [{"v": 1, "type": "error", "code": "suspended", "message": "you are suspended for now", "id": frame["id"]}]
+                return [frame]
+            carol = browser()
+            browsers.append(carol)
+            enter_lobby(carol, liar, "Gentle Fox")
+            liar.to_server = note_first_message
+            liar.to_members = refuse_it
+            carol.find_element(By.ID, "composer").send_keys("a message the service refuses\n")
+            WebDriverWait(carol, 20).until(lambda d: (state_of(d, "a message the service refuses") or "").startswith("Not sent: a moderator has paused your posting"))
+            assert "failed" in carol.find_element(By.CSS_SELECTOR, "#messages li.mine .state").get_attribute("class")
+            print("  ok  a refused message says why, next to it, and is not shown as sent")
+        finally:
+            liar.stop()
         print("never-lose-a-word tests passed")
     except BaseException:
         print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)

@@ -102,6 +102,17 @@ def main():
         assert hosts_requested(bob) <= {"127.0.0.1", "www.youtube-nocookie.com"}
         print("  ok  a YouTube link is a click-to-load card, then a youtube-nocookie embed")
 
+        # A web address is a link that says it leaves the chat before anything is opened.
+        alice.find_element(By.ID, "composer").send_keys("read https://example.org/help first\n")
+        link = WebDriverWait(bob, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, "#messages a[href='https://example.org/help']"))
+        assert link.get_attribute("rel") == "noopener noreferrer"
+        link.click()
+        wait_for_text(bob, "messages", "This opens a page outside the chat.")
+        bob.find_element(By.XPATH, "//button[text()='Stay here']").click()
+        WebDriverWait(bob, 10).until(lambda d: "This opens a page outside the chat." not in d.find_element(By.ID, "messages").text)
+        assert "example.org" not in hosts_requested(bob), "the link opened without the member's say-so"
+        print("  ok  a web address is a link that says it leaves the chat first, and opens only if asked")
+
         # A Swift HavenClient (`haven chat`) joins: a browser seals it the key, and they talk.
         swift = subprocess.Popen(
             [str(ROOT / ".build/debug/haven"), "chat", "--server", f"127.0.0.1:{server.port}", "--room", "lobby",

@@ -15,6 +15,7 @@ import { People } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
 import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
+import { linkedText, youTubeVideos } from "./message-text.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -345,7 +346,6 @@ function noteUnreadableHistory(room, change) {
 }
 
 
-const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
 
 // A YouTube link becomes a card; nothing is fetched from YouTube until the member asks, and then
 // only from youtube-nocookie.com.
@@ -382,11 +382,14 @@ function show(frame) {
 }
 
 function render(env, plaintext) {
-  let text, attachment;
-  try { ({ text, attachment } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
-  text ??= "";
+  let text, attachment, name, sentAt;
+  try { ({ text, attachment, name, sentAt } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
+  text = typeof text === "string" ? text : "";
+  // The sender signed their name inside the message: past senders keep their names.
+  if (typeof name === "string" && !nameProblem(name) && !names.has(env.sender)) people.setName(env.sender, name);
   const item = document.createElement("li");
   item.dataset.id = env.id;
+  if (env.sender === myID) item.classList.add("mine");
   const who = document.createElement("span");
   who.className = "who";
   who.append(people.nameLabel(env.sender));
@@ -406,10 +409,11 @@ function render(env, plaintext) {
   who.append(" ", people.badge(env.sender));
   const body = document.createElement("span");
   body.className = "text";
-  body.textContent = text;
-  item.append(who, body);
-  const video = text.trim().match(youTube);
-  if (video) item.append(youTubeCard(video[1]));
+  body.append(...linkedText(document, text));
+  const when = new Date(Number.isFinite(sentAt) ? sentAt : Date.now());
+  const time = Object.assign(document.createElement("time"), { dateTime: when.toISOString(), textContent: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
+  item.append(who, time, " ", body);
+  for (const video of youTubeVideos(text)) item.append(youTubeCard(video));
   if (attachment) item.append(attachmentView(attachment));
   if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
@@ -582,7 +586,11 @@ $("composer-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("composer").value.trim();
   if (!text || !rooms.canSend(currentRoom)) return;
-  const body = encoder.encode(JSON.stringify({ text }));
+  if (encoder.encode(text).length > 16 * 1024) {
+    $("status").textContent = "That message is too long to send in one go: please split it into shorter ones.";
+    return;
+  }
+  const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now() }));
   outbox.post(currentRoom, body);
   panel.spoken();
   $("composer").value = "";

@@ -1,0 +1,41 @@
+// A message's words on screen: plain text (never HTML), with web addresses made into links that
+// say first that they leave the chat, and open with neither an opener nor a referrer.
+
+const address = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g;
+const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
+
+/** The text as nodes for `element`, links included. */
+export function linkedText(document, text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(address)) {
+    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
+    nodes.push(outsideLink(document, match[0]));
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
+  return nodes;
+}
+
+/** The YouTube video ids of the links in `text`. */
+export function youTubeVideos(text) {
+  return [...text.matchAll(address)].map((match) => match[0].match(youTube)?.[1]).filter(Boolean);
+}
+
+function outsideLink(document, url) {
+  const link = Object.assign(document.createElement("a"), { href: url, textContent: url, rel: "noopener noreferrer", target: "_blank" });
+  link.addEventListener("click", (event) => {
+    if (link.dataset.confirmed) return;
+    event.preventDefault();
+    const notice = document.createElement("span");
+    notice.className = "leaving-notice";
+    notice.append("This opens a page outside the chat. ");
+    const open = Object.assign(document.createElement("button"), { textContent: "Open it" });
+    open.addEventListener("click", () => { notice.remove(); link.dataset.confirmed = "yes"; link.click(); });
+    const stay = Object.assign(document.createElement("button"), { textContent: "Stay here" });
+    stay.addEventListener("click", () => notice.remove());
+    notice.append(open, " ", stay);
+    link.after(notice);
+  });
+  return link;
+}
