@@ -5,7 +5,8 @@
 #                    libcrypto for the SHA-1 of the WebSocket handshake and libssl for the
 #                    Swift client's wss://.
 #   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
-#   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate), PyNaCl
+#   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate), axe-core
+#   (accessibility checks in the browser, from the axe-selenium-python wheel), PyNaCl
 #   (the independent cross-check of the crypto), Selenium, and websockets (the lying server in
 #   front of the real one in the browser tests) from PyPI, and Node.js (from
 #   Debian if missing) to run the JavaScript crypto against the test vectors.
@@ -15,7 +16,7 @@ DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-pars
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
     DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl)
-    PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets)
+    PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets axe-selenium-python:axe_selenium_python)
 fi
 
 as_root() {

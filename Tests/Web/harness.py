@@ -186,3 +186,11 @@ def open_drawer(driver):
     """In a room the name, rooms, call settings and staff tools sit behind "Rooms and settings": open it."""
     if driver.execute_script("return document.body.classList.contains('in-room') && !document.body.classList.contains('drawer-open')"):
         driver.find_element(By.ID, "drawer-toggle").click()
+
+
+def accessibility_violations(driver):
+    """axe-core's findings on the page as it is now (axe-selenium-python from PyPI injects it)."""
+    from axe_selenium_python import Axe
+    axe = Axe(driver)
+    axe.inject()
+    return [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}" for v in axe.run()["violations"]]

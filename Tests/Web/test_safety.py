@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, wait_for_text
 
 
 def main():
@@ -19,6 +19,8 @@ def main():
     driver = browser()
     try:
         driver.get(server.page)
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
+        assert accessibility_violations(driver) == [], accessibility_violations(driver)
         driver.find_element(By.ID, "crisis-toggle").click()
         link = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#crisis-contacts a"))
         assert link.get_attribute("href") == "tel:116123" and link.text == "116 123", link.get_attribute("href")
@@ -49,10 +51,12 @@ def main():
         box = driver.execute_script("const r = document.getElementById('composer').getBoundingClientRect(); return [r.top, r.bottom, innerHeight]")
         assert 0 <= box[0] and box[1] <= box[2], f"the composer is not in view on a phone: {box}"
         assert not driver.find_element(By.ID, "rooms").is_displayed(), "the room list gives way to the conversation"
+        assert accessibility_violations(driver) == [], accessibility_violations(driver)
         driver.find_element(By.ID, "drawer-toggle").click()
         assert driver.find_element(By.ID, "rooms").is_displayed(), "rooms and settings open from the toggle"
+        assert accessibility_violations(driver) == [], accessibility_violations(driver)
         driver.save_screenshot(str(ROOT / "docs/screenshots/phone-room.png"))
-        print("  ok  on a phone, joining a room shows the conversation with the composer in view and focused")
+        print("  ok  on a phone, joining a room shows the conversation with the composer in view and focused; axe-core finds nothing on the start, room and settings screens")
 
         driver.get("about:blank")
         driver.get(server.page)

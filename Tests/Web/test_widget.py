@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, hosts_requested, invite_link, open_drawer, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, hosts_requested, invite_link, open_drawer, wait_for_text
 
 
 def main():
@@ -187,6 +187,7 @@ def main():
         alice.find_element(By.XPATH, "//ol[@id='direct']/li[contains(., 'just between us')]//button[text()='Report']").click()
         time.sleep(0.5)
         open_drawer(counsellor)
+        assert accessibility_violations(counsellor) == [], accessibility_violations(counsellor)
         counsellor.find_element(By.ID, "load-reports").click()
         wait_for_text(counsellor, "reports", "from Calm Heron member (message")
         assert "verified: exactly what this sender signed" in counsellor.find_element(By.ID, "reports").text
