@@ -173,6 +173,7 @@ def calls_without_relay(browsers):
         ana.find_element(By.ID, "call-decline").click()
         wait_for_text(carol, "call-status", "declined the call")
         row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Ban']").click()
+        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Really ban?']").click()
         wait_for_text(carol, "status", "this identity is banned")   # said plainly; no reconnecting as this identity
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
         wait_for_text(carol, "status", "you are not connected, so you cannot call")

@@ -43,6 +43,9 @@ def main():
         browsers += [alice, bob]
         enter_lobby(alice, server, "Quiet Otter")
         enter_lobby(bob, server, "Calm Heron")
+        here = "return document.querySelector(\"#rooms button[data-room='lobby']\").textContent"
+        WebDriverWait(alice, 20).until(lambda d: d.execute_script(here) == "Lobby (2 here)", "the room's button does not count who is here")
+        print("  ok  a room's button counts who is here, kept current")
 
         # A new member types twelve lines at once; new identities may send 8 at once, then 1 a second.
         lines = [f"line {number}" for number in range(1, 13)]

@@ -209,6 +209,7 @@ def main():
         # Removing Bob moves the room to a new key that only Alice and the counsellor receive.
         row = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
         row.find_element(By.XPATH, ".//button[text()='Remove']").click()
+        row.find_element(By.XPATH, ".//button[text()='Really remove?']").click()   # Remove asks once more
         time.sleep(1.5)
         counsellor.find_element(By.ID, "composer").send_keys("after the removal\n")
         wait_for_text(alice, "messages", "after the removal")

@@ -219,19 +219,35 @@ function showReports(entries) {
   }));
 }
 
+// Staff tools on a message. Remove and Ban, which cannot be undone in a click, ask once more: the
+// button turns into "Really …?" for a few seconds, and only a second tap acts.
 function moderationButtons(env) {
-  const act = (label, fields) => {
+  const who = people.name(env.sender);
+  const act = (label, fields, confirm = null) => {
     const button = document.createElement("button");
     button.className = "moderate";
     button.textContent = label;
-    button.addEventListener("click", () => send({ type: "moderate", action: protocol.moderationAction(fields, me) }));
+    button.setAttribute("aria-label", `${label}: ${who}`);
+    let armed = null;
+    button.addEventListener("click", () => {
+      if (confirm && !armed) {
+        button.textContent = confirm;
+        button.setAttribute("aria-label", `${confirm} ${who}`);
+        armed = setTimeout(() => { armed = null; button.textContent = label; button.setAttribute("aria-label", `${label}: ${who}`); }, 5000);
+        return;
+      }
+      clearTimeout(armed);
+      armed = null;
+      button.textContent = label;
+      send({ type: "moderate", action: protocol.moderationAction(fields, me) });
+    });
     return button;
   };
   return [
     act("Delete", { kind: "deleteMessage", room: env.room, target: env.sender, message: env.id }),
     act("Suspend 1 h", { kind: "suspend", target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 }),
-    act("Remove", { kind: "remove", room: env.room, target: env.sender }),
-    act("Ban", { kind: "ban", target: env.sender }),
+    act("Remove", { kind: "remove", room: env.room, target: env.sender }, "Really remove?"),
+    act("Ban", { kind: "ban", target: env.sender }, "Really ban?"),
   ];
 }
 
@@ -266,6 +282,15 @@ function noteRole(info) {
   if (info.member === myID) ownInfo = role && (info.staff || info.appointment) ? info : null;
   // Staff coming back on this device: the room's member list carries their verified chain.
   if (info.member === myID && role && role !== ownRole) showOwnRole(role);
+}
+
+// "N here" on a room's button: the server's count in the list, then this page's own count of the
+// members online once it is in the room (kept current as people come and go).
+function showHereCount(room, button = document.querySelector(`#rooms button[data-room="${CSS.escape(room)}"]`)) {
+  if (!button) return;
+  const state = rooms.states.get(room);
+  const here = state?.subscribed ? state.online.size : Number(button.dataset.online ?? 0);
+  button.textContent = `${button.dataset.name} (${here} here)`;
 }
 
 function showOwnRole(role) {
@@ -421,6 +446,7 @@ function render(env, plaintext) {
   }
   if (!roles.has(myID) && env.sender !== myID) {
     const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
+    report.setAttribute("aria-label", `Report message from ${people.name(env.sender)}`);
     report.addEventListener("click", () => {
       send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", room: env.room, message: env.id, sender: env.sender } });
       report.disabled = true;
@@ -511,8 +537,10 @@ function received(frame) {
       $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
         const item = document.createElement("li");
         const button = document.createElement("button");
-        button.textContent = `${room.name} (${room.online} here)`;
         button.dataset.room = room.room;
+        button.dataset.name = room.name;
+        button.dataset.online = room.online;
+        showHereCount(room.room, button);
         button.addEventListener("click", () => {
           enterRoomLayout();
           currentRoom = room.room;
@@ -525,12 +553,14 @@ function received(frame) {
       }));
       break;
     case "joined": {
+      showHereCount(frame.room);
       frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); noteOffer(m.member, m.offersCalls); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
       $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
       break;
     }
     case "memberLeft":
+      showHereCount(frame.room);
       if (!rooms.isOnline(frame.member)) noteOffer(frame.member, false);
       break;
     case "synced":
@@ -542,6 +572,7 @@ function received(frame) {
       }
       break;
     case "memberJoined": {
+      showHereCount(frame.room);
       names.set(frame.member.member, frame.member.displayName);
       noteRole(frame.member);
       noteOffer(frame.member.member, frame.member.offersCalls);
