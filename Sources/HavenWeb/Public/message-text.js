@@ -39,3 +39,24 @@ function outsideLink(document, url) {
   });
   return link;
 }
+
+/** A YouTube link's card: nothing is fetched from YouTube until the member asks, and then only
+ *  from youtube-nocookie.com. */
+export function youTubeCard(document, videoID) {
+  const card = document.createElement("div");
+  card.className = "video-card";
+  const note = document.createElement("p");
+  note.textContent = "YouTube video. Loading it contacts YouTube (privacy-enhanced mode).";
+  const button = document.createElement("button");
+  button.textContent = "Load video";
+  button.addEventListener("click", () => {
+    const frame = document.createElement("iframe");
+    frame.src = `https://www.youtube-nocookie.com/embed/${videoID}`;
+    frame.title = "YouTube video";
+    frame.allow = "encrypted-media; picture-in-picture";
+    frame.referrerPolicy = "no-referrer";
+    card.replaceChildren(frame);
+  });
+  card.append(note, button);
+  return card;
+}

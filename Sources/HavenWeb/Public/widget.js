@@ -15,7 +15,8 @@ import { People } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
 import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
-import { linkedText, youTubeVideos } from "./message-text.js";
+import { linkedText, youTubeCard, youTubeVideos } from "./message-text.js";
+import { Attachments } from "./attachments.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -66,10 +67,6 @@ const people = new People({ staff, me: myID, verifying: Boolean(organisationKey)
 const { names, roles } = people;
 names.set(myID, $("pseudonym").value);
 let currentRoom = null;
-let tokenWaiters = [];
-let token = null;
-const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
-const chunkSize = 65536;
 let directTarget = null;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -88,6 +85,7 @@ const rooms = new Rooms({
     if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
   },
 });
+const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({ rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16) });
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
@@ -129,37 +127,6 @@ function callButton(member, media, label) {
     calls.start(member, media);
   });
   return button;
-}
-
-async function attachmentToken() {
-  if (token && token.expires > Date.now()) return token.value;
-  send({ type: "requestUploadToken" });
-  const frame = await new Promise((resolve) => tokenWaiters.push(resolve));
-  token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
-  return token.value;
-}
-
-// An attachment is fetched as ciphertext and decrypted here; images show inline, PDFs open on request.
-function attachmentView(descriptor) {
-  const box = document.createElement("div");
-  box.className = "attachment";
-  box.textContent = `${descriptor.name} (loading…)`;
-  (async () => {
-    const response = await fetch(`${anchors.origin}/v1/blobs/${descriptor.blob}`, { headers: { Authorization: `Bearer ${await attachmentToken()}` } });
-    if (!response.ok) { box.textContent = `${descriptor.name}: no longer available`; return; }
-    const bytes = sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
-    if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = "attachment refused"; return; }
-    const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
-    if (descriptor.mediaType.startsWith("image/")) {
-      const image = Object.assign(document.createElement("img"), { src: url, alt: descriptor.name });
-      box.replaceChildren(image);
-    } else {
-      const open = Object.assign(document.createElement("button"), { textContent: `Open ${descriptor.name}` });
-      open.addEventListener("click", () => window.open(url, "_blank", "noopener"));
-      box.replaceChildren(open);
-    }
-  })().catch(() => { box.textContent = `${descriptor.name}: could not be decrypted`; });
-  return box;
 }
 
 function showDirect(message) {
@@ -372,27 +339,6 @@ function noteUnreadableHistory(room, change) {
 
 
 
-// A YouTube link becomes a card; nothing is fetched from YouTube until the member asks, and then
-// only from youtube-nocookie.com.
-function youTubeCard(videoID) {
-  const card = document.createElement("div");
-  card.className = "video-card";
-  const note = document.createElement("p");
-  note.textContent = "YouTube video. Loading it contacts YouTube (privacy-enhanced mode).";
-  const button = document.createElement("button");
-  button.textContent = "Load video";
-  button.addEventListener("click", () => {
-    const frame = document.createElement("iframe");
-    frame.src = `https://www.youtube-nocookie.com/embed/${videoID}`;
-    frame.title = "YouTube video";
-    frame.allow = "encrypted-media; picture-in-picture";
-    frame.referrerPolicy = "no-referrer";
-    card.replaceChildren(frame);
-  });
-  card.append(note, button);
-  return card;
-}
-
 function show(frame) {
   const env = frame.envelope;
   // Once on screen is enough: after a reconnect the server resumes from this page's position, and
@@ -438,8 +384,8 @@ function render(env, plaintext) {
   const when = new Date(Number.isFinite(sentAt) ? sentAt : Date.now());
   const time = Object.assign(document.createElement("time"), { dateTime: when.toISOString(), textContent: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
   item.append(who, time, " ", body);
-  for (const video of youTubeVideos(text)) item.append(youTubeCard(video));
-  if (attachment) item.append(attachmentView(attachment));
+  for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
+  if (attachment) item.append(attachments.view(attachment));
   if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
     item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
@@ -596,7 +542,7 @@ function received(frame) {
     case "callEnded": calls.serverEnded(frame); break;
     case "callAvailability": noteOffer(frame.member, frame.offersCalls); break;
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
-    case "uploadToken": tokenWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
+    case "uploadToken": attachments.tokenArrived(frame); break;
     case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
     case "staffRoster": if (staff.adopt(frame.roster)) { people.recheck(noteRole); showOrganisation(); } break;
     case "ack": outbox.acknowledged(frame); break;
@@ -630,15 +576,10 @@ $("start").addEventListener("click", connect);
 $("attach").addEventListener("change", async () => {
   const file = $("attach").files[0];
   if (!file || !rooms.canSend(currentRoom)) return;
-  if (!allowedTypes.includes(file.type) || file.size > 10 * 1024 * 1024) { $("status").textContent = "only images and PDFs up to 10 MB"; return; }
-  const fileKey = sodium.randomBytes(32);
-  const { header, ciphertext } = sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
-  const response = await fetch(`${anchors.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${await attachmentToken()}` } });
-  if (!response.ok) { $("status").textContent = "the attachment could not be uploaded"; return; }
-  const { blob } = await response.json();
-  const attachment = { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) };
-  const body = encoder.encode(JSON.stringify({ attachment }));
-  outbox.post(currentRoom, body);
+  const { attachment, problem } = await attachments.upload(file);
+  if (problem) { $("status").textContent = problem; return; }
+  outbox.post(currentRoom, encoder.encode(JSON.stringify({ attachment, name: names.get(myID), sentAt: Date.now() })));
+  panel.spoken();
   $("attach").value = "";
 });
 $("load-reports").addEventListener("click", () => send({ type: "listReports" }));

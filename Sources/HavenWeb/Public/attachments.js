@@ -1,0 +1,59 @@
+// Images and PDFs, end to end encrypted: encrypted here with secretstream under a fresh key before
+// upload, fetched as ciphertext and decrypted here; the key travels inside the encrypted message.
+import { b64, unb64 } from "./haven-protocol.js";
+
+const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+const chunkSize = 65536;
+const largest = 10 * 1024 * 1024;
+
+export class Attachments {
+  /** `origin` is the Haven server's ("" for this page's), `send(frame)` asks the server for a token. */
+  constructor({ sodium, document, window, origin, send }) {
+    Object.assign(this, { sodium, document, window, origin, send, token: null, waiters: [] });
+  }
+
+  /** The server's `uploadToken` frame. */
+  tokenArrived(frame) { this.waiters.splice(0).forEach((resolve) => resolve(frame)); }
+
+  async authorization() {
+    if (!this.token || this.token.expires <= Date.now()) {
+      this.send({ type: "requestUploadToken" });
+      const frame = await new Promise((resolve) => this.waiters.push(resolve));
+      this.token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
+    }
+    return { Authorization: `Bearer ${this.token.value}` };
+  }
+
+  /** Encrypts and uploads `file`; returns the descriptor for the message, or a reason it was not sent. */
+  async upload(file) {
+    if (!allowedTypes.includes(file.type) || file.size > largest) return { problem: "only images and PDFs up to 10 MB" };
+    const fileKey = this.sodium.randomBytes(32);
+    const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
+    const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: await this.authorization() });
+    if (!response.ok) return { problem: "the attachment could not be uploaded" };
+    const { blob } = await response.json();
+    return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
+  }
+
+  /** A box that fetches, decrypts and shows an attachment: images inline, PDFs on request. */
+  view(descriptor) {
+    const box = this.document.createElement("div");
+    box.className = "attachment";
+    box.textContent = `${descriptor.name} (loading…)`;
+    (async () => {
+      const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
+      if (!response.ok) { box.textContent = `${descriptor.name}: no longer available`; return; }
+      const bytes = this.sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
+      if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = "attachment refused"; return; }
+      const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
+      if (descriptor.mediaType.startsWith("image/")) {
+        box.replaceChildren(Object.assign(this.document.createElement("img"), { src: url, alt: descriptor.name }));
+      } else {
+        const open = Object.assign(this.document.createElement("button"), { textContent: `Open ${descriptor.name}` });
+        open.addEventListener("click", () => this.window.open(url, "_blank", "noopener"));
+        box.replaceChildren(open);
+      }
+    })().catch(() => { box.textContent = `${descriptor.name}: could not be decrypted`; });
+    return box;
+  }
+}
