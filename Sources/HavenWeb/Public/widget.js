@@ -17,6 +17,7 @@ import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
 import { linkedText, youTubeCard, youTubeVideos } from "./message-text.js";
 import { Attachments } from "./attachments.js";
+import { StaffTools } from "./staff-tools.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -84,6 +85,9 @@ const rooms = new Rooms({
     if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
     if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
   },
+});
+const staffTools = new StaffTools({
+  document, protocol, people, act: (fields) => send({ type: "moderate", action: protocol.moderationAction(fields, me) }),
 });
 const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({ rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16) });
@@ -160,62 +164,6 @@ function showDirect(message) {
     item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
   }
   $("direct").append(item);
-}
-
-// A report names its sender only as far as the evidence proves it: a private message's evidence
-// is checked against what the server stored (the sender's signature over the franking commitment),
-// and the sender and id shown are the ones that check names, never the reporter's say-so.
-function showReports(entries) {
-  $("reports").replaceChildren(...entries.map((entry) => {
-    const item = document.createElement("li");
-    const category = entry.report.category;
-    if (!entry.report.evidence) {
-      item.textContent = `${category}: a room message (${entry.report.room ?? "room"}), to look at in the room itself.`;
-      return item;
-    }
-    if (!protocol.verifyReport(entry)) {
-      item.textContent = `${category}: the evidence does not match any message that was sent, so it says nothing about anyone.`;
-      return item;
-    }
-    let text = "";
-    try { text = JSON.parse(decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
-    const sender = entry.stored.sender;
-    item.append(`${category}: "${text}" from ${names.get(sender) ?? sender.slice(0, 8)} `, people.badge(sender),
-      ` (message ${entry.stored.id.slice(0, 8)}) — verified: exactly what this sender signed`);
-    return item;
-  }));
-}
-
-// Staff tools on a message. Remove and Ban, which cannot be undone in a click, ask once more: the
-// button turns into "Really …?" for a few seconds, and only a second tap acts.
-function moderationButtons(env) {
-  const who = people.name(env.sender);
-  const act = (label, fields, confirm = null) => {
-    const button = document.createElement("button");
-    button.className = "moderate";
-    button.textContent = label;
-    button.setAttribute("aria-label", `${label}: ${who}`);
-    let armed = null;
-    button.addEventListener("click", () => {
-      if (confirm && !armed) {
-        button.textContent = confirm;
-        button.setAttribute("aria-label", `${confirm} ${who}`);
-        armed = setTimeout(() => { armed = null; button.textContent = label; button.setAttribute("aria-label", `${label}: ${who}`); }, 5000);
-        return;
-      }
-      clearTimeout(armed);
-      armed = null;
-      button.textContent = label;
-      send({ type: "moderate", action: protocol.moderationAction(fields, me) });
-    });
-    return button;
-  };
-  return [
-    act("Delete", { kind: "deleteMessage", room: env.room, target: env.sender, message: env.id }),
-    act("Suspend 1 h", { kind: "suspend", target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 }),
-    act("Remove", { kind: "remove", room: env.room, target: env.sender }, "Really remove?"),
-    act("Ban", { kind: "ban", target: env.sender }, "Really ban?"),
-  ];
 }
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
@@ -386,7 +334,7 @@ function render(env, plaintext) {
   item.append(who, time, " ", body);
   for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
   if (attachment) item.append(attachments.view(attachment));
-  if (roles.has(myID) && env.sender !== myID) item.append(...moderationButtons(env));
+  if (roles.has(myID) && env.sender !== myID) item.append(...staffTools.buttons(env));
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
     item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
   }
@@ -526,7 +474,7 @@ function received(frame) {
     }
     case "message": show(frame); break;
     case "direct": showDirect(frame.message); break;
-    case "reports": showReports(frame.reports); break;
+    case "reports": staffTools.reports($("reports"), frame.reports); break;
     case "audit":
       $("audit").replaceChildren(...frame.actions.map((action) => listItem(
         `${new Date(action.issuedAt * 1000).toLocaleString()}: ${action.kind} by ${names.get(action.moderator) ?? action.moderator.slice(0, 8)}`
