@@ -55,8 +55,20 @@ def main():
         driver.find_element(By.ID, "drawer-toggle").click()
         assert driver.find_element(By.ID, "rooms").is_displayed(), "rooms and settings open from the toggle"
         assert accessibility_violations(driver) == [], accessibility_violations(driver)
-        driver.save_screenshot(str(ROOT / "docs/screenshots/phone-room.png"))
+        driver.find_element(By.ID, "drawer-toggle").click()   # closed again: the room as it is used
+        driver.find_element(By.ID, "composer").send_keys("Is anyone around tonight?\n")
+        wait_for_text(driver, "messages", "Is anyone around tonight? sent")
         print("  ok  on a phone, joining a room shows the conversation with the composer in view and focused; axe-core finds nothing on the start, room and settings screens")
+
+        # The main screen at phone and desktop sizes, light and dark (the device's choice), for the README.
+        for width, height, kind in ((390, 844, "phone"), (1280, 800, "desktop")):
+            driver.set_window_size(width, height)
+            for scheme in ("light", "dark"):
+                driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+                assert accessibility_violations(driver) == [], (kind, scheme, accessibility_violations(driver))
+                driver.save_screenshot(str(ROOT / f"docs/screenshots/{kind}-room-{scheme}.png"))
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+        print("  ok  the room at phone and desktop sizes, light and dark: no axe-core findings; screenshots saved")
 
         driver.get("about:blank")
         driver.get(server.page)
