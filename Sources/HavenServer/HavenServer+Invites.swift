@@ -27,7 +27,7 @@ extension HavenServer {
     /// member, and match the stored invite, which must be open; the store marks it used atomically.
     func redeemInvite(_ certificate: StaffCertificate, session: Session, member: MemberInfo) {
         guard let organisation = configuration.organisationPublicKey else {
-            refuse(session, code: "staff_unavailable", message: "this server has no organisation key configured")
+            refuse(session, code: "staff_unavailable", message: "this server has no organisation key yet: the operator runs `haven keys init` and restarts `haven serve`")
             return
         }
         guard certificate.member == member.member else {
