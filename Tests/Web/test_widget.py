@@ -67,7 +67,7 @@ def main():
 
         # Bob messages Alice privately by choosing her name; only she receives it, sealed to her key.
         name = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if marker in item.text][0]
-        name.find_element(By.CSS_SELECTOR, ".who").click()
+        name.find_element(By.XPATH, ".//button[text()='Message privately']").click()   # the visible action on every message
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
         wait_for_text(alice, "direct", "Calm Heron member (privately): just between us")
         wait_for_text(bob, "direct", "just between us sent")

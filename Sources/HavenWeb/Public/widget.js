@@ -316,14 +316,8 @@ function render(env, plaintext) {
     who.tabIndex = 0;
     who.setAttribute("role", "button");
     who.title = "Message privately";
-    const choose = () => {
-      directTarget = env.sender;
-      $("direct-label").textContent = `Private message to ${names.get(env.sender) ?? "this member"}`;
-      $("direct-form").hidden = false;
-      $("direct-composer").focus();
-    };
-    who.addEventListener("click", choose);
-    who.addEventListener("keydown", (event) => { if (event.key === "Enter") choose(); });
+    who.addEventListener("click", () => writePrivatelyTo(env.sender));
+    who.addEventListener("keydown", (event) => { if (event.key === "Enter") writePrivatelyTo(env.sender); });
   }
   who.append(" ", people.badge(env.sender));
   const body = document.createElement("span");
@@ -338,6 +332,13 @@ function render(env, plaintext) {
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
     item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
   }
+  if (env.sender !== myID) {
+    // A visible way to talk to this person alone (tapping the name does the same).
+    const privately = Object.assign(document.createElement("button"), { className: "privately", textContent: "Message privately" });
+    privately.setAttribute("aria-label", `Message ${people.name(env.sender)} privately`);
+    privately.addEventListener("click", () => writePrivatelyTo(env.sender));
+    item.append(" ", privately);
+  }
   if (!roles.has(myID) && env.sender !== myID) {
     const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
     report.setAttribute("aria-label", `Report message from ${people.name(env.sender)}`);
@@ -350,6 +351,14 @@ function render(env, plaintext) {
   }
   $("messages").append(item);
   return item;
+}
+
+// Opens the private message box addressed to `member`, and puts the cursor in it.
+function writePrivatelyTo(member) {
+  directTarget = member;
+  $("direct-label").textContent = `Private message to ${names.get(member) ?? "this member"}`;
+  $("direct-form").hidden = false;
+  $("direct-composer").focus();
 }
 
 function connect() {
