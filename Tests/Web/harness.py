@@ -194,3 +194,14 @@ def accessibility_violations(driver):
     axe = Axe(driver)
     axe.inject()
     return [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}" for v in axe.run()["violations"]]
+
+
+def press_start(driver, name=None):
+    """Presses Start once the widget is ready for it (it stays disabled while the page sets up),
+    having typed `name` into the name box first, if given."""
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled(), "Start never became ready")
+    if name is not None:
+        field = driver.find_element(By.ID, "pseudonym")
+        field.clear()
+        field.send_keys(name)
+    driver.find_element(By.ID, "start").click()

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, invite_link, open_drawer, wait_for_text
+from harness import ROOT, Server, browser, invite_link, open_drawer, press_start, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -37,12 +37,10 @@ def start(server, name, url=None, audio_only=False):
     """A browser that picked `name`, joined the lobby and holds its key."""
     driver = browser()
     driver.get(url or server.page)
-    field = driver.find_element(By.ID, "pseudonym")
-    field.clear()
-    field.send_keys(name)
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
     if audio_only:
         driver.find_element(By.ID, "audio-only").click()
-    driver.find_element(By.ID, "start").click()
+    press_start(driver, name)
     wait_for_text(driver, "status", "verified counsellor" if url else "connected")
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
     driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
@@ -182,14 +180,14 @@ def calls_without_relay(browsers):
         wait_for_text(carol, "remember-note", "This device remembers you")
         carol.refresh()
         WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
-        carol.find_element(By.ID, "start").click()
+        press_start(carol)
         wait_for_text(carol, "status", "this identity is banned")
         assert "Kind Fox is calling" not in ana.find_element(By.ID, "call-status").text
         print("  ok  a member calls a counsellor who offers calls; once banned, they cannot call")
 
         # Offering calls is a standing setting of the counsellor's device: it survives a reload.
         ana.refresh()
-        ana.find_element(By.ID, "start").click()
+        press_start(ana)
         WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
         ana.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
         open_drawer(ana)

@@ -11,7 +11,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, member_id, open_drawer, wait_for_text
+from harness import ROOT, Server, browser, member_id, open_drawer, press_start, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -23,10 +23,7 @@ def enter_lobby(url: str, name: str):
     """A new member's browser at `url`, in the lobby, holding its key."""
     driver = browser()
     driver.get(url)
-    field = driver.find_element(By.ID, "pseudonym")
-    field.clear()
-    field.send_keys(name)
-    driver.find_element(By.ID, "start").click()
+    press_start(driver, name)
     wait_for_text(driver, "status", "connected")
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
     driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()

@@ -9,16 +9,13 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, wait_for_text
+from harness import Server, browser, press_start, wait_for_text
 from lying_server import LyingServer
 
 
 def enter_lobby(driver, server, name):
     driver.get(server.page)
-    field = driver.find_element(By.ID, "pseudonym")
-    field.clear()
-    field.send_keys(name)
-    driver.find_element(By.ID, "start").click()
+    press_start(driver, name)
     wait_for_text(driver, "status", "connected")
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
     driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()

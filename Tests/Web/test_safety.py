@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, press_start, wait_for_text
 
 
 def main():
@@ -27,7 +27,7 @@ def main():
         assert not driver.find_element(By.ID, "crisis-general").is_displayed(), "the provider's own contacts are not called general"
         print("  ok  the crisis contacts open in one tap, and a number is a tap-to-call link")
 
-        driver.find_element(By.ID, "start").click()
+        press_start(driver)
         wait_for_text(driver, "status", "connected")
         ActionChains(driver).send_keys(Keys.ESCAPE).perform()
         assert driver.current_url.startswith(server.url), "one Escape does nothing"
@@ -41,7 +41,7 @@ def main():
         driver.set_window_size(390, 844)
         driver.get("about:blank")
         driver.get(server.page)
-        driver.find_element(By.ID, "start").click()
+        press_start(driver)
         wait_for_text(driver, "status", "connected")
         WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
         driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()

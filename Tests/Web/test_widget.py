@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, hosts_requested, invite_link, open_drawer, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -25,15 +25,10 @@ def main():
         driver = browser()
         browsers.append(driver)
         driver.get(server.page)
-        field = driver.find_element(By.ID, "pseudonym")
-        field.clear()
-        field.send_keys("Sam \u202erellesnuoc ✓")
-        driver.find_element(By.ID, "start").click()
+        press_start(driver, "Sam \u202erellesnuoc ✓")
         wait_for_text(driver, "status", "Please choose another name")
-        field.clear()
-        field.send_keys("Sam the Counsellor")
         driver.execute_script("document.getElementById('status').textContent = ''")
-        driver.find_element(By.ID, "start").click()
+        press_start(driver, "Sam the Counsellor")
         wait_for_text(driver, "status", '"counsellor" is a word for a role here')
         assert driver.find_element(By.ID, "start").is_enabled(), "the member can pick another name"
         driver.quit()
@@ -44,10 +39,7 @@ def main():
             driver = browser()
             browsers.append(driver)
             driver.get(server.page)
-            field = driver.find_element(By.ID, "pseudonym")
-            field.clear()
-            field.send_keys(name)
-            driver.find_element(By.ID, "start").click()
+            press_start(driver, name)
             wait_for_text(driver, "status", "connected")
         alice, bob = browsers
         for driver in browsers:
@@ -69,9 +61,13 @@ def main():
         name = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if marker in item.text][0]
         name.find_element(By.XPATH, ".//button[text()='Message privately']").click()   # the visible action on every message
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
-        wait_for_text(alice, "direct", "Calm Heron member (privately): just between us")
-        wait_for_text(bob, "direct", "just between us sent")
-        print("  ok  a member messages another privately from the room")
+        wait_for_text(alice, "direct", "just between us")
+        thread = alice.find_element(By.CSS_SELECTOR, "#direct .thread")
+        WebDriverWait(alice, 10).until(lambda d: thread.find_element(By.CSS_SELECTOR, "h3").text == "Calm Heron member", thread.text)
+        wait_for_text(bob, "direct", "You: just between us sent")
+        # Bob's own side of the conversation is kept on his page, in the thread with Alice.
+        assert "Quiet Otter" in bob.find_element(By.CSS_SELECTOR, "#direct .thread h3").text
+        print("  ok  a member messages another privately from the room; each side sees a thread under the other's name and role")
 
         # An image and a PDF are encrypted in the browser, stored as ciphertext, and shown to Bob.
         png = pathlib.Path(server.folder) / "drawing.png"
@@ -152,10 +148,7 @@ def main():
         counsellor = browser()
         browsers.append(counsellor)
         counsellor.get(link)
-        field = counsellor.find_element(By.ID, "pseudonym")
-        field.clear()
-        field.send_keys("Ana")
-        counsellor.find_element(By.ID, "start").click()
+        press_start(counsellor, "Ana")
         wait_for_text(counsellor, "status", "verified counsellor")
         WebDriverWait(counsellor, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
         counsellor.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
@@ -184,7 +177,7 @@ def main():
         print("  ok  a counsellor deletes a message and suspends a member; both browsers reflect it")
 
         # Alice reports Bob's private message; the counsellor's browser verifies the report.
-        alice.find_element(By.XPATH, "//ol[@id='direct']/li[contains(., 'just between us')]//button[text()='Report']").click()
+        alice.find_element(By.XPATH, "//ol[@class='thread-messages']/li[contains(., 'just between us')]//button[text()='Report']").click()
         time.sleep(0.5)
         open_drawer(counsellor)
         assert accessibility_violations(counsellor) == [], accessibility_violations(counsellor)

@@ -27,6 +27,8 @@ class SwitchableStorage {
   getItem(key) { return this.current.getItem(key); }
   setItem(key, value) { this.current.setItem(key, value); }
   removeItem(key) { this.current.removeItem(key); }
+  /** Every key this widget keeps, wherever it keeps them now. */
+  keys() { return this.persistent ? this.ownKeys() : this.memory.entries().map(([key]) => key); }
   ownKeys() {
     return Array.from({ length: this.local.length }, (_, index) => this.local.key(index)).filter((key) => key?.startsWith("haven."));
   }

@@ -18,6 +18,7 @@ import { QuickExit, showCrisisContacts } from "./safety.js";
 import { linkedText, youTubeCard, youTubeVideos } from "./message-text.js";
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
+import { Threads } from "./threads.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -59,7 +60,8 @@ const me = protocol.identity(await device.load());
 const myID = b64(me.publicKey);
 $("you").dataset.member = myID;   // public: the key every message of this member is signed with
 const pick = (list) => list[sodium.randomBytes(1)[0] % list.length];
-$("pseudonym").value = storage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
+// A name suggested (or remembered), unless the member already started typing their own.
+if (!$("pseudonym").value) $("pseudonym").value = storage.getItem("haven.name") ?? `${pick(adjectives)} ${pick(animals)}`;
 
 let ownInfo = null;          // this member's staff proof, as the server relays it
 const directCounters = new DirectCounters(storage);
@@ -86,6 +88,8 @@ const rooms = new Rooms({
     if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
   },
 });
+const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => writePrivatelyTo(member) });
+threads.restore(storage.keys());
 const staffTools = new StaffTools({
   document, protocol, people, act: (fields) => send({ type: "moderate", action: protocol.moderationAction(fields, me) }),
 });
@@ -134,10 +138,10 @@ function callButton(member, media, label) {
 }
 
 function showDirect(message) {
-  let opened, text, counter, name, staffProof;
+  let opened, text, counter, name, staffProof, sentAt;
   try {
     opened = protocol.openDirectWithEvidence(message, me);
-    ({ text, counter, name, staff: staffProof } = JSON.parse(decoder.decode(opened.body)));
+    ({ text, counter, name, staff: staffProof, sentAt } = JSON.parse(decoder.decode(opened.body)));
   } catch { return; }
   // The sender signed their name and staff proof inside the message: a role is shown only if the
   // roster binds the proof's invite to this sender and it verifies here, and a name only if it is
@@ -146,14 +150,10 @@ function showDirect(message) {
   if (staffProof?.member === message.sender && staff.boundByRoster(staffProof)) noteRole(staffProof);
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
-  for (const warning of warnings) {
-    $("direct").append(Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${warningTexts[warning.kind]}` }));
-  }
-  const item = document.createElement("li");
-  item.append(people.nameLabel(message.sender), " ", people.badge(message.sender), ` (privately): ${text}`);
-  const report = document.createElement("button");
-  report.className = "report";
-  report.textContent = "Report";
+  for (const warning of warnings) threads.note(message.sender, `⚠ ${warningTexts[warning.kind]}`);
+  const item = threads.received(message.sender, typeof text === "string" ? text : "", Number.isFinite(sentAt) ? sentAt : Date.now());
+  const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
+  report.setAttribute("aria-label", `Report private message from ${people.name(message.sender)}`);
   report.addEventListener("click", () => {
     send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", message: message.id, sender: message.sender, evidence: opened.evidence } });
     report.disabled = true;
@@ -163,7 +163,6 @@ function showDirect(message) {
   if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
     item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
   }
-  $("direct").append(item);
 }
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
@@ -530,6 +529,7 @@ $("composer-form").addEventListener("submit", (event) => {
   $("composer").value = "";
 });
 $("start").addEventListener("click", connect);
+$("start").disabled = false;   // ready: the identity, the keys and the page are all set up
 $("attach").addEventListener("change", async () => {
   const file = $("attach").files[0];
   if (!file || !rooms.canSend(currentRoom)) return;
@@ -545,12 +545,10 @@ $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
   if (!text || !directTarget) return;
-  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget), name: names.get(myID), ...(ownInfo ? { staff: ownInfo } : {}) }));
+  const sentAt = Date.now();
+  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget), name: names.get(myID), sentAt, ...(ownInfo ? { staff: ownInfo } : {}) }));
   const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
-  const item = document.createElement("li");
-  item.textContent = `to ${names.get(directTarget) ?? "someone"} (privately): ${text}`;
-  $("direct").append(item);
-  outbox.postDirect(message, item);
+  outbox.postDirect(message, threads.sent(directTarget, text, sentAt));
   panel.spoken();
   $("direct-composer").value = "";
 });
