@@ -205,3 +205,17 @@ def press_start(driver, name=None):
         field.clear()
         field.send_keys(name)
     driver.find_element(By.ID, "start").click()
+
+
+def confirm_staff_action(driver, row, label, confirm):
+    """Taps a staff tool that asks once more (`label`, then `confirm` after a pause the widget
+    requires), until the page says the action went."""
+    driver.execute_script("document.getElementById('status').textContent = ''")
+    row.find_element(By.XPATH, f".//button[text()='{label}']").click()
+
+    def confirmed(d):
+        buttons = row.find_elements(By.XPATH, f".//button[text()='{confirm}']")
+        if buttons:
+            buttons[0].click()
+        return d.find_element(By.ID, "status").text.startswith(f"{label} (message from")
+    WebDriverWait(driver, 10).until(confirmed, f"{confirm} never went through")

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, confirm_staff_action, invite_link, open_drawer, press_start, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -170,9 +170,9 @@ def calls_without_relay(browsers):
         wait_for_text(ana, "call-status", "Kind Fox (member) is calling you (audio call)")
         ana.find_element(By.ID, "call-decline").click()
         wait_for_text(carol, "call-status", "declined the call")
-        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Ban']").click()
-        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Really ban?']").click()
-        wait_for_text(carol, "status", "this identity is banned")   # said plainly; no reconnecting as this identity
+        confirm_staff_action(ana, row(ana, "hello from Carol"), "Ban", "Really ban?")
+        wait_for_text(carol, "status", "You can no longer post here")   # said plainly; no reconnecting as this identity
+        assert not carol.find_element(By.ID, "composer").is_enabled(), "a banned member is not told their words will be sent"
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
         wait_for_text(carol, "status", "you are not connected, so you cannot call")
         # Coming back as the same identity (kept on this device) meets the ban.
@@ -181,7 +181,7 @@ def calls_without_relay(browsers):
         carol.refresh()
         WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
         press_start(carol)
-        wait_for_text(carol, "status", "this identity is banned")
+        wait_for_text(carol, "status", "You can no longer post here")
         assert "Kind Fox is calling" not in ana.find_element(By.ID, "call-status").text
         print("  ok  a member calls a counsellor who offers calls; once banned, they cannot call")
 

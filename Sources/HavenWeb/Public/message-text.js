@@ -27,9 +27,10 @@ function outsideLink(document, url) {
   link.addEventListener("click", (event) => {
     if (link.dataset.confirmed) return;
     event.preventDefault();
+    if (link.nextSibling?.classList?.contains("leaving-notice")) return;
     const notice = document.createElement("span");
     notice.className = "leaving-notice";
-    notice.append("This opens a page outside the chat. ");
+    notice.append(`This opens ${new URL(url).host}, a page outside the chat. `);
     const open = Object.assign(document.createElement("button"), { textContent: "Open it" });
     open.addEventListener("click", () => { notice.remove(); link.dataset.confirmed = "yes"; link.click(); });
     const stay = Object.assign(document.createElement("button"), { textContent: "Stay here" });

@@ -16,9 +16,10 @@ const waitingForConnection = "waiting for the connection… (it will be sent)";
 export class Outbox {
   /** `rooms` seals and says whether a room can be written to, `send(frame)` writes a frame (false
    *  when offline), `render(envelope, body)` shows a message and returns its list item,
-   *  `randomID()` draws a message id, `later(f, ms)` schedules. */
-  constructor({ rooms, send, render, randomID, later = (run, ms) => setTimeout(run, ms) }) {
-    Object.assign(this, { rooms, send, render, randomID, later, pending: new Map(), queues: new Map() });
+   *  `randomID()` draws a message id, `online()` says whether there is a connection,
+   *  `later(f, ms)` schedules. */
+  constructor({ rooms, send, render, randomID, online = () => true, later = (run, ms) => setTimeout(run, ms) }) {
+    Object.assign(this, { rooms, send, render, randomID, online, later, pending: new Map(), queues: new Map() });
   }
 
   /** Shows `body` in `room` at once, and sends it when its turn comes. */
@@ -29,7 +30,7 @@ export class Outbox {
     this.pending.set(envelope.id, entry);
     if (!this.queues.has(room)) this.queues.set(room, []);
     this.queues.get(room).push(entry);
-    Outbox.mark(entry.item, "sending…");
+    Outbox.mark(entry.item, this.online() ? "sending…" : waitingForConnection);
     this.pump(room);
   }
 

@@ -4,9 +4,10 @@
 import { unb64 } from "./haven-protocol.js";
 
 export class StaffTools {
-  /** `act(fields)` signs and sends a moderation action; `people` names and badges members. */
-  constructor({ document, protocol, people, act }) {
-    Object.assign(this, { document, protocol, people, act, decoder: new TextDecoder() });
+  /** `act(fields)` signs and sends a moderation action; `done(text)` tells staff it went;
+   *  `people` names and badges members. */
+  constructor({ document, protocol, people, act, done = () => {} }) {
+    Object.assign(this, { document, protocol, people, act, done, decoder: new TextDecoder() });
   }
 
   /** Delete, suspend for an hour, remove (asks again), ban (asks again), for the message `env`. */
@@ -27,16 +28,21 @@ export class StaffTools {
     const show = (text) => { button.textContent = text; button.setAttribute("aria-label", `${text} (message from ${who})`); };
     show(label);
     let armed = null;
+    let armedAt = 0;
     button.addEventListener("click", () => {
       if (confirm && !armed) {
         show(confirm);
+        armedAt = Date.now();
         armed = setTimeout(() => { armed = null; show(label); }, 5000);
         return;
       }
+      // A double tap is not a second thought: the confirming tap counts only after a pause.
+      if (confirm && Date.now() - armedAt < 600) return;
       clearTimeout(armed);
       armed = null;
       show(label);
       this.act(fields);
+      this.done(`${label} (message from ${who}): sent to the service`);
     });
     return button;
   }

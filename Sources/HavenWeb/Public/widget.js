@@ -92,9 +92,12 @@ const threads = new Threads({ document, list: $("direct"), people, storage, repl
 threads.restore(storage.keys());
 const staffTools = new StaffTools({
   document, protocol, people, act: (fields) => send({ type: "moderate", action: protocol.moderationAction(fields, me) }),
+  done: (text) => { $("status").textContent = text; },
 });
 const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
-const outbox = new Outbox({ rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16) });
+const outbox = new Outbox({
+  rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => Boolean(connection?.isOpen),
+});
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
   nameOf: (id) => `${names.get(id) ?? "Someone"} (${roles.has(id) ? `verified ${roles.get(id)}` : "member"})`,
@@ -163,6 +166,16 @@ function showDirect(message) {
   if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
     item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
   }
+  announcePrivateMessage(message.sender, item);
+}
+
+// A private message out of sight is announced where the member is looking, with a way to it.
+function announcePrivateMessage(sender, item) {
+  const box = item.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  $("direct-notice").textContent = `New private message from ${people.name(sender)}: show it`;
+  $("direct-notice").hidden = false;
+  $("direct-notice").onclick = () => { $("direct-notice").hidden = true; item.scrollIntoView({ block: "center" }); };
 }
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
@@ -509,6 +522,9 @@ function received(frame) {
       if (frame.code === "banned") {
         connection.stop();   // no reconnecting as this identity
         $("connection-bar").hidden = true;
+        $("composer").disabled = $("send").disabled = true;
+        $("status").textContent = "You can no longer post here. If you need help now, the crisis contacts are one tap away at the top.";
+        break;
       }
       $("status").textContent = frame.message;
       break;
@@ -524,6 +540,7 @@ $("composer-form").addEventListener("submit", (event) => {
     return;
   }
   const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now() }));
+  followingMessages = true;   // your own words are always shown: the list jumps to them
   outbox.post(currentRoom, body);
   panel.spoken();
   $("composer").value = "";
