@@ -61,3 +61,13 @@ export function youTubeCard(document, videoID) {
   card.append(note, button);
   return card;
 }
+
+/** A message's time: the hour, and the day too when it is not today. */
+export function timeLabel(document, at) {
+  const when = new Date(at);
+  const hour = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const today = new Date().toDateString() === when.toDateString();
+  return Object.assign(document.createElement("time"), {
+    dateTime: when.toISOString(), textContent: today ? hour : `${when.toLocaleDateString([], { day: "numeric", month: "short" })} ${hour}`,
+  });
+}

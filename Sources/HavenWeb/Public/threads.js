@@ -3,6 +3,8 @@
 // sent is kept on this device (in memory, or in its storage when it remembers you), since the
 // server keeps private messages only for their recipient.
 
+import { timeLabel } from "./message-text.js";
+
 const kept = 200;   // messages of your own kept per person
 
 export class Threads {
@@ -57,11 +59,7 @@ export class Threads {
     const item = this.document.createElement("li");
     if (kind) item.className = kind;
     item.dataset.at = String(at);
-    const when = new Date(at);
-    const time = Object.assign(this.document.createElement("time"), {
-      dateTime: when.toISOString(), textContent: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
-    });
-    item.append(time, " ", Object.assign(this.document.createElement("span"), { className: "text", textContent: text }));
+    item.append(timeLabel(this.document, at), " ", Object.assign(this.document.createElement("span"), { className: "text", textContent: text }));
     return item;
   }
 

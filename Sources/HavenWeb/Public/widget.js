@@ -15,7 +15,7 @@ import { People } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
 import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
-import { linkedText, youTubeCard, youTubeVideos } from "./message-text.js";
+import { linkedText, timeLabel, youTubeCard, youTubeVideos } from "./message-text.js";
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
 import { Threads } from "./threads.js";
@@ -222,6 +222,7 @@ function showHereCount(room, button = document.querySelector(`#rooms button[data
 
 function showOwnRole(role) {
   ownRole = role;
+  $("accept-calls-label").hidden = role === "counsellor";   // counsellors call; they are not called
   send({ type: "listRooms" });
   $("reports-section").hidden = false;
   $("offer-calls-label").hidden = role !== "counsellor";
@@ -294,7 +295,7 @@ function noteUnreadableHistory(room, change) {
   const unreadable = state.waiting.filter((frame) => frame.envelope.epoch < change.record.epoch);
   if (unreadable.length === 0) return;
   state.waiting = state.waiting.filter((frame) => frame.envelope.epoch >= change.record.epoch);
-  $("messages").append(listItem(`${unreadable.length} earlier message(s) here can't be shown to you: nobody who could share their key was online when you arrived.`));
+  $("messages").append(listItem("Earlier messages in this room are private to the people who were here then. What is said from now on, you will see."));
 }
 
 
@@ -335,8 +336,7 @@ function render(env, plaintext) {
   const body = document.createElement("span");
   body.className = "text";
   body.append(...linkedText(document, text));
-  const when = new Date(Number.isFinite(sentAt) ? sentAt : Date.now());
-  const time = Object.assign(document.createElement("time"), { dateTime: when.toISOString(), textContent: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
+  const time = timeLabel(document, Number.isFinite(sentAt) ? sentAt : Date.now());
   item.append(who, time, " ", body);
   for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
   if (attachment) item.append(attachments.view(attachment));
