@@ -4,6 +4,9 @@ import HavenProtocol
 import HavenStore
 
 extension HavenServer {
+    /// How often staff online and private rooms' key holders are checked for expiry.
+    static let staffSweepMilliseconds: UInt64 = 60_000
+
     /// `info` as the server lets it act now: its staff proof is kept only while the organisation
     /// key and its newest roster say it is staff (not expired, not revoked, its invite bound to
     /// this key). Otherwise the member is a member, here and in what others are sent.
@@ -42,18 +45,23 @@ extension HavenServer {
     func reloadStaffRoster() {
         guard staffTrust != nil else { return }
         withStore({ try $0.staffRoster() }) { [unowned self] result in
-            // Even with no roster, certificates expire: everyone online is checked again.
             guard case .success(let saved) = result else { return }
-            adoptStaffRoster(saved?.roster)
+            // The roster held already is not decoded and verified again every few seconds.
+            let unchanged = saved.map { UInt64($0.sequence) == staffTrust?.roster?.sequence } ?? true
+            adoptStaffRoster(unchanged ? nil : saved?.roster)
         }
     }
 
     /// Adopts a saved roster (JSON) when it verifies and is newer, sends it to every member online,
-    /// and takes staff powers from sessions that no longer have them (also at expiry).
+    /// and takes staff powers from sessions that no longer have them. Without a new roster it
+    /// looks again only once a minute, for certificates that expired meanwhile: each look verifies
+    /// every staff member's chain online and every private room's key holders, on the loop.
     func adoptStaffRoster(_ bytes: [UInt8]?) {
+        var changed = false
         if let bytes, let roster = try? FrameCodec.decodeValue(StaffRoster.self, from: bytes) {
             do {
-                if try staffTrust?.adopt(roster) == true {
+                changed = try staffTrust?.adopt(roster) == true
+                if changed {
                     let frame = Frame.staffRoster(StaffRosterFrame(roster: roster))
                     for session in sessions.values where session.member != nil { send(frame, to: session) }
                 }
@@ -61,6 +69,9 @@ extension HavenServer {
                 ServerLog.warning("the saved staff roster does not verify against organisation.pub: \(error)")
             }
         }
+        let now = loop.nowMilliseconds
+        guard changed || now &- lastStaffSweep >= Self.staffSweepMilliseconds else { return }
+        lastStaffSweep = now
         for session in sessions.values {
             guard let member = session.member, member.staff != nil || member.appointment != nil else { continue }
             let current = currentRole(member)

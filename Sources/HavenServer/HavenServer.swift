@@ -28,6 +28,8 @@ final class HavenServer: WebSocketServerDelegate {
     var calls: [WireBytes: ActiveCall] = [:]
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
+    /// When staff online were last checked for expiry (loop milliseconds).
+    var lastStaffSweep: UInt64 = 0
     var declinedUntil: [CallPair: Int64] = [:]
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts

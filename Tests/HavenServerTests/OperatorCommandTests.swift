@@ -166,4 +166,19 @@ import Testing
         let now = UInt64(Date().timeIntervalSince1970)
         #expect(trust.role(of: MemberInfo(member: certificate.member, displayName: "Ana", staff: certificate), at: now) == nil)
     }
+
+    @Test func widgetExportRefusesAPlainHTTPServerAndAMissingWidget() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let keys = ["--keys", folder + "/Keys"]
+        try haven(["keys", "init"] + keys, environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"])
+        let plain = try haven(["widget", "export", "--out", folder + "/out", "--server", "http://chat.example.org"] + keys)
+        #expect(plain.status != 0 && plain.errors.contains("--server must start with https://"))
+        let missing = try haven(["widget", "export", "--out", folder + "/out", "--server", "https://chat.example.org",
+                                 "--web", folder + "/no-widget-here"] + keys)
+        #expect(missing.status != 0 && !missing.errors.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/out/index.html"), "nothing half-written")
+        let snippet = try haven(["widget", "snippet", "--url", "https://chat.example.org/", "--server-name", "chat.example.org"] + keys)
+        let organisation = try haven(["keys", "export-public"] + keys).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(snippet.output.contains("src=\"https://chat.example.org/#org=\(organisation)&server=chat.example.org\""))
+    }
 }

@@ -54,6 +54,14 @@ def main():
         WebDriverWait(alice, 30).until(lambda d: all(state_of(d, line) == "sent" for line in lines), "not every line shows as sent")
         print("  ok  a burst the rate limit slows arrives whole and in order, each line marked sent once stored")
 
+        # A text too long for one message stays in the box with a word on why; nothing is sent.
+        alice.execute_script("document.getElementById('composer').value = 'x'.repeat(17000)")
+        alice.find_element(By.ID, "composer").send_keys("\n")
+        wait_for_text(alice, "status", "too long to send in one go")
+        assert len(alice.find_element(By.ID, "composer").get_attribute("value")) == 17000, "the long text was not kept"
+        alice.execute_script("document.getElementById('composer').value = ''")
+        print("  ok  a text too long for one message is kept in the box and not sent")
+
         # The server restarts; meanwhile Alice writes. Nothing is lost and nothing doubles.
         def write_while_away():
             wait_for_text(alice, "connection-bar", "Reconnecting")

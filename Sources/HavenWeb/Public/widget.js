@@ -154,7 +154,9 @@ function showDirect(message) {
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
   for (const warning of warnings) threads.note(message.sender, `⚠ ${warningTexts[warning.kind]}`);
-  const item = threads.received(message.sender, typeof text === "string" ? text : "", Number.isFinite(sentAt) ? sentAt : Date.now());
+  // The sender's clock places the message in the thread, but never later than now: a sender
+  // cannot push their words to the end of a conversation.
+  const item = threads.received(message.sender, typeof text === "string" ? text : "", Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now()));
   const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
   report.setAttribute("aria-label", `Report private message from ${people.name(message.sender)}`);
   report.addEventListener("click", () => {
@@ -365,6 +367,14 @@ function render(env, plaintext) {
   return item;
 }
 
+// A text over the protocol's 16 KiB could not be stored, and resent after every reconnect it
+// would close the connection each time: it is kept in the box, with a word on why.
+function tooLong(text) {
+  if (encoder.encode(text).length <= 16 * 1024) return false;
+  $("status").textContent = "That message is too long to send in one go: please split it into shorter ones.";
+  return true;
+}
+
 // Opens the private message box addressed to `member`, and puts the cursor in it.
 function writePrivatelyTo(member) {
   directTarget = member;
@@ -535,10 +545,7 @@ $("composer-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("composer").value.trim();
   if (!text || !rooms.canSend(currentRoom)) return;
-  if (encoder.encode(text).length > 16 * 1024) {
-    $("status").textContent = "That message is too long to send in one go: please split it into shorter ones.";
-    return;
-  }
+  if (tooLong(text)) return;
   const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now() }));
   followingMessages = true;   // your own words are always shown: the list jumps to them
   outbox.post(currentRoom, body);
@@ -561,7 +568,7 @@ $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: 
 $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("direct-composer").value.trim();
-  if (!text || !directTarget) return;
+  if (!text || !directTarget || tooLong(text)) return;
   const sentAt = Date.now();
   const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget), name: names.get(myID), sentAt, ...(ownInfo ? { staff: ownInfo } : {}) }));
   const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
