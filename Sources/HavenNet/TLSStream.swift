@@ -47,6 +47,8 @@ public final class TLSStream: ByteStream {
     private let output: OpaquePointer
     private var handshakeDone: ((Result<TLSStream, TLSError>) -> Void)?
     private var pendingPlaintext: [OutboundBytes] = []
+    /// Where decrypted records land, reused for every read (one TLS record at most).
+    private var plaintext = [UInt8](repeating: 0, count: 16_384)
 
     private init(tcp: TCPStream, settings: TLSClientSettings) throws(TLSError) {
         self.tcp = tcp
@@ -152,16 +154,15 @@ public final class TLSStream: ByteStream {
                 return
             }
         }
-        var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            let count = plaintext.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             guard count > 0 else {
                 let error = SSL_get_error(ssl, count)
                 flushOutput()
                 if error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE { tcp.close() }
                 return
             }
-            buffer.withUnsafeBytes { onRead(UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)])) }
+            plaintext.withUnsafeBytes { onRead(UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)])) }
         }
     }
 

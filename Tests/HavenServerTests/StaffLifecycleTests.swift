@@ -13,22 +13,42 @@ import Testing
     let organisation = try! SigningKeyPair.generate()
     let lobby = try! RoomID("lobby")
 
-    @Test func aRevokedCounsellorIsAMemberToTheServerAndToClients() async throws {
+    /// A server with the organisation key that reads a new roster within 100 ms, and a client loop.
+    func stage() throws -> (TestServer, ClientLoop) {
         let key = organisation.publicKey
         let server = try TestServer {
             $0.organisationPublicKey = key
             $0.roomReloadMilliseconds = 100
         }
-        let loop = try ClientLoop()
+        return (server, try ClientLoop())
+    }
+
+    /// What `haven staff` does: saves a signed roster where the running server reads it.
+    func save(_ roster: StaffRoster, in server: TestServer) throws {
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        let bytes = FrameCodec.encodeValue(roster)
+        try store.performAndWait { try $0.saveStaffRoster(sequence: Int64(roster.sequence), roster: bytes) }
+    }
+
+    /// The staff certificate the server holds for `member`.
+    func certificate(of member: MemberID, in server: TestServer) throws -> StaffCertificate {
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        let stored = try store.performAndWait { try $0.staffCertificate(member: member.bytes) }
+        return try FrameCodec.decodeValue(StaffCertificate.self, from: try #require(stored))
+    }
+
+    @Test func aRevokedCounsellorIsAMemberToTheServerAndToClients() async throws {
+        let key = organisation.publicKey
+        let (server, loop) = try stage()
         let counsellor = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
         let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: key)
         try await alice.connect(server)
         _ = try await counsellor.client.join(lobby)
         _ = try await alice.client.join(lobby)
 
-        let store = try HavenStore(path: server.databasePath)
-        let stored = try store.performAndWait { try $0.staffCertificate(member: counsellor.member.bytes) }
-        let certificate = try FrameCodec.decodeValue(StaffCertificate.self, from: try #require(stored))
+        let certificate = try certificate(of: counsellor.member, in: server)
         let ana = MemberInfo(member: counsellor.member, displayName: "Ana", staff: certificate)
         #expect(await alice.client.role(of: ana) == .counsellor)
 
@@ -36,19 +56,14 @@ import Testing
         let roster = StaffRoster.sign(
             sequence: 1, issuedAt: now, staff: [StaffGrant(invite: certificate.invite.id, member: counsellor.member, role: .counsellor, until: now + 3600)],
             revoked: [StaffRevocation(member: counsellor.member, since: now)], organisation: organisation)
-        let bytes = FrameCodec.encodeValue(roster)
-        try store.performAndWait { try $0.saveStaffRoster(sequence: 1, roster: bytes) }
-        store.close()
+        try save(roster, in: server)
 
         _ = try await waitFor("Alice's client to adopt the roster") { await alice.client.role(of: ana) == nil ? true : nil }
         await #expect(throws: ClientError.refused(code: "not_a_moderator", message: "only staff may moderate")) {
             try await counsellor.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
         }
         // A roster signed by another key changes nothing: the newest genuine one stands.
-        let forged = StaffRoster.sign(sequence: 2, issuedAt: now, staff: [], revoked: [], organisation: try SigningKeyPair.generate())
-        let store2 = try HavenStore(path: server.databasePath)
-        try store2.performAndWait { try $0.saveStaffRoster(sequence: 2, roster: FrameCodec.encodeValue(forged)) }
-        store2.close()
+        try save(StaffRoster.sign(sequence: 2, issuedAt: now, staff: [], revoked: [], organisation: try SigningKeyPair.generate()), in: server)
         await #expect(throws: ClientError.self) {
             try await counsellor.client.moderate(.suspend, target: alice.member, until: 4_000_000_000)
         }
@@ -58,12 +73,7 @@ import Testing
     /// Revoking a counsellor who holds a private room's key moves the room to a new epoch they are
     /// not sealed.
     @Test func aRevokedCounsellorLosesAPrivateRoomsKeyAtTheNextEpoch() async throws {
-        let key = organisation.publicKey
-        let server = try TestServer {
-            $0.organisationPublicKey = key
-            $0.roomReloadMilliseconds = 100
-        }
-        let loop = try ClientLoop()
+        let (server, loop) = try stage()
         let ana = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
         let rowan = try await server.staffClient(.counsellor, "Rowan", organisation: organisation, loop: loop)
         let grief = try RoomID("grief")
@@ -74,16 +84,10 @@ import Testing
         await rowan.client.waitForKey(grief)
         let before = try #require(await ana.client.epoch(of: grief))
 
-        let store = try HavenStore(path: server.databasePath)
-        let stored = try store.performAndWait { try $0.staffCertificate(member: rowan.member.bytes) }
-        let certificate = try FrameCodec.decodeValue(StaffCertificate.self, from: try #require(stored))
+        #expect(try certificate(of: rowan.member, in: server).member == rowan.member)
         let now = UInt64(Date().timeIntervalSince1970)
-        let roster = StaffRoster.sign(sequence: 1, issuedAt: now, staff: [], revoked: [StaffRevocation(member: rowan.member, since: now)],
-                                      organisation: organisation)
-        let bytes = FrameCodec.encodeValue(roster)
-        try store.performAndWait { try $0.saveStaffRoster(sequence: 1, roster: bytes) }
-        store.close()
-        #expect(certificate.member == rowan.member)
+        try save(StaffRoster.sign(sequence: 1, issuedAt: now, staff: [], revoked: [StaffRevocation(member: rowan.member, since: now)],
+                                  organisation: organisation), in: server)
 
         let after = try await waitFor("a new epoch in the private room", timeout: 20) { () async -> UInt64? in
             guard let epoch = await ana.client.epoch(of: grief), epoch > before, await ana.client.currentKey(of: grief)?.epoch == epoch else { return nil }
