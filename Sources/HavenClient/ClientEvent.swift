@@ -33,6 +33,15 @@ public enum ClientEvent: Sendable {
     case callEnded(CallEnded)
     /// A counsellor in one of this client's rooms started or stopped offering calls.
     case callAvailability(CallAvailability)
+    /// Counsellors online and members waiting (and this member's place while they wait).
+    case availability(Availability)
+    /// For counsellors: the members waiting to talk to one, oldest first.
+    case counsellorQueue([QueueEntry])
+    /// A counsellor took a waiting member (this one, or one this counsellor took);
+    /// `counsellorVerified` says whether the counsellor's proof verified here.
+    case queueTaken(QueueTaken, counsellorVerified: Bool)
+    /// For counsellors: someone reported a message as worrying.
+    case concern(Concern)
     /// The server refused something not tied to a pending call.
     case serverError(ErrorFrame)
     /// The connection ended, with the server's close code if it sent one.

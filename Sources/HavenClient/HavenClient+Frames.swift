@@ -139,7 +139,18 @@ extension HavenClient {
             eventSink.yield(.callEnded(ended))
         case .callAvailability(let availability):
             eventSink.yield(.callAvailability(availability))
-        case .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
+        case .availability(let availability):
+            eventSink.yield(.availability(availability))
+        case .counsellorQueue(let queue):
+            eventSink.yield(.counsellorQueue(queue.entries))
+        case .queueTaken(let taken):
+            // The server's word that a counsellor took this member counts only if the proof it
+            // relays verifies here as a counsellor's.
+            eventSink.yield(.queueTaken(taken, counsellorVerified: verifiedRole(taken.counsellor) == .counsellor))
+        case .concern(let concern):
+            eventSink.yield(.concern(concern))
+        case .askCounsellor, .leaveQueue, .takeFromQueue,
+             .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
              .requestUploadToken, .listAudit, .audit, .requestTurn, .appendLog, .getLog:
             break
         }

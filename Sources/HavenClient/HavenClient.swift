@@ -185,16 +185,17 @@ public final class HavenClient: @unchecked Sendable {
         }
     }
 
-    /// Signs and sends a moderation action (staff only); returns once the server applied it.
+    /// Signs and sends a moderation action (staff only), with the `reason` the member concerned is
+    /// shown; returns once the server applied it.
     ///
     /// - Throws: ``ClientError/refused(code:message:)``, e.g. `not_a_moderator`.
     @discardableResult
     public func moderate(
         _ kind: ModerationKind, room: RoomID? = nil, target: MemberID? = nil, message: MessageID? = nil,
-        until: UInt64? = nil, lifts: MessageID? = nil, issuedAt: UInt64? = nil
+        until: UInt64? = nil, lifts: MessageID? = nil, reason: String? = nil, issuedAt: UInt64? = nil
     ) async throws -> ModerationAction {
         let action = ModerationAction.sign(
-            kind, room: room, target: target, message: message, until: until, lifts: lifts,
+            kind, room: room, target: target, message: message, until: until, lifts: lifts, reason: reason,
             issuedAt: issuedAt ?? UInt64(Date().timeIntervalSince1970), by: identity)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in
@@ -242,6 +243,23 @@ public final class HavenClient: @unchecked Sendable {
     /// Sets this connection's call settings: block incoming calls, and (counsellors) offer calls.
     public func setCallPreferences(acceptCalls: Bool, offerCalls: Bool = false) async {
         await sendFrame(.callPreferences(CallPreferences(acceptCalls: acceptCalls, offerCalls: offerCalls)))
+    }
+
+    /// Asks to talk to a counsellor: this member joins the line (``ClientEvent/availability(_:)``
+    /// then carries their place, and ``ClientEvent/queueTaken(_:counsellorVerified:)`` says who took them).
+    public func askCounsellor() async {
+        await sendFrame(.askCounsellor(NoFields()))
+    }
+
+    /// Stops waiting for a counsellor.
+    public func leaveQueue() async {
+        await sendFrame(.leaveQueue(NoFields()))
+    }
+
+    /// For counsellors: takes a waiting member (refused with `no_longer_waiting` if another
+    /// counsellor was first or they stopped waiting).
+    public func takeFromQueue(_ member: MemberID) async {
+        await sendFrame(.takeFromQueue(QueueTake(member: member)))
     }
 
     /// A short-lived token for uploading and downloading attachment blobs over HTTP.

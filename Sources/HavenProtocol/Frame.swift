@@ -89,6 +89,20 @@ public enum Frame: Sendable, Equatable {
     case callAvailability(CallAvailability)
     /// S→C: a call ended without a signal from the other party.
     case callEnded(CallEnded)
+    /// C→S: a member asks to talk to a counsellor (joins the line).
+    case askCounsellor(NoFields)
+    /// C→S: a member stops waiting.
+    case leaveQueue(NoFields)
+    /// S→C: counsellors online and members waiting (and a waiting member's place).
+    case availability(Availability)
+    /// S→C (counsellors): the members waiting.
+    case counsellorQueue(CounsellorQueue)
+    /// C→S (counsellors): take a waiting member.
+    case takeFromQueue(QueueTake)
+    /// S→C: a counsellor took a waiting member (to both of them).
+    case queueTaken(QueueTaken)
+    /// S→C (counsellors): a member reported a message as worrying.
+    case concern(Concern)
 
     /// The wire name of this frame's type.
     public var type: String {
@@ -137,6 +151,13 @@ public enum Frame: Sendable, Equatable {
         case .callPreferences: return "callPreferences"
         case .callAvailability: return "callAvailability"
         case .callEnded: return "callEnded"
+        case .askCounsellor: return "askCounsellor"
+        case .leaveQueue: return "leaveQueue"
+        case .availability: return "availability"
+        case .counsellorQueue: return "counsellorQueue"
+        case .takeFromQueue: return "takeFromQueue"
+        case .queueTaken: return "queueTaken"
+        case .concern: return "concern"
         }
     }
 
@@ -168,7 +189,15 @@ public enum Frame: Sendable, Equatable {
             try request.id.require(length: 16, field: "id")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified, .staffRoster,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit, .requestTurn, .turn, .callPreferences, .callAvailability: break
+             .listAudit, .audit, .requestTurn, .turn, .callPreferences, .callAvailability, .askCounsellor, .leaveQueue,
+             .availability, .takeFromQueue: break
+        case .counsellorQueue(let queue):
+            for entry in queue.entries { try DisplayName.validateMember(entry.displayName, field: "entries.displayName") }
+        case .queueTaken(let taken):
+            try DisplayName.validateMember(taken.displayName, field: "displayName")
+            try DisplayName.validateMember(taken.counsellor.displayName, field: "counsellor.displayName")
+        case .concern(let concern):
+            if let name = concern.displayName { try DisplayName.validateMember(name, field: "displayName") }
         case .createRoom(let request):
             try DisplayName.validate(request.name, field: "name")
             guard ["support", "private"].contains(request.kind) else { throw .invalidField("kind", reason: "must be support or private") }
@@ -229,6 +258,13 @@ extension Frame: Codable {
         case "callPreferences": self = .callPreferences(try CallPreferences(from: decoder))
         case "callAvailability": self = .callAvailability(try CallAvailability(from: decoder))
         case "callEnded": self = .callEnded(try CallEnded(from: decoder))
+        case "askCounsellor": self = .askCounsellor(try NoFields(from: decoder))
+        case "leaveQueue": self = .leaveQueue(try NoFields(from: decoder))
+        case "availability": self = .availability(try Availability(from: decoder))
+        case "counsellorQueue": self = .counsellorQueue(try CounsellorQueue(from: decoder))
+        case "takeFromQueue": self = .takeFromQueue(try QueueTake(from: decoder))
+        case "queueTaken": self = .queueTaken(try QueueTaken(from: decoder))
+        case "concern": self = .concern(try Concern(from: decoder))
         default: throw ProtocolError.unknownFrameType(type)
         }
     }
@@ -277,6 +313,12 @@ extension Frame: Codable {
         case .callPreferences(let payload): try payload.encode(to: encoder)
         case .callAvailability(let payload): try payload.encode(to: encoder)
         case .callEnded(let payload): try payload.encode(to: encoder)
+        case .askCounsellor(let payload), .leaveQueue(let payload): try payload.encode(to: encoder)
+        case .availability(let payload): try payload.encode(to: encoder)
+        case .counsellorQueue(let payload): try payload.encode(to: encoder)
+        case .takeFromQueue(let payload): try payload.encode(to: encoder)
+        case .queueTaken(let payload): try payload.encode(to: encoder)
+        case .concern(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -36,6 +36,9 @@ public struct ModerationAction: Codable, Sendable, Hashable {
     public var until: UInt64?
     /// For lifts: the id of the action lifted.
     public var lifts: MessageID?
+    /// Why, in the moderator's words, shown to the member concerned (removals, bans, suspensions,
+    /// deletions). Seen by the server, like the rest of the action.
+    public var reason: String?
     /// When the moderator issued it (unix seconds).
     public var issuedAt: UInt64
     /// The moderator's identity key.
@@ -43,7 +46,9 @@ public struct ModerationAction: Codable, Sendable, Hashable {
     /// The moderator's signature over ``signedBytes``.
     public var signature: WireBytes
 
-    /// label, id, kind, room, target, message, until, lifts, issuedAt, moderator (absent fields as empty).
+    /// label, id, kind, room, target, message, until, lifts, issuedAt, moderator (absent fields as
+    /// empty), then the reason only when there is one (so actions without a reason sign exactly
+    /// what they signed before reasons existed).
     public var signedBytes: [UInt8] {
         var bytes = CanonicalBytes(label: DomainLabel.moderation)
         bytes.append(id.bytes)
@@ -55,25 +60,35 @@ public struct ModerationAction: Codable, Sendable, Hashable {
         bytes.append(lifts?.bytes ?? [])
         bytes.append(issuedAt)
         bytes.append(moderator.bytes)
+        if let reason { bytes.append(reason) }
         return bytes.bytes
     }
 
     /// Creates and signs an action as `moderator`.
     public static func sign(
         _ kind: ModerationKind, room: RoomID? = nil, target: MemberID? = nil, message: MessageID? = nil,
-        until: UInt64? = nil, lifts: MessageID? = nil, issuedAt: UInt64, by moderator: SigningKeyPair
+        until: UInt64? = nil, lifts: MessageID? = nil, reason: String? = nil, issuedAt: UInt64, by moderator: SigningKeyPair
     ) -> ModerationAction {
         var action = ModerationAction(
             id: .random(), kind: kind, room: room, target: target, message: message, until: until, lifts: lifts,
-            issuedAt: issuedAt, moderator: MemberID(moderator.publicKey), signature: WireBytes([]))
+            reason: reason, issuedAt: issuedAt, moderator: MemberID(moderator.publicKey), signature: WireBytes([]))
         action.signature = WireBytes(moderator.sign(action.signedBytes))
         return action
     }
 
     /// Checks the fields each kind needs and the moderator's signature.
     ///
-    /// - Throws: ``ProtocolError/missingField(_:)`` or ``ProtocolError/signatureInvalid(what:)``.
+    /// - Throws: ``ProtocolError/missingField(_:)``, ``ProtocolError/invalidField(_:reason:)`` for a
+    ///   reason too long or with control characters, or ``ProtocolError/signatureInvalid(what:)``.
     public func verify() throws(ProtocolError) {
+        if let reason {
+            guard reason.utf8.count <= ProtocolLimits.maxReasonBytes else {
+                throw .invalidField("action.reason", reason: "at most \(ProtocolLimits.maxReasonBytes) bytes")
+            }
+            guard !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .invalidField("action.reason", reason: "no control characters")
+            }
+        }
         switch kind {
         case .deleteMessage:
             guard room != nil else { throw .missingField("action.room") }

@@ -20,6 +20,8 @@ public enum ProtocolLimits {
     public static let maxAttachmentBytes = 10 * 1024 * 1024
     /// Longest attachment file name, in UTF-8 bytes.
     public static let maxFileNameBytes = 200
+    /// The longest reason a moderator may give with an action, in UTF-8 bytes.
+    public static let maxReasonBytes = 300
     /// Largest integer a JSON number may carry so that JavaScript reads it exactly (2^53 - 1).
     public static let maxSafeInteger: UInt64 = (1 << 53) - 1
     /// Messages the server replays per store read while a client catches up.

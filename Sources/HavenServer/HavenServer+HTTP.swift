@@ -1,5 +1,6 @@
 import Foundation
 import HavenNet
+import HavenProtocol
 import HavenStore
 import Sodium
 
@@ -27,16 +28,18 @@ extension HavenServer {
         reply(respond(to: request))
     }
 
-    /// CORS headers for a request from an allowed origin to the configuration or the blobs.
+    /// CORS headers for a request from an allowed origin to the configuration, the availability or
+    /// the blobs.
     func corsHeaders(for request: HTTPMessage) -> [String: String] {
         let origins = configuration.network.allowedOrigins
-        guard request.path == "/config.json" || request.path.hasPrefix("/v1/blobs"), let origin = request.header("Origin"),
+        guard ["/config.json", "/v1/availability"].contains(request.path) || request.path.hasPrefix("/v1/blobs"), let origin = request.header("Origin"),
               origins.contains(origin) || origins.contains("*")
         else { return [:] }
         return ["Access-Control-Allow-Origin": origin, "Vary": "Origin"]
     }
 
-    /// The requests answered at once: the widget's files, its configuration, health, metrics.
+    /// The requests answered at once: the widget's files, its configuration, availability, health,
+    /// metrics.
     func respond(to request: HTTPMessage) -> HTTPResponse {
         guard request.method == "GET" || request.method == "HEAD" else {
             return .error(status: 405, code: "method_not_allowed", message: "only GET is served here")
@@ -65,6 +68,9 @@ extension HavenServer {
             config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
+        case "/v1/availability":
+            // What the widget shows before its member starts: counsellors online, members waiting.
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: FrameCodec.encodeValue(availability))
         case "/":
             let body = #"{"name":"haven","websocket":"\#(configuration.network.webSocketPath)","health":"/healthz","metrics":"/metrics"}"#
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))

@@ -59,8 +59,10 @@ extension HavenServer {
                 refuse(session, code: "invite_\(state)", message: "this invite is \(state)")
             case .success(nil):
                 counters.invitesRedeemed += 1
-                session.state = .authenticated(MemberInfo(member: member.member, displayName: member.displayName, staff: certificate))
+                let certified = MemberInfo(member: member.member, displayName: member.displayName, staff: certificate)
+                session.state = .authenticated(certified)
                 send(.certified(StaffFrame(certificate: certificate)), to: session)
+                roleChanged(certified, session: session)
             }
         }
     }

@@ -40,6 +40,8 @@ extension HavenServer {
             case .success(nil):
                 counters.reports += 1
                 send(.ack(Ack(id: report.id, cursor: 0)), to: session)
+                if report.category == .selfHarmRisk { alertCounsellors(to: report) }
+                sendReportsToStaffOnline()
             case .success(let code?):
                 refuse(session, code: code, message: "the report does not match a message you received", id: report.id)
             case .failure(let error):
@@ -55,20 +57,47 @@ extension HavenServer {
             refuse(session, code: "not_a_moderator", message: "only staff may read reports")
             return
         }
-        withStore({ try $0.reports() }) { [unowned self] result in
+        readReports { [unowned self] list in
             guard sessions[session.connection.id] === session else { return }
-            guard case .success(let records) = result else {
+            guard let list else {
                 refuse(session, code: "store_failed", message: "the reports could not be read; try again")
                 return
             }
-            let entries = records.compactMap { record -> ReportEntry? in
+            send(.reports(list), to: session)
+        }
+    }
+
+    /// A new report reaches every staff member online at once (their inbox is live); read once.
+    private func sendReportsToStaffOnline() {
+        readReports { [unowned self] list in
+            guard let list, let frame = encode(.reports(list)) else { return }
+            for session in sessions.values where session.member?.staff != nil { session.connection.send(frame: frame) }
+        }
+    }
+
+    /// "I'm worried about this person": the counsellors online hear of it at once.
+    private func alertCounsellors(to report: Report) {
+        let name = sessionsByMember[report.sender]?.values.first?.member?.displayName
+        let concern = Concern(report: report.id, room: report.room, message: report.message, member: report.sender, displayName: name)
+        guard let frame = encode(.concern(concern)) else { return }
+        for counsellor in counsellorsOnline {
+            for session in (sessionsByMember[counsellor] ?? [:]).values { session.connection.send(frame: frame) }
+        }
+    }
+
+    private func readReports(then deliver: @escaping (ReportList?) -> Void) {
+        withStore({ try $0.reports() }) { result in
+            guard case .success(let records) = result else {
+                deliver(nil)
+                return
+            }
+            deliver(ReportList(reports: records.compactMap { record -> ReportEntry? in
                 guard let report = try? FrameCodec.decodeValue(Report.self, from: record.report),
                       let reporter = try? MemberID(bytes: record.reporter)
                 else { return nil }
                 let stored = record.directMessage.flatMap { try? FrameCodec.decodeValue(DirectMessage.self, from: $0) }
                 return ReportEntry(report: report, reporter: reporter, stored: stored)
-            }
-            send(.reports(ReportList(reports: entries)), to: session)
+            }))
         }
     }
 }

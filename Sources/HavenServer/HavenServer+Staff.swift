@@ -77,6 +77,7 @@ extension HavenServer {
             let current = currentRole(member)
             guard current != member else { continue }
             session.state = .authenticated(current)
+            roleChanged(current, session: session)
             // A counsellor no more offers no calls: members are told, and cannot ring them as one.
             if session.offersCalls {
                 setCallPreferences(CallPreferences(acceptCalls: session.acceptsCalls, offerCalls: false), session: session, member: current)

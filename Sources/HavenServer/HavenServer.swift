@@ -31,6 +31,10 @@ final class HavenServer: WebSocketServerDelegate {
     /// When staff online were last checked for expiry (loop milliseconds).
     var lastStaffSweep: UInt64 = 0
     var declinedUntil: [CallPair: Int64] = [:]
+    /// Members waiting to talk to a counsellor (in memory only).
+    var waitingLine = WaitingLine()
+    /// Verified counsellors with a connection now.
+    var counsellorsOnline: Set<MemberID> = []
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -107,7 +111,10 @@ final class HavenServer: WebSocketServerDelegate {
         session.rooms.removeAll()
         if let member = session.member?.member {
             sessionsByMember[member]?[connection.id] = nil
-            if sessionsByMember[member]?.isEmpty == true { sessionsByMember[member] = nil }
+            if sessionsByMember[member]?.isEmpty == true {
+                sessionsByMember[member] = nil
+                queueLoggedOut(member)
+            }
             endCalls(ofClosed: connection.id, member: member)
         }
     }
@@ -156,6 +163,7 @@ final class HavenServer: WebSocketServerDelegate {
                 counters.logins += 1
                 send(.welcome(Welcome(member: member.member)), to: session)
                 if let roster = staffTrust?.roster { send(.staffRoster(StaffRosterFrame(roster: roster)), to: session) }
+                queueLoggedIn(session, member: member)
             }
         }
     }
@@ -208,10 +216,16 @@ final class HavenServer: WebSocketServerDelegate {
             routeCallSignal(callFrame, from: session, member: member)
         case .callPreferences(let preferences):
             setCallPreferences(preferences, session: session, member: member)
+        case .askCounsellor:
+            askCounsellor(session: session, member: member)
+        case .leaveQueue:
+            leaveQueue(session: session, member: member)
+        case .takeFromQueue(let take):
+            takeFromQueue(take, session: session, member: member)
         case .auth:
             refuse(session, code: "already_authenticated", message: "this connection is already logged in")
         case .challenge, .welcome, .rooms, .joined, .logEntry, .logEntries, .memberJoined, .memberLeft, .synced, .ack, .message, .error, .invite, .certified, .staffRoster, .moderated, .epochChanged, .reports, .uploadToken, .audit, .turn,
-             .callAvailability, .callEnded:
+             .callAvailability, .callEnded, .availability, .counsellorQueue, .queueTaken, .concern:
             refuse(session, code: "unexpected_frame", message: "\(frame.type) frames are sent by the server only")
         }
     }
@@ -282,5 +296,6 @@ final class HavenServer: WebSocketServerDelegate {
         }
         addresses.prune(now: now)
         expireRinging()
+        sweepWaitingLine()
     }
 }

@@ -38,6 +38,8 @@ final class Session {
     /// A counsellor's device on which members may call them.
     var offersCalls = false
     var ringBucket: TokenBucket?
+    /// Changes to this connection's place in the line to a counsellor.
+    var queueBucket: TokenBucket?
 
     init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

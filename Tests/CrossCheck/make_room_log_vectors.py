@@ -64,7 +64,7 @@ def main() -> None:
                             reason=reason, mode=mode, members=log_ref.sort_members([pub[m] for m in members]),
                             excluded=log_ref.sort_members([pub[m] for m in excluded]), check=check, **fields)
 
-    remove_bob = action("remove", 0x81, room=ROOM, target=pub["bob"])
+    remove_bob = action("remove", 0x81, room=ROOM, target=pub["bob"], reason="Harassing other members")
 
     def open_room(upto: int) -> Builder:
         """An open room: Alice starts it, Bob and the counsellor join, Bob is removed, a new epoch

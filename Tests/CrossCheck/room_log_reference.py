@@ -27,10 +27,12 @@ class LogError(Exception):
 
 
 def moderation_signed_bytes(a: dict) -> bytes:
-    return (Canonical(LABEL_MODERATION).field(unb64(a["id"])).field(a["kind"]).field(a.get("room", ""))
-            .field(unb64(a["target"]) if "target" in a else b"").field(unb64(a["message"]) if "message" in a else b"")
-            .integer(a.get("until", 0)).field(unb64(a["lifts"]) if "lifts" in a else b"").integer(a["issuedAt"])
-            .field(unb64(a["moderator"])).bytes())
+    canonical = (Canonical(LABEL_MODERATION).field(unb64(a["id"])).field(a["kind"]).field(a.get("room", ""))
+                 .field(unb64(a["target"]) if "target" in a else b"").field(unb64(a["message"]) if "message" in a else b"")
+                 .integer(a.get("until", 0)).field(unb64(a["lifts"]) if "lifts" in a else b"").integer(a["issuedAt"])
+                 .field(unb64(a["moderator"])))
+    # The reason is signed only when there is one, after every other field.
+    return (canonical.field(a["reason"]) if "reason" in a else canonical).bytes()
 
 
 def sign_action(fields: dict, moderator) -> dict:

@@ -77,9 +77,13 @@ export function haven(sodium) {
   const staffSignedBytes = (invite, member) => new Canonical("haven/v1/staff").field(unb64(invite.id)).field(invite.role)
     .field(member).bytes();
 
-  const moderationSignedBytes = (a) => new Canonical("haven/v1/moderation").field(unb64(a.id)).field(a.kind).field(a.room ?? "")
-    .field(a.target ? unb64(a.target) : new Uint8Array()).field(a.message ? unb64(a.message) : new Uint8Array())
-    .integer(a.until ?? 0).field(a.lifts ? unb64(a.lifts) : new Uint8Array()).integer(a.issuedAt).field(unb64(a.moderator)).bytes();
+  // The reason is signed only when there is one: actions without one sign what they always did.
+  const moderationSignedBytes = (a) => {
+    const bytes = new Canonical("haven/v1/moderation").field(unb64(a.id)).field(a.kind).field(a.room ?? "")
+      .field(a.target ? unb64(a.target) : new Uint8Array()).field(a.message ? unb64(a.message) : new Uint8Array())
+      .integer(a.until ?? 0).field(a.lifts ? unb64(a.lifts) : new Uint8Array()).integer(a.issuedAt).field(unb64(a.moderator));
+    return (typeof a.reason === "string" ? bytes.field(a.reason) : bytes).bytes();
+  };
 
   return {
     moderationSignedBytes,
