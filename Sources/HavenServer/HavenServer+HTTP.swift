@@ -65,6 +65,7 @@ extension HavenServer {
                 "crisisContactsAreGeneral": widget.crisisContacts.isEmpty, "quickExit": widget.quickExitURL,
             ]
             config["logo"] = widget.logo
+            config["openingHours"] = widget.openingHours
             config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)

@@ -142,6 +142,9 @@ public struct WidgetSettings: Sendable, Equatable, Codable {
     public var rooms: [String] = []
     /// Where "quick exit" takes the member (a neutral page); relative to the widget, or absolute.
     public var quickExitURL = "https://www.google.com/"
+    /// When counsellors are usually online, in the operator's words ("every evening, 6 pm to 2 am");
+    /// shown when none is online now.
+    public var openingHours: String?
 
     /// What the crisis button shows when the operator set no contacts: general emergency numbers,
     /// marked as such in the widget (`haven serve` warns that local ones should be set).

@@ -31,6 +31,7 @@ import TOMLKit
 /// crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
 /// rooms = ["lobby"]             # the rooms shown (default: all open rooms)
 /// quick_exit_url = "https://www.bbc.co.uk/weather"   # where "quick exit" goes
+/// opening_hours = "every evening, 6 pm to 2 am"      # when counsellors are usually online
 ///
 /// [turn]                        # coturn with use-auth-secret, for calls
 /// urls = ["turn:turn.example.org:3478"]
@@ -122,10 +123,11 @@ struct ServeConfigFile: Decodable {
         var crisisContacts: [Contact]?
         var rooms: [String]?
         var quickExitURL: String?
+        var openingHours: String?
 
         enum CodingKeys: String, CodingKey {
             case name, colour, logo, rules, rooms
-            case crisisContacts = "crisis_contacts", quickExitURL = "quick_exit_url"
+            case crisisContacts = "crisis_contacts", quickExitURL = "quick_exit_url", openingHours = "opening_hours"
         }
 
         func apply(to settings: inout WidgetSettings) throws {
@@ -140,6 +142,7 @@ struct ServeConfigFile: Decodable {
             if let rules { settings.rules = rules }
             if let crisisContacts { settings.crisisContacts = crisisContacts.map { WidgetSettings.Contact(name: $0.name, contact: $0.contact) } }
             if let rooms { settings.rooms = rooms }
+            if let openingHours { settings.openingHours = openingHours }
             if let quickExitURL {
                 guard quickExitURL.hasPrefix("https://") || quickExitURL.hasPrefix("/") else {
                     throw ConfigError("widget quick_exit_url must be an https:// address or a path on this site (got \"\(quickExitURL)\")")
