@@ -26,6 +26,9 @@ echo "test: building libsodium for the browser and checking the JavaScript crypt
 bash Scripts/build-sodium-wasm.sh
 node Tests/Web/vectors.test.mjs
 
+echo "test: the widget's words come from one catalog, in English and Spanish"
+node Tests/Web/strings.test.mjs
+
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
 

@@ -1,6 +1,7 @@
 // Images and PDFs, end to end encrypted: encrypted here with secretstream under a fresh key before
 // upload, fetched as ciphertext and decrypted here; the key travels inside the encrypted message.
 import { b64, unb64 } from "./haven-protocol.js";
+import { t } from "./strings.js";
 
 const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 const chunkSize = 65536;
@@ -26,11 +27,11 @@ export class Attachments {
 
   /** Encrypts and uploads `file`; returns the descriptor for the message, or a reason it was not sent. */
   async upload(file) {
-    if (!allowedTypes.includes(file.type) || file.size > largest) return { problem: "only images and PDFs up to 10 MB" };
+    if (!allowedTypes.includes(file.type) || file.size > largest) return { problem: t("attachmentNotAllowed") };
     const fileKey = this.sodium.randomBytes(32);
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
     const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: await this.authorization() });
-    if (!response.ok) return { problem: "the attachment could not be uploaded" };
+    if (!response.ok) return { problem: t("attachmentUploadFailed") };
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
   }
@@ -39,21 +40,22 @@ export class Attachments {
   view(descriptor) {
     const box = this.document.createElement("div");
     box.className = "attachment";
-    box.textContent = `${descriptor.name} (loading…)`;
+    const { name } = descriptor;
+    box.textContent = t("attachmentLoading", { name });
     (async () => {
       const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
-      if (!response.ok) { box.textContent = `${descriptor.name}: no longer available`; return; }
+      if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
       const bytes = this.sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
-      if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = "attachment refused"; return; }
+      if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = t("attachmentRefused"); return; }
       const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
       if (descriptor.mediaType.startsWith("image/")) {
         box.replaceChildren(Object.assign(this.document.createElement("img"), { src: url, alt: descriptor.name }));
       } else {
-        const open = Object.assign(this.document.createElement("button"), { textContent: `Open ${descriptor.name}` });
+        const open = Object.assign(this.document.createElement("button"), { textContent: t("openAttachmentButton", { name }) });
         open.addEventListener("click", () => this.window.open(url, "_blank", "noopener"));
         box.replaceChildren(open);
       }
-    })().catch(() => { box.textContent = `${descriptor.name}: could not be decrypted`; });
+    })().catch(() => { box.textContent = t("attachmentUndecryptable", { name }); });
     return box;
   }
 }

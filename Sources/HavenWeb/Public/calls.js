@@ -3,22 +3,25 @@
 // its ring or accept; a session description naming another fingerprint, or a media connection
 // presenting another certificate, ends the call before anything is said. Nothing is recorded.
 import { b64, unb64 } from "./haven-protocol.js";
+import { t } from "./strings.js";
 
 const $ = (id) => document.getElementById(id);
 const clock = (seconds) => `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+// The server's reasons for ending a call, each with the catalog key of what a member reads for it.
 const endedReasons = {
-  no_answer: "No answer.",
-  disconnected: "The other side lost its connection.",
-  sanctioned: "The call was ended by a moderator's action.",
-  answered_elsewhere: "The call was taken on another of your devices.",
-  too_many_signals: "The call was ended: too many signalling messages.",
+  no_answer: "callEndedNoAnswer",
+  disconnected: "callEndedPeerDisconnected",
+  sanctioned: "callEndedSanctioned",
+  answered_elsewhere: "callEndedAnsweredElsewhere",
+  too_many_signals: "callEndedTooManySignals",
 };
+const qualities = { good: "qualityGood", fair: "qualityFair", poor: "qualityPoor" };
 
 /** A fresh DTLS certificate for one call, and the fingerprint its owner signs. */
 async function newCertificate() {
   const certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
   const print = certificate.getFingerprints().find((f) => f.algorithm === "sha-256");
-  if (!print) throw new Error("the browser gave no sha-256 certificate fingerprint");
+  if (!print) throw new Error(t("callErrorNoFingerprint"));
   return { certificate, fingerprint: `sha-256 ${print.value.toUpperCase()}` };
 }
 
@@ -42,8 +45,8 @@ export class Calls {
     $("call-decline").addEventListener("click", () => this.decline());
     $("call-incoming").addEventListener("keydown", (event) => { if (event.key === "Escape") this.decline(); });
     $("call-hangup").addEventListener("click", () => this.hangUp());
-    $("call-mute").addEventListener("click", () => this.toggle("audio", $("call-mute"), "Mute", "Unmute"));
-    $("call-camera").addEventListener("click", () => this.toggle("video", $("call-camera"), "Camera off", "Camera on"));
+    $("call-mute").addEventListener("click", () => this.toggle("audio", $("call-mute"), t("muteButton"), t("unmuteButton")));
+    $("call-camera").addEventListener("click", () => this.toggle("video", $("call-camera"), t("cameraOffButton"), t("cameraOnButton")));
     $("call-audio-only").addEventListener("click", () => this.switchToAudioOnly());
   }
 
@@ -52,10 +55,10 @@ export class Calls {
 
   /** Rings `peer`; `media` is "video" or "audio" (always audio with the audio-only preference). */
   async start(peer, media) {
-    if (this.current) { this.show(`You are already in a call.`); return; }
+    if (this.current) { this.show(t("callAlreadyInCall")); return; }
     const call = await this.prepare(peer, this.audioOnly ? "audio" : media);
     this.signal({ kind: "ring", media: call.media, fingerprint: call.fingerprint });
-    this.show(`Calling ${this.nameOf(peer)} (${call.media === "video" ? "video" : "audio"})…`, { controls: true });
+    this.show(t(call.media === "video" ? "callCallingVideo" : "callCallingAudio", { name: this.nameOf(peer) }), { controls: true });
     $("call-hangup").focus();
   }
 
@@ -73,7 +76,7 @@ export class Calls {
           await this.connect();
           await call.pc.setLocalDescription(await call.pc.createOffer());
           this.signal({ kind: "offer", sdp: call.pc.localDescription.sdp });
-          this.show(`Connecting to ${this.nameOf(call.peer)}…`, { controls: true });
+          this.show(t("callConnecting", { name: this.nameOf(call.peer) }), { controls: true });
           break;
         case "offer":
           if (call.role !== "callee" || !this.matchesSignedFingerprint(signal.sdp)) return;
@@ -95,32 +98,32 @@ export class Calls {
           break;
         case "media":
           $("remote-media").classList.toggle("audio-only", signal.media === "audio");
-          this.note(`${this.nameOf(call.peer)} switched to audio only.`);
+          this.note(t("callPeerAudioOnly", { name: this.nameOf(call.peer) }));
           break;
-        case "decline": this.end(`${this.nameOf(call.peer)} declined the call.`); break;
-        case "busy": this.end(`${this.nameOf(call.peer)} is in another call.`); break;
+        case "decline": this.end(t("callPeerDeclined", { name: this.nameOf(call.peer) })); break;
+        case "busy": this.end(t("callPeerBusy", { name: this.nameOf(call.peer) })); break;
         case "hangup": this.end(signal.reason === "fingerprint mismatch"
-          ? "The call was stopped: the security check failed on the other side."
-          : `${this.nameOf(call.peer)} ended the call.`); break;
+          ? t("callPeerCheckFailed")
+          : t("callPeerEnded", { name: this.nameOf(call.peer) })); break;
       }
     } catch (error) {
-      this.abort(`The call failed: ${error.message}`);
+      this.abort(t("callFailed", { reason: error.message }));
     }
   }
 
   /** The server ended the call (no answer, the other side left, a sanction...). */
   serverEnded(frame) {
-    if (this.current?.id === frame.call) this.end(endedReasons[frame.reason] ?? "The call ended.");
+    if (this.current?.id === frame.call) this.end(t(endedReasons[frame.reason] ?? "callEnded"));
   }
 
   /** The server refused a step of the current call. */
   refused(error) {
-    if (this.current?.id === error.call) this.end(`The call could not go ahead: ${error.message}.`);
+    if (this.current?.id === error.call) this.end(t("callRefused", { reason: error.message }));
   }
 
   /** The connection to the server closed: a call cannot carry on without its signalling. */
   disconnected() {
-    if (this.current) this.end("The call ended: you are no longer connected.");
+    if (this.current) this.end(t("callEndedOffline"));
   }
 
   // MARK: the callee's side
@@ -133,10 +136,10 @@ export class Calls {
     this.current = { id: signal.call, peer: sender, role: "callee", media: signal.media, peerFingerprint: signal.fingerprint, candidates: [] };
     const video = signal.media === "video" && !this.audioOnly;
     $("call-accept-video").hidden = !video;
-    $("call-accept-audio").textContent = video ? "Accept audio only" : "Accept (audio only)";
-    this.show(`${this.nameOf(sender)} is calling you (${signal.media === "video" ? "video" : "audio"} call).`, { incoming: true });
+    $("call-accept-audio").textContent = t(video ? "acceptAudioOnlyButton" : "acceptAsAudioButton");
+    this.show(t(signal.media === "video" ? "callIncomingVideo" : "callIncomingAudio", { name: this.nameOf(sender) }), { incoming: true });
     this.title = document.title;
-    document.title = `Incoming call · ${this.title}`;
+    document.title = t("incomingCallTitle", { title: this.title });
     (video ? $("call-accept-video") : $("call-accept-audio")).focus();
   }
 
@@ -148,15 +151,15 @@ export class Calls {
     Object.assign(call, await newCertificate());
     call.ready = this.connect();
     this.signal({ kind: "accept", media: call.media, fingerprint: call.fingerprint });
-    this.show(`Connecting to ${this.nameOf(call.peer)}…`, { controls: true });
+    this.show(t("callConnecting", { name: this.nameOf(call.peer) }), { controls: true });
     $("call-hangup").focus();
-    try { await call.ready; } catch (error) { this.abort(`The call failed: ${error.message}`); }
+    try { await call.ready; } catch (error) { this.abort(t("callFailed", { reason: error.message })); }
   }
 
   decline() {
     if (this.current?.role !== "callee") return;
     this.signal({ kind: "decline", reason: "declined" });
-    this.end("You declined the call.");
+    this.end(t("callYouDeclined"));
   }
 
   // MARK: both sides
@@ -176,7 +179,7 @@ export class Calls {
       iceServers: servers, certificates: [call.certificate], iceTransportPolicy: this.relayOnly && relay ? "relay" : "all",
     });
     call.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === "video" });
-    if (this.current !== call) { call.stream.getTracks().forEach((track) => track.stop()); throw new Error("the call ended"); }
+    if (this.current !== call) { call.stream.getTracks().forEach((track) => track.stop()); throw new Error(t("callErrorEnded")); }
     if (call.role === "caller") call.stream.getTracks().forEach((track) => call.pc.addTrack(track, call.stream));
     $("local-media").srcObject = call.stream;
     $("local-media").hidden = call.media !== "video";
@@ -191,8 +194,8 @@ export class Calls {
     call.pc.onconnectionstatechange = () => {
       const state = call.pc.connectionState;
       if (state === "connected") this.connected(call);
-      if (state === "disconnected") $("call-quality").textContent = "Connection: interrupted, trying to recover…";
-      if (state === "failed") this.abort("The connection failed.");
+      if (state === "disconnected") $("call-quality").textContent = t("callQualityInterrupted");
+      if (state === "failed") this.abort(t("callConnectionFailed"));
     };
   }
 
@@ -212,9 +215,9 @@ export class Calls {
         if (certificate) presented = `${certificate.fingerprintAlgorithm.toLowerCase()} ${certificate.fingerprint.toUpperCase()}`;
       }
     });
-    if (presented !== call.peerFingerprint) { this.abort("The call was stopped: the other side's certificate did not match what they signed.", "fingerprint mismatch"); return; }
+    if (presented !== call.peerFingerprint) { this.abort(t("callCertificateMismatch"), "fingerprint mismatch"); return; }
     call.startedAt = Date.now();
-    this.show(`In ${call.media === "video" ? "a video" : "an audio"} call with ${this.nameOf(call.peer)}.`, { controls: true });
+    this.show(t(call.media === "video" ? "callInVideo" : "callInAudio", { name: this.nameOf(call.peer) }), { controls: true });
     call.clock = setInterval(() => {
       $("call-duration").textContent = clock(Math.floor((Date.now() - call.startedAt) / 1000));
       this.measure(call);
@@ -240,14 +243,14 @@ export class Calls {
     const loss = received ? lost / (lost + received) : 0;
     const quality = loss < 0.02 && rtt < 0.3 ? "good" : loss < 0.08 && rtt < 0.6 ? "fair" : "poor";
     const element = $("call-quality");
-    element.textContent = `Connection: ${quality}${localType === "relay" ? " (relayed)" : ""}`;
+    element.textContent = t(localType === "relay" ? "callQualityRelayed" : "callQuality", { quality: t(qualities[quality]) });
     Object.assign(element.dataset, { inboundAudioBytes: audio, inboundVideoBytes: video, localCandidateType: localType, remoteCandidateType: remoteType });
   }
 
   matchesSignedFingerprint(sdp) {
     const prints = this.protocol.sdpFingerprints(sdp);
     if (prints.length > 0 && prints.every((print) => print === this.current.peerFingerprint)) return true;
-    this.abort("The call was stopped: the other side's security fingerprint did not match what they signed.", "fingerprint mismatch");
+    this.abort(t("callFingerprintMismatch"), "fingerprint mismatch");
     return false;
   }
 
@@ -270,13 +273,13 @@ export class Calls {
     call.media = "audio";
     $("local-media").hidden = $("call-camera").hidden = $("call-audio-only").hidden = true;
     this.signal({ kind: "media", media: "audio" });
-    this.note("You switched to audio only; your camera is off.");
+    this.note(t("callYouAudioOnly"));
   }
 
   hangUp() {
     if (!this.current) return;
     this.signal({ kind: "hangup", reason: "hung up" });
-    this.end("You ended the call.");
+    this.end(t("callYouEnded"));
   }
 
   /** Ends the call on a failed check, telling the other side why. */
@@ -294,7 +297,7 @@ export class Calls {
     call.pc?.close();
     call.stream?.getTracks().forEach((track) => track.stop());
     for (const element of [$("remote-media"), $("local-media")]) { element.srcObject = null; element.hidden = true; }
-    const duration = call.startedAt ? ` It lasted ${clock(Math.floor((Date.now() - call.startedAt) / 1000))}.` : "";
+    const duration = call.startedAt ? ` ${t("callLasted", { duration: clock(Math.floor((Date.now() - call.startedAt) / 1000)) })}` : "";
     this.show(message + duration);
   }
 
@@ -315,8 +318,8 @@ export class Calls {
       $("call-quality").textContent = "";
       for (const key of Object.keys($("call-quality").dataset)) delete $("call-quality").dataset[key];
       for (const button of [$("call-mute"), $("call-camera")]) button.setAttribute("aria-pressed", "false");
-      $("call-mute").textContent = "Mute";
-      $("call-camera").textContent = "Camera off";
+      $("call-mute").textContent = t("muteButton");
+      $("call-camera").textContent = t("cameraOffButton");
     }
   }
 

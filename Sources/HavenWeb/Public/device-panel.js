@@ -2,12 +2,7 @@
 // "Leave and forget this device" (asks first, wipes every trace, in every tab), and, while nothing
 // is remembered and the member has written something, a question from the browser before the page
 // is left, since leaving ends this identity and its conversation. The storage itself is DeviceIdentity's (device-identity.js).
-
-const texts = {
-  remembered: "This device remembers you: your name and your place in rooms come back when you return (press Start). Untick to stop.",
-  notRemembered: "Nothing is kept on this device: if you close or reload this page, this conversation and your private messages are gone, and people cannot reach you under this name. Tick “Remember me” only on your own phone or computer.",
-  forgotten: "Done: nothing from your last visit is kept on this device.",
-};
+import { t } from "./strings.js";
 
 export class DevicePanel {
   /** `element(id)` finds the page's controls; `leaveRooms()` signs this identity out of its rooms
@@ -46,7 +41,7 @@ export class DevicePanel {
     window.addEventListener("pagehide", (event) => { if (!event.persisted && !device.remembered) this.leaveRooms(); });
     if (window.sessionStorage.getItem("haven.forgotten")) {
       window.sessionStorage.removeItem("haven.forgotten");
-      $("status").textContent = texts.forgotten;
+      $("status").textContent = t("forgottenStatus");
     }
     this.show();
   }
@@ -73,7 +68,7 @@ export class DevicePanel {
   }
 
   show() {
-    this.element("remember-note").textContent = this.device.remembered ? texts.remembered : texts.notRemembered;
+    this.element("remember-note").textContent = this.device.remembered ? t("rememberedNote") : t("notRememberedNote");
     this.element("forget").hidden = !this.device.remembered && !this.started;
   }
 

@@ -1,5 +1,6 @@
 // A message's words on screen: plain text (never HTML), with web addresses made into links that
 // say first that they leave the chat, and open with neither an opener nor a referrer.
+import { locale, t } from "./strings.js";
 
 const address = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g;
 const youTube = /^https:\/\/(?:www\.)?(?:youtube\.com\/watch\?v=|youtu\.be\/)([A-Za-z0-9_-]{11})(?:[&?#].*)?$/;
@@ -30,12 +31,11 @@ function outsideLink(document, url) {
     if (link.nextSibling?.classList?.contains("leaving-notice")) return;
     const notice = document.createElement("span");
     notice.className = "leaving-notice";
-    notice.append(`This opens ${new URL(url).host}, a page outside the chat. `);
-    const open = Object.assign(document.createElement("button"), { textContent: "Open it" });
+    const open = Object.assign(document.createElement("button"), { textContent: t("openLinkButton") });
     open.addEventListener("click", () => { notice.remove(); link.dataset.confirmed = "yes"; link.click(); });
-    const stay = Object.assign(document.createElement("button"), { textContent: "Stay here" });
+    const stay = Object.assign(document.createElement("button"), { textContent: t("stayHereButton") });
     stay.addEventListener("click", () => notice.remove());
-    notice.append(open, " ", stay);
+    notice.append(t("leavingChatNotice", { host: new URL(url).host }), " ", open, " ", stay);
     link.after(notice);
   });
   return link;
@@ -47,13 +47,13 @@ export function youTubeCard(document, videoID) {
   const card = document.createElement("div");
   card.className = "video-card";
   const note = document.createElement("p");
-  note.textContent = "YouTube video. Loading it contacts YouTube (privacy-enhanced mode).";
+  note.textContent = t("youTubeNotice");
   const button = document.createElement("button");
-  button.textContent = "Load video";
+  button.textContent = t("loadVideoButton");
   button.addEventListener("click", () => {
     const frame = document.createElement("iframe");
     frame.src = `https://www.youtube-nocookie.com/embed/${videoID}`;
-    frame.title = "YouTube video";
+    frame.title = t("youTubeFrameTitle");
     frame.allow = "encrypted-media; picture-in-picture";
     frame.referrerPolicy = "no-referrer";
     card.replaceChildren(frame);
@@ -62,12 +62,12 @@ export function youTubeCard(document, videoID) {
   return card;
 }
 
-/** A message's time: the hour, and the day too when it is not today. */
+/** A message's time: the hour, and the day too when it is not today, in the member's local style. */
 export function timeLabel(document, at) {
   const when = new Date(at);
-  const hour = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const hour = when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   const today = new Date().toDateString() === when.toDateString();
   return Object.assign(document.createElement("time"), {
-    dateTime: when.toISOString(), textContent: today ? hour : `${when.toLocaleDateString([], { day: "numeric", month: "short" })} ${hour}`,
+    dateTime: when.toISOString(), textContent: today ? hour : `${when.toLocaleDateString(locale, { day: "numeric", month: "short" })} ${hour}`,
   });
 }

@@ -1,6 +1,7 @@
 // What a display name may not be, as DisplayName in Swift decides (the server refuses the same):
 // nothing invisible that could make it read as another name, no check mark that could pass for
 // the verified badge, and no word the service uses for a role, even spelt with look-alike letters.
+import { t } from "./strings.js";
 
 const checkMarks = /[\u2713\u2714\u2705\u2611\u221A\u237B\u{1F5F8}\u{1F5F9}]/u;
 // Blank letters and invisible joiners that are not format characters (Cf).
@@ -53,11 +54,11 @@ export function claimedRole(name) {
 /** Why a member may not use `name`, in plain words, or null when it is fine. */
 export function nameProblem(name) {
   const visible = name.replace(unseen, "").replace(fillers, "");
-  if (!visible) return "Please choose a name with at least one letter or emoji in it.";
-  if (new TextEncoder().encode(name).length > 64) return "Please choose a shorter name.";
-  if (formatting.test(name) || fillers.test(name)) return "Please choose another name: it contains invisible characters that could make it look like someone else's.";
-  if (checkMarks.test(name)) return "Please choose another name: check marks are kept for the verified badge.";
+  if (!visible) return t("nameNeedsLetter");
+  if (new TextEncoder().encode(name).length > 64) return t("nameTooLong");
+  if (formatting.test(name) || fillers.test(name)) return t("nameInvisibleCharacters");
+  if (checkMarks.test(name)) return t("nameCheckMark");
   const role = claimedRole(name);
-  if (role) return `Please choose another name: "${role}" is a word for a role here, and the green badge is what shows who is staff.`;
+  if (role) return t("nameRoleWord", { word: role });
   return null;
 }

@@ -4,14 +4,16 @@
 // were written, so a burst the rate limit slows still arrives whole and in order; what is held up
 // (the limit, a new room key, a lost connection) goes again with the same id, which the server
 // stores once, under the key the room has then.
+import { t } from "./strings.js";
+
+// The server's refusal codes, each with the catalog key of what a member reads for it.
 const refusals = {
-  rate_limited: "Not sent yet: you are sending quickly. Trying again…",
-  store_failed: "Not sent yet: the service could not save it. Trying again…",
-  suspended: "Not sent: a moderator has paused your posting for now.",
-  not_a_member: "Not sent: you are no longer in this room.",
-  banned: "Not sent: you can no longer post here.",
+  rate_limited: "notSentRateLimited",
+  store_failed: "notSentStoreFailed",
+  suspended: "notSentSuspended",
+  not_a_member: "notSentNotAMember",
+  banned: "notSentBanned",
 };
-const waitingForConnection = "waiting for the connection… (it will be sent)";
 
 export class Outbox {
   /** `rooms` seals and says whether a room can be written to, `send(frame)` writes a frame (false
@@ -30,7 +32,7 @@ export class Outbox {
     this.pending.set(envelope.id, entry);
     if (!this.queues.has(room)) this.queues.set(room, []);
     this.queues.get(room).push(entry);
-    Outbox.mark(entry.item, this.online() ? "sending…" : waitingForConnection);
+    Outbox.mark(entry.item, t(this.online() ? "sending" : "waitingForConnection"));
     this.pump(room);
   }
 
@@ -43,7 +45,7 @@ export class Outbox {
 
   sendDirect(entry) {
     entry.inFlight = this.send({ type: "direct", message: entry.direct });
-    Outbox.mark(entry.item, entry.inFlight ? "sending…" : waitingForConnection);
+    Outbox.mark(entry.item, t(entry.inFlight ? "sending" : "waitingForConnection"));
   }
 
   /** Sends the oldest unsent message of `room`, if the room can take one now. */
@@ -51,12 +53,12 @@ export class Outbox {
     const head = this.queues.get(room)?.[0];
     if (!head || head.inFlight || head.pausedUntil > Date.now() || !this.rooms.canSend(room)) return;
     if (!this.rooms.isJoined(room)) {
-      Outbox.mark(head.item, waitingForConnection);
+      Outbox.mark(head.item, t("waitingForConnection"));
       return;
     }
     const envelope = this.rooms.seal(room, head.body, head.id);
     head.inFlight = this.send({ type: "send", envelope });
-    if (!head.inFlight) Outbox.mark(head.item, waitingForConnection);
+    if (!head.inFlight) Outbox.mark(head.item, t("waitingForConnection"));
   }
 
   /** An `ack`: the message is stored. Returns false for an id this outbox does not hold. */
@@ -64,7 +66,7 @@ export class Outbox {
     const entry = this.pending.get(frame.id);
     if (!entry) return false;
     this.finish(frame.id, entry);
-    Outbox.mark(entry.item, "sent");
+    Outbox.mark(entry.item, t("sent"));
     if (entry.room) this.pump(entry.room);
     return true;
   }
@@ -78,14 +80,14 @@ export class Outbox {
       // Once at once (the new key is usually here already); after that with growing pauses, so a
       // server that keeps saying "stale" is not answered with a flood.
       entry.stale += 1;
-      Outbox.mark(entry.item, "sending… (the room is changing its key)");
+      Outbox.mark(entry.item, t("sendingNewRoomKey"));
       this.retryLater(entry, entry.stale === 1 ? 0 : Math.min(250 * 2 ** entry.stale, 8000));
     } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
-      Outbox.mark(entry.item, refusals[frame.code]);
+      Outbox.mark(entry.item, t(refusals[frame.code]));
       this.retryLater(entry, 2000);
     } else {
       this.finish(frame.id, entry);
-      Outbox.mark(entry.item, refusals[frame.code] ?? "Not sent: the service refused it.", true);
+      Outbox.mark(entry.item, t(refusals[frame.code] ?? "notSentRefused"), true);
       if (entry.room) this.pump(entry.room);
     }
     return true;

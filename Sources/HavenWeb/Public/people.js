@@ -1,6 +1,12 @@
 // Who the people on screen are, as this browser knows them: their names, and their roles as it
 // verified them (StaffTrust: a chain to the pinned organisation key, the roster, expiry). Every
 // name and badge drawn through here is brought up to date when a name or role is learnt later.
+import { t } from "./strings.js";
+
+const roleKeys = { counsellor: "roleCounsellor", moderator: "roleModerator" };
+
+/** A role as the member reads it, in the page's language ("counsellor" in English). */
+export function roleName(role) { return Object.hasOwn(roleKeys, role) ? t(roleKeys[role]) : role; }
 
 export class People {
   /** `staff` is the StaffTrust; `me` this member's id; `verifying` whether a key is pinned. */
@@ -21,7 +27,7 @@ export class People {
   /** Checks every known proof again (a new roster arrived). */
   recheck(noted) { [...this.proofs.values()].forEach(noted); }
 
-  name(member) { return this.names.get(member) ?? "Someone"; }
+  name(member) { return this.names.get(member) ?? t("someone"); }
 
   setName(member, name) {
     this.names.set(member, name);
@@ -50,9 +56,9 @@ export class People {
     const role = this.roles.get(member);
     const known = this.verifying && (this.proofs.has(member) || member === this.me);
     badge.className = role ? "badge" : "badge member";
-    badge.textContent = role ? `${role} ✓` : known ? "member" : "not verified";
-    badge.title = role ? `verified ${role}: certified by the organisation's key`
-      : known ? "a member of this service, not staff" : "this page cannot tell yet whether they are staff";
+    const shown = { role: roleName(role) };
+    badge.textContent = role ? t("badgeVerifiedRole", shown) : known ? t("badgeMember") : t("badgeNotVerified");
+    badge.title = role ? t("badgeVerifiedRoleTitle", shown) : known ? t("badgeMemberTitle") : t("badgeNotVerifiedTitle");
   }
 
   refresh(member) {

@@ -2,6 +2,7 @@
 // number becomes a tap-to-call link), and "quick exit", a button or Escape twice, which closes
 // the chat, clears this visit and replaces the page with a neutral one, leaving no way "back" to
 // it, as domestic-abuse and mental-health sites do.
+import { t } from "./strings.js";
 
 const phoneNumber = /^\+?[0-9][0-9 ()-]{1,18}$/;
 
@@ -9,7 +10,7 @@ const phoneNumber = /^\+?[0-9][0-9 ()-]{1,18}$/;
 export function showCrisisContacts(document, list, note, contacts, general) {
   list.replaceChildren(...contacts.map(({ name, contact }) => {
     const item = document.createElement("li");
-    item.append(`${name}: `);
+    item.append(t("crisisContactName", { name }), " ");
     if (phoneNumber.test(contact)) {
       item.append(Object.assign(document.createElement("a"), { href: `tel:${contact.replace(/[^+0-9]/g, "")}`, textContent: contact }));
     } else {

@@ -4,6 +4,7 @@
 // server keeps private messages only for their recipient.
 
 import { timeLabel } from "./message-text.js";
+import { t } from "./strings.js";
 
 const kept = 200;   // messages of your own kept per person
 
@@ -23,13 +24,13 @@ export class Threads {
     heading.append(this.people.nameLabel(member), " ", this.people.badge(member));
     const messages = this.document.createElement("ol");
     messages.className = "thread-messages";
-    const reply = Object.assign(this.document.createElement("button"), { className: "reply", textContent: "Reply" });
-    reply.setAttribute("aria-label", `Reply to ${this.people.name(member)} privately`);
+    const reply = Object.assign(this.document.createElement("button"), { className: "reply", textContent: t("replyButton") });
+    reply.setAttribute("aria-label", t("replyPrivatelyLabel", { name: this.people.name(member) }));
     reply.addEventListener("click", () => this.reply(member));
     item.append(heading, messages, reply);
     this.list.append(item);
     this.threads.set(member, messages);
-    for (const sent of this.saved(member)) this.place(messages, this.line(`You: ${sent.text}`, sent.at, "mine"));
+    for (const sent of this.saved(member)) this.place(messages, this.line(t("yourMessage", { text: sent.text }), sent.at, "mine"));
     return messages;
   }
 
@@ -43,7 +44,7 @@ export class Threads {
   sent(member, text, at) {
     const saved = [...this.saved(member), { text, at }].slice(-kept);
     this.storage.setItem(`haven.thread.${member}`, JSON.stringify(saved));
-    return this.place(this.thread(member), this.line(`You: ${text}`, at, "mine"));
+    return this.place(this.thread(member), this.line(t("yourMessage", { text }), at, "mine"));
   }
 
   /** Threads with people this device kept messages to (for a page that comes back). */
