@@ -38,6 +38,9 @@ python3 Tests/Web/test_never_lose_a_word.py
 echo "test: help and a way out, one tap each (crisis contacts, quick exit)"
 python3 Tests/Web/test_safety.py
 
+echo "test: a counsellor one tap away (availability, the line, 'Talk now', worrying reports) with two browsers"
+python3 Tests/Web/test_counsellor_queue.py
+
 echo "test: trust anchors the server cannot swap (pinned organisation key, staff roster, hosted widget with SRI, identity on a shared device)"
 python3 Tests/Web/test_trust_anchors.py
 

@@ -207,15 +207,21 @@ def press_start(driver, name=None):
     driver.find_element(By.ID, "start").click()
 
 
-def confirm_staff_action(driver, row, label, confirm):
-    """Taps a staff tool that asks once more (`label`, then `confirm` after a pause the widget
-    requires), until the page says the action went."""
+def moderate(driver, row, action):
+    """Opens the "Moderate" menu of a message (`row`), picks `action` (Delete, Suspend 1 h, Remove,
+    Ban), keeps the first reason, confirms, and waits until the page says it is done."""
     driver.execute_script("document.getElementById('status').textContent = ''")
-    row.find_element(By.XPATH, f".//button[text()='{label}']").click()
+    row.find_element(By.CSS_SELECTOR, "button.moderate").click()
+    row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
+    row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("Done:"),
+                                    f"{action} was never confirmed as done")
 
-    def confirmed(d):
-        buttons = row.find_elements(By.XPATH, f".//button[text()='{confirm}']")
-        if buttons:
-            buttons[0].click()
-        return d.find_element(By.ID, "status").text.startswith(f"{label} (message from")
-    WebDriverWait(driver, 10).until(confirmed, f"{confirm} never went through")
+
+def enter_lobby(driver):
+    """Goes into the lobby (through "Rooms and settings" when already in a room) and waits until
+    the composer can be used."""
+    open_drawer(driver)
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"), "no lobby in the room list")
+    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled(), "the composer never became usable in the lobby")

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, confirm_staff_action, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, moderate, invite_link, open_drawer, press_start, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -170,8 +170,8 @@ def calls_without_relay(browsers):
         wait_for_text(ana, "call-status", "Kind Fox (member) is calling you (audio call)")
         ana.find_element(By.ID, "call-decline").click()
         wait_for_text(carol, "call-status", "declined the call")
-        confirm_staff_action(ana, row(ana, "hello from Carol"), "Ban", "Really ban?")
-        wait_for_text(carol, "status", "You can no longer post here")   # said plainly; no reconnecting as this identity
+        moderate(ana, row(ana, "hello from Carol"), "Ban")
+        wait_for_text(carol, "status", "A moderator banned you from this service. Reason: Harassing other members")   # said plainly, with why
         assert not carol.find_element(By.ID, "composer").is_enabled(), "a banned member is not told their words will be sent"
         carol.find_element(By.XPATH, "//ul[@id='call-offers']//button[text()='Voice call']").click()
         wait_for_text(carol, "status", "you are not connected, so you cannot call")

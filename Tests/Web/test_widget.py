@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, confirm_staff_action, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -166,19 +166,21 @@ def main():
         wait_for_text(bob, "messages", "a message to remove")
         target = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "a message to remove" in item.text][0]
         counsellor.save_screenshot(str(ROOT / "docs/screenshots/counsellor-room.png"))
-        target.find_element(By.XPATH, ".//button[text()='Delete']").click()
-        for driver in (alice, bob):
+        moderate(counsellor, target, "Delete")
+        for driver, told in ((alice, "A moderator removed your message. Reason: Harassing other members"), (bob, "A moderator removed this message.")):
             WebDriverWait(driver, 20).until(lambda d: "a message to remove" not in d.find_element(By.ID, "messages").text)
-            wait_for_text(driver, "messages", "A moderator removed this message.")
+            wait_for_text(driver, "messages", told)   # the sender is told why; the others only that it went
         hello = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
-        hello.find_element(By.XPATH, ".//button[text()='Suspend 1 h']").click()
-        wait_for_text(bob, "status", "suspended until")
+        moderate(counsellor, hello, "Suspend 1 h")
+        wait_for_text(bob, "status", "a moderator paused your posting. Reason: Harassing other members")
         assert not bob.find_element(By.ID, "composer").is_enabled()
         print("  ok  a counsellor deletes a message and suspends a member; both browsers reflect it")
 
         # Alice reports Bob's private message; the counsellor's browser verifies the report.
-        alice.find_element(By.XPATH, "//ol[@class='thread-messages']/li[contains(., 'just between us')]//button[text()='Report']").click()
-        time.sleep(0.5)
+        reported = alice.find_element(By.XPATH, "//ol[@class='thread-messages']/li[contains(., 'just between us')]")
+        reported.find_element(By.XPATH, ".//button[text()='Report']").click()
+        reported.find_element(By.XPATH, ".//button[text()='Harassment or abuse']").click()
+        WebDriverWait(alice, 10).until(lambda d: "Thank you" in reported.text, "the report was not confirmed")
         open_drawer(counsellor)
         assert accessibility_violations(counsellor) == [], accessibility_violations(counsellor)
         counsellor.find_element(By.ID, "load-reports").click()
@@ -202,7 +204,8 @@ def main():
         # Removing Bob moves the room to a new key that only Alice and the counsellor receive.
         row = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
         readers = counsellor.find_element(By.ID, "readers").text
-        confirm_staff_action(counsellor, row, "Remove", "Really remove?")   # Remove asks once more
+        moderate(counsellor, row, "Remove")   # asks first, with a reason
+        wait_for_text(bob, "status", "A moderator removed you from this room. Reason: Harassing other members")
         # Bob is out of the counsellor's verified log, and the room has a key he was not given.
         WebDriverWait(counsellor, 30).until(lambda d: d.find_element(By.ID, "readers").text != readers, "the removal never reached the log")
         WebDriverWait(counsellor, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())

@@ -1,73 +1,158 @@
-// What staff see that members do not: the tools on each message, and the report inbox. Remove and
-// Ban, which a click cannot undo, ask once more; a report names its sender only as far as the
-// evidence proves it.
+// What staff see that members do not: a "Moderate" menu on each message, and the report inbox.
+// Every action asks first, with a reason the member concerned is shown (signed into the action),
+// and says "Done" only once the service has applied it. A report names its sender only as far as
+// the evidence proves it.
 import { unb64 } from "./haven-protocol.js";
+import { t } from "./strings.js";
+
+const actions = [
+  { kind: "deleteMessage", button: "modDelete", question: "modDeleteQuestion", confirm: "modDeleteConfirm", done: "modDeleteDone" },
+  { kind: "suspend", button: "modSuspend", question: "modSuspendQuestion", confirm: "modSuspendConfirm", done: "modSuspendDone" },
+  { kind: "remove", button: "modRemove", question: "modRemoveQuestion", confirm: "modRemoveConfirm", done: "modRemoveDone" },
+  { kind: "ban", button: "modBan", question: "modBanQuestion", confirm: "modBanConfirm", done: "modBanDone" },
+];
+const reasons = ["reasonHarassment", "reasonHarmful", "reasonSpam", "reasonPersonalDetails", "reasonOther"];
+const categoryKeys = { self_harm_risk: "reportWorried", harassment: "reportHarassment", spam: "reportSpam", other: "reportOther" };
 
 export class StaffTools {
-  /** `act(fields)` signs and sends a moderation action; `done(text)` tells staff it went;
-   *  `people` names and badges members. */
-  constructor({ document, protocol, people, act, done = () => {} }) {
-    Object.assign(this, { document, protocol, people, act, done, decoder: new TextDecoder() });
+  /** `act(fields)` signs and sends a moderation action and returns its id (null: not sent);
+   *  `done(text)` tells staff how it went; `people` names and badges members; `roomMessage(id)`
+   *  is a room message as this page shows it ({ text, sender }), if it does; `attention` chimes
+   *  and counts new reports. */
+  constructor({ document, protocol, people, act, done, roomMessage, attention }) {
+    Object.assign(this, { document, protocol, people, act, done, roomMessage, attention, decoder: new TextDecoder() });
+    this.pending = new Map();      // action id -> what to say once the service applied it
+    this.seenReports = null;       // report ids already shown (null before the first list)
+    this.newReports = 0;
   }
 
-  /** Delete, suspend for an hour, remove (asks again), ban (asks again), for the message `env`. */
-  buttons(env) {
+  /** The "Moderate" button for the message `env`, and the panel it opens. */
+  menu(env) {
     const who = this.people.name(env.sender);
-    return [
-      this.button("Delete", who, { kind: "deleteMessage", room: env.room, target: env.sender, message: env.id }),
-      this.button("Suspend 1 h", who, { kind: "suspend", target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 }),
-      this.button("Remove", who, { kind: "remove", room: env.room, target: env.sender }, "Really remove?"),
-      this.button("Ban", who, { kind: "ban", target: env.sender }, "Really ban?"),
-    ];
-  }
-
-  // The button turns into `confirm` for a few seconds, and only a second tap acts.
-  button(label, who, fields, confirm = null) {
-    const button = this.document.createElement("button");
-    button.className = "moderate";
-    const show = (text) => { button.textContent = text; button.setAttribute("aria-label", `${text} (message from ${who})`); };
-    show(label);
-    let armed = null;
-    let armedAt = 0;
-    button.addEventListener("click", () => {
-      if (confirm && !armed) {
-        show(confirm);
-        armedAt = Date.now();
-        armed = setTimeout(() => { armed = null; show(label); }, 5000);
-        return;
-      }
-      // A double tap is not a second thought: the confirming tap counts only after a pause.
-      if (confirm && Date.now() - armedAt < 600) return;
-      clearTimeout(armed);
-      armed = null;
-      show(label);
-      this.act(fields);
-      this.done(`${label} (message from ${who}): sent to the service`);
+    const box = Object.assign(this.document.createElement("span"), { className: "moderation" });
+    const open = Object.assign(this.document.createElement("button"), { className: "moderate", textContent: t("moderateButton") });
+    open.setAttribute("aria-label", t("moderateLabel", { name: who }));
+    open.setAttribute("aria-expanded", "false");
+    const panel = Object.assign(this.document.createElement("div"), { className: "moderation-panel", hidden: true });
+    open.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      open.setAttribute("aria-expanded", String(!panel.hidden));
+      if (!panel.hidden) this.choose(panel, env);
     });
-    return button;
+    box.append(open, panel);
+    return box;
   }
 
-  /** The report inbox. A private message's evidence is checked against what the server stored
-   *  (the sender's signature over the franking commitment), and the sender and id shown are the
-   *  ones that check names, never the reporter's say-so. */
-  reports(list, entries) {
-    list.replaceChildren(...entries.map((entry) => {
-      const item = this.document.createElement("li");
-      const category = entry.report.category;
-      if (!entry.report.evidence) {
-        item.textContent = `${category}: a room message (${entry.report.room ?? "room"}), to look at in the room itself.`;
-        return item;
-      }
-      if (!this.protocol.verifyReport(entry)) {
-        item.textContent = `${category}: the evidence does not match any message that was sent, so it says nothing about anyone.`;
-        return item;
-      }
-      let text = "";
-      try { text = JSON.parse(this.decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
-      const sender = entry.stored.sender;
-      item.append(`${category}: "${text}" from ${this.people.names.get(sender) ?? sender.slice(0, 8)} `, this.people.badge(sender),
-        ` (message ${entry.stored.id.slice(0, 8)}) — verified: exactly what this sender signed`);
-      return item;
+  // The four actions; one tap asks the question.
+  choose(panel, env) {
+    const who = this.people.name(env.sender);
+    panel.replaceChildren(...actions.map((action) => {
+      const button = Object.assign(this.document.createElement("button"), { textContent: t(action.button) });
+      button.setAttribute("aria-label", t("moderateActionLabel", { action: t(action.button), name: who }));
+      button.addEventListener("click", () => this.ask(panel, env, action));
+      return button;
     }));
+    panel.firstChild.focus();
+  }
+
+  // The question, the reason (shown to the member) and the confirming button.
+  ask(panel, env, action) {
+    const who = this.people.name(env.sender);
+    const document = this.document;
+    const question = Object.assign(document.createElement("p"), { className: "question", textContent: t(action.question, { name: who }) });
+    question.id = `question-${env.id}`;
+    const pick = Object.assign(document.createElement("select"), { id: `reason-${env.id}` });
+    pick.append(...reasons.map((key) => Object.assign(document.createElement("option"), { value: key, textContent: t(key) })));
+    const pickLabel = Object.assign(document.createElement("label"), { htmlFor: pick.id, textContent: t("reasonLabel") });
+    const words = Object.assign(document.createElement("input"), { id: `words-${env.id}`, maxLength: 200, autocomplete: "off" });
+    const wordsLabel = Object.assign(document.createElement("label"), { htmlFor: words.id, textContent: t("reasonWordsLabel") });
+    const confirm = Object.assign(document.createElement("button"), { className: "confirm-action", textContent: t(action.confirm) });
+    confirm.setAttribute("aria-describedby", question.id);
+    const cancel = Object.assign(document.createElement("button"), { textContent: t("cancelButton") });
+    cancel.addEventListener("click", () => this.choose(panel, env));
+    confirm.addEventListener("click", () => {
+      const chosen = t(pick.value);
+      const reason = words.value.trim() ? `${chosen}: ${words.value.trim()}` : chosen;
+      const id = this.act({ ...this.fields(action.kind, env), reason });
+      if (!id) { this.done(t("modNotConnected")); return; }
+      this.pending.set(id, t(action.done, { name: who }));
+      this.done(t("modSending"));
+      panel.hidden = true;
+      panel.previousSibling.setAttribute("aria-expanded", "false");
+      panel.previousSibling.focus();
+    });
+    panel.replaceChildren(question, pickLabel, pick, wordsLabel, words, confirm, cancel);
+    pick.focus();
+  }
+
+  fields(kind, env) {
+    switch (kind) {
+      case "deleteMessage": return { kind, room: env.room, target: env.sender, message: env.id };
+      case "suspend": return { kind, target: env.sender, until: Math.floor(Date.now() / 1000) + 3600 };
+      case "remove": return { kind, room: env.room, target: env.sender };
+      default: return { kind, target: env.sender };
+    }
+  }
+
+  /** The service applied an action: if it was this page's, say it is done. */
+  applied(action) {
+    const text = this.pending.get(action.id);
+    if (!text) return;
+    this.pending.delete(action.id);
+    this.done(text);
+  }
+
+  /** The service refused an action of this page's (false: not one of them). */
+  refused(frame) {
+    if (!this.pending.has(frame.id)) return false;
+    this.pending.delete(frame.id);
+    this.done(t("modRefused", { reason: frame.message }));
+    return true;
+  }
+
+  /** The report inbox, newest first: what was reported and why. A private message's evidence is
+   *  checked against what the server stored (the sender's signature over the franking
+   *  commitment); a room message is quoted as this page shows it. Reports new since the last list
+   *  chime and count until staff look (`looked`). */
+  reports(list, entries) {
+    const fresh = this.seenReports ? entries.filter((entry) => !this.seenReports.has(entry.report.id)).length : 0;
+    this.seenReports = new Set(entries.map((entry) => entry.report.id));
+    if (fresh > 0) {
+      this.newReports += fresh;
+      this.attention.set("reports", this.newReports);
+      this.attention.chime();
+    }
+    list.replaceChildren(...entries.map((entry) => this.report(entry)));
+  }
+
+  /** Staff opened the inbox: nothing new is waiting any more. */
+  looked() {
+    this.newReports = 0;
+    this.attention.set("reports", 0);
+  }
+
+  report(entry) {
+    const item = this.document.createElement("li");
+    const category = t(categoryKeys[entry.report.category] ?? "reportOther");
+    if (entry.report.category === "self_harm_risk") item.className = "concern";
+    if (!entry.report.evidence) {
+      const shown = this.roomMessage(entry.report.message);
+      if (!shown) {
+        item.textContent = t("reportRoomElsewhere", { category, room: entry.report.room ?? "" });
+        return item;
+      }
+      item.append(t("reportQuoted", { category, text: shown.text, name: this.people.name(shown.sender) }), " ", this.people.badge(shown.sender));
+      return item;
+    }
+    if (!this.protocol.verifyReport(entry)) {
+      item.textContent = t("reportEvidenceMismatch", { category });
+      return item;
+    }
+    let text = "";
+    try { text = JSON.parse(this.decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
+    const sender = entry.stored.sender;
+    item.append(t("reportQuoted", { category, text, name: this.people.names.get(sender) ?? sender.slice(0, 8) }), " ",
+      this.people.badge(sender), " ", t("reportVerifiedNote", { id: entry.stored.id.slice(0, 8) }));
+    return item;
   }
 }

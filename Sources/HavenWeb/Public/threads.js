@@ -37,8 +37,9 @@ export class Threads {
   /** A message from `member`; returns its line, for the buttons that go with it. */
   received(member, text, at) { return this.place(this.thread(member), this.line(text, at)); }
 
-  /** A note in `member`'s thread (a warning about their messages). */
-  note(member, text) { return this.place(this.thread(member), this.line(text, Date.now(), "warning")); }
+  /** A note in `member`'s thread: a warning about their messages, or (`kind` "note") a word on
+   *  who they are. */
+  note(member, text, kind = "warning") { return this.place(this.thread(member), this.line(text, Date.now(), kind)); }
 
   /** A message of yours to `member`, kept on this device; returns its line, for its state. */
   sent(member, text, at) {

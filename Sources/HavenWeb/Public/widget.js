@@ -19,6 +19,11 @@ import { linkedText, timeLabel, youTubeCard, youTubeVideos } from "./message-tex
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
 import { Threads } from "./threads.js";
+import { CounsellorHelp } from "./counsellor-help.js";
+import { CounsellorInbox } from "./counsellor-inbox.js";
+import { Attention } from "./attention.js";
+import { locale, t } from "./strings.js";
+import { ReportMenus } from "./report-menu.js";
 
 const $ = (id) => document.getElementById(id);
 const anchors = readAnchors(document, location, history);
@@ -90,14 +95,68 @@ const rooms = new Rooms({
 });
 const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => writePrivatelyTo(member) });
 threads.restore(storage.keys());
+const attention = new Attention({ document, window, baseTitle: config.name });
+const shownMessages = new Map();   // room message id -> { text, sender }, as this page shows it
 const staffTools = new StaffTools({
-  document, protocol, people, act: (fields) => send({ type: "moderate", action: protocol.moderationAction(fields, me) }),
+  document, protocol, people, attention,
+  act: (fields) => {
+    const action = protocol.moderationAction(fields, me);
+    return send({ type: "moderate", action }) ? action.id : null;
+  },
   done: (text) => { $("status").textContent = text; },
+  roomMessage: (id) => shownMessages.get(id),
 });
+const reports = new ReportMenus({ document, file: (report) => send({ type: "report", report }), randomID: () => b64(sodium.randomBytes(16)) });
 const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({
   rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => Boolean(connection?.isOpen),
 });
+// Before Start the widget asks the server over HTTP how many counsellors are online; after it,
+// the session's `availability` frames keep it current.
+const help = new CounsellorHelp({
+  element: $, openingHours: config.openingHours ?? null,
+  ask: () => { if (connection?.isOpen) send({ type: "askCounsellor" }); else if (!connection) connect(); },
+  leave: () => send({ type: "leaveQueue" }),
+});
+async function checkAvailability() {
+  if (connection?.isOpen) return;
+  try { help.availability(await (await fetch(`${anchors.origin}/v1/availability`)).json()); } catch { /* said again in 30 s */ }
+  setTimeout(checkAvailability, 30_000);
+}
+checkAvailability();
+const inbox = new CounsellorInbox({
+  document, element: $, people, attention,
+  take: (member) => send({ type: "takeFromQueue", member }),
+  showMessage: (id) => {
+    const item = document.querySelector(`#messages li[data-id="${CSS.escape(id)}"]`);
+    if (!item) return false;
+    item.classList.add("highlight");
+    item.scrollIntoView({ block: "center" });
+    return true;
+  },
+  writeTo: (member) => writePrivatelyTo(member),
+});
+
+// A counsellor took a member from the line: the member sees who (if their proof verifies here)
+// and their private thread opens; the counsellor's opens too, addressed to the member.
+function queueTaken(frame) {
+  if (frame.counsellor.member === myID) {
+    if (!names.has(frame.member)) people.setName(frame.member, frame.displayName);
+    inbox.took(frame.member);
+    return;
+  }
+  if (frame.member !== myID) return;
+  const counsellor = frame.counsellor.member;
+  if (!nameProblem(frame.counsellor.displayName)) people.setName(counsellor, frame.counsellor.displayName);
+  noteRole(frame.counsellor);
+  const verified = roles.get(counsellor) === "counsellor";
+  help.taken(people.name(counsellor), verified);
+  if (verified) {
+    threads.note(counsellor, t("counsellorThreadNote", { name: people.name(counsellor) }), "note");
+    writePrivatelyTo(counsellor);
+  }
+}
+
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
   nameOf: (id) => `${names.get(id) ?? "Someone"} (${roles.has(id) ? `verified ${roles.get(id)}` : "member"})`,
@@ -157,14 +216,7 @@ function showDirect(message) {
   // The sender's clock places the message in the thread, but never later than now: a sender
   // cannot push their words to the end of a conversation.
   const item = threads.received(message.sender, typeof text === "string" ? text : "", Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now()));
-  const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
-  report.setAttribute("aria-label", `Report private message from ${people.name(message.sender)}`);
-  report.addEventListener("click", () => {
-    send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", message: message.id, sender: message.sender, evidence: opened.evidence } });
-    report.disabled = true;
-    report.textContent = "Reported";
-  });
-  item.append(" ", report);
+  item.append(" ", reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
   if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
     item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
   }
@@ -188,20 +240,35 @@ function verifiedModeration(frame) {
   return Boolean(by && by.member === action.moderator && protocol.verifyAction(action) && staff.role(by));
 }
 
+let suspendedUntil = 0;   // milliseconds: this member may not post before then
+let banned = null;         // what this member was told of their ban, once it happened
+
+// An action concerning this member is said to them in plain words, with the moderator's reason.
 function moderated(action) {
+  const mine = action.target === myID;
+  const reason = typeof action.reason === "string" && action.reason.trim() ? action.reason.trim() : null;
+  const time = new Date((action.until ?? 0) * 1000).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  const said = (plain, withReason) => t(reason ? withReason : plain, { reason, time });
   if (action.kind === "deleteMessage") {
     for (const item of document.querySelectorAll(`#messages li[data-id="${CSS.escape(action.message)}"]`)) {
-      item.replaceChildren(Object.assign(document.createElement("em"), { textContent: "A moderator removed this message." }));
+      item.replaceChildren(Object.assign(document.createElement("em"), { textContent: mine && reason ? t("yourMessageRemovedReason", { reason }) : t("messageRemovedByModerator") }));
     }
-  } else if (action.kind === "suspend" && action.target === myID) {
-    $("status").textContent = `suspended until ${new Date(action.until * 1000).toLocaleTimeString()}: you can still read`;
-    $("composer").disabled = $("send").disabled = true;
-  } else if (action.kind === "remove" && action.target === myID) {
-    $("status").textContent = "A moderator removed you from this room.";
+  } else if (action.kind === "suspend" && mine) {
+    suspendedUntil = action.until * 1000;
+    setTimeout(updateComposer, Math.max(0, suspendedUntil - Date.now()) + 1000);
+    $("status").textContent = said("suspendedNotice", "suspendedNoticeReason");
+    updateComposer();
+  } else if (action.kind === "remove" && mine) {
+    $("status").textContent = said("removedNotice", "removedNoticeReason");
     if (action.room === currentRoom) {
-      $("messages").append(listItem("A moderator removed you from this room. You can still reach the crisis contacts above at any time."));
+      const item = listItem(said("removedNotice", "removedNoticeReason"));
+      item.setAttribute("role", "alert");
+      $("messages").append(item);
       $("composer").disabled = $("send").disabled = true;
     }
+  } else if (action.kind === "ban" && mine) {
+    banned = said("bannedNotice", "bannedNoticeReason");
+    $("status").textContent = banned;
   }
 }
 
@@ -227,6 +294,7 @@ function showOwnRole(role) {
   $("accept-calls-label").hidden = role === "counsellor";   // counsellors call; they are not called
   send({ type: "listRooms" });
   $("reports-section").hidden = false;
+  help.hide();
   $("offer-calls-label").hidden = role !== "counsellor";
   sendCallPreferences();
   showOffers();
@@ -235,8 +303,7 @@ function showOwnRole(role) {
 let focusWhenReady = false;   // a room was just entered: the composer takes focus once it can be used
 
 function updateComposer() {
-  if ($("status").textContent.startsWith("suspended")) return;
-  $("composer").disabled = $("send").disabled = !currentRoom || !rooms.canSend(currentRoom);
+  $("composer").disabled = $("send").disabled = !currentRoom || !rooms.canSend(currentRoom) || Date.now() < suspendedUntil || Boolean(banned);
   if (focusWhenReady && !$("composer").disabled) {
     focusWhenReady = false;
     $("composer").focus();
@@ -342,7 +409,8 @@ function render(env, plaintext) {
   item.append(who, time, " ", body);
   for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
   if (attachment) item.append(attachments.view(attachment));
-  if (roles.has(myID) && env.sender !== myID) item.append(...staffTools.buttons(env));
+  shownMessages.set(env.id, { text, sender: env.sender });
+  if (roles.has(myID) && env.sender !== myID) item.append(" ", staffTools.menu(env));
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
     item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
   }
@@ -354,14 +422,7 @@ function render(env, plaintext) {
     item.append(" ", privately);
   }
   if (!roles.has(myID) && env.sender !== myID) {
-    const report = Object.assign(document.createElement("button"), { className: "report", textContent: "Report" });
-    report.setAttribute("aria-label", `Report message from ${people.name(env.sender)}`);
-    report.addEventListener("click", () => {
-      send({ type: "report", report: { id: b64(sodium.randomBytes(16)), category: "harassment", room: env.room, message: env.id, sender: env.sender } });
-      report.disabled = true;
-      report.textContent = "Reported";
-    });
-    item.append(" ", report);
+    item.append(" ", reports.menu(people.name(env.sender), { room: env.room, message: env.id, sender: env.sender }));
   }
   $("messages").append(item);
   return item;
@@ -437,6 +498,9 @@ function received(frame) {
     }
     case "welcome":
       $("status").textContent = "connected";
+      // The line lives in the server's memory: after a restart (or a Start from the help button)
+      // this member asks again; a place already held is kept.
+      if (help.waiting) send({ type: "askCounsellor" });
       sendCallPreferences();
       send({ type: "listRooms" });
       send({ type: "syncDirect", after: directCursor });
@@ -522,18 +586,28 @@ function received(frame) {
     case "callAvailability": noteOffer(frame.member, frame.offersCalls); break;
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": attachments.tokenArrived(frame); break;
-    case "moderated": if (verifiedModeration(frame)) moderated(frame.action); break;
+    case "moderated":
+      if (!verifiedModeration(frame)) break;
+      staffTools.applied(frame.action);
+      moderated(frame.action);
+      break;
     case "staffRoster": if (staff.adopt(frame.roster)) { people.recheck(noteRole); showOrganisation(); } break;
-    case "ack": outbox.acknowledged(frame); break;
+    case "ack": if (!reports.acknowledged(frame.id)) outbox.acknowledged(frame); break;
+    case "availability": help.availability(frame); break;
+    case "counsellorQueue": if (roles.get(myID) === "counsellor") inbox.queue(frame.entries); break;
+    case "queueTaken": queueTaken(frame); break;
+    case "concern": if (roles.get(myID) === "counsellor") inbox.concern(frame); break;
     case "error":
       if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
       if (frame.call) { calls.refused(frame); break; }
-      if (frame.id && outbox.refused(frame)) break;
+      if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) break;
+      if (frame.code === "queue_full") { help.refused(t("queueFull")); break; }
       if (frame.code === "banned") {
         connection.stop();   // no reconnecting as this identity
         $("connection-bar").hidden = true;
         $("composer").disabled = $("send").disabled = true;
-        $("status").textContent = "You can no longer post here. If you need help now, the crisis contacts are one tap away at the top.";
+        banned ??= t("bannedNotice");
+        $("status").textContent = banned;
         break;
       }
       $("status").textContent = frame.message;
@@ -563,7 +637,7 @@ $("attach").addEventListener("change", async () => {
   panel.spoken();
   $("attach").value = "";
 });
-$("load-reports").addEventListener("click", () => send({ type: "listReports" }));
+$("load-reports").addEventListener("click", () => { staffTools.looked(); send({ type: "listReports" }); });
 $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
 $("direct-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -1,0 +1,97 @@
+"""A counsellor one tap away, with two browsers: before Start a member sees whether counsellors are
+online (and when they usually are, when none is), taps "Talk to a counsellor", and waits in line
+with their place shown; the counsellor's page chimes, counts in the tab title and lists them; "Talk
+now" opens a private thread both ways, with the counsellor's role verified on the member's device.
+A member reporting a message with "I'm worried about this person" alerts the counsellor at once.
+
+Run: python3 Tests/Web/test_counsellor_queue.py (after Scripts/build-sodium-wasm.sh and a debug build).
+"""
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, press_start, wait_for_text
+
+
+def main():
+    server = Server('opening_hours = "every evening, 6 pm to 2 am"\n')
+    member, counsellor = browser(), browser()
+    try:
+        member.set_window_size(390, 844)
+        member.get(server.page)
+        wait_for_text(member, "availability", "usually here every evening, 6 pm to 2 am")
+        print("  ok  before Start, with nobody online, a member reads when counsellors are usually here")
+
+        counsellor.get(invite_link(server))
+        press_start(counsellor, "Ana")
+        wait_for_text(counsellor, "status", "verified counsellor")
+        enter_lobby(counsellor)
+        assert not counsellor.find_element(By.ID, "help-strip").is_displayed(), "staff do not queue for themselves"
+        # The member's page asks again every 30 seconds before Start; a reload asks at once.
+        member.refresh()
+        wait_for_text(member, "availability", "1 counsellor online now")
+        assert accessibility_violations(member) == [], accessibility_violations(member)
+        print("  ok  before Start the member sees that a counsellor is online")
+
+        # One tap, before Start: the session starts and the member is put in line.
+        member.find_element(By.ID, "ask-counsellor").click()
+        wait_for_text(member, "availability", "You're next to talk to a counsellor")
+        assert member.find_element(By.ID, "leave-queue").is_displayed(), "a waiting member can stop waiting"
+        name = member.find_element(By.ID, "pseudonym").get_attribute("value")
+        wait_for_text(counsellor, "queue", name)
+        wait_for_text(counsellor, "queue-title", "1 person is waiting to talk to a counsellor")
+        WebDriverWait(counsellor, 10).until(lambda d: d.title.startswith("(1) "), "the tab title does not count the waiting member")
+        assert accessibility_violations(counsellor) == [], accessibility_violations(counsellor)
+        counsellor.save_screenshot(str(ROOT / "docs/screenshots/counsellor-queue.png"))
+        print("  ok  the member waits in line with their place shown; the counsellor's page lists them and counts them in the title")
+
+        counsellor.find_element(By.CSS_SELECTOR, "#queue button.take").click()
+        wait_for_text(member, "availability", "Ana (counsellor ✓) is with you now")
+        wait_for_text(member, "direct", "Ana is a verified counsellor")
+        WebDriverWait(counsellor, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "direct-composer",
+                                            "the counsellor's private message box does not open")
+        wait_for_text(counsellor, "queue-title", "Nobody is waiting")
+        WebDriverWait(counsellor, 10).until(lambda d: not d.title.startswith("("), "the title still counts a member who was taken")
+        counsellor.find_element(By.ID, "direct-composer").send_keys("Hi, I'm Ana. I'm here with you. How are you doing tonight?\n")
+        wait_for_text(member, "direct", "How are you doing tonight?")
+        thread = member.find_element(By.CSS_SELECTOR, "#direct .thread h3")
+        assert "counsellor ✓" in thread.text, thread.text
+        WebDriverWait(member, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "direct-composer",
+                                        "the member's private message box is not ready to answer")
+        member.find_element(By.ID, "direct-composer").send_keys("Not great, thank you for coming\n")
+        wait_for_text(counsellor, "direct", "Not great, thank you for coming")
+        member.save_screenshot(str(ROOT / "docs/screenshots/phone-counsellor-with-you.png"))
+        print("  ok  'Talk now' opens a private thread both ways, and the member's device verified the counsellor")
+
+        # "I'm worried about this person" reaches the counsellor at once.
+        enter_lobby(member)
+        second = browser()
+        try:
+            second.get(server.page)
+            press_start(second, "Grey Heron")
+            enter_lobby(second)
+            second.find_element(By.ID, "composer").send_keys("I don't know how much longer I can do this\n")
+            wait_for_text(member, "messages", "how much longer")
+            row = [item for item in member.find_elements(By.CSS_SELECTOR, "#messages li") if "how much longer" in item.text][0]
+            row.find_element(By.CSS_SELECTOR, "button.report").click()
+            row.find_element(By.XPATH, ".//button[contains(., 'worried about this person')]").click()
+            WebDriverWait(member, 10).until(lambda d: "Thank you" in row.text, "the report was not confirmed")
+            wait_for_text(counsellor, "concerns", "Someone is worried about Grey Heron")
+            counsellor.find_element(By.XPATH, "//ol[@id='concerns']//button[text()='Show the message']").click()
+            WebDriverWait(counsellor, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages li.highlight"), "the message is not shown")
+            print("  ok  'I'm worried about this person' alerts the counsellor, who is taken to the message")
+        finally:
+            second.quit()
+        print("counsellor queue tests passed")
+    except BaseException:
+        print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)
+        raise
+    finally:
+        for driver in (member, counsellor):
+            driver.quit()
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
