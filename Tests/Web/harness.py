@@ -207,15 +207,16 @@ def press_start(driver, name=None):
     driver.find_element(By.ID, "start").click()
 
 
-def moderate(driver, row, action):
+def moderate(driver, row, action, until_done=True):
     """Opens the "Moderate" menu of a message (`row`), picks `action` (Delete, Suspend 1 h, Remove,
-    Ban), keeps the first reason, confirms, and waits until the page says it is done."""
+    Ban), keeps the first reason, confirms, and (`until_done`) waits until the page says it is done."""
     driver.execute_script("document.getElementById('status').textContent = ''")
     row.find_element(By.CSS_SELECTOR, "button.moderate").click()
     row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
     row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()
-    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("Done:"),
-                                    f"{action} was never confirmed as done")
+    if until_done:
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("Done:"),
+                                        f"{action} was never confirmed as done")
 
 
 def enter_lobby(driver):

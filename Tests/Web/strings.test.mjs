@@ -8,7 +8,8 @@ import { catalog, chooseLanguage, language, t, translator } from "../../Sources/
 
 const folder = new URL("../../Sources/HavenWeb/Public/", import.meta.url);
 const converted = ["people.js", "device-panel.js", "connection.js", "safety.js", "attachments.js", "calls.js",
-  "outbox.js", "threads.js", "message-text.js", "names.js"];
+  "outbox.js", "threads.js", "message-text.js", "names.js", "widget.js", "staff-tools.js", "counsellor-help.js",
+  "counsellor-inbox.js", "report-menu.js", "attention.js", "call-offers.js", "message-list.js", "page-words.js", "rooms.js"];
 let checks = 0;
 const check = (condition, what) => { assert.ok(condition, what); checks += 1; };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -55,12 +56,13 @@ check(spanishOnly("people", { count: 1 }) === "1 persona" && spanishOnly("people
 check(spanishOnly("people", { count: 1000000 }) === "1000000 personas", "a plural form the catalog leaves out reads as other");
 
 // The string literals of every module that may use the catalog.
-const modules = readdirSync(folder).filter((name) => name.endsWith(".js") && name !== "strings.js");
+const modules = readdirSync(folder).filter((name) => name.endsWith(".js") && !name.startsWith("strings"));
 const literalsOf = new Map(modules.map((name) => [name, stringLiterals(readFileSync(new URL(name, folder), "utf8"))]));
 
 // The converted modules load, and every key they pass to t straight away exists.
+// (widget.js is the page's entry point: it runs in a browser only, so it is read, not loaded.)
 for (const name of converted) {
-  await import(new URL(name, folder));
+  if (name !== "widget.js") await import(new URL(name, folder));
   for (const { text } of literalsOf.get(name).filter((literal) => literal.tKey)) check(Object.hasOwn(catalog.en, text), `${name}: t("${text}") is in the catalog`);
 }
 
@@ -73,18 +75,31 @@ const notShown = new Map([
   ["hung up", "a hangup reason in the call protocol (calls.js)"],
   ["noopener noreferrer", "a link's rel attribute (message-text.js)"],
   ["encrypted-media; picture-in-picture", "an iframe's allow list (message-text.js)"],
+  ["sodium.wasm does not match the pinned digest", "an Error for the console; the member reads encryptionModuleAltered (widget.js)"],
 ]);
 const convertedLiterals = converted.flatMap((name) => literalsOf.get(name).map(({ text }) => text));
 for (const text of notShown.keys()) check(convertedLiterals.includes(text), `"${text}" is still in use, or leaves the list above`);
 for (const name of converted) {
   for (const { text, line } of literalsOf.get(name)) {
-    const sentence = text.trim().split(/\s+/).filter((word) => /\p{L}/u.test(word)).length >= 2;
+    const sentence = text.trim().split(/\s+/).filter((word) => /^[("“]?\p{L}/u.test(word)).length >= 2;
     check(!sentence || notShown.has(text), `${name}:${line}: "${text}" should come from the catalog (strings.js)`);
   }
 }
 
+// The page's own words carry their keys (data-text, data-label, data-title), each in the catalog;
+// only the title and the service's name, which come from the operator's settings, carry none.
+const page = readFileSync(new URL("index.html", folder), "utf8");
+const pageKeys = [...page.matchAll(/data-(?:text|label|title)="(\w+)"/g)].map((match) => match[1]);
+for (const key of pageKeys) check(Object.hasOwn(catalog.en, key), `index.html: ${key} is in the catalog`);
+for (const [, tag, text] of page.matchAll(/(<[a-z0-9]+\b[^>]*>)([^<>]*\p{L}[^<>]*)</gu)) {
+  check(tag.includes("data-text=") || /^<title>|id="service-name"/.test(tag), `index.html: "${text.trim()}" should carry a data-text key`);
+}
+for (const [, attribute, value] of page.matchAll(/(?<!data-)(aria-label|title)="([^"]*)"/g)) {
+  check(new RegExp(`${attribute}="${value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}" data-(label|title)=`).test(page), `index.html: ${attribute} "${value}" should carry a key`);
+}
+
 // Every key is used: a key misspelt where it is used leaves its real one unused.
-const literals = [...literalsOf.values()].flatMap((found) => found.map(({ text }) => text));
+const literals = [...[...literalsOf.values()].flatMap((found) => found.map(({ text }) => text)), ...pageKeys];
 for (const key of Object.keys(catalog.en)) check(literals.includes(key), `${key} is used`);
 
 console.log(`strings: ${checks} checks of the catalog and the modules that use it passed`);

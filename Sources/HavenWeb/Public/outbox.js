@@ -119,7 +119,12 @@ export class Outbox {
 
   static mark(item, text, failed = false) {
     let state = item.querySelector(".state");
-    if (!state) { state = Object.assign(document.createElement("span"), { className: "state" }); item.append(" ", state); }
+    if (!state) {
+      // Right after the words, before any buttons the line carries.
+      state = Object.assign(document.createElement("span"), { className: "state" });
+      const words = item.querySelector(".text");
+      if (words) words.after(" ", state); else item.append(" ", state);
+    }
     state.textContent = text;
     state.classList.toggle("failed", failed);
   }

@@ -3,7 +3,7 @@
 // and says "Done" only once the service has applied it. A report names its sender only as far as
 // the evidence proves it.
 import { unb64 } from "./haven-protocol.js";
-import { t } from "./strings.js";
+import { locale, t } from "./strings.js";
 
 const actions = [
   { kind: "deleteMessage", button: "modDelete", question: "modDeleteQuestion", confirm: "modDeleteConfirm", done: "modDeleteDone" },
@@ -12,6 +12,10 @@ const actions = [
   { kind: "ban", button: "modBan", question: "modBanQuestion", confirm: "modBanConfirm", done: "modBanDone" },
 ];
 const reasons = ["reasonHarassment", "reasonHarmful", "reasonSpam", "reasonPersonalDetails", "reasonOther"];
+const auditKeys = {
+  deleteMessage: "auditDeleted", suspend: "auditSuspended", ban: "auditBanned", remove: "auditRemoved",
+  admit: "auditAdmitted", appoint: "auditAppointed", lift: "auditLifted",
+};
 const categoryKeys = { self_harm_risk: "reportWorried", harassment: "reportHarassment", spam: "reportSpam", other: "reportOther" };
 
 export class StaffTools {
@@ -154,5 +158,19 @@ export class StaffTools {
     item.append(t("reportQuoted", { category, text, name: this.people.names.get(sender) ?? sender.slice(0, 8) }), " ",
       this.people.badge(sender), " ", t("reportVerifiedNote", { id: entry.stored.id.slice(0, 8) }));
     return item;
+  }
+
+  /** A room's audit trail: who did what to whom, when, why, and whether the signature holds. */
+  audit(list, actions) {
+    const named = (member) => this.people.names.get(member) ?? t("memberWithKey", { key: member.slice(0, 8) });
+    list.replaceChildren(...actions.map((action) => {
+      const item = this.document.createElement("li");
+      const what = t(auditKeys[action.kind] ?? "auditOther", { target: action.target ? named(action.target) : "" });
+      item.textContent = t("auditEntry", {
+        time: new Date(action.issuedAt * 1000).toLocaleString(locale), moderator: named(action.moderator), what,
+      }) + (action.reason ? ` ${t("auditReason", { reason: action.reason })}` : "")
+        + ` ${t(this.protocol.verifyAction(action) ? "auditSignatureValid" : "auditSignatureInvalid")}`;
+      return item;
+    }));
   }
 }

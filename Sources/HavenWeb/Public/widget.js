@@ -11,7 +11,7 @@ import { Outbox } from "./outbox.js";
 import { DeviceIdentity } from "./device-identity.js";
 import { StaffTrust } from "./staff-trust.js";
 import { nameProblem } from "./names.js";
-import { People } from "./people.js";
+import { People, roleName } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
 import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
@@ -19,13 +19,17 @@ import { linkedText, timeLabel, youTubeCard, youTubeVideos } from "./message-tex
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
 import { Threads } from "./threads.js";
+import { MessageList } from "./message-list.js";
+import { CallOffers } from "./call-offers.js";
 import { CounsellorHelp } from "./counsellor-help.js";
 import { CounsellorInbox } from "./counsellor-inbox.js";
 import { Attention } from "./attention.js";
 import { locale, t } from "./strings.js";
+import { translatePage } from "./page-words.js";
 import { ReportMenus } from "./report-menu.js";
 
 const $ = (id) => document.getElementById(id);
+translatePage(document);
 const anchors = readAnchors(document, location, history);
 const sodium = await loadSodium(await sodiumBytes());
 const protocol = haven(sodium);
@@ -39,7 +43,7 @@ async function sodiumBytes() {
   if (!anchors.sodium) return bytes;
   const digest = `sha512-${btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-512", bytes))))}`;
   if (digest !== anchors.sodium) {
-    document.getElementById("status").textContent = "This page's encryption module is not the one it was published with, so it will not run. Please tell the service.";
+    document.getElementById("status").textContent = t("encryptionModuleAltered");
     throw new Error("sodium.wasm does not match the pinned digest");
   }
   return bytes;
@@ -84,7 +88,6 @@ let directCursor = 0;        // the same for private messages
 const roomKinds = new Map(); // room -> "support" or "private", from the room list
 const send = (frame) => connection?.send(frame) ?? false;
 const turnWaiters = [];
-const offers = new Set();    // verified counsellors offering calls now
 const rooms = new Rooms({
   sodium, protocol, identity: me, organisationKey, staffNow: (proof, at) => Boolean(staff.role(proof, at ?? undefined)), send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
@@ -96,6 +99,7 @@ const rooms = new Rooms({
 const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => writePrivatelyTo(member) });
 threads.restore(storage.keys());
 const attention = new Attention({ document, window, baseTitle: config.name });
+const messageList = new MessageList({ document, window, list: $("messages"), jump: $("new-messages") });
 const shownMessages = new Map();   // room message id -> { text, sender }, as this page shows it
 const staffTools = new StaffTools({
   document, protocol, people, attention,
@@ -159,45 +163,13 @@ function queueTaken(frame) {
 
 const calls = new Calls({
   sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
-  nameOf: (id) => `${names.get(id) ?? "Someone"} (${roles.has(id) ? `verified ${roles.get(id)}` : "member"})`,
+  nameOf: (id) => t(roles.has(id) ? "callPeerVerified" : "callPeerMember", { name: people.name(id), role: roleName(roles.get(id)) }),
   turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
 });
-// Call settings are standing preferences of this device.
-for (const [id, key] of [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"], ["offer-calls", "haven.offerCalls"]]) {
-  if (storage.getItem(key) !== null) $(id).checked = storage.getItem(key) === "true";
-  $(id).addEventListener("change", () => { storage.setItem(key, String($(id).checked)); sendCallPreferences(); showOffers(); });
-}
-
-function sendCallPreferences() {
-  const offerCalls = roles.get(myID) === "counsellor" && $("offer-calls").checked;
-  send({ type: "callPreferences", acceptCalls: $("accept-calls").checked, offerCalls });
-}
-
-function noteOffer(member, offersCalls) {
-  if (offersCalls && roles.get(member) === "counsellor") offers.add(member); else offers.delete(member);
-  showOffers();
-}
-
-// Members see the verified counsellors who offer calls, with a call button for each.
-function showOffers() {
-  const callable = roles.has(myID) ? [] : [...offers];
-  $("call-offers").replaceChildren(...callable.map((member) => {
-    const item = listItem(`${names.get(member) ?? "A counsellor"} `);
-    item.append(people.badge(member), " takes calls ");
-    item.append(callButton(member, "audio", "Voice call"));
-    if (!$("audio-only").checked) item.append(" ", callButton(member, "video", "Video call"));
-    return item;
-  }));
-}
-
-function callButton(member, media, label) {
-  const button = Object.assign(document.createElement("button"), { className: "call", textContent: label });
-  button.addEventListener("click", () => {
-    if (!connection?.isOpen) { $("status").textContent = "you are not connected, so you cannot call"; return; }
-    calls.start(member, media);
-  });
-  return button;
-}
+const callOffers = new CallOffers({
+  document, element: $, storage, people, myID, send, isConnected: () => Boolean(connection?.isOpen),
+  start: (member, media) => calls.start(member, media), said: (text) => { $("status").textContent = text; },
+});
 
 function showDirect(message) {
   let opened, text, counter, name, staffProof, sentAt;
@@ -212,13 +184,13 @@ function showDirect(message) {
   if (staffProof?.member === message.sender && staff.boundByRoster(staffProof)) noteRole(staffProof);
   const warnings = directCounters.receive(message.sender, message.id, counter);
   if (warnings === null) return;
-  for (const warning of warnings) threads.note(message.sender, `⚠ ${warningTexts[warning.kind]}`);
+  for (const warning of warnings) threads.note(message.sender, `⚠ ${warningText(warning.kind)}`);
   // The sender's clock places the message in the thread, but never later than now: a sender
   // cannot push their words to the end of a conversation.
   const item = threads.received(message.sender, typeof text === "string" ? text : "", Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now()));
   item.append(" ", reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
   if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
-    item.append(" ", callButton(message.sender, "video", "Video call"), " ", callButton(message.sender, "audio", "Audio call"));
+    item.append(" ", ...callOffers.buttons(message.sender));
   }
   announcePrivateMessage(message.sender, item);
 }
@@ -227,7 +199,7 @@ function showDirect(message) {
 function announcePrivateMessage(sender, item) {
   const box = item.getBoundingClientRect();
   if (box.top >= 0 && box.bottom <= window.innerHeight) return;
-  $("direct-notice").textContent = `New private message from ${people.name(sender)}: show it`;
+  $("direct-notice").textContent = t("newPrivateMessageNotice", { name: people.name(sender) });
   $("direct-notice").hidden = false;
   $("direct-notice").onclick = () => { $("direct-notice").hidden = true; item.scrollIntoView({ block: "center" }); };
 }
@@ -263,7 +235,7 @@ function moderated(action) {
     if (action.room === currentRoom) {
       const item = listItem(said("removedNotice", "removedNoticeReason"));
       item.setAttribute("role", "alert");
-      $("messages").append(item);
+      messageList.note(item);
       $("composer").disabled = $("send").disabled = true;
     }
   } else if (action.kind === "ban" && mine) {
@@ -286,7 +258,7 @@ function showHereCount(room, button = document.querySelector(`#rooms button[data
   if (!button) return;
   const state = rooms.states.get(room);
   const here = state?.subscribed ? state.online.size : Number(button.dataset.online ?? 0);
-  button.textContent = `${button.dataset.name} (${here} here)`;
+  button.textContent = t("roomHere", { room: button.dataset.name, count: here });
 }
 
 function showOwnRole(role) {
@@ -296,8 +268,8 @@ function showOwnRole(role) {
   $("reports-section").hidden = false;
   help.hide();
   $("offer-calls-label").hidden = role !== "counsellor";
-  sendCallPreferences();
-  showOffers();
+  callOffers.sendPreferences();
+  callOffers.show();
 }
 
 let focusWhenReady = false;   // a room was just entered: the composer takes focus once it can be used
@@ -310,27 +282,23 @@ function updateComposer() {
   }
 }
 
-const warningTexts = {
-  forked: "Your copy of this room's history differs from another member's: the server may be showing people different rooms. Messages stay encrypted.",
-  entryRefused: "The server sent a change to this room that does not check out; it was ignored.",
-  counterRepeated: "A member's message count went backwards: a message may have been replayed.",
-  messagesWithheld: "Some messages from a member did not arrive: the server may have withheld them.",
-  keyMismatch: "Someone sent a room key that does not match the room's signed key; it was refused.",
-  notEntitled: "A message came from someone this room never gave its key; it is not shown.",
-  rewritten: "This room's history no longer begins the way this device saw it before: the server may be showing you a different room. Sending here is paused.",
-  behind: "Other members see changes to this room that have not reached you: the server may be holding them back. Sending here is paused until they arrive.",
+const warningKeys = {
+  forked: "warningForked", entryRefused: "warningEntryRefused", counterRepeated: "warningCounterRepeated",
+  messagesWithheld: "warningMessagesWithheld", keyMismatch: "warningKeyMismatch", notEntitled: "warningNotEntitled",
+  rewritten: "warningRewritten", behind: "warningBehind",
 };
+const warningText = (kind) => (Object.hasOwn(warningKeys, kind) ? t(warningKeys[kind]) : null);
 const warned = new Set();    // room, kind and member of each warning shown, so each is said once
 
 // What the browser noticed that did not check out, said once in the room in plain words.
 function warn(room, warning) {
-  const text = warningTexts[warning.kind];
+  const text = warningText(warning.kind);
   const key = `${room} ${warning.kind} ${warning.sender ?? ""}`;
   if (room !== currentRoom || !text || warned.has(key)) return;
   warned.add(key);
   const item = Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${text}` });
   item.setAttribute("role", "alert");
-  $("messages").append(item);
+  messageList.note(item);
 }
 
 // How many people can read the room (its verified log's members: whoever holds its key, here
@@ -347,13 +315,13 @@ function showReaders(room) {
     const fresh = seen ? [...log.members].filter((member) => member !== myID && !seen.includes(member)) : [];
     const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
     const others = fresh.length - known.length;
-    newSinceLastVisit.set(room, [...known, ...(others > 0 ? [`${others} ${others === 1 ? "other" : "others"}`] : [])].join(", "));
+    newSinceLastVisit.set(room, [...known, ...(others > 0 ? [t("othersCount", { count: others })] : [])].join(", "));
   }
   storage.setItem(seenKey, JSON.stringify([...log.members]));
   const here = rooms.state(room).online.size || 1;
-  const readers = `${log.members.size} ${log.members.size === 1 ? "person" : "people"} can read this room, ${here} here now${log.mode === "open" ? " (anyone may join it)" : ""}.`;
+  const readers = t(log.mode === "open" ? "readersOpen" : "readers", { count: log.members.size, here });
   const newcomers = newSinceLastVisit.get(room);
-  $("readers").textContent = newcomers ? `${readers} New since you last looked: ${newcomers}.` : readers;
+  $("readers").textContent = newcomers ? `${readers} ${t("newSinceLastLooked", { names: newcomers })}` : readers;
 }
 
 // Messages under a key nobody online could share with this member stay unreadable: said once,
@@ -364,7 +332,7 @@ function noteUnreadableHistory(room, change) {
   const unreadable = state.waiting.filter((frame) => frame.envelope.epoch < change.record.epoch);
   if (unreadable.length === 0) return;
   state.waiting = state.waiting.filter((frame) => frame.envelope.epoch >= change.record.epoch);
-  $("messages").append(listItem("Earlier messages in this room are private to the people who were here then. What is said from now on, you will see."));
+  messageList.note(listItem(t("earlierMessagesPrivate")));
 }
 
 
@@ -383,8 +351,8 @@ function show(frame) {
 }
 
 function render(env, plaintext) {
-  let text, attachment, name, sentAt;
-  try { ({ text, attachment, name, sentAt } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
+  let text, attachment, name, sentAt, reply;
+  try { ({ text, attachment, name, sentAt, reply } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
   text = typeof text === "string" ? text : "";
   // The sender signed their name inside the message: past senders keep their names.
   if (typeof name === "string" && !nameProblem(name) && !names.has(env.sender)) people.setName(env.sender, name);
@@ -397,7 +365,7 @@ function render(env, plaintext) {
   if (env.sender !== myID) {
     who.tabIndex = 0;
     who.setAttribute("role", "button");
-    who.title = "Message privately";
+    who.title = t("messagePrivatelyButton");
     who.addEventListener("click", () => writePrivatelyTo(env.sender));
     who.addEventListener("keydown", (event) => { if (event.key === "Enter") writePrivatelyTo(env.sender); });
   }
@@ -405,41 +373,76 @@ function render(env, plaintext) {
   const body = document.createElement("span");
   body.className = "text";
   body.append(...linkedText(document, text));
-  const time = timeLabel(document, Number.isFinite(sentAt) ? sentAt : Date.now());
-  item.append(who, time, " ", body);
+  // The sender's clock places the message, but never later than now.
+  const at = Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now());
+  item.append(who, timeLabel(document, at), " ");
+  if (typeof reply?.id === "string") item.append(quote(reply.id));
+  item.append(body);
   for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
   if (attachment) item.append(attachments.view(attachment));
   shownMessages.set(env.id, { text, sender: env.sender });
   if (roles.has(myID) && env.sender !== myID) item.append(" ", staffTools.menu(env));
   if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
-    item.append(" ", callButton(env.sender, "video", "Video call"), " ", callButton(env.sender, "audio", "Audio call"));
+    item.append(" ", ...callOffers.buttons(env.sender));
   }
+  item.append(" ", replyButton(env.id, env.sender));
   if (env.sender !== myID) {
     // A visible way to talk to this person alone (tapping the name does the same).
-    const privately = Object.assign(document.createElement("button"), { className: "privately", textContent: "Message privately" });
-    privately.setAttribute("aria-label", `Message ${people.name(env.sender)} privately`);
+    const privately = Object.assign(document.createElement("button"), { className: "privately", textContent: t("messagePrivatelyButton") });
+    privately.setAttribute("aria-label", t("messagePrivatelyLabel", { name: people.name(env.sender) }));
     privately.addEventListener("click", () => writePrivatelyTo(env.sender));
     item.append(" ", privately);
   }
   if (!roles.has(myID) && env.sender !== myID) {
     item.append(" ", reports.menu(people.name(env.sender), { room: env.room, message: env.id, sender: env.sender }));
   }
-  $("messages").append(item);
+  messageList.add(item, at, { mine: env.sender === myID });
   return item;
 }
+
+// A reply quotes the message as this page showed it (never the replier's account of it); a
+// message this page never showed is only pointed at.
+function quote(id) {
+  const original = shownMessages.get(id);
+  const block = Object.assign(document.createElement("blockquote"), { className: "quote" });
+  block.textContent = original
+    ? t("quotedMessage", { name: people.name(original.sender), text: excerpt(original.text) })
+    : t("quotedUnknown");
+  return block;
+}
+const excerpt = (text) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
+
+// "Reply": the next message quotes this one, said above the message box until sent or cancelled.
+let replyingTo = null;
+function replyButton(id, sender) {
+  const button = Object.assign(document.createElement("button"), { className: "reply", textContent: t("replyButton") });
+  button.setAttribute("aria-label", t("replyToLabel", { name: people.name(sender) }));
+  button.addEventListener("click", () => {
+    replyingTo = id;
+    $("replying-text").textContent = t("replyingTo", { name: people.name(sender), text: excerpt(shownMessages.get(id)?.text ?? "") });
+    $("replying").hidden = false;
+    $("composer").focus();
+  });
+  return button;
+}
+$("replying-cancel").addEventListener("click", () => {
+  replyingTo = null;
+  $("replying").hidden = true;
+  $("composer").focus();
+});
 
 // A text over the protocol's 16 KiB could not be stored, and resent after every reconnect it
 // would close the connection each time: it is kept in the box, with a word on why.
 function tooLong(text) {
   if (encoder.encode(text).length <= 16 * 1024) return false;
-  $("status").textContent = "That message is too long to send in one go: please split it into shorter ones.";
+  $("status").textContent = t("messageTooLong");
   return true;
 }
 
 // Opens the private message box addressed to `member`, and puts the cursor in it.
 function writePrivatelyTo(member) {
   directTarget = member;
-  $("direct-label").textContent = `Private message to ${names.get(member) ?? "this member"}`;
+  $("direct-label").textContent = t("privateMessageTo", { name: people.name(member) });
   $("direct-form").hidden = false;
   $("direct-composer").focus();
 }
@@ -453,7 +456,7 @@ function connect() {
   names.set(myID, $("pseudonym").value);
   storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
-  $("status").textContent = "connecting…";
+  $("status").textContent = t("connecting");
   panel.start();
   connection = new Connection({ url: anchors.webSocket, onFrame: received, onDown: connectionLost });
   connection.open();
@@ -463,7 +466,7 @@ function connect() {
 // page says so while it reconnects by itself.
 function connectionLost() {
   $("connection-bar").hidden = false;
-  $("status").textContent = "reconnecting…";
+  $("status").textContent = t("reconnecting");
   rooms.disconnected();
   calls.disconnected();
 }
@@ -488,7 +491,7 @@ function received(frame) {
   switch (frame.type) {
     case "challenge": {
       if (anchors.serverName && frame.server !== anchors.serverName) {
-        $("status").textContent = "This is not the service this page was set up for, so Haven did not sign in. Nothing was sent.";
+        $("status").textContent = t("wrongService");
         connection.stop();
         break;
       }
@@ -497,18 +500,18 @@ function received(frame) {
       break;
     }
     case "welcome":
-      $("status").textContent = "connected";
+      $("status").textContent = t("connected");
       // The line lives in the server's memory: after a restart (or a Start from the help button)
       // this member asks again; a place already held is kept.
       if (help.waiting) send({ type: "askCounsellor" });
-      sendCallPreferences();
+      callOffers.sendPreferences();
       send({ type: "listRooms" });
       send({ type: "syncDirect", after: directCursor });
       reconnected();
       if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
       break;
     case "invite":
-      if (!organisationKey) { $("status").textContent = "This invite link is missing its organisation key (#org=…); ask the operator for the full link."; break; }
+      if (!organisationKey) { $("status").textContent = t("inviteMissingKey"); break; }
       try {
         const certificate = protocol.redeemInvite(frame.certificate, unb64(inviteFragment).slice(16), me, organisationKey);
         send({ type: "redeemInvite", certificate });
@@ -517,7 +520,7 @@ function received(frame) {
     case "certified":
       noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
       storage.setItem("haven.staff", JSON.stringify(frame.certificate));
-      $("status").textContent = `connected as a verified ${frame.certificate.invite.role}`;
+      $("status").textContent = t("connectedAsVerified", { role: roleName(frame.certificate.invite.role) });
       // A staff identity is kept (the invite it used works once); staff can untick this.
       panel.remember().catch(() => {});
       break;
@@ -543,18 +546,18 @@ function received(frame) {
       break;
     case "joined": {
       showHereCount(frame.room);
-      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); noteOffer(m.member, m.offersCalls); });
+      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); callOffers.note(m.member, m.offersCalls); });
       const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
-      $("retention").textContent = days ? `Messages here are deleted after ${days} days.` : "Messages here are kept until deleted.";
+      $("retention").textContent = days ? t("retentionDays", { count: days }) : t("retentionKept");
       break;
     }
     case "memberLeft":
       showHereCount(frame.room);
-      if (!rooms.isOnline(frame.member)) noteOffer(frame.member, false);
+      if (!rooms.isOnline(frame.member)) callOffers.note(frame.member, false);
       break;
     case "synced":
       if (frame.room) {
-        $("status").textContent = `in ${frame.room}`;
+        $("status").textContent = t("inRoom", { room: frame.room });
         showReaders(frame.room);
         updateComposer();
         outbox.retry();
@@ -564,17 +567,14 @@ function received(frame) {
       showHereCount(frame.room);
       names.set(frame.member.member, frame.member.displayName);
       noteRole(frame.member);
-      noteOffer(frame.member.member, frame.member.offersCalls);
+      callOffers.note(frame.member.member, frame.member.offersCalls);
       break;
     }
     case "message": show(frame); break;
     case "direct": showDirect(frame.message); break;
     case "reports": staffTools.reports($("reports"), frame.reports); break;
     case "audit":
-      $("audit").replaceChildren(...frame.actions.map((action) => listItem(
-        `${new Date(action.issuedAt * 1000).toLocaleString()}: ${action.kind} by ${names.get(action.moderator) ?? action.moderator.slice(0, 8)}`
-        + `${action.target ? ` concerning ${names.get(action.target) ?? action.target.slice(0, 8)}` : ""}`
-        + (protocol.verifyAction(action) ? " (signature valid)" : " (SIGNATURE INVALID)"))));
+      staffTools.audit($("audit"), frame.actions);
       break;
     case "callSignal": {
       let signal;
@@ -583,7 +583,7 @@ function received(frame) {
       break;
     }
     case "callEnded": calls.serverEnded(frame); break;
-    case "callAvailability": noteOffer(frame.member, frame.offersCalls); break;
+    case "callAvailability": callOffers.note(frame.member, frame.offersCalls); break;
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
     case "uploadToken": attachments.tokenArrived(frame); break;
     case "moderated":
@@ -620,9 +620,10 @@ $("composer-form").addEventListener("submit", (event) => {
   const text = $("composer").value.trim();
   if (!text || !rooms.canSend(currentRoom)) return;
   if (tooLong(text)) return;
-  const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now() }));
-  followingMessages = true;   // your own words are always shown: the list jumps to them
+  const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now(), ...(replyingTo ? { reply: { id: replyingTo } } : {}) }));
   outbox.post(currentRoom, body);
+  replyingTo = null;
+  $("replying").hidden = true;
   panel.spoken();
   $("composer").value = "";
 });
@@ -663,14 +664,7 @@ $("drawer-toggle").addEventListener("click", () => {
   $("drawer-toggle").setAttribute("aria-expanded", String(open));
 });
 
-// The list follows new messages while the member is at its end, and stays put while they read back.
-let followingMessages = true;
-$("messages").addEventListener("scroll", () => {
-  const list = $("messages");
-  followingMessages = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-});
-new MutationObserver(() => { if (followingMessages) $("messages").scrollTop = $("messages").scrollHeight; })
-  .observe($("messages"), { childList: true, subtree: true });
+
 
 $("crisis-toggle").addEventListener("click", () => {
   const open = $("crisis").hidden;
@@ -694,14 +688,14 @@ const savedStaff = JSON.parse(storage.getItem("haven.staff") ?? "null");
 if (savedStaff?.member === myID) noteRole({ member: myID, displayName: $("pseudonym").value, staff: savedStaff });
 if (sessionStorage.getItem("haven.forgotten")) {
   sessionStorage.removeItem("haven.forgotten");
-  $("status").textContent = "Done: nothing from your last visit is kept on this device.";
+  $("status").textContent = t("forgottenStatus");
 }
 
 // Staff can compare this with the fingerprint their operator gave them (`haven keys show`).
 function showOrganisation() {
-  const roster = staff.roster ? ` Staff list signed by the organisation: version ${staff.roster.sequence}.` : "";
+  const roster = staff.roster ? ` ${t("rosterVersion", { version: staff.roster.sequence })}` : "";
   $("organisation").textContent = organisationKey
-    ? `Counsellors and moderators here are verified against the organisation key ${fingerprint(sodium, organisationKey)}.${roster}`
-    : "This page was not given its organisation's key, so nobody here is shown as verified staff.";
+    ? `${t("organisationFingerprint", { fingerprint: fingerprint(sodium, organisationKey) })}${roster}`
+    : t("organisationMissing");
 }
 showOrganisation();
