@@ -183,9 +183,18 @@ class TLSProxy:
 
 
 def open_drawer(driver):
-    """In a room the name, rooms, call settings and staff tools sit behind "Rooms and settings": open it."""
-    if driver.execute_script("return document.body.classList.contains('in-room') && !document.body.classList.contains('drawer-open')"):
-        driver.find_element(By.ID, "drawer-toggle").click()
+    """In a room on a phone, the name, rooms, private messages, call settings and staff tools are
+    a sheet behind "Rooms and settings" (on a wide screen they are beside the chat): open it."""
+    toggle = driver.find_element(By.ID, "drawer-toggle")
+    if toggle.is_displayed() and not driver.execute_script("return document.body.classList.contains('drawer-open')"):
+        toggle.click()
+
+
+def close_drawer(driver):
+    """Back to the chat from the sheet, if it is open."""
+    back = driver.find_element(By.ID, "drawer-close")
+    if back.is_displayed():
+        back.click()
 
 
 def accessibility_violations(driver):
@@ -211,6 +220,7 @@ def moderate(driver, row, action, until_done=True):
     """Opens the "Moderate" menu of a message (`row`), picks `action` (Delete, Suspend 1 h, Remove,
     Ban), keeps the first reason, confirms, and (`until_done`) waits until the page says it is done."""
     driver.execute_script("document.getElementById('status').textContent = ''")
+    close_drawer(driver)
     row.find_element(By.CSS_SELECTOR, "button.moderate").click()
     row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
     row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()

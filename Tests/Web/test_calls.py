@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, moderate, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, close_drawer, moderate, invite_link, open_drawer, press_start, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -51,6 +51,7 @@ def start(server, name, url=None, audio_only=False):
 
 def row(driver, text):
     """The message row in the room that contains `text`."""
+    close_drawer(driver)
     WebDriverWait(driver, 20).until(lambda d: any(text in item.text for item in d.find_elements(By.CSS_SELECTOR, "#messages li")))
     return [item for item in driver.find_elements(By.CSS_SELECTOR, "#messages li") if text in item.text][0]
 

@@ -18,7 +18,8 @@ def main():
     server = Server('opening_hours = "every evening, 6 pm to 2 am"\n')
     member, counsellor = browser(), browser()
     try:
-        member.set_window_size(390, 844)
+        member.set_window_size(390, 844)     # a member on a phone
+        counsellor.set_window_size(1280, 800)   # a counsellor at a desk: the line and the conversations side by side
         member.get(server.page)
         wait_for_text(member, "availability", "usually here every evening, 6 pm to 2 am")
         print("  ok  before Start, with nobody online, a member reads when counsellors are usually here")

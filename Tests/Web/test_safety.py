@@ -54,8 +54,14 @@ def main():
         assert accessibility_violations(driver) == [], accessibility_violations(driver)
         driver.find_element(By.ID, "drawer-toggle").click()
         assert driver.find_element(By.ID, "rooms").is_displayed(), "rooms and settings open from the toggle"
+        assert not driver.find_element(By.ID, "composer").is_displayed(), "on a phone the settings are a sheet over the chat"
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "drawer-close",
+                                        "focus does not move into the sheet")
         assert accessibility_violations(driver) == [], accessibility_violations(driver)
-        driver.find_element(By.ID, "drawer-toggle").click()   # closed again: the room as it is used
+        driver.save_screenshot(str(ROOT / "docs/screenshots/phone-drawer.png"))
+        driver.find_element(By.ID, "drawer-close").click()   # back to the chat: the room as it is used
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "composer",
+                                        "focus does not return to the message box")
         driver.find_element(By.ID, "composer").send_keys("Is anyone around tonight?\n")
         wait_for_text(driver, "messages", "Is anyone around tonight? sent")
         print("  ok  on a phone, joining a room shows the conversation with the composer in view and focused; axe-core finds nothing on the start, room and settings screens")

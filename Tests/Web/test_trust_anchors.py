@@ -19,7 +19,7 @@ import threading
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, TLSProxy, browser, invite_link, member_id, moderate, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, TLSProxy, browser, close_drawer, enter_lobby, invite_link, member_id, moderate, open_drawer, press_start, wait_for_text
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -33,15 +33,8 @@ def start(driver, url, name):
     press_start(driver, name)
 
 
-def enter_lobby(driver):
-    open_drawer(driver)
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
-    wait_for_text(driver, "status", "in lobby")
-    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
-
-
 def line_with(driver, text):
+    close_drawer(driver)
     wait_for_text(driver, "messages", text)
     return [item for item in driver.find_elements(By.CSS_SELECTOR, "#messages li") if text in item.text][0].text
 
@@ -74,6 +67,7 @@ def swapped_organisation_key_gives_no_badge():
 
 
 def say(driver, text):
+    close_drawer(driver)
     driver.find_element(By.ID, "composer").send_keys(text + "\n")
 
 
@@ -115,6 +109,7 @@ def revoked_or_second_key_staff_are_members():
         say(ana, "hello from staff")
         assert "counsellor ✓" in line_with(otter, "hello from staff")
         server.haven("staff", "confirm", "--data", server.folder, "--keys", server.keys)
+        open_drawer(otter)
         otter.find_element(By.CSS_SELECTOR, "footer summary").click()   # "For staff": the key and roster version
         wait_for_text(otter, "organisation", "version 1", seconds=30)
 
@@ -165,6 +160,7 @@ def revoked_or_second_key_staff_are_members():
         # Revoked: Ana's next words carry no badge, and a deletion she asks for, which the real
         # server refuses, is refused by the browser too when the liar passes it on as done.
         server.haven("staff", "revoke", "--data", server.folder, "--keys", server.keys, "--", ana_id[:12])
+        open_drawer(otter)
         wait_for_text(otter, "organisation", "version 2", seconds=30)
         say(ana, "after the revocation")
         shown = line_with(otter, "after the revocation")

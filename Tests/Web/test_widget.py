@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, close_drawer, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -61,6 +61,11 @@ def main():
         name = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if marker in item.text][0]
         name.find_element(By.XPATH, ".//button[text()='Message privately']").click()   # the visible action on every message
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
+        # On a phone private messages are in the sheet: the chat announces one, and a tap shows it.
+        notice = WebDriverWait(alice, 20).until(lambda d: d.find_element(By.ID, "direct-notice") if d.find_element(By.ID, "direct-notice").is_displayed() else None,
+                                                "the chat does not announce the private message")
+        assert "New private message from Calm Heron" in notice.text, notice.text
+        notice.click()
         wait_for_text(alice, "direct", "just between us")
         thread = alice.find_element(By.CSS_SELECTOR, "#direct .thread")
         WebDriverWait(alice, 10).until(lambda d: thread.find_element(By.CSS_SELECTOR, "h3").text == "Calm Heron member", thread.text)
@@ -68,6 +73,8 @@ def main():
         # Bob's own side of the conversation is kept on his page, in the thread with Alice.
         assert "Quiet Otter" in bob.find_element(By.CSS_SELECTOR, "#direct .thread h3").text
         print("  ok  a member messages another privately from the room; each side sees a thread under the other's name and role")
+        for driver in (alice, bob):
+            close_drawer(driver)
 
         # An image and a PDF are encrypted in the browser, stored as ciphertext, and shown to Bob.
         png = pathlib.Path(server.folder) / "drawing.png"
@@ -178,9 +185,11 @@ def main():
 
         # Alice reports Bob's private message; the counsellor's browser verifies the report.
         reported = alice.find_element(By.XPATH, "//ol[@class='thread-messages']/li[contains(., 'just between us')]")
+        open_drawer(alice)   # private messages are in the sheet
         reported.find_element(By.XPATH, ".//button[text()='Report']").click()
         reported.find_element(By.XPATH, ".//button[text()='Harassment or abuse']").click()
         WebDriverWait(alice, 10).until(lambda d: "Thank you" in reported.text, "the report was not confirmed")
+        close_drawer(alice)
         open_drawer(counsellor)
         assert accessibility_violations(counsellor) == [], accessibility_violations(counsellor)
         counsellor.find_element(By.ID, "load-reports").click()
@@ -202,6 +211,7 @@ def main():
         print("  ok  the counsellor sees the room's audit trail with signatures checked")
 
         # Removing Bob moves the room to a new key that only Alice and the counsellor receive.
+        close_drawer(counsellor)
         row = [item for item in counsellor.find_elements(By.CSS_SELECTOR, "#messages li") if "hello back" in item.text][0]
         readers = counsellor.find_element(By.ID, "readers").text
         moderate(counsellor, row, "Remove")   # asks first, with a reason

@@ -324,4 +324,7 @@ export const en = {
   auditReason: "Reason: {reason}.",
   auditSignatureValid: "(signature valid)",
   auditSignatureInvalid: "(SIGNATURE INVALID)",
+
+  // index.html: the sheet
+  backToChat: "Back to chat",
 };

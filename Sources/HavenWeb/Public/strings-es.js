@@ -315,4 +315,7 @@ export const es = {
   auditReason: "Motivo: {reason}.",
   auditSignatureValid: "(firma válida)",
   auditSignatureInvalid: "(FIRMA NO VÁLIDA)",
+
+  // index.html: the sheet
+  backToChat: "Volver al chat",
 };

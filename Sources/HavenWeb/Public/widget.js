@@ -198,10 +198,14 @@ function showDirect(message) {
 // A private message out of sight is announced where the member is looking, with a way to it.
 function announcePrivateMessage(sender, item) {
   const box = item.getBoundingClientRect();
-  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  if (item.offsetParent !== null && box.top >= 0 && box.bottom <= window.innerHeight) return;
   $("direct-notice").textContent = t("newPrivateMessageNotice", { name: people.name(sender) });
   $("direct-notice").hidden = false;
-  $("direct-notice").onclick = () => { $("direct-notice").hidden = true; item.scrollIntoView({ block: "center" }); };
+  $("direct-notice").onclick = () => {
+    $("direct-notice").hidden = true;
+    setDrawer(true);
+    item.scrollIntoView({ block: "center" });
+  };
 }
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
@@ -444,6 +448,7 @@ function writePrivatelyTo(member) {
   directTarget = member;
   $("direct-label").textContent = t("privateMessageTo", { name: people.name(member) });
   $("direct-form").hidden = false;
+  setDrawer(true);
   $("direct-composer").focus();
 }
 
@@ -659,9 +664,19 @@ function enterRoomLayout() {
   $("drawer-toggle").hidden = false;
   $("drawer-toggle").setAttribute("aria-expanded", "false");
 }
-$("drawer-toggle").addEventListener("click", () => {
-  const open = document.body.classList.toggle("drawer-open");
+// On a phone the rest is a sheet over the chat; on a wide screen it sits beside it.
+function setDrawer(open) {
+  if (!document.body.classList.contains("in-room")) return;
+  document.body.classList.toggle("drawer-open", open);
   $("drawer-toggle").setAttribute("aria-expanded", String(open));
+}
+$("drawer-toggle").addEventListener("click", () => {
+  setDrawer(true);
+  $("drawer-close").focus();
+});
+$("drawer-close").addEventListener("click", () => {
+  setDrawer(false);
+  $("composer").focus();
 });
 
 
