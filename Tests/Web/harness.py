@@ -81,9 +81,13 @@ class Server:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def browser():
+def browser(language=None):
+    """Headless Chromium; `language` (e.g. "es") makes it a browser that prefers that language."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
+    if language:
+        options.add_argument(f"--lang={language}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": f"{language},en"})
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=420,900",
                      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required",
                      "--allow-loopback-in-peer-connection"):
@@ -223,6 +227,8 @@ def moderate(driver, row, action, until_done=True):
     close_drawer(driver)
     row.find_element(By.CSS_SELECTOR, "button.moderate").click()
     row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.tagName") == "SELECT",
+                                    "the question does not take the focus (its reason)")
     row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()
     if until_done:
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("Done:"),

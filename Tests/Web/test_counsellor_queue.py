@@ -76,6 +76,8 @@ def main():
             wait_for_text(member, "messages", "how much longer")
             row = [item for item in member.find_elements(By.CSS_SELECTOR, "#messages li") if "how much longer" in item.text][0]
             row.find_element(By.CSS_SELECTOR, "button.report").click()
+            WebDriverWait(member, 10).until(lambda d: "worried" in d.execute_script("return document.activeElement.textContent"),
+                                            "the reasons do not take the focus")
             row.find_element(By.XPATH, ".//button[contains(., 'worried about this person')]").click()
             WebDriverWait(member, 10).until(lambda d: "Thank you" in row.text, "the report was not confirmed")
             wait_for_text(counsellor, "concerns", "Someone is worried about Grey Heron")

@@ -43,7 +43,8 @@ def main():
         driver.get(server.page)
         press_start(driver)
         wait_for_text(driver, "status", "connected")
-        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.activeElement.dataset.room") == "lobby",
+                                        "after Start the focus does not move to the rooms")
         driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
         wait_for_text(driver, "status", "in lobby")
         WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
@@ -82,6 +83,23 @@ def main():
         driver.find_element(By.ID, "quick-exit").click()
         WebDriverWait(driver, 10).until(lambda d: d.current_url == server.url + "healthz", "the quick exit button did not leave the page")
         print("  ok  the quick exit button does the same")
+
+        # A browser that prefers Spanish gets the widget in Spanish, the crisis help and quick exit included.
+        spanish = browser(language="es")
+        try:
+            spanish.get(server.page)
+            WebDriverWait(spanish, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
+            assert spanish.find_element(By.ID, "start").text == "Empezar", spanish.find_element(By.ID, "start").text
+            assert spanish.execute_script("return document.documentElement.lang") == "es"
+            assert spanish.find_element(By.ID, "crisis-toggle").text == "¿En crisis? Busca ayuda ahora"
+            assert spanish.find_element(By.ID, "quick-exit").text == "Salida rápida"
+            wait_for_text(spanish, "availability", "no hay nadie del equipo de consejería en línea")
+            assert accessibility_violations(spanish) == [], accessibility_violations(spanish)
+            press_start(spanish)
+            wait_for_text(spanish, "status", "conectado")
+        finally:
+            spanish.quit()
+        print("  ok  a browser that prefers Spanish gets the widget in Spanish, with no axe-core findings")
         print("safety tests passed")
     except BaseException:
         print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)

@@ -13,9 +13,7 @@ import { StaffTrust } from "./staff-trust.js";
 import { nameProblem } from "./names.js";
 import { People, roleName } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
-import { Connection } from "./connection.js";
 import { QuickExit, showCrisisContacts } from "./safety.js";
-import { linkedText, timeLabel, youTubeCard, youTubeVideos } from "./message-text.js";
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
 import { Threads } from "./threads.js";
@@ -27,6 +25,10 @@ import { Attention } from "./attention.js";
 import { locale, t } from "./strings.js";
 import { translatePage } from "./page-words.js";
 import { ReportMenus } from "./report-menu.js";
+import { RoomView } from "./room-view.js";
+import { Composer } from "./composer.js";
+import { PrivateMessages } from "./private-messages.js";
+import { Session } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 translatePage(document);
@@ -79,28 +81,21 @@ const people = new People({ staff, me: myID, verifying: Boolean(organisationKey)
 const { names, roles } = people;
 names.set(myID, $("pseudonym").value);
 let currentRoom = null;
-let directTarget = null;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-let connection = null;        // made at Start; reconnects by itself after a drop
-const cursors = new Map();   // room -> the last message position this page has, to resume from
-let directCursor = 0;        // the same for private messages
 const roomKinds = new Map(); // room -> "support" or "private", from the room list
-const send = (frame) => connection?.send(frame) ?? false;
+const send = (frame) => session.send(frame);
 const turnWaiters = [];
 const rooms = new Rooms({
   sodium, protocol, identity: me, organisationKey, staffNow: (proof, at) => Boolean(staff.role(proof, at ?? undefined)), send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
-    if (event.kind === "keys") { event.waiting.forEach((frame) => show(frame)); updateComposer(); outbox.retry(); }
-    if (event.kind === "warning") { warn(room, event.warning); updateComposer(); }
-    if (event.kind === "log") { updateComposer(); showReaders(room); noteUnreadableHistory(room, event.change); outbox.retry(); }
+    if (event.kind === "keys") { event.waiting.forEach((frame) => roomView.show(frame)); composer.update(); outbox.retry(); }
+    if (event.kind === "warning") { roomView.warn(room, event.warning); composer.update(); }
+    if (event.kind === "log") { composer.update(); roomView.readers(room); roomView.unreadableHistory(room, event.change); outbox.retry(); }
   },
 });
-const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => writePrivatelyTo(member) });
+const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => privateMessages.writeTo(member) });
 threads.restore(storage.keys());
 const attention = new Attention({ document, window, baseTitle: config.name });
 const messageList = new MessageList({ document, window, list: $("messages"), jump: $("new-messages") });
-const shownMessages = new Map();   // room message id -> { text, sender }, as this page shows it
 const staffTools = new StaffTools({
   document, protocol, people, attention,
   act: (fields) => {
@@ -108,37 +103,35 @@ const staffTools = new StaffTools({
     return send({ type: "moderate", action }) ? action.id : null;
   },
   done: (text) => { $("status").textContent = text; },
-  roomMessage: (id) => shownMessages.get(id),
+  roomMessage: (id) => roomView.message(id),
 });
 const reports = new ReportMenus({ document, file: (report) => send({ type: "report", report }), randomID: () => b64(sodium.randomBytes(16)) });
 const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({
-  rooms, send, render: (envelope, body) => render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => Boolean(connection?.isOpen),
+  rooms, send, render: (envelope, body) => roomView.render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => session.isOpen,
+});
+const said = (text) => { $("status").textContent = text; };
+const composer = new Composer({
+  element: $, rooms, outbox, attachments, said, room: () => currentRoom, name: () => names.get(myID),
+  spoken: () => panel.spoken(), quoted: (id) => roomView.message(id)?.text,
 });
 // Before Start the widget asks the server over HTTP how many counsellors are online; after it,
 // the session's `availability` frames keep it current.
 const help = new CounsellorHelp({
   element: $, openingHours: config.openingHours ?? null,
-  ask: () => { if (connection?.isOpen) send({ type: "askCounsellor" }); else if (!connection) connect(); },
+  ask: () => { if (session.isOpen) send({ type: "askCounsellor" }); else if (!session.started) start(); },
   leave: () => send({ type: "leaveQueue" }),
 });
 async function checkAvailability() {
-  if (connection?.isOpen) return;
+  if (session.isOpen) return;
   try { help.availability(await (await fetch(`${anchors.origin}/v1/availability`)).json()); } catch { /* said again in 30 s */ }
   setTimeout(checkAvailability, 30_000);
 }
-checkAvailability();
 const inbox = new CounsellorInbox({
   document, element: $, people, attention,
   take: (member) => send({ type: "takeFromQueue", member }),
-  showMessage: (id) => {
-    const item = document.querySelector(`#messages li[data-id="${CSS.escape(id)}"]`);
-    if (!item) return false;
-    item.classList.add("highlight");
-    item.scrollIntoView({ block: "center" });
-    return true;
-  },
-  writeTo: (member) => writePrivatelyTo(member),
+  showMessage: (id) => roomView.highlight(id),
+  writeTo: (member) => privateMessages.writeTo(member),
 });
 
 // A counsellor took a member from the line: the member sees who (if their proof verifies here)
@@ -157,7 +150,7 @@ function queueTaken(frame) {
   help.taken(people.name(counsellor), verified);
   if (verified) {
     threads.note(counsellor, t("counsellorThreadNote", { name: people.name(counsellor) }), "note");
-    writePrivatelyTo(counsellor);
+    privateMessages.writeTo(counsellor);
   }
 }
 
@@ -167,46 +160,22 @@ const calls = new Calls({
   turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
 });
 const callOffers = new CallOffers({
-  document, element: $, storage, people, myID, send, isConnected: () => Boolean(connection?.isOpen),
-  start: (member, media) => calls.start(member, media), said: (text) => { $("status").textContent = text; },
+  document, element: $, storage, people, myID, send, isConnected: () => session.isOpen, start: (member, media) => calls.start(member, media), said,
 });
-
-function showDirect(message) {
-  let opened, text, counter, name, staffProof, sentAt;
-  try {
-    opened = protocol.openDirectWithEvidence(message, me);
-    ({ text, counter, name, staff: staffProof, sentAt } = JSON.parse(decoder.decode(opened.body)));
-  } catch { return; }
-  // The sender signed their name and staff proof inside the message: a role is shown only if the
-  // roster binds the proof's invite to this sender and it verifies here, and a name only if it is
-  // one a member may have.
-  if (typeof name === "string" && !nameProblem(name) && !names.has(message.sender)) people.setName(message.sender, name);
-  if (staffProof?.member === message.sender && staff.boundByRoster(staffProof)) noteRole(staffProof);
-  const warnings = directCounters.receive(message.sender, message.id, counter);
-  if (warnings === null) return;
-  for (const warning of warnings) threads.note(message.sender, `⚠ ${warningText(warning.kind)}`);
-  // The sender's clock places the message in the thread, but never later than now: a sender
-  // cannot push their words to the end of a conversation.
-  const item = threads.received(message.sender, typeof text === "string" ? text : "", Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now()));
-  item.append(" ", reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
-  if (roles.get(myID) === "counsellor" && !roles.has(message.sender)) {
-    item.append(" ", ...callOffers.buttons(message.sender));
-  }
-  announcePrivateMessage(message.sender, item);
-}
-
-// A private message out of sight is announced where the member is looking, with a way to it.
-function announcePrivateMessage(sender, item) {
-  const box = item.getBoundingClientRect();
-  if (item.offsetParent !== null && box.top >= 0 && box.bottom <= window.innerHeight) return;
-  $("direct-notice").textContent = t("newPrivateMessageNotice", { name: people.name(sender) });
-  $("direct-notice").hidden = false;
-  $("direct-notice").onclick = () => {
-    $("direct-notice").hidden = true;
-    setDrawer(true);
-    item.scrollIntoView({ block: "center" });
-  };
-}
+const roomView = new RoomView({
+  document, element: $, rooms, people, myID, storage, messageList, staffTools, callOffers, reports, attachments, composer,
+  room: () => currentRoom, writeTo: (member) => privateMessages.writeTo(member),
+});
+const privateMessages = new PrivateMessages({
+  element: $, window, protocol, sodium, me, myID, people, staff, counters: directCounters, threads, reports, callOffers, outbox,
+  noteRole: (info) => noteRole(info), ownInfo: () => ownInfo, openDrawer: () => setDrawer(true), fits: (text) => composer.fits(text),
+  spoken: () => panel.spoken(),
+});
+const session = new Session({
+  anchors, sodium, protocol, me, rooms, calls, outbox, name: () => $("pseudonym").value,
+  roomKind: (room) => roomKinds.get(room), frame: (frame) => received(frame), welcomed: () => welcomed(), said, bar: $("connection-bar"),
+});
+checkAvailability();
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
 // with it) chains to the organisation key as staff or an appointed moderator. A forged deletion or
@@ -216,7 +185,6 @@ function verifiedModeration(frame) {
   return Boolean(by && by.member === action.moderator && protocol.verifyAction(action) && staff.role(by));
 }
 
-let suspendedUntil = 0;   // milliseconds: this member may not post before then
 let banned = null;         // what this member was told of their ban, once it happened
 
 // An action concerning this member is said to them in plain words, with the moderator's reason.
@@ -224,27 +192,22 @@ function moderated(action) {
   const mine = action.target === myID;
   const reason = typeof action.reason === "string" && action.reason.trim() ? action.reason.trim() : null;
   const time = new Date((action.until ?? 0) * 1000).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  const said = (plain, withReason) => t(reason ? withReason : plain, { reason, time });
+  const told = (plain, withReason) => t(reason ? withReason : plain, { reason, time });
   if (action.kind === "deleteMessage") {
-    for (const item of document.querySelectorAll(`#messages li[data-id="${CSS.escape(action.message)}"]`)) {
-      item.replaceChildren(Object.assign(document.createElement("em"), { textContent: mine && reason ? t("yourMessageRemovedReason", { reason }) : t("messageRemovedByModerator") }));
-    }
+    roomView.deleted(action, reason);
   } else if (action.kind === "suspend" && mine) {
-    suspendedUntil = action.until * 1000;
-    setTimeout(updateComposer, Math.max(0, suspendedUntil - Date.now()) + 1000);
-    $("status").textContent = said("suspendedNotice", "suspendedNoticeReason");
-    updateComposer();
+    $("status").textContent = told("suspendedNotice", "suspendedNoticeReason");
+    composer.suspend(action.until * 1000);
   } else if (action.kind === "remove" && mine) {
-    $("status").textContent = said("removedNotice", "removedNoticeReason");
+    $("status").textContent = told("removedNotice", "removedNoticeReason");
     if (action.room === currentRoom) {
-      const item = listItem(said("removedNotice", "removedNoticeReason"));
-      item.setAttribute("role", "alert");
-      messageList.note(item);
+      roomView.note(told("removedNotice", "removedNoticeReason"), { alert: true });
       $("composer").disabled = $("send").disabled = true;
     }
   } else if (action.kind === "ban" && mine) {
-    banned = said("bannedNotice", "bannedNoticeReason");
+    banned = told("bannedNotice", "bannedNoticeReason");
     $("status").textContent = banned;
+    composer.ban();
   }
 }
 
@@ -276,245 +239,35 @@ function showOwnRole(role) {
   callOffers.show();
 }
 
-let focusWhenReady = false;   // a room was just entered: the composer takes focus once it can be used
+let focusRoomsWhenListed = false;   // Start was pressed: the room list takes the focus when it comes
 
-function updateComposer() {
-  $("composer").disabled = $("send").disabled = !currentRoom || !rooms.canSend(currentRoom) || Date.now() < suspendedUntil || Boolean(banned);
-  if (focusWhenReady && !$("composer").disabled) {
-    focusWhenReady = false;
-    $("composer").focus();
-  }
-}
-
-const warningKeys = {
-  forked: "warningForked", entryRefused: "warningEntryRefused", counterRepeated: "warningCounterRepeated",
-  messagesWithheld: "warningMessagesWithheld", keyMismatch: "warningKeyMismatch", notEntitled: "warningNotEntitled",
-  rewritten: "warningRewritten", behind: "warningBehind",
-};
-const warningText = (kind) => (Object.hasOwn(warningKeys, kind) ? t(warningKeys[kind]) : null);
-const warned = new Set();    // room, kind and member of each warning shown, so each is said once
-
-// What the browser noticed that did not check out, said once in the room in plain words.
-function warn(room, warning) {
-  const text = warningText(warning.kind);
-  const key = `${room} ${warning.kind} ${warning.sender ?? ""}`;
-  if (room !== currentRoom || !text || warned.has(key)) return;
-  warned.add(key);
-  const item = Object.assign(document.createElement("li"), { className: "warning", textContent: `⚠ ${text}` });
-  item.setAttribute("role", "alert");
-  messageList.note(item);
-}
-
-// How many people can read the room (its verified log's members: whoever holds its key, here
-// or not), how many are here now, and who became a reader since this device last looked (worked
-// out once per visit, when this member's own place in the room is settled).
-const newSinceLastVisit = new Map();   // room -> names, for this visit
-function showReaders(room) {
-  if (room !== currentRoom) return;
-  const log = rooms.state(room).keyring.log;
-  if (!log.members.has(myID)) return;
-  const seenKey = `haven.seen.${room}`;
-  if (!newSinceLastVisit.has(room)) {
-    const seen = JSON.parse(storage.getItem(seenKey) ?? "null");
-    const fresh = seen ? [...log.members].filter((member) => member !== myID && !seen.includes(member)) : [];
-    const known = fresh.filter((member) => names.has(member)).map((member) => names.get(member));
-    const others = fresh.length - known.length;
-    newSinceLastVisit.set(room, [...known, ...(others > 0 ? [t("othersCount", { count: others })] : [])].join(", "));
-  }
-  storage.setItem(seenKey, JSON.stringify([...log.members]));
-  const here = rooms.state(room).online.size || 1;
-  const readers = t(log.mode === "open" ? "readersOpen" : "readers", { count: log.members.size, here });
-  const newcomers = newSinceLastVisit.get(room);
-  $("readers").textContent = newcomers ? `${readers} ${t("newSinceLastLooked", { names: newcomers })}` : readers;
-}
-
-// Messages under a key nobody online could share with this member stay unreadable: said once,
-// plainly, when this member starts the room's next key itself.
-function noteUnreadableHistory(room, change) {
-  if (change.kind !== "epochStarted" || change.record.author !== myID || room !== currentRoom) return;
-  const state = rooms.state(room);
-  const unreadable = state.waiting.filter((frame) => frame.envelope.epoch < change.record.epoch);
-  if (unreadable.length === 0) return;
-  state.waiting = state.waiting.filter((frame) => frame.envelope.epoch >= change.record.epoch);
-  messageList.note(listItem(t("earlierMessagesPrivate")));
-}
-
-
-
-function show(frame) {
-  const env = frame.envelope;
-  // Once on screen is enough: after a reconnect the server resumes from this page's position, and
-  // a message that was already here (this member's own, say) is not shown again.
-  if (document.querySelector(`#messages li[data-id="${CSS.escape(env.id)}"]`)) return;
-  const state = rooms.state(env.room);
-  const opened = state.keyring.open(env);
-  if (opened.kind === "needsKey") { state.waiting.push(frame); return; }
-  if (opened.kind === "refused") { if (opened.warning) warn(env.room, opened.warning); return; }
-  opened.warnings.forEach((warning) => warn(env.room, warning));
-  render(env, opened.body);
-}
-
-function render(env, plaintext) {
-  let text, attachment, name, sentAt, reply;
-  try { ({ text, attachment, name, sentAt, reply } = JSON.parse(decoder.decode(plaintext))); } catch { return; }
-  text = typeof text === "string" ? text : "";
-  // The sender signed their name inside the message: past senders keep their names.
-  if (typeof name === "string" && !nameProblem(name) && !names.has(env.sender)) people.setName(env.sender, name);
-  const item = document.createElement("li");
-  item.dataset.id = env.id;
-  if (env.sender === myID) item.classList.add("mine");
-  const who = document.createElement("span");
-  who.className = "who";
-  who.append(people.nameLabel(env.sender));
-  if (env.sender !== myID) {
-    who.tabIndex = 0;
-    who.setAttribute("role", "button");
-    who.title = t("messagePrivatelyButton");
-    who.addEventListener("click", () => writePrivatelyTo(env.sender));
-    who.addEventListener("keydown", (event) => { if (event.key === "Enter") writePrivatelyTo(env.sender); });
-  }
-  who.append(" ", people.badge(env.sender));
-  const body = document.createElement("span");
-  body.className = "text";
-  body.append(...linkedText(document, text));
-  // The sender's clock places the message, but never later than now.
-  const at = Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now());
-  item.append(who, timeLabel(document, at), " ");
-  if (typeof reply?.id === "string") item.append(quote(reply.id));
-  item.append(body);
-  for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
-  if (attachment) item.append(attachments.view(attachment));
-  shownMessages.set(env.id, { text, sender: env.sender });
-  if (roles.has(myID) && env.sender !== myID) item.append(" ", staffTools.menu(env));
-  if (roles.get(myID) === "counsellor" && env.sender !== myID && !roles.has(env.sender)) {
-    item.append(" ", ...callOffers.buttons(env.sender));
-  }
-  item.append(" ", replyButton(env.id, env.sender));
-  if (env.sender !== myID) {
-    // A visible way to talk to this person alone (tapping the name does the same).
-    const privately = Object.assign(document.createElement("button"), { className: "privately", textContent: t("messagePrivatelyButton") });
-    privately.setAttribute("aria-label", t("messagePrivatelyLabel", { name: people.name(env.sender) }));
-    privately.addEventListener("click", () => writePrivatelyTo(env.sender));
-    item.append(" ", privately);
-  }
-  if (!roles.has(myID) && env.sender !== myID) {
-    item.append(" ", reports.menu(people.name(env.sender), { room: env.room, message: env.id, sender: env.sender }));
-  }
-  messageList.add(item, at, { mine: env.sender === myID });
-  return item;
-}
-
-// A reply quotes the message as this page showed it (never the replier's account of it); a
-// message this page never showed is only pointed at.
-function quote(id) {
-  const original = shownMessages.get(id);
-  const block = Object.assign(document.createElement("blockquote"), { className: "quote" });
-  block.textContent = original
-    ? t("quotedMessage", { name: people.name(original.sender), text: excerpt(original.text) })
-    : t("quotedUnknown");
-  return block;
-}
-const excerpt = (text) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
-
-// "Reply": the next message quotes this one, said above the message box until sent or cancelled.
-let replyingTo = null;
-function replyButton(id, sender) {
-  const button = Object.assign(document.createElement("button"), { className: "reply", textContent: t("replyButton") });
-  button.setAttribute("aria-label", t("replyToLabel", { name: people.name(sender) }));
-  button.addEventListener("click", () => {
-    replyingTo = id;
-    $("replying-text").textContent = t("replyingTo", { name: people.name(sender), text: excerpt(shownMessages.get(id)?.text ?? "") });
-    $("replying").hidden = false;
-    $("composer").focus();
-  });
-  return button;
-}
-$("replying-cancel").addEventListener("click", () => {
-  replyingTo = null;
-  $("replying").hidden = true;
-  $("composer").focus();
-});
-
-// A text over the protocol's 16 KiB could not be stored, and resent after every reconnect it
-// would close the connection each time: it is kept in the box, with a word on why.
-function tooLong(text) {
-  if (encoder.encode(text).length <= 16 * 1024) return false;
-  $("status").textContent = t("messageTooLong");
-  return true;
-}
-
-// Opens the private message box addressed to `member`, and puts the cursor in it.
-function writePrivatelyTo(member) {
-  directTarget = member;
-  $("direct-label").textContent = t("privateMessageTo", { name: people.name(member) });
-  $("direct-form").hidden = false;
-  setDrawer(true);
-  $("direct-composer").focus();
-}
-
-function connect() {
+// Start: the name is checked, kept, and the session begins.
+function start() {
   const problem = nameProblem($("pseudonym").value);
   if (problem) {
-    $("status").textContent = problem;
+    said(problem);
     return;
   }
   names.set(myID, $("pseudonym").value);
   storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
-  $("status").textContent = t("connecting");
+  focusRoomsWhenListed = !help.waiting;
   panel.start();
-  connection = new Connection({ url: anchors.webSocket, onFrame: received, onDown: connectionLost });
-  connection.open();
+  session.start();
 }
 
-// The connection dropped: what is typed is kept and sent when it is back (the outbox), and the
-// page says so while it reconnects by itself.
-function connectionLost() {
-  $("connection-bar").hidden = false;
-  $("status").textContent = t("reconnecting");
-  rooms.disconnected();
-  calls.disconnected();
+// Logged in (again): the rest of what the page asks for, and its settings.
+function welcomed() {
+  // The line lives in the server's memory: after a restart (or a Start from the help button)
+  // this member asks again; a place already held is kept.
+  if (help.waiting) send({ type: "askCounsellor" });
+  callOffers.sendPreferences();
+  if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
 }
 
-// Back in: the rooms this page was in are joined again from where it was, private messages
-// resume from the last one here, and what waited goes out (the same ids, stored once).
-function reconnected() {
-  connection.established();
-  $("connection-bar").hidden = true;
-  for (const room of rooms.rejoining) {
-    const join = rooms.joinFrame(room, { private: roomKinds.get(room) === "private", after: cursors.get(room) ?? 0 });
-    if (join) send(join);
-  }
-  outbox.reconnected();
-}
-
+// Every frame the session does not handle itself.
 function received(frame) {
-  if (frame.type === "message" && frame.cursor) cursors.set(frame.envelope.room, Math.max(cursors.get(frame.envelope.room) ?? 0, frame.cursor));
-  if (frame.type === "synced" && frame.room && frame.cursor) cursors.set(frame.room, Math.max(cursors.get(frame.room) ?? 0, frame.cursor));
-  if (frame.type === "direct" && frame.cursor) directCursor = Math.max(directCursor, frame.cursor);
-  if (rooms.received(frame)) return;
   switch (frame.type) {
-    case "challenge": {
-      if (anchors.serverName && frame.server !== anchors.serverName) {
-        $("status").textContent = t("wrongService");
-        connection.stop();
-        break;
-      }
-      const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
-      send({ type: "auth", member: myID, signature: b64(signature), displayName: $("pseudonym").value });
-      break;
-    }
-    case "welcome":
-      $("status").textContent = t("connected");
-      // The line lives in the server's memory: after a restart (or a Start from the help button)
-      // this member asks again; a place already held is kept.
-      if (help.waiting) send({ type: "askCounsellor" });
-      callOffers.sendPreferences();
-      send({ type: "listRooms" });
-      send({ type: "syncDirect", after: directCursor });
-      reconnected();
-      if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
-      break;
     case "invite":
       if (!organisationKey) { $("status").textContent = t("inviteMissingKey"); break; }
       try {
@@ -543,11 +296,13 @@ function received(frame) {
           currentRoom = room.room;
           $("room-title").textContent = room.name;
           const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
-          if (join) send(join); else { showReaders(room.room); updateComposer(); }
+          if (join) send(join); else { roomView.readers(room.room); composer.update(); }
         });
         item.append(button);
         return item;
       }));
+      if (focusRoomsWhenListed && !currentRoom) $("rooms").querySelector("button")?.focus();
+      focusRoomsWhenListed = false;
       break;
     case "joined": {
       showHereCount(frame.room);
@@ -563,8 +318,8 @@ function received(frame) {
     case "synced":
       if (frame.room) {
         $("status").textContent = t("inRoom", { room: frame.room });
-        showReaders(frame.room);
-        updateComposer();
+        roomView.readers(frame.room);
+        composer.update();
         outbox.retry();
       }
       break;
@@ -575,8 +330,8 @@ function received(frame) {
       callOffers.note(frame.member.member, frame.member.offersCalls);
       break;
     }
-    case "message": show(frame); break;
-    case "direct": showDirect(frame.message); break;
+    case "message": roomView.show(frame); break;
+    case "direct": privateMessages.received(frame.message); break;
     case "reports": staffTools.reports($("reports"), frame.reports); break;
     case "audit":
       staffTools.audit($("audit"), frame.actions);
@@ -608,9 +363,8 @@ function received(frame) {
       if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) break;
       if (frame.code === "queue_full") { help.refused(t("queueFull")); break; }
       if (frame.code === "banned") {
-        connection.stop();   // no reconnecting as this identity
-        $("connection-bar").hidden = true;
-        $("composer").disabled = $("send").disabled = true;
+        session.stop();   // no reconnecting as this identity
+        composer.ban();
         banned ??= t("bannedNotice");
         $("status").textContent = banned;
         break;
@@ -620,45 +374,13 @@ function received(frame) {
   }
 }
 
-$("composer-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = $("composer").value.trim();
-  if (!text || !rooms.canSend(currentRoom)) return;
-  if (tooLong(text)) return;
-  const body = encoder.encode(JSON.stringify({ text, name: names.get(myID), sentAt: Date.now(), ...(replyingTo ? { reply: { id: replyingTo } } : {}) }));
-  outbox.post(currentRoom, body);
-  replyingTo = null;
-  $("replying").hidden = true;
-  panel.spoken();
-  $("composer").value = "";
-});
-$("start").addEventListener("click", connect);
+$("start").addEventListener("click", start);
 $("start").disabled = false;   // ready: the identity, the keys and the page are all set up
-$("attach").addEventListener("change", async () => {
-  const file = $("attach").files[0];
-  if (!file || !rooms.canSend(currentRoom)) return;
-  const { attachment, problem } = await attachments.upload(file);
-  if (problem) { $("status").textContent = problem; return; }
-  outbox.post(currentRoom, encoder.encode(JSON.stringify({ attachment, name: names.get(myID), sentAt: Date.now() })));
-  panel.spoken();
-  $("attach").value = "";
-});
 $("load-reports").addEventListener("click", () => { staffTools.looked(); send({ type: "listReports" }); });
 $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
-$("direct-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = $("direct-composer").value.trim();
-  if (!text || !directTarget || tooLong(text)) return;
-  const sentAt = Date.now();
-  const body = encoder.encode(JSON.stringify({ text, counter: directCounters.next(directTarget), name: names.get(myID), sentAt, ...(ownInfo ? { staff: ownInfo } : {}) }));
-  const message = protocol.sealDirect(body, me, unb64(directTarget), sodium.randomBytes(16), sodium.randomBytes(32));
-  outbox.postDirect(message, threads.sent(directTarget, text, sentAt));
-  panel.spoken();
-  $("direct-composer").value = "";
-});
 // In a room the conversation is the page; the rest opens from "Rooms and settings".
 function enterRoomLayout() {
-  focusWhenReady = true;
+  composer.entering();
   document.body.classList.add("in-room");
   document.body.classList.remove("drawer-open");
   $("drawer-toggle").hidden = false;
@@ -688,13 +410,13 @@ $("crisis-toggle").addEventListener("click", () => {
 });
 new QuickExit({
   window, button: $("quick-exit"), url: config.quickExit ?? "https://www.google.com/",
-  leave: () => { panel.leavingNow(); connection?.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
+  leave: () => { panel.leavingNow(); session.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
 });
 
 const panel = new DevicePanel({
   element: $, device, storage, window, name: () => $("pseudonym").value,
-  leaveRooms: () => { if (connection?.isOpen) rooms.leaveAll(); },
-  disconnect: () => connection?.stop(),
+  leaveRooms: () => { if (session.isOpen) rooms.leaveAll(); },
+  disconnect: () => session.stop(),
 });
 
 $("anchor-warning").hidden = Boolean(organisationKey);

@@ -1,0 +1,87 @@
+// Private conversations, as this member has them: what arrives is opened and checked (the
+// sender's signature inside the seal, their count of messages, the name and staff proof they
+// signed inside), then shown in the thread with that person; what this member writes is sealed
+// to the recipient, kept on this device and sent through the outbox like any message.
+import { unb64 } from "./haven-protocol.js";
+import { nameProblem } from "./names.js";
+import { warningText } from "./room-warnings.js";
+import { t } from "./strings.js";
+
+export class PrivateMessages {
+  /** `element(id)` finds the form, the label and the notice; `staff` is the StaffTrust;
+   *  `counters` the DirectCounters; `threads`, `reports`, `callOffers` and `outbox` the page's;
+   *  `noteRole(info)` takes in a verified proof; `ownInfo()` is this member's proof to sign in;
+   *  `openDrawer()` shows the private conversations on a phone; `fits(text)` refuses a text too
+   *  long to send; `spoken()` notes that the member wrote something. */
+  constructor(options) {
+    Object.assign(this, options, { decoder: new TextDecoder(), encoder: new TextEncoder(), target: null });
+    this.element("direct-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+  }
+
+  /** A `direct` frame's message: shown in its sender's thread if it opens and checks out. */
+  received(message) {
+    const { protocol, me, people } = this;
+    let opened, body;
+    try {
+      opened = protocol.openDirectWithEvidence(message, me);
+      body = JSON.parse(this.decoder.decode(opened.body));
+    } catch { return; }
+    const { text, counter, name, staff: staffProof, sentAt } = body;
+    // The sender signed their name and staff proof inside the message: a role is shown only if the
+    // roster binds the proof's invite to this sender and it verifies here, and a name only if it is
+    // one a member may have.
+    if (typeof name === "string" && !nameProblem(name) && !people.names.has(message.sender)) people.setName(message.sender, name);
+    if (staffProof?.member === message.sender && this.staff.boundByRoster(staffProof)) this.noteRole(staffProof);
+    const warnings = this.counters.receive(message.sender, message.id, counter);
+    if (warnings === null) return;
+    for (const warning of warnings) this.threads.note(message.sender, `⚠ ${warningText(warning.kind)}`);
+    // The sender's clock places the message in the thread, but never later than now: a sender
+    // cannot push their words to the end of a conversation.
+    const at = Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now());
+    const item = this.threads.received(message.sender, typeof text === "string" ? text : "", at);
+    item.append(" ", this.reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
+    if (people.roles.get(this.myID) === "counsellor" && !people.roles.has(message.sender)) item.append(" ", ...this.callOffers.buttons(message.sender));
+    this.announce(message.sender, item);
+  }
+
+  /** Opens the private message box addressed to `member`, and puts the cursor in it. */
+  writeTo(member) {
+    this.target = member;
+    this.element("direct-label").textContent = t("privateMessageTo", { name: this.people.name(member) });
+    this.element("direct-form").hidden = false;
+    this.openDrawer();
+    this.element("direct-composer").focus();
+  }
+
+  send() {
+    const box = this.element("direct-composer");
+    const text = box.value.trim();
+    if (!text || !this.target || !this.fits(text)) return;
+    const sentAt = Date.now();
+    const own = this.ownInfo();
+    const body = this.encoder.encode(JSON.stringify({
+      text, counter: this.counters.next(this.target), name: this.people.names.get(this.myID), sentAt, ...(own ? { staff: own } : {}),
+    }));
+    const message = this.protocol.sealDirect(body, this.me, unb64(this.target), this.sodium.randomBytes(16), this.sodium.randomBytes(32));
+    this.outbox.postDirect(message, this.threads.sent(this.target, text, sentAt));
+    this.spoken();
+    box.value = "";
+  }
+
+  // A private message out of sight is announced where the member is looking, with a way to it.
+  announce(sender, item) {
+    const box = item.getBoundingClientRect();
+    if (item.offsetParent !== null && box.top >= 0 && box.bottom <= this.window.innerHeight) return;
+    const notice = this.element("direct-notice");
+    notice.textContent = t("newPrivateMessageNotice", { name: this.people.name(sender) });
+    notice.hidden = false;
+    notice.onclick = () => {
+      notice.hidden = true;
+      this.openDrawer();
+      item.scrollIntoView({ block: "center" });
+    };
+  }
+}

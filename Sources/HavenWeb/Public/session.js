@@ -1,0 +1,92 @@
+// The session with the server: the WebSocket (which reconnects by itself, connection.js), the
+// signed login, and what a reconnect resumes: each room this page was in from the last message
+// it has, private messages from the last one here, and what waited in the outbox (the same ids,
+// stored once). The page is told what arrives, and when the connection goes and comes back.
+import { b64, unb64 } from "./haven-protocol.js";
+import { Connection } from "./connection.js";
+import { t } from "./strings.js";
+
+export class Session {
+  /** `anchors` say where the server is and which server name to expect; `name()` is the member's
+   *  name; `rooms`, `calls` and `outbox` are the page's; `roomKind(room)` says whether a room is
+   *  private; `frame(frame)` gets every other frame; `welcomed()` runs once logged in;
+   *  `said(text)` is the status line; `bar` the "reconnecting" bar. */
+  constructor(options) {
+    Object.assign(this, options, { connection: null, cursors: new Map(), directCursor: 0 });
+  }
+
+  /** Whether Start was pressed (the session may be down for a moment, reconnecting). */
+  get started() { return this.connection !== null; }
+
+  /** Whether frames can be sent now. */
+  get isOpen() { return Boolean(this.connection?.isOpen); }
+
+  /** Sends one frame; false when the connection is down. */
+  send(frame) { return this.connection?.send(frame) ?? false; }
+
+  /** Connects, and keeps reconnecting after a drop until `stop`. */
+  start() {
+    this.said(t("connecting"));
+    this.connection = new Connection({ url: this.anchors.webSocket, onFrame: (frame) => this.received(frame), onDown: () => this.lost() });
+    this.connection.open();
+  }
+
+  /** Closes for good (quick exit, a ban, the wrong server, leaving this device). */
+  stop() {
+    this.connection?.stop();
+    this.bar.hidden = true;
+  }
+
+  received(frame) {
+    this.track(frame);
+    if (frame.type === "challenge") { this.signIn(frame); return; }
+    if (frame.type === "welcome") { this.resume(); return; }
+    if (this.rooms.received(frame)) return;
+    this.frame(frame);
+  }
+
+  // Where this page is in each stream, to resume from after a reconnect.
+  track(frame) {
+    const at = (room, cursor) => this.cursors.set(room, Math.max(this.cursors.get(room) ?? 0, cursor));
+    if (frame.type === "message" && frame.cursor) at(frame.envelope.room, frame.cursor);
+    if (frame.type === "synced" && frame.room && frame.cursor) at(frame.room, frame.cursor);
+    if (frame.type === "direct" && frame.cursor) this.directCursor = Math.max(this.directCursor, frame.cursor);
+  }
+
+  // The login: signed for the server this page was set up for, and no other.
+  signIn(frame) {
+    if (this.anchors.serverName && frame.server !== this.anchors.serverName) {
+      this.said(t("wrongService"));
+      this.stop();
+      return;
+    }
+    const { sodium, protocol, me } = this;
+    const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
+    this.send({ type: "auth", member: b64(me.publicKey), signature: b64(signature), displayName: this.name() });
+  }
+
+  // Logged in: the rooms this page was in are joined again from where it was, private messages
+  // resume from the last one here, and what waited goes out.
+  resume() {
+    this.connection.established();
+    this.bar.hidden = true;
+    this.said(t("connected"));
+    this.send({ type: "listRooms" });
+    this.send({ type: "syncDirect", after: this.directCursor });
+    for (const room of this.rooms.rejoining) {
+      const join = this.rooms.joinFrame(room, { private: this.roomKind(room) === "private", after: this.cursors.get(room) ?? 0 });
+      if (join) this.send(join);
+    }
+    this.outbox.reconnected();
+    this.welcomed();
+  }
+
+  // The connection dropped: what is typed is kept and sent when it is back (the outbox), and the
+  // page says so while it reconnects by itself.
+  lost() {
+    this.bar.hidden = false;
+    this.said(t("reconnecting"));
+    this.rooms.disconnected();
+    this.calls.disconnected();
+  }
+}
