@@ -11,7 +11,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -64,6 +64,18 @@ def main():
         wait_for_text(counsellor, "direct", "Not great, thank you for coming")
         member.save_screenshot(str(ROOT / "docs/screenshots/phone-counsellor-with-you.png"))
         print("  ok  'Talk now' opens a private thread both ways, and the member's device verified the counsellor")
+
+        # On a device that remembers the member, the conversation with the counsellor is still
+        # there after a reload: what the member wrote (kept on the device) and what Ana wrote.
+        member.find_element(By.ID, "remember").click()
+        wait_for_text(member, "remember-note", "This device remembers you")
+        member.refresh()
+        press_start(member)
+        wait_for_text(member, "status", "connected")
+        open_drawer(member)
+        wait_for_text(member, "direct", "You: Not great, thank you for coming")
+        wait_for_text(member, "direct", "How are you doing tonight?")
+        print("  ok  on a device that remembers the member, the private conversation survives a reload")
 
         # "I'm worried about this person" reaches the counsellor at once.
         enter_lobby(member)

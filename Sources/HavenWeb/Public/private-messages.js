@@ -12,7 +12,8 @@ export class PrivateMessages {
    *  `counters` the DirectCounters; `threads`, `reports`, `callOffers` and `outbox` the page's;
    *  `noteRole(info)` takes in a verified proof; `ownInfo()` is this member's proof to sign in;
    *  `openDrawer()` shows the private conversations on a phone; `fits(text)` refuses a text too
-   *  long to send; `spoken()` notes that the member wrote something. */
+   *  long to send; `spoken()` notes that the member wrote something; `arrived(sender)` is told of
+   *  each message shown. */
   constructor(options) {
     Object.assign(this, options, { decoder: new TextDecoder(), encoder: new TextEncoder(), target: null });
     this.element("direct-form").addEventListener("submit", (event) => {
@@ -45,6 +46,7 @@ export class PrivateMessages {
     item.append(" ", this.reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
     if (people.roles.get(this.myID) === "counsellor" && !people.roles.has(message.sender)) item.append(" ", ...this.callOffers.buttons(message.sender));
     this.announce(message.sender, item);
+    this.arrived(message.sender);
   }
 
   /** Opens the private message box addressed to `member`, and puts the cursor in it. */

@@ -327,4 +327,8 @@ export const en = {
 
   // index.html: the sheet
   backToChat: "Back to chat",
+
+  // index.html: empty lists
+  roomsBeforeStart: "The rooms appear here once you press Start.",
+  noPrivateMessages: "Nobody has written to you privately yet. To write to someone alone, tap “Message privately” by one of their messages.",
 };

@@ -318,4 +318,8 @@ export const es = {
 
   // index.html: the sheet
   backToChat: "Volver al chat",
+
+  // index.html: empty lists
+  roomsBeforeStart: "Las salas aparecen aquí cuando pulses Empezar.",
+  noPrivateMessages: "Todavía nadie te ha escrito en privado. Para escribir a alguien a solas, toca «Escribir en privado» junto a uno de sus mensajes.",
 };

@@ -169,13 +169,27 @@ const roomView = new RoomView({
 const privateMessages = new PrivateMessages({
   element: $, window, protocol, sodium, me, myID, people, staff, counters: directCounters, threads, reports, callOffers, outbox,
   noteRole: (info) => noteRole(info), ownInfo: () => ownInfo, openDrawer: () => setDrawer(true), fits: (text) => composer.fits(text),
-  spoken: () => panel.spoken(),
+  spoken: () => panel.spoken(), arrived: () => privateMessageArrived(),
 });
 const session = new Session({
   anchors, sodium, protocol, me, rooms, calls, outbox, name: () => $("pseudonym").value,
   roomKind: (room) => roomKinds.get(room), frame: (frame) => received(frame), welcomed: () => welcomed(), said, bar: $("connection-bar"),
 });
 checkAvailability();
+
+// Staff away in another tab hear a private message and see it counted in the tab's title. Members
+// do not: a sound or a count could give away, to someone nearby, that they are here.
+let unseenPrivate = 0;
+function privateMessageArrived() {
+  if (!roles.has(myID) || !document.hidden) return;
+  attention.set("private", ++unseenPrivate);
+  attention.chime();
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  unseenPrivate = 0;
+  attention.set("private", 0);
+});
 
 // A moderation action is applied only if it verifies: signed by its moderator, whose proof (sent
 // with it) chains to the organisation key as staff or an appointed moderator. A forged deletion or
