@@ -103,14 +103,15 @@ extension HavenServer {
 }
 
 extension HavenServer {
-    /// Sends staff a room's moderation log (the signed actions, oldest first, the last 500).
+    /// Sends staff a room's moderation log with the service-wide actions (suspensions, bans) among
+    /// it: the signed actions, oldest first, the last 500.
     func sendAudit(_ room: RoomID, session: Session, member: MemberInfo) {
         guard member.staff != nil || member.appointment != nil else {
             refuse(session, code: "not_a_moderator", message: "only staff may read the audit trail", room: room)
             return
         }
         let roomText = room.value
-        withStore({ try $0.moderationLog(room: roomText).suffix(500).map(\.action) }) { [unowned self] result in
+        withStore({ try $0.moderationLog(room: roomText, includingServiceWide: true).suffix(500).map(\.action) }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             guard case .success(let entries) = result else {
                 refuse(session, code: "store_failed", message: "the audit trail could not be read; try again", room: room)

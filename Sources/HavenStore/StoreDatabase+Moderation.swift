@@ -38,13 +38,17 @@ extension StoreDatabase {
         return connection.lastInsertRowID
     }
 
-    /// Log entries, oldest first, optionally for one room and since a time.
-    public func moderationLog(room: String? = nil, since: Int64 = 0, kind: String? = nil, limit: Int = 10_000) throws -> [ModerationLogEntry] {
+    /// Log entries, oldest first, optionally for one room (with `includingServiceWide`, also the
+    /// actions that concern no room: suspensions, bans, appointments, lifts) and since a time.
+    public func moderationLog(
+        room: String? = nil, includingServiceWide: Bool = false, since: Int64 = 0, kind: String? = nil, limit: Int = 10_000
+    ) throws -> [ModerationLogEntry] {
         try run("""
             SELECT seq, action, created_at FROM moderation_log
-            WHERE (?1 IS NULL OR room = ?1) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
+            WHERE (?1 IS NULL OR room = ?1 OR (?5 AND room IS NULL)) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
             ORDER BY seq LIMIT ?4
-            """, [room.map(SQLiteValue.text) ?? .null, .integer(since), kind.map(SQLiteValue.text) ?? .null, .integer(Int64(limit))])
+            """, [room.map(SQLiteValue.text) ?? .null, .integer(since), kind.map(SQLiteValue.text) ?? .null, .integer(Int64(limit)),
+                  .integer(includingServiceWide ? 1 : 0)])
             .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
     }
 

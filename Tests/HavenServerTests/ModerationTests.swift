@@ -93,6 +93,16 @@ import Testing
         try await room.moderator.client.moderate(.lift, lifts: suspension.id)
         _ = try await room.alice.client.send("thank you", to: lobby)
         #expect(try await room.bob.waitForTexts(1, in: lobby).last == "thank you")
+
+        // A room's audit trail for staff shows the service-wide actions too; a room's own log does not.
+        let store = try HavenStore(path: room.server.databasePath)
+        defer { store.close() }
+        let kinds = { (wide: Bool) in
+            try store.performAndWait { try $0.moderationLog(room: "lobby", includingServiceWide: wide) }
+                .map { try FrameCodec.decodeValue(ModerationAction.self, from: $0.action).kind }
+        }
+        #expect(try kinds(true) == [.suspend, .lift])
+        #expect(try kinds(false).isEmpty)
     }
 
     @Test func aSuspendedModeratorCannotLiftTheirOwnSuspension() async throws {

@@ -208,6 +208,8 @@ def main():
             counsellor.execute_script("document.getElementById('load-audit').click()")
             wait_for_text(counsellor, "audit", "Ana deleted a message by")
         assert "SIGNATURE INVALID" not in counsellor.find_element(By.ID, "audit").text
+        audit = counsellor.find_element(By.ID, "audit").text
+        assert "Ana suspended Calm Heron Reason: Harassing other members." in audit, audit   # service-wide actions too, with their reasons
         print("  ok  the counsellor sees the room's audit trail with signatures checked")
 
         # Removing Bob moves the room to a new key that only Alice and the counsellor receive.
