@@ -102,13 +102,18 @@ extension HavenServer {
 
     private func ring(_ frame: CallFrame, from session: Session, member: MemberInfo) {
         let callee = frame.message.recipient
+        let counsellor = member.staff?.invite.role == .counsellor
+        guard counsellor || offersCalls(callee) else {
+            refuse(session, code: "not_allowed_to_call", message: "members may call counsellors who offer calls", call: frame.call)
+            return
+        }
         if let (code, message) = ringRefusal(frame, caller: member, callee: callee, session: session) {
             refuse(session, code: code, message: message, call: frame.call)
             return
         }
-        if member.staff?.invite.role == .counsellor && !roomsOf(member.member).isDisjoint(with: roomsOf(callee)) {
+        if counsellor && !roomsOf(member.member).isDisjoint(with: roomsOf(callee)) {
             startRinging(frame, session: session)
-        } else if member.staff?.invite.role == .counsellor {
+        } else if counsellor {
             // Not in a room together: a counsellor may still call a member they message privately.
             let pair = (member.member.bytes, callee.bytes)
             withStore({ try $0.haveExchangedDirectMessages(pair.0, pair.1) }) { [unowned self] result in
@@ -123,10 +128,8 @@ extension HavenServer {
                     startRinging(frame, session: session)
                 }
             }
-        } else if offersCalls(callee) {
-            startRinging(frame, session: session)
         } else {
-            refuse(session, code: "not_allowed_to_call", message: "members may call counsellors who offer calls", call: frame.call)
+            startRinging(frame, session: session)
         }
     }
 
@@ -140,7 +143,8 @@ extension HavenServer {
         guard let calleeSessions = sessionsByMember[callee], !calleeSessions.isEmpty,
               !sanctions.isSuspended(callee, now: now), sanctions.banned[callee] == nil
         else { return ("callee_unavailable", "this member cannot take a call now") }
-        if !calleeSessions.values.allSatisfy(\.acceptsCalls) { return ("calls_blocked", "this member does not take calls") }
+        // A member takes calls once they turned them on; a counsellor who offers calls takes them.
+        if !calleeSessions.values.allSatisfy({ $0.acceptsCalls || $0.offersCalls }) { return ("calls_blocked", "this member does not take calls") }
         if (declinedUntil[CallPair(caller: caller.member, callee: callee)] ?? 0) > now {
             return ("declined_recently", "this member declined your call; try again later")
         }

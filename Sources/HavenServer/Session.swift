@@ -33,8 +33,8 @@ final class Session {
     var joinedAt: [RoomID: UInt64] = [:]
     var strikes = 0
     var protocolErrors = 0
-    /// false: this device blocks incoming calls.
-    var acceptsCalls = true
+    /// Whether this device takes calls: off until its member turns them on (`callPreferences`).
+    var acceptsCalls = false
     /// A counsellor's device on which members may call them.
     var offersCalls = false
     var ringBucket: TokenBucket?

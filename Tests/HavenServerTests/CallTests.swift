@@ -20,10 +20,11 @@ import Testing
         let counsellor: TestClient
         let lobby: RoomID
 
-        /// A member who joined the lobby and holds its key.
+        /// A member who joined the lobby, holds its key and turned calls on (they are off until then).
         func member(_ name: String) async throws -> TestClient {
             let member = try TestClient(name, loop: loop.loop, organisation: server.organisationKey)
             try await member.enter(server, room: lobby)
+            await member.client.setCallPreferences(acceptCalls: true)
             return member
         }
     }

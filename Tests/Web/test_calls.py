@@ -33,11 +33,15 @@ RTCCertificate.prototype.getFingerprints = function () {
 """
 
 
-def start(server, name, url=None, audio_only=False):
-    """A browser that picked `name`, joined the lobby and holds its key."""
+def start(server, name, url=None, audio_only=False, takes_calls=True):
+    """A browser that picked `name`, joined the lobby and holds its key; a member turns calls on
+    (`takes_calls`: they are off until a member does)."""
     driver = browser()
     driver.get(url or server.page)
     WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
+    assert not driver.find_element(By.ID, "accept-calls").is_selected(), "calls are off until the member turns them on"
+    if takes_calls and not url:
+        driver.find_element(By.ID, "accept-calls").click()
     if audio_only:
         driver.find_element(By.ID, "audio-only").click()
     press_start(driver, name)
@@ -87,10 +91,16 @@ def calls_without_relay(browsers):
         ana = start(server, "Ana", url=invite_link(server))
         alice = start(server, "Quiet Otter")
         bob = start(server, "Calm Heron", audio_only=True)
-        carol = start(server, "Kind Fox")
+        carol = start(server, "Kind Fox", takes_calls=False)
         browsers.extend([ana, alice, bob, carol])
         for driver, text in ((alice, "hello from Alice"), (bob, "hello from Bob"), (carol, "hello from Carol")):
             driver.find_element(By.ID, "composer").send_keys(text + "\n")
+
+        # Calls are off until a member turns them on: Carol did not, and is not rung.
+        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        wait_for_text(ana, "call-status", "The call could not go ahead: this member does not take calls.")
+        assert "calling you" not in carol.find_element(By.ID, "call-status").text
+        print("  ok  calls are off until a member turns them on: a member who did not is not rung")
 
         # A video call, answered from the keyboard: both sides receive audio and video.
         row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
