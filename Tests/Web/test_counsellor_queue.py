@@ -95,7 +95,10 @@ def main():
             wait_for_text(counsellor, "concerns", "Someone is worried about Grey Heron")
             counsellor.find_element(By.XPATH, "//ol[@id='concerns']//button[text()='Show the message']").click()
             WebDriverWait(counsellor, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages li.highlight"), "the message is not shown")
-            print("  ok  'I'm worried about this person' alerts the counsellor, who is taken to the message")
+            # Staff's report inbox is live, and quotes the room message as the counsellor's page shows it.
+            wait_for_text(counsellor, "reports", 'I\'m worried about this person: "I don\'t know how much longer I can do this" from Grey Heron')
+            WebDriverWait(counsellor, 10).until(lambda d: d.title.startswith("("), "a new report is not counted in the tab title")
+            print("  ok  'I'm worried about this person' alerts the counsellor, who is taken to the message; the live inbox quotes it")
         finally:
             second.quit()
         print("counsellor queue tests passed")

@@ -21,10 +21,10 @@ const categoryKeys = { self_harm_risk: "reportWorried", harassment: "reportHaras
 export class StaffTools {
   /** `act(fields)` signs and sends a moderation action and returns its id (null: not sent);
    *  `done(text)` tells staff how it went; `people` names and badges members; `roomMessage(id)`
-   *  is a room message as this page shows it ({ text, sender }), if it does; `attention` chimes
-   *  and counts new reports. */
-  constructor({ document, protocol, people, act, done, roomMessage, attention }) {
-    Object.assign(this, { document, protocol, people, act, done, roomMessage, attention, decoder: new TextDecoder() });
+   *  is a room message as this page shows it ({ text, sender }), if it does, and
+   *  `showMessage(id)` brings it into view; `attention` chimes and counts new reports. */
+  constructor({ document, protocol, people, act, done, roomMessage, showMessage, attention }) {
+    Object.assign(this, { document, protocol, people, act, done, roomMessage, showMessage, attention, decoder: new TextDecoder() });
     this.pending = new Map();      // action id -> what to say once the service applied it
     this.seenReports = null;       // report ids already shown (null before the first list)
     this.newReports = 0;
@@ -145,7 +145,9 @@ export class StaffTools {
         item.textContent = t("reportRoomElsewhere", { category, room: entry.report.room ?? "" });
         return item;
       }
-      item.append(t("reportQuoted", { category, text: shown.text, name: this.people.name(shown.sender) }), " ", this.people.badge(shown.sender));
+      const show = Object.assign(this.document.createElement("button"), { textContent: t("showMessageButton") });
+      show.addEventListener("click", () => this.showMessage(entry.report.message));
+      item.append(t("reportQuoted", { category, text: shown.text, name: this.people.name(shown.sender) }), " ", this.people.badge(shown.sender), " ", show);
       return item;
     }
     if (!this.protocol.verifyReport(entry)) {

@@ -104,6 +104,7 @@ const staffTools = new StaffTools({
   },
   done: (text) => { $("status").textContent = text; },
   roomMessage: (id) => roomView.message(id),
+  showMessage: (id) => { setDrawer(false); roomView.highlight(id); },
 });
 const reports = new ReportMenus({ document, file: (report) => send({ type: "report", report }), randomID: () => b64(sodium.randomBytes(16)) });
 const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
