@@ -14,7 +14,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 
@@ -222,13 +222,18 @@ def press_start(driver, name=None):
 
 def moderate(driver, row, action, until_done=True):
     """Opens the "Moderate" menu of a message (`row`), picks `action` (Delete, Suspend 1 h, Remove,
-    Ban), keeps the first reason, confirms, and (`until_done`) waits until the page says it is done."""
+    Ban), confirms once without a reason (which the page refuses), picks the first reason
+    ("Harassing other members"), confirms, and (`until_done`) waits until the page says it is done."""
     driver.execute_script("document.getElementById('status').textContent = ''")
     close_drawer(driver)
     row.find_element(By.CSS_SELECTOR, "button.moderate").click()
     row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.tagName") == "SELECT",
                                     "the question does not take the focus (its reason)")
+    row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "status").text.startswith("Choose a reason first"),
+                                    "an action without a reason was not refused")
+    Select(row.find_element(By.CSS_SELECTOR, ".moderation-panel select")).select_by_index(1)
     row.find_element(By.CSS_SELECTOR, "button.confirm-action").click()
     if until_done:
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("Done:"),

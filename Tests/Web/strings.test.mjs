@@ -10,7 +10,7 @@ const folder = new URL("../../Sources/HavenWeb/Public/", import.meta.url);
 const converted = ["people.js", "device-panel.js", "connection.js", "safety.js", "attachments.js", "calls.js",
   "outbox.js", "threads.js", "message-text.js", "names.js", "widget.js", "staff-tools.js", "counsellor-help.js",
   "counsellor-inbox.js", "report-menu.js", "attention.js", "call-offers.js", "message-list.js", "page-words.js", "rooms.js",
-  "room-view.js", "composer.js", "private-messages.js", "session.js", "room-warnings.js"];
+  "room-view.js", "composer.js", "private-messages.js", "session.js", "room-warnings.js", "reasons.js"];
 let checks = 0;
 const check = (condition, what) => { assert.ok(condition, what); checks += 1; };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);

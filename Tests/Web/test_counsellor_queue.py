@@ -56,6 +56,8 @@ def main():
         WebDriverWait(counsellor, 10).until(lambda d: not d.title.startswith("("), "the title still counts a member who was taken")
         counsellor.find_element(By.ID, "direct-composer").send_keys("Hi, I'm Ana. I'm here with you. How are you doing tonight?\n")
         wait_for_text(member, "direct", "How are you doing tonight?")
+        wait_for_text(counsellor, "direct", "How are you doing tonight? sent")
+        assert counsellor.find_element(By.ID, "direct").text.count("How are you doing tonight?") == 1, "the counsellor's first message shows twice"
         thread = member.find_element(By.CSS_SELECTOR, "#direct .thread h3")
         assert "counsellor ✓" in thread.text, thread.text
         WebDriverWait(member, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "direct-composer",
@@ -63,6 +65,10 @@ def main():
         member.find_element(By.ID, "direct-composer").send_keys("Not great, thank you for coming\n")
         wait_for_text(counsellor, "direct", "Not great, thank you for coming")
         member.save_screenshot(str(ROOT / "docs/screenshots/phone-counsellor-with-you.png"))
+        enter_lobby(member)   # back in the room, the counsellor is one tap away
+        member.find_element(By.ID, "open-counsellor").click()
+        WebDriverWait(member, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "direct-composer",
+                                        "'Open the conversation' does not open it")
         print("  ok  'Talk now' opens a private thread both ways, and the member's device verified the counsellor")
 
         # On a device that remembers the member, the conversation with the counsellor is still

@@ -91,7 +91,7 @@ def main():
             WebDriverWait(spanish, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
             assert spanish.find_element(By.ID, "start").text == "Empezar", spanish.find_element(By.ID, "start").text
             assert spanish.execute_script("return document.documentElement.lang") == "es"
-            assert spanish.find_element(By.ID, "crisis-toggle").text == "¿En crisis? Busca ayuda ahora"
+            assert spanish.find_element(By.ID, "crisis-toggle").text == "¿En crisis? Ayuda ya"
             assert spanish.find_element(By.ID, "quick-exit").text == "Salida rápida"
             wait_for_text(spanish, "availability", "no hay nadie del equipo de consejería en línea")
             assert accessibility_violations(spanish) == [], accessibility_violations(spanish)

@@ -7,8 +7,8 @@ import { t } from "./strings.js";
 export class CounsellorHelp {
   /** `element(id)` finds the strip's parts; `openingHours` is the operator's text (or null);
    *  `ask()` puts the member in line (starting the session first if need be); `leave()` stops
-   *  waiting. */
-  constructor({ element, openingHours, ask, leave }) {
+   *  waiting; `open(member)` opens the private conversation with the counsellor who came. */
+  constructor({ element, openingHours, ask, leave, open }) {
     // `came`: who came, once a counsellor took this member (it stays said for this visit).
     Object.assign(this, { element, openingHours, waiting: false, numbers: null, came: null });
     element("ask-counsellor").addEventListener("click", () => {
@@ -16,6 +16,7 @@ export class CounsellorHelp {
       this.show();
       ask();
     });
+    element("open-counsellor").addEventListener("click", () => open(this.counsellor));
     element("leave-queue").addEventListener("click", () => {
       this.waiting = false;
       this.show();
@@ -29,9 +30,11 @@ export class CounsellorHelp {
     this.show();
   }
 
-  /** A counsellor took this member; `verified` whether their proof checked out here. */
-  taken(name, verified) {
+  /** Counsellor `member` (named `name`) took this member; `verified` whether their proof checked
+   *  out here (only then is there a conversation to open from here). */
+  taken(member, name, verified) {
     this.waiting = false;
+    this.counsellor = verified ? member : null;
     this.came = verified ? t("counsellorWithYou", { name }) : t("counsellorUnverified", { name });
     this.show();
   }
@@ -51,6 +54,7 @@ export class CounsellorHelp {
     const position = numbers?.position;
     this.element("ask-counsellor").hidden = this.waiting || Boolean(this.came);
     this.element("leave-queue").hidden = !this.waiting;
+    this.element("open-counsellor").hidden = !this.came || !this.counsellor;
     this.element("availability").textContent = this.came ?? (this.waiting ? this.waitingText(position) : this.availableText());
   }
 

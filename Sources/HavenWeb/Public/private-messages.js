@@ -80,10 +80,11 @@ export class PrivateMessages {
     const notice = this.element("direct-notice");
     notice.textContent = t("newPrivateMessageNotice", { name: this.people.name(sender) });
     notice.hidden = false;
+    // The conversation opens with the box to answer in.
     notice.onclick = () => {
       notice.hidden = true;
-      this.openDrawer();
-      item.scrollIntoView({ block: "center" });
+      this.writeTo(sender);
+      item.scrollIntoView({ block: "nearest" });
     };
   }
 }

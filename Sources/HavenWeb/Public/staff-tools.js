@@ -3,6 +3,7 @@
 // and says "Done" only once the service has applied it. A report names its sender only as far as
 // the evidence proves it.
 import { unb64 } from "./haven-protocol.js";
+import { reasonKeys, reasonText, reasonToSign } from "./reasons.js";
 import { locale, t } from "./strings.js";
 
 const actions = [
@@ -11,7 +12,6 @@ const actions = [
   { kind: "remove", button: "modRemove", question: "modRemoveQuestion", confirm: "modRemoveConfirm", done: "modRemoveDone" },
   { kind: "ban", button: "modBan", question: "modBanQuestion", confirm: "modBanConfirm", done: "modBanDone" },
 ];
-const reasons = ["reasonHarassment", "reasonHarmful", "reasonSpam", "reasonPersonalDetails", "reasonOther"];
 const auditKeys = {
   deleteMessage: "auditDeleted", suspend: "auditSuspended", ban: "auditBanned", remove: "auditRemoved",
   admit: "auditAdmitted", appoint: "auditAppointed", lift: "auditLifted",
@@ -65,8 +65,10 @@ export class StaffTools {
     const document = this.document;
     const question = Object.assign(document.createElement("p"), { className: "question", textContent: t(action.question, { name: who }) });
     question.id = `question-${env.id}`;
-    const pick = Object.assign(document.createElement("select"), { id: `reason-${env.id}` });
-    pick.append(...reasons.map((key) => Object.assign(document.createElement("option"), { value: key, textContent: t(key) })));
+    const pick = Object.assign(document.createElement("select"), { id: `reason-${env.id}`, required: true });
+    // No reason is chosen for the moderator: the member will read it.
+    pick.append(Object.assign(document.createElement("option"), { value: "", textContent: t("reasonChoose"), disabled: true, selected: true }));
+    pick.append(...[...reasonKeys].map(([code, key]) => Object.assign(document.createElement("option"), { value: code, textContent: t(key) })));
     const pickLabel = Object.assign(document.createElement("label"), { htmlFor: pick.id, textContent: t("reasonLabel") });
     const words = Object.assign(document.createElement("input"), { id: `words-${env.id}`, maxLength: 200, autocomplete: "off" });
     const wordsLabel = Object.assign(document.createElement("label"), { htmlFor: words.id, textContent: t("reasonWordsLabel") });
@@ -75,8 +77,12 @@ export class StaffTools {
     const cancel = Object.assign(document.createElement("button"), { textContent: t("cancelButton") });
     cancel.addEventListener("click", () => this.choose(panel, env));
     confirm.addEventListener("click", () => {
-      const chosen = t(pick.value);
-      const reason = words.value.trim() ? `${chosen}: ${words.value.trim()}` : chosen;
+      if (!pick.value) {
+        this.done(t("reasonNeeded"));
+        pick.focus();
+        return;
+      }
+      const reason = reasonToSign(pick.value, words.value.trim());
       const id = this.act({ ...this.fields(action.kind, env), reason });
       if (!id) { this.done(t("modNotConnected")); return; }
       this.pending.set(id, t(action.done, { name: who }));
@@ -170,7 +176,7 @@ export class StaffTools {
       const what = t(auditKeys[action.kind] ?? "auditOther", { target: action.target ? named(action.target) : "" });
       item.textContent = t("auditEntry", {
         time: new Date(action.issuedAt * 1000).toLocaleString(locale), moderator: named(action.moderator), what,
-      }) + (action.reason ? ` ${t("auditReason", { reason: action.reason })}` : "")
+      }) + (action.reason ? ` ${t("auditReason", { reason: reasonText(action.reason) })}` : "")
         + ` ${t(this.protocol.verifyAction(action) ? "auditSignatureValid" : "auditSignatureInvalid")}`;
       return item;
     }));

@@ -115,7 +115,7 @@ export const en = {
   queueNext: "You're next to talk to a counsellor. Keep this page open; you can keep chatting meanwhile. We'll tell you here when one is with you.",
   queuePosition: "You're number {position} in line for a counsellor. Keep this page open; you can keep chatting meanwhile. We'll tell you here when one is with you.",
   queueNobodyOnline: "You're number {position} in line. No counsellor is online right now; you keep your place until one comes. The crisis contacts are there any time.",
-  counsellorWithYou: "{name} (counsellor ✓) is with you now, in your private messages below.",
+  counsellorWithYou: "{name} (counsellor ✓) is with you now, privately.",
   counsellorUnverified: "The service says {name} is a counsellor, but this page could not check it: treat them as any other member.",
   counsellorThreadNote: "{name} is a verified counsellor and will write to you here in a moment.",
   queueFull: "Many people are waiting right now. Please try again in a few minutes; the crisis contacts are there any time.",
@@ -161,7 +161,7 @@ export const en = {
   modBan: "Ban",
   modDeleteQuestion: "Delete this message from {name} for everyone?",
   modSuspendQuestion: "Stop {name} posting for an hour? They can still read.",
-  modRemoveQuestion: "Remove {name} from this room? The room moves to a new key they will not get.",
+  modRemoveQuestion: "Remove {name} from this room? They will no longer see what is said here.",
   modBanQuestion: "Ban {name} from the whole service? They will be disconnected.",
   modDeleteConfirm: "Yes, delete it",
   modSuspendConfirm: "Yes, suspend for 1 hour",
@@ -331,4 +331,15 @@ export const en = {
   // index.html: empty lists
   roomsBeforeStart: "The rooms appear here once you press Start.",
   noPrivateMessages: "Nobody has written to you privately yet. To write to someone alone, tap “Message privately” by one of their messages.",
+
+  // reasons.js and staff-tools.js: reasons
+  reasonChoose: "Choose a reason…",
+  reasonNeeded: "Choose a reason first: they will read it.",
+  reasonWellbeing: "For your wellbeing: a counsellor will write to you privately",
+
+  // counsellor-help.js: the way to the counsellor
+  openCounsellorButton: "Open the conversation",
+
+  // widget.js: a staff invite
+  inviteStartHint: "This is a staff invite. Type the name members will see next to your badge, and press Start.",
 };

@@ -106,7 +106,7 @@ export const es = {
   queueNext: "Eres la siguiente persona para hablar con el equipo de consejería. Deja esta página abierta; mientras tanto puedes seguir conversando. Te avisaremos aquí cuando alguien esté contigo.",
   queuePosition: "Eres el número {position} en la fila para hablar con el equipo de consejería. Deja esta página abierta; mientras tanto puedes seguir conversando. Te avisaremos aquí cuando alguien esté contigo.",
   queueNobodyOnline: "Eres el número {position} en la fila. Ahora mismo no hay nadie del equipo de consejería en línea; conservas tu lugar hasta que llegue alguien. Los contactos de crisis están disponibles siempre.",
-  counsellorWithYou: "{name} (consejero/a ✓) está contigo ahora, en tus mensajes privados aquí abajo.",
+  counsellorWithYou: "{name} (consejero/a ✓) está contigo ahora, en privado.",
   counsellorUnverified: "El servicio dice que {name} es del equipo de consejería, pero esta página no pudo comprobarlo: trátalo/a como a cualquier otro participante.",
   counsellorThreadNote: "{name} es del equipo de consejería (verificado) y te escribirá aquí en un momento.",
   queueFull: "Ahora mismo hay muchas personas esperando. Inténtalo de nuevo en unos minutos; los contactos de crisis están disponibles siempre.",
@@ -152,7 +152,7 @@ export const es = {
   modBan: "Bloquear",
   modDeleteQuestion: "¿Borrar este mensaje de {name} para todo el mundo?",
   modSuspendQuestion: "¿Impedir que {name} escriba durante una hora? Podrá seguir leyendo.",
-  modRemoveQuestion: "¿Expulsar a {name} de esta sala? La sala pasa a una clave nueva que no recibirá.",
+  modRemoveQuestion: "¿Expulsar a {name} de esta sala? Ya no verá lo que se diga aquí.",
   modBanQuestion: "¿Bloquear a {name} en todo el servicio? Se le desconectará.",
   modDeleteConfirm: "Sí, borrarlo",
   modSuspendConfirm: "Sí, suspender 1 hora",
@@ -194,7 +194,7 @@ export const es = {
 
   // index.html: the page's own words (data-text, data-label, data-title)
   skipToComposer: "Ir al cuadro de mensaje",
-  crisisButton: "¿En crisis? Busca ayuda ahora",
+  crisisButton: "¿En crisis? Ayuda ya",
   quickExitButton: "Salida rápida",
   reconnectingBar: "Reconectando… Lo que escribas se guarda y se enviará cuando vuelva la conexión.",
   crisisIntro: "Si estás en peligro o piensas en hacerte daño, contacta ahora mismo con los servicios de emergencia (112 / 999 / 911) o con tu línea de crisis local.",
@@ -322,4 +322,15 @@ export const es = {
   // index.html: empty lists
   roomsBeforeStart: "Las salas aparecen aquí cuando pulses Empezar.",
   noPrivateMessages: "Todavía nadie te ha escrito en privado. Para escribir a alguien a solas, toca «Escribir en privado» junto a uno de sus mensajes.",
+
+  // reasons.js and staff-tools.js: reasons
+  reasonChoose: "Elige un motivo…",
+  reasonNeeded: "Elige primero un motivo: lo va a leer.",
+  reasonWellbeing: "Por tu bienestar: alguien del equipo de consejería te escribirá en privado",
+
+  // counsellor-help.js: the way to the counsellor
+  openCounsellorButton: "Abrir la conversación",
+
+  // widget.js: a staff invite
+  inviteStartHint: "Esta es una invitación para el equipo. Escribe el nombre que verán los participantes junto a tu insignia, y pulsa Empezar.",
 };

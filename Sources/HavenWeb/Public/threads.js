@@ -43,9 +43,11 @@ export class Threads {
 
   /** A message of yours to `member`, kept on this device; returns its line, for its state. */
   sent(member, text, at) {
+    // The thread first: made now, it shows what was kept before, and this message once, below.
+    const messages = this.thread(member);
     const saved = [...this.saved(member), { text, at }].slice(-kept);
     this.storage.setItem(`haven.thread.${member}`, JSON.stringify(saved));
-    return this.place(this.thread(member), this.line(t("yourMessage", { text }), at, "mine"));
+    return this.place(messages, this.line(t("yourMessage", { text }), at, "mine"));
   }
 
   /** Threads with people this device kept messages to (for a page that comes back). */

@@ -29,6 +29,7 @@ import { RoomView } from "./room-view.js";
 import { Composer } from "./composer.js";
 import { PrivateMessages } from "./private-messages.js";
 import { Session } from "./session.js";
+import { reasonText } from "./reasons.js";
 
 const $ = (id) => document.getElementById(id);
 translatePage(document);
@@ -122,6 +123,7 @@ const help = new CounsellorHelp({
   element: $, openingHours: config.openingHours ?? null,
   ask: () => { if (session.isOpen) send({ type: "askCounsellor" }); else if (!session.started) start(); },
   leave: () => send({ type: "leaveQueue" }),
+  open: (member) => privateMessages.writeTo(member),
 });
 async function checkAvailability() {
   if (session.isOpen) return;
@@ -148,7 +150,7 @@ function queueTaken(frame) {
   if (!nameProblem(frame.counsellor.displayName)) people.setName(counsellor, frame.counsellor.displayName);
   noteRole(frame.counsellor);
   const verified = roles.get(counsellor) === "counsellor";
-  help.taken(people.name(counsellor), verified);
+  help.taken(counsellor, people.name(counsellor), verified);
   if (verified) {
     threads.note(counsellor, t("counsellorThreadNote", { name: people.name(counsellor) }), "note");
     privateMessages.writeTo(counsellor);
@@ -205,7 +207,7 @@ let banned = null;         // what this member was told of their ban, once it ha
 // An action concerning this member is said to them in plain words, with the moderator's reason.
 function moderated(action) {
   const mine = action.target === myID;
-  const reason = typeof action.reason === "string" && action.reason.trim() ? action.reason.trim() : null;
+  const reason = typeof action.reason === "string" && action.reason.trim() ? reasonText(action.reason.trim()) : null;
   const time = new Date((action.until ?? 0) * 1000).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   const told = (plain, withReason) => t(reason ? withReason : plain, { reason, time });
   if (action.kind === "deleteMessage") {
@@ -435,6 +437,13 @@ const panel = new DevicePanel({
 });
 
 $("anchor-warning").hidden = Boolean(organisationKey);
+// An invite link is for staff: their page offers no line to a counsellor, and the name they type
+// is the one members will see next to their badge.
+if (inviteFragment) {
+  help.hide();
+  if (!storage.getItem("haven.name")) $("pseudonym").value = "";
+  said(t("inviteStartHint"));
+}
 // Staff coming back on a device that remembers them know their role before the room list comes.
 const savedStaff = JSON.parse(storage.getItem("haven.staff") ?? "null");
 if (savedStaff?.member === myID) noteRole({ member: myID, displayName: $("pseudonym").value, staff: savedStaff });
