@@ -122,6 +122,8 @@ extension HavenClient {
         case .uploadToken(let token):
             if !pendingTokens.isEmpty { pendingTokens.removeFirst().resume(returning: token) }
         case .reports(let list):
+            // A report just filed, pushed to staff, is not the list asked for.
+            guard list.live != true else { return }
             let continuation = pendingReports
             pendingReports = nil
             continuation?.resume(returning: list.reports)

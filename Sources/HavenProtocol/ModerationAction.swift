@@ -85,8 +85,10 @@ public struct ModerationAction: Codable, Sendable, Hashable {
             guard reason.utf8.count <= ProtocolLimits.maxReasonBytes else {
                 throw .invalidField("action.reason", reason: "at most \(ProtocolLimits.maxReasonBytes) bytes")
             }
-            guard !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw .invalidField("action.reason", reason: "no control characters")
+            // Control characters, and the invisible ones that reorder or hide text (U+202E...),
+            // could make a reason read otherwise than what was signed.
+            guard !reason.unicodeScalars.contains(where: { [.control, .format].contains($0.properties.generalCategory) }) else {
+                throw .invalidField("action.reason", reason: "no control or invisible formatting characters")
             }
         }
         switch kind {

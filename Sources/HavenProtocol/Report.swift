@@ -99,10 +99,16 @@ public struct ReportFrame: Codable, Sendable, Equatable {
     public init(report: Report) { self.report = report }
 }
 
-/// The open reports, for staff.
+/// The open reports, for staff: the newest 200 when asked (`listReports`), or, marked `live`, one
+/// report just filed (to add to the inbox).
 public struct ReportList: Codable, Sendable, Equatable {
     /// Newest first.
     public var reports: [ReportEntry]
+    /// true: these reports were just filed and add to the list staff hold.
+    public var live: Bool?
     /// Creates the frame.
-    public init(reports: [ReportEntry]) { self.reports = reports }
+    public init(reports: [ReportEntry], live: Bool? = nil) {
+        self.reports = reports
+        self.live = live
+    }
 }

@@ -8,6 +8,7 @@ struct AddressLimiter {
     private var day: UInt64
     private var messageBuckets: [[UInt8]: TokenBucket] = [:]
     private var connectionBuckets: [[UInt8]: TokenBucket] = [:]
+    private var reportBuckets: [[UInt8]: TokenBucket] = [:]
     private let settings: RateLimitSettings
 
     init(settings: RateLimitSettings, wallClockSeconds: UInt64) throws {
@@ -24,6 +25,7 @@ struct AddressLimiter {
             day = today
             messageBuckets.removeAll()
             connectionBuckets.removeAll()
+            reportBuckets.removeAll()
         }
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
         return (try? GenericHash.hash(address, key: key, outputLength: 16)) ?? []
@@ -33,6 +35,12 @@ struct AddressLimiter {
     mutating func allowConnection(_ addressKey: [UInt8], now: UInt64) -> Bool {
         connectionBuckets[addressKey, default: TokenBucket(
             rate: settings.addressConnectionsPerSecond, burst: settings.addressConnectionBurst, now: now)].take(now: now)
+    }
+
+    /// Takes a report token for this address.
+    mutating func allowReport(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        reportBuckets[addressKey, default: TokenBucket(
+            rate: settings.addressReportsPerMinute / 60, burst: settings.addressReportBurst, now: now)].take(now: now)
     }
 
     /// Takes a message token for this address.
@@ -45,5 +53,6 @@ struct AddressLimiter {
     mutating func prune(now: UInt64) {
         messageBuckets = messageBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         connectionBuckets = connectionBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
     }
 }

@@ -13,8 +13,15 @@ extension HavenServer {
             return
         }
         guard allowQueueChange(session) else { return }
-        guard waitingLine.add(member.member, displayName: member.displayName, now: UInt64(configuration.now())) else {
+        do {
+            try waitingLine.add(
+                member.member, displayName: member.displayName, addressKey: session.addressKey,
+                perAddress: configuration.rateLimits.addressPlacesInLine, now: UInt64(configuration.now()))
+        } catch .full {
             refuse(session, code: "queue_full", message: "many people are waiting right now; please try again in a few minutes")
+            return
+        } catch {
+            refuse(session, code: "queue_full", message: "many people on this network are waiting already; please try again in a few minutes")
             return
         }
         queueChanged()

@@ -5,7 +5,9 @@ import HavenStore
 extension HavenServer {
     /// Records a member's report. A direct message can be reported only by its recipient, and
     /// only while it is stored; its evidence must match what the sender signed (checked here and
-    /// again by moderators). A room message is reported by id; staff in the room can read it.
+    /// again by moderators). A room message is reported by id, only as the stored message it
+    /// names (its sender included); staff in the room can read it. Reports are limited per
+    /// address as well as per identity, so many fresh identities cannot bury real ones.
     func file(_ report: Report, session: Session, member: MemberInfo) {
         if let room = report.room, session.rooms[room] == nil {
             refuse(session, code: "not_a_member", message: "you can report messages of rooms you are in", id: report.id, room: room)
@@ -15,35 +17,45 @@ extension HavenServer {
             refuse(session, code: "missing_field", message: "a direct-message report carries its evidence", id: report.id)
             return
         }
+        guard addresses.allowReport(session.addressKey, now: loop.nowMilliseconds) else {
+            counters.rateLimited += 1
+            refuse(session, code: "rate_limited", message: "too many reports from this network; please try again later", id: report.id)
+            return
+        }
         guard allowMessage(session, id: report.id) else { return }
         let stored = FrameCodec.encodeValue(report)
         let reporter = member.member
         let now = configuration.now()
-        withStore({ database -> String? in
-            if report.room == nil {
+        withStore({ database -> Result<DirectMessage?, ReportRefusal> in
+            var message: DirectMessage?
+            if let room = report.room {
+                guard try database.roomMessageExists(room: room.value, sender: report.sender.bytes, messageID: report.message.bytes)
+                else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message of this room")) }
+            } else {
                 guard let bytes = try database.directMessage(sender: report.sender.bytes, messageID: report.message.bytes, recipient: reporter.bytes),
-                      let message = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes)
-                else { return "unknown_message" }
+                      let direct = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes)
+                else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message you received")) }
                 do throws(ProtocolError) {
-                    try report.evidence!.verify(id: message.id, sender: message.sender, recipient: reporter, commitment: message.franking.bytes)
+                    try report.evidence!.verify(id: direct.id, sender: direct.sender, recipient: reporter, commitment: direct.franking.bytes)
                 } catch {
-                    return error.code
+                    return .failure(ReportRefusal(code: error.code, message: "the report does not match a message you received"))
                 }
+                message = direct
             }
             try database.addReport(
                 id: report.id.bytes, reporter: reporter.bytes, sender: report.sender.bytes, messageID: report.message.bytes,
                 room: report.room?.value, category: report.category.rawValue, report: stored, now: now)
-            return nil
+            return .success(message)
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
-            case .success(nil):
+            case .success(.success(let message)):
                 counters.reports += 1
                 send(.ack(Ack(id: report.id, cursor: 0)), to: session)
                 if report.category == .selfHarmRisk { alertCounsellors(to: report) }
-                sendReportsToStaffOnline()
-            case .success(let code?):
-                refuse(session, code: code, message: "the report does not match a message you received", id: report.id)
+                sendToStaffOnline(ReportEntry(report: report, reporter: reporter, stored: message))
+            case .success(.failure(let refusal)):
+                refuse(session, code: refusal.code, message: refusal.message, id: report.id)
             case .failure(let error):
                 refuse(session, code: "store_failed", message: "\(error)", id: report.id)
             }
@@ -67,12 +79,11 @@ extension HavenServer {
         }
     }
 
-    /// A new report reaches every staff member online at once (their inbox is live); read once.
-    private func sendReportsToStaffOnline() {
-        readReports { [unowned self] list in
-            guard let list, let frame = encode(.reports(list)) else { return }
-            for session in sessions.values where session.member?.staff != nil { session.connection.send(frame: frame) }
-        }
+    /// A new report reaches every staff member online at once (their inbox is live): that one
+    /// entry, marked `live`, not the whole list again.
+    private func sendToStaffOnline(_ entry: ReportEntry) {
+        guard let frame = encode(.reports(ReportList(reports: [entry], live: true))) else { return }
+        for session in sessions.values where session.member?.staff != nil { session.connection.send(frame: frame) }
     }
 
     /// "I'm worried about this person": the counsellors online hear of it at once.
@@ -100,6 +111,12 @@ extension HavenServer {
             }))
         }
     }
+}
+
+/// Why a report was not recorded.
+struct ReportRefusal: Error {
+    let code: String
+    let message: String
 }
 
 extension HavenServer {

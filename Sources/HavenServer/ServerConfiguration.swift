@@ -86,6 +86,12 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var addressConnectionsPerSecond = 2.0
     /// Burst of new connections per client address.
     public var addressConnectionBurst = 60.0
+    /// Reports per client address per minute, whatever identities it uses...
+    public var addressReportsPerMinute = 10.0
+    /// ...and as a burst.
+    public var addressReportBurst = 20.0
+    /// Places in the line to a counsellor one client address may hold at once.
+    public var addressPlacesInLine = 5
     /// Room log entries per identity (joins, leaves, epochs, moderation entries).
     public var logEntriesPerSecond = 1.0
     /// Burst of room log entries per identity.
@@ -107,6 +113,8 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressMessageBurst = 1e9
         settings.addressConnectionsPerSecond = 1e9
         settings.addressConnectionBurst = 1e9
+        settings.addressReportsPerMinute = 1e9
+        settings.addressReportBurst = 1e9
         settings.logEntriesPerSecond = 1e9
         settings.logEntryBurst = 1e9
         return settings

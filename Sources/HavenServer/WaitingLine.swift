@@ -7,6 +7,8 @@ struct WaitingLine {
     struct Waiting {
         let member: MemberID
         var displayName: String
+        /// The keyed hash of the address it asked from (AddressLimiter), to limit places per address.
+        let addressKey: [UInt8]
         /// When they asked (unix seconds).
         let since: UInt64
         /// Loop milliseconds when their last connection closed; nil while connected.
@@ -23,16 +25,24 @@ struct WaitingLine {
         waiting.firstIndex { $0.member == member }.map { $0 + 1 }
     }
 
+    /// Why a member cannot join the line.
+    enum Refusal: Error {
+        /// It holds ``capacity`` members.
+        case full
+        /// Their address holds as many places as it may.
+        case fullForAddress
+    }
+
     /// Puts `member` at the end of the line unless they are in it already (then they keep their
-    /// place, connected again). false when the line is full.
-    mutating func add(_ member: MemberID, displayName: String, now: UInt64) -> Bool {
+    /// place, connected again); one address holds at most `perAddress` places.
+    mutating func add(_ member: MemberID, displayName: String, addressKey: [UInt8], perAddress: Int, now: UInt64) throws(Refusal) {
         if let index = waiting.firstIndex(where: { $0.member == member }) {
             waiting[index].disconnectedAt = nil
-            return true
+            return
         }
-        guard waiting.count < Self.capacity else { return false }
-        waiting.append(Waiting(member: member, displayName: displayName, since: now, disconnectedAt: nil))
-        return true
+        guard waiting.count < Self.capacity else { throw .full }
+        guard waiting.count(where: { $0.addressKey == addressKey }) < perAddress else { throw .fullForAddress }
+        waiting.append(Waiting(member: member, displayName: displayName, addressKey: addressKey, since: now, disconnectedAt: nil))
     }
 
     /// Takes `member` out of the line; nil if they were not in it.

@@ -15,6 +15,12 @@ extension StoreDatabase {
                 [.blob(sender), .blob(messageID), .blob(recipient)]).first?.first?.blob
     }
 
+    /// Whether `room` holds the message `messageID` from `sender`.
+    public func roomMessageExists(room: String, sender: [UInt8], messageID: [UInt8]) throws -> Bool {
+        try !run("SELECT 1 FROM room_messages WHERE sender = ? AND message_id = ? AND room = ?",
+                 [.blob(sender), .blob(messageID), .text(room)]).isEmpty
+    }
+
     /// Records a report. - Throws: ``StoreError/conflict(_:)`` for a repeated report id.
     public func addReport(
         id: [UInt8], reporter: [UInt8], sender: [UInt8], messageID: [UInt8], room: String?, category: String, report: [UInt8], now: Int64

@@ -192,4 +192,54 @@ import Testing
         altered.reason = "No reason"
         #expect(throws: ProtocolError.self) { try altered.verify() }
     }
+
+    @Test func oneNetworkCannotFillTheLine() async throws {
+        let server = try server { $0.rateLimits.addressPlacesInLine = 2 }
+        let loop = try ClientLoop()
+        let ana = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        var members: [TestClient] = []
+        for name in ["Quiet Otter", "Calm Heron", "Kind Wren"] {
+            let member = try TestClient(name, loop: loop.loop, organisation: organisation.publicKey)
+            try await member.connect(server)
+            members.append(member)
+        }
+        for member in members { await member.client.askCounsellor() }
+        let refusal = try await refusal(members[2], "queue_full")
+        #expect(refusal.message.contains("many people on this network are waiting already"))
+        _ = try await latestQueue(ana, "two places for one network") { $0.map(\.member) == members.prefix(2).map(\.member) }
+    }
+
+    @Test func reportsMustNameAStoredMessageAndItsSenderAndOneNetworkIsLimited() async throws {
+        let server = try server { $0.rateLimits.addressReportBurst = 3 }
+        let loop = try ClientLoop()
+        let room = try RoomID("lobby")
+        let ana = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let reporter = try TestClient("Kind Wren", loop: loop.loop, organisation: organisation.publicKey)
+        let writer = try TestClient("Grey Heron", loop: loop.loop, organisation: organisation.publicKey)
+        let bystander = try TestClient("Observer Owl", loop: loop.loop, organisation: organisation.publicKey)
+        try await reporter.enter(server, room: room)
+        try await writer.enter(server, room: room)
+        try await bystander.enter(server, room: room)
+        let id = MessageID.random()
+        _ = try await writer.client.send("a real message", to: room, id: id)
+        _ = try await reporter.waitForTexts(1, in: room)
+
+        // A made-up message, or a real one pinned on someone who did not write it, is refused: a
+        // worried report cannot send counsellors after a member who wrote nothing.
+        await #expect(throws: ClientError.refused(code: "unknown_message", message: "the report does not match a message of this room")) {
+            try await reporter.client.reportRoomMessage(.random(), sender: writer.member, in: room, category: .selfHarmRisk)
+        }
+        await #expect(throws: ClientError.refused(code: "unknown_message", message: "the report does not match a message of this room")) {
+            try await reporter.client.reportRoomMessage(id, sender: bystander.member, in: room, category: .selfHarmRisk)
+        }
+        #expect(!ana.log.events.contains { if case .concern = $0 { true } else { false } }, "no alert for a refused report")
+
+        // The real one is taken; one network's reports are limited whatever identities it uses.
+        try await reporter.client.reportRoomMessage(id, sender: writer.member, in: room, category: .harassment)
+        await #expect(throws: ClientError.refused(code: "rate_limited", message: "too many reports from this network; please try again later")) {
+            try await bystander.client.reportRoomMessage(id, sender: writer.member, in: room, category: .spam)
+        }
+        let inbox = try await ana.client.reports()
+        #expect(inbox.count == 1 && inbox[0].report.message == id)
+    }
 }

@@ -48,7 +48,7 @@ def main():
         print("  ok  the member waits in line with their place shown; the counsellor's page lists them and counts them in the title")
 
         counsellor.find_element(By.CSS_SELECTOR, "#queue button.take").click()
-        wait_for_text(member, "availability", "Ana (counsellor ✓) is with you now")
+        wait_for_text(member, "availability", "Ana (counsellor ✓) is coming to talk with you")   # the server's word, until she writes
         wait_for_text(member, "direct", "Ana is a verified counsellor")
         WebDriverWait(counsellor, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "direct-composer",
                                             "the counsellor's private message box does not open")
@@ -56,6 +56,7 @@ def main():
         WebDriverWait(counsellor, 10).until(lambda d: not d.title.startswith("("), "the title still counts a member who was taken")
         counsellor.find_element(By.ID, "direct-composer").send_keys("Hi, I'm Ana. I'm here with you. How are you doing tonight?\n")
         wait_for_text(member, "direct", "How are you doing tonight?")
+        wait_for_text(member, "availability", "Ana (counsellor ✓) is with you now")   # her own signed words arrived
         wait_for_text(counsellor, "direct", "How are you doing tonight? sent")
         assert counsellor.find_element(By.ID, "direct").text.count("How are you doing tonight?") == 1, "the counsellor's first message shows twice"
         thread = member.find_element(By.CSS_SELECTOR, "#direct .thread h3")

@@ -108,6 +108,15 @@ def revoked_or_second_key_staff_are_members():
         line_with(ana, "please keep this")
         say(ana, "hello from staff")
         assert "counsellor ✓" in line_with(otter, "hello from staff")
+
+        # The liar says Ana took Otter from the line, with her real (public) proof, though Otter
+        # never asked: the page ignores it; a counsellor turns up only for a member who waits.
+        liar.inject({"v": 1, "type": "queueTaken", "member": otter_id, "displayName": "Quiet Otter", "counsellor": proofs[ana_id]}, otter_id)
+        say(otter, "after the made-up counsellor")
+        line_with(otter, "after the made-up counsellor")   # the injected frame came before these words
+        availability = otter.find_element(By.ID, "availability").text
+        assert "Ana" not in availability and "Ana" not in otter.find_element(By.ID, "direct").get_attribute("textContent"), availability
+        print("  ok  a counsellor the server says took a member who never asked does not appear")
         server.haven("staff", "confirm", "--data", server.folder, "--keys", server.keys)
         open_drawer(otter)
         otter.find_element(By.CSS_SELECTOR, "footer summary").click()   # "For staff": the key and roster version

@@ -35,7 +35,17 @@ export class CounsellorHelp {
   taken(member, name, verified) {
     this.waiting = false;
     this.counsellor = verified ? member : null;
-    this.came = verified ? t("counsellorWithYou", { name }) : t("counsellorUnverified", { name });
+    this.counsellorName = name;
+    // The server's word that they are coming; "with you" once their own signed words arrive.
+    this.came = verified ? t("counsellorComing", { name }) : t("counsellorUnverified", { name });
+    this.show();
+  }
+
+  /** A private message from `member` arrived (signed by them): if it is the counsellor who came,
+   *  they are with this member now. */
+  wrote(member) {
+    if (!this.counsellor || member !== this.counsellor) return;
+    this.came = t("counsellorWithYou", { name: this.counsellorName });
     this.show();
   }
 

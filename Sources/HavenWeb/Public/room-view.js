@@ -17,6 +17,7 @@ export class RoomView {
    *  page's; `writeTo(member)` opens a private conversation; `storage` remembers who could read a
    *  room when this device last looked. */
   constructor(options) {
+    // `shown`: "room id" -> { text, sender } of each message shown (a deleted one's text is dropped).
     Object.assign(this, options, { decoder: new TextDecoder(), shown: new Map(), warned: new Set(), newSinceLastVisit: new Map() });
   }
 
@@ -25,7 +26,7 @@ export class RoomView {
    *  already here (this member's own, say) is not shown again. */
   show(frame) {
     const env = frame.envelope;
-    if (this.shown.has(env.id)) return;
+    if (this.shown.has(`${env.room} ${env.id}`)) return;
     const state = this.rooms.state(env.room);
     const opened = state.keyring.open(env);
     if (opened.kind === "needsKey") { state.waiting.push(frame); return; }
@@ -52,11 +53,11 @@ export class RoomView {
     const words = Object.assign(document.createElement("span"), { className: "text" });
     words.append(...linkedText(document, text));
     item.append(this.sender(env.sender), timeLabel(document, at), " ");
-    if (typeof reply?.id === "string") item.append(this.quote(reply.id));
+    if (typeof reply?.id === "string") item.append(this.quote(env.room, reply.id));
     item.append(words);
     for (const video of youTubeVideos(text)) item.append(youTubeCard(document, video));
     if (attachment) item.append(this.attachments.view(attachment));
-    this.shown.set(env.id, { text, sender: env.sender });
+    this.shown.set(`${env.room} ${env.id}`, { text, sender: env.sender });
     item.append(...this.actions(env));
     this.messageList.add(item, at, { mine });
     return item;
@@ -101,19 +102,23 @@ export class RoomView {
     return button;
   }
 
-  /** A reply quotes the message as this page showed it (never the replier's account of it); a
-   *  message this page never showed is only pointed at. */
-  quote(id) {
-    const original = this.shown.get(id);
+  /** A reply quotes the message of the same room as this page showed it (never the replier's
+   *  account of it); a message this page never showed is only pointed at, and a deleted one is
+   *  said to be removed. */
+  quote(room, id) {
+    const original = this.shown.get(`${room} ${id}`);
     const block = Object.assign(this.document.createElement("blockquote"), { className: "quote" });
-    block.textContent = original
-      ? t("quotedMessage", { name: this.people.name(original.sender), text: excerpt(original.text) })
-      : t("quotedUnknown");
+    if (!original) block.textContent = t("quotedUnknown");
+    else if (original.removed) block.textContent = t("quotedRemoved");
+    else block.textContent = t("quotedMessage", { name: this.people.name(original.sender), text: excerpt(original.text) });
     return block;
   }
 
-  /** A message's text and sender as shown here, if it is. */
-  message(id) { return this.shown.get(id); }
+  /** A message's text and sender as shown here in `room`, if it is (and was not deleted). */
+  message(room, id) {
+    const shown = this.shown.get(`${room} ${id}`);
+    return shown?.removed ? undefined : shown;
+  }
 
   /** Brings a message into view and marks it; false if this page does not show it. */
   highlight(id) {
@@ -124,8 +129,11 @@ export class RoomView {
     return true;
   }
 
-  /** A moderator deleted a message: everyone sees that it went; its sender also sees why. */
+  /** A moderator deleted a message: everyone sees that it went (its text is not kept, nor quoted
+   *  again); its sender also sees why. */
   deleted(action, reason) {
+    const key = `${action.room} ${action.message}`;
+    if (this.shown.has(key)) this.shown.set(key, { removed: true });
     const item = this.element("messages").querySelector(`li[data-id="${CSS.escape(action.message)}"]`);
     item?.replaceChildren(Object.assign(this.document.createElement("em"), {
       textContent: action.target === this.myID && reason ? t("yourMessageRemovedReason", { reason }) : t("messageRemovedByModerator"),

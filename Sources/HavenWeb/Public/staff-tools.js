@@ -26,7 +26,7 @@ export class StaffTools {
   constructor({ document, protocol, people, act, done, roomMessage, showMessage, attention }) {
     Object.assign(this, { document, protocol, people, act, done, roomMessage, showMessage, attention, decoder: new TextDecoder() });
     this.pending = new Map();      // action id -> what to say once the service applied it
-    this.seenReports = null;       // report ids already shown (null before the first list)
+    this.seenReports = new Set();  // report ids already in the inbox
     this.newReports = 0;
   }
 
@@ -122,17 +122,22 @@ export class StaffTools {
 
   /** The report inbox, newest first: what was reported and why. A private message's evidence is
    *  checked against what the server stored (the sender's signature over the franking
-   *  commitment); a room message is quoted as this page shows it. Reports new since the last list
-   *  chime and count until staff look (`looked`). */
-  reports(list, entries) {
-    const fresh = this.seenReports ? entries.filter((entry) => !this.seenReports.has(entry.report.id)).length : 0;
-    this.seenReports = new Set(entries.map((entry) => entry.report.id));
-    if (fresh > 0) {
-      this.newReports += fresh;
-      this.attention.set("reports", this.newReports);
-      this.attention.chime();
+   *  commitment); a room message is quoted as this page shows it. A list asked for replaces the
+   *  inbox; a report just filed (`frame.live`) is added at the top, chimes and counts until staff
+   *  look (`looked`). */
+  reports(list, frame) {
+    if (!frame.live) {
+      this.seenReports = new Set(frame.reports.map((entry) => entry.report.id));
+      list.replaceChildren(...frame.reports.map((entry) => this.report(entry)));
+      return;
     }
-    list.replaceChildren(...entries.map((entry) => this.report(entry)));
+    const fresh = frame.reports.filter((entry) => !this.seenReports.has(entry.report.id));
+    if (fresh.length === 0) return;
+    fresh.forEach((entry) => this.seenReports.add(entry.report.id));
+    list.prepend(...fresh.map((entry) => this.report(entry)));
+    this.newReports += fresh.length;
+    this.attention.set("reports", this.newReports);
+    this.attention.chime();
   }
 
   /** Staff opened the inbox: nothing new is waiting any more. */
@@ -146,7 +151,7 @@ export class StaffTools {
     const category = t(categoryKeys[entry.report.category] ?? "reportOther");
     if (entry.report.category === "self_harm_risk") item.className = "concern";
     if (!entry.report.evidence) {
-      const shown = this.roomMessage(entry.report.message);
+      const shown = this.roomMessage(entry.report.room, entry.report.message);
       if (!shown) {
         item.textContent = t("reportRoomElsewhere", { category, room: entry.report.room ?? "" });
         return item;
@@ -176,7 +181,7 @@ export class StaffTools {
       const what = t(auditKeys[action.kind] ?? "auditOther", { target: action.target ? named(action.target) : "" });
       item.textContent = t("auditEntry", {
         time: new Date(action.issuedAt * 1000).toLocaleString(locale), moderator: named(action.moderator), what,
-      }) + (action.reason ? ` ${t("auditReason", { reason: reasonText(action.reason) })}` : "")
+      }) + (typeof action.reason === "string" && action.reason ? ` ${t("auditReason", { reason: reasonText(action.reason) })}` : "")
         + ` ${t(this.protocol.verifyAction(action) ? "auditSignatureValid" : "auditSignatureInvalid")}`;
       return item;
     }));

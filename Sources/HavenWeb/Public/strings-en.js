@@ -342,4 +342,8 @@ export const en = {
 
   // widget.js: a staff invite
   inviteStartHint: "This is a staff invite. Type the name members will see next to your badge, and press Start.",
+
+  // counsellor-help.js and room-view.js: after the review
+  counsellorComing: "{name} (counsellor ✓) is coming to talk with you, privately.",
+  quotedRemoved: "In reply to a message a moderator removed",
 };

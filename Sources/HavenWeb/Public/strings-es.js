@@ -333,4 +333,8 @@ export const es = {
 
   // widget.js: a staff invite
   inviteStartHint: "Esta es una invitación para el equipo. Escribe el nombre que verán los participantes junto a tu insignia, y pulsa Empezar.",
+
+  // counsellor-help.js and room-view.js: after the review
+  counsellorComing: "{name} (consejero/a ✓) viene a hablar contigo, en privado.",
+  quotedRemoved: "En respuesta a un mensaje que eliminó un moderador/a",
 };

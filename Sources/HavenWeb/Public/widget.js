@@ -104,7 +104,7 @@ const staffTools = new StaffTools({
     return send({ type: "moderate", action }) ? action.id : null;
   },
   done: (text) => { $("status").textContent = text; },
-  roomMessage: (id) => roomView.message(id),
+  roomMessage: (room, id) => roomView.message(room, id),
   showMessage: (id) => { setDrawer(false); roomView.highlight(id); },
 });
 const reports = new ReportMenus({ document, file: (report) => send({ type: "report", report }), randomID: () => b64(sodium.randomBytes(16)) });
@@ -115,7 +115,7 @@ const outbox = new Outbox({
 const said = (text) => { $("status").textContent = text; };
 const composer = new Composer({
   element: $, rooms, outbox, attachments, said, room: () => currentRoom, name: () => names.get(myID),
-  spoken: () => panel.spoken(), quoted: (id) => roomView.message(id)?.text,
+  spoken: () => panel.spoken(), quoted: (id) => roomView.message(currentRoom, id)?.text,
 });
 // Before Start the widget asks the server over HTTP how many counsellors are online; after it,
 // the session's `availability` frames keep it current.
@@ -145,7 +145,8 @@ function queueTaken(frame) {
     inbox.took(frame.member);
     return;
   }
-  if (frame.member !== myID) return;
+  // Only while this member waits: the server cannot make a counsellor turn up unasked.
+  if (frame.member !== myID || !help.waiting) return;
   const counsellor = frame.counsellor.member;
   if (!nameProblem(frame.counsellor.displayName)) people.setName(counsellor, frame.counsellor.displayName);
   noteRole(frame.counsellor);
@@ -172,7 +173,7 @@ const roomView = new RoomView({
 const privateMessages = new PrivateMessages({
   element: $, window, protocol, sodium, me, myID, people, staff, counters: directCounters, threads, reports, callOffers, outbox,
   noteRole: (info) => noteRole(info), ownInfo: () => ownInfo, openDrawer: () => setDrawer(true), fits: (text) => composer.fits(text),
-  spoken: () => panel.spoken(), arrived: () => privateMessageArrived(),
+  spoken: () => panel.spoken(), arrived: (sender) => privateMessageArrived(sender),
 });
 const session = new Session({
   anchors, sodium, protocol, me, rooms, calls, outbox, name: () => $("pseudonym").value,
@@ -183,7 +184,8 @@ checkAvailability();
 // Staff away in another tab hear a private message and see it counted in the tab's title. Members
 // do not: a sound or a count could give away, to someone nearby, that they are here.
 let unseenPrivate = 0;
-function privateMessageArrived() {
+function privateMessageArrived(sender) {
+  help.wrote(sender);
   if (!roles.has(myID) || !document.hidden) return;
   attention.set("private", ++unseenPrivate);
   attention.chime();
@@ -349,7 +351,7 @@ function received(frame) {
     }
     case "message": roomView.show(frame); break;
     case "direct": privateMessages.received(frame.message); break;
-    case "reports": staffTools.reports($("reports"), frame.reports); break;
+    case "reports": staffTools.reports($("reports"), frame); break;
     case "audit":
       staffTools.audit($("audit"), frame.actions);
       break;
