@@ -242,6 +242,8 @@ def calls_through_coturn(browsers):
             wait_for_text(driver, "call-status", "In a video call", seconds=30)
             audio, video = wait_for_media(driver)
             quality = driver.find_element(By.ID, "call-quality")
+            # The candidate pair is read from the same getStats() as the bytes, but may be named a tick later.
+            WebDriverWait(driver, 20).until(lambda d: quality.get_attribute("data-local-candidate-type"), "the call never named its candidate pair")
             assert quality.get_attribute("data-local-candidate-type") == "relay", quality.get_attribute("data-local-candidate-type")
             assert quality.get_attribute("data-remote-candidate-type") == "relay"
             assert "(relayed)" in quality.text
