@@ -220,13 +220,22 @@ def press_start(driver, name=None):
     driver.find_element(By.ID, "start").click()
 
 
+def message_action(row, label):
+    """Taps the action `label` of a message (`row`), opening its "⋯" first where a phone folds
+    the actions away."""
+    buttons = row.find_elements(By.XPATH, f".//button[text()='{label}']")
+    if not (buttons and buttons[0].is_displayed()):
+        row.find_element(By.CSS_SELECTOR, "button.more").click()
+    row.find_element(By.XPATH, f".//button[text()='{label}']").click()
+
+
 def moderate(driver, row, action, until_done=True):
     """Opens the "Moderate" menu of a message (`row`), picks `action` (Delete, Suspend 1 h, Remove,
     Ban), confirms once without a reason (which the page refuses), picks the first reason
     ("Harassing other members"), confirms, and (`until_done`) waits until the page says it is done."""
     driver.execute_script("document.getElementById('status').textContent = ''")
     close_drawer(driver)
-    row.find_element(By.CSS_SELECTOR, "button.moderate").click()
+    message_action(row, "Moderate")
     row.find_element(By.XPATH, f".//div[@class='moderation-panel']/button[text()='{action}']").click()
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.tagName") == "SELECT",
                                     "the question does not take the focus (its reason)")

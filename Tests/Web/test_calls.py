@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, close_drawer, moderate, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, close_drawer, message_action, moderate, invite_link, open_drawer, press_start, wait_for_text
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -97,13 +97,13 @@ def calls_without_relay(browsers):
             driver.find_element(By.ID, "composer").send_keys(text + "\n")
 
         # Calls are off until a member turns them on: Carol did not, and is not rung.
-        row(ana, "hello from Carol").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        message_action(row(ana, "hello from Carol"), "Audio call")
         wait_for_text(ana, "call-status", "The call could not go ahead: this member does not take calls.")
         assert "calling you" not in carol.find_element(By.ID, "call-status").text
         print("  ok  calls are off until a member turns them on: a member who did not is not rung")
 
         # A video call, answered from the keyboard: both sides receive audio and video.
-        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        message_action(row(ana, "hello from Alice"), "Video call")
         wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you (video call)")
         assert alice.switch_to.active_element.get_attribute("id") == "call-accept-video", "the incoming card takes the focus"
         assert alice.title.startswith("Incoming call"), alice.title
@@ -136,7 +136,7 @@ def calls_without_relay(browsers):
 
         # Bob's standing preference is audio only: he is never asked for video, and no camera opens.
         ana.execute_script("window.mediaRequests = []")
-        row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        message_action(row(ana, "hello from Bob"), "Video call")
         wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
         assert not bob.find_element(By.ID, "call-accept-video").is_displayed()
         bob.find_element(By.ID, "call-accept-audio").click()
@@ -151,12 +151,12 @@ def calls_without_relay(browsers):
         print("  ok  a member with the audio-only preference gets an audio-only call and no camera is opened")
 
         # Alice declines; the counsellor cannot make her phone ring again straight away.
-        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        message_action(row(ana, "hello from Alice"), "Audio call")
         wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you (audio call)")
         alice.switch_to.active_element.send_keys(Keys.ESCAPE)
         wait_for_text(ana, "call-status", "Quiet Otter (member) declined the call")
         assert not alice.find_element(By.ID, "call-incoming").is_displayed()
-        row(ana, "hello from Alice").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        message_action(row(ana, "hello from Alice"), "Audio call")
         wait_for_text(ana, "call-status", "this member declined your call; try again later")
         time.sleep(1)
         assert alice.find_element(By.ID, "call-status").text == "You declined the call."
@@ -164,7 +164,7 @@ def calls_without_relay(browsers):
 
         # A caller that signs one DTLS fingerprint and presents another is refused before any media flows.
         ana.execute_script(TAMPER_SIGNED_FINGERPRINT)
-        row(ana, "hello from Bob").find_element(By.XPATH, ".//button[text()='Audio call']").click()
+        message_action(row(ana, "hello from Bob"), "Audio call")
         wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
         bob.find_element(By.ID, "call-accept-audio").click()
         wait_for_text(bob, "call-status", "security fingerprint did not match")
@@ -235,7 +235,7 @@ def calls_through_coturn(browsers):
         alice = start(server, "Quiet Otter")
         browsers.extend([ana, alice])
         alice.find_element(By.ID, "composer").send_keys("hello through the relay\n")
-        row(ana, "hello through the relay").find_element(By.XPATH, ".//button[text()='Video call']").click()
+        message_action(row(ana, "hello through the relay"), "Video call")
         wait_for_text(alice, "call-status", "Ana (verified counsellor) is calling you")
         alice.find_element(By.ID, "call-accept-video").click()
         for driver in (ana, alice):

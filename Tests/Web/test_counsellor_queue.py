@@ -11,7 +11,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, message_action, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -94,7 +94,7 @@ def main():
             second.find_element(By.ID, "composer").send_keys("I don't know how much longer I can do this\n")
             wait_for_text(member, "messages", "how much longer")
             row = [item for item in member.find_elements(By.CSS_SELECTOR, "#messages li") if "how much longer" in item.text][0]
-            row.find_element(By.CSS_SELECTOR, "button.report").click()
+            message_action(row, "Report")
             WebDriverWait(member, 10).until(lambda d: "worried" in d.execute_script("return document.activeElement.textContent"),
                                             "the reasons do not take the focus")
             row.find_element(By.XPATH, ".//button[contains(., 'worried about this person')]").click()

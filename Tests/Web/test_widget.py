@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, close_drawer, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, close_drawer, message_action, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
 
 
 def main():
@@ -59,7 +59,7 @@ def main():
 
         # Bob messages Alice privately by choosing her name; only she receives it, sealed to her key.
         name = [item for item in bob.find_elements(By.CSS_SELECTOR, "#messages li") if marker in item.text][0]
-        name.find_element(By.XPATH, ".//button[text()='Message privately']").click()   # the visible action on every message
+        message_action(name, "Message privately")   # an action on every message (behind "⋯" on a phone)
         bob.find_element(By.ID, "direct-composer").send_keys("just between us\n")
         # On a phone private messages are in the sheet: the chat announces one, and a tap shows it.
         notice = WebDriverWait(alice, 20).until(lambda d: d.find_element(By.ID, "direct-notice") if d.find_element(By.ID, "direct-notice").is_displayed() else None,

@@ -78,21 +78,30 @@ export class RoomView {
     return who;
   }
 
-  // What the one looking can do with this message.
+  // What the one looking can do with this message. On a phone they fold behind "⋯", so the
+  // conversation, not its buttons, fills the screen.
   actions(env) {
     const { people, myID } = this;
+    const name = people.name(env.sender);
     const fromOther = env.sender !== myID;
     const staff = people.roles.has(myID);
-    const actions = [" ", this.button("reply", t("replyButton"), t("replyToLabel", { name: people.name(env.sender) }),
-      () => this.composer.replyTo(env.id, people.name(env.sender)))];
-    if (!fromOther) return actions;
-    if (staff) actions.push(" ", this.staffTools.menu(env));
-    if (people.roles.get(myID) === "counsellor" && !people.roles.has(env.sender)) actions.push(" ", ...this.callOffers.buttons(env.sender));
-    // A visible way to talk to this person alone (tapping the name does the same).
-    actions.push(" ", this.button("privately", t("messagePrivatelyButton"), t("messagePrivatelyLabel", { name: people.name(env.sender) }),
-      () => this.writeTo(env.sender)));
-    if (!staff) actions.push(" ", this.reports.menu(people.name(env.sender), { room: env.room, message: env.id, sender: env.sender }));
-    return actions;
+    const actions = [this.button("reply", t("replyButton"), t("replyToLabel", { name }), () => this.composer.replyTo(env.id, name))];
+    if (fromOther) {
+      if (staff) actions.push(this.staffTools.menu(env));
+      if (people.roles.get(myID) === "counsellor" && !people.roles.has(env.sender)) actions.push(...this.callOffers.buttons(env.sender).filter((part) => part !== " "));
+      // A visible way to talk to this person alone (tapping the name does the same).
+      actions.push(this.button("privately", t("messagePrivatelyButton"), t("messagePrivatelyLabel", { name }), () => this.writeTo(env.sender)));
+      if (!staff) actions.push(this.reports.menu(name, { room: env.room, message: env.id, sender: env.sender }));
+    }
+    const folded = Object.assign(this.document.createElement("span"), { className: "actions" });
+    folded.append(...actions.flatMap((action) => [" ", action]));
+    const more = this.button("more", "⋯", t("moreActionsLabel", { name }), () => {
+      const open = folded.classList.toggle("open");
+      more.setAttribute("aria-expanded", String(open));
+      if (open) folded.querySelector("button")?.focus();
+    });
+    more.setAttribute("aria-expanded", "false");
+    return [" ", more, folded];
   }
 
   button(className, text, label, click) {

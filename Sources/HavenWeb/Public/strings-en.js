@@ -346,4 +346,7 @@ export const en = {
   // counsellor-help.js and room-view.js: after the review
   counsellorComing: "{name} (counsellor ✓) is coming to talk with you, privately.",
   quotedRemoved: "In reply to a message a moderator removed",
+
+  // room-view.js: a message's actions
+  moreActionsLabel: "Actions for the message from {name}",
 };

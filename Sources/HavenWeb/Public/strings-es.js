@@ -337,4 +337,7 @@ export const es = {
   // counsellor-help.js and room-view.js: after the review
   counsellorComing: "{name} (consejero/a ✓) viene a hablar contigo, en privado.",
   quotedRemoved: "En respuesta a un mensaje que eliminó un moderador/a",
+
+  // room-view.js: a message's actions
+  moreActionsLabel: "Acciones para el mensaje de {name}",
 };
