@@ -11,6 +11,7 @@ import tempfile
 import threading
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
@@ -209,6 +210,22 @@ def accessibility_violations(driver):
     return [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}" for v in axe.run()["violations"]]
 
 
+def wait_signed_in(driver, seconds=20):
+    """Waits until the widget's session is open (logged in), as its page says."""
+    try:
+        WebDriverWait(driver, seconds).until(lambda d: d.execute_script("return document.body.dataset.session") == "open")
+    except TimeoutException:
+        raise AssertionError(f"waited {seconds} s for the widget to sign in; status {driver.find_element(By.ID, 'status').text!r}") from None
+
+
+def wait_verified(driver, role="counsellor", seconds=20):
+    """Waits until the widget has verified this device's own staff role (its invite redeemed)."""
+    try:
+        WebDriverWait(driver, seconds).until(lambda d: d.execute_script("return document.body.dataset.role") == role)
+    except TimeoutException:
+        raise AssertionError(f"waited {seconds} s for this device to be a verified {role}; status {driver.find_element(By.ID, 'status').text!r}") from None
+
+
 def press_start(driver, name=None):
     """Presses Start once the widget is ready for it (it stays disabled while the page sets up),
     having typed `name` into the name box first, if given."""
@@ -249,10 +266,21 @@ def moderate(driver, row, action, until_done=True):
                                         f"{action} was never confirmed as done")
 
 
-def enter_lobby(driver):
-    """Goes into the lobby (through "Rooms and settings" when already in a room) and waits until
-    the composer can be used."""
-    open_drawer(driver)
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"), "no lobby in the room list")
-    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
-    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled(), "the composer never became usable in the lobby")
+def enter_room(driver, room, usable=True):
+    """Into `room`, with the chat on screen and (`usable`) the composer usable. After Start the
+    widget opens the lobby (its default room) by itself; otherwise this goes through "Rooms and
+    settings"."""
+    button = f"#rooms button[data-room='{room}']"
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, button), f"no {room} in the room list")
+    if driver.execute_script("return document.body.dataset.room") == room:
+        close_drawer(driver)
+    else:
+        open_drawer(driver)
+        driver.find_element(By.CSS_SELECTOR, button).click()
+    if usable:
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled(), f"the composer never became usable in {room}")
+
+
+def enter_lobby(driver, usable=True):
+    """Into the lobby (enter_room)."""
+    enter_room(driver, "lobby", usable)

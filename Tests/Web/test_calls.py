@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, close_drawer, message_action, moderate, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, close_drawer, enter_lobby, message_action, moderate, invite_link, open_drawer, press_start, wait_for_text, wait_signed_in, wait_verified
 
 # Wraps getUserMedia so the test can see every camera and microphone request the page makes.
 RECORD_MEDIA_REQUESTS = """
@@ -45,9 +45,11 @@ def start(server, name, url=None, audio_only=False, takes_calls=True):
     if audio_only:
         driver.find_element(By.ID, "audio-only").click()
     press_start(driver, name)
-    wait_for_text(driver, "status", "verified counsellor" if url else "connected")
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+    if url:
+        wait_verified(driver)
+    else:
+        wait_signed_in(driver)
+    enter_lobby(driver)
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
     driver.execute_script(RECORD_MEDIA_REQUESTS)
     return driver
@@ -199,8 +201,7 @@ def calls_without_relay(browsers):
         # Offering calls is a standing setting of the counsellor's device: it survives a reload.
         ana.refresh()
         press_start(ana)
-        WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-        ana.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        enter_lobby(ana)
         open_drawer(ana)
         WebDriverWait(ana, 20).until(lambda d: d.find_element(By.ID, "offer-calls").is_displayed())
         assert ana.find_element(By.ID, "offer-calls").is_selected()

@@ -11,7 +11,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, message_action, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, enter_lobby, invite_link, message_action, open_drawer, press_start, wait_for_text, wait_signed_in, wait_verified
 
 
 def main():
@@ -26,7 +26,7 @@ def main():
 
         counsellor.get(invite_link(server))
         press_start(counsellor, "Ana")
-        wait_for_text(counsellor, "status", "verified counsellor")
+        wait_verified(counsellor)
         enter_lobby(counsellor)
         assert not counsellor.find_element(By.ID, "help-strip").is_displayed(), "staff do not queue for themselves"
         # The member's page asks again every 30 seconds before Start; a reload asks at once.
@@ -78,7 +78,7 @@ def main():
         wait_for_text(member, "remember-note", "This device remembers you")
         member.refresh()
         press_start(member)
-        wait_for_text(member, "status", "connected")
+        wait_signed_in(member)
         open_drawer(member)
         wait_for_text(member, "direct", "You: Not great, thank you for coming")
         wait_for_text(member, "direct", "How are you doing tonight?")

@@ -11,7 +11,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, browser, member_id, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, browser, enter_lobby, member_id, open_drawer, press_start, wait_for_text, wait_signed_in
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -19,14 +19,13 @@ import haven_reference as ref  # noqa: E402
 import room_log_reference as log_ref  # noqa: E402
 
 
-def enter_lobby(url: str, name: str):
+def member_in_lobby(url: str, name: str):
     """A new member's browser at `url`, in the lobby, holding its key."""
     driver = browser()
     driver.get(url)
     press_start(driver, name)
-    wait_for_text(driver, "status", "connected")
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+    wait_signed_in(driver)
+    enter_lobby(driver, usable=False)   # a liar may keep the key from it
     wait_for_text(driver, "status", "in lobby")
     return driver
 
@@ -71,7 +70,7 @@ def main():
         # 1. A ghost: the liar announces a member nobody admitted and forges a join in a real
         # key's name. Alice's browser seals the key to neither, and says the forged entry does not
         # check out; a real member who joins is sealed the key as usual.
-        alice = enter_lobby(liar.page, "Quiet Otter")
+        alice = member_in_lobby(liar.page, "Quiet Otter")
         browsers.append(alice)
         composer_ready(alice)
         alice_id = member_id(alice)
@@ -83,7 +82,7 @@ def main():
                      "member": {"member": ref.b64(ghost.public), "displayName": "Kind Owl"}}, alice_id)
         liar.inject({"v": 1, "type": "logEntry", "entry": forged}, alice_id)
         wait_for_text(alice, "messages", "does not check out")
-        bob = enter_lobby(server.page, "Calm Heron")
+        bob = member_in_lobby(server.page, "Calm Heron")
         browsers.append(bob)
         composer_ready(bob)
         recipients = {bundle["recipient"] for bundle in liar.bundles_sent()}
@@ -104,7 +103,7 @@ def main():
                                                                                ref.unb64(bundle["recipient"]), ghost)}]
             return [frame]
         liar.to_members = swap
-        carol = enter_lobby(liar.page, "Gentle Fox")
+        carol = member_in_lobby(liar.page, "Gentle Fox")
         browsers.append(carol)
         wait_for_text(carol, "messages", "does not match the room's signed key")
         assert not carol.find_element(By.ID, "composer").is_enabled(), "Carol has no key to send with"
@@ -127,7 +126,7 @@ def main():
                 return [{"v": 1, "type": "logEntry", "entry": swapped}]
             return [frame]
         liar.to_members = fork
-        dave = enter_lobby(server.page, "Steady Wren")
+        dave = member_in_lobby(server.page, "Steady Wren")
         browsers.append(dave)
         composer_ready(dave)
         say(bob, "does everyone see the same room?")
@@ -167,7 +166,7 @@ def main():
         # 6. A held-back log: from now on the liar gives Erin no more of the room's log. When Dave
         # leaves for good, the others start a new key without him; Erin, sealed a key for an epoch
         # her log does not have, stops sending and is told.
-        erin = enter_lobby(liar.page, "Bright Robin")
+        erin = member_in_lobby(liar.page, "Bright Robin")
         browsers.append(erin)
         composer_ready(erin)
         erin_id = member_id(erin)

@@ -9,16 +9,15 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, press_start, wait_for_text
+from harness import Server, browser, enter_lobby, press_start, wait_for_text, wait_signed_in
 from lying_server import LyingServer
 
 
-def enter_lobby(driver, server, name):
+def member_in_lobby(driver, server, name):
     driver.get(server.page)
     press_start(driver, name)
-    wait_for_text(driver, "status", "connected")
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-    driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+    wait_signed_in(driver)
+    enter_lobby(driver)
     wait_for_text(driver, "status", "in lobby")
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
 
@@ -38,8 +37,8 @@ def main():
     try:
         alice, bob = browser(), browser()
         browsers += [alice, bob]
-        enter_lobby(alice, server, "Quiet Otter")
-        enter_lobby(bob, server, "Calm Heron")
+        member_in_lobby(alice, server, "Quiet Otter")
+        member_in_lobby(bob, server, "Calm Heron")
         here = "return document.querySelector(\"#rooms button[data-room='lobby']\").textContent"
         WebDriverWait(alice, 20).until(lambda d: d.execute_script(here) == "Lobby (2 here)", "the room's button does not count who is here")
         print("  ok  a room's button counts who is here, kept current")
@@ -96,7 +95,7 @@ def main():
                 return [frame]
             carol = browser()
             browsers.append(carol)
-            enter_lobby(carol, liar, "Gentle Fox")
+            member_in_lobby(carol, liar, "Gentle Fox")
             liar.to_server = note_first_message
             liar.to_members = refuse_it
             carol.find_element(By.ID, "composer").send_keys("a message the service refuses\n")

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, press_start, wait_for_text, wait_signed_in
 
 
 def main():
@@ -25,10 +25,18 @@ def main():
         link = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#crisis-contacts a"))
         assert link.get_attribute("href") == "tel:116123" and link.text == "116 123", link.get_attribute("href")
         assert not driver.find_element(By.ID, "crisis-general").is_displayed(), "the provider's own contacts are not called general"
-        print("  ok  the crisis contacts open in one tap, and a number is a tap-to-call link")
+        texting = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            import("./safety.js").then(({ showCrisisContacts }) => {
+              const list = document.createElement("ul"), note = document.createElement("p");
+              showCrisisContacts(document, list, note, [{ name: "Shout", contact: "Text SHOUT to 85258" }], false);
+              done(list.querySelector("a")?.getAttribute("href") ?? null);
+            });""")
+        assert texting == "sms:85258?&body=SHOUT", texting
+        print("  ok  the crisis contacts open in one tap: a number is a tap-to-call link, 'Text WORD to NUMBER' a tap-to-text one")
 
         press_start(driver)
-        wait_for_text(driver, "status", "connected")
+        wait_signed_in(driver)
         ActionChains(driver).send_keys(Keys.ESCAPE).perform()
         assert driver.current_url.startswith(server.url), "one Escape does nothing"
         ActionChains(driver).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).perform()
@@ -42,10 +50,8 @@ def main():
         driver.get("about:blank")
         driver.get(server.page)
         press_start(driver)
-        wait_for_text(driver, "status", "connected")
-        WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.activeElement.dataset.room") == "lobby",
-                                        "after Start the focus does not move to the rooms")
-        driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
+        wait_signed_in(driver)
+        # After Start the member lands in the default room, with the focus in the message box.
         wait_for_text(driver, "status", "in lobby")
         WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
         WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "composer", "the composer is not focused")
@@ -96,7 +102,8 @@ def main():
             wait_for_text(spanish, "availability", "no hay nadie del equipo de consejería en línea")
             assert accessibility_violations(spanish) == [], accessibility_violations(spanish)
             press_start(spanish)
-            wait_for_text(spanish, "status", "conectado")
+            wait_signed_in(spanish)
+            wait_for_text(spanish, "status", "en lobby")   # the default room, in Spanish words
         finally:
             spanish.quit()
         print("  ok  a browser that prefers Spanish gets the widget in Spanish, with no axe-core findings")

@@ -19,7 +19,7 @@ import threading
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, TLSProxy, browser, close_drawer, enter_lobby, invite_link, member_id, moderate, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, TLSProxy, browser, close_drawer, enter_lobby, enter_room, invite_link, member_id, moderate, open_drawer, press_start, wait_for_text, wait_signed_in, wait_verified
 from lying_server import LyingServer
 
 sys.path.insert(0, str(ROOT / "Tests" / "CrossCheck"))
@@ -48,9 +48,9 @@ def swapped_organisation_key_gives_no_badge():
         impostor, member = browser(), browser()
         browsers += [impostor, member]
         start(impostor, invite_link(server), "Night Helper")
-        wait_for_text(impostor, "status", "verified counsellor")
+        wait_verified(impostor)
         start(member, server.page, "Quiet Otter")
-        wait_for_text(member, "status", "connected")
+        wait_signed_in(member)
         for driver in browsers:
             enter_lobby(driver)
         impostor.find_element(By.ID, "composer").send_keys("trust me, I am staff\n")
@@ -98,9 +98,9 @@ def revoked_or_second_key_staff_are_members():
         ana, otter = browser(), browser()
         browsers += [ana, otter]
         start(ana, link, "Ana")
-        wait_for_text(ana, "status", "verified counsellor")
+        wait_verified(ana)
         start(otter, liar.page, "Quiet Otter")
-        wait_for_text(otter, "status", "connected")
+        wait_signed_in(otter)
         for driver in browsers:
             enter_lobby(driver)
         ana_id, otter_id = member_id(ana), member_id(otter)
@@ -149,9 +149,9 @@ def revoked_or_second_key_staff_are_members():
             ana.refresh()
             WebDriverWait(ana, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
             press_start(ana)
-            wait_for_text(ana, "status", "connected")
+            wait_signed_in(ana)
             WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button"))
-        ana.find_element(By.CSS_SELECTOR, "#rooms button[data-room='grief']").click()
+        enter_room(ana, "grief")
         wait_for_text(ana, "status", "in grief")
         WebDriverWait(ana, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
         wait_for_text(ana, "readers", "1 person can read this room")
@@ -235,7 +235,7 @@ def hosted_widget_runs_only_as_exported():
         wasm.write_bytes(wasm.read_bytes() + b"\0")
 
         start(driver, f"{site.origin}/exported/index.html", "Quiet Otter")
-        wait_for_text(driver, "status", "connected")
+        wait_signed_in(driver)
         enter_lobby(driver)
         say(driver, "from the provider's page")
         wait_for_text(driver, "messages", "from the provider's page sent")
@@ -274,7 +274,7 @@ def swift_client_speaks_wss_and_checks_the_certificate():
     driver = browser()
     try:
         start(driver, server.page, "Quiet Otter")
-        wait_for_text(driver, "status", "connected")
+        wait_signed_in(driver)
         enter_lobby(driver)
         chat = [str(ROOT / ".build/debug/haven"), "chat", "--room", "lobby", "--name", "Swift Wren", "--seconds", "6",
                 "--server-name", "haven", "--organisation-key", server.organisation_key]
@@ -318,7 +318,7 @@ def main():
 
         # Nothing is kept unless the member asks: a reload is a new identity.
         start(driver, server.page, "Quiet Otter")
-        wait_for_text(driver, "status", "connected")
+        wait_signed_in(driver)
         first = member_id(driver)
         assert driver.execute_script("return localStorage.length") == 0, "nothing written to localStorage"
         driver.refresh()

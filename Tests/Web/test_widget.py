@@ -14,7 +14,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import ROOT, Server, accessibility_violations, browser, close_drawer, message_action, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text
+from harness import ROOT, Server, accessibility_violations, browser, close_drawer, enter_lobby, message_action, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text, wait_signed_in, wait_verified
 
 
 def main():
@@ -40,14 +40,11 @@ def main():
             browsers.append(driver)
             driver.get(server.page)
             press_start(driver, name)
-            wait_for_text(driver, "status", "connected")
+            wait_signed_in(driver)
         alice, bob = browsers
         for driver in browsers:
-            WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-            driver.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
-            wait_for_text(driver, "status", "in lobby")
+            enter_lobby(driver)
             WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
-            time.sleep(0.3)
         marker = f"hello from the browser {os.getpid()}"
         alice.find_element(By.ID, "composer").send_keys(marker + "\n")
         wait_for_text(bob, "messages", marker)
@@ -156,10 +153,8 @@ def main():
         browsers.append(counsellor)
         counsellor.get(link)
         press_start(counsellor, "Ana")
-        wait_for_text(counsellor, "status", "verified counsellor")
-        WebDriverWait(counsellor, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button[data-room='lobby']"))
-        counsellor.find_element(By.CSS_SELECTOR, "#rooms button[data-room='lobby']").click()
-        wait_for_text(counsellor, "status", "in lobby")
+        wait_verified(counsellor)
+        enter_lobby(counsellor)
         WebDriverWait(counsellor, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
         counsellor.find_element(By.ID, "composer").send_keys("I am here to help\n")
         wait_for_text(bob, "messages", "I am here to help")

@@ -10,7 +10,8 @@ export class Session {
   /** `anchors` say where the server is and which server name to expect; `name()` is the member's
    *  name; `rooms`, `calls` and `outbox` are the page's; `roomKind(room)` says whether a room is
    *  private; `frame(frame)` gets every other frame; `welcomed()` runs once logged in;
-   *  `said(text)` is the status line; `bar` the "reconnecting" bar. */
+   *  `said(text)` is the status line; `bar` the "reconnecting" bar; the page's body says whether
+   *  the session is open (`data-session`: "open" or "down"), for whoever looks at it. */
   constructor(options) {
     Object.assign(this, options, { connection: null, cursors: new Map(), directCursor: 0 });
   }
@@ -70,6 +71,7 @@ export class Session {
   resume() {
     this.connection.established();
     this.bar.hidden = true;
+    this.bar.ownerDocument.body.dataset.session = "open";
     this.said(t("connected"));
     this.send({ type: "listRooms" });
     this.send({ type: "syncDirect", after: this.directCursor });
@@ -85,6 +87,7 @@ export class Session {
   // page says so while it reconnects by itself.
   lost() {
     this.bar.hidden = false;
+    this.bar.ownerDocument.body.dataset.session = "down";
     this.said(t("reconnecting"));
     this.rooms.disconnected();
     this.calls.disconnected();

@@ -249,6 +249,7 @@ function showHereCount(room, button = document.querySelector(`#rooms button[data
 
 function showOwnRole(role) {
   ownRole = role;
+  document.body.dataset.role = role;   // for whoever looks at the page: this device is verified staff
   $("accept-calls-label").hidden = role === "counsellor";   // counsellors call; they are not called
   send({ type: "listRooms" });
   $("reports-section").hidden = false;
@@ -258,7 +259,7 @@ function showOwnRole(role) {
   callOffers.show();
 }
 
-let focusRoomsWhenListed = false;   // Start was pressed: the room list takes the focus when it comes
+let enterWhenListed = false;   // Start was pressed: the default room opens when the list comes
 
 // Start: the name is checked, kept, and the session begins.
 function start() {
@@ -270,9 +271,15 @@ function start() {
   names.set(myID, $("pseudonym").value);
   storage.setItem("haven.name", $("pseudonym").value);
   $("pseudonym").disabled = $("start").disabled = true;
-  focusRoomsWhenListed = !help.waiting;
+  // Staff redeeming an invite enter once certified, so the room knows them as staff from the start.
+  enterWhenListed = !inviteFragment;
   panel.start();
   session.start();
+}
+
+function defaultRoomButton() {
+  const listed = [...$("rooms").querySelectorAll("button")];
+  return listed.find((button) => button.dataset.room === config.rooms[0]) ?? listed.find((button) => button.dataset.kind === "support");
 }
 
 // Logged in (again): the rest of what the page asks for, and its settings.
@@ -298,6 +305,7 @@ function received(frame) {
       noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
       storage.setItem("haven.staff", JSON.stringify(frame.certificate));
       $("status").textContent = t("connectedAsVerified", { role: roleName(frame.certificate.invite.role) });
+      enterWhenListed = !currentRoom;
       // A staff identity is kept (the invite it used works once); staff can untick this.
       panel.remember().catch(() => {});
       break;
@@ -309,10 +317,12 @@ function received(frame) {
         button.dataset.room = room.room;
         button.dataset.name = room.name;
         button.dataset.online = room.online;
+        button.dataset.kind = room.kind;
         showHereCount(room.room, button);
         button.addEventListener("click", () => {
           enterRoomLayout();
           currentRoom = room.room;
+          document.body.dataset.room = room.room;
           $("room-title").textContent = room.name;
           const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
           if (join) send(join); else { roomView.readers(room.room); composer.update(); }
@@ -320,8 +330,10 @@ function received(frame) {
         item.append(button);
         return item;
       }));
-      if (focusRoomsWhenListed && !currentRoom) $("rooms").querySelector("button")?.focus();
-      focusRoomsWhenListed = false;
+      // After Start the member lands in the default room (the operator's first, or the first
+      // support room), the message box ready.
+      if (enterWhenListed && !currentRoom) defaultRoomButton()?.click();
+      enterWhenListed = false;
       break;
     case "joined": {
       showHereCount(frame.room);
@@ -394,6 +406,7 @@ function received(frame) {
 }
 
 $("start").addEventListener("click", start);
+$("pseudonym").addEventListener("keydown", (event) => { if (event.key === "Enter" && !$("start").disabled) start(); });
 $("start").disabled = false;   // ready: the identity, the keys and the page are all set up
 $("load-reports").addEventListener("click", () => { staffTools.looked(); send({ type: "listReports" }); });
 $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
