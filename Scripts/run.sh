@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a machine, builds Haven and runs it. With no arguments it starts the server with its
 # embedded default: SQLite in ./data, the demo room "lobby", listening on 127.0.0.1:8080.
-# Arguments are passed to `haven` instead (e.g. `bash Scripts/run.sh --help`).
+# Arguments are passed to `haven` instead (e.g. `bash Scripts/run.sh --help`); another port:
+# `bash Scripts/run.sh serve --listen 127.0.0.1:8090 --data ./data`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
