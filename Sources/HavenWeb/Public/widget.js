@@ -291,88 +291,37 @@ function welcomed() {
   if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
 }
 
-// Every frame the session does not handle itself.
+// Every frame the session does not handle itself, each to the part of the page it is for.
 function received(frame) {
   switch (frame.type) {
-    case "invite":
-      if (!organisationKey) { $("status").textContent = t("inviteMissingKey"); break; }
-      try {
-        const certificate = protocol.redeemInvite(frame.certificate, unb64(inviteFragment).slice(16), me, organisationKey);
-        send({ type: "redeemInvite", certificate });
-      } catch (error) { $("status").textContent = error.message; }
-      break;
-    case "certified":
-      noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
-      storage.setItem("haven.staff", JSON.stringify(frame.certificate));
-      $("status").textContent = t("connectedAsVerified", { role: roleName(frame.certificate.invite.role) });
-      enterWhenListed = !currentRoom;
-      // A staff identity is kept (the invite it used works once); staff can untick this.
-      panel.remember().catch(() => {});
-      break;
-    case "rooms":
-      frame.rooms.forEach((room) => roomKinds.set(room.room, room.kind));
-      $("rooms").replaceChildren(...frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID)).map((room) => {
-        const item = document.createElement("li");
-        const button = document.createElement("button");
-        button.dataset.room = room.room;
-        button.dataset.name = room.name;
-        button.dataset.online = room.online;
-        button.dataset.kind = room.kind;
-        showHereCount(room.room, button);
-        button.addEventListener("click", () => {
-          enterRoomLayout();
-          currentRoom = room.room;
-          document.body.dataset.room = room.room;
-          $("room-title").textContent = room.name;
-          const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
-          if (join) send(join); else { roomView.readers(room.room); composer.update(); }
-        });
-        item.append(button);
-        return item;
-      }));
-      // After Start the member lands in the default room (the operator's first, or the first
-      // support room), the message box ready.
-      if (enterWhenListed && !currentRoom) defaultRoomButton()?.click();
-      enterWhenListed = false;
-      break;
-    case "joined": {
+    case "invite": redeem(frame); break;
+    case "certified": certified(frame); break;
+    case "rooms": listRooms(frame); break;
+    case "joined":
       showHereCount(frame.room);
-      frame.members.forEach((m) => { names.set(m.member, m.displayName); noteRole(m); callOffers.note(m.member, m.offersCalls); });
-      const days = frame.retentionSeconds ? Math.round(frame.retentionSeconds / 86400) : null;
-      $("retention").textContent = days ? t("retentionDays", { count: days }) : t("retentionKept");
+      frame.members.forEach((member) => memberArrived(member));
+      showRetention(frame.retentionSeconds);
       break;
-    }
+    case "memberJoined":
+      showHereCount(frame.room);
+      memberArrived(frame.member);
+      break;
     case "memberLeft":
       showHereCount(frame.room);
       if (!rooms.isOnline(frame.member)) callOffers.note(frame.member, false);
       break;
     case "synced":
-      if (frame.room) {
-        $("status").textContent = t("inRoom", { room: frame.room });
-        roomView.readers(frame.room);
-        composer.update();
-        outbox.retry();
-      }
+      if (!frame.room) break;
+      said(t("inRoom", { room: frame.room }));
+      roomView.readers(frame.room);
+      composer.update();
+      outbox.retry();
       break;
-    case "memberJoined": {
-      showHereCount(frame.room);
-      names.set(frame.member.member, frame.member.displayName);
-      noteRole(frame.member);
-      callOffers.note(frame.member.member, frame.member.offersCalls);
-      break;
-    }
     case "message": roomView.show(frame); break;
     case "direct": privateMessages.received(frame.message); break;
     case "reports": staffTools.reports($("reports"), frame); break;
-    case "audit":
-      staffTools.audit($("audit"), frame.actions);
-      break;
-    case "callSignal": {
-      let signal;
-      try { signal = protocol.openCallSignal(frame, me); } catch { break; }
-      calls.received(signal, frame.message.sender);
-      break;
-    }
+    case "audit": staffTools.audit($("audit"), frame.actions); break;
+    case "callSignal": callSignal(frame); break;
     case "callEnded": calls.serverEnded(frame); break;
     case "callAvailability": callOffers.note(frame.member, frame.offersCalls); break;
     case "turn": turnWaiters.splice(0).forEach((resolve) => resolve(frame)); break;
@@ -388,21 +337,87 @@ function received(frame) {
     case "counsellorQueue": if (roles.get(myID) === "counsellor") inbox.queue(frame.entries); break;
     case "queueTaken": queueTaken(frame); break;
     case "concern": if (roles.get(myID) === "counsellor") inbox.concern(frame); break;
-    case "error":
-      if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); break; }
-      if (frame.call) { calls.refused(frame); break; }
-      if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) break;
-      if (frame.code === "queue_full") { help.refused(t("queueFull")); break; }
-      if (frame.code === "banned") {
-        session.stop();   // no reconnecting as this identity
-        composer.ban();
-        banned ??= t("bannedNotice");
-        $("status").textContent = banned;
-        break;
-      }
-      $("status").textContent = frame.message;
-      break;
+    case "error": refused(frame); break;
   }
+}
+
+// A staff invite this page opened: redeemed for this device's key, against the pinned key.
+function redeem(frame) {
+  if (!organisationKey) { said(t("inviteMissingKey")); return; }
+  try {
+    send({ type: "redeemInvite", certificate: protocol.redeemInvite(frame.certificate, unb64(inviteFragment).slice(16), me, organisationKey) });
+  } catch (error) { said(error.message); }
+}
+
+function certified(frame) {
+  noteRole({ member: myID, displayName: $("pseudonym").value, staff: frame.certificate });
+  storage.setItem("haven.staff", JSON.stringify(frame.certificate));
+  said(t("connectedAsVerified", { role: roleName(frame.certificate.invite.role) }));
+  enterWhenListed = !currentRoom;
+  // A staff identity is kept (the invite it used works once); staff can untick this.
+  panel.remember().catch(() => {});
+}
+
+// The rooms this page offers (the operator's choice; staff see every one), each a button that
+// enters it; after Start the member lands in the default room (the operator's first, or the
+// first support room), the message box ready.
+function listRooms(frame) {
+  frame.rooms.forEach((room) => roomKinds.set(room.room, room.kind));
+  const shown = frame.rooms.filter((room) => config.rooms.length === 0 || config.rooms.includes(room.room) || roles.has(myID));
+  $("rooms").replaceChildren(...shown.map((room) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    Object.assign(button.dataset, { room: room.room, name: room.name, online: room.online, kind: room.kind });
+    showHereCount(room.room, button);
+    button.addEventListener("click", () => enterRoom(room));
+    item.append(button);
+    return item;
+  }));
+  if (enterWhenListed && !currentRoom) defaultRoomButton()?.click();
+  enterWhenListed = false;
+}
+
+function enterRoom(room) {
+  enterRoomLayout();
+  currentRoom = room.room;
+  document.body.dataset.room = room.room;
+  $("room-title").textContent = room.name;
+  const join = rooms.joinFrame(room.room, { private: room.kind === "private" });
+  if (join) send(join); else { roomView.readers(room.room); composer.update(); }
+}
+
+function memberArrived(info) {
+  names.set(info.member, info.displayName);
+  noteRole(info);
+  callOffers.note(info.member, info.offersCalls);
+}
+
+function showRetention(seconds) {
+  const days = seconds ? Math.round(seconds / 86400) : null;
+  $("retention").textContent = days ? t("retentionDays", { count: days }) : t("retentionKept");
+}
+
+function callSignal(frame) {
+  let signal;
+  try { signal = protocol.openCallSignal(frame, me); } catch { return; }
+  calls.received(signal, frame.message.sender);
+}
+
+// The server refused something: said next to what it concerns where there is such a place (a
+// message, a report, an action, a call), plainly in the status line otherwise.
+function refused(frame) {
+  if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); return; }
+  if (frame.call) { calls.refused(frame); return; }
+  if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) return;
+  if (frame.code === "queue_full") { help.refused(t("queueFull")); return; }
+  if (frame.code === "banned") {
+    session.stop();   // no reconnecting as this identity
+    composer.ban();
+    banned ??= t("bannedNotice");
+    said(banned);
+    return;
+  }
+  said(frame.message);
 }
 
 $("start").addEventListener("click", start);
