@@ -3,9 +3,10 @@ import Foundation
 
 /// What a ``WebSocketServer`` reports to the application. Every call is on the loop thread.
 public protocol WebSocketServerDelegate: AnyObject {
-    /// Answers a plain HTTP request (anything that is not the WebSocket upgrade) by calling
-    /// `reply` once, at once or later on the loop thread (after a store operation, say).
-    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void)
+    /// Answers a plain HTTP request (anything that is not the WebSocket upgrade) from the peer
+    /// address `peer` (4 or 16 bytes) by calling `reply` once, at once or later on the loop thread
+    /// (after a store operation, say).
+    func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void)
     /// A WebSocket handshake completed.
     func opened(_ connection: WebSocketConnection)
     /// A complete, UTF-8-valid text message arrived; the bytes are valid only during the call.
@@ -119,7 +120,7 @@ public final class WebSocketServer {
                 reject(connection, with: HTTPResponse(status: 503))
                 return
             }
-            delegate.respond(to: request) { [weak self, weak connection] response in
+            delegate.respond(to: request, from: connection.peerAddress) { [weak self, weak connection] response in
                 guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
                 connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
                 guard request.keepAlive else {

@@ -55,7 +55,11 @@ extension HavenServer {
                     reply(.error(status: 404, code: "not_found", message: "no such attachment (it may have expired)"))
                     return
                 }
-                reply(HTTPResponse(status: 200, headers: ["Content-Type": "application/octet-stream"], body: data))
+                // Ciphertext, never to be shown or run by a browser: downloaded, sandboxed.
+                reply(HTTPResponse(status: 200, headers: [
+                    "Content-Type": "application/octet-stream", "Content-Disposition": "attachment",
+                    "Content-Security-Policy": "default-src 'none'; sandbox",
+                ], body: data))
             }
         default:
             reply(.error(status: 405, code: "method_not_allowed", message: "POST /v1/blobs or GET /v1/blobs/<id>"))

@@ -5,14 +5,20 @@ import HavenStore
 import Sodium
 
 extension HavenServer {
-    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+    func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         // A widget the provider hosts on its own origin reads the configuration and the blobs
-        // across origins: allowed for the configured origins only.
+        // across origins: allowed for the configured origins only. Every response says not to
+        // sniff, not to refer, and (unless it is a page of the widget) to run nothing.
         let crossOrigin = corsHeaders(for: request)
         let reply = { (response: HTTPResponse) in
             var response = response
             response.headers.merge(crossOrigin) { $1 }
+            response.headers.merge(Self.safeHeaders) { current, _ in current }
             reply(response)
+        }
+        if request.path == "/metrics" && !metricsAllowed(request, from: peer) {
+            reply(.error(status: 403, code: "forbidden", message: "metrics are served to this machine (or with the metrics token) only"))
+            return
         }
         if request.method == "OPTIONS", !crossOrigin.isEmpty {
             reply(HTTPResponse(status: 204, headers: [
@@ -26,6 +32,22 @@ extension HavenServer {
             return
         }
         reply(respond(to: request))
+    }
+
+    /// Headers on every response (a response's own take precedence).
+    static let safeHeaders = [
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    ]
+
+    /// `/metrics` is for the machine itself (a scraper on loopback), or for whoever presents the
+    /// configured token (`Authorization: Bearer …`, compared in constant time).
+    func metricsAllowed(_ request: HTTPMessage, from peer: [UInt8]) -> Bool {
+        let loopback = (peer.count == 4 && peer[0] == 127) || peer == Array(repeating: 0, count: 15) + [1]
+            || (peer.count == 16 && peer[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] && peer[12] == 127)
+        if loopback { return true }
+        guard let token = configuration.metricsToken, let header = request.header("Authorization"), header.hasPrefix("Bearer ") else { return false }
+        return ConstantTime.equals(Array(header.dropFirst("Bearer ".count).utf8), token)
     }
 
     /// CORS headers for a request from an allowed origin to the configuration, the availability or

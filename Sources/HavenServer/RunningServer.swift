@@ -23,7 +23,9 @@ public final class RunningServer: Sendable {
     /// - Throws: ``StoreError`` when the database cannot be opened, ``UVError`` when the address
     ///   cannot be bound.
     public static func start(_ configuration: ServerConfiguration) throws -> RunningServer {
+        // The data folder is its owner's alone, from the first start on.
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: configuration.dataDirectory)
         let loop = try EventLoop()
         loop.start()
         let store: HavenStore

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var rateLimits = RateLimitSettings()
     /// Time a client has from the WebSocket opening to a successful login.
     public var loginTimeoutMilliseconds: UInt64 = 10_000
+    /// A token that lets a scraper elsewhere than this machine read `/metrics` (loopback needs none).
+    public var metricsToken: [UInt8]?
     /// How long a member waiting for a counsellor keeps their place after their connection drops.
     public var waitingGraceMilliseconds: UInt64 = 60_000
     /// Protocol errors an authenticated client may make before it is disconnected.

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// One SQLite connection: the only place in Haven that calls the SQLite C API.
 ///
@@ -16,6 +17,9 @@ public final class SQLiteConnection {
     ///
     /// - Throws: ``StoreError/openFailed(path:reason:)``.
     public init(path: String) throws {
+        // The database holds who wrote privately to whom and what was reported: its owner only
+        // may read it (SQLite gives its journal files the same mode).
+        if path != ":memory:" && !path.hasPrefix("file:") { Self.restrictToOwner(path) }
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &handle, flags, nil)
@@ -31,6 +35,15 @@ public final class SQLiteConnection {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Creates `path` readable and writable by its owner only, or narrows an existing file to that.
+    private static func restrictToOwner(_ path: String) {
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            fchmod(descriptor, 0o600)
+            close(descriptor)
+        }
     }
 
     /// Runs one or more statements that take no parameters and return no rows of interest

@@ -11,7 +11,7 @@ struct DataLocation: ParsableArguments {
     /// Opens the store, creating the folder and database if needed.
     func openStore() throws -> HavenStore {
         do {
-            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             return try HavenStore(path: data + "/haven.sqlite")
         } catch {
             throw ValidationError("cannot open the database in \(data): \(error)")

@@ -11,10 +11,7 @@ enum Passphrase {
 
     static func read(file: String?, environment variable: String = "HAVEN_PASSPHRASE", prompt: String, confirm: Bool = false) throws -> SecretBytes {
         if let file {
-            guard var bytes = FileManager.default.contents(atPath: file).map(Array.init) else {
-                throw KeyFileError.io(path: file, reason: "cannot read the passphrase file")
-            }
-            while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+            var bytes = try SecretFile.read(file, what: "the passphrase")
             return try SecretBytes(consuming: &bytes)
         }
         if let value = ProcessInfo.processInfo.environment[variable] {

@@ -33,6 +33,9 @@ import TOMLKit
 /// quick_exit_url = "https://www.bbc.co.uk/weather"   # where "quick exit" goes
 /// opening_hours = "every evening, 6 pm to 2 am"      # when counsellors are usually online
 ///
+/// [metrics]                     # /metrics is served to this machine; elsewhere only with the token
+/// token_file = "/etc/haven/metrics.token"  # mode 0600, like every secret file
+///
 /// [turn]                        # coturn with use-auth-secret, for calls
 /// urls = ["turn:turn.example.org:3478"]
 /// secret_file = "/etc/haven/turn.secret"   # the same secret as coturn's static-auth-secret
@@ -164,16 +167,22 @@ struct ServeConfigFile: Decodable {
         }
 
         func settings() throws -> TurnSettings {
-            guard var secret = FileManager.default.contents(atPath: secretFile).map(Array.init), !secret.isEmpty else {
-                throw ConfigError("cannot read the TURN secret from \(secretFile)")
-            }
-            while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+            let secret: [UInt8]
+            do { secret = try SecretFile.read(secretFile, what: "the TURN secret") } catch { throw ConfigError(error.description) }
             return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 3600, relayOnly: relayOnly ?? false)
         }
     }
 
+    /// `/metrics` for a scraper elsewhere than this machine.
+    struct Metrics: Decodable {
+        var tokenFile: String
+
+        enum CodingKeys: String, CodingKey { case tokenFile = "token_file" }
+    }
+
     var listen: String?
     var data: String?
+    var metrics: Metrics?
     var widget: Widget?
     var turn: Turn?
     var serverName: String?
@@ -205,7 +214,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous, widget, turn, calls
+        case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
     }
 
@@ -245,6 +254,9 @@ struct ServeConfigFile: Decodable {
         try widget?.apply(to: &configuration.widget)
         if let turn { configuration.turn = try turn.settings() }
         calls?.apply(to: &configuration.calls)
+        if let metrics {
+            do { configuration.metricsToken = try SecretFile.read(metrics.tokenFile, what: "the metrics token") } catch { throw ConfigError(error.description) }
+        }
     }
 }
 

@@ -27,7 +27,7 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
 
     func stop() { loop.shutdown() }
 
-    func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+    func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         reply(request.path == "/hello" ? HTTPResponse(status: 200, body: Array("hello".utf8)) : HTTPResponse(status: 404))
     }
 

@@ -12,12 +12,18 @@ import Testing
 /// Attachments travel as opaque ciphertext, only with a token from a logged-in session.
 @Suite struct BlobTests {
     func request(_ server: TestServer, _ method: String, _ path: String, token: String?, body: Data? = nil) async throws -> (Int, Data) {
+        let (status, data, _) = try await exchange(server, method, path, token: token, body: body)
+        return (status, data)
+    }
+
+    func exchange(_ server: TestServer, _ method: String, _ path: String, token: String?, body: Data? = nil) async throws -> (Int, Data, HTTPURLResponse?) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)\(path)")!)
         request.httpMethod = method
         request.httpBody = body
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, data, http)
     }
 
     @Test func encryptedAttachmentRoundTripsWithATokenOnly() async throws {
@@ -39,8 +45,12 @@ import Testing
         #expect(status == 201)
         let blob = try #require((try JSONSerialization.jsonObject(with: answer) as? [String: String])?["blob"])
 
-        let (fetched, data) = try await request(server, "GET", "/v1/blobs/\(blob)", token: token)
+        let (fetched, data, response) = try await exchange(server, "GET", "/v1/blobs/\(blob)", token: token)
         #expect(fetched == 200)
+        // Ciphertext served from the widget's origin is a download a browser never shows or runs.
+        #expect(response?.value(forHTTPHeaderField: "Content-Disposition") == "attachment")
+        #expect(response?.value(forHTTPHeaderField: "Content-Security-Policy") == "default-src 'none'; sandbox")
+        #expect(response?.value(forHTTPHeaderField: "X-Content-Type-Options") == "nosniff")
         let puller = try SecretStreamPuller(key: key, header: Array(data.prefix(SecretStream.headerLength)))
         #expect(try puller.pull(Array(data.dropFirst(SecretStream.headerLength))) == file)
         try puller.finish()

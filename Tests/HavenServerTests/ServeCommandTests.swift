@@ -4,18 +4,7 @@ import Testing
 
 /// `haven serve` refuses a bad configuration with one clear line and a non-zero exit.
 @Suite struct ServeCommandTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> (status: Int32, errors: String) { try ServerProcess.run(arguments) }
 
     @Test func badListenAddressIsRefused() throws {
         let result = try run(["serve", "--listen", "localhost", "--data", "/tmp/haven-unused"])

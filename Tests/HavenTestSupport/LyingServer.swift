@@ -62,7 +62,7 @@ public final class LyingServer: WebSocketServerDelegate, @unchecked Sendable {
         }
     }
 
-    public func respond(to request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+    public func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         reply(HTTPResponse(status: 404))
     }
 

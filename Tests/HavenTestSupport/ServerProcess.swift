@@ -14,6 +14,20 @@ public final class ServerProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/haven").path
     }
 
+    /// Runs `haven <arguments>` to its end; its exit status and what it wrote to standard error.
+    public static func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryPath)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
     /// Starts `haven serve --listen 127.0.0.1:0 --data <data> [extra...]` and waits for its
     /// "listening on" line.
     public init(data: String, arguments extra: [String] = []) throws {

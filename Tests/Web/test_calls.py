@@ -217,6 +217,7 @@ def calls_through_coturn(browsers):
     folder = pathlib.Path(tempfile.mkdtemp(prefix="haven-turn-"))
     secret = "a secret shared by haven and coturn"
     (folder / "turn.secret").write_text(secret + "\n")
+    (folder / "turn.secret").chmod(0o600)   # a secret file other users can read is refused
     port = free_udp_port()
     coturn = subprocess.Popen(
         ["turnserver", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",

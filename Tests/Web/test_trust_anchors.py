@@ -269,6 +269,7 @@ def hosted_widget_runs_only_as_exported():
 def swift_client_speaks_wss_and_checks_the_certificate():
     # `haven chat` through TLS in front of the server: it talks when the certificate verifies for
     # the name, and refuses an untrusted certificate or one for another name before anything else.
+    # It stays 20 s: long enough to be given the room's key and hear the reply on a busy machine.
     server = Server()
     proxy = TLSProxy(server.port)
     driver = browser()
@@ -276,7 +277,7 @@ def swift_client_speaks_wss_and_checks_the_certificate():
         start(driver, server.page, "Quiet Otter")
         wait_signed_in(driver)
         enter_lobby(driver)
-        chat = [str(ROOT / ".build/debug/haven"), "chat", "--room", "lobby", "--name", "Swift Wren", "--seconds", "6",
+        chat = [str(ROOT / ".build/debug/haven"), "chat", "--room", "lobby", "--name", "Swift Wren", "--seconds", "20",
                 "--server-name", "haven", "--organisation-key", server.organisation_key]
         talk = subprocess.Popen(chat + ["--server", f"wss://localhost:{proxy.port}", "--ca-file", proxy.ca, "--say", "hello over TLS"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

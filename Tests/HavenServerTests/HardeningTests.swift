@@ -1,0 +1,97 @@
+import Foundation
+import FoundationNetworking
+import HavenClient
+import HavenNet
+import HavenProtocol
+import HavenServer
+import HavenTestSupport
+import Testing
+
+/// Abuse-proof defaults (issue 12, first part): every response says not to sniff, refer or run;
+/// blobs are downloads in a sandbox; /metrics is for this machine (or a token); the data folder
+/// and database are their owner's alone; secret files other users can read are refused.
+@Suite struct HardeningTests {
+    func get(_ port: Int, _ path: String, host: String = "127.0.0.1", headers: [String: String] = [:]) async throws -> HTTPURLResponse {
+        var request = URLRequest(url: URL(string: "http://\(host):\(port)\(path)")!)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return try #require(response as? HTTPURLResponse)
+    }
+
+    /// An IPv4 address of this machine other than loopback, to be a "remote" peer of a server
+    /// listening on every address.
+    func nonLoopbackAddress() throws -> String {
+        var interfaces: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&interfaces) == 0 else { throw POSIXError(.EIO) }
+        defer { freeifaddrs(interfaces) }
+        var next = interfaces
+        while let interface = next {
+            defer { next = interface.pointee.ifa_next }
+            guard let address = interface.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            var ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+            inet_ntop(AF_INET, &ipv4, &text, socklen_t(INET_ADDRSTRLEN))
+            let string = String(decoding: text.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
+            if !string.hasPrefix("127.") { return string }
+        }
+        throw POSIXError(.EADDRNOTAVAIL)
+    }
+
+    @Test func everyResponseSaysNotToSniffReferOrRun() async throws {
+        let server = try TestServer()
+        for path in ["/healthz", "/config.json", "/v1/availability", "/no-such-thing", "/"] {
+            let response = try await get(server.port, path)
+            #expect(response.value(forHTTPHeaderField: "X-Content-Type-Options") == "nosniff", "\(path)")
+            #expect(response.value(forHTTPHeaderField: "Referrer-Policy") == "no-referrer", "\(path)")
+            #expect(response.value(forHTTPHeaderField: "Content-Security-Policy")?.contains("default-src 'none'") == true, "\(path)")
+        }
+    }
+
+    @Test func metricsAreForThisMachineOrTheTokenOnly() async throws {
+        let token = Array("a-long-random-metrics-token".utf8)
+        let server = try TestServer {
+            $0.network.host = "0.0.0.0"
+            $0.metricsToken = token
+        }
+        #expect(try await get(server.port, "/metrics").statusCode == 200, "a scraper on this machine reads them")
+        let remote = try nonLoopbackAddress()
+        #expect(try await get(server.port, "/metrics", host: remote).statusCode == 403, "from elsewhere, not without the token")
+        #expect(try await get(server.port, "/metrics", host: remote, headers: ["Authorization": "Bearer wrong-token"]).statusCode == 403)
+        #expect(try await get(server.port, "/metrics", host: remote, headers: ["Authorization": "Bearer a-long-random-metrics-token"]).statusCode == 200)
+        #expect(try await get(server.port, "/healthz", host: remote).statusCode == 200, "everything else is served as before")
+    }
+
+    @Test func theDataFolderAndDatabaseAreTheirOwnersAlone() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.enter(server, room: try .init("lobby"))
+        _ = try await member.client.send("a message, so the journal exists", to: try .init("lobby"))
+        let mode = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
+        #expect(try mode(server.directory) == 0o700)
+        #expect(try mode(server.databasePath) == 0o600)
+        #expect(try mode(server.databasePath + "-wal") == 0o600)
+    }
+
+    @Test func secretFilesOtherUsersCanReadAreRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let secret = folder + "/turn.secret"
+        try "a shared secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secret)
+        let config = folder + "/haven.toml"
+        try "[turn]\nurls = [\"turn:127.0.0.1:3478\"]\nsecret_file = \"\(secret)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+
+        let refused = try ServerProcess.run(["serve", "--config", config, "--data", folder + "/data", "--listen", "127.0.0.1:0"])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("other users can read it (mode 644): run chmod 600 \(secret)"), "\(refused.errors)")
+
+        let passphrase = folder + "/passphrase"
+        try "correct horse battery staple\n".write(toFile: passphrase, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: passphrase)
+        let keys = try ServerProcess.run(["keys", "init", "--keys", folder + "/Keys", "--passphrase-file", passphrase])
+        #expect(keys.status != 0)
+        #expect(keys.errors.contains("run chmod 600 \(passphrase)"), "\(keys.errors)")
+    }
+}
