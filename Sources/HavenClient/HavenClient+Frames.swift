@@ -199,6 +199,10 @@ extension HavenClient {
             finishLogin(.failure(ClientError.refused(code: error.code, message: error.message)))
             return
         }
+        if error.code == "too_many_tokens", !pendingTokens.isEmpty {
+            pendingTokens.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
         if error.id == nil, error.room == nil, !pendingTurn.isEmpty, ["turn_unavailable", "suspended"].contains(error.code) {
             pendingTurn.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return

@@ -4,15 +4,38 @@ import HavenProtocol
 import HavenStore
 import Sodium
 
+/// What an attachment token allows, and for whom: it is the session's that asked, and ends with it.
+struct UploadGrant {
+    let member: MemberID
+    let connection: Int
+    let expires: Int64
+}
+
 extension HavenServer {
     /// Seconds an attachment token stays valid.
     static let tokenLifetime = 600
+    /// Attachment tokens one session may hold at once.
+    static let tokensPerSession = 8
 
-    /// Gives a logged-in member a short-lived token for attachment uploads and downloads.
+    /// Gives a logged-in member a short-lived token for attachment downloads and one upload, valid
+    /// while the session that asked for it lasts.
     func issueUploadToken(session: Session, member: MemberInfo) {
+        let now = configuration.now()
+        session.uploadTokens = session.uploadTokens.filter { uploadTokens[$0].map { $0.expires > now } ?? false }
+        guard session.uploadTokens.count < Self.tokensPerSession else {
+            counters.rateLimited += 1
+            refuse(session, code: "too_many_tokens", message: "too many attachment tokens at once; use the ones you have")
+            return
+        }
         let token = RandomBytes.bytes(count: 32)
-        uploadTokens[token] = (member.member, configuration.now() + Int64(Self.tokenLifetime))
+        uploadTokens[token] = UploadGrant(member: member.member, connection: session.connection.id, expires: now + Int64(Self.tokenLifetime))
+        session.uploadTokens.insert(token)
         send(.uploadToken(UploadToken(token: WireBytes(token), expiresIn: Self.tokenLifetime)), to: session)
+    }
+
+    /// A closing session's tokens go with it.
+    func dropUploadTokens(of session: Session) {
+        for token in session.uploadTokens { uploadTokens[token] = nil }
     }
 
     /// `POST /v1/blobs` stores an encrypted attachment (opaque bytes) and answers its id;
@@ -23,7 +46,7 @@ extension HavenServer {
         uploadTokens = uploadTokens.filter { $0.value.expires > now }
         guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
               let token = try? Base64URL.decode(String(header.dropFirst(7))),
-              let owner = uploadTokens[token]?.member
+              let grant = uploadTokens[token], sessions[grant.connection] != nil
         else {
             reply(.error(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
             return
@@ -34,6 +57,10 @@ extension HavenServer {
                 reply(.error(status: 400, code: "empty", message: "no attachment in the body"))
                 return
             }
+            // A token uploads once: the next attachment asks for a new one.
+            uploadTokens[token] = nil
+            sessions[grant.connection]?.uploadTokens.remove(token)
+            let owner = grant.member
             let id = RandomBytes.bytes(count: 16)
             let body = request.body
             withStore({ try $0.storeBlob(id: id, owner: owner.bytes, data: body, now: now) }) { result in

@@ -3,6 +3,9 @@ import HavenProtocol
 import HavenStore
 
 extension HavenServer {
+    /// Stores a direct message and delivers it to the recipient's sessions: only from the
+    /// logged-in member, within the rate limits, and only to an identity that logged in once, so
+    /// nobody fills the disk with messages to no one.
     func sendDirectMessage(_ message: DirectMessage, from session: Session, member: MemberInfo) {
         guard message.sender == member.member else {
             refuse(session, code: "sender_mismatch", message: "message sender is not the logged-in member", id: message.id)
@@ -14,22 +17,31 @@ extension HavenServer {
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
         let now = configuration.now()
-        withStore({
-            try $0.appendDirectMessage(sender: sender, recipient: recipient, messageID: messageID, message: stored, now: now)
+        withStore({ database -> AppendOutcome? in
+            guard try database.memberExists(recipient) else { return nil }
+            return try database.appendDirectMessage(sender: sender, recipient: recipient, messageID: messageID, message: stored, now: now)
         }) { [unowned self] result in
-            acknowledge(result, id: message.id, session: session) { cursor in
-                counters.directMessagesStored += 1
-                guard let recipients = sessionsByMember[message.recipient],
-                      let frame = network?.frames.textFrame(
-                          FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
-                else { return }
-                for recipient in recipients.values {
-                    guard var subscription = recipient.direct else { continue }
-                    recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
-                    recipient.direct = subscription
-                    counters.deliveries += 1
-                }
+            switch result {
+            case .success(nil):
+                refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)
+            case .success(let outcome?):
+                acknowledge(.success(outcome), id: message.id, session: session) { cursor in deliver(stored, of: message, at: cursor) }
+            case .failure(let error):
+                acknowledge(.failure(error), id: message.id, session: session) { _ in }
             }
+        }
+    }
+
+    private func deliver(_ stored: [UInt8], of message: DirectMessage, at cursor: Int64) {
+        counters.directMessagesStored += 1
+        guard let recipients = sessionsByMember[message.recipient],
+              let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
+        else { return }
+        for recipient in recipients.values {
+            guard var subscription = recipient.direct else { continue }
+            recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
+            recipient.direct = subscription
+            counters.deliveries += 1
         }
     }
 }

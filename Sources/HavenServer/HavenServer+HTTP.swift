@@ -129,6 +129,8 @@ extension HavenServer {
             ("haven_reports_total", "counter", "Reports filed.", "\(counters.reports)"),
             ("haven_invites_redeemed_total", "counter", "Staff invites redeemed.", "\(counters.invitesRedeemed)"),
             ("haven_retention_purged_rows_total", "counter", "Rows deleted by the retention purge.", "\(counters.purgedRows)"),
+            ("haven_wal_wipes_incomplete_total", "counter", "Times a deleted message's wipe from the WAL had to wait for a reader.",
+             "\(counters.wipesIncomplete)"),
             ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),
             ("haven_store_commits_total", "counter", "Store transactions committed.", "\(store.commits)"),
             ("haven_store_operations_total", "counter", "Store operations run.", "\(store.operations)"),

@@ -58,6 +58,10 @@ extension HavenServer {
     /// while the server runs, and moves rooms whose rotation period has passed to a new epoch.
     func reloadRooms() {
         reloadStaffRoster()
+        if wipePending {
+            wipePending = false
+            wipeDeleted()
+        }
         let now = configuration.now()
         // Rooms already live keep their log in memory: only new rooms' logs are read.
         let live = Set(rooms.keys)

@@ -24,7 +24,7 @@ final class HavenServer: WebSocketServerDelegate {
     var retentionTimer: LoopTimer?
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
-    var uploadTokens: [[UInt8]: (member: MemberID, expires: Int64)] = [:]
+    var uploadTokens: [[UInt8]: UploadGrant] = [:]
     var calls: [WireBytes: ActiveCall] = [:]
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
@@ -33,6 +33,8 @@ final class HavenServer: WebSocketServerDelegate {
     var declinedUntil: [CallPair: Int64] = [:]
     /// Members waiting to talk to a counsellor (in memory only).
     var waitingLine = WaitingLine()
+    /// A deleted message's wipe from the WAL did not complete: the next maintenance tick tries again.
+    var wipePending = false
     /// Verified counsellors with a connection now.
     var counsellorsOnline: Set<MemberID> = []
 
@@ -107,6 +109,7 @@ final class HavenServer: WebSocketServerDelegate {
     func closed(_ connection: WebSocketConnection) {
         guard let session = connection.context as? Session else { return }
         sessions[connection.id] = nil
+        dropUploadTokens(of: session)
         for room in session.rooms.keys { removeFromRoom(session, room: room) }
         session.rooms.removeAll()
         if let member = session.member?.member {
@@ -186,8 +189,10 @@ final class HavenServer: WebSocketServerDelegate {
             }
             send(.rooms(RoomList(rooms: list)), to: session)
         case .join(let request):
+            guard allowRoomChange(session, room: request.room) else { return }
             join(session, member: member, request: request)
         case .leave(let reference):
+            guard allowRoomChange(session, room: reference.room) else { return }
             leave(session, member: member, room: reference.room)
         case .send(let envelopeFrame):
             sendRoomMessage(envelopeFrame.envelope, from: session, member: member)
@@ -259,6 +264,21 @@ final class HavenServer: WebSocketServerDelegate {
     }
 
     /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
+    /// Joins and leaves per connection (each tells everyone in the room and writes to the store):
+    /// enough to rejoin every room after a reconnect, not to flood a room with comings and goings.
+    func allowRoomChange(_ session: Session, room: RoomID) -> Bool {
+        let now = loop.nowMilliseconds
+        var bucket = session.roomBucket ?? TokenBucket(
+            rate: configuration.rateLimits.roomChangesPerSecond, burst: configuration.rateLimits.roomChangeBurst, now: now)
+        defer { session.roomBucket = bucket }
+        guard bucket.take(now: now) else {
+            counters.rateLimited += 1
+            refuse(session, code: "rate_limited", message: "joining and leaving too fast; wait a moment", room: room)
+            return false
+        }
+        return true
+    }
+
     func allowMessage(_ session: Session, id: MessageID) -> Bool {
         if let member = session.member?.member, sanctions.isSuspended(member, now: configuration.now()) {
             refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)

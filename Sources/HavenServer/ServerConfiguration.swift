@@ -92,6 +92,10 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var addressReportsPerMinute = 10.0
     /// ...and as a burst.
     public var addressReportBurst = 20.0
+    /// Joins and leaves of rooms per connection per second...
+    public var roomChangesPerSecond = 1.0
+    /// ...and as a burst (enough to rejoin every room after a reconnect).
+    public var roomChangeBurst = 20.0
     /// Places in the line to a counsellor one client address may hold at once.
     public var addressPlacesInLine = 5
     /// Room log entries per identity (joins, leaves, epochs, moderation entries).
@@ -116,6 +120,8 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressConnectionsPerSecond = 1e9
         settings.addressConnectionBurst = 1e9
         settings.addressReportsPerMinute = 1e9
+        settings.roomChangesPerSecond = 1e9
+        settings.roomChangeBurst = 1e9
         settings.addressReportBurst = 1e9
         settings.logEntriesPerSecond = 1e9
         settings.logEntryBurst = 1e9

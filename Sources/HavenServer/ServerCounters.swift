@@ -9,6 +9,8 @@ struct ServerCounters {
     var rateLimited = 0
     var protocolErrors = 0
     var purgedRows = 0
+    /// Times a deleted message's wipe from the WAL could not complete at once.
+    var wipesIncomplete = 0
     var invitesRedeemed = 0
     var moderationActions = 0
     var reports = 0

@@ -38,8 +38,12 @@ final class Session {
     /// A counsellor's device on which members may call them.
     var offersCalls = false
     var ringBucket: TokenBucket?
+    /// Joins and leaves of rooms.
+    var roomBucket: TokenBucket?
     /// Changes to this connection's place in the line to a counsellor.
     var queueBucket: TokenBucket?
+    /// The attachment tokens this connection holds (at most a few; they end with it).
+    var uploadTokens: Set<[UInt8]> = []
 
     init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

@@ -97,8 +97,12 @@ extension StoreDatabase {
     /// Moves the WAL's content into the database and truncates the WAL file to zero bytes, then
     /// returns free pages to the file system, so deleted bytes are left in neither file.
     /// Runs outside a transaction (``HavenStore/performOutsideTransaction(_:completion:)``).
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` when a reader kept the checkpoint from completing
+    ///   (the WAL still holds what was deleted; the caller tries again).
     public func reclaimSpace() throws {
         try connection.execute("PRAGMA incremental_vacuum")
-        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let busy = try run("PRAGMA wal_checkpoint(TRUNCATE)").first?.first?.integer ?? 1
+        guard busy == 0 else { throw StoreError.conflict("the WAL could not be checkpointed: a reader held it") }
     }
 }

@@ -30,6 +30,11 @@ public final class StoreDatabase {
         return try run("SELECT created_at FROM members WHERE id = ?", [.blob(member)]).first?.first?.integer ?? now
     }
 
+    /// Whether the server has seen `member` log in.
+    public func memberExists(_ member: [UInt8]) throws -> Bool {
+        try !run("SELECT 1 FROM members WHERE id = ?", [.blob(member)]).isEmpty
+    }
+
     // MARK: Rooms
 
     /// Creates a room unless it exists; returns true when it was created.

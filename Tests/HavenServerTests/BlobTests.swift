@@ -45,7 +45,10 @@ import Testing
         #expect(status == 201)
         let blob = try #require((try JSONSerialization.jsonObject(with: answer) as? [String: String])?["blob"])
 
-        let (fetched, data, response) = try await exchange(server, "GET", "/v1/blobs/\(blob)", token: token)
+        // A token uploads once; the session asks for another to fetch (or upload) again.
+        #expect(try await request(server, "POST", "/v1/blobs", token: token, body: Data(ciphertext)).0 == 401)
+        let fetchToken = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
+        let (fetched, data, response) = try await exchange(server, "GET", "/v1/blobs/\(blob)", token: fetchToken)
         #expect(fetched == 200)
         // Ciphertext served from the widget's origin is a download a browser never shows or runs.
         #expect(response?.value(forHTTPHeaderField: "Content-Disposition") == "attachment")
@@ -55,7 +58,15 @@ import Testing
         #expect(try puller.pull(Array(data.dropFirst(SecretStream.headerLength))) == file)
         try puller.finish()
         #expect(try await request(server, "GET", "/v1/blobs/\(blob)", token: nil).0 == 401)
-        #expect(try await request(server, "GET", "/v1/blobs/AAAAAAAAAAAAAAAAAAAAAA", token: token).0 == 404)
+        #expect(try await request(server, "GET", "/v1/blobs/AAAAAAAAAAAAAAAAAAAAAA", token: fetchToken).0 == 404)
+
+        // Tokens end with the session that asked for them, and a session holds a few at most.
+        for _ in 0..<7 { _ = try await alice.client.uploadToken() }
+        await #expect(throws: ClientError.self) { try await alice.client.uploadToken() }
+        await alice.client.disconnect()
+        try await waitFor("the session's tokens to end") {
+            try await request(server, "GET", "/v1/blobs/\(blob)", token: fetchToken).0 == 401 ? true : nil
+        }
 
         let raw = [server.databasePath, server.databasePath + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
         #expect(raw.range(of: Data("%PDF-1.4".utf8)) == nil, "the server holds only ciphertext")

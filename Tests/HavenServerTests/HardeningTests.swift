@@ -4,7 +4,9 @@ import HavenClient
 import HavenNet
 import HavenProtocol
 import HavenServer
+import HavenStore
 import HavenTestSupport
+import Sodium
 import Testing
 
 /// Abuse-proof defaults (issue 12, first part): every response says not to sniff, refer or run;
@@ -93,5 +95,40 @@ import Testing
         let keys = try ServerProcess.run(["keys", "init", "--keys", folder + "/Keys", "--passphrase-file", passphrase])
         #expect(keys.status != 0)
         #expect(keys.errors.contains("run chmod 600 \(passphrase)"), "\(keys.errors)")
+    }
+
+    @Test func directMessagesGoOnlyToIdentitiesThatLoggedIn() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let sender = try TestClient("Quiet Otter", loop: loop.loop)
+        try await sender.connect(server)
+        let nobody = MemberID(try SigningKeyPair.generate().publicKey)
+        let id = MessageID.random()
+        await #expect(throws: ClientError.refused(code: "unknown_recipient", message: "there is no member with this key")) {
+            _ = try await sender.client.sendDirect("into the void", to: nobody, id: id)
+        }
+        let store = try HavenStore(path: server.databasePath)
+        defer { store.close() }
+        #expect(try store.performAndWait { try $0.directMessage(sender: sender.member.bytes, messageID: id.bytes, recipient: nobody.bytes) } == nil,
+                "nothing stored")
+    }
+
+    @Test func joiningAndLeavingOverAndOverIsSlowedDown() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let watcher = try TestClient("Quiet Otter", loop: loop.loop)
+        try await watcher.enter(server, room: lobby)
+        let flooder = try TestClient("Loud Crow", loop: loop.loop)
+        try await flooder.connect(server)
+        for _ in 0..<40 {
+            await flooder.client.sendRaw(#"{"v":1,"type":"join","room":"lobby"}"#)
+            await flooder.client.sendRaw(#"{"v":1,"type":"leave","room":"lobby"}"#)
+        }
+        _ = try await flooder.log.wait("a refusal") { events in
+            events.contains { if case .serverError(let error) = $0 { error.code == "rate_limited" } else { false } } ? true : nil
+        }
+        let arrivals = watcher.log.events.filter { if case .memberJoined(_, let member) = $0 { member.member == flooder.member } else { false } }
+        #expect(arrivals.count <= 11, "the room heard \(arrivals.count) arrivals of one flooding connection")
     }
 }

@@ -72,6 +72,11 @@ import Testing
         let store = try HavenStore(path: room.server.databasePath)
         defer { store.close() }
         #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 100) }.isEmpty, "the stored ciphertext is gone")
+        // Nor is it in the WAL: the server checkpoints and truncates it after a deletion.
+        try await waitFor("the deleted message's id to leave the database files") {
+            let files = [room.server.databasePath, room.server.databasePath + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }
+            return files.contains { $0.range(of: Data(id.bytes)) != nil } ? nil : true
+        }
         let log = try store.performAndWait { try $0.moderationLog(room: "lobby") }
         let action = try FrameCodec.decodeValue(ModerationAction.self, from: #require(log.last).action)
         try action.verify()

@@ -31,6 +31,7 @@ export class Attachments {
     const fileKey = this.sodium.randomBytes(32);
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
     const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: await this.authorization() });
+    this.token = null;   // a token uploads once
     if (!response.ok) return { problem: t("attachmentUploadFailed") };
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
