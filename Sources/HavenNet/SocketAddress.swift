@@ -15,3 +15,19 @@ enum SocketAddress {
         guard status == 0 else { throw UVError(code: status, function: "uv_ip_addr") }
     }
 }
+
+/// An IP address as its raw bytes (4 for IPv4, 16 for IPv6), as a peer's is kept.
+public enum IPAddress {
+    /// The bytes of a numeric address ("203.0.113.9", "2001:db8::1"), or nil if it is not one.
+    public static func bytes(_ text: String) -> [UInt8]? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var storage = sockaddr_storage()
+        guard (try? SocketAddress.parse(host: trimmed, port: 0, into: &storage)) != nil else { return nil }
+        return withUnsafePointer(to: &storage) { pointer -> [UInt8] in
+            if trimmed.contains(":") {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) } }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) } }
+        }
+    }
+}

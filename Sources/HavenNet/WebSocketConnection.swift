@@ -13,6 +13,9 @@ public final class WebSocketConnection {
     public let id: Int
     /// The peer's raw IP address bytes (4 or 16). Kept in memory only; never log it.
     public let peerAddress: [UInt8]
+    /// The client's address: the peer's, or, from a trusted proxy, the one its `X-Forwarded-For`
+    /// names (empty when it names none). Kept in memory only; never log it.
+    public internal(set) var clientAddress: [UInt8]
     /// Loop time (ms) when the connection was accepted.
     public let acceptedAt: UInt64
     /// Loop time (ms) of the last byte received.
@@ -29,6 +32,7 @@ public final class WebSocketConnection {
         self.id = id
         self.stream = stream
         self.peerAddress = peerAddress
+        clientAddress = peerAddress
         self.acceptedAt = now
         self.lastActivity = now
         self.server = server

@@ -109,6 +109,7 @@ public final class WebSocketServer {
             }
             guard case .complete(let request, let consumed) = progress else { return }
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
+            connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
             if request.isUpgrade || request.path == configuration.webSocketPath {
                 upgrade(connection, request: request, leftover: remaining)
                 return
@@ -120,7 +121,7 @@ public final class WebSocketServer {
                 reject(connection, with: HTTPResponse(status: 503))
                 return
             }
-            delegate.respond(to: request, from: connection.peerAddress) { [weak self, weak connection] response in
+            delegate.respond(to: request, from: connection.clientAddress) { [weak self, weak connection] response in
                 guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
                 connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
                 guard request.keepAlive else {
@@ -201,6 +202,14 @@ public final class WebSocketServer {
                 break
             }
         }
+    }
+
+    /// The client behind a trusted proxy is the last address its `X-Forwarded-For` lists (the one
+    /// the proxy itself added); anyone else is their own peer address.
+    private func clientAddress(of request: HTTPMessage, peer: [UInt8]) -> [UInt8] {
+        guard configuration.trustedProxies.contains(peer) else { return peer }
+        guard let forwarded = request.header("X-Forwarded-For")?.split(separator: ",").last else { return [] }
+        return IPAddress.bytes(String(forwarded)) ?? []
     }
 
     private static func peerAddress(of stream: TCPStream) -> [UInt8] {

@@ -8,6 +8,10 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     public var webSocketPath = "/v1/ws"
     /// Origins allowed to open a WebSocket (`"*"` for any); requests without `Origin` are allowed.
     public var allowedOrigins: [String] = []
+    /// Reverse proxies (their addresses' bytes) whose `X-Forwarded-For` names the client: behind
+    /// nginx or Caddy, each visitor then has their own rate limits. A request from one that sends
+    /// no such header has no known client address.
+    public var trustedProxies: [[UInt8]] = []
     /// Limits on HTTP requests.
     public var httpLimits = HTTPLimits()
     /// Largest WebSocket message accepted; wslay closes with 1009 beyond it (its own default is ~2 GiB).

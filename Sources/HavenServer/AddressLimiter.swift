@@ -27,8 +27,11 @@ struct AddressLimiter {
             connectionBuckets.removeAll()
             reportBuckets.removeAll()
         }
+        // An IPv6 client usually holds a whole /64: it is one bucket, or it could hop between them.
+        let mappedIPv4 = address.count == 16 && address[0..<12].elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
+        let bucketed = address.count == 16 && !mappedIPv4 ? Array(address.prefix(8)) : address
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
-        return (try? GenericHash.hash(address, key: key, outputLength: 16)) ?? []
+        return (try? GenericHash.hash(bucketed, key: key, outputLength: 16)) ?? []
     }
 
     /// Takes a connection token for this address.

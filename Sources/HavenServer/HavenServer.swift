@@ -73,7 +73,7 @@ final class HavenServer: WebSocketServerDelegate {
 
     func opened(_ connection: WebSocketConnection) {
         counters.connectionsAccepted += 1
-        let addressKey = addresses.key(for: connection.peerAddress, wallClockSeconds: UInt64(configuration.now()))
+        let addressKey = addresses.key(for: connection.clientAddress, wallClockSeconds: UInt64(configuration.now()))
         let challenge = AuthChallenge(server: configuration.serverName)
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
         connection.context = session

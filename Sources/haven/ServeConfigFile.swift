@@ -11,6 +11,7 @@ import TOMLKit
 /// data = "./data"
 /// server_name = "support.example.org"
 /// allowed_origins = ["https://support.example.org"]
+/// trusted_proxies = ["127.0.0.1"]   # a reverse proxy whose X-Forwarded-For names the client
 /// synchronous = "full"          # or "normal"
 ///
 /// [[rooms]]
@@ -187,6 +188,7 @@ struct ServeConfigFile: Decodable {
     var turn: Turn?
     var serverName: String?
     var allowedOrigins: [String]?
+    var trustedProxies: [String]?
     var synchronous: String?
     var rooms: [Room]?
     var limits: Limits?
@@ -216,6 +218,7 @@ struct ServeConfigFile: Decodable {
     enum CodingKeys: String, CodingKey {
         case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
+        case trustedProxies = "trusted_proxies"
     }
 
     /// Reads and decodes `path`.
@@ -241,6 +244,12 @@ struct ServeConfigFile: Decodable {
         if let data { configuration.dataDirectory = data }
         if let serverName { configuration.serverName = serverName }
         if let allowedOrigins { configuration.network.allowedOrigins = allowedOrigins }
+        if let trustedProxies {
+            configuration.network.trustedProxies = try trustedProxies.map { text in
+                guard let bytes = IPAddress.bytes(text) else { throw ConfigError("trusted_proxies lists \"\(text)\", which is not an IP address") }
+                return bytes
+            }
+        }
         if let synchronous { try configuration.setSynchronous(synchronous) }
         if let rooms { configuration.rooms = rooms.map { RoomSeed(id: $0.id, name: $0.name) } }
         if let limits {

@@ -131,4 +131,27 @@ import Testing
         let arrivals = watcher.log.events.filter { if case .memberJoined(_, let member) = $0 { member.member == flooder.member } else { false } }
         #expect(arrivals.count <= 11, "the room heard \(arrivals.count) arrivals of one flooding connection")
     }
+
+    @Test func behindATrustedProxyEachVisitorHasTheirOwnLimits() async throws {
+        let server = try TestServer {
+            $0.network.trustedProxies = [[127, 0, 0, 1]]
+            $0.rateLimits.addressConnectionBurst = 2
+            $0.rateLimits.addressConnectionsPerSecond = 0.001
+        }
+        // Through the proxy on this machine: X-Forwarded-For names each visitor.
+        func upgrade(from visitor: String) throws -> String {
+            let socket = try RawSocket(port: server.port)
+            socket.send(RawSocket.upgradeRequest(extra: "X-Forwarded-For: \(visitor)\r\n"))
+            return String(decoding: socket.read(atLeast: 180), as: UTF8.self)
+        }
+        for _ in 0..<2 { #expect(try upgrade(from: "203.0.113.7").contains("challenge")) }
+        #expect(try upgrade(from: "203.0.113.7").contains("too many connections from this network"), "the flooding visitor is held back")
+        #expect(try upgrade(from: "198.51.100.20").contains("challenge"), "the next visitor is not locked out with them")
+        #expect(try upgrade(from: "2001:db8:1:2::5").contains("challenge"))
+
+        // Metrics are for this machine, not for anyone the proxy forwards (or forwards unnamed).
+        #expect(try await get(server.port, "/metrics", headers: ["X-Forwarded-For": "203.0.113.9"]).statusCode == 403)
+        #expect(try await get(server.port, "/metrics").statusCode == 403, "a proxied request that names no client is nobody's")
+        #expect(try await get(server.port, "/healthz").statusCode == 200)
+    }
 }
