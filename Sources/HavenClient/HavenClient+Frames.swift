@@ -126,7 +126,7 @@ extension HavenClient {
             guard list.live != true else { return }
             let continuation = pendingReports
             pendingReports = nil
-            continuation?.resume(returning: list.reports)
+            continuation?.resume(returning: list)
         case .rooms(let list):
             if let created = pendingCreations.first(where: { entry in list.rooms.contains { $0.room == entry.key } }) {
                 pendingCreations[created.key] = nil

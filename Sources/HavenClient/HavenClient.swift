@@ -42,7 +42,7 @@ public final class HavenClient: @unchecked Sendable {
     var pendingAcks: [MessageID: CheckedContinuation<UInt64, any Error>] = [:]
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
-    var pendingReports: CheckedContinuation<[ReportEntry], any Error>?
+    var pendingReports: CheckedContinuation<ReportList, any Error>?
     var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
     var pendingTokens: [CheckedContinuation<UploadToken, any Error>] = []
     var pendingTurn: [CheckedContinuation<TurnCredentials, any Error>] = []
@@ -298,11 +298,17 @@ public final class HavenClient: @unchecked Sendable {
 
     /// The newest reports (staff only).
     public func reports() async throws -> [ReportEntry] {
+        try await reportPage().reports
+    }
+
+    /// For staff: a page of reports, newest first, older than report `before` when given; its
+    /// `next` starts the following page.
+    public func reportPage(before: MessageID? = nil) async throws -> ReportList {
         try await withCheckedThrowingContinuation { continuation in
             loop.execute { [self] in
                 guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
                 pendingReports = continuation
-                connection.send(text: FrameCodec.encode(.listReports(NoFields())))
+                connection.send(text: FrameCodec.encode(.listReports(ReportPageRequest(before: before))))
             }
         }
     }

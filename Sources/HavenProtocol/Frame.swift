@@ -24,7 +24,7 @@ public enum Frame: Sendable, Equatable {
     /// C→S: report a message.
     case report(ReportFrame)
     /// C→S (staff): list the open reports.
-    case listReports(NoFields)
+    case listReports(ReportPageRequest)
     /// S→C (staff): the open reports.
     case reports(ReportList)
     /// C→S (staff): create a room.
@@ -225,7 +225,7 @@ extension Frame: Codable {
         case "moderate": self = .moderate(try ModerationFrame(from: decoder))
         case "moderated": self = .moderated(try ModerationFrame(from: decoder))
         case "report": self = .report(try ReportFrame(from: decoder))
-        case "listReports": self = .listReports(try NoFields(from: decoder))
+        case "listReports": self = .listReports(try ReportPageRequest(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
         case "requestTurn": self = .requestTurn(try NoFields(from: decoder))
@@ -283,7 +283,8 @@ extension Frame: Codable {
         case .staffRoster(let payload): try payload.encode(to: encoder)
         case .moderate(let payload), .moderated(let payload): try payload.encode(to: encoder)
         case .report(let payload): try payload.encode(to: encoder)
-        case .listReports(let payload), .listRooms(let payload): try payload.encode(to: encoder)
+        case .listReports(let payload): try payload.encode(to: encoder)
+        case .listRooms(let payload): try payload.encode(to: encoder)
         case .reports(let payload): try payload.encode(to: encoder)
         case .createRoom(let payload): try payload.encode(to: encoder)
         case .requestUploadToken(let payload): try payload.encode(to: encoder)

@@ -99,16 +99,27 @@ public struct ReportFrame: Codable, Sendable, Equatable {
     public init(report: Report) { self.report = report }
 }
 
-/// The open reports, for staff: the newest 200 when asked (`listReports`), or, marked `live`, one
-/// report just filed (to add to the inbox).
+/// Staff ask for a page of reports (`listReports`): the newest, or those older than `before`.
+public struct ReportPageRequest: Codable, Sendable, Equatable {
+    /// The oldest report of the page staff hold (a page's `next`).
+    public var before: MessageID?
+    /// Creates the frame.
+    public init(before: MessageID? = nil) { self.before = before }
+}
+
+/// The open reports, for staff: a page when asked (`listReports`), or, marked `live`, one report
+/// just filed (to add to the inbox).
 public struct ReportList: Codable, Sendable, Equatable {
     /// Newest first.
     public var reports: [ReportEntry]
     /// true: these reports were just filed and add to the list staff hold.
     public var live: Bool?
+    /// When older reports remain: ask for them with `before` set to this.
+    public var next: MessageID?
     /// Creates the frame.
-    public init(reports: [ReportEntry], live: Bool? = nil) {
+    public init(reports: [ReportEntry], live: Bool? = nil, next: MessageID? = nil) {
         self.reports = reports
         self.live = live
+        self.next = next
     }
 }

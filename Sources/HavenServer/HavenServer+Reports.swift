@@ -62,14 +62,20 @@ extension HavenServer {
         }
     }
 
-    /// Sends staff the newest reports, each direct-message report with the stored message its
-    /// evidence must match.
-    func listReports(session: Session, member: MemberInfo) {
+    /// Reports a page holds at most, and the most bytes they may take: a page stays a frame any
+    /// client reads (``ProtocolLimits/maxFrameBytes``), well inside its send queue.
+    static let reportsPerPage = 25
+    static let reportPageBytes = ProtocolLimits.maxFrameBytes - 8 * 1024
+
+    /// Sends staff a page of reports, newest first (older than `request.before`, when given), each
+    /// direct-message report with the stored message its evidence must match; `next` says where
+    /// the following page starts.
+    func listReports(_ request: ReportPageRequest, session: Session, member: MemberInfo) {
         guard member.staff != nil else {
             refuse(session, code: "not_a_moderator", message: "only staff may read reports")
             return
         }
-        readReports { [unowned self] list in
+        readReports(before: request.before) { [unowned self] list in
             guard sessions[session.connection.id] === session else { return }
             guard let list else {
                 refuse(session, code: "store_failed", message: "the reports could not be read; try again")
@@ -96,19 +102,27 @@ extension HavenServer {
         }
     }
 
-    private func readReports(then deliver: @escaping (ReportList?) -> Void) {
-        withStore({ try $0.reports() }) { result in
+    private func readReports(before: MessageID?, then deliver: @escaping (ReportList?) -> Void) {
+        let limit = Self.reportsPerPage
+        withStore({ try $0.reports(before: before?.bytes, limit: limit + 1) }) { result in
             guard case .success(let records) = result else {
                 deliver(nil)
                 return
             }
-            deliver(ReportList(reports: records.compactMap { record -> ReportEntry? in
+            var page: [ReportEntry] = []
+            var bytes = 0
+            for record in records.prefix(limit) {
                 guard let report = try? FrameCodec.decodeValue(Report.self, from: record.report),
                       let reporter = try? MemberID(bytes: record.reporter)
-                else { return nil }
+                else { continue }
                 let stored = record.directMessage.flatMap { try? FrameCodec.decodeValue(DirectMessage.self, from: $0) }
-                return ReportEntry(report: report, reporter: reporter, stored: stored)
-            }))
+                let entry = ReportEntry(report: report, reporter: reporter, stored: stored)
+                bytes += FrameCodec.encodeValue(entry).count
+                if bytes > Self.reportPageBytes && !page.isEmpty { break }
+                page.append(entry)
+            }
+            let more = records.count > page.count
+            deliver(ReportList(reports: page, next: more ? page.last?.report.id : nil))
         }
     }
 }

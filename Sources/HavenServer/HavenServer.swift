@@ -215,8 +215,8 @@ final class HavenServer: WebSocketServerDelegate {
             moderate(request.action, session: session, member: member)
         case .report(let request):
             file(request.report, session: session, member: member)
-        case .listReports:
-            listReports(session: session, member: member)
+        case .listReports(let request):
+            listReports(request, session: session, member: member)
         case .callSignal(let callFrame):
             routeCallSignal(callFrame, from: session, member: member)
         case .callPreferences(let preferences):

@@ -32,13 +32,15 @@ extension StoreDatabase {
         guard connection.changes == 1 else { throw StoreError.conflict("this report was already made") }
     }
 
-    /// The newest reports, with the direct messages they concern.
-    public func reports(limit: Int = 200) throws -> [ReportRecord] {
+    /// The newest reports (older than report `before`, when given), with the direct messages they
+    /// concern.
+    public func reports(before report: [UInt8]? = nil, limit: Int = 200) throws -> [ReportRecord] {
         try run("""
             SELECT r.report, r.reporter, d.message FROM reports r
             LEFT JOIN direct_messages d ON r.room IS NULL AND d.sender = r.sender AND d.message_id = r.message_id AND d.recipient = r.reporter
-            ORDER BY r.created_at DESC LIMIT ?
-            """, [.integer(Int64(limit))]).map { row in
+            WHERE ?1 IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM reports WHERE id = ?1)
+            ORDER BY r.created_at DESC, r.id DESC LIMIT ?2
+            """, [report.map(SQLiteValue.blob) ?? .null, .integer(Int64(limit))]).map { row in
             let message: [UInt8]? = if case .blob(let bytes) = row[2] { bytes } else { nil }
             return ReportRecord(report: row[0].blob, reporter: row[1].blob, directMessage: message)
         }

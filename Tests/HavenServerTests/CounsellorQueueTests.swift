@@ -242,4 +242,51 @@ import Testing
         let inbox = try await ana.client.reports()
         #expect(inbox.count == 1 && inbox[0].report.message == id)
     }
+
+    @Test func theReportInboxComesInPagesThatFitAClientsQueue() async throws {
+        let server = try server { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let room = try RoomID("lobby")
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
+        let reporter = try TestClient("Kind Wren", loop: loop.loop, organisation: organisation.publicKey)
+        let writer = try TestClient("Grey Heron", loop: loop.loop, organisation: organisation.publicKey)
+        try await reporter.enter(server, room: room)
+        try await writer.enter(server, room: room)
+        var ids: [MessageID] = []
+        for index in 0..<30 {
+            let id = MessageID.random()
+            _ = try await writer.client.send("message \(index) " + String(repeating: "x", count: 2_000), to: room, id: id)
+            ids.append(id)
+        }
+        _ = try await reporter.waitForTexts(30, in: room)
+        for id in ids { try await reporter.client.reportRoomMessage(id, sender: writer.member, in: room, category: .spam) }
+
+        let first = try await moderator.client.reportPage()
+        #expect(first.reports.count == 25 && first.next != nil, "a page holds 25 and says where the next starts")
+        let second = try await moderator.client.reportPage(before: first.next)
+        #expect(second.reports.count == 5 && second.next == nil)
+        let seen = (first.reports + second.reports).map(\.report.message)
+        #expect(Set(seen) == Set(ids) && seen.count == 30, "every report once, across the pages")
+        #expect(FrameCodec.encode(.reports(first)).count <= ProtocolLimits.maxFrameBytes)
+
+        // Large reports (a long private message, revealed as evidence) end a page early instead of
+        // making a frame larger than a client reads (or than its send queue holds).
+        for index in 0..<8 {
+                _ = try await writer.client.sendDirect("long \(index) " + String(repeating: "y", count: 15_000), to: reporter.member)
+        }
+        let long = try await reporter.log.wait("eight long private messages") { events in
+            let messages = events.compactMap { if case .directMessage(let message, _) = $0 { message } else { nil } }
+            return messages.count >= 8 ? messages : nil
+        }
+        for message in long { try await reporter.client.reportDirect(message, category: .harassment) }
+        var pages: [ReportList] = []
+        var before: MessageID?
+        repeat {
+            let page = try await moderator.client.reportPage(before: before)
+            pages.append(page)
+            before = page.next
+        } while before != nil && pages.count < 10
+        #expect(pages.allSatisfy { FrameCodec.encode(.reports($0)).count <= ProtocolLimits.maxFrameBytes }, "every page a frame the client can read")
+        #expect(pages.flatMap(\.reports).count == 38 && pages.count >= 3, "\(pages.map(\.reports.count)): the long reports take pages of their own")
+    }
 }

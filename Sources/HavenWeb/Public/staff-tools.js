@@ -28,6 +28,8 @@ export class StaffTools {
     this.pending = new Map();      // action id -> what to say once the service applied it
     this.seenReports = new Set();  // report ids already in the inbox
     this.newReports = 0;
+    this.nextPage = null;          // where the next older page of reports starts, if any
+    this.askedOlder = false;       // the page on its way is an older one, to add below
   }
 
   /** The "Moderate" button for the message `env`, and the panel it opens. */
@@ -122,13 +124,21 @@ export class StaffTools {
 
   /** The report inbox, newest first: what was reported and why. A private message's evidence is
    *  checked against what the server stored (the sender's signature over the franking
-   *  commitment); a room message is quoted as this page shows it. A list asked for replaces the
-   *  inbox; a report just filed (`frame.live`) is added at the top, chimes and counts until staff
-   *  look (`looked`). */
-  reports(list, frame) {
+   *  commitment); a room message is quoted as this page shows it. A page asked for replaces the
+   *  inbox (or, for older reports, follows it; `older` is the button that asks for the next); a
+   *  report just filed (`frame.live`) is added at the top, chimes and counts until staff look
+   *  (`looked`). */
+  reports(list, frame, older) {
     if (!frame.live) {
-      this.seenReports = new Set(frame.reports.map((entry) => entry.report.id));
-      list.replaceChildren(...frame.reports.map((entry) => this.report(entry)));
+      // A page asked for: the newest replace the inbox, older ones follow what it shows.
+      if (!this.askedOlder) this.seenReports.clear();
+      const page = frame.reports.filter((entry) => !this.seenReports.has(entry.report.id));
+      page.forEach((entry) => this.seenReports.add(entry.report.id));
+      if (this.askedOlder) list.append(...page.map((entry) => this.report(entry)));
+      else list.replaceChildren(...page.map((entry) => this.report(entry)));
+      this.askedOlder = false;
+      this.nextPage = frame.next ?? null;
+      older.hidden = !this.nextPage;
       return;
     }
     const fresh = frame.reports.filter((entry) => !this.seenReports.has(entry.report.id));
@@ -138,6 +148,12 @@ export class StaffTools {
     this.newReports += fresh.length;
     this.attention.set("reports", this.newReports);
     this.attention.chime();
+  }
+
+  /** The page request for the reports older than those shown (after "Show older reports"). */
+  olderPage() {
+    this.askedOlder = true;
+    return { type: "listReports", before: this.nextPage };
   }
 
   /** Staff opened the inbox: nothing new is waiting any more. */

@@ -349,4 +349,7 @@ export const en = {
 
   // room-view.js: a message's actions
   moreActionsLabel: "Actions for the message from {name}",
+
+  // index.html: the report inbox's pages
+  olderReportsButton: "Show older reports",
 };

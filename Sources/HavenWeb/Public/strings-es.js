@@ -340,4 +340,7 @@ export const es = {
 
   // room-view.js: a message's actions
   moreActionsLabel: "Acciones para el mensaje de {name}",
+
+  // index.html: the report inbox's pages
+  olderReportsButton: "Ver reportes anteriores",
 };

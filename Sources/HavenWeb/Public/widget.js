@@ -319,7 +319,7 @@ function received(frame) {
       break;
     case "message": roomView.show(frame); break;
     case "direct": privateMessages.received(frame.message); break;
-    case "reports": staffTools.reports($("reports"), frame); break;
+    case "reports": staffTools.reports($("reports"), frame, $("older-reports")); break;
     case "audit": staffTools.audit($("audit"), frame.actions); break;
     case "callSignal": callSignal(frame); break;
     case "callEnded": calls.serverEnded(frame); break;
@@ -424,6 +424,7 @@ $("start").addEventListener("click", start);
 $("pseudonym").addEventListener("keydown", (event) => { if (event.key === "Enter" && !$("start").disabled) start(); });
 $("start").disabled = false;   // ready: the identity, the keys and the page are all set up
 $("load-reports").addEventListener("click", () => { staffTools.looked(); send({ type: "listReports" }); });
+$("older-reports").addEventListener("click", () => send(staffTools.olderPage()));
 $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
 // In a room the conversation is the page; the rest opens from "Rooms and settings".
 function enterRoomLayout() {
