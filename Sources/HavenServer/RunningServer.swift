@@ -25,7 +25,11 @@ public final class RunningServer: Sendable {
     public static func start(_ configuration: ServerConfiguration) throws -> RunningServer {
         // The data folder is its owner's alone, from the first start on.
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: configuration.dataDirectory)
+        do {
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: configuration.dataDirectory)
+        } catch {
+            ServerLog.warning("the data folder could not be made private to its owner (chmod 700 it): \(error)")
+        }
         let loop = try EventLoop()
         loop.start()
         let store: HavenStore
