@@ -17,8 +17,10 @@ extension HavenServer {
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
         let now = configuration.now()
+        // A recipient online is known: the store is asked only about one who is not.
+        let online = sessionsByMember[message.recipient] != nil
         withStore({ database -> AppendOutcome? in
-            guard try database.memberExists(recipient) else { return nil }
+            guard try online || database.memberExists(recipient) else { return nil }
             return try database.appendDirectMessage(sender: sender, recipient: recipient, messageID: messageID, message: stored, now: now)
         }) { [unowned self] result in
             switch result {

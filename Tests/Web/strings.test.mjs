@@ -99,6 +99,15 @@ for (const [, attribute, value] of page.matchAll(/(?<!data-)(aria-label|title)="
   check(new RegExp(`${attribute}="${value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}" data-(label|title)=`).test(page), `index.html: ${attribute} "${value}" should carry a key`);
 }
 
+// A moderator's reason: signed as a code (and their words), read in each reader's language; the
+// words lose what the server refuses (invisible characters) and fit the protocol's 300 bytes.
+const { reasonText, reasonToSign } = await import(new URL("reasons.js", folder));
+check(reasonText("harassment") === "Harassing other members", "a reason code reads in the page's words");
+check(reasonText("harassment: repeated insults") === "Harassing other members: repeated insults", "with the moderator's own words");
+check(reasonText("made up by another client") === "made up by another client", "a reason that is no code is shown as written");
+const long = reasonToSign("rules", "a\u202Eb" + "é".repeat(400));
+check(new TextEncoder().encode(long).length <= 300 && !long.includes("\u202E") && long.startsWith("rules: ab"), "a long reason with invisible characters is made one the server takes");
+
 // Every key is used: a key misspelt where it is used leaves its real one unused.
 const literals = [...[...literalsOf.values()].flatMap((found) => found.map(({ text }) => text)), ...pageKeys];
 for (const key of Object.keys(catalog.en)) check(literals.includes(key), `${key} is used`);

@@ -10,17 +10,28 @@ const largest = 10 * 1024 * 1024;
 export class Attachments {
   /** `origin` is the Haven server's ("" for this page's), `send(frame)` asks the server for a token. */
   constructor({ sodium, document, window, origin, send }) {
-    Object.assign(this, { sodium, document, window, origin, send, token: null, waiters: [] });
+    // `token`: the one downloads share until it nears its end; `fetching`: its request, while on
+    // its way (so many attachments on screen ask once); `waiters`: requests in the order sent.
+    Object.assign(this, { sodium, document, window, origin, send, token: null, fetching: null, waiters: [] });
   }
 
-  /** The server's `uploadToken` frame. */
-  tokenArrived(frame) { this.waiters.splice(0).forEach((resolve) => resolve(frame)); }
+  /** The server's `uploadToken` frame: the answer to the oldest request. */
+  tokenArrived(frame) { this.waiters.shift()?.(frame); }
 
+  requestToken() {
+    const answer = new Promise((resolve) => this.waiters.push(resolve));
+    this.send({ type: "requestUploadToken" });
+    return answer;
+  }
+
+  // For downloads: the shared token, asked for once however many attachments want it.
   async authorization() {
     if (!this.token || this.token.expires <= Date.now()) {
-      this.send({ type: "requestUploadToken" });
-      const frame = await new Promise((resolve) => this.waiters.push(resolve));
-      this.token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
+      this.fetching ??= this.requestToken().then((frame) => {
+        this.token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
+        this.fetching = null;
+      });
+      await this.fetching;
     }
     return { Authorization: `Bearer ${this.token.value}` };
   }
@@ -30,8 +41,9 @@ export class Attachments {
     if (!allowedTypes.includes(file.type) || file.size > largest) return { problem: t("attachmentNotAllowed") };
     const fileKey = this.sodium.randomBytes(32);
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
-    const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: await this.authorization() });
-    this.token = null;   // a token uploads once
+    // A token uploads once: each upload has its own, and downloads keep theirs.
+    const { token } = await this.requestToken();
+    const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${token}` } });
     if (!response.ok) return { problem: t("attachmentUploadFailed") };
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };

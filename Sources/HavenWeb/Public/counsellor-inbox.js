@@ -1,6 +1,7 @@
 // What a counsellor sees of the people who need one: the line of members waiting to talk (oldest
 // first, with how long they have waited and a "Talk now" each), and alerts when someone reports a
 // message as worrying. Anything new chimes and counts in the tab's title.
+import { nameProblem } from "./names.js";
 import { t } from "./strings.js";
 
 export class CounsellorInbox {
@@ -15,7 +16,9 @@ export class CounsellorInbox {
   queue(entries) {
     const fresh = entries.some((entry) => !this.waiting.has(entry.member));
     this.waiting = new Set(entries.map((entry) => entry.member));
-    entries.forEach((entry) => this.people.names.has(entry.member) || this.people.setName(entry.member, entry.displayName));
+    // The server's word for a name: taken only if it is one a member may have (no role words).
+    entries.filter((entry) => !this.people.names.has(entry.member) && !nameProblem(entry.displayName))
+      .forEach((entry) => this.people.setName(entry.member, entry.displayName));
     this.element("queue").replaceChildren(...entries.map((entry) => this.entry(entry)));
     this.element("queue-title").textContent = entries.length
       ? t("queueTitleWaiting", { count: entries.length }) : t("queueTitleEmpty");
@@ -45,7 +48,7 @@ export class CounsellorInbox {
     const item = this.document.createElement("li");
     item.className = "concern";
     item.setAttribute("role", "alert");
-    const name = frame.displayName ?? this.people.name(frame.member);
+    const name = typeof frame.displayName === "string" && !nameProblem(frame.displayName) ? frame.displayName : this.people.name(frame.member);
     item.append(frame.room ? t("concernInRoom", { name, room: frame.room }) : t("concernPrivate", { name }), " ");
     if (frame.room) {
       const show = Object.assign(this.document.createElement("button"), { textContent: t("showMessageButton") });

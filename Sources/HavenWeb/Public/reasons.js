@@ -14,9 +14,15 @@ export const reasonKeys = new Map([
   ["rules", "reasonOther"],
 ]);
 
-/** The reason to sign: the code, and the moderator's words if they wrote any. */
+const maxReasonBytes = 300;   // the protocol's limit (ProtocolLimits.maxReasonBytes)
+const encoder = new TextEncoder();
+
+/** The reason to sign: the code, and the moderator's words if they wrote any, without the
+ *  invisible characters the server refuses and cut to the protocol's 300 bytes. */
 export function reasonToSign(code, words) {
-  return words ? `${code}: ${words}` : code;
+  let reason = words ? `${code}: ${words.replace(/[\p{Cc}\p{Cf}]/gu, "")}` : code;
+  while (encoder.encode(reason).length > maxReasonBytes) reason = [...reason].slice(0, -1).join("");
+  return reason;
 }
 
 /** A signed reason in the reader's language. */

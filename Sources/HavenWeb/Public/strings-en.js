@@ -352,4 +352,8 @@ export const en = {
 
   // index.html: the report inbox's pages
   olderReportsButton: "Show older reports",
+
+  // widget.js: going too fast
+  slowDown: "That was a bit fast: please wait a moment and try again.",
+  queueSlowDown: "You changed your place in the line a few times quickly: please wait a moment, then ask again.",
 };

@@ -343,4 +343,8 @@ export const es = {
 
   // index.html: the report inbox's pages
   olderReportsButton: "Ver reportes anteriores",
+
+  // widget.js: going too fast
+  slowDown: "Eso fue un poco rápido: espera un momento e inténtalo de nuevo.",
+  queueSlowDown: "Cambiaste tu lugar en la fila varias veces seguidas: espera un momento y vuelve a pedirlo.",
 };

@@ -141,7 +141,7 @@ const inbox = new CounsellorInbox({
 // and their private thread opens; the counsellor's opens too, addressed to the member.
 function queueTaken(frame) {
   if (frame.counsellor.member === myID) {
-    if (!names.has(frame.member)) people.setName(frame.member, frame.displayName);
+    if (!names.has(frame.member) && !nameProblem(frame.displayName)) people.setName(frame.member, frame.displayName);
     inbox.took(frame.member);
     return;
   }
@@ -410,6 +410,11 @@ function refused(frame) {
   if (frame.call) { calls.refused(frame); return; }
   if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) return;
   if (frame.code === "queue_full") { help.refused(t("queueFull")); return; }
+  if (frame.code === "rate_limited") {
+    // Said in the page's words; a place in the line asked for too fast can be asked for again.
+    if (!frame.room && help.waiting) help.refused(t("queueSlowDown")); else said(t("slowDown"));
+    return;
+  }
   if (frame.code === "banned") {
     session.stop();   // no reconnecting as this identity
     composer.ban();
