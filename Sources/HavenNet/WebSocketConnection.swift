@@ -25,6 +25,7 @@ public final class WebSocketConnection {
     var phase: Phase
     var pingSent = false
     var closingSince: UInt64?
+    private var droppedAsSlowConsumer = false
     let stream: TCPStream
     unowned let server: WebSocketServer
 
@@ -75,7 +76,9 @@ public final class WebSocketConnection {
         }
     }
 
-    private func dropSlowConsumer(_ session: WebSocketSession) {
+    func dropSlowConsumer(_ session: WebSocketSession) {
+        guard !droppedAsSlowConsumer else { return }
+        droppedAsSlowConsumer = true
         // The close frame would queue behind the backlog; close the socket now.
         server.slowConsumersDisconnected += 1
         closingSince = server.loop.nowMilliseconds

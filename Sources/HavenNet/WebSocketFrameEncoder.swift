@@ -1,6 +1,6 @@
 import CWslay
 
-/// Frames a server-to-client text message once with wslay's frame API, so fan-out writes the
+/// Frames a server-to-client message once with wslay's frame API, so fan-out writes the
 /// same bytes to every recipient (server frames are unmasked, hence identical for all).
 /// One encoder per loop; loop thread only.
 public final class WebSocketFrameEncoder {
@@ -28,11 +28,20 @@ public final class WebSocketFrameEncoder {
 
     /// One complete, unmasked text frame carrying `payload`.
     public func textFrame(_ payload: [UInt8]) -> OutboundBytes {
+        frame(opcode: UInt8(WSLAY_TEXT_FRAME.rawValue), payload: payload)
+    }
+
+    /// An unmasked close frame carrying `code` and no reason.
+    public func closeFrame(_ code: WebSocketCloseCode) -> OutboundBytes {
+        frame(opcode: UInt8(WSLAY_CONNECTION_CLOSE.rawValue), payload: [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)])
+    }
+
+    private func frame(opcode: UInt8, payload: [UInt8]) -> OutboundBytes {
         output.removeAll(keepingCapacity: true)
         output.reserveCapacity(payload.count + 10)
         payload.withUnsafeBufferPointer { buffer in
             var frame = wslay_frame_iocb(
-                fin: 1, rsv: 0, opcode: UInt8(WSLAY_TEXT_FRAME.rawValue), payload_length: UInt64(buffer.count), mask: 0,
+                fin: 1, rsv: 0, opcode: opcode, payload_length: UInt64(buffer.count), mask: 0,
                 data: buffer.baseAddress, data_length: buffer.count)
             var sent = 0
             repeat {

@@ -151,12 +151,15 @@ public final class WebSocketServer {
         }
         let session: WebSocketSession
         do {
-            session = try WebSocketSession(role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes)
+            session = try WebSocketSession(
+                role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes,
+                maxQueuedBytes: configuration.maxQueuedBytes)
         } catch {
             reject(connection, with: .error(status: 503, code: "unavailable", message: "cannot open a session"))
             return
         }
         session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
+        session.onQueueFull = { [unowned connection] in connection.dropSlowConsumer(session) }
         connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))
         connection.phase = .webSocket(session)
         webSocketCount += 1

@@ -10,6 +10,11 @@ public final class WebSocketSession {
 
     /// Called with each complete text message; the bytes are valid only during the call.
     public var onText: (UnsafeRawBufferPointer) -> Void = { _ in }
+    /// Called once, after the stream was closed, when a frame wslay writes by itself (a pong, a
+    /// close) would have taken the stream's queue past ``maxQueuedBytes``.
+    public var onQueueFull: () -> Void = {}
+    /// Most bytes the stream may hold queued, control frames included.
+    public let maxQueuedBytes: Int
     /// The stream underneath.
     public let stream: any ByteStream
     /// The role.
@@ -18,17 +23,21 @@ public final class WebSocketSession {
     private var context: OpaquePointer?
     private var input = UnsafeRawBufferPointer(start: nil, count: 0)
     private var callbacks = wslay_event_callbacks()
+    private var queueFull = false
+    private var queueFullReported = false
+    private var refusedMalformedFrame = false
 
-    /// Starts a session on `stream`, refusing messages longer than `maxMessageBytes`.
-    public init(role: Role, stream: any ByteStream, maxMessageBytes: Int) throws {
+    /// Starts a session on `stream`, refusing messages longer than `maxMessageBytes` and never
+    /// queueing more than `maxQueuedBytes` on the stream.
+    public init(role: Role, stream: any ByteStream, maxMessageBytes: Int, maxQueuedBytes: Int = .max) throws {
         self.role = role
         self.stream = stream
+        self.maxQueuedBytes = maxQueuedBytes
         callbacks.recv_callback = { context, buffer, length, _, user in
             WebSocketSession.from(user).readInput(context, buffer, length)
         }
-        callbacks.send_callback = { _, data, length, _, user in
-            WebSocketSession.from(user).stream.write(OutboundBytes(UnsafeRawBufferPointer(start: data, count: length)))
-            return length
+        callbacks.send_callback = { context, data, length, _, user in
+            WebSocketSession.from(user).write(context, UnsafeRawBufferPointer(start: data, count: length))
         }
         callbacks.genmask_callback = { _, buffer, length, _ in
             var generator = SystemRandomNumberGenerator()
@@ -58,10 +67,26 @@ public final class WebSocketSession {
         input = bytes
         let status = wslay_event_recv(context)
         input = UnsafeRawBufferPointer(start: nil, count: 0)
-        if status != 0 && wslay_event_get_close_sent(context) == 0 {
-            wslay_event_queue_close(context, WebSocketCloseCode.protocolError.rawValue, nil, 0)
+        if status != 0 && wslay_event_get_close_sent(context) == 0
+            && wslay_event_queue_close(context, WebSocketCloseCode.protocolError.rawValue, nil, 0) != 0 {
+            refuseMalformedFrame(context)
+            return
         }
         flush()
+    }
+
+    /// wslay refuses a malformed frame (a ping longer than 125 bytes, say) with a close that has
+    /// no status code; RFC 6455 asks for 1002, so a server sends that one in its place and hangs up.
+    private func refuseMalformedFrame(_ context: OpaquePointer) {
+        guard role == .server, let encoder = try? WebSocketFrameEncoder() else {
+            flush()
+            return
+        }
+        wslay_event_shutdown_write(context)
+        refusedMalformedFrame = true
+        stream.stopReading()
+        stream.write(encoder.closeFrame(.protocolError))
+        stream.closeAfterWriting()
     }
 
     /// Sends one text message (copied and framed by wslay; clients mask it).
@@ -100,7 +125,7 @@ public final class WebSocketSession {
     }
 
     /// True once a close frame has been sent.
-    public var isClosing: Bool { context.map { wslay_event_get_close_sent($0) != 0 } ?? true }
+    public var isClosing: Bool { refusedMalformedFrame || context.map { wslay_event_get_close_sent($0) != 0 } ?? true }
 
     /// The close code the peer sent, if it sent one.
     public var closeCodeReceived: UInt16? {
@@ -117,10 +142,30 @@ public final class WebSocketSession {
     private func flush() {
         guard let context else { return }
         if wslay_event_want_write(context) != 0 { _ = wslay_event_send(context) }
+        if queueFull {
+            stream.close()
+            if !queueFullReported {
+                queueFullReported = true
+                onQueueFull()
+            }
+            return
+        }
         if wslay_event_want_read(context) == 0 && wslay_event_want_write(context) == 0 {
             stream.stopReading()
             stream.closeAfterWriting()
         }
+    }
+
+    /// Writes what wslay framed, unless the queue is full: then wslay keeps it and ``flush()``
+    /// closes the stream (a peer that sends pings and never reads must not grow the server's memory).
+    private func write(_ context: OpaquePointer?, _ bytes: UnsafeRawBufferPointer) -> Int {
+        guard stream.queuedBytes + bytes.count <= maxQueuedBytes else {
+            wslay_event_set_error(context, Int32(WSLAY_ERR_WOULDBLOCK.rawValue))
+            queueFull = true
+            return -1
+        }
+        stream.write(OutboundBytes(bytes))
+        return bytes.count
     }
 
     private func readInput(_ context: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ length: Int) -> Int {

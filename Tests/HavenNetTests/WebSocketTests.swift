@@ -113,6 +113,25 @@ import Testing
         #expect(RawSocket.closeCode(in: reply) == 1002)
     }
 
+    @Test func pingLongerThanAControlFrameMayBeIsClosedWith1002() throws {
+        let reply = try exchange(RawSocket.clientFrame(opcode: 0x9, payload: [UInt8](repeating: 0x61, count: 126)))
+        #expect(RawSocket.closeCode(in: reply) == 1002)
+    }
+
+    @Test func pongsToAClientThatNeverReadsCountAgainstItsSendQueue() throws {
+        let server = try EchoServer { $0.maxQueuedBytes = 64 * 1024 }
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.shrinkReceiveBuffer()
+        socket.send(RawSocket.upgradeRequest())
+        let ping = RawSocket.clientFrame(opcode: 0x9, payload: [UInt8](repeating: 0x61, count: 125))
+        let batches = 40
+        for _ in 0..<batches { socket.send(Array([[UInt8]](repeating: ping, count: 1000).joined())) }
+        let everything = socket.readToEnd()
+        // 40,000 pings ask for 5 MB of pongs; the server queued about its limit and hung up.
+        #expect(everything.count < batches * 1000 * 127 / 4, "the server kept answering a peer that does not read")
+    }
+
     @Test func readerThatStopsReadingIsDisconnectedAsASlowConsumer() throws {
         let server = try EchoServer { $0.maxQueuedBytes = 256 * 1024 }
         defer { server.stop() }
