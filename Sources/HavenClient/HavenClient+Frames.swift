@@ -203,7 +203,7 @@ extension HavenClient {
             pendingTokens.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
-        if error.id == nil, error.room == nil, !pendingTurn.isEmpty, ["turn_unavailable", "suspended"].contains(error.code) {
+        if error.id == nil, error.room == nil, !pendingTurn.isEmpty, ["turn_unavailable", "no_call", "suspended"].contains(error.code) {
             pendingTurn.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }

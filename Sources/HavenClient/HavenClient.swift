@@ -220,15 +220,15 @@ public final class HavenClient: @unchecked Sendable {
         _ = try await awaitAck(report.id) { .report(ReportFrame(report: report)) }
     }
 
-    /// Time-limited TURN relay credentials for a call.
+    /// Time-limited TURN relay credentials for `call`, which this connection is a party to.
     ///
-    /// - Throws: ``ClientError/refused(code:message:)`` (`turn_unavailable`, `suspended`).
-    public func turnCredentials() async throws -> TurnCredentials {
+    /// - Throws: ``ClientError/refused(code:message:)`` (`turn_unavailable`, `no_call`, `suspended`).
+    public func turnCredentials(for call: WireBytes) async throws -> TurnCredentials {
         try await withCheckedThrowingContinuation { continuation in
             loop.execute { [self] in
                 guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
                 pendingTurn.append(continuation)
-                connection.send(text: FrameCodec.encode(.requestTurn(NoFields())))
+                connection.send(text: FrameCodec.encode(.requestTurn(TurnRequest(call: call))))
             }
         }
     }

@@ -49,8 +49,11 @@ public struct HTTPLimits: Sendable, Equatable {
     public var maxHeaderCount = 64
     /// Most bytes of header names and values together (more: 431).
     public var maxHeaderBytes = 16 * 1024
-    /// Largest body (larger: 413): room for a 10 MiB encrypted attachment.
-    public var maxBodyBytes = 11 * 1024 * 1024
+    /// Largest body of an ordinary request (larger: 413); the server may allow more for a request
+    /// it has authorized (``WebSocketServerDelegate/bodyAllowance(for:from:)``).
+    public var maxBodyBytes = 16 * 1024
+    /// Largest body of an authorized upload: room for a 10 MiB encrypted attachment.
+    public var maxUploadBytes = 11 * 1024 * 1024
 
     /// The defaults above.
     public init() {}
@@ -68,6 +71,8 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
     case headersTooLarge(limit: Int)
     /// The body is too large (413).
     case bodyTooLarge(limit: Int)
+    /// The server refused the request from its head, before reading a body.
+    case refused(status: Int, code: String, message: String)
 
     /// The HTTP status code to answer with.
     public var status: Int {
@@ -76,6 +81,7 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .targetTooLong: return 414
         case .tooManyHeaders, .headersTooLarge: return 431
         case .bodyTooLarge: return 413
+        case .refused(let status, _, _): return status
         }
     }
 
@@ -86,6 +92,7 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .targetTooLong: return "uri_too_long"
         case .tooManyHeaders, .headersTooLarge: return "headers_too_large"
         case .bodyTooLarge: return "body_too_large"
+        case .refused(_, let code, _): return code
         }
     }
 
@@ -96,6 +103,7 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .tooManyHeaders(let limit): return "more than \(limit) header fields"
         case .headersTooLarge(let limit): return "header fields are larger than \(limit) bytes"
         case .bodyTooLarge(let limit): return "body is larger than \(limit) bytes"
+        case .refused(_, _, let message): return message
         }
     }
 }

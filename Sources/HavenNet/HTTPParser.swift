@@ -31,10 +31,16 @@ public final class HTTPParser {
     private var headerBytes = 0
     private var completed = false
     private var failure: HTTPParseError?
+    /// The largest body the current message may have.
+    private var bodyLimit: Int
+    /// Decides, once a request's head is complete and before its body is read, how large a body
+    /// it may have, or refuses it (nil: ``HTTPLimits/maxBodyBytes``).
+    public var bodyAllowance: ((HTTPMessage) -> Result<Int, HTTPParseError>)?
 
     /// Creates a parser for requests or responses.
     public init(kind: Kind, limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
+        bodyLimit = limits.maxBodyBytes
         http_parser_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE)
         http_parser_settings_init(settings)
         settings.pointee.on_url = { parser, data, length in
@@ -84,6 +90,7 @@ public final class HTTPParser {
             message = HTTPMessage()
             target = []
             headerBytes = 0
+            bodyLimit = limits.maxBodyBytes
             http_parser_pause(parser, 0)
             return .complete(done, consumed: consumed)
         }
@@ -138,18 +145,22 @@ public final class HTTPParser {
     private func headersComplete() -> Int32 {
         if inValue { finishHeader() }
         guard message.headers.count <= limits.maxHeaderCount else { return fail(.tooManyHeaders(limit: limits.maxHeaderCount)) }
-        guard parser.pointee.content_length == UInt64.max || parser.pointee.content_length <= UInt64(limits.maxBodyBytes) else {
-            return fail(.bodyTooLarge(limit: limits.maxBodyBytes))
-        }
         message.target = String(decoding: target, as: UTF8.self)
         message.method = parser.pointee.type == HTTP_REQUEST.rawValue
             ? String(cString: http_method_str(http_method(rawValue: parser.pointee.method))) : ""
         message.status = Int(parser.pointee.status_code)
+        switch bodyAllowance?(message) ?? .success(limits.maxBodyBytes) {
+        case .success(let limit): bodyLimit = limit
+        case .failure(let refusal): return fail(refusal)
+        }
+        guard parser.pointee.content_length == UInt64.max || parser.pointee.content_length <= UInt64(bodyLimit) else {
+            return fail(.bodyTooLarge(limit: bodyLimit))
+        }
         return 0
     }
 
     private func appendBody(_ data: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard message.body.count + length <= limits.maxBodyBytes else { return fail(.bodyTooLarge(limit: limits.maxBodyBytes)) }
+        guard message.body.count + length <= bodyLimit else { return fail(.bodyTooLarge(limit: bodyLimit)) }
         message.body += UnsafeRawBufferPointer(start: data, count: length)
         return 0
     }

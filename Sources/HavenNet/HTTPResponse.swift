@@ -16,11 +16,15 @@ public struct HTTPResponse: Sendable, Equatable {
         self.body = body
     }
 
-    /// A short JSON error body: `{"error":"code","message":"..."}`.
+    /// A short JSON error body: `{"error":"code","message":"..."}`, not to be sniffed or run.
     public static func error(status: Int, code: String, message: String, headers: [String: String] = [:]) -> HTTPResponse {
         let body = (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys]))
             .map(Array.init) ?? []
-        return HTTPResponse(status: status, headers: headers.merging(["Content-Type": "application/json"]) { $1 }, body: body)
+        let safe = [
+            "Content-Type": "application/json", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+        ]
+        return HTTPResponse(status: status, headers: headers.merging(safe) { current, _ in current }, body: body)
     }
 
     /// The bytes on the wire; `keepAlive` decides the `Connection` header.
@@ -35,7 +39,10 @@ public struct HTTPResponse: Sendable, Equatable {
     static func reason(for status: Int) -> String {
         switch status {
         case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
@@ -45,6 +52,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 429: return "Too Many Requests"
         case 431: return "Request Header Fields Too Large"
         case 503: return "Service Unavailable"
+        case 507: return "Insufficient Storage"
         default: return "Status \(status)"
         }
     }

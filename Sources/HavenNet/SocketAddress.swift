@@ -30,4 +30,13 @@ public enum IPAddress {
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) } }
         }
     }
+
+    /// The network an address stands for in per-address limits: an IPv4 address itself (also when
+    /// IPv4-mapped), an IPv6 address's /64 (a client usually holds a whole /64, and could hop
+    /// between addresses in it).
+    public static func network(of address: [UInt8]) -> [UInt8] {
+        guard address.count == 16 else { return address }
+        if address[0..<12].elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) { return Array(address[12...]) }
+        return Array(address.prefix(8))
+    }
 }

@@ -25,6 +25,8 @@ public final class WebSocketConnection {
     var phase: Phase
     var pingSent = false
     var closingSince: UInt64?
+    /// The client network this connection is counted against, once it is known.
+    var countedNetwork: [UInt8]?
     private var droppedAsSlowConsumer = false
     let stream: TCPStream
     unowned let server: WebSocketServer

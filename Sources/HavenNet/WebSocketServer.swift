@@ -13,6 +13,15 @@ public protocol WebSocketServerDelegate: AnyObject {
     func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection)
     /// The connection is gone (after ``opened(_:)``).
     func closed(_ connection: WebSocketConnection)
+    /// How large a body the request with this head may carry, decided before any of it is read;
+    /// or the refusal to answer with at once (an upload without a valid token, say). Nil: the
+    /// configured ``HTTPLimits/maxBodyBytes``.
+    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>?
+}
+
+extension WebSocketServerDelegate {
+    /// Every request may carry up to ``HTTPLimits/maxBodyBytes``.
+    public func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? { nil }
 }
 
 /// HTTP/1.1 and WebSocket server on libuv: accepts connections, parses requests with limits,
@@ -38,6 +47,7 @@ public final class WebSocketServer {
     private var listener: TCPListener?
     private var sweepTimer: LoopTimer?
     private var nextID = 0
+    private var openPerNetwork: [[UInt8]: Int] = [:]
 
     /// Binds and starts accepting. Call on the loop thread.
     ///
@@ -81,7 +91,33 @@ public final class WebSocketServer {
         connections[connection.id] = connection
         stream.onRead = { [unowned self, unowned connection] bytes in read(bytes, on: connection) }
         stream.onClose = { [unowned self, unowned connection] in closed(connection) }
+        if case .http(let parser) = connection.phase {
+            parser.bodyAllowance = { [unowned self, unowned connection] head in
+                delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
+                    ?? .success(configuration.httpLimits.maxBodyBytes)
+            }
+        }
+        // A proxy's connections are counted against the client each request names.
+        guard configuration.trustedProxies.contains(connection.peerAddress) || count(connection, as: connection.peerAddress) else {
+            reject(connection, with: Self.tooManyConnections)
+            return
+        }
         stream.startReading()
+    }
+
+    private static let tooManyConnections = HTTPResponse.error(
+        status: 429, code: "too_many_connections", message: "too many connections from this network; try again later",
+        headers: ["Retry-After": "10"])
+
+    /// Counts `connection` against its client's network; false when that network already holds
+    /// as many connections as it may.
+    private func count(_ connection: WebSocketConnection, as client: [UInt8]) -> Bool {
+        let network = IPAddress.network(of: client)
+        let open = openPerNetwork[network, default: 0]
+        guard open < configuration.maxConnectionsPerNetwork else { return false }
+        openPerNetwork[network] = open + 1
+        connection.countedNetwork = network
+        return true
     }
 
     private func read(_ bytes: UnsafeRawBufferPointer, on connection: WebSocketConnection) {
@@ -110,6 +146,10 @@ public final class WebSocketServer {
             guard case .complete(let request, let consumed) = progress else { return }
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
             connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
+            if connection.countedNetwork == nil, !count(connection, as: connection.clientAddress) {
+                reject(connection, with: Self.tooManyConnections)
+                return
+            }
             if request.isUpgrade || request.path == configuration.webSocketPath {
                 upgrade(connection, request: request, leftover: remaining)
                 return
@@ -176,6 +216,10 @@ public final class WebSocketServer {
 
     private func closed(_ connection: WebSocketConnection) {
         connections[connection.id] = nil
+        if let network = connection.countedNetwork {
+            let open = openPerNetwork[network, default: 1] - 1
+            openPerNetwork[network] = open > 0 ? open : nil
+        }
         if case .webSocket = connection.phase {
             webSocketCount -= 1
             connection.phase = .closed

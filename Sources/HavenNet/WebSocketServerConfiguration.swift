@@ -12,6 +12,10 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     /// nginx or Caddy, each visitor then has their own rate limits. A request from one that sends
     /// no such header has no known client address.
     public var trustedProxies: [[UInt8]] = []
+    /// Connections one client network (an IPv4 address, an IPv6 /64) may hold open at once, counted
+    /// from the first byte (plain HTTP included); behind a trusted proxy, from the request that
+    /// names the client.
+    public var maxConnectionsPerNetwork = 64
     /// Limits on HTTP requests.
     public var httpLimits = HTTPLimits()
     /// Largest WebSocket message accepted; wslay closes with 1009 beyond it (its own default is ~2 GiB).

@@ -47,6 +47,18 @@ public struct CallFrame: Codable, Sendable, Equatable {
     }
 }
 
+/// Client to server: TURN relay credentials for one call this connection is a party to, ringing
+/// or live (the relay is not a free service for anyone logged in).
+public struct TurnRequest: Codable, Sendable, Equatable {
+    /// The 16-byte call id.
+    public var call: WireBytes
+
+    /// Creates the request.
+    public init(call: WireBytes) {
+        self.call = call
+    }
+}
+
 /// Client to server: this member's standing call settings for this connection.
 public struct CallPreferences: Codable, Sendable, Equatable {
     /// false blocks every incoming call: the server refuses rings with `calls_blocked`.

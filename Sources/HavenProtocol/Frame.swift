@@ -34,7 +34,7 @@ public enum Frame: Sendable, Equatable {
     /// S→C (staff): the log.
     case audit(AuditTrail)
     /// C→S: ask for TURN relay credentials for a call.
-    case requestTurn(NoFields)
+    case requestTurn(TurnRequest)
     /// S→C: the credentials.
     case turn(TurnCredentials)
     /// C→S: ask for a token to upload or download attachments.
@@ -187,9 +187,11 @@ public enum Frame: Sendable, Equatable {
             try ProtocolLimits.checkInteger(ack.cursor, field: "cursor")
         case .getInvite(let request):
             try request.id.require(length: 16, field: "id")
+        case .requestTurn(let request):
+            try request.call.require(length: CallSignal.callIDLength, field: "call")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified, .staffRoster,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit, .requestTurn, .turn, .callPreferences, .callAvailability, .askCounsellor, .leaveQueue,
+             .listAudit, .audit, .turn, .callPreferences, .callAvailability, .askCounsellor, .leaveQueue,
              .availability, .takeFromQueue: break
         case .counsellorQueue(let queue):
             for entry in queue.entries { try DisplayName.validateMember(entry.displayName, field: "entries.displayName") }
@@ -228,7 +230,7 @@ extension Frame: Codable {
         case "listReports": self = .listReports(try ReportPageRequest(from: decoder))
         case "reports": self = .reports(try ReportList(from: decoder))
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
-        case "requestTurn": self = .requestTurn(try NoFields(from: decoder))
+        case "requestTurn": self = .requestTurn(try TurnRequest(from: decoder))
         case "turn": self = .turn(try TurnCredentials(from: decoder))
         case "listAudit": self = .listAudit(try RoomRef(from: decoder))
         case "audit": self = .audit(try AuditTrail(from: decoder))

@@ -1,3 +1,4 @@
+import HavenNet
 import Sodium
 
 /// Per-address rate limits without keeping addresses: each address becomes a keyed BLAKE2b hash
@@ -9,10 +10,15 @@ struct AddressLimiter {
     private var messageBuckets: [[UInt8]: TokenBucket] = [:]
     private var connectionBuckets: [[UInt8]: TokenBucket] = [:]
     private var reportBuckets: [[UInt8]: TokenBucket] = [:]
+    private var frameBuckets: [[UInt8]: TokenBucket] = [:]
+    private var requestBuckets: [[UInt8]: TokenBucket] = [:]
+    private var uploadBudgets: [[UInt8]: UploadBudget] = [:]
     private let settings: RateLimitSettings
+    private let quotas: AttachmentQuotas
 
-    init(settings: RateLimitSettings, wallClockSeconds: UInt64) throws {
+    init(settings: RateLimitSettings, quotas: AttachmentQuotas, wallClockSeconds: UInt64) throws {
         self.settings = settings
+        self.quotas = quotas
         key = try SecretBytes.random(count: 32)
         day = wallClockSeconds / 86_400
     }
@@ -26,12 +32,12 @@ struct AddressLimiter {
             messageBuckets.removeAll()
             connectionBuckets.removeAll()
             reportBuckets.removeAll()
+            frameBuckets.removeAll()
+            requestBuckets.removeAll()
+            uploadBudgets.removeAll()
         }
-        // An IPv6 client usually holds a whole /64: it is one bucket, or it could hop between them.
-        let mappedIPv4 = address.count == 16 && address[0..<12].elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
-        let bucketed = address.count == 16 && !mappedIPv4 ? Array(address.prefix(8)) : address
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
-        return (try? GenericHash.hash(bucketed, key: key, outputLength: 16)) ?? []
+        return (try? GenericHash.hash(IPAddress.network(of: address), key: key, outputLength: 16)) ?? []
     }
 
     /// Takes a connection token for this address.
@@ -52,10 +58,31 @@ struct AddressLimiter {
             rate: settings.addressMessagesPerSecond, burst: settings.addressMessageBurst, now: now)].take(now: now)
     }
 
+    /// Takes a token for any other frame from this address.
+    mutating func allowFrame(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        frameBuckets[addressKey, default: TokenBucket(
+            rate: settings.addressFramesPerSecond, burst: settings.addressFrameBurst, now: now)].take(now: now)
+    }
+
+    /// Takes a token for a plain HTTP request from this address.
+    mutating func allowRequest(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        requestBuckets[addressKey, default: TokenBucket(
+            rate: settings.addressRequestsPerSecond, burst: settings.addressRequestBurst, now: now)].take(now: now)
+    }
+
+    /// This address's attachment budget for the hour.
+    mutating func withUploadBudget<Result>(_ addressKey: [UInt8], now: UInt64, _ body: (inout UploadBudget) -> Result) -> Result {
+        body(&uploadBudgets[addressKey, default: UploadBudget(
+            uploadsPerHour: quotas.addressUploadsPerHour, bytesPerHour: quotas.addressBytesPerHour, now: now)])
+    }
+
     /// Forgets buckets that have refilled completely, so memory follows active addresses only.
     mutating func prune(now: UInt64) {
         messageBuckets = messageBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         connectionBuckets = connectionBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        frameBuckets = frameBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        requestBuckets = requestBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
     }
 }

@@ -12,6 +12,10 @@ struct UploadGrant {
 }
 
 extension HavenServer {
+    /// Attachments have used their share of the disk; messages still have theirs.
+    static let attachmentsFull = HTTPResponse.error(
+        status: 507, code: "attachments_full", message: "attachments cannot be stored right now; messages still can")
+
     /// Seconds an attachment token stays valid.
     static let tokenLifetime = 600
     /// Attachment tokens one session may hold at once.
@@ -38,16 +42,67 @@ extension HavenServer {
         for token in session.uploadTokens { uploadTokens[token] = nil }
     }
 
+    /// The grant an `Authorization: Bearer …` header's token stands for, while its session lasts.
+    func uploadGrant(for request: HTTPMessage) -> (token: [UInt8], grant: UploadGrant)? {
+        let now = configuration.now()
+        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
+              let token = try? Base64URL.decode(String(header.dropFirst(7))),
+              let grant = uploadTokens[token], grant.expires > now, sessions[grant.connection] != nil
+        else { return nil }
+        return (token, grant)
+    }
+
+    /// Decides from a request's head whether its body may be read: only an upload with a valid
+    /// token that states its length, within its identity's and its address's budget for the hour,
+    /// may be large. The budget is taken here, before a byte of the body is read.
+    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? {
+        guard head.method == "POST", head.path == "/v1/blobs" else { return nil }
+        guard let (_, grant) = uploadGrant(for: head), let session = sessions[grant.connection] else {
+            return .failure(.refused(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
+        }
+        guard let length = head.header("Content-Length").flatMap({ Int($0) }), length > 0 else {
+            return .failure(.refused(status: 411, code: "length_required", message: "an upload states its length"))
+        }
+        let limit = configuration.network.httpLimits.maxUploadBytes
+        guard length <= limit else { return .failure(.bodyTooLarge(limit: limit)) }
+        guard takeUploadBudget(length, member: grant.member, addressKey: session.addressKey) else {
+            counters.rateLimited += 1
+            return .failure(.refused(status: 429, code: "too_many_uploads", message: "too many attachments for now; try again in a while"))
+        }
+        return .success(length)
+    }
+
+    /// Takes one upload of `length` bytes from the identity's and the address's hourly budgets,
+    /// from both or from neither.
+    private func takeUploadBudget(_ length: Int, member: MemberID, addressKey: [UInt8]) -> Bool {
+        let now = loop.nowMilliseconds
+        let quotas = configuration.attachments
+        var mine = uploadBudgets[member] ?? UploadBudget(uploadsPerHour: quotas.uploadsPerHour, bytesPerHour: quotas.bytesPerHour, now: now)
+        let allowed = mine.allows(length, now: now) && addresses.withUploadBudget(addressKey, now: now) { budget in
+            guard budget.allows(length, now: now) else { return false }
+            budget.take(length, now: now)
+            return true
+        }
+        if allowed { mine.take(length, now: now) }
+        uploadBudgets[member] = mine
+        return allowed
+    }
+
+    /// Whether the data folder's disk keeps its reserve for messages after `length` more bytes.
+    private func diskKeepsItsReserve(after length: Int) -> Bool {
+        guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: configuration.dataDirectory),
+              let free = (attributes[.systemFreeSize] as? NSNumber)?.int64Value
+        else { return true }
+        return free - Int64(length) >= Int64(configuration.attachments.reservedFreeBytes)
+    }
+
     /// `POST /v1/blobs` stores an encrypted attachment (opaque bytes) and answers its id;
     /// `GET /v1/blobs/<id>` returns it. Both need a token from the WebSocket session. The server
     /// never sees an attachment's key: it stays inside the end-to-end-encrypted message.
     func serveBlob(_ request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
         let now = configuration.now()
         uploadTokens = uploadTokens.filter { $0.value.expires > now }
-        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
-              let token = try? Base64URL.decode(String(header.dropFirst(7))),
-              let grant = uploadTokens[token], sessions[grant.connection] != nil
-        else {
+        guard let (token, grant) = uploadGrant(for: request) else {
             reply(.error(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
             return
         }
@@ -60,14 +115,23 @@ extension HavenServer {
             // A token uploads once: the next attachment asks for a new one.
             uploadTokens[token] = nil
             sessions[grant.connection]?.uploadTokens.remove(token)
+            guard diskKeepsItsReserve(after: request.body.count) else {
+                reply(Self.attachmentsFull)
+                return
+            }
             let owner = grant.member
             let id = RandomBytes.bytes(count: 16)
             let body = request.body
-            withStore({ try $0.storeBlob(id: id, owner: owner.bytes, data: body, now: now) }) { result in
+            let limits = configuration.attachments.storeLimits(maxDatabaseBytes: configuration.store.maxDatabaseBytes)
+            withStore({ try $0.storeBlob(id: id, owner: owner.bytes, data: body, now: now, limits: limits) }) { result in
                 switch result {
-                case .success:
+                case .success(.stored):
                     reply(HTTPResponse(status: 201, headers: ["Content-Type": "application/json"],
                                        body: Array(#"{"blob":"\#(Base64URL.encode(id))"}"#.utf8)))
+                case .success(.ownerQuotaFull):
+                    reply(.error(status: 429, code: "attachment_quota", message: "you have shared as many attachments as you can for now"))
+                case .success(.storeFull):
+                    reply(Self.attachmentsFull)
                 case .failure:
                     reply(.error(status: 503, code: "store_failed", message: "the attachment could not be stored"))
                 }
@@ -95,16 +159,21 @@ extension HavenServer {
 }
 
 extension HavenServer {
-    /// Issues TURN credentials by the TURN REST API scheme; suspended members get none (their
-    /// suspension applies to calls too). The name after the expiry is random, so the relay's logs
-    /// cannot link its sessions to a member's identity key.
-    func issueTurnCredentials(session: Session, member: MemberInfo) {
+    /// Issues TURN credentials by the TURN REST API scheme, for a party of a ringing or live call
+    /// only, valid for minutes (a relay allocation made with them lasts as long as the call);
+    /// suspended members get none (their suspension applies to calls too). The name after the
+    /// expiry is random, so the relay's logs cannot link its sessions to a member's identity key.
+    func issueTurnCredentials(for callID: WireBytes, session: Session, member: MemberInfo) {
         guard let turn = configuration.turn else {
             refuse(session, code: "turn_unavailable", message: "this server has no TURN relay configured")
             return
         }
         guard !sanctions.isSuspended(member.member, now: configuration.now()) else {
             refuse(session, code: "suspended", message: "you are suspended; calls are not available for now")
+            return
+        }
+        guard let call = calls[callID], call.involves(connection: session.connection.id, member: member.member) else {
+            refuse(session, code: "no_call", message: "relay credentials are given for a call in progress only", call: callID)
             return
         }
         let username = "\(configuration.now() + Int64(turn.ttlSeconds)):\(Base64URL.encode(RandomBytes.bytes(count: 16)))"

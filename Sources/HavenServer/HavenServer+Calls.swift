@@ -20,9 +20,11 @@ struct ActiveCall {
     /// The other party of `member`.
     func peer(of member: MemberID) -> MemberID { member == caller ? callee : caller }
 
-    /// Whether the connection belongs to this call (a callee connection does until one accepts).
+    /// Whether the connection belongs to this call (each of the callee's connections does until
+    /// one accepts); nobody else's does.
     func involves(connection: Int, member: MemberID) -> Bool {
-        member == caller ? connection == callerConnection : (calleeConnection == nil || calleeConnection == connection)
+        if member == caller { return connection == callerConnection }
+        return member == callee && (calleeConnection == nil || calleeConnection == connection)
     }
 }
 

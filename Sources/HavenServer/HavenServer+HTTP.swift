@@ -16,6 +16,13 @@ extension HavenServer {
             response.headers.merge(Self.safeHeaders) { current, _ in current }
             reply(response)
         }
+        let addressKey = addresses.key(for: peer, wallClockSeconds: UInt64(configuration.now()))
+        guard addresses.allowRequest(addressKey, now: loop.nowMilliseconds) else {
+            counters.rateLimited += 1
+            reply(.error(status: 429, code: "too_many_requests", message: "too many requests from this network; wait a moment",
+                         headers: ["Retry-After": "1"]))
+            return
+        }
         if request.path == "/metrics" && !metricsAllowed(request, from: peer) {
             reply(.error(status: 403, code: "forbidden", message: "metrics are served to this machine (or with the metrics token) only"))
             return

@@ -25,6 +25,8 @@ final class HavenServer: WebSocketServerDelegate {
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
     var uploadTokens: [[UInt8]: UploadGrant] = [:]
+    /// What each identity may still upload this hour.
+    var uploadBudgets: [MemberID: UploadBudget] = [:]
     var calls: [WireBytes: ActiveCall] = [:]
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
@@ -49,7 +51,8 @@ final class HavenServer: WebSocketServerDelegate {
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
-        addresses = try AddressLimiter(settings: configuration.rateLimits, wallClockSeconds: UInt64(configuration.now()))
+        addresses = try AddressLimiter(
+            settings: configuration.rateLimits, quotas: configuration.attachments, wallClockSeconds: UInt64(configuration.now()))
         for room in rooms { self.rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
@@ -102,6 +105,7 @@ final class HavenServer: WebSocketServerDelegate {
         case .authenticating:
             refuse(session, code: "not_authenticated", message: "wait for welcome before sending")
         case .authenticated(let member):
+            guard allowFrame(frame, from: session) else { return }
             handle(frame, from: session, member: member)
         }
     }
@@ -160,6 +164,9 @@ final class HavenServer: WebSocketServerDelegate {
                 session.messageBucket = TokenBucket(
                     rate: isNew ? limits.newIdentityMessagesPerSecond : limits.messagesPerSecond,
                     burst: isNew ? limits.newIdentityMessageBurst : limits.messageBurst, now: loop.nowMilliseconds)
+                session.frameBucket = TokenBucket(
+                    rate: isNew ? limits.newIdentityFramesPerSecond : limits.framesPerSecond,
+                    burst: isNew ? limits.newIdentityFrameBurst : limits.frameBurst, now: loop.nowMilliseconds)
                 session.logBucket = TokenBucket(rate: limits.logEntriesPerSecond, burst: limits.logEntryBurst, now: loop.nowMilliseconds)
                 session.state = .authenticated(member)
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session
@@ -179,8 +186,8 @@ final class HavenServer: WebSocketServerDelegate {
             createRoom(request, session: session, member: member)
         case .requestUploadToken:
             issueUploadToken(session: session, member: member)
-        case .requestTurn:
-            issueTurnCredentials(session: session, member: member)
+        case .requestTurn(let request):
+            issueTurnCredentials(for: request.call, session: session, member: member)
         case .listAudit(let reference):
             sendAudit(reference.room, session: session, member: member)
         case .listRooms:
@@ -263,42 +270,6 @@ final class HavenServer: WebSocketServerDelegate {
         }
     }
 
-    /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
-    /// Joins and leaves per connection (each tells everyone in the room and writes to the store):
-    /// enough to rejoin every room after a reconnect, not to flood a room with comings and goings.
-    func allowRoomChange(_ session: Session, room: RoomID) -> Bool {
-        let now = loop.nowMilliseconds
-        var bucket = session.roomBucket ?? TokenBucket(
-            rate: configuration.rateLimits.roomChangesPerSecond, burst: configuration.rateLimits.roomChangeBurst, now: now)
-        defer { session.roomBucket = bucket }
-        guard bucket.take(now: now) else {
-            counters.rateLimited += 1
-            refuse(session, code: "rate_limited", message: "joining and leaving too fast; wait a moment", room: room)
-            return false
-        }
-        return true
-    }
-
-    func allowMessage(_ session: Session, id: MessageID) -> Bool {
-        if let member = session.member?.member, sanctions.isSuspended(member, now: configuration.now()) {
-            refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)
-            return false
-        }
-        let now = loop.nowMilliseconds
-        let identityAllows = session.messageBucket?.take(now: now) ?? false
-        if identityAllows && addresses.allowMessage(session.addressKey, now: now) {
-            session.strikes = 0
-            return true
-        }
-        counters.rateLimited += 1
-        session.strikes += 1
-        send(.error(ErrorFrame(code: "rate_limited", message: "sending too fast; this message was not stored", id: id)), to: session)
-        if session.strikes > configuration.rateLimits.maxStrikes {
-            session.connection.close(.rateLimited, reason: "rate limit exceeded")
-        }
-        return false
-    }
-
     /// Runs `work` on the store's writer thread and `then` on the loop thread after the commit.
     func withStore<Value: Sendable>(
         _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
@@ -315,6 +286,7 @@ final class HavenServer: WebSocketServerDelegate {
             }
         }
         addresses.prune(now: now)
+        uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
         expireRinging()
         sweepWaitingLine()
     }

@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var rooms: [RoomSeed] = [RoomSeed(id: "lobby", name: "Lobby")]
     /// Rate limits.
     public var rateLimits = RateLimitSettings()
+    /// How much visitors may upload.
+    public var attachments = AttachmentQuotas()
     /// Time a client has from the WebSocket opening to a successful login.
     public var loginTimeoutMilliseconds: UInt64 = 10_000
     /// A token that lets a scraper elsewhere than this machine read `/metrics` (loopback needs none).
@@ -98,10 +100,32 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var roomChangeBurst = 20.0
     /// Places in the line to a counsellor one client address may hold at once.
     public var addressPlacesInLine = 5
+    /// Every other frame (lists, tokens, call signals, places in line...) per connection per
+    /// second, for identities past their first ``newIdentityWindowSeconds``...
+    public var framesPerSecond = 10.0
+    /// ...and as a burst.
+    public var frameBurst = 60.0
+    /// The same for new identities...
+    public var newIdentityFramesPerSecond = 4.0
+    /// ...and as a burst.
+    public var newIdentityFrameBurst = 40.0
+    /// Epoch key bundles per connection per second (one per member of a room at each new epoch)...
+    public var keyBundlesPerSecond = 50.0
+    /// ...and as a burst.
+    public var keyBundleBurst = 500.0
+    /// Every frame from one client address, per second...
+    public var addressFramesPerSecond = 100.0
+    /// ...and as a burst.
+    public var addressFrameBurst = 600.0
     /// Room log entries per identity (joins, leaves, epochs, moderation entries).
     public var logEntriesPerSecond = 1.0
     /// Burst of room log entries per identity.
     public var logEntryBurst = 10.0
+    /// Plain HTTP requests (the widget's files, attachments, availability) per client address
+    /// per second...
+    public var addressRequestsPerSecond = 20.0
+    /// ...and as a burst (the widget loads a few dozen files at once).
+    public var addressRequestBurst = 200.0
     /// Refused messages in a row after which a client is disconnected.
     public var maxStrikes = 50
 
@@ -125,8 +149,51 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressReportBurst = 1e9
         settings.logEntriesPerSecond = 1e9
         settings.logEntryBurst = 1e9
+        settings.keyBundlesPerSecond = 1e9
+        settings.keyBundleBurst = 1e9
+        settings.framesPerSecond = 1e9
+        settings.frameBurst = 1e9
+        settings.newIdentityFramesPerSecond = 1e9
+        settings.newIdentityFrameBurst = 1e9
+        settings.addressFramesPerSecond = 1e9
+        settings.addressFrameBurst = 1e9
+        settings.addressRequestsPerSecond = 1e9
+        settings.addressRequestBurst = 1e9
         return settings
     }()
+}
+
+/// How much visitors may upload: per identity and per client address each hour, per identity in
+/// total, and for everyone together, so that attachments never take the space messages need.
+public struct AttachmentQuotas: Sendable, Equatable {
+    /// Attachments one identity may upload per hour...
+    public var uploadsPerHour = 30.0
+    /// ...and bytes.
+    public var bytesPerHour = 100.0 * 1024 * 1024
+    /// Attachments one client address may upload per hour, whatever identities it uses...
+    public var addressUploadsPerHour = 120.0
+    /// ...and bytes.
+    public var addressBytesPerHour = 400.0 * 1024 * 1024
+    /// Attachments one identity may have stored at once...
+    public var storedPerIdentity = 200
+    /// ...and bytes.
+    public var storedBytesPerIdentity = 200 * 1024 * 1024
+    /// Bytes all attachments together may take (nil: half the database ceiling when one is set,
+    /// otherwise 4 GiB).
+    public var totalBytes: Int?
+    /// Free space on the data folder's disk kept for messages: uploads that would leave less are
+    /// refused.
+    public var reservedFreeBytes = 1024 * 1024 * 1024
+
+    /// The defaults above.
+    public init() {}
+
+    /// The store's limits, given the database ceiling.
+    func storeLimits(maxDatabaseBytes: Int?) -> BlobStoreLimits {
+        BlobStoreLimits(
+            blobsPerOwner: storedPerIdentity, bytesPerOwner: storedBytesPerIdentity,
+            totalBytes: totalBytes ?? maxDatabaseBytes.map { $0 / 2 } ?? 4 * 1024 * 1024 * 1024)
+    }
 }
 
 /// The provider's presentation of the widget, served to it as /config.json.
@@ -175,21 +242,22 @@ public struct WidgetSettings: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// A TURN relay (coturn with `use-auth-secret`) that logged-in members get time-limited
+/// A TURN relay (coturn with `use-auth-secret`) that the two parties of a call get time-limited
 /// credentials for.
 public struct TurnSettings: Sendable, Equatable {
     /// The relay's URLs.
     public var urls: [String]
     /// The secret shared with the relay (`static-auth-secret`).
     public var secret: [UInt8]
-    /// How long credentials stay valid, in seconds.
+    /// How long credentials stay valid for making a relay allocation, in seconds (coturn checks
+    /// them when the allocation is made; it then lasts as long as the call).
     public var ttlSeconds: Int
-    /// Tell browsers to use only relayed ICE candidates, so neither side learns the other's
-    /// network address (at the cost of always relaying media).
+    /// Tell counsellors' browsers too to use only relayed ICE candidates (members' browsers always
+    /// do unless the member chooses a direct connection), at the cost of always relaying media.
     public var relayOnly: Bool
 
     /// Creates the settings.
-    public init(urls: [String], secret: [UInt8], ttlSeconds: Int = 3600, relayOnly: Bool = false) {
+    public init(urls: [String], secret: [UInt8], ttlSeconds: Int = 300, relayOnly: Bool = false) {
         self.urls = urls
         self.secret = secret
         self.ttlSeconds = ttlSeconds

@@ -27,6 +27,10 @@ final class Session {
     var rooms: [RoomID: Subscription] = [:]
     var direct: Subscription?
     var messageBucket: TokenBucket?
+    /// Every frame that is not a message (those have ``messageBucket``).
+    var frameBucket: TokenBucket?
+    /// Epoch key bundles this connection may still share.
+    var bundleBucket: TokenBucket?
     /// Room log entries this connection may still write.
     var logBucket: TokenBucket?
     /// When this connection joined each room (loop milliseconds).

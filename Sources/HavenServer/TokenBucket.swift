@@ -1,4 +1,5 @@
-/// A token bucket: `rate` tokens per second up to `burst`; each action takes one.
+/// A token bucket: `rate` tokens per second up to `burst`; each action takes one (or, for
+/// byte budgets, as many as it has bytes).
 /// Time is passed in (milliseconds), so tests control the clock.
 struct TokenBucket {
     let rate: Double
@@ -13,12 +14,18 @@ struct TokenBucket {
         updatedAt = now
     }
 
-    /// Takes one token if there is one.
-    mutating func take(now: UInt64) -> Bool {
+    /// Takes `amount` tokens (one by default) if there are that many.
+    mutating func take(_ amount: Double = 1, now: UInt64) -> Bool {
         refill(now: now)
-        guard tokens >= 1 else { return false }
-        tokens -= 1
+        guard tokens >= amount else { return false }
+        tokens -= amount
         return true
+    }
+
+    /// The tokens there are now.
+    mutating func available(now: UInt64) -> Double {
+        refill(now: now)
+        return tokens
     }
 
     /// True when the bucket is full (nothing to remember about this key).

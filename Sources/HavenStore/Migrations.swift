@@ -191,6 +191,12 @@ enum Migrations {
             roster BLOB NOT NULL
         );
         """,
+        // 12: each attachment's size, so quotas are summed from an index and never read the data.
+        """
+        ALTER TABLE blobs ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+        UPDATE blobs SET size = length(data);
+        CREATE INDEX blobs_by_owner ON blobs (owner, size);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -46,15 +46,3 @@ extension StoreDatabase {
         }
     }
 }
-
-extension StoreDatabase {
-    /// Stores an encrypted attachment blob.
-    public func storeBlob(id: [UInt8], owner: [UInt8], data: [UInt8], now: Int64) throws {
-        try run("INSERT INTO blobs (id, owner, data, created_at) VALUES (?, ?, ?, ?)", [.blob(id), .blob(owner), .blob(data), .integer(now)])
-    }
-
-    /// An attachment blob's bytes, if it is still kept.
-    public func blob(id: [UInt8]) throws -> [UInt8]? {
-        try run("SELECT data FROM blobs WHERE id = ?", [.blob(id)]).first?.first?.blob
-    }
-}

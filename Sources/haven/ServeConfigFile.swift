@@ -24,6 +24,17 @@ import TOMLKit
 /// login_timeout_ms = 10000
 /// idle_timeout_ms = 75000
 /// max_database_bytes = 10737418240   # writes past it are refused as not stored
+/// max_connections_per_network = 64    # open at once from one IPv4 address or IPv6 /64
+///
+/// [attachments]                 # what visitors may upload
+/// uploads_per_hour = 30.0       # per identity...
+/// bytes_per_hour = 104857600.0
+/// address_uploads_per_hour = 120.0   # ...and per client address, whatever identities it uses
+/// address_bytes_per_hour = 419430400.0
+/// stored_per_identity = 200
+/// stored_bytes_per_identity = 209715200
+/// total_bytes = 4294967296      # all attachments together (default: half of max_database_bytes, or 4 GiB)
+/// reserved_free_bytes = 1073741824   # free disk kept for messages
 ///
 /// [widget]                      # how the provider presents the web widget
 /// name = "Riverside Support"
@@ -40,8 +51,8 @@ import TOMLKit
 /// [turn]                        # coturn with use-auth-secret, for calls
 /// urls = ["turn:turn.example.org:3478"]
 /// secret_file = "/etc/haven/turn.secret"   # the same secret as coturn's static-auth-secret
-/// ttl_seconds = 3600
-/// relay_only = false            # true: browsers use only the relay, so no one learns a member's address
+/// ttl_seconds = 300             # for making a relay allocation; the allocation lasts the call
+/// relay_only = false            # true: counsellors' browsers too use only the relay (members' always do)
 ///
 /// [calls]
 /// audit = false                 # true: record that a call happened (who, when); never its content
@@ -59,6 +70,14 @@ import TOMLKit
 /// address_message_burst = 200.0
 /// address_connections_per_second = 2.0
 /// address_connection_burst = 60.0
+/// frames_per_second = 10.0      # every other frame per connection (lists, tokens, call signals...)
+/// frame_burst = 60.0
+/// new_identity_frames_per_second = 4.0
+/// new_identity_frame_burst = 40.0
+/// address_frames_per_second = 100.0
+/// address_frame_burst = 600.0
+/// address_requests_per_second = 20.0   # plain HTTP requests per client address
+/// address_request_burst = 200.0
 /// ```
 struct ServeConfigFile: Decodable {
     struct Room: Decodable {
@@ -72,9 +91,10 @@ struct ServeConfigFile: Decodable {
         var loginTimeoutMs: UInt64?
         var idleTimeoutMs: UInt64?
         var maxDatabaseBytes: Int?
+        var maxConnectionsPerNetwork: Int?
 
         enum CodingKeys: String, CodingKey {
-            case maxDatabaseBytes = "max_database_bytes"
+            case maxDatabaseBytes = "max_database_bytes", maxConnectionsPerNetwork = "max_connections_per_network"
             case maxMessageBytes = "max_message_bytes", maxQueuedBytes = "max_queued_bytes"
             case loginTimeoutMs = "login_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
         }
@@ -90,6 +110,14 @@ struct ServeConfigFile: Decodable {
         var addressMessageBurst: Double?
         var addressConnectionsPerSecond: Double?
         var addressConnectionBurst: Double?
+        var framesPerSecond: Double?
+        var frameBurst: Double?
+        var newIdentityFramesPerSecond: Double?
+        var newIdentityFrameBurst: Double?
+        var addressFramesPerSecond: Double?
+        var addressFrameBurst: Double?
+        var addressRequestsPerSecond: Double?
+        var addressRequestBurst: Double?
 
         enum CodingKeys: String, CodingKey {
             case messagesPerSecond = "messages_per_second", messageBurst = "message_burst"
@@ -100,6 +128,10 @@ struct ServeConfigFile: Decodable {
             case addressMessageBurst = "address_message_burst"
             case addressConnectionsPerSecond = "address_connections_per_second"
             case addressConnectionBurst = "address_connection_burst"
+            case framesPerSecond = "frames_per_second", frameBurst = "frame_burst"
+            case newIdentityFramesPerSecond = "new_identity_frames_per_second", newIdentityFrameBurst = "new_identity_frame_burst"
+            case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
+            case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
         }
 
         func apply(to limits: inout RateLimitSettings) {
@@ -112,6 +144,43 @@ struct ServeConfigFile: Decodable {
             if let addressMessageBurst { limits.addressMessageBurst = addressMessageBurst }
             if let addressConnectionsPerSecond { limits.addressConnectionsPerSecond = addressConnectionsPerSecond }
             if let addressConnectionBurst { limits.addressConnectionBurst = addressConnectionBurst }
+            if let framesPerSecond { limits.framesPerSecond = framesPerSecond }
+            if let frameBurst { limits.frameBurst = frameBurst }
+            if let newIdentityFramesPerSecond { limits.newIdentityFramesPerSecond = newIdentityFramesPerSecond }
+            if let newIdentityFrameBurst { limits.newIdentityFrameBurst = newIdentityFrameBurst }
+            if let addressFramesPerSecond { limits.addressFramesPerSecond = addressFramesPerSecond }
+            if let addressFrameBurst { limits.addressFrameBurst = addressFrameBurst }
+            if let addressRequestsPerSecond { limits.addressRequestsPerSecond = addressRequestsPerSecond }
+            if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
+        }
+    }
+
+    struct Attachments: Decodable {
+        var uploadsPerHour: Double?
+        var bytesPerHour: Double?
+        var addressUploadsPerHour: Double?
+        var addressBytesPerHour: Double?
+        var storedPerIdentity: Int?
+        var storedBytesPerIdentity: Int?
+        var totalBytes: Int?
+        var reservedFreeBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case uploadsPerHour = "uploads_per_hour", bytesPerHour = "bytes_per_hour"
+            case addressUploadsPerHour = "address_uploads_per_hour", addressBytesPerHour = "address_bytes_per_hour"
+            case storedPerIdentity = "stored_per_identity", storedBytesPerIdentity = "stored_bytes_per_identity"
+            case totalBytes = "total_bytes", reservedFreeBytes = "reserved_free_bytes"
+        }
+
+        func apply(to quotas: inout AttachmentQuotas) {
+            if let uploadsPerHour { quotas.uploadsPerHour = uploadsPerHour }
+            if let bytesPerHour { quotas.bytesPerHour = bytesPerHour }
+            if let addressUploadsPerHour { quotas.addressUploadsPerHour = addressUploadsPerHour }
+            if let addressBytesPerHour { quotas.addressBytesPerHour = addressBytesPerHour }
+            if let storedPerIdentity { quotas.storedPerIdentity = storedPerIdentity }
+            if let storedBytesPerIdentity { quotas.storedBytesPerIdentity = storedBytesPerIdentity }
+            if let totalBytes { quotas.totalBytes = totalBytes }
+            if let reservedFreeBytes { quotas.reservedFreeBytes = reservedFreeBytes }
         }
     }
 
@@ -170,7 +239,7 @@ struct ServeConfigFile: Decodable {
         func settings() throws -> TurnSettings {
             let secret: [UInt8]
             do { secret = try SecretFile.read(secretFile, what: "the TURN secret") } catch { throw ConfigError(error.description) }
-            return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 3600, relayOnly: relayOnly ?? false)
+            return TurnSettings(urls: urls, secret: secret, ttlSeconds: ttlSeconds ?? 300, relayOnly: relayOnly ?? false)
         }
     }
 
@@ -193,6 +262,7 @@ struct ServeConfigFile: Decodable {
     var rooms: [Room]?
     var limits: Limits?
     var rateLimits: RateLimits?
+    var attachments: Attachments?
     var calls: Calls?
 
     struct Calls: Decodable {
@@ -216,7 +286,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics
+        case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics, attachments
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
         case trustedProxies = "trusted_proxies"
     }
@@ -258,8 +328,10 @@ struct ServeConfigFile: Decodable {
             if let value = limits.loginTimeoutMs { configuration.loginTimeoutMilliseconds = value }
             if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
             if let value = limits.maxDatabaseBytes { configuration.store.maxDatabaseBytes = value }
+            if let value = limits.maxConnectionsPerNetwork { configuration.network.maxConnectionsPerNetwork = value }
         }
         rateLimits?.apply(to: &configuration.rateLimits)
+        attachments?.apply(to: &configuration.attachments)
         try widget?.apply(to: &configuration.widget)
         if let turn { configuration.turn = try turn.settings() }
         calls?.apply(to: &configuration.calls)

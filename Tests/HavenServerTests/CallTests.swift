@@ -173,6 +173,23 @@ import Testing
         #expect(try await alice.waitForError("no_such_call").call == call.id, "the call is gone")
     }
 
+    @Test func someoneElseLeavingDoesNotStopARingingCall() async throws {
+        let scene = try await scene()
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
+        let bob = try await scene.member("Calm Heron")
+
+        let call = CallID()
+        try await ana.client.sendCallSignal(call.ring(.audio), to: alice.member)
+        _ = try await alice.waitForSignal(.ring, from: ana.member)
+        await bob.client.disconnect(abruptly: true)
+        _ = try await ana.log.wait("Bob's departure") { events in
+            events.contains { if case .memberLeft(_, let member) = $0 { member == bob.member } else { false } } ? true : nil
+        }
+        try await alice.client.sendCallSignal(call.accept(.audio), to: ana.member)
+        #expect(try await ana.waitForSignal(.accept, from: alice.member).call == call.id, "the call still rang")
+    }
+
     @Test func aCallThatCarriesTooManyStepsIsEnded() async throws {
         let scene = try await scene { $0.calls.maxSignalsPerCall = 4 }
         let ana = scene.counsellor

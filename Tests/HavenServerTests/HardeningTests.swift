@@ -132,6 +132,25 @@ import Testing
         #expect(arrivals.count <= 11, "the room heard \(arrivals.count) arrivals of one flooding connection")
     }
 
+    @Test func everyOtherFrameHasABudgetAndAFlooderIsCutOff() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let flooder = try TestClient("Loud Crow", loop: loop.loop)
+        try await flooder.connect(server)
+        for _ in 0..<200 { await flooder.client.sendRaw(#"{"v":1,"type":"listRooms"}"#) }
+        _ = try await flooder.log.wait("the flooding connection to be closed") { events in
+            events.contains { if case .disconnected(let code) = $0 { code == WebSocketCloseCode.rateLimited.rawValue } else { false } } ? true : nil
+        }
+        let refusals = flooder.log.events.filter { if case .serverError(let error) = $0 { error.code == "rate_limited" } else { false } }
+        #expect(refusals.count > 50, "a new identity's 200 requests in a row were refused \(refusals.count) times")
+
+        let other = try TestClient("Quiet Otter", loop: loop.loop)
+        try await other.enter(server, room: lobby)
+        _ = try await other.client.send("the room still works for everyone else", to: lobby)
+        #expect(try await other.client.rooms().contains { $0.room == lobby })
+    }
+
     @Test func behindATrustedProxyEachVisitorHasTheirOwnLimits() async throws {
         let server = try TestServer {
             $0.network.trustedProxies = [[127, 0, 0, 1]]

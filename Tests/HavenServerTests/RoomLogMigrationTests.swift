@@ -34,6 +34,8 @@ import Testing
             let connection = try SQLiteConnection(path: folder + "/haven.sqlite")
             try connection.execute("DROP TABLE room_log")
             try connection.execute("DROP TABLE staff_roster")
+            try connection.execute("DROP INDEX blobs_by_owner")
+            try connection.execute("ALTER TABLE blobs DROP COLUMN size")
             try connection.execute("PRAGMA user_version = 9")
         }
         let server = try TestServer(directory: folder)

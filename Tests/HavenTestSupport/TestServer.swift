@@ -1,5 +1,6 @@
 import Foundation
 import HavenNet
+import HavenStore
 public import Sodium
 public import HavenServer
 
@@ -32,6 +33,13 @@ public final class TestServer: Sendable {
 
     /// The database file.
     public var databasePath: String { server.configuration.databasePath }
+
+    /// The single number a query over the database answers (`SELECT COUNT(*) FROM …`), read
+    /// through a connection of its own, as a flood test counts what landed.
+    public func count(_ query: String) throws -> Int64 {
+        guard case .integer(let value)? = try SQLiteConnection(path: databasePath).prepare(query).query().first?.first else { return -1 }
+        return value
+    }
 
     /// Stops the server (keeping the folder).
     public func stop() { server.stop() }

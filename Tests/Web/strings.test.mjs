@@ -74,6 +74,7 @@ const notShown = new Map([
   ["badge member", "CSS class names (people.js)"],
   ["fingerprint mismatch", "a hangup reason in the call protocol, read by the other browser (calls.js)"],
   ["hung up", "a hangup reason in the call protocol (calls.js)"],
+  ["no relay", "a hangup reason in the call protocol: relayed calls only and no relay (calls.js)"],
   ["noopener noreferrer", "a link's rel attribute (message-text.js)"],
   ["encrypted-media; picture-in-picture", "an iframe's allow list (message-text.js)"],
   ["sodium.wasm does not match the pinned digest", "an Error for the console; the member reads encryptionModuleAltered (widget.js)"],

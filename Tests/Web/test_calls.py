@@ -33,9 +33,10 @@ RTCCertificate.prototype.getFingerprints = function () {
 """
 
 
-def start(server, name, url=None, audio_only=False, takes_calls=True):
+def start(server, name, url=None, audio_only=False, takes_calls=True, direct=False):
     """A browser that picked `name`, joined the lobby and holds its key; a member turns calls on
-    (`takes_calls`: they are off until a member does)."""
+    (`takes_calls`: they are off until a member does) and may allow a direct connection (`direct`:
+    without it, a member's calls go through a relay only)."""
     driver = browser()
     driver.get(url or server.page)
     WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "start").is_enabled())
@@ -44,6 +45,8 @@ def start(server, name, url=None, audio_only=False, takes_calls=True):
         driver.find_element(By.ID, "accept-calls").click()
     if audio_only:
         driver.find_element(By.ID, "audio-only").click()
+    if direct:
+        driver.find_element(By.ID, "direct-calls").click()
     press_start(driver, name)
     if url:
         wait_verified(driver)
@@ -91,7 +94,7 @@ def calls_without_relay(browsers):
     server = Server()
     try:
         ana = start(server, "Ana", url=invite_link(server))
-        alice = start(server, "Quiet Otter")
+        alice = start(server, "Quiet Otter", direct=True)
         bob = start(server, "Calm Heron", audio_only=True)
         carol = start(server, "Kind Fox", takes_calls=False)
         browsers.extend([ana, alice, bob, carol])
@@ -163,6 +166,19 @@ def calls_without_relay(browsers):
         time.sleep(1)
         assert alice.find_element(By.ID, "call-status").text == "You declined the call."
         print("  ok  a call declined with the Escape key rings no more")
+
+        # Bob did not allow a direct connection and this server has no relay: his device never
+        # offers its address, and both sides are told why the call did not connect.
+        message_action(row(ana, "hello from Bob"), "Audio call")
+        wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
+        bob.find_element(By.ID, "call-accept-audio").click()
+        wait_for_text(bob, "call-status", "no relay is available to keep your network address private")
+        wait_for_text(ana, "call-status", "Calm Heron (member) takes relayed calls only")
+        assert media_bytes(bob) == (0, 0) and media_bytes(ana) == (0, 0)
+        print("  ok  without a relay, a member who did not allow a direct connection is never connected directly")
+        open_drawer(bob)
+        bob.find_element(By.ID, "direct-calls").click()
+        close_drawer(bob)
 
         # A caller that signs one DTLS fingerprint and presents another is refused before any media flows.
         ana.execute_script(TAMPER_SIGNED_FINGERPRINT)

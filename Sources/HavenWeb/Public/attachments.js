@@ -6,6 +6,8 @@ import { t } from "./strings.js";
 const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 const chunkSize = 65536;
 const largest = 10 * 1024 * 1024;
+// Refusals the member can act on, in their words; anything else is "could not be uploaded".
+const uploadProblems = { 429: "attachmentTooMany", 507: "attachmentsFull" };
 
 export class Attachments {
   /** `origin` is the Haven server's ("" for this page's), `send(frame)` asks the server for a token. */
@@ -44,7 +46,7 @@ export class Attachments {
     // A token uploads once: each upload has its own, and downloads keep theirs.
     const { token } = await this.requestToken();
     const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${token}` } });
-    if (!response.ok) return { problem: t("attachmentUploadFailed") };
+    if (!response.ok) return { problem: t(uploadProblems[response.status] ?? "attachmentUploadFailed") };
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
   }

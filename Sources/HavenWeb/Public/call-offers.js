@@ -3,7 +3,9 @@
 // buttons a counsellor has on a member's messages.
 import { t } from "./strings.js";
 
-const settings = [["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"], ["offer-calls", "haven.offerCalls"]];
+const settings = [
+  ["accept-calls", "haven.acceptCalls"], ["audio-only", "haven.audioOnly"], ["direct-calls", "haven.directCalls"], ["offer-calls", "haven.offerCalls"],
+];
 
 export class CallOffers {
   /** `element(id)` finds the settings and the list; `people` names, badges and knows roles;

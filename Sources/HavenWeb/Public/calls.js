@@ -25,6 +25,13 @@ async function newCertificate() {
   return { certificate, fingerprint: `sha-256 ${print.value.toUpperCase()}` };
 }
 
+/** What the other side's hangup means, in the page's words. */
+function hangupWords(reason, name) {
+  if (reason === "fingerprint mismatch") return t("callPeerCheckFailed");
+  if (reason === "no relay") return t("callPeerNeedsRelay", { name });
+  return t("callPeerEnded", { name });
+}
+
 /** The call state machine and its panel. */
 export class Calls {
   /**
@@ -33,8 +40,9 @@ export class Calls {
    * @param options.me this device's identity
    * @param options.send sends one frame to the server
    * @param options.nameOf a member id -> display name
-   * @param options.turn resolves to TURN credentials, or null when the server has no relay
-   * @param options.relayOnly use only relayed ICE candidates (never reveal this device's address)
+   * @param options.turn resolves to TURN credentials for a call id, or null when there are none
+   * @param options.relayOnly says whether to use only relayed ICE candidates (never reveal this
+   *   device's address): always for a member who did not allow a direct connection
    */
   constructor({ sodium, protocol, me, send, nameOf, turn, relayOnly }) {
     Object.assign(this, { sodium, protocol, me, send, nameOf, turn, relayOnly });
@@ -102,9 +110,7 @@ export class Calls {
           break;
         case "decline": this.end(t("callPeerDeclined", { name: this.nameOf(call.peer) })); break;
         case "busy": this.end(t("callPeerBusy", { name: this.nameOf(call.peer) })); break;
-        case "hangup": this.end(signal.reason === "fingerprint mismatch"
-          ? t("callPeerCheckFailed")
-          : t("callPeerEnded", { name: this.nameOf(call.peer) })); break;
+        case "hangup": this.end(hangupWords(signal.reason, this.nameOf(call.peer))); break;
       }
     } catch (error) {
       this.abort(t("callFailed", { reason: error.message }));
@@ -173,10 +179,16 @@ export class Calls {
   /** Opens the microphone (and the camera only for a video call) and the peer connection. */
   async connect() {
     const call = this.current;
-    const relay = await this.turn();
+    const relay = await this.turn(call.id);
+    const relayOnly = this.relayOnly();
+    // Without a relay, a direct connection would show this device's address: not unless allowed.
+    if (relayOnly && !relay) {
+      this.abort(t("callNeedsRelay"), "no relay");
+      throw new Error(t("callNeedsRelay"));
+    }
     const servers = relay ? [{ urls: relay.urls, username: relay.username, credential: relay.credential }] : [];
     call.pc = new RTCPeerConnection({
-      iceServers: servers, certificates: [call.certificate], iceTransportPolicy: this.relayOnly && relay ? "relay" : "all",
+      iceServers: servers, certificates: [call.certificate], iceTransportPolicy: relayOnly ? "relay" : "all",
     });
     call.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: call.media === "video" });
     if (this.current !== call) { call.stream.getTracks().forEach((track) => track.stop()); throw new Error(t("callErrorEnded")); }

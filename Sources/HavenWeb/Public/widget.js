@@ -159,9 +159,10 @@ function queueTaken(frame) {
 }
 
 const calls = new Calls({
-  sodium, protocol, me, send, relayOnly: config.relayOnlyCalls,
+  sodium, protocol, me, send,
+  relayOnly: () => config.relayOnlyCalls || (roles.get(myID) !== "counsellor" && !$("direct-calls").checked),
   nameOf: (id) => t(roles.has(id) ? "callPeerVerified" : "callPeerMember", { name: people.name(id), role: roleName(roles.get(id)) }),
-  turn: () => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn" }); }),
+  turn: (call) => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn", call }); }),
 });
 const callOffers = new CallOffers({
   document, element: $, storage, people, myID, send, isConnected: () => session.isOpen, start: (member, media) => calls.start(member, media), said,
@@ -406,7 +407,7 @@ function callSignal(frame) {
 // The server refused something: said next to what it concerns where there is such a place (a
 // message, a report, an action, a call), plainly in the status line otherwise.
 function refused(frame) {
-  if (frame.code === "turn_unavailable") { turnWaiters.splice(0).forEach((resolve) => resolve(null)); return; }
+  if (["turn_unavailable", "no_call"].includes(frame.code)) { turnWaiters.splice(0).forEach((resolve) => resolve(null)); return; }
   if (frame.call) { calls.refused(frame); return; }
   if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) return;
   if (frame.code === "queue_full") { help.refused(t("queueFull")); return; }

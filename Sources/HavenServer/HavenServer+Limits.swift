@@ -1,0 +1,73 @@
+import HavenNet
+import HavenProtocol
+
+/// The budgets every frame takes from: per connection, per identity, per client address.
+extension HavenServer {
+    /// Joins and leaves per connection (each tells everyone in the room and writes to the store):
+    /// enough to rejoin every room after a reconnect, not to flood a room with comings and goings.
+    func allowRoomChange(_ session: Session, room: RoomID) -> Bool {
+        let now = loop.nowMilliseconds
+        var bucket = session.roomBucket ?? TokenBucket(
+            rate: configuration.rateLimits.roomChangesPerSecond, burst: configuration.rateLimits.roomChangeBurst, now: now)
+        defer { session.roomBucket = bucket }
+        guard bucket.take(now: now) else {
+            counters.rateLimited += 1
+            refuse(session, code: "rate_limited", message: "joining and leaving too fast; wait a moment", room: room)
+            return false
+        }
+        return true
+    }
+
+    /// Every frame but a message takes from the connection's and the address's frame budgets
+    /// (messages have their own, answered per message id). Key bundles have a larger budget of
+    /// their own: a new epoch in a big room seals its key to every member at once. A refusal
+    /// counts as a strike.
+    func allowFrame(_ frame: Frame, from session: Session) -> Bool {
+        let now = loop.nowMilliseconds
+        let sessionAllows: Bool
+        switch frame {
+        case .send, .direct:
+            return true
+        case .keyBundle:
+            let limits = configuration.rateLimits
+            var bucket = session.bundleBucket ?? TokenBucket(rate: limits.keyBundlesPerSecond, burst: limits.keyBundleBurst, now: now)
+            sessionAllows = bucket.take(now: now)
+            session.bundleBucket = bucket
+        default:
+            sessionAllows = session.frameBucket?.take(now: now) ?? false
+        }
+        if sessionAllows && addresses.allowFrame(session.addressKey, now: now) {
+            session.strikes = 0
+            return true
+        }
+        counters.rateLimited += 1
+        strike(session, message: "too many requests; wait a moment and try again")
+        return false
+    }
+
+    /// Answers a refusal by a rate limit; too many in a row end the connection.
+    private func strike(_ session: Session, message: String, id: MessageID? = nil) {
+        session.strikes += 1
+        send(.error(ErrorFrame(code: "rate_limited", message: message, id: id)), to: session)
+        if session.strikes > configuration.rateLimits.maxStrikes {
+            session.connection.close(.rateLimited, reason: "rate limit exceeded")
+        }
+    }
+
+    /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
+    func allowMessage(_ session: Session, id: MessageID) -> Bool {
+        if let member = session.member?.member, sanctions.isSuspended(member, now: configuration.now()) {
+            refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)
+            return false
+        }
+        let now = loop.nowMilliseconds
+        let identityAllows = session.messageBucket?.take(now: now) ?? false
+        if identityAllows && addresses.allowMessage(session.addressKey, now: now) {
+            session.strikes = 0
+            return true
+        }
+        counters.rateLimited += 1
+        strike(session, message: "sending too fast; this message was not stored", id: id)
+        return false
+    }
+}

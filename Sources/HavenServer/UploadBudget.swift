@@ -1,0 +1,27 @@
+/// What one identity or one client address may still upload this hour: a number of attachments
+/// and a number of bytes, taken together or not at all.
+struct UploadBudget {
+    private var uploads: TokenBucket
+    private var bytes: TokenBucket
+
+    init(uploadsPerHour: Double, bytesPerHour: Double, now: UInt64) {
+        uploads = TokenBucket(rate: uploadsPerHour / 3600, burst: uploadsPerHour, now: now)
+        bytes = TokenBucket(rate: bytesPerHour / 3600, burst: bytesPerHour, now: now)
+    }
+
+    /// Whether one more upload of `count` bytes fits.
+    mutating func allows(_ count: Int, now: UInt64) -> Bool {
+        uploads.available(now: now) >= 1 && bytes.available(now: now) >= Double(count)
+    }
+
+    /// Takes one upload of `count` bytes (check ``allows(_:now:)`` first).
+    mutating func take(_ count: Int, now: UInt64) {
+        _ = uploads.take(now: now)
+        _ = bytes.take(Double(count), now: now)
+    }
+
+    /// True when nothing has been taken that has not come back (nothing to remember).
+    mutating func isFull(now: UInt64) -> Bool {
+        uploads.isFull(now: now) && bytes.isFull(now: now)
+    }
+}

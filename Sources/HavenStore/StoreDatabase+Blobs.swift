@@ -1,0 +1,47 @@
+/// How much attachment data may be stored: per identity, and for everyone together (the rest of
+/// the disk stays for messages).
+public struct BlobStoreLimits: Sendable, Equatable {
+    /// Attachments one identity may have stored at once.
+    public var blobsPerOwner: Int
+    /// Bytes of attachments one identity may have stored at once.
+    public var bytesPerOwner: Int
+    /// Bytes of attachments stored for everyone together.
+    public var totalBytes: Int
+
+    /// Creates limits.
+    public init(blobsPerOwner: Int, bytesPerOwner: Int, totalBytes: Int) {
+        self.blobsPerOwner = blobsPerOwner
+        self.bytesPerOwner = bytesPerOwner
+        self.totalBytes = totalBytes
+    }
+}
+
+/// What became of an attachment the store was asked to keep.
+public enum BlobStoreOutcome: Sendable, Equatable {
+    /// Stored.
+    case stored
+    /// Not stored: its owner already has as many attachments, or as many bytes, as they may.
+    case ownerQuotaFull
+    /// Not stored: attachments together have reached their share of the disk.
+    case storeFull
+}
+
+extension StoreDatabase {
+    /// Stores an encrypted attachment blob if its owner's quota and the attachments' share of the
+    /// store allow it (checked and written in one transaction).
+    public func storeBlob(id: [UInt8], owner: [UInt8], data: [UInt8], now: Int64, limits: BlobStoreLimits) throws -> BlobStoreOutcome {
+        let mine = try run("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE owner = ?", [.blob(owner)]).first
+        let (count, bytes) = (mine?[0].integer ?? 0, mine?[1].integer ?? 0)
+        guard count < limits.blobsPerOwner, Int(bytes) + data.count <= limits.bytesPerOwner else { return .ownerQuotaFull }
+        let total = try run("SELECT COALESCE(SUM(size), 0) FROM blobs").first?.first?.integer ?? 0
+        guard Int(total) + data.count <= limits.totalBytes else { return .storeFull }
+        try run("INSERT INTO blobs (id, owner, data, created_at, size) VALUES (?, ?, ?, ?, ?)",
+                [.blob(id), .blob(owner), .blob(data), .integer(now), .integer(Int64(data.count))])
+        return .stored
+    }
+
+    /// An attachment blob's bytes, if it is still kept.
+    public func blob(id: [UInt8]) throws -> [UInt8]? {
+        try run("SELECT data FROM blobs WHERE id = ?", [.blob(id)]).first?.first?.blob
+    }
+}
