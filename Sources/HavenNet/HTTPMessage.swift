@@ -14,6 +14,8 @@ public struct HTTPMessage: Sendable, Equatable {
     public var keepAlive = false
     /// True when the message asks to switch protocols (`Upgrade`).
     public var isUpgrade = false
+    /// True when a trusted proxy says the client reached it over TLS (`X-Forwarded-Proto: https`).
+    public var arrivedOverTLS = false
 
     /// The first value of the header `name`, compared case-insensitively.
     public func header(_ name: String) -> String? {
@@ -26,7 +28,7 @@ public struct HTTPMessage: Sendable, Equatable {
     public static func == (lhs: HTTPMessage, rhs: HTTPMessage) -> Bool {
         lhs.method == rhs.method && lhs.target == rhs.target && lhs.status == rhs.status && lhs.body == rhs.body
             && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
-            && lhs.keepAlive == rhs.keepAlive && lhs.isUpgrade == rhs.isUpgrade
+            && lhs.keepAlive == rhs.keepAlive && lhs.isUpgrade == rhs.isUpgrade && lhs.arrivedOverTLS == rhs.arrivedOverTLS
     }
 }
 

@@ -143,9 +143,11 @@ public final class WebSocketServer {
                 reject(connection, with: .error(status: error.status, code: error.code, message: error.description))
                 return
             }
-            guard case .complete(let request, let consumed) = progress else { return }
+            guard case .complete(var request, let consumed) = progress else { return }
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
             connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
+            request.arrivedOverTLS = configuration.trustedProxies.contains(connection.peerAddress)
+                && request.header("X-Forwarded-Proto")?.equalsIgnoringASCIICase("https") == true
             if connection.countedNetwork == nil, !count(connection, as: connection.clientAddress) {
                 reject(connection, with: Self.tooManyConnections)
                 return

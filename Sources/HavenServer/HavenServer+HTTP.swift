@@ -10,9 +10,12 @@ extension HavenServer {
         // across origins: allowed for the configured origins only. Every response says not to
         // sniff, not to refer, and (unless it is a page of the widget) to run nothing.
         let crossOrigin = corsHeaders(for: request)
+        // Reached over TLS (at a trusted proxy): browsers are told to keep to it.
+        let transport = request.arrivedOverTLS ? ["Strict-Transport-Security": "max-age=31536000"] : [:]
         let reply = { (response: HTTPResponse) in
             var response = response
             response.headers.merge(crossOrigin) { $1 }
+            response.headers.merge(transport) { $1 }
             response.headers.merge(Self.safeHeaders) { current, _ in current }
             reply(response)
         }
@@ -136,7 +139,7 @@ extension HavenServer {
             ("haven_reports_total", "counter", "Reports filed.", "\(counters.reports)"),
             ("haven_invites_redeemed_total", "counter", "Staff invites redeemed.", "\(counters.invitesRedeemed)"),
             ("haven_retention_purged_rows_total", "counter", "Rows deleted by the retention purge.", "\(counters.purgedRows)"),
-            ("haven_wal_wipes_incomplete_total", "counter", "Times a deleted message's wipe from the WAL had to wait for a reader.",
+            ("haven_wal_wipes_incomplete_total", "counter", "Times a wipe of the WAL (after a deletion or a purge) had to wait for a reader.",
              "\(counters.wipesIncomplete)"),
             ("haven_store_queue_depth", "gauge", "Store operations waiting for the writer.", "\(store.queueDepth)"),
             ("haven_store_commits_total", "counter", "Store transactions committed.", "\(store.commits)"),

@@ -21,8 +21,9 @@ extension HavenServer {
 
     /// Deletes expired data in passes of at most ``ServerConfiguration/retentionBatch`` rows per
     /// kind. Each pass is one short store transaction queued behind live traffic, so a large
-    /// purge never holds the writer for long; when it is done, the WAL is truncated and free pages
-    /// are returned, so the deleted bytes are gone from disk.
+    /// purge never holds the writer for long; when it is done, the WAL is truncated (the result
+    /// checked, and tried again at the next room reload if a reader held it) and free pages are
+    /// returned, so the deleted bytes are gone from disk.
     func purgeExpired(total: PurgeReport = PurgeReport()) {
         guard !purgeRunning || total.total > 0 || total.hasMore else { return }
         purgeRunning = true
@@ -40,12 +41,16 @@ extension HavenServer {
                 purgeExpired(total: sum)
                 return
             }
-            guard sum.total > 0 else {
+            // The WAL is wiped after every pass, even one that deleted nothing: a room deleted
+            // with the CLI while the server read the WAL leaves it there until now.
+            let reclaim = LoopBound({ [unowned self] (result: Result<Void, StoreError>) in
                 purgeRunning = false
-                return
-            }
-            let reclaim = LoopBound({ [unowned self] (_: Result<Void, StoreError>) in
-                purgeRunning = false
+                if case .failure(let error) = result {
+                    counters.wipesIncomplete += 1
+                    wipePending = true
+                    ServerLog.warning("retention: the WAL is not yet wiped (tried again shortly): \(error)")
+                }
+                guard sum.total > 0 else { return }
                 counters.purgedRows += sum.total
                 let kinds = sum.deleted.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
                 ServerLog.info("retention: purged \(sum.total) rows (\(kinds.joined(separator: ", "))) and reclaimed the space")

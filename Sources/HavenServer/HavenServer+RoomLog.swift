@@ -61,7 +61,10 @@ extension HavenServer {
             return
         }
         // Checked above, so it appends.
+        let membersBefore = room.log.members
         _ = try? room.log.append(entry)
+        let departed = membersBefore.subtracting(room.log.members).map(\.bytes)
+        room.keyHolders.removeAll { departed.contains($0.bytes) }
         if let epoch = entry.epoch {
             room.epoch = epoch
             room.keyHolders = []
@@ -73,6 +76,7 @@ extension HavenServer {
         withStore({
             try $0.appendRoomLog(
                 room: roomText, seq: Int64(entry.seq), kind: entry.kind.rawValue, entry: stored, epoch: entry.epoch.map { Int64($0) }, now: now)
+            for member in departed { try $0.forgetCurrentKey(room: roomText, recipient: member) }
         }) { [unowned self] result in
             guard case .success = result else {
                 if sessions[session.connection.id] === session {

@@ -87,8 +87,21 @@ extension StoreDatabase {
                 """, [.integer(now - seconds)]) { ["DELETE FROM invites WHERE id IN (\($0))"] }
         }
         if let seconds = policy.seconds(for: .idleIdentities) {
-            try purge(.idleIdentities, select: "SELECT id FROM members WHERE last_seen_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM room_members WHERE member IN (\($0))", "DELETE FROM members WHERE id IN (\($0))"]
+            // An identity gone this long leaves its key nowhere: not in bundles, attachments,
+            // sanctions, reports or the moderation log. A ban in force is kept, or the banned
+            // identity could simply wait it out (a room's signed log keeps the keys of those who
+            // were in it, until the log is compacted).
+            try purge(.idleIdentities, select: """
+                SELECT id FROM members WHERE last_seen_at < ?1 AND id NOT IN (
+                    SELECT member FROM sanctions WHERE kind = 'ban' AND (until IS NULL OR until > ?2))
+                """, [.integer(now - seconds), .integer(now)]) { ids in
+                [
+                    "DELETE FROM room_members WHERE member IN (\(ids))", "DELETE FROM key_bundles WHERE recipient IN (\(ids))",
+                    "DELETE FROM key_bundles WHERE sealer IN (\(ids))", "DELETE FROM blobs WHERE owner IN (\(ids))",
+                    "DELETE FROM sanctions WHERE member IN (\(ids))", "DELETE FROM reports WHERE reporter IN (\(ids))",
+                    "DELETE FROM reports WHERE sender IN (\(ids))", "DELETE FROM moderation_log WHERE target IN (\(ids))",
+                    "DELETE FROM moderation_log WHERE moderator IN (\(ids))", "DELETE FROM members WHERE id IN (\(ids))",
+                ]
             }
         }
         return report

@@ -3,15 +3,15 @@ import Foundation
 import HavenProtocol
 import HavenStore
 
-/// `haven rooms`: create, list and archive rooms.
+/// `haven rooms`: create, list, archive and delete rooms.
 struct Rooms: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list and archive rooms.",
+        abstract: "Create, list, archive and delete rooms.",
         discussion: """
             Support rooms are open to every member; private rooms are open by staff invitation.
             A running server picks up changes within a few seconds.
             """,
-        subcommands: [Create.self, List.self, Archive.self]
+        subcommands: [Create.self, List.self, Archive.self, Delete.self]
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
@@ -104,6 +104,36 @@ struct Rooms: ParsableCommand {
             let now = Int64(Date().timeIntervalSince1970)
             try withStore(location) { store in try store.performAndWait { try $0.archiveRoom(id, now: now) } }
             print("archived \(id)")
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a room and everything in it: messages, members, keys, its log, reports and moderation records.",
+            discussion: """
+                The rows are overwritten in the database and the WAL is truncated, so nothing of the
+                room is left on disk. A running server drops the room within a few seconds. A room
+                listed in the server's configuration is created again, empty, at its next start.
+                """)
+        @OptionGroup var location: DataLocation
+        @Argument(help: "The room id.")
+        var id: String
+        @Flag(help: "Confirm: this cannot be undone.")
+        var yes = false
+
+        func run() throws {
+            let id = id
+            guard yes else {
+                throw ValidationError("this deletes room \(id) and everything in it, and cannot be undone; run again with --yes")
+            }
+            let wiped = try withStore(location) { store in
+                try store.performAndWait { try $0.deleteRoom(id) }
+                return (try? store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }) != nil
+            }
+            print("deleted \(id) and everything in it")
+            if !wiped {
+                FileHandle.standardError.write(Data("note: the server was reading; it wipes the WAL at its next retention pass (within a minute)\n".utf8))
+            }
         }
     }
 }

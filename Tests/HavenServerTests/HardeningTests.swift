@@ -49,6 +49,17 @@ import Testing
         }
     }
 
+    @Test func behindTLSBrowsersAreToldToKeepToIt() async throws {
+        let direct = try TestServer()
+        let forged = try await get(direct.port, "/healthz", headers: ["X-Forwarded-Proto": "https"])
+        #expect(forged.value(forHTTPHeaderField: "Strict-Transport-Security") == nil, "only a trusted proxy's word counts")
+        let proxied = try TestServer { $0.network.trustedProxies = [[127, 0, 0, 1]] }
+        let overTLS = try await get(proxied.port, "/", headers: ["X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"])
+        #expect(overTLS.value(forHTTPHeaderField: "Strict-Transport-Security") == "max-age=31536000")
+        let plain = try await get(proxied.port, "/", headers: ["X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.7"])
+        #expect(plain.value(forHTTPHeaderField: "Strict-Transport-Security") == nil)
+    }
+
     @Test func metricsAreForThisMachineOrTheTokenOnly() async throws {
         let token = Array("a-long-random-metrics-token".utf8)
         let server = try TestServer {
@@ -149,6 +160,23 @@ import Testing
         try await other.enter(server, room: lobby)
         _ = try await other.client.send("the room still works for everyone else", to: lobby)
         #expect(try await other.client.rooms().contains { $0.room == lobby })
+    }
+
+    @Test func aMemberWhoLeftLeavesNoBundleOfTheCurrentKeyBehind() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        try await alice.enter(server, room: lobby)
+        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        try await bob.enter(server, room: lobby)
+        await bob.client.waitForKey(lobby)
+        let hex = bob.member.bytes.map { String(format: "%02x", $0) }.joined()
+        let bobsBundles = "SELECT COUNT(*) FROM key_bundles WHERE recipient = x'\(hex)'"
+        #expect(try server.count(bobsBundles) >= 1)
+        try await bob.client.leave(lobby)
+        _ = try await waitFor("Bob's bundles to be forgotten") { try server.count(bobsBundles) == 0 ? true : nil }
+        _ = try await alice.client.send("the room goes on", to: lobby)
     }
 
     @Test func behindATrustedProxyEachVisitorHasTheirOwnLimits() async throws {

@@ -42,6 +42,39 @@ import Testing
         #expect(try haven(["rooms", "create", "--name", "!!!"] + data).status != 0)
     }
 
+    @Test func aDeletedRoomLeavesNothingOnDisk() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = ["--data", folder]
+        try haven(["rooms", "create", "--name", "Night owls"] + data)
+        try haven(["rooms", "create", "--name", "Lobby"] + data)
+        let marker = Array("NIGHT-OWLS-MESSAGE-\(UUID().uuidString)".utf8)
+        let member = Array("A-MEMBER-ONLY-IN-NIGHT-OWLS-0001".utf8)
+        let store = try HavenStore(path: folder + "/haven.sqlite")
+        try store.performAndWait { database in
+            try database.addRoomMember(room: "night-owls", member: member, now: 1)
+            _ = try database.storeKeyBundle(room: "night-owls", epoch: 0, recipient: member, sealer: member, bundle: marker, now: 1)
+            _ = try database.appendRoomMessage(room: "night-owls", sender: member, messageID: [1], epoch: 0, envelope: marker, now: 1)
+            _ = try database.appendRoomMessage(room: "lobby", sender: [2], messageID: [1], epoch: 0, envelope: Array("kept".utf8), now: 1)
+        }
+        store.close()
+        let onDisk = { () -> Bool in
+            ["", "-wal"].compactMap { FileManager.default.contents(atPath: folder + "/haven.sqlite" + $0) }
+                .contains { $0.firstRange(of: marker) != nil || $0.firstRange(of: member) != nil }
+        }
+        #expect(onDisk())
+
+        let unconfirmed = try haven(["rooms", "delete", "night-owls"] + data)
+        #expect(unconfirmed.status != 0 && unconfirmed.errors.contains("--yes"), "deleting a room asks to be confirmed")
+        #expect(try haven(["rooms", "list"] + data).output.contains("night-owls"))
+        let deleted = try haven(["rooms", "delete", "night-owls", "--yes"] + data)
+        #expect(deleted.status == 0 && deleted.output.contains("deleted night-owls"))
+        #expect(!onDisk(), "the room's messages, members or keys are still in the database or its WAL")
+        let list = try haven(["rooms", "list"] + data).output
+        #expect(!list.contains("night-owls") && list.contains("lobby"))
+        let missing = try haven(["rooms", "delete", "night-owls", "--yes"] + data)
+        #expect(missing.status != 0 && missing.errors.contains("room night-owls"))
+    }
+
     @Test func retentionIsShownSetAndRun() throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let data = ["--data", folder]

@@ -102,4 +102,50 @@ import Testing
         #expect(report.deleted[.directMessages] == nil)
         #expect(report.deleted[.idleIdentities] == 1)
     }
+
+    /// The bytes of `key` anywhere in the database file or its WAL.
+    func occurrences(of key: [UInt8]) -> Int {
+        let bytes = rawBytes()
+        var count = 0
+        var start = bytes.startIndex
+        while let found = bytes[start...].firstRange(of: key) {
+            count += 1
+            start = found.upperBound
+        }
+        return count
+    }
+
+    @Test func anExpiredIdentityLeavesItsKeyNowhereUnlessABanHoldsIt() throws {
+        let store = try HavenStore(path: path)
+        let gone = Array("GONE-IDENTITY-KEY-0123456789abcd".utf8)
+        let banned = Array("BANNED-IDENTITY-KEY-0123456789ab".utf8)
+        let active = Array("ACTIVE-IDENTITY-KEY-0123456789ab".utf8)
+        let day = day
+        let limits = BlobStoreLimits(blobsPerOwner: 10, bytesPerOwner: 1 << 20, totalBytes: 1 << 30)
+        try store.performAndWait { database in
+            try database.setRetention(.reports, seconds: nil)
+            try database.setRetention(.moderationLog, seconds: nil)
+            try database.setRetention(.attachments, seconds: nil)
+            try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            for member in [gone, banned] { try database.upsertMember(member, displayName: "Old Owl", now: 1) }
+            try database.upsertMember(active, displayName: "Calm Heron", now: 999 * day)
+            try database.addRoomMember(room: "lobby", member: gone, now: 1)
+            _ = try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: active, sealer: gone, bundle: [1], now: 1)
+            _ = try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: gone, sealer: active, bundle: [2], now: 1)
+            _ = try database.storeBlob(id: Array(repeating: 7, count: 16), owner: gone, data: [3], now: 1, limits: limits)
+            try database.addSanction(actionID: [4], kind: "suspend", member: gone, until: 2, now: 1)
+            try database.addSanction(actionID: [5], kind: "ban", member: banned, until: nil, now: 1)
+            try database.addReport(id: [6], reporter: gone, sender: active, messageID: [1], room: "lobby", category: "other", report: [6], now: 1)
+            try database.addReport(id: [7], reporter: active, sender: gone, messageID: [2], room: "lobby", category: "other", report: [7], now: 1)
+            try database.appendModeration(id: [8], kind: "suspend", room: nil, moderator: active, target: gone, action: [8], now: 1)
+        }
+        #expect(occurrences(of: gone) > 0)
+        let report = try store.performAndWait { try $0.purgeExpired(now: 1000 * day, limit: 100) }
+        try store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
+        store.close()
+        #expect(report.deleted[.idleIdentities] == 1, "the banned identity is kept while the ban holds")
+        #expect(occurrences(of: gone) == 0, "the expired key is still on disk")
+        #expect(occurrences(of: banned) > 0)
+        #expect(occurrences(of: active) > 0)
+    }
 }
