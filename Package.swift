@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// One set of compiler settings for every target, as Hummingbird does.
@@ -75,3 +76,16 @@ let package = Package(
             swiftSettings: swiftSettings),
     ]
 )
+
+// Fuzz targets, declared only for Scripts/fuzz.sh (HAVEN_FUZZ=1): they call libFuzzer's driver,
+// which only a -sanitize=fuzzer build links.
+if ProcessInfo.processInfo.environment["HAVEN_FUZZ"] != nil {
+    // The entry point is each target's @_cdecl("<Module>_main"), which runs libFuzzer's driver.
+    let fuzzSettings = swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "FuzzFrames", dependencies: ["CLibFuzzer", "HavenProtocol"], path: "Tests/Fuzz/FuzzFrames", swiftSettings: fuzzSettings),
+        .executableTarget(name: "FuzzHTTP", dependencies: ["CLibFuzzer", "HavenNet"], path: "Tests/Fuzz/FuzzHTTP", swiftSettings: fuzzSettings),
+    ]
+}

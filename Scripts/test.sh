@@ -19,6 +19,9 @@ start=$(date +%s)
 swift test --skip-build
 echo "test: Swift tests took $(( $(date +%s) - start )) s"
 
+echo "test: fuzzing the frame decoder and the HTTP parser (libFuzzer, AddressSanitizer), a minute each"
+bash Scripts/fuzz.sh 60
+
 echo "test: cross-checking the crypto against PyNaCl"
 python3 Tests/CrossCheck/crosscheck.py
 
