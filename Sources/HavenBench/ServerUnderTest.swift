@@ -22,6 +22,10 @@ final class ServerUnderTest {
 
             [limits]
             max_queued_bytes = 16777216
+            max_connections_per_network = 1000000
+
+            [proof_of_work]
+            base_bits = 0
 
             [rate_limits]
             messages_per_second = 1e9
@@ -32,6 +36,16 @@ final class ServerUnderTest {
             address_message_burst = 1e9
             address_connections_per_second = 1e9
             address_connection_burst = 1e9
+            frames_per_second = 1e9
+            frame_burst = 1e9
+            new_identity_frames_per_second = 1e9
+            new_identity_frame_burst = 1e9
+            address_frames_per_second = 1e9
+            address_frame_burst = 1e9
+            address_requests_per_second = 1e9
+            address_request_burst = 1e9
+            key_bundles_per_second = 1e9
+            key_bundle_burst = 1e9
             """.write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]

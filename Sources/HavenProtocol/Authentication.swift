@@ -9,16 +9,19 @@ public struct AuthChallenge: Codable, Sendable, Equatable {
     public var nonce: WireBytes
     /// The server's configured public name (e.g. its origin).
     public var server: String
+    /// The proof of work a new identity must show (``ProofOfWork``), in bits; none when absent.
+    public var work: Int?
 
     /// Creates a challenge with a fresh random nonce.
-    public init(server: String) {
-        self.init(nonce: WireBytes(RandomBytes.bytes(count: Self.nonceLength)), server: server)
+    public init(server: String, work: Int? = nil) {
+        self.init(nonce: WireBytes(RandomBytes.bytes(count: Self.nonceLength)), server: server, work: work)
     }
 
     /// Creates a challenge from known parts.
-    public init(nonce: WireBytes, server: String) {
+    public init(nonce: WireBytes, server: String, work: Int? = nil) {
         self.nonce = nonce
         self.server = server
+        self.work = work
     }
 
     /// The bytes a member signs to answer this challenge (docs/crypto.md, "Login").
@@ -30,10 +33,13 @@ public struct AuthChallenge: Codable, Sendable, Equatable {
         return bytes.bytes
     }
 
-    /// Answers the challenge with `identity`'s signature.
-    public func respond(identity: SigningKeyPair, displayName: String) -> AuthResponse {
+    /// Answers the challenge with `identity`'s signature and, when the challenge asks for work, a
+    /// proof of it (a new identity needs one; a known one may leave it out with `proveWork` false).
+    public func respond(identity: SigningKeyPair, displayName: String, proveWork: Bool = true) -> AuthResponse {
         let member = MemberID(identity.publicKey)
-        return AuthResponse(member: member, signature: WireBytes(identity.sign(signedBytes(member: member))), displayName: displayName)
+        let bits = min(work ?? 0, ProofOfWork.maxBits)
+        let proof = proveWork && bits > 0 ? WireBytes(ProofOfWork.solve(bits: bits, challenge: self, member: member)) : nil
+        return AuthResponse(member: member, signature: WireBytes(identity.sign(signedBytes(member: member))), displayName: displayName, proof: proof)
     }
 
     /// Checks a member's answer. - Throws: ``ProtocolError/signatureInvalid(what:)`` and field errors.
@@ -51,10 +57,21 @@ public struct AuthResponse: Codable, Sendable, Equatable {
     public var signature: WireBytes
     /// The pseudonym to show others (1-64 UTF-8 bytes, no control characters).
     public var displayName: String
+    /// The proof of work the challenge asked for (``ProofOfWork``), when this identity shows one.
+    public var proof: WireBytes?
+
+    /// Creates a response.
+    public init(member: MemberID, signature: WireBytes, displayName: String, proof: WireBytes? = nil) {
+        self.member = member
+        self.signature = signature
+        self.displayName = displayName
+        self.proof = proof
+    }
 
     /// Checks field limits. - Throws: ``ProtocolError``.
     public func validate() throws(ProtocolError) {
         try signature.require(length: SigningPublicKey.signatureLength, field: "signature")
+        try proof?.require(length: ProofOfWork.proofLength, field: "proof")
         try DisplayName.validateMember(displayName)
     }
 }

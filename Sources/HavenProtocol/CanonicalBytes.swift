@@ -35,6 +35,7 @@ struct CanonicalBytes {
 /// Every domain label in use; a new signed structure gets a new label.
 enum DomainLabel {
     static let auth = "haven/v1/auth"
+    static let proofOfWork = "haven/v1/proof-of-work"
     static let roomMessage = "haven/v1/room-message"
     static let roomMessageAD = "haven/v1/room-message-ad"
     static let epochKey = "haven/v1/epoch-key"

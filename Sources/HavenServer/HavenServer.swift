@@ -39,6 +39,8 @@ final class HavenServer: WebSocketServerDelegate {
     var wipePending = false
     /// Verified counsellors with a connection now.
     var counsellorsOnline: Set<MemberID> = []
+    /// New identities over the last minute, which set the proof of work asked of the next.
+    var newIdentityRate: NewIdentityRate
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -50,6 +52,7 @@ final class HavenServer: WebSocketServerDelegate {
         self.store = store
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
+        newIdentityRate = NewIdentityRate(settings: configuration.proofOfWork)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
         addresses = try AddressLimiter(
             settings: configuration.rateLimits, quotas: configuration.attachments, wallClockSeconds: UInt64(configuration.now()))
@@ -77,7 +80,8 @@ final class HavenServer: WebSocketServerDelegate {
     func opened(_ connection: WebSocketConnection) {
         counters.connectionsAccepted += 1
         let addressKey = addresses.key(for: connection.clientAddress, wallClockSeconds: UInt64(configuration.now()))
-        let challenge = AuthChallenge(server: configuration.serverName)
+        let work = newIdentityRate.bits(now: loop.nowMilliseconds)
+        let challenge = AuthChallenge(server: configuration.serverName, work: work > 0 ? work : nil)
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
         connection.context = session
         sessions[connection.id] = session
@@ -148,15 +152,27 @@ final class HavenServer: WebSocketServerDelegate {
         let memberBytes = response.member.bytes
         let name = response.displayName
         let now = configuration.now()
-        withStore({ database -> (Int64, MemberProof) in
-            (try database.upsertMember(memberBytes, displayName: name, now: now), try MemberProof(member: memberBytes, in: database))
+        // A new identity shows the work its challenge asked for; a known one need not.
+        let work = challenge.work ?? 0
+        let proved = work == 0 || response.proof.map { ProofOfWork.isValid($0.bytes, bits: work, challenge: challenge, member: response.member) } ?? false
+        withStore({ database -> (createdAt: Int64, proof: MemberProof, isNew: Bool)? in
+            let isNew = try !database.memberExists(memberBytes)
+            guard proved || !isNew else { return nil }
+            return (try database.upsertMember(memberBytes, displayName: name, now: now), try MemberProof(member: memberBytes, in: database), isNew)
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
             case .failure:
                 send(.error(ErrorFrame(code: "store_failed", message: "login could not be recorded; try again")), to: session)
                 session.connection.close(.internalError, reason: "store failed")
-            case .success(let (createdAt, proof)):
+            case .success(nil):
+                counters.proofsRefused += 1
+                refuse(session, code: "proof_required", message: "a new identity shows the proof of work its challenge asked for (\(work) bits)")
+            case .success(let (createdAt, proof, isNew)?):
+                if isNew {
+                    counters.newIdentities += 1
+                    newIdentityRate.record(now: loop.nowMilliseconds)
+                }
                 let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var rateLimits = RateLimitSettings()
     /// How much visitors may upload.
     public var attachments = AttachmentQuotas()
+    /// The proof of work new identities show at login.
+    public var proofOfWork = ProofOfWorkSettings()
     /// Time a client has from the WebSocket opening to a successful login.
     public var loginTimeoutMilliseconds: UInt64 = 10_000
     /// A token that lets a scraper elsewhere than this machine read `/metrics` (loopback needs none).
@@ -159,6 +161,29 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressFrameBurst = 1e9
         settings.addressRequestsPerSecond = 1e9
         settings.addressRequestBurst = 1e9
+        return settings
+    }()
+}
+
+/// The proof of work a new identity shows at login (``ProofOfWork``): a phone pays well under a
+/// second at the base; while new identities flood in, each doubling of their rate past the
+/// threshold asks one more bit (twice the work), up to the maximum.
+public struct ProofOfWorkSettings: Sendable, Equatable {
+    /// Bits asked normally (0: no proof of work): about 33,000 hashes, a quarter of a second on a
+    /// phone on average (docs/operations.md, `node Scripts/bench-proof-of-work.mjs`).
+    public var baseBits = 15
+    /// The most bits ever asked.
+    public var maxBits = 20
+    /// New identities per minute past which the work rises.
+    public var floodNewIdentitiesPerMinute = 30.0
+
+    /// The defaults above.
+    public init() {}
+
+    /// No proof of work, for benchmarks that log in thousands of identities.
+    public static let off: ProofOfWorkSettings = {
+        var settings = ProofOfWorkSettings()
+        settings.baseBits = 0
         return settings
     }()
 }

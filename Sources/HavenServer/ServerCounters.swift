@@ -9,11 +9,15 @@ struct ServerCounters {
     var rateLimited = 0
     var protocolErrors = 0
     var purgedRows = 0
-    /// Times a deleted message's wipe from the WAL could not complete at once.
+    /// Times a wipe of the WAL (after a deletion or a purge) could not complete at once.
     var wipesIncomplete = 0
     var invitesRedeemed = 0
     var moderationActions = 0
     var reports = 0
     var callsRung = 0
     var callsAnswered = 0
+    /// Identities that logged in for the first time.
+    var newIdentities = 0
+    /// New identities refused for a missing or insufficient proof of work.
+    var proofsRefused = 0
 }

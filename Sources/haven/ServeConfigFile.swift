@@ -36,6 +36,11 @@ import TOMLKit
 /// total_bytes = 4294967296      # all attachments together (default: half of max_database_bytes, or 4 GiB)
 /// reserved_free_bytes = 1073741824   # free disk kept for messages
 ///
+/// [proof_of_work]               # asked of a new identity at login
+/// base_bits = 15                # normally (a phone pays about a quarter of a second); 0: none
+/// max_bits = 20                 # the most ever asked
+/// flood_new_identities_per_minute = 30.0   # past it, one more bit each time the rate doubles
+///
 /// [widget]                      # how the provider presents the web widget
 /// name = "Riverside Support"
 /// colour = "#2d5b8a"
@@ -76,6 +81,8 @@ import TOMLKit
 /// new_identity_frame_burst = 40.0
 /// address_frames_per_second = 100.0
 /// address_frame_burst = 600.0
+/// key_bundles_per_second = 50.0   # per connection: one per member of a room at each new epoch
+/// key_bundle_burst = 500.0
 /// address_requests_per_second = 20.0   # plain HTTP requests per client address
 /// address_request_burst = 200.0
 /// ```
@@ -118,6 +125,8 @@ struct ServeConfigFile: Decodable {
         var addressFrameBurst: Double?
         var addressRequestsPerSecond: Double?
         var addressRequestBurst: Double?
+        var keyBundlesPerSecond: Double?
+        var keyBundleBurst: Double?
 
         enum CodingKeys: String, CodingKey {
             case messagesPerSecond = "messages_per_second", messageBurst = "message_burst"
@@ -132,6 +141,7 @@ struct ServeConfigFile: Decodable {
             case newIdentityFramesPerSecond = "new_identity_frames_per_second", newIdentityFrameBurst = "new_identity_frame_burst"
             case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
             case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
+            case keyBundlesPerSecond = "key_bundles_per_second", keyBundleBurst = "key_bundle_burst"
         }
 
         func apply(to limits: inout RateLimitSettings) {
@@ -152,6 +162,27 @@ struct ServeConfigFile: Decodable {
             if let addressFrameBurst { limits.addressFrameBurst = addressFrameBurst }
             if let addressRequestsPerSecond { limits.addressRequestsPerSecond = addressRequestsPerSecond }
             if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
+            if let keyBundlesPerSecond { limits.keyBundlesPerSecond = keyBundlesPerSecond }
+            if let keyBundleBurst { limits.keyBundleBurst = keyBundleBurst }
+        }
+    }
+
+    struct ProofOfWork: Decodable {
+        var baseBits: Int?
+        var maxBits: Int?
+        var floodNewIdentitiesPerMinute: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case baseBits = "base_bits", maxBits = "max_bits", floodNewIdentitiesPerMinute = "flood_new_identities_per_minute"
+        }
+
+        func apply(to settings: inout ProofOfWorkSettings) throws {
+            if let baseBits { settings.baseBits = baseBits }
+            if let maxBits { settings.maxBits = maxBits }
+            if let floodNewIdentitiesPerMinute { settings.floodNewIdentitiesPerMinute = floodNewIdentitiesPerMinute }
+            guard (0...24).contains(settings.baseBits), (settings.baseBits...28).contains(settings.maxBits) else {
+                throw ConfigError("[proof_of_work] needs 0 <= base_bits <= 24 and base_bits <= max_bits <= 28")
+            }
         }
     }
 
@@ -263,6 +294,7 @@ struct ServeConfigFile: Decodable {
     var limits: Limits?
     var rateLimits: RateLimits?
     var attachments: Attachments?
+    var proofOfWork: ProofOfWork?
     var calls: Calls?
 
     struct Calls: Decodable {
@@ -287,7 +319,7 @@ struct ServeConfigFile: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics, attachments
-        case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits"
+        case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits", proofOfWork = "proof_of_work"
         case trustedProxies = "trusted_proxies"
     }
 
@@ -332,6 +364,7 @@ struct ServeConfigFile: Decodable {
         }
         rateLimits?.apply(to: &configuration.rateLimits)
         attachments?.apply(to: &configuration.attachments)
+        try proofOfWork?.apply(to: &configuration.proofOfWork)
         try widget?.apply(to: &configuration.widget)
         if let turn { configuration.turn = try turn.settings() }
         calls?.apply(to: &configuration.calls)

@@ -12,6 +12,7 @@ import struct
 import nacl.bindings as sodium
 
 LABEL_AUTH = "haven/v1/auth"
+LABEL_PROOF_OF_WORK = "haven/v1/proof-of-work"
 LABEL_ROOM_MESSAGE = "haven/v1/room-message"
 LABEL_ROOM_MESSAGE_AD = "haven/v1/room-message-ad"
 LABEL_EPOCH_KEY = "haven/v1/epoch-key"
@@ -77,6 +78,26 @@ def franking_commitment(body: bytes, key: bytes) -> bytes:
 
 def auth_signed_bytes(server: str, nonce: bytes, member: bytes) -> bytes:
     return Canonical(LABEL_AUTH).field(server).field(nonce).field(member).bytes()
+
+
+def proof_of_work_bits(server: str, nonce: bytes, member: bytes, proof: bytes) -> int:
+    """The zero bits BLAKE2b-256(canonical(label, server, nonce, member) || proof) starts with."""
+    digest = hashlib.blake2b(Canonical(LABEL_PROOF_OF_WORK).field(server).field(nonce).field(member).bytes() + proof,
+                             digest_size=32).digest()
+    bits = 0
+    for byte in digest:
+        if byte:
+            return bits + 8 - byte.bit_length()
+        bits += 8
+    return bits
+
+
+def solve_proof_of_work(server: str, nonce: bytes, member: bytes, bits: int) -> bytes:
+    """The first 8-byte little-endian counter whose proof shows `bits` of work."""
+    counter = 0
+    while proof_of_work_bits(server, nonce, member, counter.to_bytes(8, "little")) < bits:
+        counter += 1
+    return counter.to_bytes(8, "little")
 
 
 def room_associated_data(room: str, epoch: int, message_id: bytes, sender: bytes) -> bytes:

@@ -50,6 +50,8 @@ def main() -> None:
                      "commitment": ref.b64(ref.franking_commitment(room_body, room_fk))},
         "auth": {"server": "haven.example", "nonce": ref.b64(auth_nonce), "member": "alice",
                  "signedBytes": ref.b64(auth_bytes), "signature": ref.b64(alice.sign(auth_bytes))},
+        "proofOfWork": {"server": "haven.example", "nonce": ref.b64(auth_nonce), "member": "alice", "bits": 12,
+                        "proof": ref.b64(ref.solve_proof_of_work("haven.example", auth_nonce, alice.public, 12))},
         "roomMessage": {"epochKey": ref.b64(epoch_key), "sender": "alice", "frankingKey": ref.b64(room_fk),
                         "body": ref.b64(room_body),
                         "associatedData": ref.b64(ref.room_associated_data(room, epoch, room_id, alice.public)),

@@ -28,6 +28,13 @@ struct TestVectors: Decodable {
         var signedBytes: WireBytes
         var signature: WireBytes
     }
+    struct ProofOfWorkCase: Decodable {
+        var server: String
+        var nonce: WireBytes
+        var member: String
+        var bits: Int
+        var proof: WireBytes
+    }
     struct RoomMessageCase: Decodable {
         var epochKey: WireBytes
         var sender: String
@@ -61,6 +68,7 @@ struct TestVectors: Decodable {
     var base64url: [Base64Case]
     var franking: FrankingCase
     var auth: AuthCase
+    var proofOfWork: ProofOfWorkCase
     var roomMessage: RoomMessageCase
     var epochKeyBundle: BundleCase
     var directMessage: DirectCase

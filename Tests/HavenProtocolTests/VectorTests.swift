@@ -43,6 +43,17 @@ import Testing
         try challenge.verify(response)
     }
 
+    @Test func proofOfWorkIsTheOneThePythonReferenceFound() throws {
+        let work = vectors.proofOfWork
+        let member = MemberID(try vectors.keyPair(work.member).publicKey)
+        let challenge = AuthChallenge(nonce: work.nonce, server: work.server, work: work.bits)
+        #expect(ProofOfWork.isValid(work.proof.bytes, bits: work.bits, challenge: challenge, member: member))
+        #expect(ProofOfWork.solve(bits: work.bits, challenge: challenge, member: member) == work.proof.bytes, "the first counter that works")
+        let other = AuthChallenge(nonce: WireBytes([UInt8](repeating: 1, count: 32)), server: work.server)
+        #expect(!ProofOfWork.isValid(work.proof.bytes, bits: work.bits, challenge: other, member: member), "bound to its challenge")
+        #expect(!ProofOfWork.isValid(Array(work.proof.bytes.dropLast()), bits: 0, challenge: challenge, member: member), "8 bytes")
+    }
+
     @Test func roomEnvelopeOpensAndResealsIdentically() throws {
         let item = vectors.roomMessage
         let envelope = item.envelope

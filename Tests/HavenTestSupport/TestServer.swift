@@ -20,6 +20,8 @@ public final class TestServer: Sendable {
         configuration.dataDirectory = folder
         configuration.serverName = "haven.test"
         configuration.rooms = [RoomSeed(id: "lobby", name: "Lobby"), RoomSeed(id: "night-owls", name: "Night owls")]
+        // Every login shows a little work, so the path is always exercised (8 bits: 256 hashes).
+        configuration.proofOfWork.baseBits = 8
         configure(&configuration)
         self.directory = folder
         server = try RunningServer.start(configuration)

@@ -37,6 +37,12 @@ const authBytes = protocol.authSignedBytes(auth.server, unb64(auth.nonce), ids[a
 check(b64(authBytes) === auth.signedBytes, "login signed bytes");
 check(b64(sodium.sign(authBytes, ids[auth.member].secretKey)) === auth.signature, "login signature");
 
+const work = vectors.proofOfWork;
+const workMember = ids[work.member].publicKey;
+check(protocol.proofOfWorkBits(work.server, unb64(work.nonce), workMember, unb64(work.proof)) >= work.bits, "proof of work checks");
+check(b64(await protocol.solveProofOfWork(work.server, unb64(work.nonce), workMember, work.bits)) === work.proof, "proof of work found as the reference finds it");
+check(protocol.proofOfWorkBits(work.server, new Uint8Array(32), workMember, unb64(work.proof)) < work.bits, "proof of work is bound to its challenge");
+
 const room = vectors.roomMessage;
 const env = room.envelope;
 check(b64(protocol.roomAssociatedData(env)) === room.associatedData, "room associated data");

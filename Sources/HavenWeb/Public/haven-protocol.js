@@ -46,6 +46,16 @@ export class Canonical {
 
 const equal = (a, b) => a.length === b.length && a.every((byte, index) => byte === b[index]);
 
+/** The number of zero bits `hash` starts with. */
+function leadingZeroBits(hash) {
+  let bits = 0;
+  for (const byte of hash) {
+    if (byte !== 0) return bits + Math.clz32(byte) - 24;
+    bits += 8;
+  }
+  return bits;
+}
+
 export function haven(sodium) {
   const frankingCommitment = (body, key) => sodium.blake2b(new Canonical("haven/v1/franking").field(body).bytes(), key, 32);
   const roomAssociatedData = (env) => new Canonical("haven/v1/room-message-ad").field(env.room).integer(env.epoch)
@@ -137,6 +147,26 @@ export function haven(sodium) {
       return { publicKey, secretKey, boxPublic: sodium.publicKeyToCurve25519(publicKey), boxSecret: sodium.secretKeyToCurve25519(secretKey) };
     },
     authSignedBytes: (server, nonce, member) => new Canonical("haven/v1/auth").field(server).field(nonce).field(member).bytes(),
+    /** The work `proof` (8 bytes) shows for this challenge and member, in bits (docs/crypto.md, "Login"). */
+    proofOfWorkBits(server, nonce, member, proof) {
+      const prefix = new Canonical("haven/v1/proof-of-work").field(server).field(nonce).field(member).bytes();
+      return leadingZeroBits(sodium.blake2b(new Uint8Array([...prefix, ...proof]), new Uint8Array(), 32));
+    },
+    /** Finds the proof of `bits` of work a new identity shows at login: the first little-endian
+     *  counter that works, as the server and the reference find it. It yields to the page between
+     *  batches, so a phone stays responsive while it works. */
+    async solveProofOfWork(server, nonce, member, bits) {
+      const prefix = new Canonical("haven/v1/proof-of-work").field(server).field(nonce).field(member).bytes();
+      const attempt = new Uint8Array(prefix.length + 8);
+      attempt.set(prefix);
+      const counter = new DataView(attempt.buffer, prefix.length, 8);
+      const empty = new Uint8Array();
+      for (let value = 0n; ; value += 1n) {
+        counter.setBigUint64(0, value, true);
+        if (leadingZeroBits(sodium.blake2b(attempt, empty, 32)) >= bits) return attempt.slice(prefix.length);
+        if (value % 4096n === 4095n) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    },
     frankingCommitment,
     roomAssociatedData,
     roomSignedBytes,

@@ -54,21 +54,30 @@ export class Session {
     if (frame.type === "direct" && frame.cursor) this.directCursor = Math.max(this.directCursor, frame.cursor);
   }
 
-  // The login: signed for the server this page was set up for, and no other.
-  signIn(frame) {
+  // The login: signed for the server this page was set up for, and no other. Until this page
+  // has been welcomed once, the identity may be new to the server, so it shows the work the
+  // challenge asks for (a fraction of a second normally, more while the server is flooded).
+  async signIn(frame) {
     if (this.anchors.serverName && frame.server !== this.anchors.serverName) {
       this.said(t("wrongService"));
       this.stop();
       return;
     }
     const { sodium, protocol, me } = this;
-    const signature = sodium.sign(protocol.authSignedBytes(frame.server, unb64(frame.nonce), me.publicKey), me.secretKey);
-    this.send({ type: "auth", member: b64(me.publicKey), signature: b64(signature), displayName: this.name() });
+    const nonce = unb64(frame.nonce);
+    const signature = sodium.sign(protocol.authSignedBytes(frame.server, nonce, me.publicKey), me.secretKey);
+    const auth = { type: "auth", member: b64(me.publicKey), signature: b64(signature), displayName: this.name() };
+    if (frame.work > 0 && !this.welcomedOnce) {
+      this.said(t("preparingIdentity"));
+      auth.proof = b64(await protocol.solveProofOfWork(frame.server, nonce, me.publicKey, Math.min(frame.work, 32)));
+    }
+    this.send(auth);
   }
 
   // Logged in: the rooms this page was in are joined again from where it was, private messages
   // resume from the last one here, and what waited goes out.
   resume() {
+    this.welcomedOnce = true;
     this.connection.established();
     this.bar.hidden = true;
     this.bar.ownerDocument.body.dataset.session = "open";

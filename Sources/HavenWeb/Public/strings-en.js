@@ -310,6 +310,7 @@ export const en = {
   organisationMissing: "This page was not given its organisation's key, so nobody here is shown as verified staff.",
   roomHere: "{room} ({count} here)",
   connecting: "connecting…",
+  preparingIdentity: "preparing a private identity for you…",
   reconnecting: "reconnecting…",
   connected: "connected",
   inRoom: "in {room}",

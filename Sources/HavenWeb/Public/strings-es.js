@@ -301,6 +301,7 @@ export const es = {
   organisationMissing: "Esta página no recibió la clave de su organización, así que aquí no se muestra a nadie como equipo verificado.",
   roomHere: "{room} ({count} aquí)",
   connecting: "conectando…",
+  preparingIdentity: "preparando una identidad privada para ti…",
   reconnecting: "reconectando…",
   connected: "conectado/a",
   inRoom: "en {room}",
