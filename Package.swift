@@ -65,7 +65,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HavenKeysTests", dependencies: ["HavenKeys", "Sodium"], swiftSettings: swiftSettings),
-        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet"], swiftSettings: swiftSettings),
+        // A SQLite VFS that loses power, for the store's power-loss test.
+        .target(name: "CFaultVFS", path: "Tests/CFaultVFS"),
+        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet", "CFaultVFS"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
             name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],

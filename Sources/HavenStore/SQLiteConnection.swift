@@ -21,7 +21,8 @@ public final class SQLiteConnection {
         // may read it (SQLite gives its journal files the same mode).
         if path != ":memory:" && !path.hasPrefix("file:") { Self.restrictToOwner(path) }
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        // URIs ("file:<path>?vfs=...") are how tests choose a VFS.
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let reason = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
