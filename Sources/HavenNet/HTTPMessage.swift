@@ -73,8 +73,9 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
     case headersTooLarge(limit: Int)
     /// The body is too large (413).
     case bodyTooLarge(limit: Int)
-    /// The server refused the request from its head, before reading a body.
-    case refused(status: Int, code: String, message: String)
+    /// The server refused the request from its head, before reading a body; `headers` go with
+    /// the answer (CORS, so a widget on another origin can read why).
+    case refused(status: Int, code: String, message: String, headers: [String: String] = [:])
 
     /// The HTTP status code to answer with.
     public var status: Int {
@@ -83,7 +84,7 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .targetTooLong: return 414
         case .tooManyHeaders, .headersTooLarge: return 431
         case .bodyTooLarge: return 413
-        case .refused(let status, _, _): return status
+        case .refused(let status, _, _, _): return status
         }
     }
 
@@ -94,8 +95,14 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .targetTooLong: return "uri_too_long"
         case .tooManyHeaders, .headersTooLarge: return "headers_too_large"
         case .bodyTooLarge: return "body_too_large"
-        case .refused(_, let code, _): return code
+        case .refused(_, let code, _, _): return code
         }
+    }
+
+    /// Headers the answer carries.
+    public var headers: [String: String] {
+        if case .refused(_, _, _, let headers) = self { return headers }
+        return [:]
     }
 
     public var description: String {
@@ -105,7 +112,7 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .tooManyHeaders(let limit): return "more than \(limit) header fields"
         case .headersTooLarge(let limit): return "header fields are larger than \(limit) bytes"
         case .bodyTooLarge(let limit): return "body is larger than \(limit) bytes"
-        case .refused(_, _, let message): return message
+        case .refused(_, _, let message, _): return message
         }
     }
 }

@@ -140,7 +140,7 @@ public final class WebSocketServer {
             do {
                 progress = try parser.feed(remaining)
             } catch {
-                reject(connection, with: .error(status: error.status, code: error.code, message: error.description))
+                reject(connection, with: .error(status: error.status, code: error.code, message: error.description, headers: error.headers))
                 return
             }
             guard case .complete(var request, let consumed) = progress else { return }

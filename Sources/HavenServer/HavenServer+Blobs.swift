@@ -57,17 +57,21 @@ extension HavenServer {
     /// may be large. The budget is taken here, before a byte of the body is read.
     func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? {
         guard head.method == "POST", head.path == "/v1/blobs" else { return nil }
+        // Refusals carry CORS, so a widget on the provider's origin can tell the member why.
+        let refuse = { (status: Int, code: String, message: String) -> Result<Int, HTTPParseError> in
+            .failure(.refused(status: status, code: code, message: message, headers: self.corsHeaders(for: head)))
+        }
         guard let (_, grant) = uploadGrant(for: head), let session = sessions[grant.connection] else {
-            return .failure(.refused(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
+            return refuse(401, "unauthorized", "an attachment token from the session is needed")
         }
         guard let length = head.header("Content-Length").flatMap({ Int($0) }), length > 0 else {
-            return .failure(.refused(status: 411, code: "length_required", message: "an upload states its length"))
+            return refuse(411, "length_required", "an upload states its length")
         }
         let limit = configuration.network.httpLimits.maxUploadBytes
-        guard length <= limit else { return .failure(.bodyTooLarge(limit: limit)) }
+        guard length <= limit else { return refuse(413, "body_too_large", "an attachment is at most \(limit) bytes") }
         guard takeUploadBudget(length, member: grant.member, addressKey: session.addressKey) else {
             counters.rateLimited += 1
-            return .failure(.refused(status: 429, code: "too_many_uploads", message: "too many attachments for now; try again in a while"))
+            return refuse(429, "too_many_uploads", "too many attachments for now; try again in a while")
         }
         return .success(length)
     }

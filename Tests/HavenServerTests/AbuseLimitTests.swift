@@ -49,12 +49,13 @@ import Testing
     }
 
     @Test func aBodyIsReadOnlyForAnAuthorizedUpload() async throws {
-        let server = try TestServer()
+        let server = try TestServer { $0.network.allowedOrigins = ["https://provider.example"] }
         // Headers announcing 5 MB, and no body: the refusal comes before a byte of it is read.
         let socket = try RawSocket(port: server.port)
-        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n")
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://provider.example\r\nContent-Length: 5000000\r\n\r\n")
         let unauthorized = String(decoding: socket.readToEnd(), as: UTF8.self)
         #expect(unauthorized.hasPrefix("HTTP/1.1 401"), "\(unauthorized.prefix(40))")
+        #expect(unauthorized.contains("Access-Control-Allow-Origin: https://provider.example"), "the widget can read why")
 
         // Anywhere else a body is small or refused.
         let elsewhere = try RawSocket(port: server.port)
