@@ -35,6 +35,8 @@ extension HavenClient {
         pendingCertification = nil
         pendingReports?.resume(throwing: error)
         pendingReports = nil
+        pendingAudit?.resume(throwing: error)
+        pendingAudit = nil
         for room in roomStates.keys {
             roomStates[room]?.leaving?.resume(throwing: error)
             roomStates[room]?.leaving = nil
@@ -127,6 +129,10 @@ extension HavenClient {
             let continuation = pendingReports
             pendingReports = nil
             continuation?.resume(returning: list)
+        case .audit(let trail):
+            let continuation = pendingAudit
+            pendingAudit = nil
+            continuation?.resume(returning: trail)
         case .rooms(let list):
             if let created = pendingCreations.first(where: { entry in list.rooms.contains { $0.room == entry.key } }) {
                 pendingCreations[created.key] = nil
@@ -153,7 +159,7 @@ extension HavenClient {
             eventSink.yield(.concern(concern))
         case .askCounsellor, .leaveQueue, .takeFromQueue,
              .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
-             .requestUploadToken, .listAudit, .audit, .requestTurn, .appendLog, .getLog:
+             .requestUploadToken, .listAudit, .requestTurn, .appendLog, .getLog:
             break
         }
     }
@@ -205,6 +211,11 @@ extension HavenClient {
         }
         if error.id == nil, error.room == nil, !pendingTurn.isEmpty, ["turn_unavailable", "no_call", "suspended"].contains(error.code) {
             pendingTurn.removeFirst().resume(throwing: ClientError.refused(code: error.code, message: error.message))
+            return
+        }
+        if error.room != nil, let continuation = pendingAudit, ["not_a_moderator", "store_failed"].contains(error.code) {
+            pendingAudit = nil
+            continuation.resume(throwing: ClientError.refused(code: error.code, message: error.message))
             return
         }
         if error.id == nil, error.room == nil, pendingInvite != nil || pendingCertification != nil || pendingReports != nil {

@@ -43,6 +43,7 @@ public final class HavenClient: @unchecked Sendable {
     var keyWaiters: [RoomID: [CheckedContinuation<Void, Never>]] = [:]
     var pendingModerations: [MessageID: CheckedContinuation<Void, any Error>] = [:]
     var pendingReports: CheckedContinuation<ReportList, any Error>?
+    var pendingAudit: CheckedContinuation<AuditTrail, any Error>?
     var pendingRoomLists: [CheckedContinuation<[RoomInfo], any Error>] = []
     var pendingTokens: [CheckedContinuation<UploadToken, any Error>] = []
     var pendingTurn: [CheckedContinuation<TurnCredentials, any Error>] = []
@@ -309,6 +310,18 @@ public final class HavenClient: @unchecked Sendable {
                 guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
                 pendingReports = continuation
                 connection.send(text: FrameCodec.encode(.listReports(ReportPageRequest(before: before))))
+            }
+        }
+    }
+
+    /// For staff: a page of `room`'s audit trail, the newest actions or those before `before`
+    /// (a page's `next`), oldest first.
+    public func auditPage(_ room: RoomID, before: Int64? = nil) async throws -> AuditTrail {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { [self] in
+                guard let connection else { return continuation.resume(throwing: ClientError.notConnected) }
+                pendingAudit = continuation
+                connection.send(text: FrameCodec.encode(.listAudit(AuditPageRequest(room: room, before: before))))
             }
         }
     }

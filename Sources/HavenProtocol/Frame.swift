@@ -30,7 +30,7 @@ public enum Frame: Sendable, Equatable {
     /// C→S (staff): create a room.
     case createRoom(CreateRoom)
     /// C→S (staff): a room's moderation log.
-    case listAudit(RoomRef)
+    case listAudit(AuditPageRequest)
     /// S→C (staff): the log.
     case audit(AuditTrail)
     /// C→S: ask for TURN relay credentials for a call.
@@ -232,7 +232,7 @@ extension Frame: Codable {
         case "createRoom": self = .createRoom(try CreateRoom(from: decoder))
         case "requestTurn": self = .requestTurn(try TurnRequest(from: decoder))
         case "turn": self = .turn(try TurnCredentials(from: decoder))
-        case "listAudit": self = .listAudit(try RoomRef(from: decoder))
+        case "listAudit": self = .listAudit(try AuditPageRequest(from: decoder))
         case "audit": self = .audit(try AuditTrail(from: decoder))
         case "requestUploadToken": self = .requestUploadToken(try NoFields(from: decoder))
         case "uploadToken": self = .uploadToken(try UploadToken(from: decoder))

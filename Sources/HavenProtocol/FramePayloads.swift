@@ -315,16 +315,34 @@ public struct TurnCredentials: Codable, Sendable, Equatable {
     }
 }
 
-/// Server to client (staff): a room's moderation log, oldest first.
+/// Client to server (staff): a page of a room's moderation log, the newest first, or the page
+/// before a previous page's `next`.
+public struct AuditPageRequest: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: RoomID
+    /// A previous page's `next`.
+    public var before: Int64?
+    /// Creates the frame.
+    public init(room: RoomID, before: Int64? = nil) {
+        self.room = room
+        self.before = before
+    }
+}
+
+/// Server to client (staff): a page of a room's moderation log (with the service-wide actions),
+/// oldest first within the page; pages fit one frame.
 public struct AuditTrail: Codable, Sendable, Equatable {
     /// The room.
     public var room: RoomID
     /// The signed actions.
     public var actions: [ModerationAction]
+    /// When older actions remain: ask for them with `before` set to this.
+    public var next: Int64?
     /// Creates the frame.
-    public init(room: RoomID, actions: [ModerationAction]) {
+    public init(room: RoomID, actions: [ModerationAction], next: Int64? = nil) {
         self.room = room
         self.actions = actions
+        self.next = next
     }
 }
 

@@ -65,6 +65,8 @@ extension HavenServer {
     /// Reports a page holds at most, and the most bytes they may take: a page stays a frame any
     /// client reads (``ProtocolLimits/maxFrameBytes``), well inside its send queue.
     static let reportsPerPage = 25
+    /// Moderation actions in one page of the audit trail, at most (fewer if they would not fit).
+    static let auditActionsPerPage = 100
     static let reportPageBytes = ProtocolLimits.maxFrameBytes - 8 * 1024
 
     /// Sends staff a page of reports, newest first (older than `request.before`, when given), each
@@ -134,22 +136,34 @@ struct ReportRefusal: Error {
 }
 
 extension HavenServer {
-    /// Sends staff a room's moderation log with the service-wide actions (suspensions, bans) among
-    /// it: the signed actions, oldest first, the last 500.
-    func sendAudit(_ room: RoomID, session: Session, member: MemberInfo) {
+    /// Sends staff a page of a room's moderation log with the service-wide actions (suspensions,
+    /// bans) among it: the newest signed actions (or those before `before`) that fit one frame,
+    /// oldest first, with the way to older ones.
+    func sendAudit(_ request: AuditPageRequest, session: Session, member: MemberInfo) {
+        let room = request.room
         guard member.staff != nil || member.appointment != nil else {
             refuse(session, code: "not_a_moderator", message: "only staff may read the audit trail", room: room)
             return
         }
         let roomText = room.value
-        withStore({ try $0.moderationLog(room: roomText, includingServiceWide: true).suffix(500).map(\.action) }) { [unowned self] result in
+        let limit = Self.auditActionsPerPage
+        withStore({ try $0.moderationLogPage(room: roomText, before: request.before, limit: limit + 1) }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             guard case .success(let entries) = result else {
                 refuse(session, code: "store_failed", message: "the audit trail could not be read; try again", room: room)
                 return
             }
-            let actions = entries.compactMap { try? FrameCodec.decodeValue(ModerationAction.self, from: $0) }
-            send(.audit(AuditTrail(room: room, actions: actions)), to: session)
+            // Newest first until the page would not fit one frame; sent oldest first.
+            var page: [(sequence: Int64, action: ModerationAction)] = []
+            var bytes = 0
+            for entry in entries.prefix(limit) {
+                guard let action = try? FrameCodec.decodeValue(ModerationAction.self, from: entry.action) else { continue }
+                bytes += entry.action.count
+                if bytes > Self.reportPageBytes && !page.isEmpty { break }
+                page.append((entry.sequence, action))
+            }
+            let more = entries.count > page.count
+            send(.audit(AuditTrail(room: room, actions: page.reversed().map(\.action), next: more ? page.last?.sequence : nil)), to: session)
         }
     }
 }

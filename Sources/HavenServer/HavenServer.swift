@@ -204,8 +204,8 @@ final class HavenServer: WebSocketServerDelegate {
             issueUploadToken(session: session, member: member)
         case .requestTurn(let request):
             issueTurnCredentials(for: request.call, session: session, member: member)
-        case .listAudit(let reference):
-            sendAudit(reference.room, session: session, member: member)
+        case .listAudit(let request):
+            sendAudit(request, session: session, member: member)
         case .listRooms:
             let list = rooms.values.filter { $0.kind == "support" || member.staff != nil }.sorted { $0.id.value < $1.id.value }.map {
                 RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)

@@ -52,6 +52,17 @@ extension StoreDatabase {
             .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
     }
 
+    /// Up to `limit` log entries for `room` and the service-wide ones, newest first, older than
+    /// sequence `before` when given (a page of the audit trail).
+    public func moderationLogPage(room: String, before: Int64?, limit: Int) throws -> [ModerationLogEntry] {
+        try run("""
+            SELECT seq, action, created_at FROM moderation_log
+            WHERE (room = ?1 OR room IS NULL) AND (?2 IS NULL OR seq < ?2)
+            ORDER BY seq DESC LIMIT ?3
+            """, [.text(room), before.map(SQLiteValue.integer) ?? .null, .integer(Int64(limit))])
+            .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
+    }
+
     /// Deletes one stored room message (its bytes are overwritten: `secure_delete`); true if it existed.
     @discardableResult
     public func deleteRoomMessage(room: String, sender: [UInt8], messageID: [UInt8]) throws -> Bool {

@@ -3,6 +3,7 @@ import FoundationNetworking
 import HavenClient
 import HavenProtocol
 import HavenServer
+import HavenStore
 import HavenTestSupport
 import Sodium
 import Testing
@@ -241,6 +242,40 @@ import Testing
         }
         let inbox = try await ana.client.reports()
         #expect(inbox.count == 1 && inbox[0].report.message == id)
+    }
+
+    @Test func theAuditTrailComesInPagesThatFitOneFrame() async throws {
+        let server = try server()
+        let loop = try ClientLoop()
+        let room = try RoomID("lobby")
+        // 400 actions with the longest reasons a moderator may give: about 300 KB of trail.
+        let store = try HavenStore(path: server.databasePath)
+        let moderatorKeys = try SigningKeyPair.generate()
+        let actions = (0..<400).map { index in
+            ModerationAction.sign(
+                .deleteMessage, room: room, target: MemberID(moderatorKeys.publicKey), message: .random(),
+                reason: "reason \(index) " + String(repeating: "r", count: 280), issuedAt: UInt64(index), by: moderatorKeys)
+        }
+        try store.performAndWait { database in
+            for action in actions {
+                try database.appendModeration(
+                    id: action.id.bytes, kind: action.kind.rawValue, room: "lobby", moderator: action.moderator.bytes,
+                    target: action.target?.bytes, action: FrameCodec.encodeValue(action), now: Int64(action.issuedAt))
+            }
+        }
+        store.close()
+        let moderator = try await server.staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
+
+        var seen: [ModerationAction] = []
+        var page = try await moderator.client.auditPage(room)
+        while true {
+            #expect(FrameCodec.encode(.audit(page)).count <= ProtocolLimits.maxFrameBytes, "a page fits one frame")
+            #expect(page.actions.map(\.issuedAt) == page.actions.map(\.issuedAt).sorted(), "oldest first within a page")
+            seen = page.actions + seen
+            guard let next = page.next else { break }
+            page = try await moderator.client.auditPage(room, before: next)
+        }
+        #expect(seen.map(\.id) == actions.map(\.id), "every action once, in order, across the pages")
     }
 
     @Test func theReportInboxComesInPagesThatFitAClientsQueue() async throws {

@@ -189,10 +189,11 @@ export class StaffTools {
     return item;
   }
 
-  /** A room's audit trail: who did what to whom, when, why, and whether the signature holds. */
-  audit(list, actions) {
+  /** A page of a room's audit trail: who did what to whom, when, why, and whether the signature
+   *  holds. The newest page replaces the list; an older one goes before what it shows. */
+  audit(list, frame, older) {
     const named = (member) => this.people.names.get(member) ?? t("memberWithKey", { key: member.slice(0, 8) });
-    list.replaceChildren(...actions.map((action) => {
+    const items = frame.actions.map((action) => {
       const item = this.document.createElement("li");
       const what = t(auditKeys[action.kind] ?? "auditOther", { target: action.target ? named(action.target) : "" });
       item.textContent = t("auditEntry", {
@@ -200,6 +201,16 @@ export class StaffTools {
       }) + (typeof action.reason === "string" && action.reason ? ` ${t("auditReason", { reason: reasonText(action.reason) })}` : "")
         + ` ${t(this.protocol.verifyAction(action) ? "auditSignatureValid" : "auditSignatureInvalid")}`;
       return item;
-    }));
+    });
+    if (this.askedOlderAudit) list.prepend(...items); else list.replaceChildren(...items);
+    this.askedOlderAudit = false;
+    this.auditPage = frame.next ? { type: "listAudit", room: frame.room, before: frame.next } : null;
+    older.hidden = !this.auditPage;
+  }
+
+  /** The frame that asks for the audit page before the ones shown. */
+  olderAudit() {
+    this.askedOlderAudit = true;
+    return this.auditPage;
   }
 }

@@ -236,6 +236,7 @@ export const en = {
   reportsHeading: "Reports",
   showReportsButton: "Show reports",
   showAuditButton: "Show this room's audit trail",
+  olderAuditButton: "Show older actions",
   pickARoom: "Pick a room",
   drawerButton: "Rooms and settings",
   messageLabel: "Message",

@@ -227,6 +227,7 @@ export const es = {
   reportsHeading: "Reportes",
   showReportsButton: "Ver reportes",
   showAuditButton: "Ver el registro de moderación de esta sala",
+  olderAuditButton: "Ver acciones anteriores",
   pickARoom: "Elige una sala",
   drawerButton: "Salas y ajustes",
   messageLabel: "Mensaje",

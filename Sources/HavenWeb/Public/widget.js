@@ -321,7 +321,7 @@ function received(frame) {
     case "message": roomView.show(frame); break;
     case "direct": privateMessages.received(frame.message); break;
     case "reports": staffTools.reports($("reports"), frame, $("older-reports")); break;
-    case "audit": staffTools.audit($("audit"), frame.actions); break;
+    case "audit": staffTools.audit($("audit"), frame, $("older-audit")); break;
     case "callSignal": callSignal(frame); break;
     case "callEnded": calls.serverEnded(frame); break;
     case "callAvailability": callOffers.note(frame.member, frame.offersCalls); break;
@@ -432,6 +432,7 @@ $("start").disabled = false;   // ready: the identity, the keys and the page are
 $("load-reports").addEventListener("click", () => { staffTools.looked(); send({ type: "listReports" }); });
 $("older-reports").addEventListener("click", () => send(staffTools.olderPage()));
 $("load-audit").addEventListener("click", () => { if (currentRoom) send({ type: "listAudit", room: currentRoom }); });
+$("older-audit").addEventListener("click", () => send(staffTools.olderAudit()));
 // In a room the conversation is the page; the rest opens from "Rooms and settings".
 function enterRoomLayout() {
   composer.entering();
