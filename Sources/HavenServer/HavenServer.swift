@@ -27,6 +27,8 @@ final class HavenServer: WebSocketServerDelegate {
     var uploadTokens: [[UInt8]: UploadGrant] = [:]
     /// What each identity may still upload this hour.
     var uploadBudgets: [MemberID: UploadBudget] = [:]
+    /// The reports each identity may still file.
+    var reportBuckets: [MemberID: TokenBucket] = [:]
     var calls: [WireBytes: ActiveCall] = [:]
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
@@ -303,6 +305,7 @@ final class HavenServer: WebSocketServerDelegate {
         }
         addresses.prune(now: now)
         uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
+        reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         expireRinging()
         sweepWaitingLine()
     }

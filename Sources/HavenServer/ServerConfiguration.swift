@@ -92,6 +92,10 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var addressConnectionsPerSecond = 2.0
     /// Burst of new connections per client address.
     public var addressConnectionBurst = 60.0
+    /// Reports per identity per minute...
+    public var reportsPerMinute = 6.0
+    /// ...and as a burst.
+    public var reportBurst = 10.0
     /// Reports per client address per minute, whatever identities it uses...
     public var addressReportsPerMinute = 10.0
     /// ...and as a burst.
@@ -149,6 +153,8 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.roomChangesPerSecond = 1e9
         settings.roomChangeBurst = 1e9
         settings.addressReportBurst = 1e9
+        settings.reportsPerMinute = 1e9
+        settings.reportBurst = 1e9
         settings.logEntriesPerSecond = 1e9
         settings.logEntryBurst = 1e9
         settings.keyBundlesPerSecond = 1e9

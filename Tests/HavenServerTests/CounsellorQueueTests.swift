@@ -244,6 +244,30 @@ import Testing
         #expect(inbox.count == 1 && inbox[0].report.message == id)
     }
 
+    @Test func oneIdentityFilesOnlyAFewReportsAtOnce() async throws {
+        let server = try server {
+            $0.rateLimits.reportBurst = 3
+            $0.rateLimits.reportsPerMinute = 0.01
+        }
+        let loop = try ClientLoop()
+        let room = try RoomID("lobby")
+        let reporter = try TestClient("Kind Wren", loop: loop.loop, organisation: organisation.publicKey)
+        let writer = try TestClient("Grey Heron", loop: loop.loop, organisation: organisation.publicKey)
+        try await reporter.enter(server, room: room)
+        try await writer.enter(server, room: room)
+        var ids: [MessageID] = []
+        for index in 0..<5 {
+            let id = MessageID.random()
+            _ = try await writer.client.send("message \(index)", to: room, id: id)
+            ids.append(id)
+        }
+        _ = try await reporter.waitForTexts(5, in: room)
+        for id in ids.prefix(3) { try await reporter.client.reportRoomMessage(id, sender: writer.member, in: room, category: .spam) }
+        let tooMany = ClientError.refused(code: "rate_limited", message: "you have sent many reports just now; staff will see them, please wait a little")
+        await #expect(throws: tooMany) { try await reporter.client.reportRoomMessage(ids[3], sender: writer.member, in: room, category: .spam) }
+        #expect(try server.count("SELECT COUNT(*) FROM reports") == 3)
+    }
+
     @Test func theAuditTrailComesInPagesThatFitOneFrame() async throws {
         let server = try server()
         let loop = try ClientLoop()
