@@ -117,6 +117,18 @@ public final class TCPStream {
     }
 
     private var writesInFlight = 0
+    private var drainWaiter: (bytes: Int, action: () -> Void)?
+
+    /// Runs `action` once the bytes queued for writing are at most `bytes` (at once if they are
+    /// already); one waiter at a time, the latest replacing any earlier. Never runs if the stream
+    /// closes first.
+    public func whenQueueBelow(_ bytes: Int, _ action: @escaping () -> Void) {
+        guard queuedBytes > bytes else {
+            action()
+            return
+        }
+        drainWaiter = (bytes, action)
+    }
 
     func flush() {
         isDirty = false
@@ -157,6 +169,9 @@ public final class TCPStream {
             close()
         } else if closeAfterFlush && pending.isEmpty && writesInFlight == 0 {
             close()
+        } else if let waiter = drainWaiter, queuedBytes <= waiter.bytes {
+            drainWaiter = nil
+            waiter.action()
         }
     }
 

@@ -51,6 +51,12 @@ public final class WebSocketConnection {
     /// Bytes waiting to be written to this peer.
     public var queuedBytes: Int { stream.queuedBytes }
 
+    /// Runs `action` once the bytes queued for this peer are at most `bytes` (at once if they are
+    /// already): for senders that pace themselves, like a replay of stored history.
+    public func whenQueueBelow(_ bytes: Int, _ action: @escaping () -> Void) {
+        stream.whenQueueBelow(bytes, action)
+    }
+
     /// Sends a pre-framed text message. A peer whose queue would pass the server's limit is
     /// disconnected with ``WebSocketCloseCode/slowConsumer`` instead, and `false` is returned.
     @discardableResult

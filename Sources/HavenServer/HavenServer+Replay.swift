@@ -28,6 +28,10 @@ extension HavenServer {
     /// Sends `session` everything stored in `stream` after `cursor`, page by page, then the live
     /// messages that arrived meanwhile (skipping any already replayed), then `synced`. From then
     /// on the stream is live. Every stored message reaches the client exactly once, in order.
+    ///
+    /// The replay paces itself: once half the client's send queue is taken it waits for the queue
+    /// to drain to a quarter and goes on from the last message sent, so a history of large
+    /// messages reaches a client that reads, instead of cutting it off as a slow consumer.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
         let page = ProtocolLimits.replayPage
         withStore({ database -> [StoredItem] in
@@ -44,10 +48,17 @@ extension HavenServer {
                 return
             }
             let kind: FrameCodec.Delivery = if case .room = stream { .roomMessage } else { .directMessage }
+            let queueLimit = configuration.network.maxQueuedBytes
+            var sent = cursor
             for item in items {
+                if session.connection.queuedBytes > queueLimit / 2 {
+                    session.connection.whenQueueBelow(queueLimit / 4) { [unowned self] in replay(session, stream: stream, after: sent) }
+                    return
+                }
                 guard let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(kind, stored: item.bytes, cursor: UInt64(item.cursor)))
                 else { continue }
                 session.connection.send(frame: frame)
+                sent = item.cursor
             }
             let last = items.last?.cursor ?? cursor
             if items.count == page {

@@ -27,6 +27,41 @@ import Testing
 
     func storedBlobs(_ server: TestServer) throws -> Int64 { try server.count("SELECT COUNT(*) FROM blobs") }
 
+    @Test func aHistoryOfLargeMessagesReachesANewcomerInsteadOfCuttingThemOff() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let flooder = try TestClient("Loud Crow", loop: loop.loop)
+        try await flooder.enter(server, room: lobby)
+        let large = String(repeating: "x", count: 16_000)
+        for index in 0..<80 { _ = try await flooder.client.send("\(index) \(large)", to: lobby) }
+
+        // 80 messages of 16 KB (22 KB as frames) are well past a client's 1 MiB send queue: the
+        // replay paces itself.
+        let newcomer = try TestClient("Quiet Otter", loop: loop.loop)
+        try await newcomer.enter(server, room: lobby, replayHistory: true)
+        #expect(try await newcomer.waitForTexts(80, in: lobby).count == 80)
+        #expect(!newcomer.log.events.contains { if case .disconnected = $0 { true } else { false } })
+    }
+
+    @Test func aPileOfLargePrivateMessagesReachesItsRecipient() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let identity = try SigningKeyPair.generate()
+        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await away.connect(server)
+        await away.client.disconnect()
+        let sender = try TestClient("Loud Crow", loop: loop.loop)
+        try await sender.connect(server)
+        let large = String(repeating: "y", count: 16_000)
+        for index in 0..<80 { _ = try await sender.client.sendDirect("\(index) \(large)", to: away.member) }
+
+        let back = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await back.connect(server)
+        #expect(try await back.waitForDirectTexts(80).count == 80)
+        #expect(!back.log.events.contains { if case .disconnected = $0 { true } else { false } })
+    }
+
     @Test func connectionsFromOneNetworkAreCappedFromTheFirstByte() async throws {
         let server = try TestServer { $0.network.maxConnectionsPerNetwork = 4 }
         // Four connections that never finish a request hold every place this network has.
