@@ -46,6 +46,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
+        case 411: return "Length Required"
         case 413: return "Content Too Large"
         case 414: return "URI Too Long"
         case 426: return "Upgrade Required"

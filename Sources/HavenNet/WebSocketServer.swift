@@ -171,8 +171,13 @@ public final class WebSocketServer {
                     connection.phase = .closed
                     return
                 }
-                connection.stream.startReading()
-                if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
+                // The next request waits until this answer is mostly written: a client that asks
+                // and never reads holds one answer in the server's memory, not a pile of them.
+                connection.stream.whenQueueBelow(self.configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
+                    guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
+                    connection.stream.startReading()
+                    if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
+                }
             }
             return
         }

@@ -13,6 +13,7 @@ struct AddressLimiter {
     private var frameBuckets: [[UInt8]: TokenBucket] = [:]
     private var requestBuckets: [[UInt8]: TokenBucket] = [:]
     private var uploadBudgets: [[UInt8]: UploadBudget] = [:]
+    private var downloadBuckets: [[UInt8]: TokenBucket] = [:]
     private let settings: RateLimitSettings
     private let quotas: AttachmentQuotas
 
@@ -35,6 +36,7 @@ struct AddressLimiter {
             frameBuckets.removeAll()
             requestBuckets.removeAll()
             uploadBudgets.removeAll()
+            downloadBuckets.removeAll()
         }
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
         return (try? GenericHash.hash(IPAddress.network(of: address), key: key, outputLength: 16)) ?? []
@@ -76,6 +78,22 @@ struct AddressLimiter {
             uploadsPerHour: quotas.addressUploadsPerHour, bytesPerHour: quotas.addressBytesPerHour, now: now)])
     }
 
+    /// Whether this address may download another attachment now (it has not spent its hour's bytes).
+    mutating func mayDownload(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        let fresh = downloadBucket(now: now)
+        return downloadBuckets[addressKey, default: fresh].available(now: now) >= 1
+    }
+
+    /// Spends the bytes of an attachment this address downloaded.
+    mutating func spendDownload(_ addressKey: [UInt8], bytes: Int, now: UInt64) {
+        let fresh = downloadBucket(now: now)
+        downloadBuckets[addressKey, default: fresh].spend(Double(bytes), now: now)
+    }
+
+    private func downloadBucket(now: UInt64) -> TokenBucket {
+        TokenBucket(rate: quotas.addressDownloadBytesPerHour / 3600, burst: quotas.addressDownloadBytesPerHour, now: now)
+    }
+
     /// Forgets buckets that have refilled completely, so memory follows active addresses only.
     mutating func prune(now: UInt64) {
         messageBuckets = messageBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
@@ -84,5 +102,6 @@ struct AddressLimiter {
         frameBuckets = frameBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         requestBuckets = requestBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
+        downloadBuckets = downloadBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
     }
 }

@@ -103,7 +103,7 @@ extension HavenServer {
     /// `POST /v1/blobs` stores an encrypted attachment (opaque bytes) and answers its id;
     /// `GET /v1/blobs/<id>` returns it. Both need a token from the WebSocket session. The server
     /// never sees an attachment's key: it stays inside the end-to-end-encrypted message.
-    func serveBlob(_ request: HTTPMessage, reply: @escaping (HTTPResponse) -> Void) {
+    func serveBlob(_ request: HTTPMessage, addressKey: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         let now = configuration.now()
         uploadTokens = uploadTokens.filter { $0.value.expires > now }
         guard let (token, grant) = uploadGrant(for: request) else {
@@ -145,11 +145,18 @@ extension HavenServer {
                 reply(.error(status: 404, code: "not_found", message: "no such attachment"))
                 return
             }
-            withStore({ try $0.blob(id: id) }) { result in
+            guard addresses.mayDownload(addressKey, now: loop.nowMilliseconds) else {
+                counters.rateLimited += 1
+                reply(.error(status: 429, code: "too_many_downloads", message: "too many attachments downloaded from this network; try again later",
+                             headers: ["Retry-After": "60"]))
+                return
+            }
+            withStore({ try $0.blob(id: id) }) { [unowned self] result in
                 guard case .success(let data?) = result else {
                     reply(.error(status: 404, code: "not_found", message: "no such attachment (it may have expired)"))
                     return
                 }
+                addresses.spendDownload(addressKey, bytes: data.count, now: loop.nowMilliseconds)
                 // Ciphertext, never to be shown or run by a browser: downloaded, sandboxed.
                 reply(HTTPResponse(status: 200, headers: [
                     "Content-Type": "application/octet-stream", "Content-Disposition": "attachment",

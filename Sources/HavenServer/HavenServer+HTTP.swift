@@ -38,7 +38,7 @@ extension HavenServer {
             return
         }
         if request.path.hasPrefix("/v1/blobs") {
-            serveBlob(request, reply: reply)
+            serveBlob(request, addressKey: addressKey, reply: reply)
             return
         }
         reply(respond(to: request))

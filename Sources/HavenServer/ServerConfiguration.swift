@@ -205,6 +205,9 @@ public struct AttachmentQuotas: Sendable, Equatable {
     public var addressUploadsPerHour = 120.0
     /// ...and bytes.
     public var addressBytesPerHour = 400.0 * 1024 * 1024
+    /// Bytes of attachments one client address may download per hour (each download reads the
+    /// store and fills the network)...
+    public var addressDownloadBytesPerHour = 2.0 * 1024 * 1024 * 1024
     /// Attachments one identity may have stored at once...
     public var storedPerIdentity = 200
     /// ...and bytes.

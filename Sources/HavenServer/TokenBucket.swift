@@ -22,6 +22,13 @@ struct TokenBucket {
         return true
     }
 
+    /// Spends `amount` tokens even past zero (a debt the refill repays first): for costs known
+    /// only after the work, like the bytes of a download.
+    mutating func spend(_ amount: Double, now: UInt64) {
+        refill(now: now)
+        tokens -= amount
+    }
+
     /// The tokens there are now.
     mutating func available(now: UInt64) -> Double {
         refill(now: now)

@@ -8,6 +8,11 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
     let loop: EventLoop
     private(set) var port = 0
     private var server: WebSocketServer?
+    private let answered = NSLock()
+    private var answeredCount = 0
+
+    /// Plain HTTP requests answered so far.
+    var requestsAnswered: Int { answered.withLock { answeredCount } }
 
     init(configure: (inout WebSocketServerConfiguration) -> Void = { _ in }) throws {
         loop = try EventLoop()
@@ -28,7 +33,12 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
     func stop() { loop.shutdown() }
 
     func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
-        reply(request.path == "/hello" ? HTTPResponse(status: 200, body: Array("hello".utf8)) : HTTPResponse(status: 404))
+        answered.withLock { answeredCount += 1 }
+        switch request.path {
+        case "/hello": reply(HTTPResponse(status: 200, body: Array("hello".utf8)))
+        case "/big": reply(HTTPResponse(status: 200, body: [UInt8](repeating: 0x62, count: 1024 * 1024)))
+        default: reply(HTTPResponse(status: 404))
+        }
     }
 
     func opened(_ connection: WebSocketConnection) {}

@@ -22,6 +22,23 @@ import Testing
         #expect(text.hasSuffix("hello"))
     }
 
+    @Test func aClientThatAsksAndNeverReadsHoldsOneAnswerNotAPile() async throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let greedy = try RawSocket(port: server.port)
+        greedy.shrinkReceiveBuffer()
+        greedy.send(String(repeating: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", count: 100))
+        _ = try await waitFor("the first answer") { server.requestsAnswered >= 1 ? true : nil }
+        // A round trip on another connection: the server has taken in what it was sent before.
+        let other = try RawSocket(port: server.port)
+        other.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(String(decoding: other.readToEnd(), as: UTF8.self).hasSuffix("hello"))
+        // The kernel's socket buffers take a few answers; the server's memory holds at most one.
+        #expect(server.requestsAnswered < 10, "\(server.requestsAnswered) MB of answers queued for a client that reads none of them")
+
+        #expect(greedy.read(atLeast: 16).starts(with: Array("HTTP/1.1 200 OK".utf8)), "the answers are there to read, in order")
+    }
+
     @Test func malformedRequestGets400WithAJSONError() throws {
         let text = try response("BLAH\r\n\r\n")
         #expect(text.hasPrefix("HTTP/1.1 400 Bad Request"))
