@@ -176,6 +176,8 @@ import Testing
         #expect(try server.count(bobsBundles) >= 1)
         try await bob.client.leave(lobby)
         _ = try await waitFor("Bob's bundles to be forgotten") { try server.count(bobsBundles) == 0 ? true : nil }
+        // Alice moves the room to a new key without Bob, and goes on.
+        await alice.client.waitForKey(lobby)
         _ = try await alice.client.send("the room goes on", to: lobby)
     }
 
