@@ -46,6 +46,9 @@ final class ServerUnderTest {
             address_request_burst = 1e9
             key_bundles_per_second = 1e9
             key_bundle_burst = 1e9
+            message_bytes_per_hour = 1e15
+            new_identity_message_bytes_per_hour = 1e15
+            address_message_bytes_per_hour = 1e15
             """.write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]

@@ -22,6 +22,13 @@ public struct HTTPMessage: Sendable, Equatable {
         headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 
+    /// Every value of the header `name`, in order, as one comma-separated list (several lines of
+    /// a header are one list, RFC 9110 §5.3); nil when absent.
+    public func headerList(_ name: String) -> String? {
+        let values = headers.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+        return values.isEmpty ? nil : values.joined(separator: ",")
+    }
+
     /// The path part of ``target``, without the query.
     public var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
 

@@ -27,6 +27,9 @@ public final class WebSocketConnection {
     var closingSince: UInt64?
     /// The client network this connection is counted against, once it is known.
     var countedNetwork: [UInt8]?
+    /// Loop time (ms) by which the HTTP request in progress must be complete (its head, and its
+    /// body at no less than the slowest upload rate allowed), or the connection is closed.
+    var httpDeadline: UInt64
     private var droppedAsSlowConsumer = false
     let stream: TCPStream
     unowned let server: WebSocketServer
@@ -38,6 +41,7 @@ public final class WebSocketConnection {
         clientAddress = peerAddress
         self.acceptedAt = now
         self.lastActivity = now
+        httpDeadline = now + server.configuration.handshakeTimeoutMilliseconds
         self.server = server
         phase = .http(HTTPParser(kind: .request, limits: limits))
     }

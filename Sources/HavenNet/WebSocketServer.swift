@@ -42,6 +42,8 @@ public final class WebSocketServer {
     public private(set) var webSocketCount = 0
     /// Peers disconnected because their send queue reached its limit.
     public internal(set) var slowConsumersDisconnected = 0
+    /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``.
+    public private(set) var connectionsRefusedAtCapacity = 0
 
     private weak var delegate: (any WebSocketServerDelegate)?
     private var listener: TCPListener?
@@ -84,6 +86,11 @@ public final class WebSocketServer {
     }
 
     private func accept(_ stream: TCPStream) {
+        guard connections.count < configuration.maxConnections else {
+            connectionsRefusedAtCapacity += 1
+            stream.close()
+            return
+        }
         nextID += 1
         let connection = WebSocketConnection(
             id: nextID, stream: stream, peerAddress: Self.peerAddress(of: stream), now: loop.nowMilliseconds,
@@ -93,8 +100,14 @@ public final class WebSocketServer {
         stream.onClose = { [unowned self, unowned connection] in closed(connection) }
         if case .http(let parser) = connection.phase {
             parser.bodyAllowance = { [unowned self, unowned connection] head in
-                delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
+                let allowance = delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
                     ?? .success(configuration.httpLimits.maxBodyBytes)
+                // An upload on a slow connection is given the time its size needs.
+                if case .success(let bytes) = allowance, bytes > configuration.httpLimits.maxBodyBytes {
+                    let needed = UInt64(bytes) * 1000 / UInt64(max(1, configuration.minUploadBytesPerSecond))
+                    connection.httpDeadline = max(connection.httpDeadline, loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds + needed)
+                }
+                return allowance
             }
         }
         // A proxy's connections are counted against the client each request names.
@@ -147,7 +160,8 @@ public final class WebSocketServer {
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
             connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
             request.arrivedOverTLS = configuration.trustedProxies.contains(connection.peerAddress)
-                && request.header("X-Forwarded-Proto")?.equalsIgnoringASCIICase("https") == true
+                && request.headerList("X-Forwarded-Proto")?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces)
+                    .equalsIgnoringASCIICase("https") == true
             if connection.countedNetwork == nil, !count(connection, as: connection.clientAddress) {
                 reject(connection, with: Self.tooManyConnections)
                 return
@@ -175,6 +189,7 @@ public final class WebSocketServer {
                 // and never reads holds one answer in the server's memory, not a pile of them.
                 connection.stream.whenQueueBelow(self.configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
                     guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
+                    connection.httpDeadline = self.loop.nowMilliseconds + self.configuration.handshakeTimeoutMilliseconds
                     connection.stream.startReading()
                     if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
                 }
@@ -242,7 +257,7 @@ public final class WebSocketServer {
             let quiet = now &- connection.lastActivity
             switch connection.phase {
             case .http:
-                if now &- connection.acceptedAt > configuration.handshakeTimeoutMilliseconds { connection.stream.close() }
+                if now > connection.httpDeadline { connection.stream.close() }
             case .webSocket(let session):
                 if let since = connection.closingSince {
                     if now &- since > configuration.closeTimeoutMilliseconds { connection.stream.close() }
@@ -259,10 +274,12 @@ public final class WebSocketServer {
     }
 
     /// The client behind a trusted proxy is the last address its `X-Forwarded-For` lists (the one
-    /// the proxy itself added); anyone else is their own peer address.
+    /// the proxy itself added), all of the header's lines taken as one list: a proxy that appends
+    /// a line of its own after the client's leaves the client's words first, never last. Anyone
+    /// else is their own peer address.
     private func clientAddress(of request: HTTPMessage, peer: [UInt8]) -> [UInt8] {
         guard configuration.trustedProxies.contains(peer) else { return peer }
-        guard let forwarded = request.header("X-Forwarded-For")?.split(separator: ",").last else { return [] }
+        guard let forwarded = request.headerList("X-Forwarded-For")?.split(separator: ",").last else { return [] }
         return IPAddress.bytes(String(forwarded)) ?? []
     }
 

@@ -16,14 +16,21 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     /// from the first byte (plain HTTP included); behind a trusted proxy, from the request that
     /// names the client.
     public var maxConnectionsPerNetwork = 64
+    /// Connections open at once from everyone together: past it a new connection is closed at
+    /// once, so the server never runs out of file descriptors (`haven serve` sets it below its
+    /// open-files limit).
+    public var maxConnections = 16_000
     /// Limits on HTTP requests.
     public var httpLimits = HTTPLimits()
     /// Largest WebSocket message accepted; wslay closes with 1009 beyond it (its own default is ~2 GiB).
     public var maxMessageBytes = 160 * 1024
     /// Most bytes queued for one peer before it is disconnected as a slow consumer.
     public var maxQueuedBytes = 1024 * 1024
-    /// Time allowed from accept to a complete HTTP request or upgrade.
+    /// Time allowed from accept (or from the previous answer) to a complete HTTP request or upgrade.
     public var handshakeTimeoutMilliseconds: UInt64 = 10_000
+    /// The slowest an authorized upload may arrive: its body has this long per byte besides the
+    /// handshake time (a phone on a poor connection uploads a photo in a minute or more).
+    public var minUploadBytesPerSecond = 8 * 1024
     /// Quiet time after which the server pings a WebSocket peer.
     public var pingAfterMilliseconds: UInt64 = 30_000
     /// Quiet time after which a WebSocket peer is disconnected (it ignored the ping).

@@ -14,6 +14,7 @@ struct AddressLimiter {
     private var requestBuckets: [[UInt8]: TokenBucket] = [:]
     private var uploadBudgets: [[UInt8]: UploadBudget] = [:]
     private var downloadBuckets: [[UInt8]: TokenBucket] = [:]
+    private var messageByteBuckets: [[UInt8]: TokenBucket] = [:]
     private let settings: RateLimitSettings
     private let quotas: AttachmentQuotas
 
@@ -37,6 +38,7 @@ struct AddressLimiter {
             requestBuckets.removeAll()
             uploadBudgets.removeAll()
             downloadBuckets.removeAll()
+            messageByteBuckets.removeAll()
         }
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
         return (try? GenericHash.hash(IPAddress.network(of: address), key: key, outputLength: 16)) ?? []
@@ -78,6 +80,12 @@ struct AddressLimiter {
             uploadsPerHour: quotas.addressUploadsPerHour, bytesPerHour: quotas.addressBytesPerHour, now: now)])
     }
 
+    /// Takes the bytes of a message from this address's hour, if it has them.
+    mutating func takeMessageBytes(_ addressKey: [UInt8], bytes: Int, now: UInt64) -> Bool {
+        let perHour = settings.addressMessageBytesPerHour
+        return messageByteBuckets[addressKey, default: TokenBucket(rate: perHour / 3600, burst: perHour, now: now)].take(Double(bytes), now: now)
+    }
+
     /// Whether this address may download another attachment now (it has not spent its hour's bytes).
     mutating func mayDownload(_ addressKey: [UInt8], now: UInt64) -> Bool {
         let fresh = downloadBucket(now: now)
@@ -103,5 +111,6 @@ struct AddressLimiter {
         requestBuckets = requestBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
         downloadBuckets = downloadBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        messageByteBuckets = messageByteBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
     }
 }

@@ -9,6 +9,8 @@ struct UploadGrant {
     let member: MemberID
     let connection: Int
     let expires: Int64
+    /// An upload's head came with this token: it uploads nothing else.
+    var uploadStarted = false
 }
 
 extension HavenServer {
@@ -61,9 +63,11 @@ extension HavenServer {
         let refuse = { (status: Int, code: String, message: String) -> Result<Int, HTTPParseError> in
             .failure(.refused(status: status, code: code, message: message, headers: self.corsHeaders(for: head)))
         }
-        guard let (_, grant) = uploadGrant(for: head), let session = sessions[grant.connection] else {
+        guard let (token, grant) = uploadGrant(for: head), !grant.uploadStarted, let session = sessions[grant.connection] else {
             return refuse(401, "unauthorized", "an attachment token from the session is needed")
         }
+        // A token uploads once, from its head on: a head whose body never comes has used it.
+        uploadTokens[token]?.uploadStarted = true
         guard let length = head.header("Content-Length").flatMap({ Int($0) }), length > 0 else {
             return refuse(411, "length_required", "an upload states its length")
         }
@@ -183,7 +187,10 @@ extension HavenServer {
             refuse(session, code: "suspended", message: "you are suspended; calls are not available for now")
             return
         }
-        guard let call = calls[callID], call.involves(connection: session.connection.id, member: member.member) else {
+        // The member being rung needs a relay to answer; the caller only once they have.
+        guard let call = calls[callID], call.involves(connection: session.connection.id, member: member.member),
+              member.member == call.callee || call.calleeConnection != nil
+        else {
             refuse(session, code: "no_call", message: "relay credentials are given for a call in progress only", call: callID)
             return
         }

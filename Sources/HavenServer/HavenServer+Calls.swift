@@ -155,12 +155,14 @@ extension HavenServer {
         return nil
     }
 
+    /// Rings are counted per identity, whatever connections it rings from.
     private func takeRingToken(_ session: Session) -> Bool {
+        guard let caller = session.member?.member else { return false }
         let settings = configuration.calls
         let now = loop.nowMilliseconds
-        var bucket = session.ringBucket ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
+        var bucket = ringBuckets[caller] ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
         let allowed = bucket.take(now: now)
-        session.ringBucket = bucket
+        ringBuckets[caller] = bucket
         return allowed
     }
 

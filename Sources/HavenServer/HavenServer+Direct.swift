@@ -11,7 +11,7 @@ extension HavenServer {
             refuse(session, code: "sender_mismatch", message: "message sender is not the logged-in member", id: message.id)
             return
         }
-        guard allowMessage(session, id: message.id) else { return }
+        guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
         let stored = FrameCodec.encodeValue(message)
         let sender = member.member.bytes
         let recipient = message.recipient.bytes

@@ -99,6 +99,8 @@ extension HavenServer {
             config["logo"] = widget.logo
             config["openingHours"] = widget.openingHours
             config["relayOnlyCalls"] = configuration.turn?.relayOnly ?? false
+            // Without a relay a call shows each side's address: members are asked first.
+            config["relayAvailable"] = configuration.turn != nil
             let body = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])).map(Array.init) ?? []
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
         case "/v1/availability":
@@ -136,6 +138,8 @@ extension HavenServer {
             ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(counters.deliveries)"),
             ("haven_slow_consumers_disconnected_total", "counter", "Clients disconnected for not reading fast enough.",
              "\(network?.slowConsumersDisconnected ?? 0)"),
+            ("haven_connections_refused_at_capacity_total", "counter", "Connections closed on arrival because the server held its most.",
+             "\(network?.connectionsRefusedAtCapacity ?? 0)"),
             ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
             ("haven_calls_rung_total", "counter", "Calls that started ringing.", "\(counters.callsRung)"),

@@ -55,19 +55,39 @@ extension HavenServer {
     }
 
     /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
-    func allowMessage(_ session: Session, id: MessageID) -> Bool {
-        if let member = session.member?.member, sanctions.isSuspended(member, now: configuration.now()) {
+    /// A message of `bytes` also takes from the identity's and the address's bytes for the hour,
+    /// so nobody fills the disk with messages (attachments have budgets of their own).
+    func allowMessage(_ session: Session, id: MessageID, bytes: Int) -> Bool {
+        guard let member = session.member?.member else { return false }
+        if sanctions.isSuspended(member, now: configuration.now()) {
             refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)
             return false
         }
         let now = loop.nowMilliseconds
         let identityAllows = session.messageBucket?.take(now: now) ?? false
         if identityAllows && addresses.allowMessage(session.addressKey, now: now) {
+            guard takeMessageBytes(bytes, member: member, session: session, now: now) else {
+                counters.rateLimited += 1
+                strike(session, message: "you have written a great deal this hour; this message was not stored, try again later", id: id)
+                return false
+            }
             session.strikes = 0
             return true
         }
         counters.rateLimited += 1
         strike(session, message: "sending too fast; this message was not stored", id: id)
         return false
+    }
+
+    /// Takes `bytes` from the identity's hourly bytes (fewer for a new identity) and the
+    /// address's, from both or neither.
+    private func takeMessageBytes(_ bytes: Int, member: MemberID, session: Session, now: UInt64) -> Bool {
+        let limits = configuration.rateLimits
+        let perHour = session.isNewIdentity ? limits.newIdentityMessageBytesPerHour : limits.messageBytesPerHour
+        var mine = messageByteBuckets[member] ?? TokenBucket(rate: perHour / 3600, burst: perHour, now: now)
+        let allowed = mine.available(now: now) >= Double(bytes) && addresses.takeMessageBytes(session.addressKey, bytes: bytes, now: now)
+        if allowed { _ = mine.take(Double(bytes), now: now) }
+        messageByteBuckets[member] = mine
+        return allowed
     }
 }

@@ -31,7 +31,7 @@ extension HavenServer {
             refuse(session, code: "rate_limited", message: "you have sent many reports just now; staff will see them, please wait a little", id: report.id)
             return
         }
-        guard allowMessage(session, id: report.id) else { return }
+        guard allowMessage(session, id: report.id, bytes: FrameCodec.encodeValue(report).count) else { return }
         let stored = FrameCodec.encodeValue(report)
         let reporter = member.member
         let now = configuration.now()

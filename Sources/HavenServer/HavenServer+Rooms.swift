@@ -125,7 +125,7 @@ extension HavenServer {
             refuse(session, code: "invalid_field", message: "logLength is longer than the room's log", id: envelope.id)
             return
         }
-        guard allowMessage(session, id: envelope.id) else { return }
+        guard allowMessage(session, id: envelope.id, bytes: envelope.ciphertext.bytes.count) else { return }
         do {
             try envelope.verifySignature()
         } catch {

@@ -29,6 +29,10 @@ final class HavenServer: WebSocketServerDelegate {
     var uploadBudgets: [MemberID: UploadBudget] = [:]
     /// The reports each identity may still file.
     var reportBuckets: [MemberID: TokenBucket] = [:]
+    /// The calls each identity may still start.
+    var ringBuckets: [MemberID: TokenBucket] = [:]
+    /// The bytes of messages each identity may still store this hour.
+    var messageByteBuckets: [MemberID: TokenBucket] = [:]
     var calls: [WireBytes: ActiveCall] = [:]
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
@@ -85,6 +89,8 @@ final class HavenServer: WebSocketServerDelegate {
         let work = newIdentityRate.bits(now: loop.nowMilliseconds)
         let challenge = AuthChallenge(server: configuration.serverName, work: work > 0 ? work : nil)
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
+        // A slow phone solving a hard proof gets the time it needs (about 20,000 hashes a second).
+        session.loginDeadline = loop.nowMilliseconds + configuration.loginTimeoutMilliseconds + (UInt64(1) << UInt64(work)) / 20
         connection.context = session
         sessions[connection.id] = session
         guard addresses.allowConnection(addressKey, now: loop.nowMilliseconds) else {
@@ -178,6 +184,7 @@ final class HavenServer: WebSocketServerDelegate {
                 let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
                 let age = Double(configuration.now() - createdAt)
                 let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
+                session.isNewIdentity = isNew
                 let limits = configuration.rateLimits
                 session.messageBucket = TokenBucket(
                     rate: isNew ? limits.newIdentityMessagesPerSecond : limits.messagesPerSecond,
@@ -299,13 +306,15 @@ final class HavenServer: WebSocketServerDelegate {
     private func sweep() {
         let now = loop.nowMilliseconds
         for session in sessions.values where session.member == nil {
-            if now &- session.connection.acceptedAt > configuration.loginTimeoutMilliseconds {
+            if now > session.loginDeadline {
                 session.connection.close(.timeout, reason: "login timed out")
             }
         }
         addresses.prune(now: now)
         uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
         reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        ringBuckets = ringBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        messageByteBuckets = messageByteBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
         expireRinging()
         sweepWaitingLine()
     }

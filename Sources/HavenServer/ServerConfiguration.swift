@@ -84,6 +84,12 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var newIdentityMessageBurst = 8.0
     /// How long an identity counts as new.
     public var newIdentityWindowSeconds = 300.0
+    /// Bytes of messages (room, private, reports) one identity may store per hour...
+    public var messageBytesPerHour = 50.0 * 1024 * 1024
+    /// ...in its first ``newIdentityWindowSeconds``...
+    public var newIdentityMessageBytesPerHour = 5.0 * 1024 * 1024
+    /// ...and one client address, whatever identities it uses.
+    public var addressMessageBytesPerHour = 100.0 * 1024 * 1024
     /// Messages per client address (keyed hash of it, in memory only).
     public var addressMessagesPerSecond = 50.0
     /// Burst per client address.
@@ -167,6 +173,9 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressFrameBurst = 1e9
         settings.addressRequestsPerSecond = 1e9
         settings.addressRequestBurst = 1e9
+        settings.messageBytesPerHour = 1e15
+        settings.newIdentityMessageBytesPerHour = 1e15
+        settings.addressMessageBytesPerHour = 1e15
         return settings
     }()
 }

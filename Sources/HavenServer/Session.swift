@@ -23,10 +23,15 @@ final class Session {
 
     let connection: WebSocketConnection
     let addressKey: [UInt8]
+    /// Loop time (ms) by which this connection must have logged in: longer while the challenge
+    /// asks for more proof of work.
+    var loginDeadline: UInt64 = .max
     var state: State
     var rooms: [RoomID: Subscription] = [:]
     var direct: Subscription?
     var messageBucket: TokenBucket?
+    /// Whether the identity is in its first ``RateLimitSettings/newIdentityWindowSeconds``.
+    var isNewIdentity = true
     /// Every frame that is not a message (those have ``messageBucket``).
     var frameBucket: TokenBucket?
     /// Epoch key bundles this connection may still share.
@@ -41,7 +46,6 @@ final class Session {
     var acceptsCalls = false
     /// A counsellor's device on which members may call them.
     var offersCalls = false
-    var ringBucket: TokenBucket?
     /// Joins and leaves of rooms.
     var roomBucket: TokenBucket?
     /// Changes to this connection's place in the line to a counsellor.

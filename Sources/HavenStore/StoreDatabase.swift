@@ -80,9 +80,10 @@ public final class StoreDatabase {
                 [.text(room), .blob(member), .integer(now)])
     }
 
-    /// Records that `member` left `room`.
+    /// Records that `member` left `room`, and forgets the bundles that gave them its current key.
     public func removeRoomMember(room: String, member: [UInt8]) throws {
         try run("DELETE FROM room_members WHERE room = ? AND member = ?", [.text(room), .blob(member)])
+        try forgetCurrentKey(room: room, recipient: member)
     }
 
     /// Whether `member` is a member of `room`.

@@ -89,9 +89,14 @@ struct Serve: ParsableCommand {
         if configuration.widget.crisisContacts.isEmpty {
             ServerLog.warning("no [widget] crisis_contacts: the crisis button shows general emergency numbers only; set your local ones (docs/operations.md)")
         }
+        if configuration.turn == nil {
+            ServerLog.warning("no [turn] relay: members take calls only if they allow a direct connection, which shows their address to the counsellor (docs/operations.md)")
+        }
         ProcessLimits.disableCoreDumps()
         let files = ProcessLimits.raiseOpenFiles(to: 65_536)
-        ServerLog.info("open-files limit is \(files); core dumps are disabled")
+        // Room for the database, the listener and logs besides the connections.
+        configuration.network.maxConnections = max(64, Int(files) - 256)
+        ServerLog.info("open-files limit is \(files), so at most \(configuration.network.maxConnections) connections; core dumps are disabled")
         let server: RunningServer
         do {
             server = try RunningServer.start(configuration)

@@ -83,6 +83,11 @@ import TOMLKit
 /// address_frame_burst = 600.0
 /// key_bundles_per_second = 50.0   # per connection: one per member of a room at each new epoch
 /// key_bundle_burst = 500.0
+/// message_bytes_per_hour = 52428800.0           # bytes of messages one identity stores per hour...
+/// new_identity_message_bytes_per_hour = 5242880.0   # ...in its first minutes...
+/// address_message_bytes_per_hour = 104857600.0  # ...and one address, whatever identities it uses
+/// reports_per_minute = 6.0      # per identity (and address_reports_per_minute per network)
+/// report_burst = 10.0
 /// address_requests_per_second = 20.0   # plain HTTP requests per client address
 /// address_request_burst = 200.0
 /// ```
@@ -127,6 +132,11 @@ struct ServeConfigFile: Decodable {
         var addressRequestBurst: Double?
         var keyBundlesPerSecond: Double?
         var keyBundleBurst: Double?
+        var messageBytesPerHour: Double?
+        var newIdentityMessageBytesPerHour: Double?
+        var addressMessageBytesPerHour: Double?
+        var reportsPerMinute: Double?
+        var reportBurst: Double?
 
         enum CodingKeys: String, CodingKey {
             case messagesPerSecond = "messages_per_second", messageBurst = "message_burst"
@@ -142,6 +152,9 @@ struct ServeConfigFile: Decodable {
             case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
             case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
             case keyBundlesPerSecond = "key_bundles_per_second", keyBundleBurst = "key_bundle_burst"
+            case messageBytesPerHour = "message_bytes_per_hour", newIdentityMessageBytesPerHour = "new_identity_message_bytes_per_hour"
+            case addressMessageBytesPerHour = "address_message_bytes_per_hour"
+            case reportsPerMinute = "reports_per_minute", reportBurst = "report_burst"
         }
 
         func apply(to limits: inout RateLimitSettings) {
@@ -164,6 +177,11 @@ struct ServeConfigFile: Decodable {
             if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
             if let keyBundlesPerSecond { limits.keyBundlesPerSecond = keyBundlesPerSecond }
             if let keyBundleBurst { limits.keyBundleBurst = keyBundleBurst }
+            if let messageBytesPerHour { limits.messageBytesPerHour = messageBytesPerHour }
+            if let newIdentityMessageBytesPerHour { limits.newIdentityMessageBytesPerHour = newIdentityMessageBytesPerHour }
+            if let addressMessageBytesPerHour { limits.addressMessageBytesPerHour = addressMessageBytesPerHour }
+            if let reportsPerMinute { limits.reportsPerMinute = reportsPerMinute }
+            if let reportBurst { limits.reportBurst = reportBurst }
         }
     }
 

@@ -28,7 +28,7 @@ import Testing
         let greedy = try RawSocket(port: server.port)
         greedy.shrinkReceiveBuffer()
         greedy.send(String(repeating: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", count: 100))
-        _ = try await waitFor("the first answer") { server.requestsAnswered >= 1 ? true : nil }
+        _ = try await waitFor("the first answer", timeout: 30) { server.requestsAnswered >= 1 ? true : nil }
         // A round trip on another connection: the server has taken in what it was sent before.
         let other = try RawSocket(port: server.port)
         other.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -37,6 +37,17 @@ import Testing
         #expect(server.requestsAnswered < 10, "\(server.requestsAnswered) MB of answers queued for a client that reads none of them")
 
         #expect(greedy.read(atLeast: 16).starts(with: Array("HTTP/1.1 200 OK".utf8)), "the answers are there to read, in order")
+    }
+
+    @Test func pastItsMostConnectionsTheServerClosesNewOnesAndServesTheRest() throws {
+        let server = try EchoServer { $0.maxConnections = 3 }
+        defer { server.stop() }
+        let held = try (0..<3).map { _ in try RawSocket(port: server.port) }
+        let extra = try RawSocket(port: server.port)
+        extra.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(extra.readToEnd().isEmpty, "a fourth connection was served")
+        held[0].send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(String(decoding: held[0].readToEnd(), as: UTF8.self).hasSuffix("hello"))
     }
 
     @Test func malformedRequestGets400WithAJSONError() throws {

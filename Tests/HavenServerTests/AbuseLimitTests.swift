@@ -27,6 +27,21 @@ import Testing
 
     func storedBlobs(_ server: TestServer) throws -> Int64 { try server.count("SELECT COUNT(*) FROM blobs") }
 
+    @Test func messagesHaveBytesForTheHourSoNobodyFillsTheDisk() async throws {
+        let server = try TestServer { $0.rateLimits.newIdentityMessageBytesPerHour = 40_000 }
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        let long = String(repeating: "z", count: 15_000)
+        for index in 0..<2 { _ = try await writer.client.send("\(index) \(long)", to: lobby) }
+        let refused = ClientError.refused(code: "rate_limited", message: "you have written a great deal this hour; this message was not stored, try again later")
+        await #expect(throws: refused) { _ = try await writer.client.send("2 \(long)", to: lobby) }
+        #expect(try server.count("SELECT COUNT(*) FROM room_messages") == 2)
+        // Short words still fit what is left.
+        _ = try await writer.client.send("still here", to: lobby)
+    }
+
     @Test func aHistoryOfLargeMessagesReachesANewcomerInsteadOfCuttingThemOff() async throws {
         let server = try TestServer { $0.rateLimits = .unlimited }
         let loop = try ClientLoop()
@@ -98,6 +113,41 @@ import Testing
         let tooLarge = String(decoding: elsewhere.readToEnd(), as: UTF8.self)
         #expect(tooLarge.hasPrefix("HTTP/1.1 413"), "\(tooLarge.prefix(40))")
         #expect(tooLarge.contains("nosniff"), "refusals carry the safe headers too")
+    }
+
+    @Test func anUploadTokenIsUsedUpByItsHeadEvenWithoutABody() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        let head = "POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Length: 5000000\r\n\r\n"
+        do {
+            let abandoned = try RawSocket(port: server.port)
+            abandoned.send(head)
+        }
+        let again = try RawSocket(port: server.port)
+        again.send(head)
+        #expect(String(decoding: again.readToEnd(), as: UTF8.self).hasPrefix("HTTP/1.1 401"), "one token, one upload head")
+    }
+
+    @Test func aSlowUploadIsGivenTheTimeItsSizeNeeds() async throws {
+        let server = try TestServer {
+            $0.network.handshakeTimeoutMilliseconds = 1_000
+            $0.network.minUploadBytesPerSecond = 100_000
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        let socket = try RawSocket(port: server.port)
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Length: 200000\r\n\r\n")
+        // A phone on a poor connection: half the body, a pause past the handshake time, the rest.
+        socket.send([UInt8](repeating: 1, count: 100_000))
+        try await Task.sleep(for: .milliseconds(1_500))
+        socket.send([UInt8](repeating: 2, count: 100_000))
+        let answer = String(decoding: socket.readToEnd(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 
     @Test func httpRequestsFromOneNetworkHaveABudget() async throws {

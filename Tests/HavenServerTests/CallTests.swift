@@ -159,6 +159,30 @@ import Testing
         #expect(try await ana.waitForError("ring_rate_limited").message == "too many calls started; wait a minute")
     }
 
+    @Test func ringsAreCountedPerIdentityWhateverTheConnection() async throws {
+        let scene = try await scene {
+            $0.calls.ringBurst = 2
+            $0.calls.ringsPerMinute = 0.01
+        }
+        let ana = scene.counsellor
+        await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
+        let identity = try SigningKeyPair.generate()
+        let alice = try TestClient("Quiet Otter", loop: scene.loop.loop, identity: identity, organisation: organisation.publicKey)
+        _ = try await alice.enter(scene.server, room: lobby)
+        for round in 1...2 {
+            let call = CallID()
+            try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
+            _ = try await ana.waitForSignal(.ring, from: alice.member, count: round)
+            try await alice.client.sendCallSignal(call.signal(.hangup, reason: "changed my mind"), to: ana.member)
+            _ = try await ana.waitForSignal(.hangup, from: alice.member, count: round)
+        }
+        // The same identity on a new connection has no fresh rings to spend.
+        let again = try TestClient("Quiet Otter", loop: scene.loop.loop, identity: identity, organisation: organisation.publicKey)
+        _ = try await again.enter(scene.server, room: lobby)
+        try await again.client.sendCallSignal(CallID().ring(.audio), to: ana.member)
+        #expect(try await again.waitForError("ring_rate_limited").message == "too many calls started; wait a minute")
+    }
+
     @Test func aCallerWhoDropsWhileRingingStopsTheRinging() async throws {
         let scene = try await scene()
         let ana = scene.counsellor

@@ -197,6 +197,15 @@ import Testing
         #expect(try upgrade(from: "203.0.113.7").contains("too many connections from this network"), "the flooding visitor is held back")
         #expect(try upgrade(from: "198.51.100.20").contains("challenge"), "the next visitor is not locked out with them")
         #expect(try upgrade(from: "2001:db8:1:2::5").contains("challenge"))
+        // A proxy that adds its own line after the client's: the client's words come first and do
+        // not count, whatever address they name.
+        func upgrade(claiming claimed: String, from visitor: String) throws -> String {
+            let socket = try RawSocket(port: server.port)
+            socket.send(RawSocket.upgradeRequest(extra: "X-Forwarded-For: \(claimed)\r\nX-Forwarded-For: \(visitor)\r\n"))
+            return String(decoding: socket.read(atLeast: 180), as: UTF8.self)
+        }
+        #expect(try upgrade(claiming: "192.0.2.77", from: "203.0.113.7").contains("too many connections"), "a spoofed first line is not the client")
+        #expect(try upgrade(claiming: "203.0.113.7", from: "192.0.2.55").contains("challenge"), "nor can it pin its limits on someone else")
 
         // Metrics are for this machine, not for anyone the proxy forwards (or forwards unnamed).
         #expect(try await get(server.port, "/metrics", headers: ["X-Forwarded-For": "203.0.113.9"]).statusCode == 403)

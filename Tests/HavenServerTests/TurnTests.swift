@@ -24,6 +24,9 @@ import Testing
         let call = CallID()
         try await ana.client.sendCallSignal(call.ring(.audio), to: alice.member)
         _ = try await alice.waitForSignal(.ring, from: ana.member)
+        let ringing = try await alice.client.turnCredentials(for: call.id)
+        try await alice.client.sendCallSignal(call.accept(.audio), to: ana.member)
+        _ = try await ana.waitForSignal(.accept, from: alice.member)
 
         let credentials = try await ana.client.turnCredentials(for: call.id)
         #expect(credentials.urls == ["turn:127.0.0.1:3478"])
@@ -33,8 +36,7 @@ import Testing
         let expiry = try #require(Int64(parts[0]))
         #expect(abs(expiry - (Int64(Date().timeIntervalSince1970) + 300)) < 5, "valid for five minutes by default")
         #expect(credentials.credential == Data(HMACSHA1.authenticate(Array(credentials.username.utf8), key: secret)).base64EncodedString())
-        let ringing = try await alice.client.turnCredentials(for: call.id)
-        #expect(ringing.username != credentials.username, "the member being rung gets their own")
+        #expect(ringing.username != credentials.username, "the member being rung got their own")
     }
 
     @Test func onlyThePartiesOfARingingOrLiveCallGetCredentials() async throws {
@@ -49,6 +51,9 @@ import Testing
         try await ana.client.sendCallSignal(call.ring(.audio), to: alice.member)
         _ = try await alice.waitForSignal(.ring, from: ana.member)
         await #expect(throws: noCall, "someone else does not get a relay for their call") { try await bob.client.turnCredentials(for: call.id) }
+        await #expect(throws: noCall, "the caller gets one once the call is answered, not for ringing") {
+            try await ana.client.turnCredentials(for: call.id)
+        }
         try await alice.client.sendCallSignal(call.accept(.audio), to: ana.member)
         _ = try await ana.waitForSignal(.accept, from: alice.member)
         _ = try await alice.client.turnCredentials(for: call.id)

@@ -96,7 +96,7 @@ def calls_without_relay(browsers):
         ana = start(server, "Ana", url=invite_link(server))
         alice = start(server, "Quiet Otter", direct=True)
         bob = start(server, "Calm Heron", audio_only=True)
-        carol = start(server, "Kind Fox", takes_calls=False)
+        carol = start(server, "Kind Fox", takes_calls=False, direct=True)
         browsers.extend([ana, alice, bob, carol])
         for driver, text in ((alice, "hello from Alice"), (bob, "hello from Bob"), (carol, "hello from Carol")):
             driver.find_element(By.ID, "composer").send_keys(text + "\n")
@@ -139,17 +139,18 @@ def calls_without_relay(browsers):
         wait_for_text(ana, "call-status", "Quiet Otter (member) ended the call")
         print("  ok  mute, camera off, switch to audio only, duration and quality work; a hang-up ends both sides")
 
-        # Bob did not allow a direct connection and this server has no relay: his device never
-        # offers its address, and both sides are told why the call did not connect.
+        # This server has no relay, and Bob did not allow a direct connection: his page says so, he
+        # takes no calls, and the counsellor hears it before he is rung.
+        open_drawer(bob)
+        assert "you are called only if you allow that below" in bob.find_element(By.ID, "calls-note").text
+        close_drawer(bob)
         message_action(row(ana, "hello from Bob"), "Audio call")
-        wait_for_text(bob, "call-status", "Ana (verified counsellor) is calling you")
-        bob.find_element(By.ID, "call-accept-audio").click()
-        wait_for_text(bob, "call-status", "no relay is available to keep your network address private")
-        wait_for_text(ana, "call-status", "Calm Heron (member) takes relayed calls only")
-        assert media_bytes(bob) == (0, 0) and media_bytes(ana) == (0, 0)
-        print("  ok  without a relay, a member who did not allow a direct connection is never connected directly")
+        wait_for_text(ana, "call-status", "this member does not take calls")
+        assert "calling you" not in bob.find_element(By.ID, "call-status").text
+        print("  ok  without a relay, a member who did not allow a direct connection is not rung (their address stays theirs)")
         open_drawer(bob)
         bob.find_element(By.ID, "direct-calls").click()
+        assert "You allowed a direct connection" in bob.find_element(By.ID, "calls-note").text
         close_drawer(bob)
 
         # Bob's standing preference is audio only: he is never asked for video, and no camera opens.

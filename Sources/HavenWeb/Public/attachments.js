@@ -45,7 +45,12 @@ export class Attachments {
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
     // A token uploads once: each upload has its own, and downloads keep theirs.
     const { token } = await this.requestToken();
-    const response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${token}` } });
+    let response;
+    try {
+      response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${token}` } });
+    } catch {
+      return { problem: t("attachmentConnectionLost") };
+    }
     if (!response.ok) return { problem: t(uploadProblems[response.status] ?? "attachmentUploadFailed") };
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };

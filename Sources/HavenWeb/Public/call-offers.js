@@ -11,22 +11,34 @@ export class CallOffers {
   /** `element(id)` finds the settings and the list; `people` names, badges and knows roles;
    *  `myID` is this member; `send(frame)` sends; `isConnected()` says whether a call can start;
    *  `start(member, media)` rings; `said(text)` tells the member why not. */
-  constructor({ document, element, storage, people, myID, send, isConnected, start, said }) {
-    Object.assign(this, { document, element, people, myID, send, isConnected, start, said, offers: new Set() });
+  constructor({ document, element, storage, people, myID, send, isConnected, start, said, relayAvailable }) {
+    Object.assign(this, { document, element, people, myID, send, isConnected, start, said, relayAvailable, offers: new Set() });
+    this.describeCalls();
     for (const [id, key] of settings) {
       if (storage.getItem(key) !== null) element(id).checked = storage.getItem(key) === "true";
       element(id).addEventListener("change", () => {
         storage.setItem(key, String(element(id).checked));
+        this.describeCalls();
         this.sendPreferences();
         this.show();
       });
     }
   }
 
-  /** Tells the server whether this device takes calls (and, for a counsellor, offers them). */
+  /** Tells the server whether this device takes calls (and, for a counsellor, offers them). A
+   *  member takes none that would show their address: without a relay, only once they allow a
+   *  direct connection (so a counsellor hears so before anyone is rung). */
   sendPreferences() {
-    const offerCalls = this.people.roles.get(this.myID) === "counsellor" && this.element("offer-calls").checked;
-    this.send({ type: "callPreferences", acceptCalls: this.element("accept-calls").checked, offerCalls });
+    const role = this.people.roles.get(this.myID);
+    const offerCalls = role === "counsellor" && this.element("offer-calls").checked;
+    const private_ = this.relayAvailable || this.element("direct-calls").checked || Boolean(role);
+    this.send({ type: "callPreferences", acceptCalls: this.element("accept-calls").checked && private_, offerCalls });
+  }
+
+  /** What the calls settings say depends on whether calls can keep a member's address private. */
+  describeCalls() {
+    const direct = this.element("direct-calls").checked;
+    this.element("calls-note").textContent = t(this.relayAvailable && !direct ? "callsNote" : direct ? "callsNoteDirect" : "callsNoteNoRelay");
   }
 
   /** `member` started or stopped offering calls (counted only while verified as a counsellor). */

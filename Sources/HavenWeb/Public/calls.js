@@ -41,11 +41,12 @@ export class Calls {
    * @param options.send sends one frame to the server
    * @param options.nameOf a member id -> display name
    * @param options.turn resolves to TURN credentials for a call id, or null when there are none
+   * @param options.relayAvailable whether the service has a relay for calls
    * @param options.relayOnly says whether to use only relayed ICE candidates (never reveal this
    *   device's address): always for a member who did not allow a direct connection
    */
-  constructor({ sodium, protocol, me, send, nameOf, turn, relayOnly }) {
-    Object.assign(this, { sodium, protocol, me, send, nameOf, turn, relayOnly });
+  constructor({ sodium, protocol, me, send, nameOf, turn, relayOnly, relayAvailable }) {
+    Object.assign(this, { sodium, protocol, me, send, nameOf, turn, relayOnly, relayAvailable });
     this.current = null;
     this.title = null;           // the page title while an incoming call changes it
     $("call-accept-video").addEventListener("click", () => this.accept(true));
@@ -64,6 +65,8 @@ export class Calls {
   /** Rings `peer`; `media` is "video" or "audio" (always audio with the audio-only preference). */
   async start(peer, media) {
     if (this.current) { this.show(t("callAlreadyInCall")); return; }
+    // Said before anyone is rung, not after they answer.
+    if (this.relayOnly() && !this.relayAvailable) { this.show(t("callNeedsRelay")); return; }
     const call = await this.prepare(peer, this.audioOnly ? "audio" : media);
     this.signal({ kind: "ring", media: call.media, fingerprint: call.fingerprint });
     this.show(t(call.media === "video" ? "callCallingVideo" : "callCallingAudio", { name: this.nameOf(peer) }), { controls: true });

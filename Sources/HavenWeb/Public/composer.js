@@ -83,15 +83,24 @@ export class Composer {
     box.value = "";
   }
 
+  // The file goes out (or is said not to, beside the picker, which is cleared either way so the
+  // same file can be picked again).
   async sendFile() {
     const input = this.element("attach");
+    const status = this.element("attach-status");
     const file = input.files[0];
     const room = this.room();
     if (!file || !this.rooms.canSend(room)) return;
-    const { attachment, problem } = await this.attachments.upload(file);
-    if (problem) { this.said(problem); return; }
-    this.post(room, { attachment });
+    status.textContent = t("attachmentSending", { name: file.name });
+    let outcome;
+    try {
+      outcome = await this.attachments.upload(file);
+    } catch {
+      outcome = { problem: t("attachmentUploadFailed") };
+    }
     input.value = "";
+    status.textContent = outcome.problem ?? "";
+    if (outcome.attachment) this.post(room, { attachment: outcome.attachment });
   }
 
   // The sender's name and clock go inside the encrypted body, signed with it.

@@ -154,8 +154,8 @@ export function haven(sodium) {
     },
     /** Finds the proof of `bits` of work a new identity shows at login: the first little-endian
      *  counter that works, as the server and the reference find it. It yields to the page between
-     *  batches, so a phone stays responsive while it works. */
-    async solveProofOfWork(server, nonce, member, bits) {
+     *  batches, so a phone stays responsive while it works, and gives up (null) once `abandoned()`. */
+    async solveProofOfWork(server, nonce, member, bits, abandoned = () => false) {
       const prefix = new Canonical("haven/v1/proof-of-work").field(server).field(nonce).field(member).bytes();
       const attempt = new Uint8Array(prefix.length + 8);
       attempt.set(prefix);
@@ -164,7 +164,10 @@ export function haven(sodium) {
       for (let value = 0n; ; value += 1n) {
         counter.setBigUint64(0, value, true);
         if (leadingZeroBits(sodium.blake2b(attempt, empty, 32)) >= bits) return attempt.slice(prefix.length);
-        if (value % 4096n === 4095n) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (value % 4096n === 4095n) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          if (abandoned()) return null;
+        }
       }
     },
     frankingCommitment,

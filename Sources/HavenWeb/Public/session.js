@@ -6,6 +6,10 @@ import { b64, unb64 } from "./haven-protocol.js";
 import { Connection } from "./connection.js";
 import { t } from "./strings.js";
 
+// The most proof of work a page does: what a Haven server asks at the height of a flood (20 bits)
+// and a margin; a server asking more is not doing what Haven servers do.
+const maxWork = 22;
+
 export class Session {
   /** `anchors` say where the server is and which server name to expect; `name()` is the member's
    *  name; `rooms`, `calls` and `outbox` are the page's; `roomKind(room)` says whether a room is
@@ -68,8 +72,16 @@ export class Session {
     const signature = sodium.sign(protocol.authSignedBytes(frame.server, nonce, me.publicKey), me.secretKey);
     const auth = { type: "auth", member: b64(me.publicKey), signature: b64(signature), displayName: this.name() };
     if (frame.work > 0 && !this.welcomedOnce) {
+      // One solve per challenge: a connection that drops meanwhile takes its challenge with it,
+      // and the answer is never sent on another. A server cannot ask for more than the most any
+      // Haven server asks (docs/crypto.md).
+      const attempt = this.challenges = (this.challenges ?? 0) + 1;
       this.said(t("preparingIdentity"));
-      auth.proof = b64(await protocol.solveProofOfWork(frame.server, nonce, me.publicKey, Math.min(frame.work, 32)));
+      const slow = setTimeout(() => { if (this.challenges === attempt) this.said(t("preparingIdentitySlowly")); }, 3000);
+      const proof = await protocol.solveProofOfWork(frame.server, nonce, me.publicKey, Math.min(frame.work, maxWork), () => this.challenges !== attempt);
+      clearTimeout(slow);
+      if (!proof || this.challenges !== attempt) return;
+      auth.proof = b64(proof);
     }
     this.send(auth);
   }
@@ -95,6 +107,7 @@ export class Session {
   // The connection dropped: what is typed is kept and sent when it is back (the outbox), and the
   // page says so while it reconnects by itself.
   lost() {
+    this.challenges = (this.challenges ?? 0) + 1;
     this.bar.hidden = false;
     this.bar.ownerDocument.body.dataset.session = "down";
     this.said(t("reconnecting"));

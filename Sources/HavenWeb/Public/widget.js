@@ -159,12 +159,13 @@ function queueTaken(frame) {
 }
 
 const calls = new Calls({
-  sodium, protocol, me, send,
+  sodium, protocol, me, send, relayAvailable: Boolean(config.relayAvailable),
   relayOnly: () => config.relayOnlyCalls || (roles.get(myID) !== "counsellor" && !$("direct-calls").checked),
   nameOf: (id) => t(roles.has(id) ? "callPeerVerified" : "callPeerMember", { name: people.name(id), role: roleName(roles.get(id)) }),
   turn: (call) => new Promise((resolve) => { turnWaiters.push(resolve); send({ type: "requestTurn", call }); }),
 });
 const callOffers = new CallOffers({
+  relayAvailable: Boolean(config.relayAvailable),
   document, element: $, storage, people, myID, send, isConnected: () => session.isOpen, start: (member, media) => calls.start(member, media), said,
 });
 const roomView = new RoomView({
@@ -313,7 +314,7 @@ function received(frame) {
       break;
     case "synced":
       if (!frame.room) break;
-      said(t("inRoom", { room: frame.room }));
+      said(t("inRoom", { room: document.querySelector(`#rooms button[data-room="${CSS.escape(frame.room)}"]`)?.dataset.name ?? frame.room }));
       roomView.readers(frame.room);
       composer.update();
       outbox.retry();
