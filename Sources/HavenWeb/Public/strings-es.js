@@ -79,8 +79,8 @@ export const es = {
   sendingNewRoomKey: "enviando… (la sala está cambiando su clave)",
   waitingForConnection: "esperando la conexión… (se enviará)",
   sent: "enviado",
-  notSentRateLimited: "Todavía no se envió: estás enviando muy rápido. Lo intentamos de nuevo…",
-  notSentStoreFailed: "Todavía no se envió: el servicio no pudo guardarlo. Lo intentamos de nuevo…",
+  notSentRateLimited: "Todavía no se envió: estás enviando muy rápido. Lo volvemos a intentar…",
+  notSentStoreFailed: "Todavía no se envió: el servicio no pudo guardarlo. Lo volvemos a intentar…",
   notSentSuspended: "No se envió: el equipo de moderación pausó tus mensajes por ahora.",
   notSentNotAMember: "No se envió: ya no estás en esta sala.",
   notSentBanned: "No se envió: ya no puedes escribir aquí.",
@@ -309,7 +309,7 @@ export const es = {
   preparingIdentity: "preparando una identidad privada para ti…",
   preparingIdentitySlowly: "el servicio está muy solicitado, así que esto puede tardar hasta un minuto; mientras tanto puedes usar los contactos de crisis de arriba",
   reconnecting: "reconectando…",
-  connected: "conectado/a",
+  connected: "conexión lista",
   inRoom: "en {room}",
 
 
@@ -357,6 +357,6 @@ export const es = {
   olderReportsButton: "Ver reportes anteriores",
 
   // widget.js: going too fast
-  slowDown: "Eso fue un poco rápido: espera un momento e inténtalo de nuevo.",
+  slowDown: "Vas un poco rápido: espera un momento e inténtalo de nuevo.",
   queueSlowDown: "Cambiaste tu lugar en la fila varias veces seguidas: espera un momento y vuelve a pedirlo.",
 };
