@@ -26,7 +26,7 @@ def member_in_lobby(url: str, name: str):
     press_start(driver, name)
     wait_signed_in(driver)
     enter_lobby(driver, usable=False)   # a liar may keep the key from it
-    wait_for_text(driver, "status", "in lobby")
+    wait_for_text(driver, "status", "in Lobby")
     return driver
 
 

@@ -18,7 +18,7 @@ def member_in_lobby(driver, server, name):
     press_start(driver, name)
     wait_signed_in(driver)
     enter_lobby(driver)
-    wait_for_text(driver, "status", "in lobby")
+    wait_for_text(driver, "status", "in Lobby")
     WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
 
 

@@ -52,7 +52,7 @@ def main():
         press_start(driver)
         wait_signed_in(driver)
         # After Start the member lands in the default room, with the focus in the message box.
-        wait_for_text(driver, "status", "in lobby")
+        wait_for_text(driver, "status", "in Lobby")
         WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
         WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.activeElement.id") == "composer", "the composer is not focused")
         box = driver.execute_script("const r = document.getElementById('composer').getBoundingClientRect(); return [r.top, r.bottom, innerHeight]")
@@ -103,7 +103,7 @@ def main():
             assert accessibility_violations(spanish) == [], accessibility_violations(spanish)
             press_start(spanish)
             wait_signed_in(spanish)
-            wait_for_text(spanish, "status", "en lobby")   # the default room, in Spanish words
+            wait_for_text(spanish, "status", "en Lobby")   # the default room, in Spanish words
         finally:
             spanish.quit()
         print("  ok  a browser that prefers Spanish gets the widget in Spanish, with no axe-core findings")

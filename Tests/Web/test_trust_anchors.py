@@ -152,7 +152,7 @@ def revoked_or_second_key_staff_are_members():
             wait_signed_in(ana)
             WebDriverWait(ana, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rooms button"))
         enter_room(ana, "grief")
-        wait_for_text(ana, "status", "in grief")
+        wait_for_text(ana, "status", "in Grief group")
         WebDriverWait(ana, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
         wait_for_text(ana, "readers", "1 person can read this room")
         last = heads[(ana_id, "grief")]
