@@ -137,7 +137,9 @@ def calls_without_relay(browsers):
         alice.find_element(By.ID, "call-hangup").click()
         wait_for_text(alice, "call-status", "You ended the call")
         wait_for_text(ana, "call-status", "Quiet Otter (member) ended the call")
-        print("  ok  mute, camera off, switch to audio only, duration and quality work; a hang-up ends both sides")
+        alice.find_element(By.ID, "call-close").click()
+        WebDriverWait(alice, 10).until(lambda d: not d.find_element(By.ID, "call").is_displayed(), "the word about the ended call could not be put away")
+        print("  ok  mute, camera off, switch to audio only, duration and quality work; a hang-up ends both sides; the panel closes")
 
         # This server has no relay, and Bob did not allow a direct connection: his page says so, he
         # takes no calls, and the counsellor hears it before he is rung.

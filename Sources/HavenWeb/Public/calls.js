@@ -57,6 +57,7 @@ export class Calls {
     $("call-mute").addEventListener("click", () => this.toggle("audio", $("call-mute"), t("muteButton"), t("unmuteButton")));
     $("call-camera").addEventListener("click", () => this.toggle("video", $("call-camera"), t("cameraOffButton"), t("cameraOnButton")));
     $("call-audio-only").addEventListener("click", () => this.switchToAudioOnly());
+    $("call-close").addEventListener("click", () => { $("call").hidden = true; });
   }
 
   /** The member's standing preference: never open the camera. */
@@ -328,6 +329,8 @@ export class Calls {
     $("call-status").textContent = message;
     $("call-incoming").hidden = !incoming;
     $("call-controls").hidden = !controls;
+    // A word about a call that is over (or never began) can be put away.
+    $("call-close").hidden = incoming || controls;
     if (!controls) {
       $("call-duration").textContent = "00:00";
       $("call-quality").textContent = "";

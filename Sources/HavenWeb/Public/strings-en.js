@@ -221,6 +221,7 @@ export const en = {
   declineButton: "Decline",
   audioOnlySwitchButton: "Switch to audio only",
   hangUpButton: "Hang up",
+  closeCallButton: "Close",
   nameLabel: "Your name here",
   startButton: "Start",
   startHint: "choose a name, or keep this one, and press Start",

@@ -212,6 +212,7 @@ export const es = {
   declineButton: "Rechazar",
   audioOnlySwitchButton: "Pasar a solo audio",
   hangUpButton: "Colgar",
+  closeCallButton: "Cerrar",
   nameLabel: "Tu nombre aquí",
   startButton: "Empezar",
   startHint: "elige un nombre, o quédate con este, y pulsa Empezar",
