@@ -39,8 +39,8 @@ struct Serve: ParsableCommand {
     @Option(help: "An origin allowed to open WebSockets (repeatable; \"*\" allows any).")
     var allowedOrigin: [String] = []
 
-    @Option(help: "The web widget's folder (built by Scripts/build-sodium-wasm.sh).")
-    var web = "./Sources/HavenWeb/Public"
+    @Option(help: "The web widget's folder (default: the clone's, or the installed /usr/share/haven/web).")
+    var web = InstalledFiles.defaultWeb
 
     @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed.")
     var keys = "./Keys"

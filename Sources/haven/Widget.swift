@@ -47,7 +47,7 @@ struct Widget: ParsableCommand {
         @Option(help: "The keys folder (its organisation.pub is pinned).")
         var keys = "./Keys"
         @Option(help: "The widget's files (built by Scripts/build-sodium-wasm.sh).")
-        var web = "./Sources/HavenWeb/Public"
+        var web = InstalledFiles.defaultWeb
         @Option(help: "The folder to write (created; files in it are replaced).")
         var out: String
         @Option(help: "The Haven server's https origin, e.g. https://chat.example.org.")

@@ -1,0 +1,13 @@
+import Foundation
+
+/// Where Haven's files are, whether it runs from a clone or from the installed package, so the
+/// binary works away from its source tree.
+enum InstalledFiles {
+    /// The web widget's folder: the source tree's when run from a clone, otherwise the package's
+    /// (next to the binary's `share/haven/web`, or `/usr/share/haven/web`).
+    static var defaultWeb: String {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let candidates = ["./Sources/HavenWeb/Public", binary + "/../share/haven/web", "/usr/share/haven/web"]
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") } ?? candidates[0]
+    }
+}
