@@ -144,7 +144,7 @@ def calls_without_relay(browsers):
         # This server has no relay, and Bob did not allow a direct connection: his page says so, he
         # takes no calls, and the counsellor hears it before he is rung.
         open_drawer(bob)
-        assert "you are called only if you allow that below" in bob.find_element(By.ID, "calls-note").text
+        assert "Counsellors cannot call you yet" in bob.find_element(By.ID, "calls-note").text
         close_drawer(bob)
         message_action(row(ana, "hello from Bob"), "Audio call")
         wait_for_text(ana, "call-status", "this member does not take calls")
@@ -178,7 +178,7 @@ def calls_without_relay(browsers):
         wait_for_text(ana, "call-status", "Quiet Otter (member) declined the call")
         assert not alice.find_element(By.ID, "call-incoming").is_displayed()
         message_action(row(ana, "hello from Alice"), "Audio call")
-        wait_for_text(ana, "call-status", "this member declined your call; try again later")
+        wait_for_text(ana, "call-status", "The call could not go ahead: they declined your call; try again later.")
         time.sleep(1)
         assert alice.find_element(By.ID, "call-status").text == "You declined the call."
         print("  ok  a call declined with the Escape key rings no more")

@@ -6,8 +6,12 @@ import { t } from "./strings.js";
 const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
 const chunkSize = 65536;
 const largest = 10 * 1024 * 1024;
-// Refusals the member can act on, in their words; anything else is "could not be uploaded".
-const uploadProblems = { 429: "attachmentTooMany", 507: "attachmentsFull" };
+// Refusals the member can act on, in their words; anything else is "could not be uploaded". A
+// token refused (401) is a browser resending an upload cut by a dropped connection.
+const uploadProblems = {
+  too_many_uploads: "attachmentTooMany", attachment_quota: "attachmentQuotaFull", attachments_full: "attachmentsFull",
+  unauthorized: "attachmentConnectionLost",
+};
 
 export class Attachments {
   /** `origin` is the Haven server's ("" for this page's), `send(frame)` asks the server for a token. */
@@ -51,7 +55,10 @@ export class Attachments {
     } catch {
       return { problem: t("attachmentConnectionLost") };
     }
-    if (!response.ok) return { problem: t(uploadProblems[response.status] ?? "attachmentUploadFailed") };
+    if (!response.ok) {
+      const code = await response.json().then((body) => body.error).catch(() => null);
+      return { problem: t(uploadProblems[code] ?? "attachmentUploadFailed") };
+    }
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
   }
@@ -62,8 +69,17 @@ export class Attachments {
     box.className = "attachment";
     const { name } = descriptor;
     box.textContent = t("attachmentLoading", { name });
-    (async () => {
-      const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
+    const load = async () => {
+      box.textContent = t("attachmentLoading", { name });
+      let response;
+      try {
+        response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
+      } catch {
+        const retry = Object.assign(this.document.createElement("button"), { textContent: t("attachmentRetryButton") });
+        retry.addEventListener("click", () => { load(); });
+        box.replaceChildren(t("attachmentNotLoaded", { name }), " ", retry);
+        return;
+      }
       if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
       const bytes = this.sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
       if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = t("attachmentRefused"); return; }
@@ -75,7 +91,8 @@ export class Attachments {
         open.addEventListener("click", () => this.window.open(url, "_blank", "noopener"));
         box.replaceChildren(open);
       }
-    })().catch(() => { box.textContent = t("attachmentUndecryptable", { name }); });
+    };
+    load().catch(() => { box.textContent = t("attachmentUndecryptable", { name }); });
     return box;
   }
 }

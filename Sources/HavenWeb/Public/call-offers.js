@@ -38,7 +38,12 @@ export class CallOffers {
   /** What the calls settings say depends on whether calls can keep a member's address private. */
   describeCalls() {
     const direct = this.element("direct-calls").checked;
-    this.element("calls-note").textContent = t(this.relayAvailable && !direct ? "callsNote" : direct ? "callsNoteDirect" : "callsNoteNoRelay");
+    const waiting = !this.relayAvailable && !direct && this.element("accept-calls").checked && !this.people.roles.get(this.myID);
+    this.element("calls-note").textContent = t(waiting ? "callsNoteNotYet"
+      : this.relayAvailable && !direct ? "callsNote" : direct ? "callsNoteDirect" : "callsNoteNoRelay");
+    // A word about a call that could not start is out of date once the settings change.
+    if (!this.element("call-controls").hidden || !this.element("call-incoming").hidden) return;
+    this.element("call").hidden = true;
   }
 
   /** `member` started or stopped offering calls (counted only while verified as a counsellor). */

@@ -25,6 +25,13 @@ async function newCertificate() {
   return { certificate, fingerprint: `sha-256 ${print.value.toUpperCase()}` };
 }
 
+// Why the server would not carry a call, in the page's words.
+const callRefusals = {
+  calls_blocked: "callReasonNotTakingCalls", busy: "callReasonBusy", callee_unavailable: "callReasonUnavailable",
+  declined_recently: "callReasonDeclinedRecently", ring_rate_limited: "callReasonTooMany", already_in_call: "callReasonAlreadyInCall",
+  suspended: "callReasonSuspended", not_allowed_to_call: "callReasonNotAllowed", no_such_call: "callReasonEnded",
+};
+
 /** What the other side's hangup means, in the page's words. */
 function hangupWords(reason, name) {
   if (reason === "fingerprint mismatch") return t("callPeerCheckFailed");
@@ -128,7 +135,7 @@ export class Calls {
 
   /** The server refused a step of the current call. */
   refused(error) {
-    if (this.current?.id === error.call) this.end(t("callRefused", { reason: error.message }));
+    if (this.current?.id === error.call) this.end(t("callRefused", { reason: callRefusals[error.code] ? t(callRefusals[error.code]) : error.message }));
   }
 
   /** The connection to the server closed: a call cannot carry on without its signalling. */
