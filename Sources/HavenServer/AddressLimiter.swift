@@ -104,13 +104,13 @@ struct AddressLimiter {
 
     /// Forgets buckets that have refilled completely, so memory follows active addresses only.
     mutating func prune(now: UInt64) {
-        messageBuckets = messageBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        connectionBuckets = connectionBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        frameBuckets = frameBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        requestBuckets = requestBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
-        downloadBuckets = downloadBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        messageByteBuckets = messageByteBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        messageBuckets.forgetFull(now: now)
+        connectionBuckets.forgetFull(now: now)
+        reportBuckets.forgetFull(now: now)
+        frameBuckets.forgetFull(now: now)
+        requestBuckets.forgetFull(now: now)
+        uploadBudgets.forgetFull(now: now)
+        downloadBuckets.forgetFull(now: now)
+        messageByteBuckets.forgetFull(now: now)
     }
 }

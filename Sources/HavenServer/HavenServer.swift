@@ -311,10 +311,10 @@ final class HavenServer: WebSocketServerDelegate {
             }
         }
         addresses.prune(now: now)
-        uploadBudgets = uploadBudgets.filter { _, budget in var copy = budget; return !copy.isFull(now: now) }
-        reportBuckets = reportBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        ringBuckets = ringBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
-        messageByteBuckets = messageByteBuckets.filter { _, bucket in var copy = bucket; return !copy.isFull(now: now) }
+        uploadBudgets.forgetFull(now: now)
+        reportBuckets.forgetFull(now: now)
+        ringBuckets.forgetFull(now: now)
+        messageByteBuckets.forgetFull(now: now)
         expireRinging()
         sweepWaitingLine()
     }

@@ -1,7 +1,23 @@
+/// Something that refills with time, so a full one holds nothing worth remembering.
+protocol Refilling {
+    /// True when nothing taken has yet to come back.
+    mutating func isFull(now: UInt64) -> Bool
+}
+
+extension Dictionary where Value: Refilling {
+    /// Forgets the entries that have refilled completely, so memory follows active keys only.
+    mutating func forgetFull(now: UInt64) {
+        self = filter { _, value in
+            var copy = value
+            return !copy.isFull(now: now)
+        }
+    }
+}
+
 /// A token bucket: `rate` tokens per second up to `burst`; each action takes one (or, for
 /// byte budgets, as many as it has bytes).
 /// Time is passed in (milliseconds), so tests control the clock.
-struct TokenBucket {
+struct TokenBucket: Refilling {
     let rate: Double
     let burst: Double
     private var tokens: Double

@@ -1,6 +1,6 @@
 /// What one identity or one client address may still upload this hour: a number of attachments
 /// and a number of bytes, taken together or not at all.
-struct UploadBudget {
+struct UploadBudget: Refilling {
     private var uploads: TokenBucket
     private var bytes: TokenBucket
 

@@ -30,7 +30,7 @@ import Testing
 
         let (lazy, challenge) = try await login(server, identity, loop: loop.loop, proveWork: false)
         #expect(challenge.work == 12)
-        _ = try await lazy.waitForFrame(containing: "proof_required")
+        _ = try await lazy.waitForFrame(containing: "proof_required", timeout: 30)
         #expect(try await lazy.waitForClose() == WebSocketCloseCode.authenticationFailed.rawValue)
         #expect(try members(server) == 0, "a new identity without its work was recorded")
 
@@ -42,7 +42,7 @@ import Testing
         var forged = replayChallenge.respond(identity: identity, displayName: "Quiet Otter", proveWork: false)
         forged.proof = WireBytes(foreignProof)
         replay.send(String(decoding: FrameCodec.encode(.auth(forged)), as: UTF8.self))
-        _ = try await replay.waitForFrame(containing: "proof_required")
+        _ = try await replay.waitForFrame(containing: "proof_required", timeout: 30)
 
         let (honest, _) = try await login(server, identity, loop: loop.loop, proveWork: true)
         _ = try await honest.waitForFrame(containing: #""type":"welcome""#)
