@@ -117,17 +117,22 @@ public final class TCPStream {
     }
 
     private var writesInFlight = 0
-    private var drainWaiter: (bytes: Int, action: () -> Void)?
+    private var drainWaiters: [(bytes: Int, action: () -> Void)] = []
 
-    /// Runs `action` once the bytes queued for writing are at most `bytes` (at once if they are
-    /// already); one waiter at a time, the latest replacing any earlier. Never runs if the stream
-    /// closes first.
+    /// Runs `action` on a later turn of the loop, once the bytes queued for writing are at most
+    /// `bytes` (the next turn if they are already): never inside the caller, so a chain of them
+    /// (pipelined requests, a paced replay) is a loop, not a recursion. Several may wait at once;
+    /// none runs if the stream closes first.
     public func whenQueueBelow(_ bytes: Int, _ action: @escaping () -> Void) {
         guard queuedBytes > bytes else {
-            action()
+            let later = LoopBound({ [weak self] in
+                guard let self, !self.isClosed else { return }
+                action()
+            }, loop: loop)
+            loop.execute { later.value() }
             return
         }
-        drainWaiter = (bytes, action)
+        drainWaiters.append((bytes, action))
     }
 
     func flush() {
@@ -169,9 +174,10 @@ public final class TCPStream {
             close()
         } else if closeAfterFlush && pending.isEmpty && writesInFlight == 0 {
             close()
-        } else if let waiter = drainWaiter, queuedBytes <= waiter.bytes {
-            drainWaiter = nil
-            waiter.action()
+        } else if drainWaiters.contains(where: { queuedBytes <= $0.bytes }) {
+            let ready = drainWaiters.filter { queuedBytes <= $0.bytes }
+            drainWaiters.removeAll { queuedBytes <= $0.bytes }
+            for waiter in ready { waiter.action() }
         }
     }
 

@@ -77,6 +77,29 @@ import Testing
         #expect(!back.log.events.contains { if case .disconnected = $0 { true } else { false } })
     }
 
+    @Test func aRoomsHistoryAndAPileOfPrivateMessagesBothReachAMemberComingBack() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let lobby = try RoomID("lobby")
+        let identity = try SigningKeyPair.generate()
+        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await away.connect(server)
+        await away.client.disconnect()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        let large = String(repeating: "w", count: 16_000)
+        for index in 0..<80 {
+            _ = try await writer.client.send("room \(index) \(large)", to: lobby)
+            _ = try await writer.client.sendDirect("private \(index) \(large)", to: away.member)
+        }
+
+        // Both replays pace themselves on the same connection at once; neither waits forever.
+        let back = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await back.enter(server, room: lobby, replayHistory: true)
+        #expect(try await back.waitForDirectTexts(80).count == 80)
+        #expect(try await back.waitForTexts(80, in: lobby).count == 80)
+    }
+
     @Test func connectionsFromOneNetworkAreCappedFromTheFirstByte() async throws {
         let server = try TestServer { $0.network.maxConnectionsPerNetwork = 4 }
         // Four connections that never finish a request hold every place this network has.
