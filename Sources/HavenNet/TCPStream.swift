@@ -110,6 +110,25 @@ public final class TCPStream {
         }
     }
 
+    private var shutdownPending = false
+
+    /// Writes everything queued, then ends this side's writing (the peer reads the end) while
+    /// reading goes on: for a refusal sent to a peer that may still be sending.
+    public func shutdownAfterWriting() {
+        shutdownPending = true
+        if !isDirty && pending.isEmpty && writesInFlight == 0 { shutdownNow() }
+    }
+
+    private func shutdownNow() {
+        shutdownPending = false
+        guard !isClosed else { return }
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
+            uv_shutdown(request, stream) { request, _ in request?.deallocate() }
+        }
+        if status < 0 { request.deallocate() }
+    }
+
     /// Writes everything queued, then closes (for a final error response or close frame).
     public func closeAfterWriting() {
         closeAfterFlush = true
@@ -174,6 +193,8 @@ public final class TCPStream {
             close()
         } else if closeAfterFlush && pending.isEmpty && writesInFlight == 0 {
             close()
+        } else if shutdownPending && pending.isEmpty && writesInFlight == 0 {
+            shutdownNow()
         } else if drainWaiters.contains(where: { queuedBytes <= $0.bytes }) {
             let ready = drainWaiters.filter { queuedBytes <= $0.bytes }
             drainWaiters.removeAll { queuedBytes <= $0.bytes }

@@ -153,7 +153,8 @@ public final class WebSocketServer {
             do {
                 progress = try parser.feed(remaining)
             } catch {
-                reject(connection, with: .error(status: error.status, code: error.code, message: error.description, headers: error.headers))
+                reject(connection, with: .error(status: error.status, code: error.code, message: error.description, headers: error.headers),
+                       lingering: true)
                 return
             }
             guard case .complete(var request, let consumed) = progress else { return }
@@ -229,11 +230,20 @@ public final class WebSocketServer {
         if !leftover.isEmpty { session.receive(leftover) }
     }
 
-    private func reject(_ connection: WebSocketConnection, with response: HTTPResponse) {
-        connection.stream.stopReading()
+    /// Answers and closes. `lingering`: a client may still be sending the body of the refused
+    /// request; closing with it unread would reset the connection before the client reads the
+    /// answer, so the server ends its side after the answer and reads and drops what comes until
+    /// the client hangs up or two seconds pass.
+    private func reject(_ connection: WebSocketConnection, with response: HTTPResponse, lingering: Bool = false) {
         connection.stream.write(OutboundBytes(response.serialized(keepAlive: false)))
-        connection.stream.closeAfterWriting()
         connection.phase = .closed
+        guard lingering else {
+            connection.stream.stopReading()
+            connection.stream.closeAfterWriting()
+            return
+        }
+        connection.stream.shutdownAfterWriting()
+        connection.httpDeadline = loop.nowMilliseconds + 2_000
     }
 
     private func closed(_ connection: WebSocketConnection) {
@@ -268,7 +278,7 @@ public final class WebSocketServer {
                     session.ping()
                 }
             case .closed:
-                break
+                if now > connection.httpDeadline { connection.stream.close() }
             }
         }
     }

@@ -39,13 +39,14 @@ import Testing
         #expect(greedy.read(atLeast: 16).starts(with: Array("HTTP/1.1 200 OK".utf8)), "the answers are there to read, in order")
     }
 
-    @Test func tenThousandPipelinedRequestsAreAnsweredInTurnWithoutExhaustingTheStack() throws {
+    @Test func aThousandPipelinedRequestsAreAnsweredInTurnWithoutExhaustingTheStack() throws {
         let server = try EchoServer()
         defer { server.stop() }
         let socket = try RawSocket(port: server.port)
-        socket.send(String(repeating: "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", count: 9_999) + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        // 200 were enough to overflow the loop's stack when each answer led straight to the next.
+        socket.send(String(repeating: "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", count: 999) + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         let answers = String(decoding: socket.readToEnd(), as: UTF8.self).components(separatedBy: "HTTP/1.1 200 OK").count - 1
-        #expect(answers == 10_000)
+        #expect(answers == 1_000)
     }
 
     @Test func pastItsMostConnectionsTheServerClosesNewOnesAndServesTheRest() throws {

@@ -45,6 +45,7 @@ import Testing
             senders.append(sender)
         }
 
+        let counted = AckCounter()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for (index, sender) in senders.enumerated() {
                 group.addTask {
@@ -54,6 +55,7 @@ import Testing
                         do {
                             _ = try await sender.client.send(text, to: lobby)
                             acked.append(text)
+                            counted.add()
                         } catch {
                             return acked
                         }
@@ -61,7 +63,8 @@ import Testing
                     return acked
                 }
             }
-            try await Task.sleep(for: .milliseconds(800))
+            // Killed once the senders are well under way, however fast this machine is.
+            _ = try await waitFor("some acknowledgements", timeout: 60) { counted.value > 20 ? true : nil }
             first.kill()
             var all: [String] = []
             for try await acked in group { all += acked }
@@ -82,4 +85,14 @@ import Testing
         }
         #expect(texts.count == Set(texts).count, "nothing stored twice")
     }
+}
+
+/// Acknowledgements counted from the senders' tasks.
+final class AckCounter: @unchecked Sendable {
+    // @unchecked Sendable: `count` is guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
