@@ -16,8 +16,6 @@ public final class WebSocketConnection {
     /// The client's address: the peer's, or, from a trusted proxy, the one its `X-Forwarded-For`
     /// names (empty when it names none). Kept in memory only; never log it.
     public internal(set) var clientAddress: [UInt8]
-    /// Loop time (ms) when the connection was accepted.
-    public let acceptedAt: UInt64
     /// Loop time (ms) of the last byte received.
     public internal(set) var lastActivity: UInt64
     /// Anything the application attaches (its session).
@@ -39,7 +37,6 @@ public final class WebSocketConnection {
         self.stream = stream
         self.peerAddress = peerAddress
         clientAddress = peerAddress
-        self.acceptedAt = now
         self.lastActivity = now
         httpDeadline = now + server.configuration.handshakeTimeoutMilliseconds
         self.server = server
