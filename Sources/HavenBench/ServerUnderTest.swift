@@ -44,6 +44,7 @@ final class ServerUnderTest {
             address_frame_burst = 1e9
             address_requests_per_second = 1e9
             address_request_burst = 1e9
+            address_replays_at_once = 1000000
             key_bundles_per_second = 1e9
             key_bundle_burst = 1e9
             message_bytes_per_hour = 1e15

@@ -40,9 +40,8 @@ extension HavenServer {
               let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
         else { return }
         for recipient in recipients.values {
-            guard var subscription = recipient.direct else { continue }
-            recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
-            recipient.direct = subscription
+            guard let subscription = recipient.direct else { continue }
+            recipient.deliver(frame, to: subscription)
             counters.deliveries += 1
         }
     }

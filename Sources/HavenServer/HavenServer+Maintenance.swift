@@ -85,7 +85,7 @@ extension HavenServer {
             }
             for (id, room) in rooms where !current.contains(id) {
                 rooms[id] = nil
-                for session in room.sessions.values { session.rooms[id] = nil }
+                for session in room.sessions.values { unsubscribe(session, from: id) }
             }
         }
     }

@@ -146,7 +146,7 @@ extension HavenServer {
         if let removed {
             for session in room.sessions.values where session.member?.member == removed {
                 removeFromRoom(session, room: roomID)
-                session.rooms[roomID] = nil
+                unsubscribe(session, from: roomID)
             }
         }
         guard let frame = encode(.epochChanged(EpochChanged(room: roomID, epoch: epoch))) else { return }

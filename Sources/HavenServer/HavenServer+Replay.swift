@@ -25,53 +25,83 @@ extension Session {
 }
 
 extension HavenServer {
-    /// Sends `session` everything stored in `stream` after `cursor`, page by page, then the live
-    /// messages that arrived meanwhile (skipping any already replayed), then `synced`. From then
-    /// on the stream is live. Every stored message reaches the client exactly once, in order.
+    /// Sets `stream` catching up under a new replay number, superseding any replay of it still
+    /// running; then ``replay(_:stream:after:)`` sends what is stored.
+    func beginCatchingUp(_ session: Session, stream: ReplayStream) {
+        if let superseded = session.subscription(for: stream)?.replay { finishReplay(superseded) }
+        nextReplay += 1
+        session.setSubscription(.catchingUp(replay: nextReplay), for: stream)
+    }
+
+    /// Sends `session` everything stored in `stream` after `cursor`, page by page, then `synced`;
+    /// from then on the stream is live. Live messages are not sent while it catches up: each
+    /// page is read from the store after every message delivered before it was committed, so the
+    /// last page, read once the store has no more, ends exactly where live delivery begins, and
+    /// every stored message reaches the client once, in order.
     ///
-    /// The replay paces itself: once half the client's send queue is taken it waits for the queue
-    /// to drain to a quarter and goes on from the last message sent, so a history of large
-    /// messages reaches a client that reads, instead of cutting it off as a slow consumer.
+    /// The replay paces itself: each page holds at most what fits in half the client's send
+    /// queue, and once that half is taken the replay waits for the queue to drain to a quarter.
+    /// A few replays per client address run at once; the rest wait their turn.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
-        let page = ProtocolLimits.replayPage
+        guard let replay = session.subscription(for: stream)?.replay else { return }
+        let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
+        if replayTurns.take(session.addressKey, replay: replay, start: start) { start() }
+    }
+
+    /// Stops sending `session` the room's messages, ending a replay of them still running.
+    func unsubscribe(_ session: Session, from room: RoomID) {
+        if let replay = session.rooms.removeValue(forKey: room)?.replay { finishReplay(replay) }
+    }
+
+    /// Ends a replay's turn and starts the next one waiting for it.
+    func finishReplay(_ replay: Int) {
+        replayTurns.finish(replay)?()
+    }
+
+    private func readPage(_ session: Session, stream: ReplayStream, replay: Int, after cursor: Int64) {
+        guard sessions[session.connection.id] === session, session.subscription(for: stream)?.replay == replay else {
+            finishReplay(replay)
+            return
+        }
+        let queueLimit = configuration.network.maxQueuedBytes
+        guard session.connection.queuedBytes <= queueLimit / 2 else {
+            session.connection.whenQueueBelow(queueLimit / 4) { [unowned self] in
+                readPage(session, stream: stream, replay: replay, after: cursor)
+            }
+            return
+        }
+        let rows = ProtocolLimits.replayPage
+        let bytes = max(1, queueLimit / 2 - session.connection.queuedBytes)
         withStore({ database -> [StoredItem] in
             switch stream {
-            case .room(let room): return try database.roomMessages(room: room.value, after: cursor, limit: page)
-            case .direct(let member): return try database.directMessages(recipient: member.bytes, after: cursor, limit: page)
+            case .room(let room): return try database.roomMessages(room: room.value, after: cursor, limit: rows, maxBytes: bytes)
+            case .direct(let member): return try database.directMessages(recipient: member.bytes, after: cursor, limit: rows, maxBytes: bytes)
             }
         }) { [unowned self] result in
-            guard sessions[session.connection.id] === session, case .catchingUp(let buffer)? = session.subscription(for: stream) else {
+            guard sessions[session.connection.id] === session, session.subscription(for: stream)?.replay == replay else {
+                finishReplay(replay)
                 return
             }
             guard case .success(let items) = result else {
+                finishReplay(replay)
                 refuse(session, code: "store_failed", message: "history could not be read; join again")
                 return
             }
             let kind: FrameCodec.Delivery = if case .room = stream { .roomMessage } else { .directMessage }
-            let queueLimit = configuration.network.maxQueuedBytes
-            var sent = cursor
             for item in items {
-                if session.connection.queuedBytes > queueLimit / 2 {
-                    session.connection.whenQueueBelow(queueLimit / 4) { [unowned self] in replay(session, stream: stream, after: sent) }
-                    return
-                }
                 guard let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(kind, stored: item.bytes, cursor: UInt64(item.cursor)))
                 else { continue }
-                session.connection.send(frame: frame)
-                sent = item.cursor
+                guard session.connection.send(frame: frame) else { return }
             }
             let last = items.last?.cursor ?? cursor
-            if items.count == page {
-                replay(session, stream: stream, after: last)
+            if items.count == rows || items.reduce(0, { $0 + $1.bytes.count }) >= bytes {
+                readPage(session, stream: stream, replay: replay, after: last)
                 return
             }
-            for (bufferedCursor, frame) in buffer where bufferedCursor > last {
-                session.connection.send(frame: frame)
-            }
-            session.flushed(buffer)
+            finishReplay(replay)
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
-            send(.synced(Synced(room: room, cursor: UInt64(max(last, buffer.last?.cursor ?? last)))), to: session)
+            send(.synced(Synced(room: room, cursor: UInt64(last))), to: session)
         }
     }
 }

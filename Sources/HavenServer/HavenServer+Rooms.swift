@@ -18,7 +18,7 @@ extension HavenServer {
             return
         }
         let wasOnline = room.onlineMembers.contains { $0.member == member.member }
-        session.rooms[room.id] = .catchingUp(buffer: [])
+        beginCatchingUp(session, stream: .room(room.id))
         session.joinedAt[room.id] = loop.nowMilliseconds
         room.sessions[session.connection.id] = session
         let roomID = room.id.value
@@ -53,7 +53,7 @@ extension HavenServer {
             guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
             guard case .success(let outcome) = result, let stored = outcome else {
                 removeFromRoom(session, room: room.id)
-                session.rooms[room.id] = nil
+                unsubscribe(session, from: room.id)
                 if case .success(nil) = result {
                     refuse(session, code: "not_invited", message: "this room is open by invitation only", room: room.id)
                 } else {
@@ -89,7 +89,7 @@ extension HavenServer {
             return
         }
         removeFromRoom(session, room: roomID)
-        session.rooms[roomID] = nil
+        unsubscribe(session, from: roomID)
         let roomText = roomID.value
         let memberBytes = member.member.bytes
         withStore({ try $0.removeRoomMember(room: roomText, member: memberBytes) }) { _ in }
@@ -146,9 +146,8 @@ extension HavenServer {
                 guard let frame = network?.frames.textFrame(
                     FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))) else { return }
                 for recipient in room.sessions.values where recipient !== session {
-                    guard var subscription = recipient.rooms[room.id] else { continue }
-                    recipient.deliver(frame, cursor: cursor, to: &subscription, limit: configuration.network.maxQueuedBytes)
-                    recipient.rooms[room.id] = subscription
+                    guard let subscription = recipient.rooms[room.id] else { continue }
+                    recipient.deliver(frame, to: subscription)
                     counters.deliveries += 1
                 }
             }

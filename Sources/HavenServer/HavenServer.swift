@@ -47,6 +47,10 @@ final class HavenServer: WebSocketServerDelegate {
     var counsellorsOnline: Set<MemberID> = []
     /// New identities over the last minute, which set the proof of work asked of the next.
     var newIdentityRate: NewIdentityRate
+    /// Replays of stored history running or waiting, by client address.
+    var replayTurns: ReplayTurns
+    /// The number of the last replay begun.
+    var nextReplay = 0
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -59,6 +63,7 @@ final class HavenServer: WebSocketServerDelegate {
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
         newIdentityRate = NewIdentityRate(settings: configuration.proofOfWork)
+        replayTurns = ReplayTurns(perAddress: configuration.rateLimits.addressReplaysAtOnce)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
         addresses = try AddressLimiter(
             settings: configuration.rateLimits, quotas: configuration.attachments, wallClockSeconds: UInt64(configuration.now()))
@@ -126,6 +131,7 @@ final class HavenServer: WebSocketServerDelegate {
         guard let session = connection.context as? Session else { return }
         sessions[connection.id] = nil
         dropUploadTokens(of: session)
+        for replay in session.replaysRunning { finishReplay(replay) }
         for room in session.rooms.keys { removeFromRoom(session, room: room) }
         session.rooms.removeAll()
         if let member = session.member?.member {
@@ -237,7 +243,7 @@ final class HavenServer: WebSocketServerDelegate {
         case .direct(let directFrame):
             sendDirectMessage(directFrame.message, from: session, member: member)
         case .syncDirect(let request):
-            session.direct = .catchingUp(buffer: [])
+            beginCatchingUp(session, stream: .direct(member.member))
             replay(session, stream: .direct(member.member), after: Int64(request.after))
         case .getInvite(let request):
             lookUpInvite(request.id, session: session)

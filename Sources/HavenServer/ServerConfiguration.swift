@@ -138,6 +138,9 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var addressRequestsPerSecond = 20.0
     /// ...and as a burst (the widget loads a few dozen files at once).
     public var addressRequestBurst = 200.0
+    /// Replays of stored history (a room's on joining, private messages on reconnecting) one
+    /// client address may have running at once; the rest wait their turn.
+    public var addressReplaysAtOnce = 4
     /// Refused messages in a row after which a client is disconnected.
     public var maxStrikes = 50
 
@@ -173,6 +176,7 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.addressFrameBurst = 1e9
         settings.addressRequestsPerSecond = 1e9
         settings.addressRequestBurst = 1e9
+        settings.addressReplaysAtOnce = 1_000_000
         settings.messageBytesPerHour = 1e15
         settings.newIdentityMessageBytesPerHour = 1e15
         settings.addressMessageBytesPerHour = 1e15

@@ -12,14 +12,19 @@ final class Session {
         case authenticated(MemberInfo)
     }
 
-    /// Whether a replay is still running (live messages wait in `buffer`) or done.
+    /// Whether a replay (numbered, so a newer one supersedes it) is still running, or the
+    /// stream is live.
     enum Subscription {
-        case catchingUp(buffer: [(cursor: Int64, frame: OutboundBytes)])
+        /// Live messages are not sent meanwhile: the replay reads them from the store.
+        case catchingUp(replay: Int)
         case live
-    }
 
-    /// Bytes held in catch-up buffers; bounded like the send queue.
-    private var bufferedBytes = 0
+        /// The replay running, if any.
+        var replay: Int? {
+            if case .catchingUp(let replay) = self { return replay }
+            return nil
+        }
+    }
 
     let connection: WebSocketConnection
     let addressKey: [UInt8]
@@ -65,26 +70,16 @@ final class Session {
         return nil
     }
 
-    /// Delivers a frame now, or buffers it while a replay of the same stream is running. A
-    /// client whose buffers pass `limit` bytes is disconnected as a slow consumer, as it would be
-    /// if the frames were queued for writing.
-    func deliver(_ frame: OutboundBytes, cursor: Int64, to subscription: inout Subscription, limit: Int) {
-        switch subscription {
-        case .live:
-            connection.send(frame: frame)
-        case .catchingUp(var buffer):
-            bufferedBytes += frame.count
-            guard bufferedBytes + connection.queuedBytes <= limit else {
-                connection.close(.slowConsumer, reason: "too far behind")
-                return
-            }
-            buffer.append((cursor, frame))
-            subscription = .catchingUp(buffer: buffer)
-        }
+    /// Sends a live message, unless a replay of its stream is still running: that replay reads
+    /// it from the store (it was stored before it was delivered), so a busy room never piles
+    /// frames up behind a newcomer's catch-up.
+    func deliver(_ frame: OutboundBytes, to subscription: Subscription) {
+        guard case .live = subscription else { return }
+        connection.send(frame: frame)
     }
 
-    /// Releases the accounting for a buffer that has been flushed.
-    func flushed(_ buffer: [(cursor: Int64, frame: OutboundBytes)]) {
-        bufferedBytes -= buffer.reduce(0) { $0 + $1.frame.count }
+    /// The replays this connection is running.
+    var replaysRunning: [Int] {
+        rooms.values.compactMap(\.replay) + [direct?.replay].compactMap { $0 }
     }
 }

@@ -44,18 +44,20 @@ public final class SQLiteStatement {
         }
     }
 
-    /// Binds `values` and runs the statement to completion, returning every row.
+    /// Binds `values` and runs the statement to completion, returning every row; or, with
+    /// `isEnough`, only until the rows read so far are enough (the rest is never read).
     @discardableResult
-    public func query(_ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+    public func query(_ values: [SQLiteValue] = [], until isEnough: ([[SQLiteValue]]) -> Bool = { _ in false }) throws -> [[SQLiteValue]] {
         try bind(values)
         defer { sqlite3_reset(statement) }
         var rows: [[SQLiteValue]] = []
-        while true {
+        while !isEnough(rows) {
             let status = sqlite3_step(statement)
             try connection.check(status, "step")
             guard status == SQLITE_ROW else { return rows }
             rows.append((0..<sqlite3_column_count(statement)).map(column))
         }
+        return rows
     }
 
     private func column(_ index: Int32) -> SQLiteValue {

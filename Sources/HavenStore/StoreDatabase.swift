@@ -9,12 +9,22 @@ public final class StoreDatabase {
     }
 
     /// Runs `sql` with `values` through a statement prepared once and cached.
+    /// With `isEnough`, it stops reading rows once those read are enough.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
-        if let statement = statements[sql] { return try statement.query(values) }
+    func run(_ sql: String, _ values: [SQLiteValue] = [], until isEnough: ([[SQLiteValue]]) -> Bool = { _ in false }) throws -> [[SQLiteValue]] {
+        if let statement = statements[sql] { return try statement.query(values, until: isEnough) }
         let statement = try connection.prepare(sql)
         statements[sql] = statement
-        return try statement.query(values)
+        return try statement.query(values, until: isEnough)
+    }
+
+    /// Reads `sql`'s (cursor, bytes) rows until `maxBytes` of bytes are read (at least one row).
+    private func storedItems(_ sql: String, _ values: [SQLiteValue], maxBytes: Int) throws -> [StoredItem] {
+        var bytes = 0
+        return try run(sql, values) { rows in
+            bytes += rows.last.map { $0[1].blob.count } ?? 0
+            return bytes >= maxBytes
+        }.map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
     }
 
     // MARK: Members
@@ -107,11 +117,11 @@ public final class StoreDatabase {
         return .duplicate(cursor: cursor)
     }
 
-    /// Up to `limit` envelopes stored in `room` after `cursor`, oldest first.
-    public func roomMessages(room: String, after cursor: Int64, limit: Int) throws -> [StoredItem] {
-        try run("SELECT cursor, envelope FROM room_messages WHERE room = ? AND cursor > ? ORDER BY cursor LIMIT ?",
-                [.text(room), .integer(cursor), .integer(Int64(limit))])
-            .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
+    /// Up to `limit` envelopes stored in `room` after `cursor`, oldest first, and no more once
+    /// `maxBytes` of them are read (one at least, whatever its size).
+    public func roomMessages(room: String, after cursor: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredItem] {
+        try storedItems("SELECT cursor, envelope FROM room_messages WHERE room = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                        [.text(room), .integer(cursor), .integer(Int64(limit))], maxBytes: maxBytes)
     }
 
     /// The newest cursor in `room`, or 0 when it has no messages.
@@ -134,11 +144,11 @@ public final class StoreDatabase {
         return .duplicate(cursor: cursor)
     }
 
-    /// Up to `limit` direct messages to `recipient` after `cursor`, oldest first.
-    public func directMessages(recipient: [UInt8], after cursor: Int64, limit: Int) throws -> [StoredItem] {
-        try run("SELECT cursor, message FROM direct_messages WHERE recipient = ? AND cursor > ? ORDER BY cursor LIMIT ?",
-                [.blob(recipient), .integer(cursor), .integer(Int64(limit))])
-            .map { StoredItem(cursor: $0[0].integer, bytes: $0[1].blob) }
+    /// Up to `limit` direct messages to `recipient` after `cursor`, oldest first, and no more
+    /// once `maxBytes` of them are read (one at least).
+    public func directMessages(recipient: [UInt8], after cursor: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredItem] {
+        try storedItems("SELECT cursor, message FROM direct_messages WHERE recipient = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                        [.blob(recipient), .integer(cursor), .integer(Int64(limit))], maxBytes: maxBytes)
     }
 
     /// The newest direct-message cursor for `recipient`, or 0.

@@ -90,6 +90,7 @@ import TOMLKit
 /// report_burst = 10.0
 /// address_requests_per_second = 20.0   # plain HTTP requests per client address
 /// address_request_burst = 200.0
+/// address_replays_at_once = 4         # histories replayed at once per client address; others wait
 /// ```
 struct ServeConfigFile: Decodable {
     struct Room: Decodable {
@@ -130,6 +131,7 @@ struct ServeConfigFile: Decodable {
         var addressFrameBurst: Double?
         var addressRequestsPerSecond: Double?
         var addressRequestBurst: Double?
+        var addressReplaysAtOnce: Int?
         var keyBundlesPerSecond: Double?
         var keyBundleBurst: Double?
         var messageBytesPerHour: Double?
@@ -151,6 +153,7 @@ struct ServeConfigFile: Decodable {
             case newIdentityFramesPerSecond = "new_identity_frames_per_second", newIdentityFrameBurst = "new_identity_frame_burst"
             case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
             case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
+            case addressReplaysAtOnce = "address_replays_at_once"
             case keyBundlesPerSecond = "key_bundles_per_second", keyBundleBurst = "key_bundle_burst"
             case messageBytesPerHour = "message_bytes_per_hour", newIdentityMessageBytesPerHour = "new_identity_message_bytes_per_hour"
             case addressMessageBytesPerHour = "address_message_bytes_per_hour"
@@ -175,6 +178,7 @@ struct ServeConfigFile: Decodable {
             if let addressFrameBurst { limits.addressFrameBurst = addressFrameBurst }
             if let addressRequestsPerSecond { limits.addressRequestsPerSecond = addressRequestsPerSecond }
             if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
+            if let addressReplaysAtOnce { limits.addressReplaysAtOnce = addressReplaysAtOnce }
             if let keyBundlesPerSecond { limits.keyBundlesPerSecond = keyBundlesPerSecond }
             if let keyBundleBurst { limits.keyBundleBurst = keyBundleBurst }
             if let messageBytesPerHour { limits.messageBytesPerHour = messageBytesPerHour }

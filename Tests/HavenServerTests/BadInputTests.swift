@@ -34,20 +34,11 @@ import Testing
         }
     }
 
-    func loggedInRawSocket(_ server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
-        let socket = try await RawWebSocket.connect(port: server.port, loop: loop)
-        let identity = try SigningKeyPair.generate()
-        let challenge = try await socket.challenge()
-        socket.send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: identity, displayName: "Raw"))), as: UTF8.self))
-        _ = try await socket.waitForFrame(containing: #""type":"welcome""#)
-        return (socket, identity)
-    }
-
     @Test func unknownFrameTypesAndMalformedFramesGetErrorsAndTheConnectionContinues() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (socket, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        let (socket, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
         socket.send(#"{"v":1,"type":"teleport"}"#)
         _ = try await socket.waitForFrame(containing: "unknown_frame_type")
         socket.send("not json at all")
@@ -65,7 +56,7 @@ import Testing
         let server = try TestServer()
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (socket, identity) = try await loggedInRawSocket(server, loop: clients.loop)
+        let (socket, identity) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
         socket.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
         _ = try await socket.waitForFrame(containing: #""type":"synced""#)
         let key = try EpochKey.generate(room: lobby, epoch: 0)
@@ -129,7 +120,7 @@ import Testing
     @Test func postingToARoomNotJoinedIsRefused() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()
-        let (socket, identity) = try await loggedInRawSocket(server, loop: clients.loop)
+        let (socket, identity) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
         let envelope = try RoomEnvelope.seal(
             MessageBody(text: "hello?"), key: EpochKey.generate(room: RoomID("night-owls"), epoch: 0), sender: identity)
         socket.send(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
@@ -173,7 +164,7 @@ import Testing
         }
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (sleeper, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        let (sleeper, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
         sleeper.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
         _ = try await sleeper.waitForFrame(containing: #""type":"synced""#)
         sleeper.stopReading()
@@ -198,7 +189,7 @@ import Testing
         let server = try TestServer()
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (socket, _) = try await loggedInRawSocket(server, loop: clients.loop)
+        let (socket, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
         socket.send(String(repeating: "a", count: 200 * 1024))
         #expect(try await socket.waitForClose() == WebSocketCloseCode.messageTooBig.rawValue)
         try await bystanders.stillServed(lobby)

@@ -73,7 +73,7 @@ import Testing
         defer { store.close() }
         #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 100) }.isEmpty, "the stored ciphertext is gone")
         // Nor is it in the WAL: the server checkpoints and truncates it after a deletion.
-        try await waitFor("the deleted message's id to leave the database files") {
+        _ = try await waitFor("the deleted message's id to leave the database files") {
             let files = [room.server.databasePath, room.server.databasePath + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }
             return files.contains { $0.range(of: Data(id.bytes)) != nil } ? nil : true
         }

@@ -1,6 +1,7 @@
 import Foundation
 public import HavenNet
 public import HavenProtocol
+public import Sodium
 
 /// A WebSocket client that sends and records raw text frames, for tests of what a misbehaving
 /// client can do. Everything runs on the given loop; the recorded frames can be read from any thread.
@@ -51,6 +52,11 @@ public final class RawWebSocket: @unchecked Sendable {
         loop.execute { self.connection?.resumeReading() }
     }
 
+    /// Drops the connection without a close handshake.
+    public func abort() {
+        loop.execute { self.connection?.abort() }
+    }
+
     /// The frames received so far.
     public var frames: [String] { lock.withLock { received } }
 
@@ -82,5 +88,15 @@ public final class RawWebSocket: @unchecked Sendable {
         let text = try await waitForFrame(containing: #""type":"challenge""#)
         guard case .challenge(let challenge) = try FrameCodec.decode(Array(text.utf8)) else { throw TimedOut(what: "a challenge") }
         return challenge
+    }
+
+    /// Connects to `server`, logs in as a new identity, and waits for the welcome.
+    public static func loggedIn(to server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
+        let socket = try await connect(port: server.port, loop: loop)
+        let identity = try SigningKeyPair.generate()
+        let challenge = try await socket.challenge()
+        socket.send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: identity, displayName: "Raw"))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: #""type":"welcome""#)
+        return (socket, identity)
     }
 }

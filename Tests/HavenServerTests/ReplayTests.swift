@@ -1,0 +1,136 @@
+import HavenClient
+import HavenNet
+import HavenProtocol
+import HavenServer
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// Stored history reaches whoever asks for it, all of it, once, in order, at the pace they read,
+/// whatever happens live meanwhile, and one network cannot keep the store replaying for it alone.
+@Suite struct ReplayTests {
+    let lobby = try! RoomID("lobby")
+
+    @Test func aHistoryOfLargeMessagesReachesANewcomerInsteadOfCuttingThemOff() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+                let flooder = try TestClient("Loud Crow", loop: loop.loop)
+        try await flooder.enter(server, room: lobby)
+        let large = String(repeating: "x", count: 16_000)
+        for index in 0..<80 { _ = try await flooder.client.send("\(index) \(large)", to: lobby) }
+
+        // 80 messages of 16 KB (22 KB as frames) are well past a client's 1 MiB send queue: the
+        // replay paces itself.
+        let newcomer = try TestClient("Quiet Otter", loop: loop.loop)
+        try await newcomer.enter(server, room: lobby, replayHistory: true)
+        #expect(try await newcomer.waitForTexts(80, in: lobby).count == 80)
+        #expect(!newcomer.log.events.contains { if case .disconnected = $0 { true } else { false } })
+    }
+
+    @Test func aPileOfLargePrivateMessagesReachesItsRecipient() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let identity = try SigningKeyPair.generate()
+        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await away.connect(server)
+        await away.client.disconnect()
+        let sender = try TestClient("Loud Crow", loop: loop.loop)
+        try await sender.connect(server)
+        let large = String(repeating: "y", count: 16_000)
+        for index in 0..<80 { _ = try await sender.client.sendDirect("\(index) \(large)", to: away.member) }
+
+        let back = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await back.connect(server)
+        #expect(try await back.waitForDirectTexts(80).count == 80)
+        #expect(!back.log.events.contains { if case .disconnected = $0 { true } else { false } })
+    }
+
+    @Test func aRoomsHistoryAndAPileOfPrivateMessagesBothReachAMemberComingBack() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+                let identity = try SigningKeyPair.generate()
+        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await away.connect(server)
+        await away.client.disconnect()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        let large = String(repeating: "w", count: 16_000)
+        for index in 0..<80 {
+            _ = try await writer.client.send("room \(index) \(large)", to: lobby)
+            _ = try await writer.client.sendDirect("private \(index) \(large)", to: away.member)
+        }
+
+        // Both replays pace themselves on the same connection at once; neither waits forever.
+        let back = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await back.enter(server, room: lobby, replayHistory: true)
+        #expect(try await back.waitForDirectTexts(80).count == 80)
+        #expect(try await back.waitForTexts(80, in: lobby).count == 80)
+    }
+
+    /// Sends `count` messages of about 16 KB (22 KB as frames) to the lobby.
+    func flood(_ writer: TestClient, _ count: Int, from first: Int = 0) async throws {
+        let large = String(repeating: "z", count: 16_000)
+        for index in first..<(first + count) { _ = try await writer.client.send("\(index) \(large)", to: lobby) }
+    }
+
+    /// The cursors of the room messages a raw socket received, in order.
+    func cursors(_ socket: RawWebSocket) throws -> [UInt64] {
+        try socket.frames.compactMap { text -> UInt64? in
+            guard text.contains(#""type":"message""#), case .message(let delivery) = try FrameCodec.decode(Array(text.utf8)) else { return nil }
+            return delivery.cursor
+        }
+    }
+
+    @Test func aBusyRoomCannotCutOffANewcomerStillCatchingUp() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        // More history than the kernel's socket buffers and the 1 MiB send queue hold together.
+        try await flood(writer, 400)
+
+        let (newcomer, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        newcomer.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await newcomer.waitForFrame(containing: #""type":"joined""#)
+        newcomer.stopReading()
+        // The room goes on while the newcomer's replay waits for them to read: another 2 MB of
+        // live messages, which used to pile up behind the replay until they were cut off.
+        try await flood(writer, 100, from: 400)
+        newcomer.resumeReading()
+
+        _ = try await newcomer.waitForFrame(containing: #""type":"synced""#, timeout: 60)
+        #expect(newcomer.closeCode == nil, "the newcomer was disconnected")
+        #expect(try cursors(newcomer) == Array(1...500), "every message once, in order")
+        _ = try await writer.client.send("after the catch-up", to: lobby)
+        _ = try await newcomer.waitForFrame(containing: "501")
+    }
+
+    @Test func aNetworkReplaysAFewHistoriesAtOnceAndTheRestWaitTheirTurn() async throws {
+        let server = try TestServer {
+            $0.rateLimits = .unlimited
+            $0.rateLimits.addressReplaysAtOnce = 1
+        }
+        let loop = try ClientLoop()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        try await flood(writer, 400)
+
+        // A newcomer who does not read holds this network's one turn...
+        let (stalled, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        stalled.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await stalled.waitForFrame(containing: #""type":"joined""#)
+        stalled.stopReading()
+        // ...so the next one from the same network is let in and waits for the turn.
+        let (waiting, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        waiting.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await waiting.waitForFrame(containing: #""type":"joined""#)
+        waiting.send(#"{"v":1,"type":"listRooms"}"#)
+        _ = try await waiting.waitForFrame(containing: #""type":"rooms""#)
+        #expect(try cursors(waiting).isEmpty, "a second replay ran while the network's turn was taken")
+
+        // The turn passes on when the first goes away, and the second gets all of it.
+        stalled.abort()
+        _ = try await waiting.waitForFrame(containing: #""type":"synced""#, timeout: 60)
+        #expect(try cursors(waiting) == Array(1...400))
+    }
+}
