@@ -8,12 +8,22 @@ public struct HTTPResponse: Sendable, Equatable {
     public var headers: [String: String]
     /// The body.
     public var body: [UInt8]
+    /// A body too large to hold at once, read part by part instead of ``body``.
+    public var streamedBody: StreamedBody?
 
     /// Creates a response.
     public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// Creates a response whose body the server reads part by part
+    /// (``WebSocketServerDelegate/readPart(_:of:then:)``), each once the peer has read most of
+    /// the one before, so a large answer never sits whole in memory.
+    public init(status: Int, headers: [String: String] = [:], streamedBody: StreamedBody) {
+        self.init(status: status, headers: headers)
+        self.streamedBody = streamedBody
     }
 
     /// A short JSON error body: `{"error":"code","message":"..."}`, not to be sniffed or run.
@@ -27,11 +37,12 @@ public struct HTTPResponse: Sendable, Equatable {
         return HTTPResponse(status: status, headers: headers.merging(safe) { current, _ in current }, body: body)
     }
 
-    /// The bytes on the wire; `keepAlive` decides the `Connection` header.
+    /// The bytes on the wire (only the head, for a streamed body); `keepAlive` decides the
+    /// `Connection` header.
     public func serialized(keepAlive: Bool) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(Self.reason(for: status))\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
-        head += "Content-Length: \(body.count)\r\nCache-Control: no-store\r\n"
+        head += "Content-Length: \(streamedBody?.length ?? body.count)\r\nCache-Control: no-store\r\n"
         head += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
         return Array(head.utf8) + body
     }
@@ -56,5 +67,20 @@ public struct HTTPResponse: Sendable, Equatable {
         case 507: return "Insufficient Storage"
         default: return "Status \(status)"
         }
+    }
+}
+
+/// A response body the application reads part by part as the peer takes it (an attachment kept
+/// in the store): its length, and what the application needs to find it again.
+public struct StreamedBody: Sendable, Equatable {
+    /// The body's length in bytes: the parts together are exactly this long.
+    public var length: Int
+    /// What identifies the body to the application (an attachment's id).
+    public var source: [UInt8]
+
+    /// Creates the description of a streamed body.
+    public init(length: Int, source: [UInt8]) {
+        self.length = length
+        self.source = source
     }
 }

@@ -17,11 +17,18 @@ public protocol WebSocketServerDelegate: AnyObject {
     /// or the refusal to answer with at once (an upload without a valid token, say). Nil: the
     /// configured ``HTTPLimits/maxBodyBytes``.
     func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>?
+    /// Reads part `index` (from 0) of a response's ``StreamedBody`` and calls `deliver` once, on
+    /// the loop thread, with its bytes; or with nil when it cannot (the body is gone), and the
+    /// connection is closed with the answer cut short.
+    func readPart(_ index: Int, of body: StreamedBody, then deliver: @escaping ([UInt8]?) -> Void)
 }
 
 extension WebSocketServerDelegate {
     /// Every request may carry up to ``HTTPLimits/maxBodyBytes``.
     public func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? { nil }
+
+    /// No streamed bodies: every part is missing.
+    public func readPart(_ index: Int, of body: StreamedBody, then deliver: @escaping ([UInt8]?) -> Void) { deliver(nil) }
 }
 
 /// HTTP/1.1 and WebSocket server on libuv: accepts connections, parses requests with limits,
@@ -179,23 +186,65 @@ public final class WebSocketServer {
                 return
             }
             delegate.respond(to: request, from: connection.clientAddress) { [weak self, weak connection] response in
-                guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
+                guard let self, let connection, isServing(connection) else { return }
                 connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
-                guard request.keepAlive else {
-                    connection.stream.closeAfterWriting()
-                    connection.phase = .closed
-                    return
+                let answered = { [weak self, weak connection] in
+                    guard let self, let connection, isServing(connection) else { return }
+                    guard request.keepAlive else {
+                        connection.stream.closeAfterWriting()
+                        connection.phase = .closed
+                        return
+                    }
+                    // The next request waits until this answer is mostly written: a client that asks
+                    // and never reads holds one answer in the server's memory, not a pile of them.
+                    connection.stream.whenQueueBelow(configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
+                        guard let self, let connection, isServing(connection) else { return }
+                        connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+                        connection.stream.startReading()
+                        if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
+                    }
                 }
-                // The next request waits until this answer is mostly written: a client that asks
-                // and never reads holds one answer in the server's memory, not a pile of them.
-                connection.stream.whenQueueBelow(self.configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
-                    guard let self, let connection, self.connections[connection.id] === connection, case .http = connection.phase else { return }
-                    connection.httpDeadline = self.loop.nowMilliseconds + self.configuration.handshakeTimeoutMilliseconds
-                    connection.stream.startReading()
-                    if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
+                if let body = response.streamedBody {
+                    stream(body, fromPart: 0, sent: 0, on: connection, then: answered)
+                } else {
+                    answered()
                 }
             }
             return
+        }
+    }
+
+    /// Whether `connection` is still open and answering plain HTTP.
+    private func isServing(_ connection: WebSocketConnection) -> Bool {
+        guard connections[connection.id] === connection, case .http = connection.phase else { return false }
+        return true
+    }
+
+    /// Writes a streamed body part by part, each once the peer has read all but a quarter of the
+    /// send queue; each part read gives the peer another ``WebSocketServerConfiguration/handshakeTimeoutMilliseconds``
+    /// to read the next, so a slow phone gets a large attachment and a peer that stops reading
+    /// is let go. A part missing or too long cuts the answer short by closing the connection.
+    private func stream(_ body: StreamedBody, fromPart part: Int, sent: Int, on connection: WebSocketConnection, then answered: @escaping () -> Void) {
+        guard sent < body.length else {
+            answered()
+            return
+        }
+        connection.stream.whenQueueBelow(configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
+            guard let self, let connection, isServing(connection) else { return }
+            connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+            guard let delegate else {
+                connection.stream.close()
+                return
+            }
+            delegate.readPart(part, of: body) { [weak self, weak connection] bytes in
+                guard let self, let connection, isServing(connection) else { return }
+                guard let bytes, !bytes.isEmpty, sent + bytes.count <= body.length else {
+                    connection.stream.close()
+                    return
+                }
+                connection.stream.write(OutboundBytes(bytes))
+                stream(body, fromPart: part + 1, sent: sent + bytes.count, on: connection, then: answered)
+            }
         }
     }
 

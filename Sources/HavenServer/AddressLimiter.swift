@@ -86,20 +86,10 @@ struct AddressLimiter {
         return messageByteBuckets[addressKey, default: TokenBucket(rate: perHour / 3600, burst: perHour, now: now)].take(Double(bytes), now: now)
     }
 
-    /// Whether this address may download another attachment now (it has not spent its hour's bytes).
-    mutating func mayDownload(_ addressKey: [UInt8], now: UInt64) -> Bool {
-        let fresh = downloadBucket(now: now)
-        return downloadBuckets[addressKey, default: fresh].available(now: now) >= 1
-    }
-
-    /// Spends the bytes of an attachment this address downloaded.
-    mutating func spendDownload(_ addressKey: [UInt8], bytes: Int, now: UInt64) {
-        let fresh = downloadBucket(now: now)
-        downloadBuckets[addressKey, default: fresh].spend(Double(bytes), now: now)
-    }
-
-    private func downloadBucket(now: UInt64) -> TokenBucket {
-        TokenBucket(rate: quotas.addressDownloadBytesPerHour / 3600, burst: quotas.addressDownloadBytesPerHour, now: now)
+    /// Takes the bytes of an attachment this address is about to download, if its hour has them.
+    mutating func takeDownload(_ addressKey: [UInt8], bytes: Int, now: UInt64) -> Bool {
+        let perHour = quotas.addressDownloadBytesPerHour
+        return downloadBuckets[addressKey, default: TokenBucket(rate: perHour / 3600, burst: perHour, now: now)].take(Double(bytes), now: now)
     }
 
     /// Forgets buckets that have refilled completely, so memory follows active addresses only.

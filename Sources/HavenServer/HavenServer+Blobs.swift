@@ -105,7 +105,7 @@ extension HavenServer {
     }
 
     /// `POST /v1/blobs` stores an encrypted attachment (opaque bytes) and answers its id;
-    /// `GET /v1/blobs/<id>` returns it. Both need a token from the WebSocket session. The server
+    /// `GET /v1/blobs/<id>` returns it, read from the store a part at a time as the client takes it. Both need a token from the WebSocket session. The server
     /// never sees an attachment's key: it stays inside the end-to-end-encrypted message.
     func serveBlob(_ request: HTTPMessage, addressKey: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         let now = configuration.now()
@@ -149,27 +149,35 @@ extension HavenServer {
                 reply(.error(status: 404, code: "not_found", message: "no such attachment"))
                 return
             }
-            guard addresses.mayDownload(addressKey, now: loop.nowMilliseconds) else {
-                counters.rateLimited += 1
-                reply(.error(status: 429, code: "too_many_downloads", message: "too many attachments downloaded from this network; try again later",
-                             headers: ["Retry-After": "60"]))
-                return
-            }
-            withStore({ try $0.blob(id: id) }) { [unowned self] result in
-                guard case .success(let data?) = result else {
+            withStore({ try $0.blobSize(id: id) }) { [unowned self] result in
+                guard case .success(let size?) = result else {
                     reply(.error(status: 404, code: "not_found", message: "no such attachment (it may have expired)"))
                     return
                 }
-                addresses.spendDownload(addressKey, bytes: data.count, now: loop.nowMilliseconds)
+                // The network's hour pays for the whole attachment before a byte is read.
+                guard addresses.takeDownload(addressKey, bytes: size, now: loop.nowMilliseconds) else {
+                    counters.rateLimited += 1
+                    reply(.error(status: 429, code: "too_many_downloads", message: "too many attachments downloaded from this network; try again later",
+                                 headers: ["Retry-After": "60"]))
+                    return
+                }
                 // Ciphertext, never to be shown or run by a browser: downloaded, sandboxed.
                 reply(HTTPResponse(status: 200, headers: [
                     "Content-Type": "application/octet-stream", "Content-Disposition": "attachment",
                     "Content-Security-Policy": "default-src 'none'; sandbox",
-                ], body: data))
+                ], streamedBody: StreamedBody(length: size, source: id)))
             }
         default:
             reply(.error(status: 405, code: "method_not_allowed", message: "POST /v1/blobs or GET /v1/blobs/<id>"))
         }
+    }
+}
+
+extension HavenServer {
+    /// Reads one part of an attachment being downloaded.
+    func readPart(_ index: Int, of body: StreamedBody, then deliver: @escaping ([UInt8]?) -> Void) {
+        let id = body.source
+        withStore({ try $0.blobPart(id: id, part: index) }) { result in deliver(try? result.get()) }
     }
 }
 

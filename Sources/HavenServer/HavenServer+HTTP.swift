@@ -144,6 +144,8 @@ extension HavenServer {
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
             ("haven_calls_rung_total", "counter", "Calls that started ringing.", "\(counters.callsRung)"),
             ("haven_calls_answered_total", "counter", "Calls that were answered.", "\(counters.callsAnswered)"),
+            ("haven_replays_running", "gauge", "Replays of stored history being sent.", "\(replayTurns.runningCount)"),
+            ("haven_replays_waiting", "gauge", "Replays of stored history waiting for their network's turn.", "\(replayTurns.waitingCount)"),
             ("haven_calls_active", "gauge", "Calls ringing or in progress.", "\(calls.count)"),
             ("haven_moderation_actions_total", "counter", "Moderation actions applied.", "\(counters.moderationActions)"),
             ("haven_reports_total", "counter", "Reports filed.", "\(counters.reports)"),

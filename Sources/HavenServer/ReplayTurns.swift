@@ -19,8 +19,10 @@ struct ReplayTurns {
         self.perAddress = max(1, perAddress)
     }
 
-    /// Replays running or waiting, for `/metrics` and tests.
-    var count: Int { addressOf.count }
+    /// Replays running now.
+    var runningCount: Int { running.values.reduce(0) { $0 + $1.count } }
+    /// Replays waiting for their turn.
+    var waitingCount: Int { waiting.values.reduce(0) { $0 + $1.count } }
 
     /// Gives `replay` a turn: true when it may start now; otherwise `start` runs (handed back by
     /// a later ``finish(_:)``) once a turn is free.

@@ -38,11 +38,11 @@ struct TokenBucket: Refilling {
         return true
     }
 
-    /// Spends `amount` tokens even past zero (a debt the refill repays first): for costs known
-    /// only after the work, like the bytes of a download.
-    mutating func spend(_ amount: Double, now: UInt64) {
+    /// Gives back `amount` tokens taken for work that never happened (an upload whose body
+    /// never came), up to the burst.
+    mutating func giveBack(_ amount: Double = 1, now: UInt64) {
         refill(now: now)
-        tokens -= amount
+        tokens = min(burst, tokens + amount)
     }
 
     /// The tokens there are now.

@@ -20,6 +20,12 @@ struct UploadBudget: Refilling {
         _ = bytes.take(Double(count), now: now)
     }
 
+    /// Gives back an upload of `count` bytes that never arrived.
+    mutating func giveBack(_ count: Int, now: UInt64) {
+        uploads.giveBack(now: now)
+        bytes.giveBack(Double(count), now: now)
+    }
+
     /// True when nothing has been taken that has not come back (nothing to remember).
     mutating func isFull(now: UInt64) -> Bool {
         uploads.isFull(now: now) && bytes.isFull(now: now)

@@ -197,6 +197,30 @@ enum Migrations {
         UPDATE blobs SET size = length(data);
         CREATE INDEX blobs_by_owner ON blobs (owner, size);
         """,
+        // 13: attachments in parts of 64 KiB, so a download reads one part at a time; a part goes
+        // with its attachment, whichever way that is deleted.
+        """
+        CREATE TABLE blob_parts (
+            blob BLOB NOT NULL,
+            part INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (blob, part)
+        );
+        INSERT INTO blob_parts (blob, part, data)
+            WITH RECURSIVE parts (id, part) AS (
+                SELECT id, 0 FROM blobs
+                UNION ALL
+                SELECT parts.id, parts.part + 1 FROM parts JOIN blobs ON blobs.id = parts.id
+                WHERE (parts.part + 1) * 65536 < blobs.size
+            )
+            SELECT parts.id, parts.part, substr(blobs.data, parts.part * 65536 + 1, 65536)
+            FROM parts JOIN blobs ON blobs.id = parts.id;
+        ALTER TABLE blobs DROP COLUMN data;
+        CREATE TRIGGER blob_parts_go_with_their_blob AFTER DELETE ON blobs
+        BEGIN
+            DELETE FROM blob_parts WHERE blob = old.id;
+        END;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -27,21 +27,33 @@ public enum BlobStoreOutcome: Sendable, Equatable {
 }
 
 extension StoreDatabase {
-    /// Stores an encrypted attachment blob if its owner's quota and the attachments' share of the
-    /// store allow it (checked and written in one transaction).
+    /// The size of the parts an attachment is stored (and downloaded) in.
+    public static let blobPartBytes = 64 * 1024
+
+    /// Stores an encrypted attachment blob, in parts of ``blobPartBytes``, if its owner's quota
+    /// and the attachments' share of the store allow it (checked and written in one transaction).
     public func storeBlob(id: [UInt8], owner: [UInt8], data: [UInt8], now: Int64, limits: BlobStoreLimits) throws -> BlobStoreOutcome {
         let mine = try run("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE owner = ?", [.blob(owner)]).first
         let (count, bytes) = (mine?[0].integer ?? 0, mine?[1].integer ?? 0)
         guard count < limits.blobsPerOwner, Int(bytes) + data.count <= limits.bytesPerOwner else { return .ownerQuotaFull }
         let total = try run("SELECT COALESCE(SUM(size), 0) FROM blobs").first?.first?.integer ?? 0
         guard Int(total) + data.count <= limits.totalBytes else { return .storeFull }
-        try run("INSERT INTO blobs (id, owner, data, created_at, size) VALUES (?, ?, ?, ?, ?)",
-                [.blob(id), .blob(owner), .blob(data), .integer(now), .integer(Int64(data.count))])
+        try run("INSERT INTO blobs (id, owner, created_at, size) VALUES (?, ?, ?, ?)",
+                [.blob(id), .blob(owner), .integer(now), .integer(Int64(data.count))])
+        for (part, start) in stride(from: 0, to: data.count, by: Self.blobPartBytes).enumerated() {
+            try run("INSERT INTO blob_parts (blob, part, data) VALUES (?, ?, ?)",
+                    [.blob(id), .integer(Int64(part)), .blob(Array(data[start..<min(start + Self.blobPartBytes, data.count)]))])
+        }
         return .stored
     }
 
-    /// An attachment blob's bytes, if it is still kept.
-    public func blob(id: [UInt8]) throws -> [UInt8]? {
-        try run("SELECT data FROM blobs WHERE id = ?", [.blob(id)]).first?.first?.blob
+    /// An attachment's size in bytes, if it is still kept.
+    public func blobSize(id: [UInt8]) throws -> Int? {
+        try run("SELECT size FROM blobs WHERE id = ?", [.blob(id)]).first.map { Int($0[0].integer) }
+    }
+
+    /// Part `part` (from 0) of an attachment, if the attachment is still kept and has that part.
+    public func blobPart(id: [UInt8], part: Int) throws -> [UInt8]? {
+        try run("SELECT data FROM blob_parts WHERE blob = ? AND part = ?", [.blob(id), .integer(Int64(part))]).first?.first?.blob
     }
 }

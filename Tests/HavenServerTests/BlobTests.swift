@@ -3,7 +3,9 @@ import Foundation
 import FoundationNetworking
 #endif
 import HavenClient
+import HavenNet
 import HavenProtocol
+import HavenServer
 import HavenStore
 import HavenTestSupport
 import Sodium
@@ -70,5 +72,62 @@ import Testing
 
         let raw = [server.databasePath, server.databasePath + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
         #expect(raw.range(of: Data("%PDF-1.4".utf8)) == nil, "the server holds only ciphertext")
+    }
+
+    /// Uploads `bytes` with a fresh token and answers the attachment's id.
+    func upload(_ bytes: [UInt8], to server: TestServer, as client: TestClient) async throws -> String {
+        let token = Base64URL.encode(try await client.client.uploadToken().token.bytes)
+        let (status, answer) = try await request(server, "POST", "/v1/blobs", token: token, body: Data(bytes))
+        #expect(status == 201)
+        return try #require((try JSONSerialization.jsonObject(with: answer) as? [String: String])?["blob"])
+    }
+
+    /// Runs blocking socket work on a thread of its own, off the test pool.
+    func onThread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
+        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: work()) }.start() }
+    }
+
+    @Test func aLargeAttachmentReachesASlowPhoneAPartAtATime() async throws {
+        // A peer gets a second per part it reads, not a second for the whole answer.
+        let server = try TestServer { $0.network.handshakeTimeoutMilliseconds = 1_000 }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        try await alice.connect(server)
+        let attachment = RandomBytes.bytes(count: 10 * 1024 * 1024)
+        let blob = try await upload(attachment, to: server, as: alice)
+
+        let token = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
+        let port = server.port
+        // About 2.5 MB/s: four seconds for the attachment, well past the one-second deadline.
+        let received = await onThread { () -> [UInt8] in
+            guard let socket = try? RawSocket(port: port) else { return [] }
+            socket.send("GET /v1/blobs/\(blob) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
+            var bytes: [UInt8] = []
+            while case let part = socket.read(upTo: 64 * 1024), !part.isEmpty {
+                bytes += part
+                Thread.sleep(forTimeInterval: 0.025)
+            }
+            return bytes
+        }
+        let headEnd = try #require(received.firstRange(of: Array("\r\n\r\n".utf8)))
+        #expect(String(decoding: received[..<headEnd.lowerBound], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        let body = Array(received[headEnd.upperBound...])
+        #expect(body.count == attachment.count, "the download was cut off after \(body.count) bytes")
+        let intact = body == attachment
+        #expect(intact, "the attachment came back changed")
+    }
+
+    @Test func aNetworksDownloadsArePaidForBeforeTheyAreRead() async throws {
+        let size = 1024 * 1024
+        let server = try TestServer { $0.attachments.addressDownloadBytesPerHour = Double(size) * 1.5 }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        try await alice.connect(server)
+        let blob = try await upload(RandomBytes.bytes(count: size), to: server, as: alice)
+        let token = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
+        let (first, data) = try await request(server, "GET", "/v1/blobs/\(blob)", token: token)
+        #expect(first == 200 && data.count == size)
+        // Half an attachment left in the hour does not buy a whole one.
+        #expect(try await request(server, "GET", "/v1/blobs/\(blob)", token: token).0 == 429)
     }
 }

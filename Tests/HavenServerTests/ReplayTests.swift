@@ -1,3 +1,7 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HavenClient
 import HavenNet
 import HavenProtocol
@@ -73,6 +77,15 @@ import Testing
         for index in first..<(first + count) { _ = try await writer.client.send("\(index) \(large)", to: lobby) }
     }
 
+    /// Waits until `/metrics` counts these replays.
+    func replays(running: Int, waiting: Int, on server: TestServer) async throws {
+        try await waitFor("\(running) replays running and \(waiting) waiting") { () -> Bool? in
+            let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/metrics")!)
+            let metrics = String(decoding: data, as: UTF8.self)
+            return metrics.contains("haven_replays_running \(running)\n") && metrics.contains("haven_replays_waiting \(waiting)\n") ? true : nil
+        }
+    }
+
     /// The cursors of the room messages a raw socket received, in order.
     func cursors(_ socket: RawWebSocket) throws -> [UInt64] {
         try socket.frames.compactMap { text -> UInt64? in
@@ -86,13 +99,13 @@ import Testing
         let loop = try ClientLoop()
         let writer = try TestClient("Loud Crow", loop: loop.loop)
         try await writer.enter(server, room: lobby)
-        // More history than the kernel's socket buffers and the 1 MiB send queue hold together.
+        // More history than the kernel's socket buffers and the 1 MiB send queue hold together,
+        // for a newcomer who stops reading as they join.
         try await flood(writer, 400)
-
         let (newcomer, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
         newcomer.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
-        _ = try await newcomer.waitForFrame(containing: #""type":"joined""#)
         newcomer.stopReading()
+        try await replays(running: 1, waiting: 0, on: server)
         // The room goes on while the newcomer's replay waits for them to read: another 2 MB of
         // live messages, which used to pile up behind the replay until they were cut off.
         try await flood(writer, 100, from: 400)
@@ -118,14 +131,13 @@ import Testing
         // A newcomer who does not read holds this network's one turn...
         let (stalled, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
         stalled.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
-        _ = try await stalled.waitForFrame(containing: #""type":"joined""#)
         stalled.stopReading()
+        try await replays(running: 1, waiting: 0, on: server)
         // ...so the next one from the same network is let in and waits for the turn.
         let (waiting, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
         waiting.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
         _ = try await waiting.waitForFrame(containing: #""type":"joined""#)
-        waiting.send(#"{"v":1,"type":"listRooms"}"#)
-        _ = try await waiting.waitForFrame(containing: #""type":"rooms""#)
+        try await replays(running: 1, waiting: 1, on: server)
         #expect(try cursors(waiting).isEmpty, "a second replay ran while the network's turn was taken")
 
         // The turn passes on when the first goes away, and the second gets all of it.

@@ -32,6 +32,9 @@ import Testing
             }
             store.close()
             let connection = try SQLiteConnection(path: folder + "/haven.sqlite")
+            try connection.execute("DROP TRIGGER blob_parts_go_with_their_blob")
+            try connection.execute("DROP TABLE blob_parts")
+            try connection.execute("ALTER TABLE blobs ADD COLUMN data BLOB NOT NULL DEFAULT x''")
             try connection.execute("DROP TABLE room_log")
             try connection.execute("DROP TABLE staff_roster")
             try connection.execute("DROP INDEX blobs_by_owner")

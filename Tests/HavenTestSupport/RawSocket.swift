@@ -60,6 +60,14 @@ public final class RawSocket {
         return result
     }
 
+    /// Reads what has arrived, up to `limit` bytes, waiting for something if nothing has; empty
+    /// once the peer has closed (or after the 10 s timeout).
+    public func read(upTo limit: Int) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: limit)
+        let received = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        return received > 0 ? Array(buffer[0..<received]) : []
+    }
+
     /// Sets the kernel receive buffer small, so a reader that stops reading backs up quickly.
     public func shrinkReceiveBuffer() {
         var size: Int32 = 4096

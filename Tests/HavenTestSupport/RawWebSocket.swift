@@ -64,7 +64,7 @@ public final class RawWebSocket: @unchecked Sendable {
     public var closeCode: UInt16?? { lock.withLock { closed } }
 
     /// Waits for a received frame containing `fragment`.
-    public func waitForFrame(containing fragment: String, timeout: Double = 10) async throws -> String {
+    public func waitForFrame(containing fragment: String, timeout: Double = 30) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let frame = frames.first(where: { $0.contains(fragment) }) { return frame }
@@ -74,7 +74,7 @@ public final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Waits until the connection closes and returns the server's close code.
-    public func waitForClose(timeout: Double = 10) async throws -> UInt16? {
+    public func waitForClose(timeout: Double = 30) async throws -> UInt16? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let code = closeCode { return code }

@@ -75,7 +75,7 @@ public final class TestClient: Sendable {
     }
 
     /// Waits until `count` room messages have arrived in `room` and returns their texts.
-    public func waitForTexts(_ count: Int, in room: RoomID, timeout: Double = 10) async throws -> [String] {
+    public func waitForTexts(_ count: Int, in room: RoomID, timeout: Double = 30) async throws -> [String] {
         try await log.wait(timeout: timeout, "\(count) messages in \(room)") { _ in
             let texts = self.texts(in: room)
             return texts.count >= count ? texts : nil
@@ -83,7 +83,7 @@ public final class TestClient: Sendable {
     }
 
     /// Waits until `count` direct messages have arrived and returns their texts.
-    public func waitForDirectTexts(_ count: Int, timeout: Double = 10) async throws -> [String] {
+    public func waitForDirectTexts(_ count: Int, timeout: Double = 30) async throws -> [String] {
         try await log.wait(timeout: timeout, "\(count) direct messages") { _ in
             let texts = self.directTexts()
             return texts.count >= count ? texts : nil
@@ -106,7 +106,8 @@ public final class EventLog: @unchecked Sendable {
     public var events: [ClientEvent] { lock.withLock { stored } }
 
     /// Polls until `match` returns a value, or throws ``TimedOut`` after `timeout` seconds.
-    public func wait<Value>(timeout: Double = 10, _ what: String, _ match: ([ClientEvent]) -> Value?) async throws -> Value {
+    @discardableResult
+    public func wait<Value>(timeout: Double = 30, _ what: String, _ match: ([ClientEvent]) -> Value?) async throws -> Value {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let value = match(events) { return value }
@@ -127,7 +128,8 @@ public struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `body` every 50 ms until it returns a value, for up to `timeout` seconds.
-public func waitFor<Value>(_ what: String, timeout: Double = 10, _ body: () async throws -> Value?) async throws -> Value {
+@discardableResult
+public func waitFor<Value>(_ what: String, timeout: Double = 30, _ body: () async throws -> Value?) async throws -> Value {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if let value = try await body() { return value }
