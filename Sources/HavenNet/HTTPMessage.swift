@@ -123,3 +123,19 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 }
+
+/// How large a body a request may carry, decided from its head before any of the body is read
+/// (``WebSocketServerDelegate/bodyAllowance(for:from:)``).
+public struct BodyAllowance {
+    /// The most bytes the body may have.
+    public var maxBytes: Int
+    /// Runs once on the loop thread: with true when the body has arrived whole, with false when
+    /// the connection ended first (so a budget taken for it can be given back).
+    public var whenEnded: ((_ arrived: Bool) -> Void)?
+
+    /// Creates an allowance.
+    public init(maxBytes: Int, whenEnded: ((_ arrived: Bool) -> Void)? = nil) {
+        self.maxBytes = maxBytes
+        self.whenEnded = whenEnded
+    }
+}

@@ -9,7 +9,7 @@ public final class OutboundBytes: Sendable {
     /// Copies `bytes` into a new buffer (one `memcpy` when they are contiguous, as arrays are).
     public init(_ bytes: some Collection<UInt8>) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
-        let copied = bytes.withContiguousStorageIfAvailable { source in buffer.copyMemory(from: UnsafeRawBufferPointer(source)) }
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { source in buffer.copyMemory(from: UnsafeRawBufferPointer(source)) }
         if copied == nil { _ = buffer.initializeMemory(as: UInt8.self, from: bytes) }
         self.buffer = buffer
         count = bytes.count

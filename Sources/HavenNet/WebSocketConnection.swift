@@ -28,6 +28,10 @@ public final class WebSocketConnection {
     /// Loop time (ms) by which the HTTP request in progress must be complete (its head, and its
     /// body at no less than the slowest upload rate allowed), or the connection is closed.
     var httpDeadline: UInt64
+    /// While a large body (an upload) arrives: its bytes since the deadline last moved.
+    var uploadWindowBytes: Int?
+    /// Told once whether the body in progress arrived whole.
+    var bodyEnded: ((_ arrived: Bool) -> Void)?
     private var droppedAsSlowConsumer = false
     let stream: TCPStream
     unowned let server: WebSocketServer
@@ -83,6 +87,14 @@ public final class WebSocketConnection {
         case .closed:
             break
         }
+    }
+
+    /// Ends the request body in progress, if any: it arrived whole, or the connection ended first.
+    func endBody(arrived: Bool) {
+        uploadWindowBytes = nil
+        let ended = bodyEnded
+        bodyEnded = nil
+        ended?(arrived)
     }
 
     func dropSlowConsumer(_ session: WebSocketSession) {

@@ -16,7 +16,7 @@ public protocol WebSocketServerDelegate: AnyObject {
     /// How large a body the request with this head may carry, decided before any of it is read;
     /// or the refusal to answer with at once (an upload without a valid token, say). Nil: the
     /// configured ``HTTPLimits/maxBodyBytes``.
-    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>?
+    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<BodyAllowance, HTTPParseError>?
     /// Reads part `index` (from 0) of a response's ``StreamedBody`` and calls `deliver` once, on
     /// the loop thread, with its bytes; or with nil when it cannot (the body is gone), and the
     /// connection is closed with the answer cut short.
@@ -25,7 +25,7 @@ public protocol WebSocketServerDelegate: AnyObject {
 
 extension WebSocketServerDelegate {
     /// Every request may carry up to ``HTTPLimits/maxBodyBytes``.
-    public func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? { nil }
+    public func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<BodyAllowance, HTTPParseError>? { nil }
 
     /// No streamed bodies: every part is missing.
     public func readPart(_ index: Int, of body: StreamedBody, then deliver: @escaping ([UInt8]?) -> Void) { deliver(nil) }
@@ -108,13 +108,17 @@ public final class WebSocketServer {
         if case .http(let parser) = connection.phase {
             parser.bodyAllowance = { [unowned self, unowned connection] head in
                 let allowance = delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
-                    ?? .success(configuration.httpLimits.maxBodyBytes)
-                // An upload on a slow connection is given the time its size needs.
-                if case .success(let bytes) = allowance, bytes > configuration.httpLimits.maxBodyBytes {
-                    let needed = UInt64(bytes) * 1000 / UInt64(max(1, configuration.minUploadBytesPerSecond))
-                    connection.httpDeadline = max(connection.httpDeadline, loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds + needed)
+                    ?? .success(BodyAllowance(maxBytes: configuration.httpLimits.maxBodyBytes))
+                return allowance.map { body in
+                    connection.bodyEnded = body.whenEnded
+                    // A large body must keep coming: each window of the handshake time brings
+                    // its share at the slowest upload rate allowed, or the connection is closed.
+                    if body.maxBytes > configuration.httpLimits.maxBodyBytes {
+                        connection.uploadWindowBytes = 0
+                        connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+                    }
+                    return body.maxBytes
                 }
-                return allowance
             }
         }
         // A proxy's connections are counted against the client each request names.
@@ -143,6 +147,15 @@ public final class WebSocketServer {
     private func read(_ bytes: UnsafeRawBufferPointer, on connection: WebSocketConnection) {
         connection.lastActivity = loop.nowMilliseconds
         connection.pingSent = false
+        if let received = connection.uploadWindowBytes {
+            let window = Int(configuration.handshakeTimeoutMilliseconds) * configuration.minUploadBytesPerSecond / 1000
+            if received + bytes.count >= window {
+                connection.uploadWindowBytes = 0
+                connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+            } else {
+                connection.uploadWindowBytes = received + bytes.count
+            }
+        }
         switch connection.phase {
         case .http(let parser):
             readHTTP(bytes, parser: parser, on: connection)
@@ -165,6 +178,7 @@ public final class WebSocketServer {
                 return
             }
             guard case .complete(var request, let consumed) = progress else { return }
+            connection.endBody(arrived: true)
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
             connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
             request.arrivedOverTLS = configuration.trustedProxies.contains(connection.peerAddress)
@@ -297,6 +311,7 @@ public final class WebSocketServer {
 
     private func closed(_ connection: WebSocketConnection) {
         connections[connection.id] = nil
+        connection.endBody(arrived: false)
         if let network = connection.countedNetwork {
             let open = openPerNetwork[network, default: 1] - 1
             openPerNetwork[network] = open > 0 ? open : nil

@@ -28,8 +28,10 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     public var maxQueuedBytes = 1024 * 1024
     /// Time allowed from accept (or from the previous answer) to a complete HTTP request or upgrade.
     public var handshakeTimeoutMilliseconds: UInt64 = 10_000
-    /// The slowest an authorized upload may arrive: its body has this long per byte besides the
-    /// handshake time (a phone on a poor connection uploads a photo in a minute or more).
+    /// The slowest an authorized upload may arrive: each ``handshakeTimeoutMilliseconds`` must
+    /// bring at least this rate's worth of its body (80 KiB in 10 s by default: a phone on a
+    /// poor connection uploads a photo in a minute or more, and a body that stops coming is
+    /// dropped within one window).
     public var minUploadBytesPerSecond = 8 * 1024
     /// Quiet time after which the server pings a WebSocket peer.
     public var pingAfterMilliseconds: UInt64 = 30_000

@@ -55,29 +55,42 @@ extension HavenServer {
     }
 
     /// Decides from a request's head whether its body may be read: only an upload with a valid
-    /// token that states its length, within its identity's and its address's budget for the hour,
-    /// may be large. The budget is taken here, before a byte of the body is read.
-    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<Int, HTTPParseError>? {
+    /// token that states its length, within its identity's and its address's budget for the hour
+    /// and while few uploads are in progress, may be large. The budget is taken here, before a
+    /// byte of the body is read, and given back if the body never arrives whole.
+    func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<BodyAllowance, HTTPParseError>? {
         guard head.method == "POST", head.path == "/v1/blobs" else { return nil }
         // Refusals carry CORS, so a widget on the provider's origin can tell the member why.
-        let refuse = { (status: Int, code: String, message: String) -> Result<Int, HTTPParseError> in
-            .failure(.refused(status: status, code: code, message: message, headers: self.corsHeaders(for: head)))
+        let refuse = { (status: Int, code: String, message: String, headers: [String: String]) -> Result<BodyAllowance, HTTPParseError> in
+            .failure(.refused(status: status, code: code, message: message, headers: self.corsHeaders(for: head).merging(headers) { $1 }))
         }
         guard let (token, grant) = uploadGrant(for: head), !grant.uploadStarted, let session = sessions[grant.connection] else {
-            return refuse(401, "unauthorized", "an attachment token from the session is needed")
+            return refuse(401, "unauthorized", "an attachment token from the session is needed", [:])
         }
         // A token uploads once, from its head on: a head whose body never comes has used it.
         uploadTokens[token]?.uploadStarted = true
         guard let length = head.header("Content-Length").flatMap({ Int($0) }), length > 0 else {
-            return refuse(411, "length_required", "an upload states its length")
+            return refuse(411, "length_required", "an upload states its length", [:])
         }
         let limit = configuration.network.httpLimits.maxUploadBytes
-        guard length <= limit else { return refuse(413, "body_too_large", "an attachment is at most \(limit) bytes") }
-        guard takeUploadBudget(length, member: grant.member, addressKey: session.addressKey) else {
-            counters.rateLimited += 1
-            return refuse(429, "too_many_uploads", "too many attachments for now; try again in a while")
+        guard length <= limit else { return refuse(413, "body_too_large", "an attachment is at most \(limit) bytes", [:]) }
+        let address = session.addressKey
+        let quotas = configuration.attachments
+        guard uploadsInProgress.count < quotas.uploadsAtOnce else {
+            return refuse(503, "uploads_busy", "many attachments are arriving just now; try again in a minute", ["Retry-After": "30"])
         }
-        return .success(length)
+        guard uploadsInProgress.from(address) < quotas.addressUploadsAtOnce else {
+            return refuse(429, "uploads_busy", "this network is sending many attachments at once; try again in a minute", ["Retry-After": "30"])
+        }
+        guard takeUploadBudget(length, member: grant.member, addressKey: address) else {
+            counters.rateLimited += 1
+            return refuse(429, "too_many_uploads", "too many attachments for now; try again in a while", [:])
+        }
+        uploadsInProgress.start(from: address)
+        return .success(BodyAllowance(maxBytes: length) { [unowned self] arrived in
+            uploadsInProgress.end(from: address)
+            if !arrived { giveBackUploadBudget(length, member: grant.member, addressKey: address) }
+        })
     }
 
     /// Takes one upload of `length` bytes from the identity's and the address's hourly budgets,
@@ -94,6 +107,14 @@ extension HavenServer {
         if allowed { mine.take(length, now: now) }
         uploadBudgets[member] = mine
         return allowed
+    }
+
+    /// Gives back an upload whose body never arrived: a dropped connection costs its member, and
+    /// their neighbours on the network, nothing.
+    private func giveBackUploadBudget(_ length: Int, member: MemberID, addressKey: [UInt8]) {
+        let now = loop.nowMilliseconds
+        uploadBudgets[member]?.giveBack(length, now: now)
+        addresses.withUploadBudget(addressKey, now: now) { $0.giveBack(length, now: now) }
     }
 
     /// Whether the data folder's disk keeps its reserve for messages after `length` more bytes.

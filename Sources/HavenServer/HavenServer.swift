@@ -25,6 +25,8 @@ final class HavenServer: WebSocketServerDelegate {
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
     var uploadTokens: [[UInt8]: UploadGrant] = [:]
+    /// Uploads whose bodies are arriving now.
+    var uploadsInProgress = UploadsInProgress()
     /// What each identity may still upload this hour.
     var uploadBudgets: [MemberID: UploadBudget] = [:]
     /// The reports each identity may still file.

@@ -35,6 +35,8 @@ import TOMLKit
 /// stored_bytes_per_identity = 209715200
 /// total_bytes = 4294967296      # all attachments together (default: half of max_database_bytes, or 4 GiB)
 /// reserved_free_bytes = 1073741824   # free disk kept for messages
+/// uploads_at_once = 32          # bodies arriving at once (each held in memory until stored)...
+/// address_uploads_at_once = 3   # ...and from one client address
 ///
 /// [proof_of_work]               # asked of a new identity at login
 /// base_bits = 15                # normally (a phone pays about a quarter of a second); 0: none
@@ -217,12 +219,15 @@ struct ServeConfigFile: Decodable {
         var storedBytesPerIdentity: Int?
         var totalBytes: Int?
         var reservedFreeBytes: Int?
+        var uploadsAtOnce: Int?
+        var addressUploadsAtOnce: Int?
 
         enum CodingKeys: String, CodingKey {
             case uploadsPerHour = "uploads_per_hour", bytesPerHour = "bytes_per_hour"
             case addressUploadsPerHour = "address_uploads_per_hour", addressBytesPerHour = "address_bytes_per_hour"
             case storedPerIdentity = "stored_per_identity", storedBytesPerIdentity = "stored_bytes_per_identity"
             case totalBytes = "total_bytes", reservedFreeBytes = "reserved_free_bytes"
+            case uploadsAtOnce = "uploads_at_once", addressUploadsAtOnce = "address_uploads_at_once"
         }
 
         func apply(to quotas: inout AttachmentQuotas) {
@@ -234,6 +239,8 @@ struct ServeConfigFile: Decodable {
             if let storedBytesPerIdentity { quotas.storedBytesPerIdentity = storedBytesPerIdentity }
             if let totalBytes { quotas.totalBytes = totalBytes }
             if let reservedFreeBytes { quotas.reservedFreeBytes = reservedFreeBytes }
+            if let uploadsAtOnce { quotas.uploadsAtOnce = uploadsAtOnce }
+            if let addressUploadsAtOnce { quotas.addressUploadsAtOnce = addressUploadsAtOnce }
         }
     }
 

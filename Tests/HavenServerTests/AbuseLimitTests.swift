@@ -107,25 +107,6 @@ import Testing
         #expect(String(decoding: again.readToEnd(), as: UTF8.self).hasPrefix("HTTP/1.1 401"), "one token, one upload head")
     }
 
-    @Test func aSlowUploadIsGivenTheTimeItsSizeNeeds() async throws {
-        let server = try TestServer {
-            $0.network.handshakeTimeoutMilliseconds = 1_000
-            $0.network.minUploadBytesPerSecond = 100_000
-        }
-        let loop = try ClientLoop()
-        let member = try TestClient("Quiet Otter", loop: loop.loop)
-        try await member.connect(server)
-        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
-        let socket = try RawSocket(port: server.port)
-        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Length: 200000\r\n\r\n")
-        // A phone on a poor connection: half the body, a pause past the handshake time, the rest.
-        socket.send([UInt8](repeating: 1, count: 100_000))
-        try await Task.sleep(for: .milliseconds(1_500))
-        socket.send([UInt8](repeating: 2, count: 100_000))
-        let answer = String(decoding: socket.readToEnd(), as: UTF8.self)
-        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
-    }
-
     @Test func httpRequestsFromOneNetworkHaveABudget() async throws {
         let server = try TestServer {
             $0.rateLimits.addressRequestBurst = 5

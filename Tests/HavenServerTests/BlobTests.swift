@@ -82,11 +82,6 @@ import Testing
         return try #require((try JSONSerialization.jsonObject(with: answer) as? [String: String])?["blob"])
     }
 
-    /// Runs blocking socket work on a thread of its own, off the test pool.
-    func onThread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
-        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: work()) }.start() }
-    }
-
     @Test func aLargeAttachmentReachesASlowPhoneAPartAtATime() async throws {
         // A peer gets a second per part it reads, not a second for the whole answer.
         let server = try TestServer { $0.network.handshakeTimeoutMilliseconds = 1_000 }
@@ -99,7 +94,7 @@ import Testing
         let token = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
         let port = server.port
         // About 2.5 MB/s: four seconds for the attachment, well past the one-second deadline.
-        let received = await onThread { () -> [UInt8] in
+        let received = await onOwnThread { () -> [UInt8] in
             guard let socket = try? RawSocket(port: port) else { return [] }
             socket.send("GET /v1/blobs/\(blob) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
             var bytes: [UInt8] = []

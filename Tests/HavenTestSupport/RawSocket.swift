@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// A blocking loopback TCP socket for sending exactly the bytes a test wants, malformed or not.
-public final class RawSocket {
+public final class RawSocket: Sendable {
     private let descriptor: Int32
 
     /// Connects to `port` on 127.0.0.1.

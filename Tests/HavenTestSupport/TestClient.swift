@@ -127,6 +127,12 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var description: String { "timed out waiting for \(what)" }
 }
 
+/// Runs blocking work (a raw socket's reads) on a thread of its own, so it never holds one of the
+/// few threads every test shares.
+public func onOwnThread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
+    await withCheckedContinuation { continuation in Thread { continuation.resume(returning: work()) }.start() }
+}
+
 /// Polls `body` every 50 ms until it returns a value, for up to `timeout` seconds.
 @discardableResult
 public func waitFor<Value>(_ what: String, timeout: Double = 30, _ body: () async throws -> Value?) async throws -> Value {

@@ -10,6 +10,7 @@ const largest = 10 * 1024 * 1024;
 // token refused (401) is a browser resending an upload cut by a dropped connection.
 const uploadProblems = {
   too_many_uploads: "attachmentTooMany", attachment_quota: "attachmentQuotaFull", attachments_full: "attachmentsFull",
+  uploads_busy: "attachmentsBusy",
   unauthorized: "attachmentConnectionLost",
 };
 

@@ -26,6 +26,7 @@ export const en = {
   attachmentSending: "sending {name}…",
   attachmentConnectionLost: "it could not be sent: the connection dropped. Check your connection and try again.",
   attachmentTooMany: "you have shared many attachments lately; try again later (your messages still go through)",
+  attachmentsBusy: "many attachments are being sent just now; try again in a minute (your messages still go through)",
   attachmentsFull: "attachments cannot be stored right now; your messages still go through",
   attachmentLoading: "{name} (loading…)",
   attachmentGone: "{name}: no longer available",

@@ -22,6 +22,7 @@ export const es = {
   attachmentSending: "enviando {name}…",
   attachmentConnectionLost: "no se pudo enviar: se cortó la conexión. Revisa tu conexión y vuelve a intentarlo.",
   attachmentTooMany: "has compartido muchos archivos hace poco; vuelve a intentarlo más tarde (tus mensajes sí se envían)",
+  attachmentsBusy: "ahora mismo se están enviando muchos archivos; vuelve a intentarlo en un minuto (tus mensajes sí se envían)",
   attachmentsFull: "ahora mismo no se pueden guardar archivos; tus mensajes sí se envían",
   attachmentLoading: "{name} (cargando…)",
   attachmentGone: "{name}: ya no está disponible",

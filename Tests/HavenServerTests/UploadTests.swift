@@ -1,0 +1,91 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HavenClient
+import HavenNet
+import HavenProtocol
+import HavenServer
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// An upload's body keeps coming or is dropped, a dropped one costs nothing, and only a few
+/// bodies (each held in memory until stored) arrive at once.
+@Suite struct UploadTests {
+    /// A raw upload of `length` bytes under a fresh token: its head and the first `sent` bytes.
+    func startUpload(_ server: TestServer, _ member: TestClient, length: Int, sent: Int) async throws -> RawSocket {
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        let socket = try RawSocket(port: server.port)
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Length: \(length)\r\n\r\n")
+        socket.send([UInt8](repeating: 1, count: sent))
+        return socket
+    }
+
+    /// A whole upload through URLSession: its status and error code.
+    func upload(_ server: TestServer, _ member: TestClient, bytes: Int) async throws -> (status: Int, error: String?) {
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/blobs")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(RandomBytes.bytes(count: bytes))
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let error = (try? JSONSerialization.jsonObject(with: data) as? [String: String])?["error"]
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, error)
+    }
+
+    @Test func aSlowUploadKeepsGoingWhileItsBodyKeepsComing() async throws {
+        // Each second must bring 100 kB; this one takes two seconds in all, in steps.
+        let server = try TestServer {
+            $0.network.handshakeTimeoutMilliseconds = 1_000
+            $0.network.minUploadBytesPerSecond = 100_000
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let socket = try await startUpload(server, member, length: 500_000, sent: 100_000)
+        for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(500))
+            socket.send([UInt8](repeating: 2, count: 100_000))
+        }
+        let answer = await onOwnThread { String(decoding: socket.readToEnd(), as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
+    }
+
+    @Test func aBodyThatStopsComingIsDroppedAndCostsNothing() async throws {
+        let server = try TestServer {
+            $0.network.handshakeTimeoutMilliseconds = 1_000
+            $0.network.minUploadBytesPerSecond = 100_000
+            $0.attachments.uploadsPerHour = 1
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        // Half of a 3 MB body, then nothing: dropped within a window, not after the 30 s the
+        // whole size would take at the slowest rate.
+        let stalled = try await startUpload(server, member, length: 3_000_000, sent: 1_500_000)
+        let answer = await onOwnThread { stalled.readToEnd() }
+        #expect(answer.isEmpty, "a stalled upload was answered: \(String(decoding: answer.prefix(40), as: UTF8.self))")
+        // The hour's one upload was given back: the photo goes on the next try.
+        #expect(try await upload(server, member, bytes: 1000).status == 201)
+    }
+
+    @Test(arguments: [(perAddress: 1, inAll: 5, refusal: 429), (perAddress: 5, inAll: 1, refusal: 503)])
+    func onlyAFewUploadsArriveAtOnce(perAddress: Int, inAll: Int, refusal: Int) async throws {
+        let server = try TestServer {
+            $0.attachments.addressUploadsAtOnce = perAddress
+            $0.attachments.uploadsAtOnce = inAll
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let arriving = try await startUpload(server, member, length: 200_000, sent: 100_000)
+        let busy = try await upload(server, member, bytes: 1000)
+        #expect(busy.status == refusal && busy.error == "uploads_busy")
+
+        arriving.send([UInt8](repeating: 2, count: 100_000))
+        let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
+        #expect(try await upload(server, member, bytes: 1000).status == 201, "the place freed when the first arrived")
+    }
+}
