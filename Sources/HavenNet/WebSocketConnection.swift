@@ -28,6 +28,8 @@ public final class WebSocketConnection {
     /// Loop time (ms) by which the HTTP request in progress must be complete (its head, and its
     /// body at no less than the slowest upload rate allowed), or the connection is closed.
     var httpDeadline: UInt64
+    /// Loop time (ms) since which this connection has waited for a request without sending a byte.
+    var silentSince: UInt64?
     /// While a large body (an upload) arrives: its bytes since the deadline last moved.
     var uploadWindowBytes: Int?
     /// Told once whether the body in progress arrived whole.

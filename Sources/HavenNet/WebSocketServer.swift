@@ -49,14 +49,21 @@ public final class WebSocketServer {
     public private(set) var webSocketCount = 0
     /// Peers disconnected because their send queue reached its limit.
     public internal(set) var slowConsumersDisconnected = 0
-    /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``.
+    /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``
+    /// and none of them was silent.
     public private(set) var connectionsRefusedAtCapacity = 0
+    /// Silent connections closed to make room for a new one at ``WebSocketServerConfiguration/maxConnections``.
+    public private(set) var connectionsLetGo = 0
 
     private weak var delegate: (any WebSocketServerDelegate)?
     private var listener: TCPListener?
     private var sweepTimer: LoopTimer?
     private var nextID = 0
     private var openPerNetwork: [[UInt8]: Int] = [:]
+    /// Connections waiting for a request, oldest first, with when they began to wait; entries
+    /// whose connection has since sent something or closed are skipped.
+    private var silent: [(id: Int, since: UInt64)] = []
+    private var silentStart = 0
 
     /// Binds and starts accepting. Call on the loop thread.
     ///
@@ -93,7 +100,7 @@ public final class WebSocketServer {
     }
 
     private func accept(_ stream: TCPStream) {
-        guard connections.count < configuration.maxConnections else {
+        guard connections.count < configuration.maxConnections || letQuietestGo() else {
             connectionsRefusedAtCapacity += 1
             stream.close()
             return
@@ -103,6 +110,7 @@ public final class WebSocketServer {
             id: nextID, stream: stream, peerAddress: Self.peerAddress(of: stream), now: loop.nowMilliseconds,
             server: self, limits: configuration.httpLimits)
         connections[connection.id] = connection
+        waitingForRequest(connection)
         stream.onRead = { [unowned self, unowned connection] bytes in read(bytes, on: connection) }
         stream.onClose = { [unowned self, unowned connection] in closed(connection) }
         if case .http(let parser) = connection.phase {
@@ -129,6 +137,28 @@ public final class WebSocketServer {
         stream.startReading()
     }
 
+    /// Notes that `connection` waits for a request (just accepted, or kept alive after an answer).
+    private func waitingForRequest(_ connection: WebSocketConnection) {
+        connection.silentSince = loop.nowMilliseconds
+        silent.append((connection.id, loop.nowMilliseconds))
+    }
+
+    /// At capacity, closes the connection that has waited longest without sending a byte of a
+    /// request (plain HTTP only: a WebSocket or a request under way is never cut), so a flood of
+    /// idle connections cannot keep everyone else out. False when there is none.
+    private func letQuietestGo() -> Bool {
+        while silentStart < silent.count {
+            let (id, since) = silent[silentStart]
+            silentStart += 1
+            guard let connection = connections[id], connection.silentSince == since, case .http = connection.phase else { continue }
+            connection.silentSince = nil
+            connectionsLetGo += 1
+            connection.stream.close()
+            return true
+        }
+        return false
+    }
+
     private static let tooManyConnections = HTTPResponse.error(
         status: 429, code: "too_many_connections", message: "too many connections from this network; try again later",
         headers: ["Retry-After": "10"])
@@ -147,6 +177,7 @@ public final class WebSocketServer {
     private func read(_ bytes: UnsafeRawBufferPointer, on connection: WebSocketConnection) {
         connection.lastActivity = loop.nowMilliseconds
         connection.pingSent = false
+        connection.silentSince = nil
         if let received = connection.uploadWindowBytes {
             let window = Int(configuration.handshakeTimeoutMilliseconds) * configuration.minUploadBytesPerSecond / 1000
             if received + bytes.count >= window {
@@ -214,6 +245,7 @@ public final class WebSocketServer {
                     connection.stream.whenQueueBelow(configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
                         guard let self, let connection, isServing(connection) else { return }
                         connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+                        if pipelined.isEmpty { waitingForRequest(connection) }
                         connection.stream.startReading()
                         if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
                     }
@@ -327,6 +359,9 @@ public final class WebSocketServer {
 
     private func sweep() {
         let now = loop.nowMilliseconds
+        // The list of silent connections keeps only those still silent.
+        silent = silent[silentStart...].filter { connections[$0.id]?.silentSince == $0.since }
+        silentStart = 0
         for connection in connections.values {
             let quiet = now &- connection.lastActivity
             switch connection.phase {

@@ -16,9 +16,10 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     /// from the first byte (plain HTTP included); behind a trusted proxy, from the request that
     /// names the client.
     public var maxConnectionsPerNetwork = 64
-    /// Connections open at once from everyone together: past it a new connection is closed at
-    /// once, so the server never runs out of file descriptors (`haven serve` sets it below its
-    /// open-files limit).
+    /// Connections open at once from everyone together: past it the connection that has waited
+    /// longest without sending a byte of a request is let go for the new one, or, when there is
+    /// none, the new one is closed at once, so the server never runs out of file descriptors
+    /// (`haven serve` sets it below its open-files limit).
     public var maxConnections = 16_000
     /// Limits on HTTP requests.
     public var httpLimits = HTTPLimits()

@@ -1,4 +1,4 @@
-public import Sodium
+import Sodium
 
 /// The proof of work a new identity shows at login while the server asks for one (the
 /// challenge's `work`, in bits): an 8-byte `proof` such that BLAKE2b-256 of the canonical bytes
@@ -8,8 +8,11 @@ public import Sodium
 public enum ProofOfWork {
     /// Length of a proof in bytes.
     public static let proofLength = 8
-    /// The most work a server may ask for (about 4 billion hashes: far past anything reasonable).
-    public static let maxBits = 32
+    /// The most work a client does, whatever a server asks (about 4 million hashes, seconds on a
+    /// phone): what a Haven server asks at the height of a flood (20 bits by default) and a
+    /// margin, as the widget does. A server asking more gets a proof of this much, which it may
+    /// refuse; a lying server cannot make a client hash forever.
+    public static let maxBits = 22
 
     /// The bytes every attempt starts with.
     static func prefix(challenge: AuthChallenge, member: MemberID) -> [UInt8] {

@@ -15,12 +15,15 @@ struct AddressLimiter {
     private var uploadBudgets: [[UInt8]: UploadBudget] = [:]
     private var downloadBuckets: [[UInt8]: TokenBucket] = [:]
     private var messageByteBuckets: [[UInt8]: TokenBucket] = [:]
+    private var ringBuckets: [[UInt8]: TokenBucket] = [:]
     private let settings: RateLimitSettings
+    private let calls: CallSettings
     private let quotas: AttachmentQuotas
 
-    init(settings: RateLimitSettings, quotas: AttachmentQuotas, wallClockSeconds: UInt64) throws {
+    init(settings: RateLimitSettings, quotas: AttachmentQuotas, calls: CallSettings, wallClockSeconds: UInt64) throws {
         self.settings = settings
         self.quotas = quotas
+        self.calls = calls
         key = try SecretBytes.random(count: 32)
         day = wallClockSeconds / 86_400
     }
@@ -39,6 +42,7 @@ struct AddressLimiter {
             uploadBudgets.removeAll()
             downloadBuckets.removeAll()
             messageByteBuckets.removeAll()
+            ringBuckets.removeAll()
         }
         // A 32-byte key and 16-byte output are within BLAKE2b's limits.
         return (try? GenericHash.hash(IPAddress.network(of: address), key: key, outputLength: 16)) ?? []
@@ -86,6 +90,12 @@ struct AddressLimiter {
         return messageByteBuckets[addressKey, default: TokenBucket(rate: perHour / 3600, burst: perHour, now: now)].take(Double(bytes), now: now)
     }
 
+    /// Takes a ring (a call started) for this address, whatever identities ring from it.
+    mutating func allowRing(_ addressKey: [UInt8], now: UInt64) -> Bool {
+        ringBuckets[addressKey, default: TokenBucket(
+            rate: calls.addressRingsPerMinute / 60, burst: calls.addressRingBurst, now: now)].take(now: now)
+    }
+
     /// Takes the bytes of an attachment this address is about to download, if its hour has them.
     mutating func takeDownload(_ addressKey: [UInt8], bytes: Int, now: UInt64) -> Bool {
         let perHour = quotas.addressDownloadBytesPerHour
@@ -102,5 +112,6 @@ struct AddressLimiter {
         uploadBudgets.forgetFull(now: now)
         downloadBuckets.forgetFull(now: now)
         messageByteBuckets.forgetFull(now: now)
+        ringBuckets.forgetFull(now: now)
     }
 }

@@ -155,14 +155,17 @@ extension HavenServer {
         return nil
     }
 
-    /// Rings are counted per identity, whatever connections it rings from.
+    /// Rings are counted per identity, whatever connections it rings from, and (for members; staff
+    /// share their organisation's network) per client address, whatever identities ring from it.
     private func takeRingToken(_ session: Session) -> Bool {
-        guard let caller = session.member?.member else { return false }
+        guard let caller = session.member else { return false }
         let settings = configuration.calls
         let now = loop.nowMilliseconds
-        var bucket = ringBuckets[caller] ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
-        let allowed = bucket.take(now: now)
-        ringBuckets[caller] = bucket
+        var bucket = ringBuckets[caller.member] ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
+        let allowed = bucket.available(now: now) >= 1
+            && (caller.staff != nil || addresses.allowRing(session.addressKey, now: now))
+            && bucket.take(now: now)
+        ringBuckets[caller.member] = bucket
         return allowed
     }
 

@@ -68,7 +68,8 @@ final class HavenServer: WebSocketServerDelegate {
         replayTurns = ReplayTurns(perAddress: configuration.rateLimits.addressReplaysAtOnce)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
         addresses = try AddressLimiter(
-            settings: configuration.rateLimits, quotas: configuration.attachments, wallClockSeconds: UInt64(configuration.now()))
+            settings: configuration.rateLimits, quotas: configuration.attachments, calls: configuration.calls,
+            wallClockSeconds: UInt64(configuration.now()))
         for room in rooms { self.rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
         network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }

@@ -329,6 +329,11 @@ public struct CallSettings: Sendable, Equatable {
     public var ringsPerMinute = 5.0
     /// ...and as a burst.
     public var ringBurst = 5.0
+    /// Rings per client address per minute, whatever identities ring from it (members only: staff
+    /// share their organisation's network)...
+    public var addressRingsPerMinute = 10.0
+    /// ...and as a burst.
+    public var addressRingBurst = 10.0
     /// Signalling steps one call may carry (offers, answers, ICE candidates...) before it is ended.
     public var maxSignalsPerCall = 500
 

@@ -1,5 +1,6 @@
 import Foundation
 import HavenNet
+import HavenProtocol
 import HavenServer
 import HavenStore
 import TOMLKit
@@ -66,6 +67,7 @@ import TOMLKit
 /// ring_timeout_seconds = 45
 /// decline_cooldown_seconds = 120
 /// rings_per_minute = 5.0
+/// address_rings_per_minute = 10.0   # members' rings per client address, whatever identities ring
 ///
 /// [rate_limits]                 # token buckets: a rate per second and a burst
 /// messages_per_second = 5.0
@@ -204,8 +206,9 @@ struct ServeConfigFile: Decodable {
             if let baseBits { settings.baseBits = baseBits }
             if let maxBits { settings.maxBits = maxBits }
             if let floodNewIdentitiesPerMinute { settings.floodNewIdentitiesPerMinute = floodNewIdentitiesPerMinute }
-            guard (0...24).contains(settings.baseBits), (settings.baseBits...28).contains(settings.maxBits) else {
-                throw ConfigError("[proof_of_work] needs 0 <= base_bits <= 24 and base_bits <= max_bits <= 28")
+            // Clients do at most ProofOfWork.maxBits, whatever they are asked.
+            guard (0...HavenProtocol.ProofOfWork.maxBits).contains(settings.baseBits), (settings.baseBits...HavenProtocol.ProofOfWork.maxBits).contains(settings.maxBits) else {
+                throw ConfigError("[proof_of_work] needs 0 <= base_bits <= max_bits <= \(HavenProtocol.ProofOfWork.maxBits) (clients do no more)")
             }
         }
     }
@@ -331,11 +334,12 @@ struct ServeConfigFile: Decodable {
         var ringTimeoutSeconds: Int64?
         var declineCooldownSeconds: Int64?
         var ringsPerMinute: Double?
+        var addressRingsPerMinute: Double?
 
         enum CodingKeys: String, CodingKey {
             case audit
             case ringTimeoutSeconds = "ring_timeout_seconds", declineCooldownSeconds = "decline_cooldown_seconds"
-            case ringsPerMinute = "rings_per_minute"
+            case ringsPerMinute = "rings_per_minute", addressRingsPerMinute = "address_rings_per_minute"
         }
 
         func apply(to settings: inout CallSettings) {
@@ -343,6 +347,10 @@ struct ServeConfigFile: Decodable {
             if let ringTimeoutSeconds { settings.ringTimeoutSeconds = ringTimeoutSeconds }
             if let declineCooldownSeconds { settings.declineCooldownSeconds = declineCooldownSeconds }
             if let ringsPerMinute { settings.ringsPerMinute = ringsPerMinute }
+            if let addressRingsPerMinute {
+                settings.addressRingsPerMinute = addressRingsPerMinute
+                settings.addressRingBurst = addressRingsPerMinute
+            }
         }
     }
 

@@ -49,15 +49,34 @@ import Testing
         #expect(answers == 1_000)
     }
 
-    @Test func pastItsMostConnectionsTheServerClosesNewOnesAndServesTheRest() throws {
+    @Test func pastItsMostConnectionsTheServerLetsTheLongestSilentOneGoButNeverAWebSocket() throws {
         let server = try EchoServer { $0.maxConnections = 3 }
         defer { server.stop() }
-        let held = try (0..<3).map { _ in try RawSocket(port: server.port) }
+        /// A connection upgraded to a WebSocket, once the server has said so.
+        func webSocket() throws -> RawSocket? {
+            let socket = try RawSocket(port: server.port)
+            socket.send(RawSocket.upgradeRequest(origin: "https://provider.example"))
+            return String(decoding: socket.read(atLeast: 12), as: UTF8.self).hasPrefix("HTTP/1.1 101") ? socket : nil
+        }
+        let silent = try RawSocket(port: server.port)
+        let open = try [webSocket(), webSocket()].compactMap { $0 }
+        #expect(open.count == 2)
+
+        // A fourth connection takes the place of the one that has said nothing.
         let extra = try RawSocket(port: server.port)
-        extra.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(extra.readToEnd().isEmpty, "a fourth connection was served")
-        held[0].send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(String(decoding: held[0].readToEnd(), as: UTF8.self).hasSuffix("hello"))
+        extra.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(String(decoding: extra.readToEnd(), as: UTF8.self).hasSuffix("hello"))
+        #expect(silent.readToEnd().isEmpty, "the silent connection was kept")
+
+        // With every place a WebSocket, a new connection is the one turned away.
+        let deadline = Date().addingTimeInterval(30)
+        var third: RawSocket?
+        while third == nil, Date() < deadline { third = try webSocket() }
+        #expect(third != nil, "no place came free after the plain request closed")
+        let late = try RawSocket(port: server.port)
+        late.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(late.readToEnd().isEmpty, "a WebSocket was cut for a newcomer")
+        _ = open
     }
 
     @Test func malformedRequestGets400WithAJSONError() throws {

@@ -183,6 +183,38 @@ import Testing
         #expect(try await again.waitForError("ring_rate_limited").message == "too many calls started; wait a minute")
     }
 
+    @Test func membersRingsFromOneNetworkAreCountedWhateverTheIdentitiesButStaffsAreNot() async throws {
+        let scene = try await scene {
+            $0.calls.addressRingBurst = 3
+            $0.calls.addressRingsPerMinute = 0.01
+        }
+        let ana = scene.counsellor
+        await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
+        // Fresh identities from one network share its rings.
+        var members: [TestClient] = []
+        for round in 1...4 {
+            let member = try await scene.member("Quiet Otter")
+            members.append(member)
+            let call = CallID()
+            try await member.client.sendCallSignal(call.ring(.audio), to: ana.member)
+            if round == 4 {
+                #expect(try await member.waitForError("ring_rate_limited").message == "too many calls started; wait a minute")
+                break
+            }
+            _ = try await ana.waitForSignal(.ring, from: member.member)
+            try await member.client.sendCallSignal(call.signal(.hangup), to: ana.member)
+            _ = try await ana.waitForSignal(.hangup, from: member.member)
+        }
+        // The counsellor, on the same network, still rings every one of them.
+        for member in members {
+            let call = CallID()
+            try await ana.client.sendCallSignal(call.ring(.audio), to: member.member)
+            _ = try await member.waitForSignal(.ring, from: ana.member)
+            try await ana.client.sendCallSignal(call.signal(.hangup), to: member.member)
+            _ = try await member.waitForSignal(.hangup, from: ana.member)
+        }
+    }
+
     @Test func aCallerWhoDropsWhileRingingStopsTheRinging() async throws {
         let scene = try await scene()
         let ana = scene.counsellor
