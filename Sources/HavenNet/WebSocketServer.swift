@@ -368,6 +368,9 @@ public final class WebSocketServer {
             case .http:
                 if now > connection.httpDeadline { connection.stream.close() }
             case .webSocket(let session):
+                // A close the session began itself (a protocol error, a binary message) has the
+                // same time to be answered as one the application began.
+                if connection.closingSince == nil, session.isClosing { connection.closingSince = now }
                 if let since = connection.closingSince {
                     if now &- since > configuration.closeTimeoutMilliseconds { connection.stream.close() }
                 } else if quiet > configuration.idleTimeoutMilliseconds {

@@ -41,7 +41,9 @@ extension HavenServer {
     ///
     /// The replay paces itself: each page holds at most what fits in half the client's send
     /// queue, and once that half is taken the replay waits for the queue to drain to a quarter.
-    /// A few replays per client address run at once; the rest wait their turn.
+    /// A few replays per client address run at once; the rest wait their turn, and a client that
+    /// stops reading its history for ``RateLimitSettings/replayStallSeconds`` is let go, so it
+    /// cannot hold its network's turn.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
         guard let replay = session.subscription(for: stream)?.replay else { return }
         let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
@@ -51,6 +53,16 @@ extension HavenServer {
     /// Stops sending `session` the room's messages, ending a replay of them still running.
     func unsubscribe(_ session: Session, from room: RoomID) {
         if let replay = session.rooms.removeValue(forKey: room)?.replay { finishReplay(replay) }
+    }
+
+    /// Lets go of clients whose replay has waited for them to read for too long.
+    func dropStalledReplays(now: UInt64) {
+        let allowed = UInt64(configuration.rateLimits.replayStallSeconds * 1000)
+        for session in sessions.values {
+            guard let since = session.replaysWaiting.values.min(), now &- since > allowed else { continue }
+            session.replaysWaiting.removeAll()
+            session.connection.close(.slowConsumer, reason: "history not read")
+        }
     }
 
     /// Ends a replay's turn and starts the next one waiting for it.
@@ -65,7 +77,9 @@ extension HavenServer {
         }
         let queueLimit = configuration.network.maxQueuedBytes
         guard session.connection.queuedBytes <= queueLimit / 2 else {
+            session.replaysWaiting[replay] = loop.nowMilliseconds
             session.connection.whenQueueBelow(queueLimit / 4) { [unowned self] in
+                session.replaysWaiting[replay] = nil
                 readPage(session, stream: stream, replay: replay, after: cursor)
             }
             return

@@ -326,5 +326,6 @@ final class HavenServer: WebSocketServerDelegate {
         messageByteBuckets.forgetFull(now: now)
         expireRinging()
         sweepWaitingLine()
+        dropStalledReplays(now: now)
     }
 }

@@ -141,6 +141,9 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// Replays of stored history (a room's on joining, private messages on reconnecting) one
     /// client address may have running at once; the rest wait their turn.
     public var addressReplaysAtOnce = 4
+    /// A client whose replay has waited this long for it to read is disconnected, so it cannot
+    /// hold its network's turn.
+    public var replayStallSeconds = 30.0
     /// Refused messages in a row after which a client is disconnected.
     public var maxStrikes = 50
 

@@ -55,6 +55,8 @@ final class Session {
     var roomBucket: TokenBucket?
     /// Changes to this connection's place in the line to a counsellor.
     var queueBucket: TokenBucket?
+    /// Replays waiting for this client to read what they sent, since when (loop milliseconds).
+    var replaysWaiting: [Int: UInt64] = [:]
     /// The attachment tokens this connection holds (at most a few; they end with it).
     var uploadTokens: Set<[UInt8]> = []
 

@@ -95,6 +95,7 @@ import TOMLKit
 /// address_requests_per_second = 20.0   # plain HTTP requests per client address
 /// address_request_burst = 200.0
 /// address_replays_at_once = 4         # histories replayed at once per client address; others wait
+/// replay_stall_seconds = 30.0          # a client that reads none of its history this long is let go
 /// ```
 struct ServeConfigFile: Decodable {
     struct Room: Decodable {
@@ -136,6 +137,7 @@ struct ServeConfigFile: Decodable {
         var addressRequestsPerSecond: Double?
         var addressRequestBurst: Double?
         var addressReplaysAtOnce: Int?
+        var replayStallSeconds: Double?
         var keyBundlesPerSecond: Double?
         var keyBundleBurst: Double?
         var messageBytesPerHour: Double?
@@ -157,7 +159,7 @@ struct ServeConfigFile: Decodable {
             case newIdentityFramesPerSecond = "new_identity_frames_per_second", newIdentityFrameBurst = "new_identity_frame_burst"
             case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
             case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
-            case addressReplaysAtOnce = "address_replays_at_once"
+            case addressReplaysAtOnce = "address_replays_at_once", replayStallSeconds = "replay_stall_seconds"
             case keyBundlesPerSecond = "key_bundles_per_second", keyBundleBurst = "key_bundle_burst"
             case messageBytesPerHour = "message_bytes_per_hour", newIdentityMessageBytesPerHour = "new_identity_message_bytes_per_hour"
             case addressMessageBytesPerHour = "address_message_bytes_per_hour"
@@ -183,6 +185,7 @@ struct ServeConfigFile: Decodable {
             if let addressRequestsPerSecond { limits.addressRequestsPerSecond = addressRequestsPerSecond }
             if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
             if let addressReplaysAtOnce { limits.addressReplaysAtOnce = addressReplaysAtOnce }
+            if let replayStallSeconds { limits.replayStallSeconds = replayStallSeconds }
             if let keyBundlesPerSecond { limits.keyBundlesPerSecond = keyBundlesPerSecond }
             if let keyBundleBurst { limits.keyBundleBurst = keyBundleBurst }
             if let messageBytesPerHour { limits.messageBytesPerHour = messageBytesPerHour }

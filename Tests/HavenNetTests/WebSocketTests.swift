@@ -83,8 +83,13 @@ import Testing
         #expect(RawSocket.closeCode(in: reply) == 1007)
     }
 
-    @Test func binaryMessageIsClosedWith1003() throws {
-        let reply = try exchange(RawSocket.clientFrame(opcode: 0x2, payload: [1, 2, 3]))
+    @Test func binaryMessageIsClosedWith1003AndTheServerHangsUpWhenTheCloseIsNotAnswered() throws {
+        let server = try EchoServer { $0.closeTimeoutMilliseconds = 500 }
+        defer { server.stop() }
+        let socket = try RawSocket(port: server.port)
+        socket.send(RawSocket.upgradeRequest(origin: "https://provider.example"))
+        socket.send(RawSocket.clientFrame(opcode: 0x2, payload: [1, 2, 3]))
+        let reply = try #require(socket.readUntilPeerCloses(), "the server kept the connection after its close went unanswered")
         #expect(RawSocket.closeCode(in: reply) == 1003)
     }
 

@@ -145,4 +145,27 @@ import Testing
         _ = try await waiting.waitForFrame(containing: #""type":"synced""#, timeout: 60)
         #expect(try cursors(waiting) == Array(1...400))
     }
+
+    @Test func aNewcomerWhoStopsReadingTheirHistoryIsLetGoAndTheTurnPassesOn() async throws {
+        let server = try TestServer {
+            $0.rateLimits = .unlimited
+            $0.rateLimits.addressReplaysAtOnce = 1
+            $0.rateLimits.replayStallSeconds = 1
+        }
+        let loop = try ClientLoop()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        try await flood(writer, 400)
+        // Reading nothing, yet answering nothing either: it would hold the turn for as long as
+        // it kept its connection.
+        let (stalled, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        stalled.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        stalled.stopReading()
+        try await replays(running: 1, waiting: 0, on: server)
+        let (waiting, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        waiting.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await waiting.waitForFrame(containing: #""type":"synced""#, timeout: 60)
+        #expect(try cursors(waiting) == Array(1...400))
+        _ = stalled
+    }
 }

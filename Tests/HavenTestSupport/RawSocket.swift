@@ -48,6 +48,18 @@ public final class RawSocket: Sendable {
         }
     }
 
+    /// Reads until the peer closes, returning everything received; nil when 10 s pass first.
+    public func readUntilPeerCloses() -> [UInt8]? {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return result }
+            guard count > 0 else { return errno == EAGAIN || errno == EWOULDBLOCK ? nil : result }
+            result += buffer[0..<count]
+        }
+    }
+
     /// Reads at least `count` bytes (or until close/timeout).
     public func read(atLeast count: Int) -> [UInt8] {
         var result: [UInt8] = []
