@@ -14,25 +14,6 @@ import Testing
 /// What one visitor can take from everyone else over HTTP: connections held open, bodies the
 /// server must read, attachments it must keep (issue 12). Each flood is counted where it lands.
 @Suite struct AbuseLimitTests {
-    /// Uploads `bytes`; a refusal answered from the head may reach a client still sending its body
-    /// as a reset connection (the server closes without reading the body): that is status 0.
-    func upload(_ server: TestServer, _ client: TestClient, bytes: Int) async throws -> (status: Int, error: String?) {
-        let token = Base64URL.encode(try await client.client.uploadToken().token.bytes)
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/blobs")!)
-        request.httpMethod = "POST"
-        request.httpBody = Data(RandomBytes.bytes(count: bytes))
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await URLSession.shared.data(for: request)
-        } catch let error as URLError where error.code == .networkConnectionLost {
-            return (0, "reset")
-        }
-        let error = (try? JSONSerialization.jsonObject(with: data) as? [String: String])?["error"]
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, error)
-    }
-
     func storedBlobs(_ server: TestServer) throws -> Int64 { try server.count("SELECT COUNT(*) FROM blobs") }
 
     @Test func messagesHaveBytesForTheHourSoNobodyFillsTheDisk() async throws {
@@ -127,8 +108,8 @@ import Testing
         let loop = try ClientLoop()
         let member = try TestClient("Quiet Otter", loop: loop.loop)
         try await member.connect(server)
-        for _ in 0..<3 { #expect(try await upload(server, member, bytes: 1000).status == 201) }
-        let fourth = try await upload(server, member, bytes: 1000)
+        for _ in 0..<3 { #expect(try await server.upload(randomBytes: 1000, as: member).status == 201) }
+        let fourth = try await server.upload(randomBytes: 1000, as: member)
         #expect(fourth.status == 429 && fourth.error == "too_many_uploads")
         #expect(try storedBlobs(server) == 3)
     }
@@ -140,7 +121,7 @@ import Testing
         for index in 0..<4 {
             let throwaway = try TestClient("Throwaway \(index)", loop: loop.loop)
             try await throwaway.connect(server)
-            if try await upload(server, throwaway, bytes: 100_000).status == 201 { accepted += 1 }
+            if try await server.upload(randomBytes: 100_000, as: throwaway).status == 201 { accepted += 1 }
         }
         #expect(accepted == 2)
         #expect(try storedBlobs(server) == 2)
@@ -151,8 +132,8 @@ import Testing
         let loop = try ClientLoop()
         let member = try TestClient("Quiet Otter", loop: loop.loop)
         try await member.connect(server)
-        for _ in 0..<2 { #expect(try await upload(server, member, bytes: 1000).status == 201) }
-        let third = try await upload(server, member, bytes: 1000)
+        for _ in 0..<2 { #expect(try await server.upload(randomBytes: 1000, as: member).status == 201) }
+        let third = try await server.upload(randomBytes: 1000, as: member)
         #expect(third.status == 429 && third.error == "attachment_quota")
         #expect(try storedBlobs(server) == 2)
     }
@@ -165,8 +146,8 @@ import Testing
         try await member.enter(server, room: lobby)
         let reader = try TestClient("Calm Heron", loop: loop.loop)
         try await reader.enter(server, room: lobby)
-        #expect(try await upload(server, member, bytes: 100_000).status == 201)
-        let refused = try await upload(server, member, bytes: 100_000)
+        #expect(try await server.upload(randomBytes: 100_000, as: member).status == 201)
+        let refused = try await server.upload(randomBytes: 100_000, as: member)
         #expect(refused.status == 507 && refused.error == "attachments_full")
         #expect(try storedBlobs(server) == 1)
         _ = try await member.client.send("messages still go through", to: lobby)

@@ -74,14 +74,6 @@ import Testing
         #expect(raw.range(of: Data("%PDF-1.4".utf8)) == nil, "the server holds only ciphertext")
     }
 
-    /// Uploads `bytes` with a fresh token and answers the attachment's id.
-    func upload(_ bytes: [UInt8], to server: TestServer, as client: TestClient) async throws -> String {
-        let token = Base64URL.encode(try await client.client.uploadToken().token.bytes)
-        let (status, answer) = try await request(server, "POST", "/v1/blobs", token: token, body: Data(bytes))
-        #expect(status == 201)
-        return try #require((try JSONSerialization.jsonObject(with: answer) as? [String: String])?["blob"])
-    }
-
     @Test func aLargeAttachmentReachesASlowPhoneAPartAtATime() async throws {
         // A peer gets a second per part it reads, not a second for the whole answer.
         let server = try TestServer { $0.network.handshakeTimeoutMilliseconds = 1_000 }
@@ -89,7 +81,7 @@ import Testing
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
         try await alice.connect(server)
         let attachment = RandomBytes.bytes(count: 10 * 1024 * 1024)
-        let blob = try await upload(attachment, to: server, as: alice)
+        let blob = try #require(try await server.upload(attachment, as: alice).blob)
 
         let token = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
         let port = server.port
@@ -118,7 +110,7 @@ import Testing
         let loop = try ClientLoop()
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
         try await alice.connect(server)
-        let blob = try await upload(RandomBytes.bytes(count: size), to: server, as: alice)
+        let blob = try #require(try await server.upload(randomBytes: size, as: alice).blob)
         let token = Base64URL.encode(try await alice.client.uploadToken().token.bytes)
         let (first, data) = try await request(server, "GET", "/v1/blobs/\(blob)", token: token)
         #expect(first == 200 && data.count == size)

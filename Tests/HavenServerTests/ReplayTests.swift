@@ -77,6 +77,32 @@ import Testing
         for index in first..<(first + count) { _ = try await writer.client.send("\(index) \(large)", to: lobby) }
     }
 
+    /// A server (unlimited rates, then `configure`), a client loop, and a writer who left 400
+    /// messages of about 16 KB in the lobby: more than the kernel's socket buffers and a 1 MiB
+    /// send queue hold together.
+    func lobbyWithHistory(_ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws
+        -> (server: TestServer, loop: ClientLoop, writer: TestClient) {
+        let server = try TestServer {
+            $0.rateLimits = .unlimited
+            configure(&$0)
+        }
+        let loop = try ClientLoop()
+        let writer = try TestClient("Loud Crow", loop: loop.loop)
+        try await writer.enter(server, room: lobby)
+        try await flood(writer, 400)
+        return (server, loop, writer)
+    }
+
+    /// A newcomer who asks for the lobby's whole history and stops reading as they join: their
+    /// replay runs, waiting for them.
+    func newcomerWhoStopsReading(_ server: TestServer, loop: ClientLoop) async throws -> RawWebSocket {
+        let (newcomer, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        newcomer.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        newcomer.stopReading()
+        try await replays(running: 1, waiting: 0, on: server)
+        return newcomer
+    }
+
     /// Waits until `/metrics` counts these replays.
     func replays(running: Int, waiting: Int, on server: TestServer) async throws {
         try await waitFor("\(running) replays running and \(waiting) waiting") { () -> Bool? in
@@ -95,17 +121,8 @@ import Testing
     }
 
     @Test func aBusyRoomCannotCutOffANewcomerStillCatchingUp() async throws {
-        let server = try TestServer { $0.rateLimits = .unlimited }
-        let loop = try ClientLoop()
-        let writer = try TestClient("Loud Crow", loop: loop.loop)
-        try await writer.enter(server, room: lobby)
-        // More history than the kernel's socket buffers and the 1 MiB send queue hold together,
-        // for a newcomer who stops reading as they join.
-        try await flood(writer, 400)
-        let (newcomer, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
-        newcomer.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
-        newcomer.stopReading()
-        try await replays(running: 1, waiting: 0, on: server)
+        let (server, loop, writer) = try await lobbyWithHistory()
+        let newcomer = try await newcomerWhoStopsReading(server, loop: loop)
         // The room goes on while the newcomer's replay waits for them to read: another 2 MB of
         // live messages, which used to pile up behind the replay until they were cut off.
         try await flood(writer, 100, from: 400)
@@ -119,20 +136,9 @@ import Testing
     }
 
     @Test func aNetworkReplaysAFewHistoriesAtOnceAndTheRestWaitTheirTurn() async throws {
-        let server = try TestServer {
-            $0.rateLimits = .unlimited
-            $0.rateLimits.addressReplaysAtOnce = 1
-        }
-        let loop = try ClientLoop()
-        let writer = try TestClient("Loud Crow", loop: loop.loop)
-        try await writer.enter(server, room: lobby)
-        try await flood(writer, 400)
-
+        let (server, loop, _) = try await lobbyWithHistory { $0.rateLimits.addressReplaysAtOnce = 1 }
         // A newcomer who does not read holds this network's one turn...
-        let (stalled, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
-        stalled.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
-        stalled.stopReading()
-        try await replays(running: 1, waiting: 0, on: server)
+        let stalled = try await newcomerWhoStopsReading(server, loop: loop)
         // ...so the next one from the same network is let in and waits for the turn.
         let (waiting, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
         waiting.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
@@ -147,21 +153,13 @@ import Testing
     }
 
     @Test func aNewcomerWhoStopsReadingTheirHistoryIsLetGoAndTheTurnPassesOn() async throws {
-        let server = try TestServer {
-            $0.rateLimits = .unlimited
+        let (server, loop, _) = try await lobbyWithHistory {
             $0.rateLimits.addressReplaysAtOnce = 1
             $0.rateLimits.replayStallSeconds = 1
         }
-        let loop = try ClientLoop()
-        let writer = try TestClient("Loud Crow", loop: loop.loop)
-        try await writer.enter(server, room: lobby)
-        try await flood(writer, 400)
-        // Reading nothing, yet answering nothing either: it would hold the turn for as long as
-        // it kept its connection.
-        let (stalled, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
-        stalled.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
-        stalled.stopReading()
-        try await replays(running: 1, waiting: 0, on: server)
+        // Reading nothing, yet sending nothing either: it would hold the turn for as long as it
+        // kept its connection.
+        let stalled = try await newcomerWhoStopsReading(server, loop: loop)
         let (waiting, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
         waiting.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
         _ = try await waiting.waitForFrame(containing: #""type":"synced""#, timeout: 60)

@@ -22,18 +22,6 @@ import Testing
         return socket
     }
 
-    /// A whole upload through URLSession: its status and error code.
-    func upload(_ server: TestServer, _ member: TestClient, bytes: Int) async throws -> (status: Int, error: String?) {
-        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/blobs")!)
-        request.httpMethod = "POST"
-        request.httpBody = Data(RandomBytes.bytes(count: bytes))
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let error = (try? JSONSerialization.jsonObject(with: data) as? [String: String])?["error"]
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, error)
-    }
-
     @Test func aSlowUploadKeepsGoingWhileItsBodyKeepsComing() async throws {
         // Each second must bring 100 kB; this one takes two seconds in all, in steps.
         let server = try TestServer {
@@ -67,7 +55,7 @@ import Testing
         let answer = await onOwnThread { stalled.readToEnd() }
         #expect(answer.isEmpty, "a stalled upload was answered: \(String(decoding: answer.prefix(40), as: UTF8.self))")
         // The hour's one upload was given back: the photo goes on the next try.
-        #expect(try await upload(server, member, bytes: 1000).status == 201)
+        #expect(try await server.upload(randomBytes: 1000, as: member).status == 201)
     }
 
     @Test(arguments: [(perAddress: 1, inAll: 5, refusal: 429), (perAddress: 5, inAll: 1, refusal: 503)])
@@ -80,12 +68,12 @@ import Testing
         let member = try TestClient("Quiet Otter", loop: loop.loop)
         try await member.connect(server)
         let arriving = try await startUpload(server, member, length: 200_000, sent: 100_000)
-        let busy = try await upload(server, member, bytes: 1000)
+        let busy = try await server.upload(randomBytes: 1000, as: member)
         #expect(busy.status == refusal && busy.error == "uploads_busy")
 
         arriving.send([UInt8](repeating: 2, count: 100_000))
         let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
-        #expect(try await upload(server, member, bytes: 1000).status == 201, "the place freed when the first arrived")
+        #expect(try await server.upload(randomBytes: 1000, as: member).status == 201, "the place freed when the first arrived")
     }
 }
