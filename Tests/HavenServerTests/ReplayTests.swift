@@ -34,14 +34,11 @@ import Testing
     @Test func aPileOfLargePrivateMessagesReachesItsRecipient() async throws {
         let server = try TestServer { $0.rateLimits = .unlimited }
         let loop = try ClientLoop()
-        let identity = try SigningKeyPair.generate()
-        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
-        try await away.connect(server)
-        await away.client.disconnect()
+        let (identity, away) = try await memberWhoLeft(server, loop: loop)
         let sender = try TestClient("Loud Crow", loop: loop.loop)
         try await sender.connect(server)
         let large = String(repeating: "y", count: 16_000)
-        for index in 0..<80 { _ = try await sender.client.sendDirect("\(index) \(large)", to: away.member) }
+        for index in 0..<80 { _ = try await sender.client.sendDirect("\(index) \(large)", to: away) }
 
         let back = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
         try await back.connect(server)
@@ -52,16 +49,13 @@ import Testing
     @Test func aRoomsHistoryAndAPileOfPrivateMessagesBothReachAMemberComingBack() async throws {
         let server = try TestServer { $0.rateLimits = .unlimited }
         let loop = try ClientLoop()
-                let identity = try SigningKeyPair.generate()
-        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
-        try await away.connect(server)
-        await away.client.disconnect()
+        let (identity, away) = try await memberWhoLeft(server, loop: loop)
         let writer = try TestClient("Loud Crow", loop: loop.loop)
         try await writer.enter(server, room: lobby)
         let large = String(repeating: "w", count: 16_000)
         for index in 0..<80 {
             _ = try await writer.client.send("room \(index) \(large)", to: lobby)
-            _ = try await writer.client.sendDirect("private \(index) \(large)", to: away.member)
+            _ = try await writer.client.sendDirect("private \(index) \(large)", to: away)
         }
 
         // Both replays pace themselves on the same connection at once; neither waits forever.
@@ -69,6 +63,15 @@ import Testing
         try await back.enter(server, room: lobby, replayHistory: true)
         #expect(try await back.waitForDirectTexts(80).count == 80)
         #expect(try await back.waitForTexts(80, in: lobby).count == 80)
+    }
+
+    /// An identity that logged in once and left, so messages can be sent to it meanwhile.
+    func memberWhoLeft(_ server: TestServer, loop: ClientLoop) async throws -> (SigningKeyPair, MemberID) {
+        let identity = try SigningKeyPair.generate()
+        let away = try TestClient("Quiet Otter", loop: loop.loop, identity: identity)
+        try await away.connect(server)
+        await away.client.disconnect()
+        return (identity, away.member)
     }
 
     /// Sends `count` messages of about 16 KB (22 KB as frames) to the lobby.
