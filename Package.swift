@@ -41,6 +41,7 @@ let package = Package(
             name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenClient", dependencies: ["HavenNet", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenKeys", dependencies: ["HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
+        .target(name: "HavenBackup", dependencies: ["HavenStore", "Sodium"], swiftSettings: swiftSettings),
         .target(
             name: "HavenBench",
             dependencies: [
@@ -50,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "haven",
             dependencies: [
-                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench", "HavenKeys",
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench", "HavenKeys", "HavenBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -65,6 +66,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HavenKeysTests", dependencies: ["HavenKeys", "Sodium"], swiftSettings: swiftSettings),
+        .testTarget(name: "HavenBackupTests", dependencies: ["HavenBackup", "HavenStore", "Sodium"], swiftSettings: swiftSettings),
         // A SQLite VFS that loses power, for the store's power-loss test.
         .target(name: "CFaultVFS", path: "Tests/CFaultVFS"),
         .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet", "CFaultVFS"], swiftSettings: swiftSettings),

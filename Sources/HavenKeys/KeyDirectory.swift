@@ -31,7 +31,7 @@ public struct KeyDirectory: Sendable {
             throw KeyFileError.io(path: path, reason: "\(error.localizedDescription)")
         }
         let organisation = try SigningKeyPair.generate()
-        try writeSecret(JSONEncoder.keyFile.encode(OrganisationKeyFile.seal(organisation, passphrase: passphrase, limits: limits)), to: organisationKeyPath)
+        try writeSecret(JSONEncoder.keyFile.encode(PassphraseKeyFile.seal(organisation, for: .organisation, passphrase: passphrase, limits: limits)), to: organisationKeyPath)
         try write(Data((Base64URL.encode(organisation.publicKey.bytes) + "\n").utf8), to: organisationPublicKeyPath, mode: 0o644)
         let server = try SigningKeyPair.generate()
         let serverFile = ServerKeyFile(version: 1, kind: ServerKeyFile.kindName, seed: WireBytes(try server.seed().copyBytes()))
@@ -41,7 +41,7 @@ public struct KeyDirectory: Sendable {
 
     /// Reads and decrypts the organisation key.
     public func organisationKey(passphrase: SecretBytes) throws -> SigningKeyPair {
-        try readSecret(organisationKeyPath, as: OrganisationKeyFile.self).open(passphrase: passphrase, path: organisationKeyPath)
+        try readSecret(organisationKeyPath, as: PassphraseKeyFile.self).open(passphrase: passphrase, path: organisationKeyPath, purpose: .organisation)
     }
 
     /// The organisation's public key, from organisation.pub (no passphrase needed).
@@ -62,7 +62,7 @@ public struct KeyDirectory: Sendable {
     /// Re-encrypts the organisation key under a new passphrase (atomically replacing the file).
     public func changePassphrase(from old: SecretBytes, to new: SecretBytes, limits: PasswordHash.Limits = .moderate) throws {
         let keys = try organisationKey(passphrase: old)
-        try writeSecret(JSONEncoder.keyFile.encode(OrganisationKeyFile.seal(keys, passphrase: new, limits: limits)), to: organisationKeyPath, replacing: true)
+        try writeSecret(JSONEncoder.keyFile.encode(PassphraseKeyFile.seal(keys, for: .organisation, passphrase: new, limits: limits)), to: organisationKeyPath, replacing: true)
     }
 
     // MARK: Files

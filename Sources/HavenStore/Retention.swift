@@ -42,6 +42,15 @@ public struct RetentionPolicy: Sendable, Equatable {
     public func seconds(for kind: RetentionKind) -> Int64? {
         periods[kind] ?? kind.defaultSeconds
     }
+
+    /// The longest of the periods that end, over every kind and every room's own: a copy of the
+    /// database older than this holds nothing the live one still has to keep, except what is
+    /// kept forever (which the live database, and every newer copy, still holds).
+    public var longestSeconds: Int64 {
+        let kinds = RetentionKind.allCases.compactMap { seconds(for: $0) }
+        let ownPeriods = rooms.values.compactMap { $0 }
+        return (kinds + ownPeriods).max() ?? 0
+    }
 }
 
 /// What one purge pass deleted (or, in a dry run, would delete), per kind.

@@ -65,6 +65,24 @@ public final class SQLiteConnection {
         return SQLiteStatement(statement: statement, connection: self)
     }
 
+    /// Copies the whole database, as one consistent snapshot, into a new database file at
+    /// `destination` (SQLite's online backup API: the server may go on writing meanwhile).
+    ///
+    /// - Throws: ``StoreError/openFailed(path:reason:)`` or ``StoreError/sqlite(operation:code:reason:)``.
+    public func copy(to destination: String) throws {
+        let target = try SQLiteConnection(path: destination)
+        guard let backup = sqlite3_backup_init(target.handle, "main", handle, "main") else {
+            throw StoreError.sqlite(operation: "start a copy", code: sqlite3_errcode(target.handle), reason: String(cString: sqlite3_errmsg(target.handle)))
+        }
+        // One step copies every page under one read transaction: a consistent snapshot.
+        let stepped = sqlite3_backup_step(backup, -1)
+        let finished = sqlite3_backup_finish(backup)
+        guard stepped == SQLITE_DONE else {
+            throw StoreError.sqlite(operation: "copy the database", code: stepped, reason: String(cString: sqlite3_errstr(stepped)))
+        }
+        try target.check(finished, "finish the copy")
+    }
+
     /// Rows changed by the most recent INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

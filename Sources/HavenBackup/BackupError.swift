@@ -1,0 +1,33 @@
+/// Every way making, opening or restoring a backup can fail, said for the operator.
+public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A file could not be read, written, renamed or removed.
+    case file(path: String, reason: String)
+    /// The file is not a Haven backup (wrong magic) or not one this version reads.
+    case notABackup(path: String)
+    /// The backup was sealed to another key, or its sealed key was altered.
+    case wrongKey(path: String)
+    /// A part of the backup was altered, reordered, or cut off before its end.
+    case damaged(path: String, reason: String)
+    /// The restored database fails SQLite's integrity check.
+    case integrityCheckFailed(reason: String)
+    /// The backup comes from a newer Haven than this one.
+    case tooNew(schema: Int, supported: Int)
+    /// The data folder already holds a database, and replacing it was not asked for.
+    case databaseExists(path: String)
+    /// The store failed while copying, checking or purging.
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .file(let path, let reason): return "\(path): \(reason)"
+        case .notABackup(let path): return "\(path) is not a Haven backup (or is from a version this one cannot read)"
+        case .wrongKey(let path): return "\(path) was sealed to another backup key (or its key was altered)"
+        case .damaged(let path, let reason): return "\(path) is damaged: \(reason)"
+        case .integrityCheckFailed(let reason): return "the restored database fails its integrity check: \(reason)"
+        case .tooNew(let schema, let supported):
+            return "the backup's database is schema \(schema), newer than this Haven supports (\(supported)); restore it with a newer Haven"
+        case .databaseExists(let path): return "\(path) already exists; stop the server and pass --replace to restore over it"
+        case .store(let reason): return reason
+        }
+    }
+}

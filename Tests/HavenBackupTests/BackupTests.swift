@@ -1,0 +1,109 @@
+import Foundation
+import HavenBackup
+import HavenStore
+import Sodium
+import Testing
+
+/// Backups are sealed to a key the server does not hold, any change to one is found, and
+/// nothing purged from the live database outlives its retention period in a backup.
+@Suite final class BackupTests {
+    let folder: String
+    static let day: Int64 = 86_400
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-backup-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+    var databasePath: String { folder + "/data/haven.sqlite" }
+    var backups: BackupFolder { BackupFolder(path: folder + "/backups") }
+
+    /// A live database whose every retention period is one day, with one room message sent at 0.
+    func liveDatabase() throws -> HavenStore {
+        let store = try HavenStore(path: databasePath)
+        try store.performAndWait { database in
+            for kind in RetentionKind.allCases { try database.setRetention(kind, seconds: 86_400) }
+            _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [2], epoch: 0, envelope: Array("said at midnight".utf8), now: 0)
+        }
+        return store
+    }
+
+    /// The room messages of the database a backup restores to, as of `now`.
+    func messages(restoring backup: String, with keyPair: BoxKeyPair, now: Int64) throws -> Int {
+        let target = folder + "/restored-\(UUID().uuidString)"
+        try BackupFolder.restore(backup, with: keyPair, into: target, now: now, replace: false)
+        let store = try HavenStore(path: target + "/haven.sqlite")
+        defer { store.close() }
+        return try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.count
+    }
+
+    @Test func aBackupOpensOnlyWithItsKeyAndAnyChangeToItIsFound() throws {
+        let live = try liveDatabase()
+        live.close()
+        let key = try SigningKeyPair.generate().boxKeyPair()
+        let made = try backups.make(from: databasePath, sealedTo: key.publicKey, now: 100).made
+        #expect(made.path.hasSuffix("/haven-backup-19700101T000140Z.sealed"))
+        let sealed = try #require(FileManager.default.contents(atPath: made.path))
+        #expect(sealed.range(of: Data("SQLite format 3".utf8)) == nil, "the database is in the clear")
+        #expect(sealed.range(of: Data("said at midnight".utf8)) == nil)
+        #expect(try messages(restoring: made.path, with: key, now: 100) == 1)
+
+        let stranger = try SigningKeyPair.generate().boxKeyPair()
+        #expect(throws: BackupError.wrongKey(path: made.path)) { try messages(restoring: made.path, with: stranger, now: 100) }
+        var altered = [UInt8](sealed)
+        altered[altered.count / 2] ^= 1
+        _ = FileManager.default.createFile(atPath: made.path, contents: Data(altered))
+        #expect(throws: BackupError.damaged(path: made.path, reason: "a part was altered or moved")) {
+            try messages(restoring: made.path, with: key, now: 100)
+        }
+        _ = FileManager.default.createFile(atPath: made.path, contents: sealed.prefix(sealed.count - 40))
+        #expect(throws: BackupError.self) { try messages(restoring: made.path, with: key, now: 100) }
+        _ = FileManager.default.createFile(atPath: made.path, contents: Data("not a backup at all".utf8))
+        #expect(throws: BackupError.notABackup(path: made.path)) { try messages(restoring: made.path, with: key, now: 100) }
+    }
+
+    @Test func aPurgedMessageIsInNoBackupOnceItsWindowHasPassed() throws {
+        let live = try liveDatabase()
+        defer { live.close() }
+        let key = try SigningKeyPair.generate().boxKeyPair()
+        // Made the same day, a backup holds the message...
+        let first = try backups.make(from: databasePath, sealedTo: key.publicKey, now: 100).made
+        #expect(try messages(restoring: first.path, with: key, now: 100) == 1)
+        // ...and restored once its day has passed, the message is purged before the server sees it.
+        #expect(try messages(restoring: first.path, with: key, now: Self.day + 200) == 0)
+
+        // The live server purges it after a day; the next backup drops the first one, whose
+        // window has passed, and never held the message itself, even read as of the first day.
+        _ = try live.performAndWait { try $0.purgeExpired(now: Self.day + 200, limit: 100) }
+        let next = try backups.make(from: databasePath, sealedTo: key.publicKey, now: Self.day + 200)
+        #expect(next.deleted == [first])
+        #expect(try backups.backups() == [next.made])
+        #expect(try messages(restoring: next.made.path, with: key, now: 100) == 0)
+    }
+
+    @Test func aBackupHoldsNothingAlreadyExpiredEvenBeforeTheServerPurgedIt() throws {
+        let live = try liveDatabase()
+        defer { live.close() }
+        let key = try SigningKeyPair.generate().boxKeyPair()
+        // The server's purge has not run yet: the backup purges its snapshot itself.
+        let made = try backups.make(from: databasePath, sealedTo: key.publicKey, now: Self.day + 200).made
+        #expect(try messages(restoring: made.path, with: key, now: 100) == 0)
+        #expect(try live.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.count == 1, "the live database is untouched")
+    }
+
+    @Test func aRestoreOverADatabaseNeedsToBeAskedFor() throws {
+        let live = try liveDatabase()
+        live.close()
+        let key = try SigningKeyPair.generate().boxKeyPair()
+        let made = try backups.make(from: databasePath, sealedTo: key.publicKey, now: 100).made
+        #expect(throws: BackupError.databaseExists(path: databasePath)) {
+            try BackupFolder.restore(made.path, with: key, into: folder + "/data", now: 100, replace: false)
+        }
+        try BackupFolder.restore(made.path, with: key, into: folder + "/data", now: 100, replace: true)
+        let mode = try FileManager.default.attributesOfItem(atPath: databasePath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}
