@@ -18,6 +18,54 @@ public struct KeyDirectory: Sendable {
     /// The server's own key (unencrypted, mode 0600: the server starts unattended).
     public var serverKeyPath: String { path + "/server.key" }
 
+    /// The backup key, encrypted: kept away from the server, it opens the backups.
+    public var backupKeyPath: String { path + "/backup.key" }
+    /// The backup key's public X25519 key, base64url on one line: the server seals backups to it.
+    public var backupPublicKeyPath: String { path + "/backup.pub" }
+
+    /// Creates the backup key (encrypted under `passphrase`) and its public key file.
+    ///
+    /// - Throws: ``KeyFileError/exists(path:)`` rather than overwrite a key.
+    public func createBackupKey(passphrase: SecretBytes, limits: PasswordHash.Limits = .moderate) throws -> BoxPublicKey {
+        for existing in [backupKeyPath, backupPublicKeyPath] where FileManager.default.fileExists(atPath: existing) {
+            throw KeyFileError.exists(path: existing)
+        }
+        try createFolder()
+        let keys = try SigningKeyPair.generate()
+        let publicKey = try keys.publicKey.boxPublicKey()
+        try writeSecret(JSONEncoder.keyFile.encode(PassphraseKeyFile.seal(keys, for: .backup, passphrase: passphrase, limits: limits)), to: backupKeyPath)
+        try write(Data((Base64URL.encode(publicKey.bytes) + "\n").utf8), to: backupPublicKeyPath, mode: 0o644)
+        return publicKey
+    }
+
+    /// The key backups are sealed to.
+    ///
+    /// - Throws: ``KeyFileError/missingBackupKey(path:)`` or ``KeyFileError/corrupt(path:reason:)``.
+    public func backupPublicKey() throws -> BoxPublicKey {
+        guard FileManager.default.fileExists(atPath: backupPublicKeyPath) else { throw KeyFileError.missingBackupKey(path: backupPublicKeyPath) }
+        let text = try read(backupPublicKeyPath).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = try? Base64URL.decode(text), let key = try? BoxPublicKey(bytes: bytes) else {
+            throw KeyFileError.corrupt(path: backupPublicKeyPath, reason: "not a base64url X25519 public key")
+        }
+        return key
+    }
+
+    /// Opens the backup key with `passphrase`, to open backups.
+    ///
+    /// - Throws: ``KeyFileError``.
+    public func backupKeyPair(passphrase: SecretBytes) throws -> BoxKeyPair {
+        guard FileManager.default.fileExists(atPath: backupKeyPath) else { throw KeyFileError.missingBackupKey(path: backupKeyPath) }
+        return try readSecret(backupKeyPath, as: PassphraseKeyFile.self).open(passphrase: passphrase, path: backupKeyPath, purpose: .backup).boxKeyPair()
+    }
+
+    private func createFolder() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw KeyFileError.io(path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
     /// Creates the organisation key (encrypted under `passphrase`) and the server key.
     ///
     /// - Throws: ``KeyFileError/exists(path:)`` rather than overwrite a key.
@@ -25,11 +73,7 @@ public struct KeyDirectory: Sendable {
         for existing in [organisationKeyPath, serverKeyPath] where FileManager.default.fileExists(atPath: existing) {
             throw KeyFileError.exists(path: existing)
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw KeyFileError.io(path: path, reason: "\(error.localizedDescription)")
-        }
+        try createFolder()
         let organisation = try SigningKeyPair.generate()
         try writeSecret(JSONEncoder.keyFile.encode(PassphraseKeyFile.seal(organisation, for: .organisation, passphrase: passphrase, limits: limits)), to: organisationKeyPath)
         try write(Data((Base64URL.encode(organisation.publicKey.bytes) + "\n").utf8), to: organisationPublicKeyPath, mode: 0o644)

@@ -2,6 +2,8 @@
 public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// There is no key file at the path.
     case missing(path: String)
+    /// There is no backup key (or its public key) at the path.
+    case missingBackupKey(path: String)
     /// A key file already exists where a new one would be written.
     case exists(path: String)
     /// The file is not a Haven key file, or it was altered.
@@ -21,6 +23,8 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .missing(let path):
             return "no key at \(path); create one with `haven keys init`"
+        case .missingBackupKey(let path):
+            return "no backup key at \(path); create one with `haven backup keygen` on a machine other than the server, and copy backup.pub to the server"
         case .exists(let path):
             return "\(path) already exists; refusing to overwrite a key (move it away first)"
         case .corrupt(let path, let reason):

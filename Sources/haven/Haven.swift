@@ -14,7 +14,10 @@ struct Haven: AsyncParsableCommand {
             rooms and retention. Run `haven help <subcommand>` for details of each.
             """,
         version: "haven \(havenVersion) (libsodium \(SodiumLibrary.version), SQLite \(SQLiteConnection.libraryVersion), libuv \(EventLoop.libraryVersion))",
-        subcommands: [Serve.self, Keys.self, Invite.self, Staff.self, Widget.self, Rooms.self, Retention.self, Audit.self, Chat.self, Bench.self]
+        subcommands: [
+            Serve.self, Keys.self, Invite.self, Staff.self, Widget.self, Rooms.self, Retention.self, Audit.self, Backup.self, Restore.self,
+            Chat.self, Bench.self,
+        ]
     )
 }
 

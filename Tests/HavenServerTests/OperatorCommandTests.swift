@@ -42,6 +42,46 @@ import Testing
         #expect(try haven(["rooms", "create", "--name", "!!!"] + data).status != 0)
     }
 
+    @Test func backupsAreSealedToAKeyKeptAwayFromTheServerAndRestoredWithIt() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let passphrase = folder + "/passphrase"
+        _ = FileManager.default.createFile(atPath: passphrase, contents: Data("a long backup passphrase".utf8), attributes: [.posixPermissions: 0o600])
+        let data = ["--data", folder + "/data"]
+        // The server has no backup key yet: the operator is told how to make one.
+        try haven(["rooms", "create", "--name", "Lobby"] + data)
+        let keyless = try haven(["backup", "--keys", folder + "/server-keys", "--out", folder + "/backups"] + data)
+        #expect(keyless.status == 1 && keyless.errors.contains("haven backup keygen"))
+
+        // Made away from the server; only the public half is copied to it.
+        let made = try haven(["backup", "keygen", "--keys", folder + "/offline", "--passphrase-file", passphrase])
+        #expect(made.status == 0, "\(made.errors)")
+        let secretMode = try FileManager.default.attributesOfItem(atPath: folder + "/offline/backup.key")[.posixPermissions] as? Int
+        #expect(secretMode == 0o600)
+        try FileManager.default.createDirectory(atPath: folder + "/server-keys", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: folder + "/offline/backup.pub", toPath: folder + "/server-keys/backup.pub")
+
+        let store = try HavenStore(path: folder + "/data/haven.sqlite")
+        try store.performAndWait { _ = try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: Array("kept".utf8), now: Int64(Date().timeIntervalSince1970)) }
+        store.close()
+        let backup = try haven(["backup", "--keys", folder + "/server-keys", "--out", folder + "/backups"] + data)
+        #expect(backup.status == 0, "\(backup.errors)")
+        let listed = try haven(["backup", "list", "--out", folder + "/backups"]).output.split(separator: "\n")
+        #expect(listed.count == 1)
+        let file = try #require(listed.first.flatMap { $0.split(separator: "\t").last }).description
+
+        let restoring = ["restore", file, "--keys", folder + "/offline", "--data", folder + "/restored"]
+        let wrong = try haven(restoring, environment: ["HAVEN_PASSPHRASE": "not the passphrase at all"])
+        #expect(wrong.status == 1 && wrong.errors.contains("wrong passphrase"))
+        let restored = try haven(restoring + ["--passphrase-file", passphrase])
+        #expect(restored.status == 0, "\(restored.errors)")
+        let copy = try HavenStore(path: folder + "/restored/haven.sqlite")
+        #expect(try copy.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.bytes) == [Array("kept".utf8)])
+        copy.close()
+        let again = try haven(restoring + ["--passphrase-file", passphrase])
+        #expect(again.status == 1 && again.errors.contains("--replace"))
+    }
+
     @Test func aDeletedRoomLeavesNothingOnDisk() throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let data = ["--data", folder]

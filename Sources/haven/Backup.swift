@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import HavenBackup
+import HavenKeys
+import Sodium
+
+/// `haven backup`: sealed snapshots of the database that honour retention.
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Back up the database, sealed to a backup key the server does not hold.",
+        discussion: """
+            A backup is a consistent snapshot of the database (the server may keep running), from
+            which everything past its retention period is purged, encrypted to the backup key's
+            public key: the server, and anyone who takes it, cannot read its own backups. Each is
+            named for the time it was made; making one deletes the folder's backups older than the
+            longest retention period, so nothing deleted outlives its period in a backup.
+
+            First, on a machine other than the server:  haven backup keygen --keys ./backup-keys
+            Copy backup-keys/backup.pub to the server's keys folder; keep backup.key and its
+            passphrase away from the server. Then, on the server (daily, from a timer):
+              haven backup --data /var/lib/haven --keys /etc/haven/Keys --out /var/backups/haven
+            Restore with `haven restore`.
+
+            Exit codes: 0 on success, 1 when the backup cannot be made.
+            """,
+        subcommands: [Make.self, KeyGen.self, List.self],
+        defaultSubcommand: Make.self
+    )
+
+    struct Make: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a backup now and delete those past the longest retention period.",
+            discussion: "Example: haven backup make --data /var/lib/haven --keys /etc/haven/Keys --out /var/backups/haven")
+        @OptionGroup var location: DataLocation
+        @Option(help: "The keys folder holding backup.pub.")
+        var keys = "./Keys"
+        @Option(help: "The folder backups are written to (created 0700).")
+        var out: String
+
+        func run() throws {
+            try reportingBackupErrors {
+                let publicKey = try KeyDirectory(path: keys).backupPublicKey()
+                let outcome = try BackupFolder(path: out).make(
+                    from: location.data + "/haven.sqlite", sealedTo: publicKey, now: Int64(Date().timeIntervalSince1970))
+                print("backup written: \(outcome.made.path)")
+                for old in outcome.deleted { print("deleted (past the longest retention period): \(old.path)") }
+            }
+        }
+    }
+
+    struct KeyGen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "keygen", abstract: "Create the backup key (encrypted) and its public key.",
+            discussion: """
+                Run it away from the server. backup.key is encrypted under a passphrase (from
+                --passphrase-file, HAVEN_PASSPHRASE, or the terminal); only backup.pub goes to the server.
+                Example: haven backup keygen --keys ./backup-keys
+                """)
+        @Option(help: "The folder to write backup.key and backup.pub to.")
+        var keys = "./backup-keys"
+        @Option(help: "Read the new passphrase from this file.")
+        var passphraseFile: String?
+
+        func run() throws {
+            try reportingKeyErrors {
+                let passphrase = try Passphrase.read(file: passphraseFile, prompt: "New passphrase for the backup key: ", confirm: true)
+                try Passphrase.requireStrong(passphrase)
+                let directory = KeyDirectory(path: keys)
+                let publicKey = try directory.createBackupKey(passphrase: passphrase)
+                print("backup public key: \(Base64URL.encode(publicKey.bytes))")
+                print("written to \(directory.backupKeyPath) (keep it, and its passphrase, away from the server)")
+                print("and \(directory.backupPublicKeyPath) (copy it to the server's keys folder)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the backups in a folder, oldest first.")
+        @Option(help: "The backups folder.")
+        var out: String
+
+        func run() throws {
+            try reportingBackupErrors {
+                for backup in try BackupFolder(path: out).backups() {
+                    let made = Date(timeIntervalSince1970: TimeInterval(backup.madeAt))
+                    print("\(made.formatted(.iso8601))\t\(backup.path)")
+                }
+            }
+        }
+    }
+}
+
+/// `haven restore`: a backup back into a data folder.
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a backup into a data folder (stop the server first).",
+        discussion: """
+            Opens the backup with the backup key (its passphrase from --passphrase-file,
+            HAVEN_PASSPHRASE, or the terminal), checks it (every part authenticated, SQLite's
+            integrity check, a schema this Haven knows), migrates it if it is older, purges
+            everything past its retention period as of now, and only then puts it in place.
+
+            Example: haven restore /var/backups/haven/haven-backup-20261126T030000Z.sealed \\
+                       --keys ./backup-keys --data /var/lib/haven --replace
+
+            Exit codes: 0 on success, 1 when the backup cannot be opened or restored.
+            """)
+    @Argument(help: "The backup file.")
+    var backup: String
+    @OptionGroup var location: DataLocation
+    @Option(help: "The folder holding backup.key.")
+    var keys = "./backup-keys"
+    @Option(help: "Read the backup key's passphrase from this file.")
+    var passphraseFile: String?
+    @Flag(help: "Replace the database already in the data folder.")
+    var replace = false
+
+    func run() throws {
+        try reportingKeyErrors {
+            let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the backup key: ")
+            let keyPair = try KeyDirectory(path: keys).backupKeyPair(passphrase: passphrase)
+            try reportingBackupErrors {
+                try BackupFolder.restore(backup, with: keyPair, into: location.data, now: Int64(Date().timeIntervalSince1970), replace: replace)
+                print("restored into \(location.data)/haven.sqlite (expired data purged); start the server")
+            }
+        }
+    }
+}
+
+/// Prints a backup error as one line on stderr and exits with status 1.
+func reportingBackupErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as BackupError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as KeyFileError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
