@@ -25,12 +25,13 @@ extension Session {
 }
 
 extension HavenServer {
-    /// Sets `stream` catching up under a new replay number, superseding any replay of it still
-    /// running; then ``replay(_:stream:after:)`` sends what is stored.
-    func beginCatchingUp(_ session: Session, stream: ReplayStream) {
+    /// Sets `stream` catching up under a new replay number (returned), superseding any replay of
+    /// it still running; then ``replay(_:stream:after:)`` sends what is stored.
+    func beginCatchingUp(_ session: Session, stream: ReplayStream) -> Int {
         if let superseded = session.subscription(for: stream)?.replay { finishReplay(superseded) }
         nextReplay += 1
         session.setSubscription(.catchingUp(replay: nextReplay), for: stream)
+        return nextReplay
     }
 
     /// Sends `session` everything stored in `stream` after `cursor`, page by page, then `synced`;
@@ -41,13 +42,15 @@ extension HavenServer {
     ///
     /// The replay paces itself: each page holds at most what fits in half the client's send
     /// queue, and once that half is taken the replay waits for the queue to drain to a quarter.
-    /// A few replays per client address run at once; the rest wait their turn, and a client that
+    /// A few replays per client address run at once; the rest wait their turn (a replay that has
+    /// run for ``RateLimitSettings/replayTurnSeconds`` hands its turn on at its next page and
+    /// waits again), and a client that
     /// stops reading its history for ``RateLimitSettings/replayStallSeconds`` is let go, so it
     /// cannot hold its network's turn.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
         guard let replay = session.subscription(for: stream)?.replay else { return }
         let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
-        if replayTurns.take(session.addressKey, replay: replay, start: start) { start() }
+        if replayTurns.take(session.addressKey, replay: replay, now: loop.nowMilliseconds, start: start) { start() }
     }
 
     /// Stops sending `session` the room's messages, ending a replay of them still running.
@@ -67,7 +70,7 @@ extension HavenServer {
 
     /// Ends a replay's turn and starts the next one waiting for it.
     func finishReplay(_ replay: Int) {
-        replayTurns.finish(replay)?()
+        replayTurns.finish(replay, now: loop.nowMilliseconds)?()
     }
 
     private func readPage(_ session: Session, stream: ReplayStream, replay: Int, after cursor: Int64) {
@@ -109,13 +112,15 @@ extension HavenServer {
             }
             let last = items.last?.cursor ?? cursor
             if items.count == rows || items.reduce(0, { $0 + $1.bytes.count }) >= bytes {
-                readPage(session, stream: stream, replay: replay, after: last)
+                let resume = { [unowned self] in readPage(session, stream: stream, replay: replay, after: last) }
+                let slice = UInt64(configuration.rateLimits.replayTurnSeconds * 1000)
+                (replayTurns.passOn(replay, now: loop.nowMilliseconds, slice: slice, resume: resume) ?? resume)()
                 return
             }
-            finishReplay(replay)
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
             send(.synced(Synced(room: room, cursor: UInt64(last))), to: session)
+            finishReplay(replay)
         }
     }
 }

@@ -18,7 +18,7 @@ extension HavenServer {
             return
         }
         let wasOnline = room.onlineMembers.contains { $0.member == member.member }
-        beginCatchingUp(session, stream: .room(room.id))
+        let replayNumber = beginCatchingUp(session, stream: .room(room.id))
         session.joinedAt[room.id] = loop.nowMilliseconds
         room.sessions[session.connection.id] = session
         let roomID = room.id.value
@@ -50,7 +50,8 @@ extension HavenServer {
                 room: roomID, from: try logFrom ?? database.roomLogCheckpoint(room: roomID) ?? 0, maxBytes: HavenServer.logPageBytes)
             return (mine + current, try database.latestRoomCursor(room: roomID), tombstones, log.entries, log.more)
         }) { [unowned self] result in
-            guard session.rooms[room.id] != nil, sessions[session.connection.id] === session else { return }
+            // Only for this join: after a leave and another join, that join answers for itself.
+            guard session.rooms[room.id]?.replay == replayNumber, sessions[session.connection.id] === session else { return }
             guard case .success(let outcome) = result, let stored = outcome else {
                 removeFromRoom(session, room: room.id)
                 unsubscribe(session, from: room.id)

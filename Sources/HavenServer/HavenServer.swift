@@ -246,7 +246,7 @@ final class HavenServer: WebSocketServerDelegate {
         case .direct(let directFrame):
             sendDirectMessage(directFrame.message, from: session, member: member)
         case .syncDirect(let request):
-            beginCatchingUp(session, stream: .direct(member.member))
+            _ = beginCatchingUp(session, stream: .direct(member.member))
             replay(session, stream: .direct(member.member), after: Int64(request.after))
         case .getInvite(let request):
             lookUpInvite(request.id, session: session)

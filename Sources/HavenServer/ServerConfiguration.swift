@@ -141,6 +141,9 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// Replays of stored history (a room's on joining, private messages on reconnecting) one
     /// client address may have running at once; the rest wait their turn.
     public var addressReplaysAtOnce = 4
+    /// A replay that has run this long hands its turn to the next one waiting from its address
+    /// and waits again, so a slow reader with a long history shares the turns.
+    public var replayTurnSeconds = 5.0
     /// A client whose replay has waited this long for it to read is disconnected, so it cannot
     /// hold its network's turn.
     public var replayStallSeconds = 30.0

@@ -96,6 +96,7 @@ import TOMLKit
 /// address_request_burst = 200.0
 /// address_replays_at_once = 4         # histories replayed at once per client address; others wait
 /// replay_stall_seconds = 30.0          # a client that reads none of its history this long is let go
+/// replay_turn_seconds = 5.0            # a replay this long hands its turn to the next one waiting
 /// ```
 struct ServeConfigFile: Decodable {
     struct Room: Decodable {
@@ -138,6 +139,7 @@ struct ServeConfigFile: Decodable {
         var addressRequestBurst: Double?
         var addressReplaysAtOnce: Int?
         var replayStallSeconds: Double?
+        var replayTurnSeconds: Double?
         var keyBundlesPerSecond: Double?
         var keyBundleBurst: Double?
         var messageBytesPerHour: Double?
@@ -160,6 +162,7 @@ struct ServeConfigFile: Decodable {
             case addressFramesPerSecond = "address_frames_per_second", addressFrameBurst = "address_frame_burst"
             case addressRequestsPerSecond = "address_requests_per_second", addressRequestBurst = "address_request_burst"
             case addressReplaysAtOnce = "address_replays_at_once", replayStallSeconds = "replay_stall_seconds"
+            case replayTurnSeconds = "replay_turn_seconds"
             case keyBundlesPerSecond = "key_bundles_per_second", keyBundleBurst = "key_bundle_burst"
             case messageBytesPerHour = "message_bytes_per_hour", newIdentityMessageBytesPerHour = "new_identity_message_bytes_per_hour"
             case addressMessageBytesPerHour = "address_message_bytes_per_hour"
@@ -186,6 +189,7 @@ struct ServeConfigFile: Decodable {
             if let addressRequestBurst { limits.addressRequestBurst = addressRequestBurst }
             if let addressReplaysAtOnce { limits.addressReplaysAtOnce = addressReplaysAtOnce }
             if let replayStallSeconds { limits.replayStallSeconds = replayStallSeconds }
+            if let replayTurnSeconds { limits.replayTurnSeconds = replayTurnSeconds }
             if let keyBundlesPerSecond { limits.keyBundlesPerSecond = keyBundlesPerSecond }
             if let keyBundleBurst { limits.keyBundleBurst = keyBundleBurst }
             if let messageBytesPerHour { limits.messageBytesPerHour = messageBytesPerHour }

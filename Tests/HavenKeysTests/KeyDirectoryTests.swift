@@ -62,7 +62,7 @@ import Testing
         text = text.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 9")
         try text.write(toFile: keys.organisationKeyPath, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keys.organisationKeyPath)
-        #expect(throws: KeyFileError.corrupt(path: keys.organisationKeyPath, reason: "unknown version or kind")) {
+        #expect(throws: KeyFileError.corrupt(path: keys.organisationKeyPath, reason: "unknown version")) {
             try keys.organisationKey(passphrase: passphrase("correct horse battery"))
         }
         try "not json".write(toFile: keys.serverKeyPath, atomically: true, encoding: .utf8)
@@ -92,6 +92,26 @@ import Testing
         #expect(try keys.organisationKey(passphrase: passphrase("a brand new passphrase")).publicKey == created.organisation)
         #expect(throws: KeyFileError.wrongPassphrase(path: keys.organisationKeyPath)) {
             try keys.organisationKey(passphrase: passphrase("correct horse battery"))
+        }
+    }
+
+    @Test func theBackupKeyOpensOnlyWithItsPassphraseAndNeverPassesForTheOrganisationKey() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(throws: KeyFileError.missingBackupKey(path: keys.backupPublicKeyPath)) { try keys.backupPublicKey() }
+        let created = try keys.createBackupKey(passphrase: passphrase("a long backup passphrase"), limits: .minimum)
+        #expect(try mode(keys.backupKeyPath) == 0o600)
+        #expect(try keys.backupPublicKey() == created)
+        #expect(try keys.backupKeyPair(passphrase: passphrase("a long backup passphrase")).publicKey == created)
+        #expect(throws: KeyFileError.wrongPassphrase(path: keys.backupKeyPath)) {
+            try keys.backupKeyPair(passphrase: passphrase("not the passphrase"))
+        }
+        #expect(throws: KeyFileError.exists(path: keys.backupKeyPath)) {
+            try keys.createBackupKey(passphrase: passphrase("a long backup passphrase"), limits: .minimum)
+        }
+        // A backup key put where the organisation key goes is refused for what it is.
+        try FileManager.default.copyItem(atPath: keys.backupKeyPath, toPath: keys.organisationKeyPath)
+        #expect(throws: KeyFileError.corrupt(path: keys.organisationKeyPath, reason: "this is a haven-backup-key, not a haven-organisation-key")) {
+            try keys.organisationKey(passphrase: passphrase("a long backup passphrase"))
         }
     }
 }

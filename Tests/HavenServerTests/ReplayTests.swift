@@ -169,4 +169,22 @@ import Testing
         #expect(try cursors(waiting) == Array(1...400))
         _ = stalled
     }
+
+    @Test func joiningLeavingAndJoiningAtOnceReplaysOnceAndFreesTheTurn() async throws {
+        let (server, loop, _) = try await lobbyWithHistory { $0.rateLimits.addressReplaysAtOnce = 1 }
+        let (client, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        // The first join's store work is still under way when the leave and the second join come.
+        client.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        client.send(#"{"v":1,"type":"leave","room":"lobby"}"#)
+        client.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await client.waitForFrame(containing: #""type":"synced""#, timeout: 60)
+        #expect(try cursors(client) == Array(1...400), "every message once, in order")
+        try await replays(running: 0, waiting: 0, on: server)
+
+        // The network's one turn came back: a neighbour's replay runs.
+        let (neighbour, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        neighbour.send(#"{"v":1,"type":"join","room":"lobby","after":0}"#)
+        _ = try await neighbour.waitForFrame(containing: #""type":"synced""#, timeout: 60)
+        #expect(try cursors(neighbour) == Array(1...400))
+    }
 }
