@@ -129,13 +129,18 @@ public enum HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible 
 public struct BodyAllowance {
     /// The most bytes the body may have.
     public var maxBytes: Int
+    /// Takes the body as it arrives (the bytes are valid only during the call), so a large one
+    /// is never held whole in memory; the request then reaches the delegate with an empty body.
+    /// Nil: the body is kept in the request.
+    public var receive: ((UnsafeRawBufferPointer) -> Void)?
     /// Runs once on the loop thread: with true when the body has arrived whole, with false when
     /// the connection ended first (so a budget taken for it can be given back).
     public var whenEnded: ((_ arrived: Bool) -> Void)?
 
     /// Creates an allowance.
-    public init(maxBytes: Int, whenEnded: ((_ arrived: Bool) -> Void)? = nil) {
+    public init(maxBytes: Int, receive: ((UnsafeRawBufferPointer) -> Void)? = nil, whenEnded: ((_ arrived: Bool) -> Void)? = nil) {
         self.maxBytes = maxBytes
+        self.receive = receive
         self.whenEnded = whenEnded
     }
 }

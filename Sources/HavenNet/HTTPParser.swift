@@ -36,6 +36,11 @@ public final class HTTPParser {
     /// Decides, once a request's head is complete and before its body is read, how large a body
     /// it may have, or refuses it (nil: ``HTTPLimits/maxBodyBytes``).
     public var bodyAllowance: ((HTTPMessage) -> Result<Int, HTTPParseError>)?
+    /// Takes the body of the current message as it arrives instead of keeping it in the message
+    /// (the bytes are valid only during the call); set by ``bodyAllowance``, cleared after each
+    /// message.
+    public var bodySink: ((UnsafeRawBufferPointer) -> Void)?
+    private var bodyBytes = 0
 
     /// Creates a parser for requests or responses.
     public init(kind: Kind, limits: HTTPLimits = HTTPLimits()) {
@@ -90,6 +95,8 @@ public final class HTTPParser {
             message = HTTPMessage()
             target = []
             headerBytes = 0
+            bodyBytes = 0
+            bodySink = nil
             bodyLimit = limits.maxBodyBytes
             http_parser_pause(parser, 0)
             return .complete(done, consumed: consumed)
@@ -160,8 +167,10 @@ public final class HTTPParser {
     }
 
     private func appendBody(_ data: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard message.body.count + length <= bodyLimit else { return fail(.bodyTooLarge(limit: bodyLimit)) }
-        message.body += UnsafeRawBufferPointer(start: data, count: length)
+        guard bodyBytes + length <= bodyLimit else { return fail(.bodyTooLarge(limit: bodyLimit)) }
+        bodyBytes += length
+        let bytes = UnsafeRawBufferPointer(start: data, count: length)
+        if let bodySink { bodySink(bytes) } else { message.body += bytes }
         return 0
     }
 }

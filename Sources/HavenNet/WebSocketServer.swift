@@ -114,11 +114,12 @@ public final class WebSocketServer {
         stream.onRead = { [unowned self, unowned connection] bytes in read(bytes, on: connection) }
         stream.onClose = { [unowned self, unowned connection] in closed(connection) }
         if case .http(let parser) = connection.phase {
-            parser.bodyAllowance = { [unowned self, unowned connection] head in
+            parser.bodyAllowance = { [unowned self, unowned connection, unowned parser] head in
                 let allowance = delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
                     ?? .success(BodyAllowance(maxBytes: configuration.httpLimits.maxBodyBytes))
                 return allowance.map { body in
                     connection.bodyEnded = body.whenEnded
+                    parser.bodySink = body.receive
                     // A large body must keep coming: each window of the handshake time brings
                     // its share at the slowest upload rate allowed, or the connection is closed.
                     if body.maxBytes > configuration.httpLimits.maxBodyBytes {

@@ -4,6 +4,36 @@ import HavenProtocol
 import HavenStore
 import Sodium
 
+/// An upload's body as it arrives, written to the store a part at a time, so no upload is ever
+/// held whole in memory; the attachment becomes readable once every part is stored.
+final class ArrivingUpload {
+    let id = RandomBytes.bytes(count: 16)
+    let owner: MemberID
+    let length: Int
+    /// Bytes not yet making a whole part.
+    var pending: [UInt8] = []
+    var nextPart = 0
+    var received = 0
+
+    init(owner: MemberID, length: Int) {
+        self.owner = owner
+        self.length = length
+    }
+
+    /// Takes arriving bytes; answers the whole parts they complete, numbered, to store.
+    func take(_ bytes: UnsafeRawBufferPointer) -> [(part: Int, data: [UInt8])] {
+        received += bytes.count
+        pending += bytes
+        var parts: [(part: Int, data: [UInt8])] = []
+        while pending.count >= StoreDatabase.blobPartBytes {
+            parts.append((nextPart, Array(pending.prefix(StoreDatabase.blobPartBytes))))
+            pending.removeFirst(StoreDatabase.blobPartBytes)
+            nextPart += 1
+        }
+        return parts
+    }
+}
+
 /// What an attachment token allows, and for whom: it is the session's that asked, and ends with it.
 struct UploadGrant {
     let member: MemberID
@@ -44,12 +74,16 @@ extension HavenServer {
         for token in session.uploadTokens { uploadTokens[token] = nil }
     }
 
+    /// The token of an `Authorization: Bearer …` header.
+    static func bearerToken(_ request: HTTPMessage) -> [UInt8]? {
+        guard let header = request.header("Authorization"), header.hasPrefix("Bearer ") else { return nil }
+        return try? Base64URL.decode(String(header.dropFirst(7)))
+    }
+
     /// The grant an `Authorization: Bearer …` header's token stands for, while its session lasts.
     func uploadGrant(for request: HTTPMessage) -> (token: [UInt8], grant: UploadGrant)? {
         let now = configuration.now()
-        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
-              let token = try? Base64URL.decode(String(header.dropFirst(7))),
-              let grant = uploadTokens[token], grant.expires > now, sessions[grant.connection] != nil
+        guard let token = Self.bearerToken(request), let grant = uploadTokens[token], grant.expires > now, sessions[grant.connection] != nil
         else { return nil }
         return (token, grant)
     }
@@ -82,15 +116,33 @@ extension HavenServer {
         guard uploadsInProgress.from(address) < quotas.addressUploadsAtOnce else {
             return refuse(429, "uploads_busy", "this network is sending many attachments at once; try again in a minute", ["Retry-After": "30"])
         }
+        guard diskKeepsItsReserve(after: length) else {
+            return refuse(507, "attachments_full", "attachments cannot be stored right now; messages still can", [:])
+        }
         guard takeUploadBudget(length, member: grant.member, addressKey: address) else {
             counters.rateLimited += 1
             return refuse(429, "too_many_uploads", "too many attachments for now; try again in a while", [:])
         }
         uploadsInProgress.start(from: address)
-        return .success(BodyAllowance(maxBytes: length) { [unowned self] arrived in
+        let upload = ArrivingUpload(owner: grant.member, length: length)
+        arrivingUploads[token] = upload
+        return .success(BodyAllowance(maxBytes: length, receive: { [unowned self] bytes in
+            for (part, data) in upload.take(bytes) {
+                let id = upload.id
+                withStore({ try $0.storeBlobPart(id: id, part: part, data: data) }) { _ in }
+            }
+        }, whenEnded: { [unowned self] arrived in
             uploadsInProgress.end(from: address)
-            if !arrived { giveBackUploadBudget(length, member: grant.member, addressKey: address) }
-        })
+            guard !arrived else { return }
+            if arrivingUploads[token] === upload { arrivingUploads[token] = nil }
+            let id = upload.id
+            withStore({ try $0.discardBlobParts(id: id) }) { _ in }
+            // What never arrived is given back; the upload itself only if next to nothing did,
+            // so a body trickled and dropped still costs its sender an upload.
+            giveBackUploadBudget(
+                bytes: length - upload.received, upload: upload.received < StoreDatabase.blobPartBytes,
+                member: grant.member, addressKey: address)
+        }))
     }
 
     /// Takes one upload of `length` bytes from the identity's and the address's hourly budgets,
@@ -109,12 +161,13 @@ extension HavenServer {
         return allowed
     }
 
-    /// Gives back an upload whose body never arrived: a dropped connection costs its member, and
-    /// their neighbours on the network, nothing.
-    private func giveBackUploadBudget(_ length: Int, member: MemberID, addressKey: [UInt8]) {
+    /// Gives back what an upload whose body never arrived whole did not use: its bytes that never
+    /// came, and the upload itself when next to nothing did (a connection dropped at the start
+    /// costs its member, and their neighbours on the network, nothing).
+    private func giveBackUploadBudget(bytes: Int, upload: Bool, member: MemberID, addressKey: [UInt8]) {
         let now = loop.nowMilliseconds
-        uploadBudgets[member]?.giveBack(length, now: now)
-        addresses.withUploadBudget(addressKey, now: now) { $0.giveBack(length, now: now) }
+        uploadBudgets[member]?.giveBack(bytes: bytes, upload: upload, now: now)
+        addresses.withUploadBudget(addressKey, now: now) { $0.giveBack(bytes: bytes, upload: upload, now: now) }
     }
 
     /// Whether the data folder's disk keeps its reserve for messages after `length` more bytes.
@@ -132,27 +185,31 @@ extension HavenServer {
         let now = configuration.now()
         uploadTokens = uploadTokens.filter { $0.value.expires > now }
         guard let (token, grant) = uploadGrant(for: request) else {
+            // An upload whose session ended while its body arrived is not kept.
+            if let token = Self.bearerToken(request), let upload = arrivingUploads.removeValue(forKey: token) {
+                let id = upload.id
+                withStore({ try $0.discardBlobParts(id: id) }) { _ in }
+            }
             reply(.error(status: 401, code: "unauthorized", message: "an attachment token from the session is needed"))
             return
         }
         switch (request.method, request.path) {
         case ("POST", "/v1/blobs"):
-            guard !request.body.isEmpty else {
-                reply(.error(status: 400, code: "empty", message: "no attachment in the body"))
-                return
-            }
             // A token uploads once: the next attachment asks for a new one.
             uploadTokens[token] = nil
             sessions[grant.connection]?.uploadTokens.remove(token)
-            guard diskKeepsItsReserve(after: request.body.count) else {
-                reply(Self.attachmentsFull)
+            guard let upload = arrivingUploads.removeValue(forKey: token), upload.received == upload.length else {
+                reply(.error(status: 400, code: "empty", message: "no attachment in the body"))
                 return
             }
             let owner = grant.member
-            let id = RandomBytes.bytes(count: 16)
-            let body = request.body
+            let (id, last, size) = (upload.id, upload.pending, upload.length)
+            let lastPart = upload.nextPart
             let limits = configuration.attachments.storeLimits(maxDatabaseBytes: configuration.store.maxDatabaseBytes)
-            withStore({ try $0.storeBlob(id: id, owner: owner.bytes, data: body, now: now, limits: limits) }) { result in
+            withStore({ database -> BlobStoreOutcome in
+                if !last.isEmpty { try database.storeBlobPart(id: id, part: lastPart, data: last) }
+                return try database.finishBlob(id: id, owner: owner.bytes, size: size, now: now, limits: limits)
+            }) { result in
                 switch result {
                 case .success(.stored):
                     reply(HTTPResponse(status: 201, headers: ["Content-Type": "application/json"],

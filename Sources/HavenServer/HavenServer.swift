@@ -27,6 +27,8 @@ final class HavenServer: WebSocketServerDelegate {
     var uploadTokens: [[UInt8]: UploadGrant] = [:]
     /// Uploads whose bodies are arriving now.
     var uploadsInProgress = UploadsInProgress()
+    /// Those uploads by token, their parts going to the store as they come.
+    var arrivingUploads: [[UInt8]: ArrivingUpload] = [:]
     /// What each identity may still upload this hour.
     var uploadBudgets: [MemberID: UploadBudget] = [:]
     /// The reports each identity may still file.

@@ -45,6 +45,8 @@ public final class RunningServer: Sendable {
             let now = configuration.now()
             let sanctions = try store.performAndWait { try $0.activeSanctions(now: now) }
             let roster = try store.performAndWait { try $0.staffRoster() }
+            // Parts of uploads a stop cut off belong to no attachment: nothing is arriving yet.
+            try store.performAndWait { try $0.discardOrphanBlobParts() }
             let server = try loop.submitAndWait {
                 let server = try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions)
                 server.adoptStaffRoster(roster?.roster)

@@ -224,8 +224,9 @@ public struct AttachmentQuotas: Sendable, Equatable {
     public var addressUploadsPerHour = 120.0
     /// ...and bytes.
     public var addressBytesPerHour = 400.0 * 1024 * 1024
-    /// Uploads whose bodies may be arriving at once (each is held in memory until stored)...
-    public var uploadsAtOnce = 32
+    /// Uploads whose bodies may be arriving at once (each holds at most one 64 KiB part in memory;
+    /// the rest goes to the store as it arrives)...
+    public var uploadsAtOnce = 256
     /// ...and from one client address.
     public var addressUploadsAtOnce = 3
     /// Bytes of attachments one client address may download per hour (each download reads the

@@ -20,9 +20,9 @@ struct UploadBudget: Refilling {
         _ = bytes.take(Double(count), now: now)
     }
 
-    /// Gives back an upload of `count` bytes that never arrived.
-    mutating func giveBack(_ count: Int, now: UInt64) {
-        uploads.giveBack(now: now)
+    /// Gives back `count` bytes that never arrived, and the upload itself with `upload`.
+    mutating func giveBack(bytes count: Int, upload: Bool, now: UInt64) {
+        if upload { uploads.giveBack(now: now) }
         bytes.giveBack(Double(count), now: now)
     }
 

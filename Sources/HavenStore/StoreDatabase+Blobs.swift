@@ -33,18 +33,51 @@ extension StoreDatabase {
     /// Stores an encrypted attachment blob, in parts of ``blobPartBytes``, if its owner's quota
     /// and the attachments' share of the store allow it (checked and written in one transaction).
     public func storeBlob(id: [UInt8], owner: [UInt8], data: [UInt8], now: Int64, limits: BlobStoreLimits) throws -> BlobStoreOutcome {
+        for (part, start) in stride(from: 0, to: data.count, by: Self.blobPartBytes).enumerated() {
+            try storeBlobPart(id: id, part: part, data: Array(data[start..<min(start + Self.blobPartBytes, data.count)]))
+        }
+        return try finishBlob(id: id, owner: owner, size: data.count, now: now, limits: limits)
+    }
+
+    /// Stores part `part` (from 0) of an attachment still arriving: nobody can read it until
+    /// ``finishBlob(id:owner:size:now:limits:)``.
+    public func storeBlobPart(id: [UInt8], part: Int, data: [UInt8]) throws {
+        try run("INSERT INTO blob_parts (blob, part, data) VALUES (?, ?, ?)", [.blob(id), .integer(Int64(part)), .blob(data)])
+    }
+
+    /// Makes an attachment whose parts have all been stored readable, if its owner's quota and
+    /// the attachments' share of the store allow it; otherwise deletes its parts.
+    public func finishBlob(id: [UInt8], owner: [UInt8], size: Int, now: Int64, limits: BlobStoreLimits) throws -> BlobStoreOutcome {
         let mine = try run("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE owner = ?", [.blob(owner)]).first
         let (count, bytes) = (mine?[0].integer ?? 0, mine?[1].integer ?? 0)
-        guard count < limits.blobsPerOwner, Int(bytes) + data.count <= limits.bytesPerOwner else { return .ownerQuotaFull }
         let total = try run("SELECT COALESCE(SUM(size), 0) FROM blobs").first?.first?.integer ?? 0
-        guard Int(total) + data.count <= limits.totalBytes else { return .storeFull }
-        try run("INSERT INTO blobs (id, owner, created_at, size) VALUES (?, ?, ?, ?)",
-                [.blob(id), .blob(owner), .integer(now), .integer(Int64(data.count))])
-        for (part, start) in stride(from: 0, to: data.count, by: Self.blobPartBytes).enumerated() {
-            try run("INSERT INTO blob_parts (blob, part, data) VALUES (?, ?, ?)",
-                    [.blob(id), .integer(Int64(part)), .blob(Array(data[start..<min(start + Self.blobPartBytes, data.count)]))])
+        let outcome: BlobStoreOutcome
+        if count >= limits.blobsPerOwner || Int(bytes) + size > limits.bytesPerOwner {
+            outcome = .ownerQuotaFull
+        } else if Int(total) + size > limits.totalBytes {
+            outcome = .storeFull
+        } else {
+            outcome = .stored
         }
+        guard outcome == .stored else {
+            try discardBlobParts(id: id)
+            return outcome
+        }
+        try run("INSERT INTO blobs (id, owner, created_at, size) VALUES (?, ?, ?, ?)",
+                [.blob(id), .blob(owner), .integer(now), .integer(Int64(size))])
         return .stored
+    }
+
+    /// Deletes the parts of an attachment that never finished arriving (overwritten: `secure_delete`).
+    public func discardBlobParts(id: [UInt8]) throws {
+        try run("DELETE FROM blob_parts WHERE blob = ? AND blob NOT IN (SELECT id FROM blobs)", [.blob(id)])
+    }
+
+    /// Deletes parts that belong to no attachment (an upload cut off by a restart); how many.
+    @discardableResult
+    public func discardOrphanBlobParts() throws -> Int {
+        try run("DELETE FROM blob_parts WHERE blob NOT IN (SELECT id FROM blobs)")
+        return connection.changes
     }
 
     /// An attachment's size in bytes, if it is still kept.

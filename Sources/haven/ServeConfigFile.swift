@@ -36,7 +36,7 @@ import TOMLKit
 /// stored_bytes_per_identity = 209715200
 /// total_bytes = 4294967296      # all attachments together (default: half of max_database_bytes, or 4 GiB)
 /// reserved_free_bytes = 1073741824   # free disk kept for messages
-/// uploads_at_once = 32          # bodies arriving at once (each held in memory until stored)...
+/// uploads_at_once = 256         # bodies arriving at once (each goes to the store as it arrives)...
 /// address_uploads_at_once = 3   # ...and from one client address
 ///
 /// [proof_of_work]               # asked of a new identity at login

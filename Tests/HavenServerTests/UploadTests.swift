@@ -40,22 +40,45 @@ import Testing
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 
-    @Test func aBodyThatStopsComingIsDroppedAndCostsNothing() async throws {
+    @Test func aBodyThatStopsComingIsDroppedAndOnlyWhatItUsedIsPaidFor() async throws {
         let server = try TestServer {
             $0.network.handshakeTimeoutMilliseconds = 1_000
             $0.network.minUploadBytesPerSecond = 100_000
-            $0.attachments.uploadsPerHour = 1
+            $0.attachments.uploadsPerHour = 2
         }
         let loop = try ClientLoop()
         let member = try TestClient("Quiet Otter", loop: loop.loop)
         try await member.connect(server)
-        // Half of a 3 MB body, then nothing: dropped within a window, not after the 30 s the
-        // whole size would take at the slowest rate.
+        // A head and next to nothing (a connection lost at once): dropped within a window, and free.
+        let lost = try await startUpload(server, member, length: 3_000_000, sent: 10_000)
+        #expect(await onOwnThread { lost.readToEnd() }.isEmpty, "a stalled upload was answered")
+        // Half of a 3 MB body, then nothing: dropped within a window, not after the 30 s the whole
+        // size would take at the slowest rate; its parts are deleted, and it costs an upload.
         let stalled = try await startUpload(server, member, length: 3_000_000, sent: 1_500_000)
-        let answer = await onOwnThread { stalled.readToEnd() }
-        #expect(answer.isEmpty, "a stalled upload was answered: \(String(decoding: answer.prefix(40), as: UTF8.self))")
-        // The hour's one upload was given back: the photo goes on the next try.
-        #expect(try await server.upload(randomBytes: 1000, as: member).status == 201)
+        #expect(await onOwnThread { stalled.readToEnd() }.isEmpty, "a stalled upload was answered")
+        try await waitFor("the dropped upload's parts to go") { try server.count("SELECT COUNT(*) FROM blob_parts") == 0 ? true : nil }
+        #expect(try server.count("SELECT COUNT(*) FROM blobs") == 0)
+
+        #expect(try await server.upload(randomBytes: 1000, as: member).status == 201, "the hour's second upload")
+        #expect(try await server.upload(randomBytes: 1000, as: member).status == 429, "the trickled upload was given back")
+    }
+
+    @Test func anUploadGoesToTheStoreAsItArrivesNotWholeInMemory() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let arriving = try await startUpload(server, member, length: 1_000_000, sent: 700_000)
+        // Ten whole parts of 64 KiB are stored before the body is complete, and nobody can read them.
+        try await waitFor("the parts already arrived to be stored") {
+            try server.count("SELECT COUNT(*) FROM blob_parts") == 10 ? true : nil
+        }
+        #expect(try server.count("SELECT COUNT(*) FROM blobs") == 0)
+        arriving.send([UInt8](repeating: 3, count: 300_000))
+        let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
+        #expect(try server.count("SELECT COUNT(*) FROM blob_parts") == 16)
+        #expect(try server.count("SELECT SUM(size) FROM blobs") == 1_000_000)
     }
 
     @Test(arguments: [(perAddress: 1, inAll: 5, refusal: 429), (perAddress: 5, inAll: 1, refusal: 503)])

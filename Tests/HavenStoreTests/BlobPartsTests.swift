@@ -11,7 +11,7 @@ import Testing
 
     init() throws { directory = try TemporaryDirectory() }
 
-    func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
+    static func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
 
     /// Every part of an attachment, read as a download reads them, joined.
     func download(_ id: [UInt8], from store: HavenStore) throws -> [UInt8]? {
@@ -28,8 +28,8 @@ import Testing
     @Test func anAttachmentComesBackWholeFromItsParts() throws {
         let store = try HavenStore(path: path)
         defer { store.close() }
-        let data = randomBytes( 3 * StoreDatabase.blobPartBytes + 17)
-        let id = randomBytes( 16)
+        let data = Self.randomBytes(3 * StoreDatabase.blobPartBytes + 17)
+        let id = Self.randomBytes(16)
         #expect(try store.performAndWait { try $0.storeBlob(id: id, owner: [1], data: data, now: 1, limits: Self.limits) } == .stored)
         #expect(try store.performAndWait { try $0.blobPart(id: id, part: 3) }?.count == 17)
         #expect(try store.performAndWait { try $0.blobPart(id: id, part: 4) } == nil)
@@ -38,8 +38,8 @@ import Testing
 
     @Test func partsGoWithTheirAttachmentAndLeaveNoBytesOnDisk() throws {
         let store = try HavenStore(path: path)
-        let id = randomBytes( 16)
-        let data = randomBytes( 200_000)
+        let id = Self.randomBytes(16)
+        let data = Self.randomBytes(200_000)
         _ = try store.performAndWait { try $0.storeBlob(id: id, owner: [1], data: data, now: 1, limits: Self.limits) }
         try store.performAndWait { try $0.setRetention(.attachments, seconds: 10) }
         _ = try store.performAndWait { try $0.purgeExpired(now: 1_000, limit: 100) }
@@ -53,8 +53,8 @@ import Testing
     }
 
     @Test func attachmentsStoredWholeBeforePartsAreMovedIntoParts() throws {
-        let data = randomBytes( 2 * StoreDatabase.blobPartBytes + 5)
-        let id = randomBytes( 16)
+        let data = Self.randomBytes(2 * StoreDatabase.blobPartBytes + 5)
+        let id = Self.randomBytes(16)
         // The store as schema 12 left it: each attachment whole in `blobs.data`.
         do {
             let store = try HavenStore(path: path)
@@ -70,5 +70,27 @@ import Testing
         let store = try HavenStore(path: path)
         defer { store.close() }
         #expect(try download(id, from: store) == data)
+    }
+
+    @Test func partsOfAnUploadThatNeverFinishedAreFoundAndDeleted() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let kept = Self.randomBytes(16)
+        _ = try store.performAndWait { try $0.storeBlob(id: kept, owner: [1], data: Self.randomBytes(70_000), now: 1, limits: Self.limits) }
+        let cut = Self.randomBytes(16)
+        try store.performAndWait { try $0.storeBlobPart(id: cut, part: 0, data: Self.randomBytes(100)) }
+        #expect(try store.performAndWait { try $0.blobSize(id: cut) } == nil, "an unfinished upload is readable")
+        #expect(try store.performAndWait { try $0.discardOrphanBlobParts() } == 1)
+        #expect(try store.performAndWait { try $0.blobPart(id: kept, part: 1) }?.count == 70_000 - StoreDatabase.blobPartBytes)
+    }
+
+    @Test func anUploadPastItsOwnersQuotaLeavesNoParts() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let tight = BlobStoreLimits(blobsPerOwner: 1, bytesPerOwner: 1 << 30, totalBytes: 1 << 30)
+        _ = try store.performAndWait { try $0.storeBlob(id: Self.randomBytes(16), owner: [1], data: [1], now: 1, limits: tight) }
+        let refused = Self.randomBytes(16)
+        #expect(try store.performAndWait { try $0.storeBlob(id: refused, owner: [1], data: Self.randomBytes(100_000), now: 1, limits: tight) } == .ownerQuotaFull)
+        #expect(try store.performAndWait { try $0.blobPart(id: refused, part: 0) } == nil)
     }
 }
