@@ -5,7 +5,8 @@
 #                    libcrypto for the SHA-1 of the WebSocket handshake and libssl for the
 #                    Swift client's wss://.
 #   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
-#   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate), axe-core
+#   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate),
+#   debootstrap (a fresh Debian 12 root to install the package into), axe-core
 #   (accessibility checks in the browser, from the axe-selenium-python wheel), PyNaCl
 #   (the independent cross-check of the crypto), Selenium, and websockets (the lying server in
 #   front of the real one in the browser tests) from PyPI, and Node.js (from
@@ -15,7 +16,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
-    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl)
+    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl debootstrap)
     PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets axe-selenium-python:axe_selenium_python)
 fi
 

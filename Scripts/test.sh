@@ -53,4 +53,8 @@ python3 Tests/Web/test_lying_server.py
 echo "test: calls between browsers (fake camera and microphone), directly and through a real coturn"
 python3 Tests/Web/test_calls.py
 
+echo "test: the Debian package installed on a fresh Debian 12 (dependencies, modes, units, ExecStart)"
+bash Scripts/package.sh dist
+bash Tests/Package/test_package.sh dist/haven_*.deb
+
 echo "test: all tests passed"
