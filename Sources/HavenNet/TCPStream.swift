@@ -74,6 +74,18 @@ public final class TCPStream {
         }
     }
 
+    /// Fixes the kernel's send buffer for this socket at `bytes` (Linux doubles it and stops
+    /// growing it on its own). The kernel tells a writer it may write again only once a third of
+    /// that buffer is free, so a small one lets a slow reader's progress be seen in small steps.
+    ///
+    /// - Throws: ``UVError`` when the socket refuses it.
+    public func setSendBufferSize(_ bytes: Int) throws(UVError) {
+        var value = Int32(clamping: bytes)
+        _ = try handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle throws(UVError) in
+            try uv("uv_send_buffer_size") { uv_send_buffer_size(handle, &value) }
+        }
+    }
+
     /// Starts delivering reads to ``onRead``.
     public func startReading() {
         let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in

@@ -105,6 +105,7 @@ public final class WebSocketServer {
             stream.close()
             return
         }
+        if configuration.socketSendBufferBytes > 0 { try? stream.setSendBufferSize(configuration.socketSendBufferBytes) }
         nextID += 1
         let connection = WebSocketConnection(
             id: nextID, stream: stream, peerAddress: Self.peerAddress(of: stream), now: loop.nowMilliseconds,
@@ -234,17 +235,18 @@ public final class WebSocketServer {
             delegate.respond(to: request, from: connection.clientAddress) { [weak self, weak connection] response in
                 guard let self, let connection, isServing(connection) else { return }
                 connection.stream.write(OutboundBytes(response.serialized(keepAlive: request.keepAlive)))
+                // The next request waits until this answer is written out: a client that asks and
+                // never reads holds one answer in the server's memory, not a pile of them, and a
+                // slow one gets all of a large answer before the clock for its next request starts.
                 let answered = { [weak self, weak connection] in
                     guard let self, let connection, isServing(connection) else { return }
-                    guard request.keepAlive else {
-                        connection.stream.closeAfterWriting()
-                        connection.phase = .closed
-                        return
-                    }
-                    // The next request waits until this answer is mostly written: a client that asks
-                    // and never reads holds one answer in the server's memory, not a pile of them.
-                    connection.stream.whenQueueBelow(configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
+                    whenWritten(connection) { [weak self, weak connection] in
                         guard let self, let connection, isServing(connection) else { return }
+                        guard request.keepAlive else {
+                            connection.stream.closeAfterWriting()
+                            connection.phase = .closed
+                            return
+                        }
                         connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
                         if pipelined.isEmpty { waitingForRequest(connection) }
                         connection.stream.startReading()
@@ -258,6 +260,24 @@ public final class WebSocketServer {
                 }
             }
             return
+        }
+    }
+
+    /// What a client must read of an answer, each handshake time, to be given the next.
+    private static let readStep = 64 * 1024
+
+    /// Runs `then` on a later turn of the loop, once everything queued for `connection` is
+    /// written; meanwhile each 64 KiB the client takes gives it another
+    /// ``WebSocketServerConfiguration/handshakeTimeoutMilliseconds``.
+    private func whenWritten(_ connection: WebSocketConnection, then: @escaping () -> Void) {
+        connection.stream.whenQueueBelow(max(0, connection.stream.queuedBytes - Self.readStep)) { [weak self, weak connection] in
+            guard let self, let connection, isServing(connection) else { return }
+            guard connection.stream.queuedBytes > 0 else {
+                then()
+                return
+            }
+            connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+            whenWritten(connection, then: then)
         }
     }
 

@@ -34,6 +34,10 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     /// poor connection uploads a photo in a minute or more, and a body that stops coming is
     /// dropped within one window).
     public var minUploadBytesPerSecond = 8 * 1024
+    /// The kernel send buffer of each connection (0: the kernel's own, which grows to megabytes
+    /// and tells the server only of megabyte-sized progress by a slow reader). 128 KiB (256 KiB
+    /// once Linux doubles it) still moves megabytes a second to a phone 100 ms away.
+    public var socketSendBufferBytes = 128 * 1024
     /// Quiet time after which the server pings a WebSocket peer.
     public var pingAfterMilliseconds: UInt64 = 30_000
     /// Quiet time after which a WebSocket peer is disconnected (it ignored the ping).
