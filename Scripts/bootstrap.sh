@@ -6,7 +6,8 @@
 #                    Swift client's wss://.
 #   With --tests, also what the tests need: Chromium and its driver (browser tests), coturn
 #   (the TURN relay the call tests run on loopback), the openssl tool (a test certificate),
-#   debootstrap (a fresh Debian 12 root to install the package into), axe-core
+#   debootstrap (a fresh Debian 12 root to install the package into), sqlite3 and curl (to watch
+#   it), axe-core
 #   (accessibility checks in the browser, from the axe-selenium-python wheel), PyNaCl
 #   (the independent cross-check of the crypto), Selenium, and websockets (the lying server in
 #   front of the real one in the browser tests) from PyPI, and Node.js (from
@@ -16,7 +17,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev)
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
-    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl debootstrap)
+    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl debootstrap sqlite3 curl)
     PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets axe-selenium-python:axe_selenium_python)
 fi
 

@@ -32,6 +32,9 @@ done
 for doc in README.md docs/operations.md docs/protocol.md docs/crypto.md docs/threat-model.md; do
     install -D -m 0644 "$doc" "$root/usr/share/doc/haven/$(basename "$doc")"
 done
+for example in Caddyfile nginx.conf haven.toml; do
+    install -D -m 0644 "Scripts/debian/$example" "$root/usr/share/doc/haven/examples/$example"
+done
 
 install -d -m 0755 "$root/DEBIAN"
 size="$(du -sk --exclude=DEBIAN "$root" | cut -f1)"

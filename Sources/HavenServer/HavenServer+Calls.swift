@@ -151,22 +151,26 @@ extension HavenServer {
             return ("declined_recently", "this member declined your call; try again later")
         }
         if isInCall(callee) { return ("busy", "this member is in another call") }
-        if let session, !takeRingToken(session) { return ("ring_rate_limited", "too many calls started; wait a minute") }
+        if let session, let refusal = takeRingToken(session) { return refusal }
         return nil
     }
 
     /// Rings are counted per identity, whatever connections it rings from, and (for members; staff
     /// share their organisation's network) per client address, whatever identities ring from it.
-    private func takeRingToken(_ session: Session) -> Bool {
-        guard let caller = session.member else { return false }
+    /// Nil when the ring is allowed; otherwise which limit refused it (each is told in its own
+    /// words: the network's limit is not the caller's doing).
+    private func takeRingToken(_ session: Session) -> (code: String, message: String)? {
+        guard let caller = session.member else { return ("not_authenticated", "log in first") }
         let settings = configuration.calls
         let now = loop.nowMilliseconds
         var bucket = ringBuckets[caller.member] ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
-        let allowed = bucket.available(now: now) >= 1
-            && (caller.staff != nil || addresses.allowRing(session.addressKey, now: now))
-            && bucket.take(now: now)
-        ringBuckets[caller.member] = bucket
-        return allowed
+        defer { ringBuckets[caller.member] = bucket }
+        guard bucket.available(now: now) >= 1 else { return ("ring_rate_limited", "too many calls started; wait a minute") }
+        guard caller.staff != nil || addresses.allowRing(session.addressKey, now: now) else {
+            return ("address_ring_rate_limited", "many calls are being made from this network just now; try again in a minute")
+        }
+        _ = bucket.take(now: now)
+        return nil
     }
 
     private func startRinging(_ frame: CallFrame, session: Session) {

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian package on a fresh Debian 12 (a minimal debootstrap root, so apt must pull
 # every runtime library by dependency), checks what it installed and that it started nothing,
-# verifies the systemd units and rates their hardening, and runs the service's own ExecStart
-# command line as the service's user until /healthz answers, then stops it with SIGTERM.
+# verifies the systemd units and rates their hardening, runs the service's own ExecStart command
+# line as the service's user, puts Debian's Caddy in front of it with the packaged Caddyfile and a
+# local certificate, has two members talk through wss://, then stops the service with SIGTERM.
 #   bash Tests/Package/test_package.sh dist/haven_*.deb
 set -euo pipefail
 deb="$(realpath "${1:?the .deb to test}")"
 port=18431
+tls_port=18443
+proxy=""
 root="$(mktemp -d /tmp/haven-debian12.XXXXXX)"
 chmod 0755 "$root"
 log="$(mktemp)"
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    [ -n "$proxy" ] && kill "$proxy" 2>/dev/null || true
     umount "$root/proc" 2>/dev/null || true
     rm -rf "$root" "$log"
 }
@@ -60,6 +64,43 @@ done
 curl -fs "http://127.0.0.1:$port/healthz" | grep -q '"ok"' || fail "/healthz did not answer"
 curl -fs "http://127.0.0.1:$port/" | grep -qi "<html" || fail "the widget is not served from /usr/share/haven/web"
 check_mode /var/lib/haven/haven.sqlite "600 haven:haven"
+
+echo "package test: TLS in front: Debian's Caddy with the packaged Caddyfile and a local certificate"
+chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 || fail "installing caddy"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
+    -keyout "$root/tmp/tls.key" -out "$root/tmp/tls.crt" >>"$log" 2>&1 || fail "making a certificate"
+{
+    printf '{\n\tadmin off\n\tauto_https disable_redirects\n}\n'
+    sed -e "s|^support.example.org {|localhost:$tls_port {\n\ttls /tmp/tls.crt /tmp/tls.key|" -e "s|127.0.0.1:8080|127.0.0.1:$port|" \
+        "$root/usr/share/doc/haven/examples/Caddyfile"
+} > "$root/tmp/Caddyfile"
+chroot "$root" caddy run --config /tmp/Caddyfile --adapter caddyfile >>"$log" 2>&1 &
+proxy=$!
+for _ in $(seq 1 300); do
+    curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/healthz" >/dev/null && break
+    kill -0 "$proxy" 2>/dev/null || fail "caddy exited"
+    sleep 0.1
+done
+curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/" | grep -qi "^strict-transport-security" \
+    || fail "no HSTS over TLS: Haven did not trust the proxy's X-Forwarded-Proto"
+
+echo "package test: two members through wss://, the one reading first in the room"
+chat=(haven chat --server "wss://localhost:$tls_port" --ca-file /tmp/tls.crt --server-name support.example.org --room lobby)
+chroot "$root" "${chat[@]}" --name "Quiet Otter" --seconds 30 > "$root/tmp/reader.out" 2>>"$log" &
+reader=$!
+for _ in $(seq 1 300); do
+    [ "$(sqlite3 "$root/var/lib/haven/haven.sqlite" "SELECT COUNT(*) FROM room_members" 2>/dev/null)" = "1" ] && break
+    sleep 0.1
+done
+chroot "$root" "${chat[@]}" --name "Calm Heron" --say "hello through TLS" --seconds 1 >>"$log" 2>&1 || fail "the second member could not chat through the proxy"
+for _ in $(seq 1 300); do
+    grep -q "hello through TLS" "$root/tmp/reader.out" && break
+    sleep 0.1
+done
+grep -q "Calm Heron (member): hello through TLS" "$root/tmp/reader.out" || fail "the message did not arrive through the proxy"
+kill "$reader" "$proxy" 2>/dev/null || true
+wait "$reader" "$proxy" 2>/dev/null || true
+proxy=""
 kill -TERM "$server"
 status=0
 wait "$server" || status=$?

@@ -78,6 +78,9 @@ const notShown = new Map([
   ["noopener noreferrer", "a link's rel attribute (message-text.js)"],
   ["encrypted-media; picture-in-picture", "an iframe's allow list (message-text.js)"],
   ["sodium.wasm does not match the pinned digest", "an Error for the console; the member reads encryptionModuleAltered (widget.js)"],
+  ["no attachment token", "an Error caught in attachments.js; the member reads attachmentNotLoaded"],
+  ["more than the stated length", "an Error caught in attachments.js; the member reads attachmentNotLoaded"],
+  ["cut short", "an Error caught in attachments.js; the member reads attachmentNotLoaded"],
 ]);
 const convertedLiterals = converted.flatMap((name) => literalsOf.get(name).map(({ text }) => text));
 for (const text of notShown.keys()) check(convertedLiterals.includes(text), `"${text}" is still in use, or leaves the list above`);

@@ -90,6 +90,21 @@ def main():
         WebDriverWait(driver, 10).until(lambda d: d.current_url == server.url + "healthz", "the quick exit button did not leave the page")
         print("  ok  the quick exit button does the same")
 
+        # Help and the way out do not wait for the encryption to load, and work when it never does
+        # (a phone review found both dead for 15 s on a slow connection).
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*sodium.wasm"]})
+        driver.get("about:blank")
+        driver.get(server.page)
+        wait_for_text(driver, "status", "The chat could not load")
+        driver.find_element(By.ID, "crisis-toggle").click()
+        assert driver.find_element(By.ID, "crisis").is_displayed(), "the crisis help did not open"
+        assert "112" in driver.find_element(By.ID, "crisis").text, driver.find_element(By.ID, "crisis").text
+        driver.find_element(By.ID, "quick-exit").click()
+        WebDriverWait(driver, 10).until(lambda d: not d.current_url.startswith(server.url), "the quick exit did nothing before the widget loaded")
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        print("  ok  with the encryption module blocked, the page says so, and the crisis help and quick exit still work")
+
         # A browser that prefers Spanish gets the widget in Spanish, the crisis help and quick exit included.
         spanish = browser(language="es")
         try:

@@ -83,8 +83,10 @@ def main():
         WebDriverWait(bob, 10).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 1)
         alice.find_element(By.ID, "attach").send_keys(str(pdf))
         WebDriverWait(bob, 20).until(lambda d: d.find_elements(By.XPATH, "//button[text()='Open leaflet.pdf']"))
-        blobs = sqlite3.connect(pathlib.Path(server.folder) / "haven.sqlite").execute("SELECT data FROM blobs").fetchall()
-        assert len(blobs) == 2 and all(b"PNG" not in data and b"%PDF" not in data for (data,) in blobs), "the server holds only ciphertext"
+        database = sqlite3.connect(pathlib.Path(server.folder) / "haven.sqlite")
+        assert database.execute("SELECT COUNT(*) FROM blobs").fetchone() == (2,)
+        parts = database.execute("SELECT data FROM blob_parts").fetchall()
+        assert parts and all(b"PNG" not in data and b"%PDF" not in data for (data,) in parts), "the server holds only ciphertext"
         print("  ok  an image and a PDF round-trip encrypted; the server's copies are ciphertext")
 
         # A YouTube link is a click-to-load card: nothing is requested from a third party before

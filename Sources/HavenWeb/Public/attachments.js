@@ -25,9 +25,20 @@ export class Attachments {
   /** The server's `uploadToken` frame: the answer to the oldest request. */
   tokenArrived(frame) { this.waiters.shift()?.(frame); }
 
+  /** The server refused the oldest request for a token. */
+  tokenRefused() { this.waiters.shift()?.(null); }
+
+  /** The connection dropped: requests on it will not be answered. */
+  connectionLost() {
+    this.waiters.splice(0).forEach((resolve) => resolve(null));
+    this.token = null;
+    this.fetching = null;
+  }
+
+  /** A token, or null when there is none to be had now. */
   requestToken() {
     const answer = new Promise((resolve) => this.waiters.push(resolve));
-    this.send({ type: "requestUploadToken" });
+    if (!this.send({ type: "requestUploadToken" })) this.waiters.pop()(null);
     return answer;
   }
 
@@ -35,11 +46,12 @@ export class Attachments {
   async authorization() {
     if (!this.token || this.token.expires <= Date.now()) {
       this.fetching ??= this.requestToken().then((frame) => {
-        this.token = { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
+        this.token = frame && { value: frame.token, expires: Date.now() + (frame.expiresIn - 30) * 1000 };
         this.fetching = null;
       });
       await this.fetching;
     }
+    if (!this.token) throw new Error("no attachment token");
     return { Authorization: `Bearer ${this.token.value}` };
   }
 
@@ -49,16 +61,18 @@ export class Attachments {
     const fileKey = this.sodium.randomBytes(32);
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
     // A token uploads once: each upload has its own, and downloads keep theirs.
-    const { token } = await this.requestToken();
+    const granted = await this.requestToken();
+    if (!granted) return { problem: t("attachmentConnectionLost", { name: file.name }), retry: true };
+    const { token } = granted;
     let response;
     try {
       response = await fetch(`${this.origin}/v1/blobs`, { method: "POST", body: ciphertext, headers: { Authorization: `Bearer ${token}` } });
     } catch {
-      return { problem: t("attachmentConnectionLost") };
+      return { problem: t("attachmentConnectionLost", { name: file.name }), retry: true };
     }
     if (!response.ok) {
       const code = await response.json().then((body) => body.error).catch(() => null);
-      return { problem: t(uploadProblems[code] ?? "attachmentUploadFailed") };
+      return { problem: t(uploadProblems[code] ?? "attachmentUploadFailed", { name: file.name }), retry: code !== "attachment_quota" };
     }
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };
@@ -72,17 +86,20 @@ export class Attachments {
     box.textContent = t("attachmentLoading", { name });
     const load = async () => {
       box.textContent = t("attachmentLoading", { name });
-      let response;
+      // A connection that drops, before the answer or in the middle of it, is said as such, with
+      // a way to try again; "could not be decrypted" is kept for what does not decrypt.
+      let ciphertext;
       try {
-        response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
+        const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
+        if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
+        ciphertext = await readShowingProgress(response, (percent) => { box.textContent = t("attachmentLoadingPercent", { name, percent }); });
       } catch {
         const retry = Object.assign(this.document.createElement("button"), { textContent: t("attachmentRetryButton") });
         retry.addEventListener("click", () => { load(); });
         box.replaceChildren(t("attachmentNotLoaded", { name }), " ", retry);
         return;
       }
-      if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
-      const bytes = this.sodium.streamDecrypt(new Uint8Array(await response.arrayBuffer()), unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
+      const bytes = this.sodium.streamDecrypt(ciphertext, unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
       if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = t("attachmentRefused"); return; }
       const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
       if (descriptor.mediaType.startsWith("image/")) {
@@ -96,4 +113,25 @@ export class Attachments {
     load().catch(() => { box.textContent = t("attachmentUndecryptable", { name }); });
     return box;
   }
+}
+
+/** The body of `response`, telling `progress(percent)` as it arrives (when its length is known). */
+async function readShowingProgress(response, progress) {
+  const length = Number(response.headers.get("Content-Length"));
+  if (!response.body || !length) return new Uint8Array(await response.arrayBuffer());
+  const body = new Uint8Array(length);
+  const reader = response.body.getReader();
+  let received = 0;
+  let shown = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (received + value.length > length) throw new Error("more than the stated length");
+    body.set(value, received);
+    received += value.length;
+    const percent = Math.floor((received * 100) / length);
+    if (percent !== shown) { shown = percent; progress(percent); }
+  }
+  if (received !== length) throw new Error("cut short");
+  return body;
 }

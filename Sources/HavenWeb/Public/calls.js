@@ -28,7 +28,7 @@ async function newCertificate() {
 // Why the server would not carry a call, in the page's words.
 const callRefusals = {
   calls_blocked: "callReasonNotTakingCalls", busy: "callReasonBusy", callee_unavailable: "callReasonUnavailable",
-  declined_recently: "callReasonDeclinedRecently", ring_rate_limited: "callReasonTooMany", already_in_call: "callReasonAlreadyInCall",
+  declined_recently: "callReasonDeclinedRecently", ring_rate_limited: "callReasonTooMany", address_ring_rate_limited: "callReasonNetworkTooMany", already_in_call: "callReasonAlreadyInCall",
   suspended: "callReasonSuspended", not_allowed_to_call: "callReasonNotAllowed", no_such_call: "callReasonEnded",
 };
 

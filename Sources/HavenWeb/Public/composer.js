@@ -87,20 +87,35 @@ export class Composer {
   // same file can be picked again).
   async sendFile() {
     const input = this.element("attach");
-    const status = this.element("attach-status");
     const file = input.files[0];
-    const room = this.room();
-    if (!file || !this.rooms.canSend(room)) return;
+    input.value = "";
+    if (file) await this.upload(file, this.room());
+  }
+
+  // A file that could not go out because of the connection or a busy server keeps a "Try again"
+  // that sends the same file, so nobody has to find it again.
+  async upload(file, room) {
+    const status = this.element("attach-status");
+    if (!this.rooms.canSend(room)) return;
     status.textContent = t("attachmentSending", { name: file.name });
     let outcome;
     try {
       outcome = await this.attachments.upload(file);
     } catch {
-      outcome = { problem: t("attachmentUploadFailed") };
+      outcome = { problem: t("attachmentUploadFailed", { name: file.name }), retry: true };
     }
-    input.value = "";
-    status.textContent = outcome.problem ?? "";
-    if (outcome.attachment) this.post(room, { attachment: outcome.attachment });
+    if (outcome.attachment) {
+      status.textContent = "";
+      this.post(room, { attachment: outcome.attachment });
+      return;
+    }
+    if (!outcome.retry) {
+      status.textContent = outcome.problem;
+      return;
+    }
+    const again = Object.assign(status.ownerDocument.createElement("button"), { type: "button", textContent: t("attachmentRetryButton") });
+    again.addEventListener("click", () => { this.upload(file, room); });
+    status.replaceChildren(outcome.problem, " ", again);
   }
 
   // The sender's name and clock go inside the encrypted body, signed with it.

@@ -14,7 +14,8 @@ export class Session {
   /** `anchors` say where the server is and which server name to expect; `name()` is the member's
    *  name; `rooms`, `calls` and `outbox` are the page's; `roomKind(room)` says whether a room is
    *  private; `frame(frame)` gets every other frame; `welcomed()` runs once logged in;
-   *  `said(text)` is the status line; `bar` the "reconnecting" bar; the page's body says whether
+   *  `said(text)` is the status line; `bar` the "reconnecting" bar; `dropped()` runs when the
+   *  connection is lost (what waited for an answer on it will not get one); the page's body says whether
    *  the session is open (`data-session`: "open" or "down"), for whoever looks at it. */
   constructor(options) {
     Object.assign(this, options, { connection: null, cursors: new Map(), directCursor: 0 });
@@ -113,5 +114,6 @@ export class Session {
     this.said(t("reconnecting"));
     this.rooms.disconnected();
     this.calls.disconnected();
+    this.dropped();
   }
 }

@@ -21,14 +21,15 @@ export const en = {
 
   // attachments.js
   attachmentNotAllowed: "only images and PDFs up to 10 MB",
-  attachmentUploadFailed: "the attachment could not be uploaded",
+  attachmentUploadFailed: "{name} could not be sent",
   attachmentQuotaFull: "you have as many attachments here as you can keep for now; older ones are removed with time (your messages still go through)",
   attachmentSending: "sending {name}…",
-  attachmentConnectionLost: "it could not be sent: the connection dropped. Check your connection and try again.",
+  attachmentConnectionLost: "{name} could not be sent: the connection is too slow right now, or it dropped.",
   attachmentTooMany: "you have shared many attachments lately; try again later (your messages still go through)",
   attachmentsBusy: "many attachments are being sent just now; try again in a minute (your messages still go through)",
   attachmentsFull: "attachments cannot be stored right now; your messages still go through",
   attachmentLoading: "{name} (loading…)",
+  attachmentLoadingPercent: "{name} (loading… {percent}%)",
   attachmentGone: "{name}: no longer available",
   attachmentRetryButton: "Try again",
   attachmentNotLoaded: "{name}: could not be loaded (the connection dropped).",
@@ -73,6 +74,7 @@ export const en = {
   callReasonSuspended: "calls are not available to you for now",
   callReasonAlreadyInCall: "end your current call first",
   callReasonTooMany: "too many calls started; wait a minute",
+  callReasonNetworkTooMany: "many calls are being made from your network just now; please try again in a minute, or write to them meanwhile",
   callReasonDeclinedRecently: "they declined your call; try again later",
   callReasonUnavailable: "they cannot take a call now",
   callReasonBusy: "they are in another call",
@@ -304,6 +306,7 @@ export const en = {
   earlierMessagesPrivate: "Earlier messages in this room are private to the people who were here then. What is said from now on, you will see.",
 
   // widget.js: status, rooms, warnings
+  widgetNotLoaded: "The chat could not load. Check your connection and reload the page; the crisis contacts above work meanwhile.",
   encryptionModuleAltered: "This page's encryption module is not the one it was published with, so it will not run. Please tell the service.",
   newPrivateMessageNotice: "New private message from {name}: show it",
   warningForked: "Your copy of this room's history differs from another member's: the server may be showing people different rooms. Messages stay encrypted.",

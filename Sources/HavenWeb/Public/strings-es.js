@@ -17,14 +17,15 @@ export const es = {
   crisisContactName: "{name}:",
 
   attachmentNotAllowed: "solo se pueden compartir imágenes y PDF de hasta 10 MB",
-  attachmentUploadFailed: "no se pudo subir el archivo",
+  attachmentUploadFailed: "no se pudo enviar {name}",
   attachmentQuotaFull: "ya tienes aquí todos los archivos que puedes guardar por ahora; los más antiguos se borran con el tiempo (tus mensajes sí se envían)",
   attachmentSending: "enviando {name}…",
-  attachmentConnectionLost: "no se pudo enviar: se cortó la conexión. Revisa tu conexión y vuelve a intentarlo.",
+  attachmentConnectionLost: "no se pudo enviar {name}: la conexión va demasiado lenta ahora mismo, o se cortó.",
   attachmentTooMany: "has compartido muchos archivos hace poco; vuelve a intentarlo más tarde (tus mensajes sí se envían)",
   attachmentsBusy: "ahora mismo se están enviando muchos archivos; vuelve a intentarlo en un minuto (tus mensajes sí se envían)",
   attachmentsFull: "ahora mismo no se pueden guardar archivos; tus mensajes sí se envían",
   attachmentLoading: "{name} (cargando…)",
+  attachmentLoadingPercent: "{name} (cargando… {percent} %)",
   attachmentGone: "{name}: ya no está disponible",
   attachmentRetryButton: "Reintentar",
   attachmentNotLoaded: "{name}: no se pudo cargar (se cortó la conexión).",
@@ -68,6 +69,7 @@ export const es = {
   callReasonSuspended: "por ahora no puedes hacer llamadas",
   callReasonAlreadyInCall: "termina primero tu llamada actual",
   callReasonTooMany: "demasiadas llamadas seguidas; espera un minuto",
+  callReasonNetworkTooMany: "ahora mismo se están haciendo muchas llamadas desde tu red; vuelve a intentarlo en un minuto, o escríbele mientras tanto",
   callReasonDeclinedRecently: "rechazó tu llamada; inténtalo más tarde",
   callReasonUnavailable: "no puede atender una llamada ahora",
   callReasonBusy: "está en otra llamada",
@@ -295,6 +297,7 @@ export const es = {
   earlierMessagesPrivate: "Los mensajes anteriores de esta sala son privados para quienes estaban entonces. Verás lo que se diga a partir de ahora.",
 
   // widget.js: status, rooms, warnings
+  widgetNotLoaded: "El chat no pudo cargarse. Revisa tu conexión y vuelve a cargar la página; mientras tanto, los contactos de crisis de arriba funcionan.",
   encryptionModuleAltered: "El módulo de cifrado de esta página no es el que se publicó, así que no se ejecutará. Avisa al servicio, por favor.",
   newPrivateMessageNotice: "Nuevo mensaje privado de {name}: verlo",
   warningForked: "Tu copia del historial de esta sala no coincide con la de otro participante: puede que el servidor muestre salas distintas a distintas personas. Los mensajes siguen cifrados.",

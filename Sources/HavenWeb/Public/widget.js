@@ -33,10 +33,25 @@ import { reasonText } from "./reasons.js";
 
 const $ = (id) => document.getElementById(id);
 translatePage(document);
+// Help and a way out work from the first moment: before the encryption and the configuration
+// have loaded on a slow connection, and if they never do.
+$("crisis-toggle").addEventListener("click", () => {
+  const open = $("crisis").hidden;
+  $("crisis").hidden = !open;
+  $("crisis-toggle").setAttribute("aria-expanded", String(open));
+});
+const forgetVisit = () => { for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); };
+const quickExit = new QuickExit({ window, button: $("quick-exit"), url: "https://www.google.com/", leave: forgetVisit });
 const anchors = readAnchors(document, location, history);
-const sodium = await loadSodium(await sodiumBytes());
+let sodium, config;
+try {
+  sodium = await loadSodium(await sodiumBytes());
+  config = await (await fetch(`${anchors.origin}/config.json`)).json();
+} catch (error) {
+  if (!$("status").dataset.problem) $("status").textContent = t("widgetNotLoaded");
+  throw error;
+}
 const protocol = haven(sodium);
-const config = await (await fetch(`${anchors.origin}/config.json`)).json();
 const organisationKey = pinnedKey(anchors.organisationKey);
 const inviteFragment = anchors.invite;
 
@@ -47,6 +62,7 @@ async function sodiumBytes() {
   const digest = `sha512-${btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-512", bytes))))}`;
   if (digest !== anchors.sodium) {
     document.getElementById("status").textContent = t("encryptionModuleAltered");
+    document.getElementById("status").dataset.problem = "altered";
     throw new Error("sodium.wasm does not match the pinned digest");
   }
   return bytes;
@@ -180,6 +196,7 @@ const privateMessages = new PrivateMessages({
 const session = new Session({
   anchors, sodium, protocol, me, rooms, calls, outbox, name: () => $("pseudonym").value,
   roomKind: (room) => roomKinds.get(room), frame: (frame) => received(frame), welcomed: () => welcomed(), said, bar: $("connection-bar"),
+  dropped: () => attachments.connectionLost(),
 });
 checkAvailability();
 
@@ -409,6 +426,7 @@ function callSignal(frame) {
 // message, a report, an action, a call), plainly in the status line otherwise.
 function refused(frame) {
   if (["turn_unavailable", "no_call"].includes(frame.code)) { turnWaiters.splice(0).forEach((resolve) => resolve(null)); return; }
+  if (frame.code === "too_many_tokens") { attachments.tokenRefused(); return; }
   if (frame.call) { calls.refused(frame); return; }
   if (frame.id && (reports.refused(frame) || staffTools.refused(frame) || outbox.refused(frame))) return;
   if (frame.code === "queue_full") { help.refused(t("queueFull")); return; }
@@ -459,15 +477,8 @@ $("drawer-close").addEventListener("click", () => {
 
 
 
-$("crisis-toggle").addEventListener("click", () => {
-  const open = $("crisis").hidden;
-  $("crisis").hidden = !open;
-  $("crisis-toggle").setAttribute("aria-expanded", String(open));
-});
-new QuickExit({
-  window, button: $("quick-exit"), url: config.quickExit ?? "https://www.google.com/",
-  leave: () => { panel.leavingNow(); session.stop(); for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); },
-});
+quickExit.url = config.quickExit ?? quickExit.url;
+quickExit.leave = () => { panel.leavingNow(); session.stop(); forgetVisit(); };
 
 const panel = new DevicePanel({
   element: $, device, storage, window, name: () => $("pseudonym").value,
