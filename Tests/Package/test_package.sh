@@ -21,12 +21,19 @@ cleanup() {
     rm -rf "$root" "$log"
 }
 trap cleanup EXIT
-fail() { echo "package test: FAILED: $*" >&2; tail -20 "$log" >&2; exit 1; }
+fail() {
+    echo "package test: FAILED: $*" >&2
+    tail -20 "$log" >&2
+    [ -f "$root/tmp/haven.log" ] && tail -20 "$root/tmp/haven.log" >&2
+    exit 1
+}
 
 command -v debootstrap >/dev/null || apt-get install -y debootstrap >/dev/null
 echo "package test: a fresh Debian 12 root (debootstrap, minbase)"
 debootstrap --variant=minbase bookworm "$root" >>"$log" 2>&1 || fail "debootstrap"
 mount -t proc proc "$root/proc"
+# What an installed Debian has and a debootstrap root lacks: the name of this machine's loopback.
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' > "$root/etc/hosts"
 cp "$deb" "$root/tmp/haven.deb"
 
 echo "package test: apt install ./haven.deb (only its dependencies, as a fresh system would)"
@@ -54,7 +61,7 @@ echo "package test: the service's ExecStart, as its user, on a fresh data folder
 sed -i "s/^listen = .*/listen = \"127.0.0.1:$port\"/" "$root/etc/haven/haven.toml"
 exec_start="$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/haven.service")"
 # shellcheck disable=SC2086  # the unit's command line, split as systemd splits it
-chroot --userspec=haven:haven "$root" $exec_start 2>"$log" &
+chroot --userspec=haven:haven "$root" $exec_start 2>"$root/tmp/haven.log" &
 server=$!
 for _ in $(seq 1 300); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
@@ -107,7 +114,7 @@ wait "$server" || status=$?
 server=""
 [ "$status" -eq 0 ] || fail "SIGTERM ended the server with status $status"
 # The log names the address it listens on, and no other.
-if grep -v "listening on" "$log" | grep -Eq '([0-9]{1,3}\.){3}[0-9]{1,3}'; then fail "the log holds an IP address"; fi
+if grep -v "listening on" "$root/tmp/haven.log" | grep -Eq '([0-9]{1,3}\.){3}[0-9]{1,3}'; then fail "the log holds an IP address"; fi
 echo "package test: what the service logged (the journal gets the same):"
-sed "s/^/    /" "$log"
+sed "s/^/    /" "$root/tmp/haven.log"
 echo "package test: passed"
