@@ -38,7 +38,7 @@ cp "$deb" "$root/tmp/haven.deb"
 
 echo "package test: apt install ./haven.deb (only its dependencies, as a fresh system would)"
 chroot "$root" apt-get install -y --no-install-recommends /tmp/haven.deb >>"$log" 2>&1 || fail "apt install"
-chroot "$root" haven --version | grep -q "^haven " || fail "haven --version"
+[[ "$(chroot "$root" haven --version)" == "haven "* ]] || fail "haven --version"
 check_mode() {
     [ "$(chroot "$root" stat -c '%a %U:%G' "$1")" = "$2" ] || fail "$1 is $(chroot "$root" stat -c '%a %U:%G' "$1"), expected $2"
 }
@@ -68,8 +68,9 @@ for _ in $(seq 1 300); do
     kill -0 "$server" 2>/dev/null || fail "the server exited"
     sleep 0.1
 done
-curl -fs "http://127.0.0.1:$port/healthz" | grep -q '"ok"' || fail "/healthz did not answer"
-curl -fs "http://127.0.0.1:$port/" | grep -qi "<html" || fail "the widget is not served from /usr/share/haven/web"
+# (Answers are read whole before they are searched: grep -q would stop reading early.)
+[[ "$(curl -fs "http://127.0.0.1:$port/healthz")" == *'"ok"'* ]] || fail "/healthz did not answer"
+[[ "$(curl -fs "http://127.0.0.1:$port/")" == *"<html"* ]] || fail "the widget is not served from /usr/share/haven/web"
 check_mode /var/lib/haven/haven.sqlite "600 haven:haven"
 
 echo "package test: TLS in front: Debian's Caddy with the packaged Caddyfile and a local certificate"
@@ -88,7 +89,7 @@ for _ in $(seq 1 300); do
     kill -0 "$proxy" 2>/dev/null || fail "caddy exited"
     sleep 0.1
 done
-curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/" | grep -qi "^strict-transport-security" \
+[[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
     || fail "no HSTS over TLS: Haven did not trust the proxy's X-Forwarded-Proto"
 
 echo "package test: two members through wss://, the one reading first in the room"
