@@ -76,7 +76,9 @@ let package = Package(
             path: "Tests/HavenTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "HavenServerTests",
-            dependencies: ["HavenTestSupport", "HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],
+            dependencies: [
+                "HavenTestSupport", "HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "HavenKeys", "HavenBackup", "Sodium",
+            ],
             swiftSettings: swiftSettings),
     ]
 )

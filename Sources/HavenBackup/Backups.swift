@@ -35,16 +35,19 @@ public struct BackupFolder: Sendable {
     /// purges from it everything expired at `now`, seals it to `publicKey`, and deletes this
     /// folder's backups older than the database's longest retention period.
     ///
+    /// `asItIs`: the snapshot keeps the schema it has, unpurged and unmigrated, and no backup is
+    /// deleted: the backup taken before an upgrade migrates the database, for the Haven that wrote it.
+    ///
     /// - Throws: ``BackupError``.
-    public func make(from databasePath: String, sealedTo publicKey: BoxPublicKey, now: Int64) throws -> Outcome {
+    public func make(from databasePath: String, sealedTo publicKey: BoxPublicKey, now: Int64, asItIs: Bool = false) throws -> Outcome {
         try createFolder()
         let snapshot = path + "/.snapshot-\(UUID().uuidString).sqlite"
         defer { Self.removeDatabase(at: snapshot) }
-        let longest: Int64
+        let longest: Int64?
         do {
             guard FileManager.default.fileExists(atPath: databasePath) else { throw BackupError.file(path: databasePath, reason: "no database here") }
             try SQLiteConnection(path: databasePath).copy(to: snapshot)
-            longest = try Self.applyRetention(to: snapshot, now: now).longestSeconds
+            longest = asItIs ? nil : try Self.applyRetention(to: snapshot, now: now).longestSeconds
         } catch let error as StoreError {
             throw BackupError.store("\(error)")
         }
@@ -57,7 +60,7 @@ public struct BackupFolder: Sendable {
             try? FileManager.default.removeItem(atPath: partial)
             throw error as? BackupError ?? BackupError.file(path: made.path, reason: "\(error)")
         }
-        let expired = try backups().filter { $0.madeAt < now - longest }
+        let expired = try longest.map { longest in try backups().filter { $0.madeAt < now - longest } } ?? []
         for backup in expired {
             do { try FileManager.default.removeItem(atPath: backup.path) } catch {
                 throw BackupError.file(path: backup.path, reason: "could not be deleted: \(error)")

@@ -23,6 +23,18 @@ public final class HavenStore: @unchecked Sendable {
     /// The schema version this build creates and understands.
     public static var schemaVersion: Int { Migrations.all.count }
 
+    /// The schema version of the database at `path`, without opening it as a store (nothing is
+    /// migrated); nil when there is no database there yet.
+    ///
+    /// - Throws: ``StoreError`` when the file cannot be read as a database.
+    public static func schemaVersion(at path: String) throws -> Int? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard case .integer(let version)? = try SQLiteConnection(path: path).prepare("PRAGMA user_version").query().first?.first else {
+            throw StoreError.noRow(operation: "read schema version")
+        }
+        return Int(version)
+    }
+
     private struct Operation {
         /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
         var exclusive = false

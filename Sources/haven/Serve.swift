@@ -42,8 +42,11 @@ struct Serve: ParsableCommand {
     @Option(help: "The web widget's folder (default: the clone's, or the installed /usr/share/haven/web).")
     var web = InstalledFiles.defaultWeb
 
-    @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed.")
+    @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed, and its backup.pub seals the backup taken before an upgrade migrates the database.")
     var keys = "./Keys"
+
+    @Option(help: "The folder for the backup taken before an upgrade migrates the database (default: DATA/backups).")
+    var backups: String?
 
     @Option(help: "Durability of each commit: full (default) or normal.")
     var synchronous: String?
@@ -56,8 +59,13 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         var configuration = ServerConfiguration()
+        var backupFolder = backups
         do {
-            if let config { try ServeConfigFile.load(config).apply(to: &configuration) }
+            if let config {
+                let file = try ServeConfigFile.load(config)
+                try file.apply(to: &configuration)
+                backupFolder = backupFolder ?? file.backups
+            }
             if let listen { try configuration.setListen(listen) }
             if let data { configuration.dataDirectory = data }
             if let serverName { configuration.serverName = serverName }
@@ -99,6 +107,7 @@ struct Serve: ParsableCommand {
         ServerLog.info("open-files limit is \(files), so at most \(configuration.network.maxConnections) connections; core dumps are disabled")
         let server: RunningServer
         do {
+            try UpgradeBackup.takeIfMigrating(databasePath: configuration.databasePath, keys: keyDirectory, into: backupFolder ?? configuration.dataDirectory + "/backups")
             server = try RunningServer.start(configuration)
         } catch {
             ServerLog.write("error", "cannot start: \(error)")

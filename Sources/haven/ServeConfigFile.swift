@@ -10,6 +10,7 @@ import TOMLKit
 /// ```toml
 /// listen = "127.0.0.1:8080"
 /// data = "./data"
+/// backups = "./data/backups"   # the backup taken before an upgrade migrates the database
 /// server_name = "support.example.org"
 /// allowed_origins = ["https://support.example.org"]
 /// trusted_proxies = ["127.0.0.1"]   # a reverse proxy whose X-Forwarded-For names the client
@@ -326,6 +327,8 @@ struct ServeConfigFile: Decodable {
     var widget: Widget?
     var turn: Turn?
     var serverName: String?
+    /// Where the backup taken before an upgrade migrates the database goes.
+    var backups: String?
     var allowedOrigins: [String]?
     var trustedProxies: [String]?
     var synchronous: String?
@@ -362,7 +365,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, rooms, limits, synchronous, widget, turn, calls, metrics, attachments
+        case listen, data, backups, rooms, limits, synchronous, widget, turn, calls, metrics, attachments
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits", proofOfWork = "proof_of_work"
         case trustedProxies = "trusted_proxies"
     }

@@ -1,4 +1,8 @@
 import Foundation
+import HavenBackup
+import HavenKeys
+import HavenStore
+import Sodium
 import HavenTestSupport
 import Testing
 
@@ -50,5 +54,59 @@ import Testing
         let result = try run(["serve", "--listen", "203.0.113.1:80", "--data", FileManager.default.temporaryDirectory.path + "/haven-bind-\(UUID().uuidString)"])
         #expect(result.status == 1)
         #expect(result.errors.contains("cannot start"))
+    }
+}
+
+/// An upgrade never loses the way back: the database is backed up as it was, sealed to the backup
+/// key, before the newer Haven migrates it.
+@Suite struct UpgradeTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-upgrade-\(UUID().uuidString)").path
+
+    func passphrase() throws -> SecretBytes {
+        var bytes = Array("a long backup passphrase".utf8)
+        return try SecretBytes(consuming: &bytes)
+    }
+
+    @Test func aDatabaseFromAnOlderHavenIsBackedUpAsItWasBeforeItIsMigrated() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = folder + "/data", backups = folder + "/backups"
+        let keys = KeyDirectory(path: folder + "/keys")
+        _ = try keys.createBackupKey(passphrase: passphrase(), limits: .minimum)
+        // The database as Haven at schema 12 left it (attachments whole, before their parts).
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let store = try HavenStore(path: data + "/haven.sqlite")
+        try store.performAndWait { _ = try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 1) }
+        store.close()
+        do {
+            let old = try SQLiteConnection(path: data + "/haven.sqlite")
+            try old.execute("DROP TRIGGER blob_parts_go_with_their_blob; DROP TABLE blob_parts")
+            try old.execute("ALTER TABLE blobs ADD COLUMN data BLOB NOT NULL DEFAULT x''; PRAGMA user_version = 12")
+        }
+
+        let server = try ServerProcess(data: data, arguments: ["--keys", keys.path, "--backups", backups])
+        #expect(try HavenStore.schemaVersion(at: data + "/haven.sqlite") == HavenStore.schemaVersion, "migrated")
+        let made = try BackupFolder(path: backups).backups()
+        #expect(made.count == 1)
+        let opened = folder + "/opened.sqlite"
+        try SealedBackup.open(try #require(made.first).path, with: keys.backupKeyPair(passphrase: passphrase()), into: opened)
+        #expect(try HavenStore.schemaVersion(at: opened) == 12, "the backup is the database as it was, for the Haven that wrote it")
+        #expect(server.terminate() == 0)
+
+        // Started again, it has nothing to migrate and backs nothing up.
+        let again = try ServerProcess(data: data, arguments: ["--keys", keys.path, "--backups", backups])
+        #expect(try BackupFolder(path: backups).backups().count == 1)
+        #expect(again.terminate() == 0)
+    }
+
+    @Test func aDatabaseFromANewerHavenIsRefusedWithWhatToDo() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try HavenStore(path: folder + "/haven.sqlite")
+        store.close()
+        try SQLiteConnection(path: folder + "/haven.sqlite").execute("PRAGMA user_version = 99")
+        let refused = try ServerProcess.run(["serve", "--listen", "127.0.0.1:0", "--data", folder])
+        #expect(refused.status == 1)
+        #expect(refused.errors.contains("database schema version 99 is newer than this Haven supports (\(HavenStore.schemaVersion)); upgrade Haven"))
+        #expect(try HavenStore.schemaVersion(at: folder + "/haven.sqlite") == 99, "nothing was changed")
     }
 }
