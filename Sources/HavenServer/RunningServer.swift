@@ -87,12 +87,15 @@ public final class RunningServer: Sendable {
         return try loop.submitAndWait { server.value.metricsText() }
     }
 
-    /// Blocks until SIGINT or SIGTERM, then stops gracefully.
-    public func runUntilSignalled() throws {
+    /// Blocks until SIGINT or SIGTERM, then stops gracefully. `watching` runs once the signals are
+    /// watched: only from then on does a supervisor's SIGTERM stop the server gracefully, so say
+    /// the server is ready there.
+    public func runUntilSignalled(watching: () -> Void = {}) throws {
         let signalled = DispatchSemaphore(value: 0)
         let watcher = try loop.submitAndWait { [loop] in
             LoopBound(try SignalWatcher(loop: loop) { _ in signalled.signal() }, loop: loop)
         }
+        watching()
         signalled.wait()
         loop.execute { watcher.value.close() }
         stop()

@@ -15,7 +15,7 @@ struct Haven: AsyncParsableCommand {
             """,
         version: "haven \(havenVersion) (libsodium \(SodiumLibrary.version), SQLite \(SQLiteConnection.libraryVersion), libuv \(EventLoop.libraryVersion))",
         subcommands: [
-            Serve.self, Keys.self, Invite.self, Staff.self, Widget.self, Rooms.self, Retention.self, Audit.self, Backup.self, Restore.self,
+            Serve.self, Keys.self, Invite.self, Staff.self, Widget.self, Rooms.self, Retention.self, Audit.self, Backup.self, Restore.self, Doctor.self,
             Chat.self, Bench.self,
         ]
     )

@@ -113,15 +113,16 @@ struct Serve: ParsableCommand {
             ServerLog.write("error", "cannot start: \(error)")
             throw ExitCode.failure
         }
-        let host = configuration.network.host.contains(":") ? "[\(configuration.network.host)]" : configuration.network.host
-        ServerLog.info("listening on http://\(host):\(server.port) (WebSocket ws://\(host):\(server.port)\(configuration.network.webSocketPath))")
-        if let organisation = configuration.organisationPublicKey {
-            let fragment = OrganisationAnchor.fragment(organisation: organisation, serverName: configuration.serverName)
-            ServerLog.info("open http://\(host):\(server.port)/#\(fragment) (the fragment pins the organisation key "
-                + "\(OrganisationAnchor.fingerprint(of: organisation)); `haven widget snippet` prints the embedding code)")
+        try server.runUntilSignalled {
+            let host = configuration.network.host.contains(":") ? "[\(configuration.network.host)]" : configuration.network.host
+            ServerLog.info("listening on http://\(host):\(server.port) (WebSocket ws://\(host):\(server.port)\(configuration.network.webSocketPath))")
+            if let organisation = configuration.organisationPublicKey {
+                let fragment = OrganisationAnchor.fragment(organisation: organisation, serverName: configuration.serverName)
+                ServerLog.info("open http://\(host):\(server.port)/#\(fragment) (the fragment pins the organisation key "
+                    + "\(OrganisationAnchor.fingerprint(of: organisation)); `haven widget snippet` prints the embedding code)")
+            }
+            ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")
         }
-        ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")
-        try server.runUntilSignalled()
         ServerLog.info("stopped cleanly")
     }
 }

@@ -8,7 +8,7 @@ import Testing
 
 /// `haven serve` refuses a bad configuration with one clear line and a non-zero exit.
 @Suite struct ServeCommandTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, errors: String) { try ServerProcess.run(arguments) }
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) { try ServerProcess.run(arguments) }
 
     @Test func badListenAddressIsRefused() throws {
         let result = try run(["serve", "--listen", "localhost", "--data", "/tmp/haven-unused"])

@@ -1,4 +1,5 @@
 import Foundation
+import HavenNet
 
 /// The real `haven` binary running `serve` in a child process, for tests that kill it.
 public final class ServerProcess: @unchecked Sendable {
@@ -14,18 +15,30 @@ public final class ServerProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/haven").path
     }
 
-    /// Runs `haven <arguments>` to its end; its exit status and what it wrote to standard error.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+    /// Runs `haven <arguments>` to its end (with `environment` added to this process's); its exit
+    /// status and what it wrote to standard output and standard error.
+    @discardableResult
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryPath)
         process.arguments = arguments
-        let errors = Pipe()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        // Standard error is read on its own thread, so neither pipe can fill while the other is read.
+        let errorText = Locked(Data())
+        let drained = DispatchSemaphore(value: 0)
+        Thread {
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            errorText.withLock { $0 = data }
+            drained.signal()
+        }.start()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorText.withLock { $0 }, as: UTF8.self))
     }
 
     /// Starts `haven serve --listen 127.0.0.1:0 --data <data> [extra...]` and waits for its

@@ -106,6 +106,10 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 grep -q "Calm Heron (member): hello through TLS" "$root/tmp/reader.out" || fail "the message did not arrive through the proxy"
+echo "package test: haven doctor, as the service's user, through the proxy"
+doctor="$(chroot --userspec=haven:haven "$root" haven doctor --url "https://localhost:$tls_port" --ca-file /tmp/tls.crt || true)"
+[[ "$doctor" == *"reaches Haven over TLS"* && "$doctor" == *"(HSTS)"* && "$doctor" == *"the server answers on 127.0.0.1:$port"* ]] \
+    || { echo "$doctor" >&2; fail "haven doctor did not find the service and its proxy healthy"; }
 kill "$reader" "$proxy" 2>/dev/null || true
 wait "$reader" "$proxy" 2>/dev/null || true
 proxy=""

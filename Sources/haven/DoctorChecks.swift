@@ -1,0 +1,164 @@
+import Foundation
+import HavenKeys
+import HavenNet
+import HavenServer
+import HavenStore
+
+/// What `haven doctor` checks in an installation, each check a list of findings.
+struct DoctorChecks {
+    let configuration: ServerConfiguration
+    let configPath: String
+    let keys: KeyDirectory
+
+    /// Mode bits of a file, or nil when it is not there.
+    private func mode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
+    }
+
+    private func octal(_ mode: Int) -> String { "0" + String(mode, radix: 8) }
+
+    /// The data folder and the database: there, their owner's alone, a schema this Haven knows.
+    func dataFolder() -> [DoctorFinding] {
+        let folder = configuration.dataDirectory
+        guard let folderMode = mode(folder) else {
+            return [.problem("no data folder at \(folder)", fix: "check `data` in \(configPath), or start the service once to create it")]
+        }
+        var findings: [DoctorFinding] = folderMode & 0o077 == 0
+            ? [.ok("the data folder \(folder) is its owner's alone (\(octal(folderMode)))")]
+            : [.problem("the data folder \(folder) is \(octal(folderMode)): others can look into it", fix: "chmod 700 \(folder)")]
+        let database = configuration.databasePath
+        guard let databaseMode = mode(database) else {
+            return findings + [.warning("no database yet in \(folder)", fix: "start the service once; it creates it")]
+        }
+        findings.append(databaseMode & 0o077 == 0
+            ? .ok("the database is its owner's alone (\(octal(databaseMode)))")
+            : .problem("the database \(database) is \(octal(databaseMode)): others can read who wrote to whom", fix: "chmod 600 \(database)"))
+        switch Result(catching: { try HavenStore.schemaVersion(at: database) }) {
+        case .success(let version?) where version > HavenStore.schemaVersion:
+            findings.append(.problem("the database is schema \(version), newer than this Haven (\(HavenStore.schemaVersion))", fix: "install the newer Haven that wrote it"))
+        case .success(let version?) where version < HavenStore.schemaVersion:
+            findings.append(.warning("the database is schema \(version); this Haven migrates it to \(HavenStore.schemaVersion) when it starts",
+                                     fix: "put backup.pub in \(keys.path) first, so it is backed up before it is migrated"))
+        case .success:
+            findings.append(.ok("the database's schema is this Haven's (\(HavenStore.schemaVersion))"))
+        case .failure(let error):
+            findings.append(.problem("the database cannot be read: \(error)", fix: "run doctor as the service's user (sudo -u haven haven doctor …)"))
+        }
+        return findings
+    }
+
+    /// The keys: the organisation's public key, no secret file others can read, the backup key.
+    func keyFolder() -> [DoctorFinding] {
+        var findings: [DoctorFinding] = []
+        switch Result(catching: { try keys.organisationPublicKey() }) {
+        case .success: findings.append(.ok("\(keys.organisationPublicKeyPath) holds the organisation's key"))
+        case .failure(KeyFileError.missing):
+            findings.append(.problem("no \(keys.organisationPublicKeyPath): staff invites cannot be redeemed",
+                                     fix: "haven keys init --keys \(keys.path) (as the service's user)"))
+        case .failure(let error): findings.append(.problem("\(error)", fix: "haven keys init --keys \(keys.path) (as the service's user)"))
+        }
+        for secret in [keys.serverKeyPath, keys.organisationKeyPath] {
+            guard let fileMode = mode(secret), fileMode & 0o077 != 0 else { continue }
+            findings.append(.problem("\(secret) is \(octal(fileMode)): others can read a secret key", fix: "chmod 600 \(secret)"))
+        }
+        if mode(keys.organisationKeyPath) != nil {
+            findings.append(.warning("the organisation's secret key (encrypted) is on this server",
+                                     fix: "keep \(keys.organisationKeyPath) on the machine you make invites on, if you can"))
+        }
+        findings.append(mode(keys.backupPublicKeyPath) != nil
+            ? .ok("\(keys.backupPublicKeyPath) is there: backups, and the backup before an upgrade, are sealed to it")
+            : .warning("no \(keys.backupPublicKeyPath): no backups can be made", fix: "haven backup keygen on another machine; copy backup.pub here"))
+        return findings
+    }
+
+    /// The name, the origins, the proxy, the crisis contacts, the relay, the retention periods.
+    func settings() -> [DoctorFinding] {
+        var findings: [DoctorFinding] = []
+        findings.append(configuration.serverName == ServerConfiguration().serverName
+            ? .warning("server_name is the default (\"\(configuration.serverName)\")", fix: "set server_name in \(configPath) to the public host name")
+            : .ok("server_name is \(configuration.serverName)"))
+        let origins = configuration.network.allowedOrigins
+        if origins.contains("*") {
+            findings.append(.warning("allowed_origins lets any site open Haven", fix: "list the provider's https origins in \(configPath)"))
+        } else if let plain = origins.first(where: { $0.hasPrefix("http://") && !$0.contains("://127.0.0.1") && !$0.contains("://localhost") }) {
+            findings.append(.warning("allowed_origins has \(plain), without TLS", fix: "use its https:// origin"))
+        } else {
+            findings.append(.ok(origins.isEmpty ? "only Haven's own origin may open it" : "allowed origins: \(origins.joined(separator: ", "))"))
+        }
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.network.host)
+        if loopback && configuration.network.trustedProxies.isEmpty {
+            findings.append(.warning("Haven listens on loopback but trusts no proxy: every visitor would share one set of limits",
+                                     fix: "set trusted_proxies = [\"127.0.0.1\"] in \(configPath) for the proxy in front"))
+        }
+        findings.append(configuration.widget.crisisContacts.isEmpty
+            ? .warning("no crisis contacts: the crisis button shows general emergency numbers only", fix: "set [widget] crisis_contacts in \(configPath)")
+            : .ok("\(configuration.widget.crisisContacts.count) crisis contact(s) set"))
+        findings.append(configuration.turn == nil
+            ? .warning("no TURN relay: a call would show a member's address to the counsellor, so members take none", fix: "set [turn] (docs/operations.md, Calls)")
+            : .ok("calls go through the TURN relay"))
+        return findings
+    }
+
+    /// How long messages are kept, from the database's settings.
+    func retention() -> [DoctorFinding] {
+        // Read only from a database of this Haven's schema: opening an older one would migrate it.
+        guard (try? HavenStore.schemaVersion(at: configuration.databasePath)) == HavenStore.schemaVersion,
+              let store = try? HavenStore(path: configuration.databasePath)
+        else { return [] }
+        defer { store.close() }
+        guard let policy = try? store.performAndWait({ try $0.retentionPolicy() }) else { return [] }
+        let forever = [RetentionKind.roomMessages, .directMessages].filter { policy.seconds(for: $0) == nil }
+        guard forever.isEmpty else {
+            return [.warning("\(forever.map(\.rawValue).joined(separator: " and ")) are kept forever", fix: "haven retention set KIND 30d")]
+        }
+        return [.ok("expired data is purged every minute while the server runs; the longest period is \(RetentionPeriod.describe(policy.longestSeconds))")]
+    }
+
+    /// Free space for the database, and the open-files limit.
+    func machine() -> [DoctorFinding] {
+        var findings: [DoctorFinding] = []
+        if let attributes = try? FileManager.default.attributesOfFileSystem(forPath: configuration.dataDirectory),
+           let free = (attributes[.systemFreeSize] as? NSNumber)?.int64Value, let size = (attributes[.systemSize] as? NSNumber)?.int64Value {
+            let reserve = Int64(configuration.attachments.reservedFreeBytes)
+            let gib = { (bytes: Int64) in String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
+            findings.append(free < reserve
+                ? .problem("\(gib(free)) free for the data folder, under the \(gib(reserve)) kept for messages: attachments are refused", fix: "free space or grow the disk")
+                : free < size / 10
+                    ? .warning("only \(gib(free)) free for the data folder (under a tenth of the disk)", fix: "free space or grow the disk")
+                    : .ok("\(gib(free)) free for the data folder"))
+        }
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        findings.append(limit.rlim_max < 4096
+            ? .warning("this shell may open only \(limit.rlim_max) files (the service's unit raises its own to 65536)", fix: "check LimitNOFILE in haven.service")
+            : .ok("open-files limit here: \(limit.rlim_max) (the service's unit sets 65536)"))
+        return findings
+    }
+
+    /// The server answering on its own address, and, through `url`, over TLS with HSTS.
+    func reachability(url: URL?, caFile: String?) -> [DoctorFinding] {
+        let host = configuration.network.host == "0.0.0.0" ? "127.0.0.1" : configuration.network.host
+        var findings: [DoctorFinding] = []
+        switch Result(catching: { try HTTPProbe.get(host: host, port: configuration.network.port, path: "/healthz", hostHeader: host, tls: nil) }) {
+        case .success(let answer) where answer.status == 200: findings.append(.ok("the server answers on \(host):\(configuration.network.port)"))
+        case .success(let answer): findings.append(.problem("the server answered /healthz with \(answer.status)", fix: "journalctl -u haven"))
+        case .failure(let error): findings.append(.warning("no server answers on \(host):\(configuration.network.port) (\(error))", fix: "systemctl start haven; journalctl -u haven"))
+        }
+        guard let url, let name = url.host else { return findings }
+        let port = url.port ?? 443
+        do {
+            let address = try ServerAddress("wss://\(name):\(port)").resolvedHost()
+            let answer = try HTTPProbe.get(host: address, port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile))
+            guard answer.status == 200 else {
+                return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(host):\(configuration.network.port)")]
+            }
+            findings.append(.ok("https://\(name):\(port) reaches Haven over TLS, its certificate valid"))
+            findings.append(answer.headers["strict-transport-security"] != nil
+                ? .ok("browsers are told to keep to TLS (HSTS)")
+                : .warning("no HSTS through the proxy: Haven does not trust it, or it sends no X-Forwarded-Proto", fix: "trusted_proxies in \(configPath); the proxy example in /usr/share/doc/haven/examples"))
+        } catch {
+            findings.append(.problem("https://\(name):\(port) cannot be reached over TLS: \(error)", fix: "check the proxy, its certificate and the name's DNS"))
+        }
+        return findings
+    }
+}

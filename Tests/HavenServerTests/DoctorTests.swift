@@ -1,0 +1,64 @@
+import Foundation
+import HavenKeys
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// `haven doctor` names what needs fixing in an installation, with how, and passes a good one.
+@Suite struct DoctorTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-doctor-\(UUID().uuidString)").path
+
+    func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+    }
+
+    @Test func eachProblemIsNamedWithItsFix() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try write(#"data = "\#(folder)/data"\#nallowed_origins = ["*"]\#n"#, to: folder + "/haven.toml")
+        try ServerProcess.run(["rooms", "create", "--name", "Lobby", "--data", folder + "/data"])
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/data")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder + "/data/haven.sqlite")
+        try write("{}", to: folder + "/keys/server.key", mode: 0o644)
+
+        let doctor = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml", "--keys", folder + "/keys"])
+        #expect(doctor.status == 1)
+        let report = doctor.output
+        #expect(report.contains("PROBLEM  the data folder \(folder)/data is 0755: others can look into it\n         fix: chmod 700 \(folder)/data"))
+        #expect(report.contains("fix: chmod 600 \(folder)/data/haven.sqlite"))
+        #expect(report.contains("PROBLEM  \(folder)/keys/server.key is 0644: others can read a secret key"))
+        #expect(report.contains("PROBLEM  no \(folder)/keys/organisation.pub: staff invites cannot be redeemed"))
+        #expect(report.contains("WARNING  allowed_origins lets any site open Haven"))
+        #expect(report.contains("WARNING  no crisis contacts"))
+        #expect(report.contains("WARNING  no server answers"))
+        #expect(report.contains("4 to fix"))
+    }
+
+    @Test func aGoodInstallationPasses() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let keys = KeyDirectory(path: folder + "/keys")
+        var bytes = Array("a long enough passphrase".utf8)
+        _ = try keys.initialise(passphrase: SecretBytes(consuming: &bytes), limits: .minimum)
+        var backup = Array("a long backup passphrase".utf8)
+        _ = try keys.createBackupKey(passphrase: SecretBytes(consuming: &backup), limits: .minimum)
+        try FileManager.default.removeItem(atPath: keys.organisationKeyPath)   // kept away from the server
+        let server = try ServerProcess(data: folder + "/data", arguments: ["--keys", keys.path])
+        defer { server.terminate() }
+        try write("""
+            listen = "127.0.0.1:\(server.port)"
+            data = "\(folder)/data"
+            server_name = "support.example.org"
+            allowed_origins = ["https://support.example.org"]
+            trusted_proxies = ["127.0.0.1"]
+
+            [widget]
+            crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
+            """, to: folder + "/haven.toml")
+
+        let doctor = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml", "--keys", keys.path])
+        #expect(doctor.status == 0, "\(doctor.output)")
+        #expect(doctor.output.contains("ok       the server answers on 127.0.0.1:\(server.port)"))
+        #expect(doctor.output.contains("ok       1 crisis contact(s) set"))
+        #expect(doctor.output.contains("0 to fix, 1 to look at"), "only the TURN relay is missing: \(doctor.output)")
+    }
+}
