@@ -38,7 +38,7 @@ struct Backup: ParsableCommand {
         var out: String
 
         func run() throws {
-            try reportingBackupErrors {
+            try reportingOperatorErrors {
                 let publicKey = try KeyDirectory(path: keys).backupPublicKey()
                 let outcome = try BackupFolder(path: out).make(
                     from: location.data + "/haven.sqlite", sealedTo: publicKey, now: Int64(Date().timeIntervalSince1970))
@@ -62,7 +62,7 @@ struct Backup: ParsableCommand {
         var passphraseFile: String?
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 let passphrase = try Passphrase.read(file: passphraseFile, prompt: "New passphrase for the backup key: ", confirm: true)
                 try Passphrase.requireStrong(passphrase)
                 let directory = KeyDirectory(path: keys)
@@ -80,7 +80,7 @@ struct Backup: ParsableCommand {
         var out: String
 
         func run() throws {
-            try reportingBackupErrors {
+            try reportingOperatorErrors {
                 for backup in try BackupFolder(path: out).backups() {
                     let made = Date(timeIntervalSince1970: TimeInterval(backup.madeAt))
                     print("\(made.formatted(.iso8601))\t\(backup.path)")
@@ -116,26 +116,11 @@ struct Restore: ParsableCommand {
     var replace = false
 
     func run() throws {
-        try reportingKeyErrors {
+        try reportingOperatorErrors {
             let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the backup key: ")
             let keyPair = try KeyDirectory(path: keys).backupKeyPair(passphrase: passphrase)
-            try reportingBackupErrors {
-                try BackupFolder.restore(backup, with: keyPair, into: location.data, now: Int64(Date().timeIntervalSince1970), replace: replace)
-                print("restored into \(location.data)/haven.sqlite (expired data purged); start the server")
-            }
+            try BackupFolder.restore(backup, with: keyPair, into: location.data, now: Int64(Date().timeIntervalSince1970), replace: replace)
+            print("restored into \(location.data)/haven.sqlite (expired data purged); start the server")
         }
-    }
-}
-
-/// Prints a backup error as one line on stderr and exits with status 1.
-func reportingBackupErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as BackupError {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
-    } catch let error as KeyFileError {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
     }
 }

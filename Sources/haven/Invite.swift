@@ -61,7 +61,7 @@ struct Invite: ParsableCommand {
             let now = Int64(Date().timeIntervalSince1970)
             let (certificate, seed, organisation) = try {
                 var result: (InviteCertificate, SecretBytes, SigningPublicKey)?
-                try reportingKeyErrors {
+                try reportingOperatorErrors {
                     let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")
                     let organisation = try KeyDirectory(path: keys).organisationKey(passphrase: passphrase)
                     let (certificate, seed) = try InviteCertificate.issue(

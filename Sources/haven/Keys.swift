@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HavenBackup
 import HavenKeys
 import HavenProtocol
 import Sodium
@@ -36,7 +37,7 @@ struct Keys: ParsableCommand {
         var passphraseFile: String?
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 let passphrase = try Passphrase.read(file: passphraseFile, prompt: "New passphrase for the organisation key: ", confirm: true)
                 try Passphrase.requireStrong(passphrase)
                 let created = try KeyDirectory(path: location.keys).initialise(passphrase: passphrase)
@@ -56,7 +57,7 @@ struct Keys: ParsableCommand {
         var verify = false
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 let keys = KeyDirectory(path: location.keys)
                 let organisation = try keys.organisationPublicKey()
                 print("organisation public key: \(Base64URL.encode(organisation.bytes))")
@@ -80,7 +81,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var location: Location
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 print(Base64URL.encode(try KeyDirectory(path: location.keys).organisationPublicKey().bytes))
             }
         }
@@ -97,7 +98,7 @@ struct Keys: ParsableCommand {
         var newPassphraseFile: String?
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 let old = try Passphrase.read(file: passphraseFile, prompt: "Current passphrase: ")
                 let new = try Passphrase.read(
                     file: newPassphraseFile, environment: "HAVEN_NEW_PASSPHRASE", prompt: "New passphrase: ", confirm: true)
@@ -109,11 +110,15 @@ struct Keys: ParsableCommand {
     }
 }
 
-/// Prints a key error as one line on stderr and exits with status 1.
-func reportingKeyErrors(_ body: () throws -> Void) throws {
+/// Prints an error an operator can act on (a key file's, a backup's) as one line on stderr and
+/// exits with status 1.
+func reportingOperatorErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as KeyFileError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as BackupError {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode.failure
     }

@@ -143,7 +143,7 @@ struct StaffSigning: ParsableArguments {
         var revoked = current?.revoked ?? []
         try change(members, &grants, &revoked)
         var roster: StaffRoster?
-        try reportingKeyErrors {
+        try reportingOperatorErrors {
             let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")
             let organisation = try KeyDirectory(path: keys).organisationKey(passphrase: passphrase)
             roster = StaffRoster.sign(

@@ -33,7 +33,7 @@ struct Widget: ParsableCommand {
         var serverName: String?
 
         func run() throws {
-            try reportingKeyErrors {
+            try reportingOperatorErrors {
                 let organisation = try KeyDirectory(path: keys).organisationPublicKey()
                 let fragment = OrganisationAnchor.fragment(organisation: organisation, serverName: serverName)
                 print(WidgetPage.iframe(source: "\(url)#\(fragment)"))
@@ -65,7 +65,7 @@ struct Widget: ParsableCommand {
 
         func run() throws {
             var organisation: SigningPublicKey?
-            try reportingKeyErrors { organisation = try KeyDirectory(path: keys).organisationPublicKey() }
+            try reportingOperatorErrors { organisation = try KeyDirectory(path: keys).organisationPublicKey() }
             guard let organisation else { throw ExitCode.failure }
             let origin = server.hasSuffix("/") ? String(server.dropLast()) : server
             let page = try WidgetPage(web: web, origin: origin, organisation: organisation, serverName: serverName)
