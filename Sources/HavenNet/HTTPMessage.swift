@@ -131,16 +131,44 @@ public struct BodyAllowance {
     public var maxBytes: Int
     /// Takes the body as it arrives (the bytes are valid only during the call), so a large one
     /// is never held whole in memory; the request then reaches the delegate with an empty body.
-    /// Nil: the body is kept in the request.
-    public var receive: ((UnsafeRawBufferPointer) -> Void)?
+    /// With each part comes the connection's ``BodyFlow``, to hold the body back while the part
+    /// is being put away. Nil: the body is kept in the request.
+    public var receive: ((UnsafeRawBufferPointer, BodyFlow) -> Void)?
     /// Runs once on the loop thread: with true when the body has arrived whole, with false when
     /// the connection ended first (so a budget taken for it can be given back).
     public var whenEnded: ((_ arrived: Bool) -> Void)?
 
     /// Creates an allowance.
-    public init(maxBytes: Int, receive: ((UnsafeRawBufferPointer) -> Void)? = nil, whenEnded: ((_ arrived: Bool) -> Void)? = nil) {
+    public init(maxBytes: Int, receive: ((UnsafeRawBufferPointer, BodyFlow) -> Void)? = nil, whenEnded: ((_ arrived: Bool) -> Void)? = nil) {
         self.maxBytes = maxBytes
         self.receive = receive
         self.whenEnded = whenEnded
+    }
+}
+
+/// Holds back a request body its application takes more slowly than it arrives (each part of an
+/// upload written to the store): while paused, the connection is not read, so the client's sending
+/// waits in its own buffers instead of the server's memory. Loop thread only.
+public final class BodyFlow {
+    private let stream: TCPStream
+    /// Whether reading is paused.
+    public private(set) var isPaused = false
+
+    init(stream: TCPStream) {
+        self.stream = stream
+    }
+
+    /// Stops reading the connection until ``resume()``.
+    public func pause() {
+        guard !isPaused else { return }
+        isPaused = true
+        stream.stopReading()
+    }
+
+    /// Reads the connection again.
+    public func resume() {
+        guard isPaused else { return }
+        isPaused = false
+        stream.startReading()
     }
 }

@@ -120,7 +120,10 @@ public final class WebSocketServer {
                     ?? .success(BodyAllowance(maxBytes: configuration.httpLimits.maxBodyBytes))
                 return allowance.map { body in
                     connection.bodyEnded = body.whenEnded
-                    parser.bodySink = body.receive
+                    parser.bodySink = body.receive.map { receive in
+                        let flow = BodyFlow(stream: connection.stream)
+                        return { bytes in receive(bytes, flow) }
+                    }
                     // A large body must keep coming: each window of the handshake time brings
                     // its share at the slowest upload rate allowed, or the connection is closed.
                     if body.maxBytes > configuration.httpLimits.maxBodyBytes {
@@ -247,7 +250,9 @@ public final class WebSocketServer {
                             connection.phase = .closed
                             return
                         }
-                        connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+                        // The answer may still be on its way in the kernel's buffers and the network:
+                        // the client has the answer time to take it before the next request's clock.
+                        connection.httpDeadline = loop.nowMilliseconds + configuration.answerTimeoutMilliseconds
                         if pipelined.isEmpty { waitingForRequest(connection) }
                         connection.stream.startReading()
                         if !pipelined.isEmpty { pipelined.withUnsafeBytes { self.readHTTP($0, parser: parser, on: connection) } }
@@ -276,7 +281,7 @@ public final class WebSocketServer {
                 then()
                 return
             }
-            connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+            connection.httpDeadline = loop.nowMilliseconds + configuration.answerTimeoutMilliseconds
             whenWritten(connection, then: then)
         }
     }
@@ -296,9 +301,10 @@ public final class WebSocketServer {
             answered()
             return
         }
-        connection.stream.whenQueueBelow(configuration.maxQueuedBytes / 4) { [weak self, weak connection] in
+        // The next part once the one before is nearly written: a download holds a part or two.
+        connection.stream.whenQueueBelow(Self.readStep) { [weak self, weak connection] in
             guard let self, let connection, isServing(connection) else { return }
-            connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+            connection.httpDeadline = loop.nowMilliseconds + configuration.answerTimeoutMilliseconds
             guard let delegate else {
                 connection.stream.close()
                 return

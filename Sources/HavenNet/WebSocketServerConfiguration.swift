@@ -27,8 +27,12 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     public var maxMessageBytes = 160 * 1024
     /// Most bytes queued for one peer before it is disconnected as a slow consumer.
     public var maxQueuedBytes = 1024 * 1024
-    /// Time allowed from accept (or from the previous answer) to a complete HTTP request or upgrade.
+    /// Time allowed from accept to a complete HTTP request or upgrade.
     public var handshakeTimeoutMilliseconds: UInt64 = 10_000
+    /// Time a client has to take each 64 KiB of an answer, and, once the answer is written out,
+    /// to finish taking it and send its next request (a phone at 30 KB/s behind the kernel's
+    /// buffers and a proxy's).
+    public var answerTimeoutMilliseconds: UInt64 = 30_000
     /// The slowest an authorized upload may arrive: each ``handshakeTimeoutMilliseconds`` must
     /// bring at least this rate's worth of its body (80 KiB in 10 s by default: a phone on a
     /// poor connection uploads a photo in a minute or more, and a body that stops coming is

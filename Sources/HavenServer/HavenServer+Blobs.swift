@@ -14,6 +14,13 @@ final class ArrivingUpload {
     var pending: [UInt8] = []
     var nextPart = 0
     var received = 0
+    /// Parts handed to the store and not yet written.
+    var partsInFlight = 0
+    /// The connection's flow while the body arrives: paused while the store is behind.
+    var flow: BodyFlow?
+
+    /// Parts an upload may have on their way to the store before its connection is paused.
+    static let partsInFlightAtMost = 4
 
     init(owner: MemberID, length: Int) {
         self.owner = owner
@@ -126,14 +133,33 @@ extension HavenServer {
         uploadsInProgress.start(from: address)
         let upload = ArrivingUpload(owner: grant.member, length: length)
         arrivingUploads[token] = upload
-        return .success(BodyAllowance(maxBytes: length, receive: { [unowned self] bytes in
+        return .success(BodyAllowance(maxBytes: length, receive: { [unowned self] bytes, flow in
+            upload.flow = flow
             for (part, data) in upload.take(bytes) {
                 let id = upload.id
-                withStore({ try $0.storeBlobPart(id: id, part: part, data: data) }) { _ in }
+                upload.partsInFlight += 1
+                withStore({ try $0.storeBlobPart(id: id, part: part, data: data) }) { _ in
+                    upload.partsInFlight -= 1
+                    if upload.partsInFlight <= 1 { upload.flow?.resume() }
+                }
             }
+            // The store is behind: the body waits in the client's buffers, not in the server's memory.
+            if upload.partsInFlight >= ArrivingUpload.partsInFlightAtMost { flow.pause() }
         }, whenEnded: { [unowned self] arrived in
+            upload.flow = nil
             uploadsInProgress.end(from: address)
-            guard !arrived else { return }
+            guard !arrived else {
+                // The whole body came: the request is answered by serveBlob, on this turn of the
+                // loop. One that never reaches it (an upgrade, say) leaves nothing behind.
+                let check = LoopBound({ [unowned self] in
+                    guard arrivingUploads[token] === upload else { return }
+                    arrivingUploads[token] = nil
+                    let id = upload.id
+                    withStore({ try $0.discardBlobParts(id: id) }) { _ in }
+                }, loop: loop)
+                loop.execute { check.value() }
+                return
+            }
             if arrivingUploads[token] === upload { arrivingUploads[token] = nil }
             let id = upload.id
             withStore({ try $0.discardBlobParts(id: id) }) { _ in }

@@ -20,7 +20,10 @@ extension HavenServer {
             reply(response)
         }
         let addressKey = addresses.key(for: peer, wallClockSeconds: UInt64(configuration.now()))
-        guard addresses.allowRequest(addressKey, now: loop.nowMilliseconds) else {
+        // An upload whose body was admitted (and budgeted) from its head is not refused at its end.
+        let admittedUpload = request.method == "POST" && request.path == "/v1/blobs"
+            && Self.bearerToken(request).map { arrivingUploads[$0] != nil } == true
+        guard admittedUpload || addresses.allowRequest(addressKey, now: loop.nowMilliseconds) else {
             counters.rateLimited += 1
             reply(.error(status: 429, code: "too_many_requests", message: "too many requests from this network; wait a moment",
                          headers: ["Retry-After": "1"]))

@@ -87,6 +87,13 @@ extension HavenServer {
             }
             return
         }
+        // One page at a time per connection: two read at once would each count on the same room
+        // in the send queue, and together overflow it.
+        guard !session.readingPage else {
+            session.pagesWaitingToBeRead.append { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
+            return
+        }
+        session.readingPage = true
         let rows = ProtocolLimits.replayPage
         let bytes = max(1, queueLimit / 2 - session.connection.queuedBytes)
         withStore({ database -> [StoredItem] in
@@ -95,6 +102,9 @@ extension HavenServer {
             case .direct(let member): return try database.directMessages(recipient: member.bytes, after: cursor, limit: rows, maxBytes: bytes)
             }
         }) { [unowned self] result in
+            session.readingPage = false
+            // The next page waiting, once this one's messages are queued.
+            defer { session.readNextPage() }
             guard sessions[session.connection.id] === session, session.subscription(for: stream)?.replay == replay else {
                 finishReplay(replay)
                 return

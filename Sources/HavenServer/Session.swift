@@ -57,6 +57,10 @@ final class Session {
     var queueBucket: TokenBucket?
     /// Replays waiting for this client to read what they sent, since when (loop milliseconds).
     var replaysWaiting: [Int: UInt64] = [:]
+    /// Whether a page of a replay is being read from the store for this connection.
+    var readingPage = false
+    /// Page reads of other replays on this connection, waiting for that one.
+    var pagesWaitingToBeRead: [() -> Void] = []
     /// The attachment tokens this connection holds (at most a few; they end with it).
     var uploadTokens: Set<[UInt8]> = []
 
@@ -78,6 +82,12 @@ final class Session {
     func deliver(_ frame: OutboundBytes, to subscription: Subscription) {
         guard case .live = subscription else { return }
         connection.send(frame: frame)
+    }
+
+    /// Starts the next page read waiting, unless one is under way.
+    func readNextPage() {
+        guard !readingPage, !pagesWaitingToBeRead.isEmpty else { return }
+        pagesWaitingToBeRead.removeFirst()()
     }
 
     /// The replays this connection is running.

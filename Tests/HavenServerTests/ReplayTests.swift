@@ -187,4 +187,23 @@ import Testing
         _ = try await neighbour.waitForFrame(containing: #""type":"synced""#, timeout: 60)
         #expect(try cursors(neighbour) == Array(1...400))
     }
+
+    @Test func aMemberComingBackToTwoBusyRoomsGetsBothHistoriesInsteadOfBeingCutOff() async throws {
+        let (server, loop, writer) = try await lobbyWithHistory()
+        let nightOwls = try RoomID("night-owls")
+        _ = try await writer.client.join(nightOwls)
+        await writer.client.waitForKey(nightOwls)
+        let large = String(repeating: "n", count: 16_000)
+        for index in 0..<400 { _ = try await writer.client.send("\(index) \(large)", to: nightOwls) }
+        // Both replays start at once, as the widget's reconnect asks for them; each page used to
+        // count on the same room in the send queue, and two together overflowed it (4001).
+        let (member, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        member.send(#"{"v":1,"type":"join","room":"lobby","after":0}"# + "")
+        member.send(#"{"v":1,"type":"join","room":"night-owls","after":0}"#)
+        try await waitFor("both histories", timeout: 60) {
+            member.frames.filter { $0.contains(#""type":"synced""#) }.count == 2 ? true : nil
+        }
+        #expect(member.closeCode == nil, "the member was cut off")
+        #expect(try cursors(member).count == 800)
+    }
 }

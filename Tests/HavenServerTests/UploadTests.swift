@@ -17,7 +17,7 @@ import Testing
     func startUpload(_ server: TestServer, _ member: TestClient, length: Int, sent: Int) async throws -> RawSocket {
         let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
         let socket = try RawSocket(port: server.port)
-        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Length: \(length)\r\n\r\n")
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Length: \(length)\r\n\r\n")
         socket.send([UInt8](repeating: 1, count: sent))
         return socket
     }
@@ -98,5 +98,42 @@ import Testing
         let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
         #expect(try await server.upload(randomBytes: 1000, as: member).status == 201, "the place freed when the first arrived")
+    }
+
+    @Test func anUploadThatNeverReachesItsAnswerLeavesNothingBehind() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        // A whole body, on a request that also asks for a WebSocket: answered as an upgrade, never
+        // as an upload (an attacker filled the disk with such parts, found by the second review).
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        let socket = try RawSocket(port: server.port)
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nContent-Length: 300000\r\n\r\n")
+        socket.send([UInt8](repeating: 7, count: 300_000))
+        _ = await onOwnThread { socket.readToEnd() }
+        try await waitFor("the parts of the upload nobody answered to go") {
+            try server.count("SELECT COUNT(*) FROM blob_parts") == 0 ? true : nil
+        }
+        #expect(try server.count("SELECT COUNT(*) FROM blobs") == 0)
+    }
+
+    @Test func anUploadAdmittedFromItsHeadIsStoredEvenWhenTheNetworksRequestsRunOut() async throws {
+        let server = try TestServer {
+            $0.rateLimits.addressRequestBurst = 1
+            $0.rateLimits.addressRequestsPerSecond = 0.001
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let arriving = try await startUpload(server, member, length: 200_000, sent: 100_000)
+        // The network's last request goes meanwhile: the upload already had its budget.
+        let socket = try RawSocket(port: server.port)
+        socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        _ = await onOwnThread { socket.readToEnd() }
+        arriving.send([UInt8](repeating: 2, count: 100_000))
+        let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 }
