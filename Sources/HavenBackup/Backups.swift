@@ -41,7 +41,8 @@ public struct BackupFolder: Sendable {
     /// - Throws: ``BackupError``.
     public func make(from databasePath: String, sealedTo publicKey: BoxPublicKey, now: Int64, asItIs: Bool = false) throws -> Outcome {
         try createFolder()
-        let snapshot = path + "/.snapshot-\(UUID().uuidString).sqlite"
+        Self.removeLeftovers(in: path)
+        let snapshot = path + "/\(Self.leftoverPrefix)snapshot-\(UUID().uuidString).sqlite"
         defer { Self.removeDatabase(at: snapshot) }
         let longest: Int64?
         do {
@@ -52,7 +53,10 @@ public struct BackupFolder: Sendable {
             throw BackupError.store("\(error)")
         }
         let made = Backup(path: path + "/" + Self.name(madeAt: now), madeAt: now)
-        let partial = made.path + ".partial"
+        guard !FileManager.default.fileExists(atPath: made.path) else {
+            throw BackupError.file(path: made.path, reason: "a backup made this same second is already there; try again in a second")
+        }
+        let partial = path + "/\(Self.leftoverPrefix)\(UUID().uuidString).partial"
         do {
             try SealedBackup.seal(snapshot, to: publicKey, into: partial)
             try FileManager.default.moveItem(atPath: partial, toPath: made.path)
@@ -93,18 +97,50 @@ public struct BackupFolder: Sendable {
         } catch {
             throw BackupError.file(path: dataFolder, reason: "\(error)")
         }
-        let opened = dataFolder + "/.restore-\(UUID().uuidString).sqlite"
+        removeLeftovers(in: dataFolder)
+        let opened = dataFolder + "/\(leftoverPrefix)restore-\(UUID().uuidString).sqlite"
         defer { removeDatabase(at: opened) }
         try SealedBackup.open(backupPath, with: keyPair, into: opened)
         do {
             try check(opened)
             _ = try applyRetention(to: opened, now: now)
+            // Anyone with the public key can seal a "backup": only a database whose every table,
+            // index and trigger is this Haven's own is put in place (no trigger that keeps
+            // what retention deletes, no table that copies what arrives).
+            try requireOwnSchema(opened, scratch: dataFolder)
         } catch let error as StoreError {
             throw BackupError.store("\(error)")
         }
         removeDatabase(at: database)
         do { try FileManager.default.moveItem(atPath: opened, toPath: database) } catch {
             throw BackupError.file(path: database, reason: "\(error)")
+        }
+        // Restored by root for a service that runs as its own user: the database is the folder's owner's.
+        if let owner = try? FileManager.default.attributesOfItem(atPath: dataFolder) {
+            try? FileManager.default.setAttributes([.ownerAccountID: owner[.ownerAccountID] as Any, .groupOwnerAccountID: owner[.groupOwnerAccountID] as Any],
+                                                   ofItemAtPath: database)
+        }
+    }
+
+    /// What temporary files of a backup or a restore cut off by a crash begin with: the next one
+    /// deletes them (a snapshot is the database in the clear).
+    static let leftoverPrefix = ".haven-unfinished-"
+
+    /// Deletes what an earlier backup or restore in `folder` left when it was cut off.
+    private static func removeLeftovers(in folder: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where name.hasPrefix(leftoverPrefix) { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+    }
+
+    /// Throws unless the database at `path` has exactly the tables, indexes and triggers a new
+    /// database of this Haven has.
+    private static func requireOwnSchema(_ path: String, scratch folder: String) throws {
+        let fresh = folder + "/\(leftoverPrefix)schema-\(UUID().uuidString).sqlite"
+        defer { removeDatabase(at: fresh) }
+        try HavenStore(path: fresh).close()
+        let query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        guard try SQLiteConnection(path: path).prepare(query).query() == SQLiteConnection(path: fresh).prepare(query).query() else {
+            throw BackupError.integrityCheckFailed(reason: "its tables, indexes or triggers are not this Haven's own")
         }
     }
 

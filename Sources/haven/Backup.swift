@@ -33,7 +33,7 @@ struct Backup: ParsableCommand {
             discussion: "Example: haven backup make --data /var/lib/haven --keys /etc/haven/Keys --out /var/backups/haven")
         @OptionGroup var location: DataLocation
         @Option(help: "The keys folder holding backup.pub.")
-        var keys = "./Keys"
+        var keys = InstalledFiles.defaultKeys
         @Option(help: "The folder backups are written to (created 0700).")
         var out: String
 

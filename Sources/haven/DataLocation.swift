@@ -5,11 +5,15 @@ import HavenStore
 /// The `--data` folder of commands that work on the database directly (safe while the server
 /// runs: SQLite locks the file, and the server picks up room changes within seconds).
 struct DataLocation: ParsableArguments {
-    @Option(help: "The data folder holding haven.sqlite.")
-    var data = "./data"
+    @Option(help: "The data folder holding haven.sqlite (installed: /var/lib/haven).")
+    var data = InstalledFiles.defaultData
 
-    /// Opens the store, creating the folder and database if needed.
-    func openStore() throws -> HavenStore {
+    /// Opens the store; only with `creating` does it create the folder and the database, so a
+    /// command given the wrong folder says so instead of changing a new, empty database.
+    func openStore(creating: Bool = false) throws -> HavenStore {
+        guard creating || FileManager.default.fileExists(atPath: data + "/haven.sqlite") else {
+            throw ValidationError("no database in \(data); give the service's data folder with --data (installed: /var/lib/haven)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             return try HavenStore(path: data + "/haven.sqlite")
@@ -20,8 +24,8 @@ struct DataLocation: ParsableArguments {
 }
 
 /// Runs `body` against the store and prints a store error as one line (exit status 1).
-func withStore<Value>(_ location: DataLocation, _ body: (HavenStore) throws -> Value) throws -> Value {
-    let store = try location.openStore()
+func withStore<Value>(_ location: DataLocation, creating: Bool = false, _ body: (HavenStore) throws -> Value) throws -> Value {
+    let store = try location.openStore(creating: creating)
     defer { store.close() }
     do {
         return try body(store)

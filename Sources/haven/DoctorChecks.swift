@@ -61,10 +61,6 @@ struct DoctorChecks {
             guard let fileMode = mode(secret), fileMode & 0o077 != 0 else { continue }
             findings.append(.problem("\(secret) is \(octal(fileMode)): others can read a secret key", fix: "chmod 600 \(secret)"))
         }
-        if mode(keys.organisationKeyPath) != nil {
-            findings.append(.warning("the organisation's secret key (encrypted) is on this server",
-                                     fix: "keep \(keys.organisationKeyPath) on the machine you make invites on, if you can"))
-        }
         findings.append(mode(keys.backupPublicKeyPath) != nil
             ? .ok("\(keys.backupPublicKeyPath) is there: backups, and the backup before an upgrade, are sealed to it")
             : .warning("no \(keys.backupPublicKeyPath): no backups can be made", fix: "haven backup keygen on another machine; copy backup.pub here"))

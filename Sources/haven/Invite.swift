@@ -31,7 +31,7 @@ struct Invite: ParsableCommand {
                 """)
         @OptionGroup var location: DataLocation
         @Option(help: "The keys folder.")
-        var keys = "./Keys"
+        var keys = InstalledFiles.defaultKeys
         @Option(help: "counsellor or moderator.")
         var role: RoleArgument
         @Option(help: "How long the invite can be redeemed: 72h, 7d...")

@@ -25,7 +25,7 @@ struct Keys: ParsableCommand {
 
     struct Location: ParsableArguments {
         @Option(help: "The keys folder.")
-        var keys = "./Keys"
+        var keys = InstalledFiles.defaultKeys
     }
 
     struct Initialise: ParsableCommand {

@@ -47,7 +47,7 @@ struct Rooms: ParsableCommand {
             }
             let name = name, kind = kind.rawValue, retention = retention, rotation = rotate?.seconds
             let now = Int64(Date().timeIntervalSince1970)
-            let created = try withStore(location) { store in
+            let created = try withStore(location, creating: true) { store in
                 try store.performAndWait { database -> Bool in
                     guard try database.createRoom(id: roomID.value, name: name, kind: kind, now: now) else { return false }
                     if let retention { try database.setRoomRetention(room: roomID.value, seconds: retention.seconds) }

@@ -43,7 +43,7 @@ struct Serve: ParsableCommand {
     var web = InstalledFiles.defaultWeb
 
     @Option(help: "The keys folder; its organisation.pub lets staff invites be redeemed, and its backup.pub seals the backup taken before an upgrade migrates the database.")
-    var keys = "./Keys"
+    var keys = InstalledFiles.defaultKeys
 
     @Option(help: "The folder for the backup taken before an upgrade migrates the database (default: DATA/backups).")
     var backups: String?

@@ -116,7 +116,7 @@ struct Staff: ParsableCommand {
 /// The organisation key that signs rosters.
 struct StaffSigning: ParsableArguments {
     @Option(help: "The keys folder.")
-    var keys = "./Keys"
+    var keys = InstalledFiles.defaultKeys
     @Option(help: "Read the organisation key's passphrase from this file.")
     var passphraseFile: String?
 

@@ -26,7 +26,7 @@ struct Widget: ParsableCommand {
     struct Snippet: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the iframe that embeds the widget served by `haven serve`.")
         @Option(help: "The keys folder (its organisation.pub is pinned).")
-        var keys = "./Keys"
+        var keys = InstalledFiles.defaultKeys
         @Option(help: "The widget's https address.")
         var url: String
         @Option(help: "The server's name (server_name).")
@@ -45,7 +45,7 @@ struct Widget: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write the widget as static files for the provider to host.")
         @Option(help: "The keys folder (its organisation.pub is pinned).")
-        var keys = "./Keys"
+        var keys = InstalledFiles.defaultKeys
         @Option(help: "The widget's files (built by Scripts/build-sodium-wasm.sh).")
         var web = InstalledFiles.defaultWeb
         @Option(help: "The folder to write (created; files in it are replaced).")

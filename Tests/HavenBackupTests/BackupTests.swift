@@ -106,4 +106,24 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: databasePath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
+
+    @Test func aBackupForgedWithThePublicKeyCannotKeepWhatRetentionDeletes() throws {
+        let live = try liveDatabase()
+        live.close()
+        // Anyone holding backup.pub can seal a database: here one with a trigger that keeps
+        // every room message from being deleted, and a message from long ago.
+        let connection = try SQLiteConnection(path: databasePath)
+        try connection.execute("CREATE TRIGGER keep BEFORE DELETE ON room_messages BEGIN SELECT RAISE(IGNORE); END")
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let key = try SigningKeyPair.generate().boxKeyPair()
+        let forged = folder + "/forged.sealed"
+        try SealedBackup.seal(databasePath, to: key.publicKey, into: forged)
+        let target = folder + "/restored"
+        #expect(throws: BackupError.integrityCheckFailed(reason: "its tables, indexes or triggers are not this Haven's own")) {
+            try BackupFolder.restore(forged, with: key, into: target, now: Self.day * 10, replace: false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: target + "/haven.sqlite"), "the forged database was put in place")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: target)
+        #expect(leftovers.isEmpty, "a restore left \(leftovers)")
+    }
 }

@@ -77,11 +77,9 @@ echo "package test: TLS in front: Debian's Caddy with the packaged Caddyfile and
 chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 || fail "installing caddy"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
     -keyout "$root/tmp/tls.key" -out "$root/tmp/tls.crt" >>"$log" 2>&1 || fail "making a certificate"
-{
-    printf '{\n\tadmin off\n\tauto_https disable_redirects\n}\n'
-    sed -e "s|^support.example.org {|localhost:$tls_port {\n\ttls /tmp/tls.crt /tmp/tls.key|" -e "s|127.0.0.1:8080|127.0.0.1:$port|" \
-        "$root/usr/share/doc/haven/examples/Caddyfile"
-} > "$root/tmp/Caddyfile"
+sed -e "s|^\tadmin off|\tadmin off\n\tauto_https disable_redirects|" \
+    -e "s|^support.example.org {|localhost:$tls_port {\n\ttls /tmp/tls.crt /tmp/tls.key|" -e "s|127.0.0.1:8080|127.0.0.1:$port|" \
+    "$root/usr/share/doc/haven/examples/Caddyfile" > "$root/tmp/Caddyfile"
 chroot "$root" caddy run --config /tmp/Caddyfile --adapter caddyfile >>"$log" 2>&1 &
 proxy=$!
 for _ in $(seq 1 300); do
@@ -108,6 +106,7 @@ done
 grep -q "Calm Heron (member): hello through TLS" "$root/tmp/reader.out" || fail "the message did not arrive through the proxy"
 echo "package test: haven doctor, as the service's user, through the proxy"
 doctor="$(chroot --userspec=haven:haven "$root" haven doctor --url "https://localhost:$tls_port" --ca-file /tmp/tls.crt || true)"
+[[ "$doctor" != *"no data folder"* ]] || { echo "$doctor" >&2; fail "haven doctor did not find the data folder from the packaged configuration"; }
 [[ "$doctor" == *"reaches Haven over TLS"* && "$doctor" == *"(HSTS)"* && "$doctor" == *"the server answers on 127.0.0.1:$port"* ]] \
     || { echo "$doctor" >&2; fail "haven doctor did not find the service and its proxy healthy"; }
 kill "$reader" "$proxy" 2>/dev/null || true

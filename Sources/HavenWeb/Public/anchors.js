@@ -4,10 +4,20 @@
 // `haven serve` takes them from the embedding snippet's URL fragment (`#org=…&server=…`), which
 // the browser never sends to any server.
 
+/** The pins a provider-hosted page carries, or null on a page `haven serve` serves. */
+function hostedPins(document) {
+  const block = document.getElementById("haven-pins");
+  return block ? JSON.parse(block.textContent) : null;
+}
+
+/** Where the chat server is for HTTP ("" for this page's own origin). */
+export function serverOrigin(document) {
+  return hostedPins(document)?.origin ?? "";
+}
+
 /** Reads the anchors, and takes a one-time invite secret out of the address bar at once. */
 export function readAnchors(document, location, history) {
-  const block = document.getElementById("haven-pins");
-  const hosted = block ? JSON.parse(block.textContent) : null;
+  const hosted = hostedPins(document);
   const fragment = new URLSearchParams(location.hash.slice(1));
   const invite = fragment.get("invite");
   if (invite !== null) {
@@ -22,7 +32,7 @@ export function readAnchors(document, location, history) {
     organisationKey: hosted ? hosted.organisationKey ?? null : fragment.get("org"),
     serverName: hosted ? hosted.serverName ?? null : fragment.get("server"),
     webSocket: hosted?.webSocket ?? sameOrigin,
-    origin: hosted?.origin ?? "",
+    origin: serverOrigin(document),
     sodium: hosted?.sodium ?? null,
     invite,
   };

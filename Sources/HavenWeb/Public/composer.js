@@ -92,11 +92,12 @@ export class Composer {
     if (file) await this.upload(file, this.room());
   }
 
-  // A file that could not go out because of the connection or a busy server keeps a "Try again"
-  // that sends the same file, so nobody has to find it again.
-  async upload(file, room) {
-    const status = this.element("attach-status");
+  // Each file has its own line under the picker, so one finishing never wipes out what another
+  // says. A file that could not go out because of the connection or a busy server keeps a "Try
+  // again" that sends the same file, so nobody has to find it again.
+  async upload(file, room, line = null) {
     if (!this.rooms.canSend(room)) return;
+    const status = line ?? this.element("attach-status").appendChild(this.element("attach-status").ownerDocument.createElement("p"));
     status.textContent = t("attachmentSending", { name: file.name });
     let outcome;
     try {
@@ -105,17 +106,19 @@ export class Composer {
       outcome = { problem: t("attachmentUploadFailed", { name: file.name }), retry: true };
     }
     if (outcome.attachment) {
-      status.textContent = "";
+      status.remove();
       this.post(room, { attachment: outcome.attachment });
       return;
     }
+    const close = Object.assign(status.ownerDocument.createElement("button"), { type: "button", textContent: t("attachmentDismissButton") });
+    close.addEventListener("click", () => status.remove());
     if (!outcome.retry) {
-      status.textContent = outcome.problem;
+      status.replaceChildren(outcome.problem, " ", close);
       return;
     }
     const again = Object.assign(status.ownerDocument.createElement("button"), { type: "button", textContent: t("attachmentRetryButton") });
-    again.addEventListener("click", () => { this.upload(file, room); });
-    status.replaceChildren(outcome.problem, " ", again);
+    again.addEventListener("click", () => { this.upload(file, room, status); });
+    status.replaceChildren(outcome.problem, " ", again, " ", close);
   }
 
   // The sender's name and clock go inside the encrypted body, signed with it.

@@ -13,7 +13,7 @@ import { StaffTrust } from "./staff-trust.js";
 import { nameProblem } from "./names.js";
 import { People, roleName } from "./people.js";
 import { DevicePanel } from "./device-panel.js";
-import { QuickExit, showCrisisContacts } from "./safety.js";
+import { quickExit, forgetVisit, config as settings } from "./safety-first.js";
 import { Attachments } from "./attachments.js";
 import { StaffTools } from "./staff-tools.js";
 import { Threads } from "./threads.js";
@@ -23,7 +23,6 @@ import { CounsellorHelp } from "./counsellor-help.js";
 import { CounsellorInbox } from "./counsellor-inbox.js";
 import { Attention } from "./attention.js";
 import { locale, t } from "./strings.js";
-import { translatePage } from "./page-words.js";
 import { ReportMenus } from "./report-menu.js";
 import { RoomView } from "./room-view.js";
 import { Composer } from "./composer.js";
@@ -32,23 +31,16 @@ import { Session } from "./session.js";
 import { reasonText } from "./reasons.js";
 
 const $ = (id) => document.getElementById(id);
-translatePage(document);
-// Help and a way out work from the first moment: before the encryption and the configuration
-// have loaded on a slow connection, and if they never do.
-$("crisis-toggle").addEventListener("click", () => {
-  const open = $("crisis").hidden;
-  $("crisis").hidden = !open;
-  $("crisis-toggle").setAttribute("aria-expanded", String(open));
-});
-const forgetVisit = () => { for (const key of Object.keys(sessionStorage).filter((name) => name.startsWith("haven."))) sessionStorage.removeItem(key); };
-const quickExit = new QuickExit({ window, button: $("quick-exit"), url: "https://www.google.com/", leave: forgetVisit });
+// The page's words, the crisis contacts and quick exit are safety-first.js's: they work before
+// this module and the encryption have loaded, and if they never do.
 const anchors = readAnchors(document, location, history);
 let sodium, config;
 try {
-  sodium = await loadSodium(await sodiumBytes());
-  config = await (await fetch(`${anchors.origin}/config.json`)).json();
+  [sodium, config] = await Promise.all([sodiumBytes().then(loadSodium), settings]);
 } catch (error) {
   if (!$("status").dataset.problem) $("status").textContent = t("widgetNotLoaded");
+  $("crisis").hidden = false;
+  $("crisis-toggle").setAttribute("aria-expanded", "true");
   throw error;
 }
 const protocol = haven(sodium);
@@ -77,7 +69,6 @@ document.title = config.name;
 document.querySelector("header").style.setProperty("background", config.colour);
 $("rules").replaceChildren(...config.rules.map(listItem));
 if (config.logo) { $("logo").src = config.logo; $("logo").hidden = false; }
-showCrisisContacts(document, $("crisis-contacts"), $("crisis-general"), config.crisisContacts, config.crisisContactsAreGeneral);
 let ownRole = null;          // this device's verified role, once shown
 const adjectives = ["Quiet", "Calm", "Gentle", "Kind", "Brave", "Steady", "Warm", "Bright"];
 const animals = ["Otter", "Heron", "Fox", "Owl", "Wren", "Badger", "Hare", "Robin"];
@@ -477,7 +468,6 @@ $("drawer-close").addEventListener("click", () => {
 
 
 
-quickExit.url = config.quickExit ?? quickExit.url;
 quickExit.leave = () => { panel.leavingNow(); session.stop(); forgetVisit(); };
 
 const panel = new DevicePanel({
