@@ -185,6 +185,7 @@ import Testing
         let passphrase = ["HAVEN_PASSPHRASE": "a long enough passphrase"]
         let keys = ["--keys", folder + "/Keys"], data = ["--data", folder]
         try haven(["keys", "init"] + keys, environment: passphrase)
+        try haven(["rooms", "create", "--name", "Lobby"] + data)   // the database the server made
         let insecure = try haven(["invite", "create", "--role", "counsellor", "--url", "http://chat.example.org/"] + keys + data, environment: passphrase)
         #expect(insecure.status != 0 && insecure.errors.contains("https://"), "an invite link carries a secret: https only")
         let created = try haven(["invite", "create", "--role", "counsellor", "--url", "https://chat.example.org/", "--server-name", "chat.example.org"]
