@@ -76,7 +76,10 @@ import Testing
 
     @Test func aLargeAttachmentReachesASlowPhoneAPartAtATime() async throws {
         // A peer gets a second per part it reads, not a second for the whole answer.
-        let server = try TestServer { $0.network.handshakeTimeoutMilliseconds = 1_000 }
+        let server = try TestServer {
+            $0.network.handshakeTimeoutMilliseconds = 1_000
+            $0.network.answerTimeoutMilliseconds = 1_000
+        }
         let loop = try ClientLoop()
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
         try await alice.connect(server)
