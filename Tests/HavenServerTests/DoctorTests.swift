@@ -1,5 +1,6 @@
 import Foundation
 import HavenKeys
+import HavenStore
 import HavenTestSupport
 import Sodium
 import Testing
@@ -60,5 +61,40 @@ import Testing
         #expect(doctor.output.contains("ok       the server answers on 127.0.0.1:\(server.port)"))
         #expect(doctor.output.contains("ok       1 crisis contact(s) set"))
         #expect(doctor.output.contains("0 to fix, 1 to look at"), "only the TURN relay is missing: \(doctor.output)")
+    }
+
+    @Test func theDiskTheOpenFilesLimitRetentionTheSchemaAndTLSAreEachChecked() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = folder + "/data"
+        try ServerProcess.run(["rooms", "create", "--name", "Lobby", "--data", data])
+        try ServerProcess.run(["retention", "set", "room_messages", "forever", "--data", data])
+        let server = try ServerProcess(data: data)
+        defer { server.terminate() }
+        // More free disk asked for than any disk has; a port that speaks plain HTTP given as https.
+        try write("""
+            listen = "127.0.0.1:\(server.port)"
+            data = "\(data)"
+
+            [attachments]
+            reserved_free_bytes = 1000000000000000000
+            """, to: folder + "/haven.toml")
+        let arguments = ["doctor", "--config", folder + "/haven.toml", "--keys", folder + "/keys", "--url", "https://127.0.0.1:\(server.port)"]
+        let report = try ServerProcess.run(arguments).output
+        #expect(report.contains("WARNING  room_messages are kept forever"), "\(report)")
+        #expect(report.contains("PROBLEM  ") && report.contains("free for the data folder, under the"), "\(report)")
+        #expect(report.contains("PROBLEM  https://127.0.0.1:\(server.port) cannot be reached over TLS"), "\(report)")
+        #expect(report.contains("ok       the database's schema is this Haven's"), "\(report)")
+
+        // A shell that may open few files, where prlimit can say so.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") {
+            let limited = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml"], prefix: ["/usr/bin/prlimit", "--nofile=1000:1000"])
+            #expect(limited.output.contains("WARNING  this shell may open only 1000 files"), "\(limited.output)")
+        }
+
+        // A database a newer Haven wrote.
+        server.terminate()
+        try SQLiteConnection(path: data + "/haven.sqlite").execute("PRAGMA user_version = 99")
+        let newer = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml"]).output
+        #expect(newer.contains("PROBLEM  the database is schema 99, newer than this Haven"), "\(newer)")
     }
 }

@@ -18,10 +18,11 @@ public final class ServerProcess: @unchecked Sendable {
     /// Runs `haven <arguments>` to its end (with `environment` added to this process's); its exit
     /// status and what it wrote to standard output and standard error.
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+    /// With `prefix`, runs `prefix + [haven] + arguments` (a wrapper such as prlimit).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryPath)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: prefix.first ?? binaryPath)
+        process.arguments = prefix.isEmpty ? arguments : Array(prefix.dropFirst()) + [binaryPath] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
