@@ -61,21 +61,34 @@ struct DoctorChecks {
             guard let fileMode = mode(secret), fileMode & 0o077 != 0 else { continue }
             findings.append(.problem("\(secret) is \(octal(fileMode)): others can read a secret key", fix: "chmod 600 \(secret)"))
         }
-        findings.append(mode(keys.backupPublicKeyPath) != nil
-            ? .ok("\(keys.backupPublicKeyPath) is there: backups, and the backup before an upgrade, are sealed to it")
-            : .warning("no \(keys.backupPublicKeyPath): no backups can be made", fix: "haven backup keygen on another machine; copy backup.pub here"))
+        switch Result(catching: { try keys.backupPublicKey() }) {
+        case .success:
+            findings.append(.ok("\(keys.backupPublicKeyPath) is there: backups, and the backup before an upgrade, are sealed to it"))
+        case .failure(KeyFileError.missingBackupKey):
+            findings.append(.warning("no \(keys.backupPublicKeyPath): no backups can be made",
+                                     fix: "haven backup keygen on another machine; sudo install -o haven -g haven -m 0644 backup.pub \(keys.path)/"))
+        case .failure(let error):
+            findings.append(.problem("\(error)", fix: "sudo install -o haven -g haven -m 0644 backup.pub \(keys.path)/"))
+        }
+        if mode(keys.backupKeyPath) != nil {
+            findings.append(.problem("the backup key's secret half is on this server: it opens every backup",
+                                     fix: "move \(keys.backupKeyPath) to the machine you restore on"))
+        }
         return findings
     }
 
     /// The name, the origins, the proxy, the crisis contacts, the relay, the retention periods.
     func settings() -> [DoctorFinding] {
         var findings: [DoctorFinding] = []
-        findings.append(configuration.serverName == ServerConfiguration().serverName
-            ? .warning("server_name is the default (\"\(configuration.serverName)\")", fix: "set server_name in \(configPath) to the public host name")
+        let placeholder = configuration.serverName == ServerConfiguration().serverName || configuration.serverName.hasSuffix("example.org")
+        findings.append(placeholder
+            ? .warning("server_name is a placeholder (\"\(configuration.serverName)\")", fix: "set server_name in \(configPath) to the public host name")
             : .ok("server_name is \(configuration.serverName)"))
         let origins = configuration.network.allowedOrigins
         if origins.contains("*") {
             findings.append(.warning("allowed_origins lets any site open Haven", fix: "list the provider's https origins in \(configPath)"))
+        } else if origins.contains(where: { $0.hasSuffix("example.org") }) {
+            findings.append(.warning("allowed_origins still lists the example's origin", fix: "list the provider's https origins in \(configPath)"))
         } else if let plain = origins.first(where: { $0.hasPrefix("http://") && !$0.contains("://127.0.0.1") && !$0.contains("://localhost") }) {
             findings.append(.warning("allowed_origins has \(plain), without TLS", fix: "use its https:// origin"))
         } else {

@@ -4,8 +4,9 @@ import Foundation
 /// binary works away from its source tree.
 enum InstalledFiles {
     /// Whether this is the packaged binary (in /usr/bin), whose files are in the system's places.
+    /// Read from /proc/self/exe: typed as a bare `haven`, the first argument names no folder.
     static var isInstalled: Bool {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path.hasPrefix("/usr/")
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path.hasPrefix("/usr/")
     }
 
     /// The data folder commands work on by default: the service's when installed, else ./data.

@@ -30,6 +30,7 @@ import Testing
         #expect(report.contains("PROBLEM  \(folder)/keys/server.key is 0644: others can read a secret key"))
         #expect(report.contains("PROBLEM  no \(folder)/keys/organisation.pub: staff invites cannot be redeemed"))
         #expect(report.contains("WARNING  allowed_origins lets any site open Haven"))
+        #expect(report.contains("WARNING  server_name is a placeholder"))
         #expect(report.contains("WARNING  no crisis contacts"))
         #expect(report.contains("WARNING  no server answers"))
         #expect(report.contains("4 to fix"))
@@ -42,14 +43,14 @@ import Testing
         _ = try keys.initialise(passphrase: SecretBytes(consuming: &bytes), limits: .minimum)
         var backup = Array("a long backup passphrase".utf8)
         _ = try keys.createBackupKey(passphrase: SecretBytes(consuming: &backup), limits: .minimum)
-        try FileManager.default.removeItem(atPath: keys.organisationKeyPath)   // kept away from the server
+        try FileManager.default.removeItem(atPath: keys.backupKeyPath)   // kept away from the server
         let server = try ServerProcess(data: folder + "/data", arguments: ["--keys", keys.path])
         defer { server.terminate() }
         try write("""
             listen = "127.0.0.1:\(server.port)"
             data = "\(folder)/data"
-            server_name = "support.example.org"
-            allowed_origins = ["https://support.example.org"]
+            server_name = "support.riverside-care.org"
+            allowed_origins = ["https://support.riverside-care.org"]
             trusted_proxies = ["127.0.0.1"]
 
             [widget]
