@@ -73,6 +73,10 @@ done
 [[ "$(curl -fs "http://127.0.0.1:$port/")" == *"<html"* ]] || fail "the widget is not served from /usr/share/haven/web"
 check_mode /var/lib/haven/haven.sqlite "600 haven:haven"
 
+echo "package test: operator commands, typed as a bare 'haven' anywhere, work on the service's data"
+[[ "$(chroot --userspec=haven:haven "$root" sh -c 'cd / && haven retention show')" == *"room_messages"* ]] \
+    || fail "haven retention show did not find /var/lib/haven by default"
+
 echo "package test: TLS in front: Debian's Caddy with the packaged Caddyfile and a local certificate"
 chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 || fail "installing caddy"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
