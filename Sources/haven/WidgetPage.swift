@@ -19,7 +19,7 @@ struct WidgetPage {
             files[name] = Array(data)
         }
         guard let source = FileManager.default.contents(atPath: "\(web)/index.html"), let wasm = files["sodium.wasm"],
-              let widget = files["widget.js"], let safetyFirst = files["safety-first.js"], let css = files["widget.css"]
+              files["widget.js"] != nil, let safetyFirst = files["safety-first.js"], let css = files["widget.css"]
         else { throw ExportError("\(web) lacks index.html, widget.js, safety-first.js, widget.css or sodium.wasm (run Scripts/build-sodium-wasm.sh)") }
         self.files = files
 
@@ -45,13 +45,12 @@ struct WidgetPage {
             """)
         try Self.replace(&page, #"<link rel="stylesheet" href="widget.css">"#,
                          with: #"<link rel="stylesheet" href="widget.css" integrity="\#(Self.integrity(css))">"#)
-        // The import map, which pins every module, comes before the first module script.
+        // The import map, which pins every module (widget.js too, which safety-first.js imports),
+        // comes before the first module script.
         try Self.replace(&page, #"<script type="module" src="safety-first.js"></script>"#, with: """
             <script type="importmap">\(importMap)</script>
               <script type="module" src="safety-first.js" integrity="\(Self.integrity(safetyFirst))"></script>
             """)
-        try Self.replace(&page, #"<script type="module" src="widget.js"></script>"#,
-                         with: #"<script type="module" src="widget.js" integrity="\#(Self.integrity(widget))"></script>"#)
         index = page
     }
 

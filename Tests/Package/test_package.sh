@@ -94,6 +94,9 @@ done
 [[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
     || fail "no HSTS over TLS: Haven did not trust the proxy's X-Forwarded-Proto"
 
+[[ "$(curl -fs -D - -o /dev/null --cacert "$root/tmp/tls.crt" -H "Accept-Encoding: gzip" "https://localhost:$tls_port/sodium.wasm" | tr 'A-Z' 'a-z')" == *"content-encoding: gzip"* ]] \
+    || fail "the proxy does not compress the widget's WebAssembly"
+
 echo "package test: two members through wss://, the one reading first in the room"
 chat=(haven chat --server "wss://localhost:$tls_port" --ca-file /tmp/tls.crt --server-name support.example.org --room lobby)
 chroot "$root" "${chat[@]}" --name "Quiet Otter" --seconds 30 > "$root/tmp/reader.out" 2>>"$log" &

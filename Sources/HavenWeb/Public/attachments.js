@@ -57,7 +57,8 @@ export class Attachments {
 
   /** Encrypts and uploads `file`; returns the descriptor for the message, or a reason it was not sent. */
   async upload(file) {
-    if (!allowedTypes.includes(file.type) || file.size > largest) return { problem: t("attachmentNotAllowed") };
+    if (!allowedTypes.includes(file.type)) return { problem: t("attachmentWrongKind", { name: file.name }) };
+    if (file.size > largest) return { problem: t("attachmentTooLarge", { name: file.name, size: Math.ceil(file.size / 1048576) }) };
     const fileKey = this.sodium.randomBytes(32);
     const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
     // A token uploads once: each upload has its own, and downloads keep theirs.
@@ -72,7 +73,9 @@ export class Attachments {
     }
     if (!response.ok) {
       const code = await response.json().then((body) => body.error).catch(() => null);
-      return { problem: t(uploadProblems[code] ?? "attachmentUploadFailed", { name: file.name }), retry: code !== "attachment_quota" };
+      // A proxy in front answers a dropped upload itself, without Haven's words: the connection.
+      const problem = uploadProblems[code] ?? (!code && [502, 503, 504].includes(response.status) ? "attachmentConnectionLost" : "attachmentUploadFailed");
+      return { problem: t(problem, { name: file.name }), retry: code !== "attachment_quota" };
     }
     const { blob } = await response.json();
     return { attachment: { blob, key: b64(fileKey), header: b64(header), size: file.size, chunkSize, mediaType: file.type, name: file.name.slice(0, 200) } };

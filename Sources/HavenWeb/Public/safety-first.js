@@ -28,3 +28,6 @@ config.then((settings) => {
   showCrisisContacts(document, $("crisis-contacts"), $("crisis-general"), settings.crisisContacts, settings.crisisContactsAreGeneral);
   quickExit.url = settings.quickExit ?? quickExit.url;
 }, () => {});
+
+// Only now the chat itself, so its code does not compete with help on a slow connection.
+import("./widget.js");

@@ -20,7 +20,8 @@ export const en = {
   crisisContactName: "{name}:",
 
   // attachments.js
-  attachmentNotAllowed: "only images and PDFs up to 10 MB",
+  attachmentWrongKind: "{name} was not sent: only PNG, JPEG, GIF and WebP images and PDFs can be shared",
+  attachmentTooLarge: "{name} was not sent: it is {size} MB, and the most is 10 MB",
   attachmentUploadFailed: "{name} could not be sent",
   attachmentQuotaFull: "{name} was not sent: you have as many attachments here as you can keep for now; older ones are removed with time (your messages still go through)",
   attachmentSending: "sending {name}…",

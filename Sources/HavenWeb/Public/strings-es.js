@@ -16,7 +16,8 @@ export const es = {
 
   crisisContactName: "{name}:",
 
-  attachmentNotAllowed: "solo se pueden compartir imágenes y PDF de hasta 10 MB",
+  attachmentWrongKind: "{name} no se envió: solo se pueden compartir imágenes PNG, JPEG, GIF y WebP, y PDF",
+  attachmentTooLarge: "{name} no se envió: ocupa {size} MB, y el máximo es 10 MB",
   attachmentUploadFailed: "no se pudo enviar {name}",
   attachmentQuotaFull: "{name} no se envió: ya tienes aquí todos los archivos que puedes guardar por ahora; los más antiguos se borran con el tiempo (tus mensajes sí se envían)",
   attachmentSending: "enviando {name}…",
