@@ -5,6 +5,7 @@ import HavenNet
 public final class ServerProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is set up in init and only signalled afterwards.
     private let process = Process()
+    private let errors = Pipe()
     /// The port it reported listening on.
     public let port: Int
 
@@ -47,7 +48,6 @@ public final class ServerProcess: @unchecked Sendable {
     public init(data: String, arguments extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", data] + extra
-        let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -68,14 +68,18 @@ public final class ServerProcess: @unchecked Sendable {
             throw TimedOut(what: "haven serve to start; it said: \(String(decoding: output, as: UTF8.self))")
         }
         port = found
-        // Keep draining stderr so the child never blocks on a full pipe.
-        errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        // Keep draining stderr so the child never blocks on a full pipe; at its end, stop (an
+        // end-of-file handler left running spins, and races the pipe's release).
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            if handle.availableData.isEmpty { handle.readabilityHandler = nil }
+        }
     }
 
     /// Kills the process at once (SIGKILL): no cleanup, no flush.
     public func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        errors.fileHandleForReading.readabilityHandler = nil
     }
 
     /// Asks the process to stop (SIGTERM) and waits; returns its exit status.
@@ -83,6 +87,7 @@ public final class ServerProcess: @unchecked Sendable {
     public func terminate() -> Int32 {
         process.terminate()
         process.waitUntilExit()
+        errors.fileHandleForReading.readabilityHandler = nil
         return process.terminationStatus
     }
 
