@@ -126,10 +126,15 @@ public struct BackupFolder: Sendable {
     /// deletes them (a snapshot is the database in the clear).
     static let leftoverPrefix = ".haven-unfinished-"
 
-    /// Deletes what an earlier backup or restore in `folder` left when it was cut off.
-    private static func removeLeftovers(in folder: String) {
+    /// What a backup or a restore cut off left in `folder` (a snapshot is the database in the clear).
+    public static func leftovers(in folder: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        for name in names where name.hasPrefix(leftoverPrefix) { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+        return names.filter { $0.hasPrefix(leftoverPrefix) }.map { folder + "/" + $0 }
+    }
+
+    /// Deletes what an earlier backup or restore in `folder` left when it was cut off.
+    public static func removeLeftovers(in folder: String) {
+        for path in leftovers(in: folder) { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Throws unless the database at `path` has exactly the tables, indexes and triggers a new

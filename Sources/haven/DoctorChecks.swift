@@ -1,4 +1,5 @@
 import Foundation
+import HavenBackup
 import HavenKeys
 import HavenNet
 import HavenServer
@@ -29,6 +30,10 @@ struct DoctorChecks {
         let database = configuration.databasePath
         guard let databaseMode = mode(database) else {
             return findings + [.warning("no database yet in \(folder)", fix: "start the service once; it creates it")]
+        }
+        for leftover in BackupFolder.leftovers(in: folder) {
+            findings.append(.problem("\(leftover) was left by a backup or restore cut off: it may hold the database in the clear",
+                                     fix: "rm \(leftover) (the server also removes it when it starts)"))
         }
         findings.append(databaseMode & 0o077 == 0
             ? .ok("the database is its owner's alone (\(octal(databaseMode)))")

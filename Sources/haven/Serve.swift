@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HavenNet
+import HavenBackup
 import HavenKeys
 import HavenProtocol
 import HavenServer
@@ -107,6 +108,8 @@ struct Serve: ParsableCommand {
         ServerLog.info("open-files limit is \(files), so at most \(configuration.network.maxConnections) connections; core dumps are disabled")
         let server: RunningServer
         do {
+            // A restore cut off by a crash left the database in the clear beside it: not kept.
+            BackupFolder.removeLeftovers(in: configuration.dataDirectory)
             try UpgradeBackup.takeIfMigrating(databasePath: configuration.databasePath, keys: keyDirectory, into: backupFolder ?? configuration.dataDirectory + "/backups")
             server = try RunningServer.start(configuration)
         } catch {

@@ -92,9 +92,13 @@ import Testing
         #expect(try HavenStore.schemaVersion(at: opened) == 12, "the backup is the database as it was, for the Haven that wrote it")
         #expect(server.terminate() == 0)
 
-        // Started again, it has nothing to migrate and backs nothing up.
+        // Started again, it has nothing to migrate and backs nothing up; what a restore cut off by
+        // a crash left beside the database is gone.
+        let leftover = data + "/.haven-unfinished-restore-1.sqlite"
+        _ = FileManager.default.createFile(atPath: leftover, contents: Data("a snapshot in the clear".utf8))
         let again = try ServerProcess(data: data, arguments: ["--keys", keys.path, "--backups", backups])
         #expect(try BackupFolder(path: backups).backups().count == 1)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
         #expect(again.terminate() == 0)
     }
 
