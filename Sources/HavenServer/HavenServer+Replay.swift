@@ -44,9 +44,8 @@ extension HavenServer {
     /// queue, and once that half is taken the replay waits for the queue to drain to a quarter.
     /// A few replays per client address run at once; the rest wait their turn (a replay that has
     /// run for ``RateLimitSettings/replayTurnSeconds`` hands its turn on at its next page and
-    /// waits again), and a client that
-    /// stops reading its history for ``RateLimitSettings/replayStallSeconds`` is let go, so it
-    /// cannot hold its network's turn.
+    /// waits again), and a client that stops reading its history for
+    /// ``RateLimitSettings/replayStallSeconds`` is let go, so it cannot hold its network's turn.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
         guard let replay = session.subscription(for: stream)?.replay else { return }
         let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
@@ -58,14 +57,13 @@ extension HavenServer {
         if let replay = session.rooms.removeValue(forKey: room)?.replay { finishReplay(replay) }
     }
 
-    /// Lets go of clients whose replay has waited for them to read for too long.
-    func dropStalledReplays(now: UInt64) {
-        let allowed = UInt64(configuration.rateLimits.replayStallSeconds * 1000)
-        for session in sessions.values {
-            guard let since = session.replaysWaiting.values.min(), now &- since > allowed else { continue }
-            session.replaysWaiting.removeAll()
-            session.connection.close(.slowConsumer, reason: "history not read")
-        }
+    /// Lets `session` go if a replay has waited for it to read for too long.
+    func dropIfReplayStalled(_ session: Session, now: UInt64) {
+        guard let since = session.replaysWaiting.values.min(),
+              now &- since > UInt64(configuration.rateLimits.replayStallSeconds * 1000)
+        else { return }
+        session.replaysWaiting.removeAll()
+        session.connection.close(.slowConsumer, reason: "history not read")
     }
 
     /// Ends a replay's turn and starts the next one waiting for it.

@@ -316,10 +316,12 @@ final class HavenServer: WebSocketServerDelegate {
 
     private func sweep() {
         let now = loop.nowMilliseconds
-        for session in sessions.values where session.member == nil {
-            if now > session.loginDeadline {
+        // One pass over the sessions for everything timed per session.
+        for session in sessions.values {
+            if session.member == nil, now > session.loginDeadline {
                 session.connection.close(.timeout, reason: "login timed out")
             }
+            dropIfReplayStalled(session, now: now)
         }
         addresses.prune(now: now)
         uploadBudgets.forgetFull(now: now)
@@ -328,6 +330,5 @@ final class HavenServer: WebSocketServerDelegate {
         messageByteBuckets.forgetFull(now: now)
         expireRinging()
         sweepWaitingLine()
-        dropStalledReplays(now: now)
     }
 }
