@@ -16,6 +16,8 @@ final class ArrivingUpload {
     var received = 0
     /// Parts handed to the store and not yet written.
     var partsInFlight = 0
+    /// A part the store could not write (a full disk): the upload is not kept.
+    var partLost = false
     /// The connection's flow while the body arrives: paused while the store is behind.
     var flow: BodyFlow?
 
@@ -138,7 +140,8 @@ extension HavenServer {
             for (part, data) in upload.take(bytes) {
                 let id = upload.id
                 upload.partsInFlight += 1
-                withStore({ try $0.storeBlobPart(id: id, part: part, data: data) }) { _ in
+                withStore({ try $0.storeBlobPart(id: id, part: part, data: data) }) { result in
+                    if case .failure = result { upload.partLost = true }
                     upload.partsInFlight -= 1
                     if upload.partsInFlight <= 1 { upload.flow?.resume() }
                 }
@@ -232,10 +235,17 @@ extension HavenServer {
             let (id, last, size) = (upload.id, upload.pending, upload.length)
             let lastPart = upload.nextPart
             let limits = configuration.attachments.storeLimits(maxDatabaseBytes: configuration.store.maxDatabaseBytes)
+            // Every earlier part's write has completed by now: the store runs in order.
             withStore({ database -> BlobStoreOutcome in
                 if !last.isEmpty { try database.storeBlobPart(id: id, part: lastPart, data: last) }
                 return try database.finishBlob(id: id, owner: owner.bytes, size: size, now: now, limits: limits)
-            }) { result in
+            }) { [unowned self] result in
+                // A part lost on the way (a full disk) would leave an attachment nobody can read.
+                guard !upload.partLost else {
+                    withStore({ try $0.forgetBlob(id: id) }) { _ in }
+                    reply(.error(status: 503, code: "store_failed", message: "the attachment could not be stored"))
+                    return
+                }
                 switch result {
                 case .success(.stored):
                     reply(HTTPResponse(status: 201, headers: ["Content-Type": "application/json"],

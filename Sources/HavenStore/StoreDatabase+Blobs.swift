@@ -68,6 +68,12 @@ extension StoreDatabase {
         return .stored
     }
 
+    /// Deletes an attachment and its parts, whether or not it was finished.
+    public func forgetBlob(id: [UInt8]) throws {
+        try run("DELETE FROM blobs WHERE id = ?", [.blob(id)])
+        try run("DELETE FROM blob_parts WHERE blob = ?", [.blob(id)])
+    }
+
     /// Deletes the parts of an attachment that never finished arriving (overwritten: `secure_delete`).
     public func discardBlobParts(id: [UInt8]) throws {
         try run("DELETE FROM blob_parts WHERE blob = ? AND blob NOT IN (SELECT id FROM blobs)", [.blob(id)])

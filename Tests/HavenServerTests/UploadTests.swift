@@ -6,6 +6,7 @@ import HavenClient
 import HavenNet
 import HavenProtocol
 import HavenServer
+import HavenStore
 import HavenTestSupport
 import Sodium
 import Testing
@@ -135,5 +136,21 @@ import Testing
         arriving.send([UInt8](repeating: 2, count: 100_000))
         let answer = await onOwnThread { String(decoding: arriving.readToEnd(), as: UTF8.self) }
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
+    }
+
+    @Test func anUploadWhosePartsTheFullDiskRefusedIsNotKeptAsIfWhole() async throws {
+        // The database's ceiling is reached part-way through the body; the attachments' own
+        // quota would still let it in.
+        let server = try TestServer {
+            $0.store.maxDatabaseBytes = 1024 * 1024
+            $0.attachments.totalBytes = 1 << 30
+            $0.attachments.reservedFreeBytes = 0
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let answer = try await server.upload(randomBytes: 2_000_000, as: member)
+        #expect(answer.status != 201, "an attachment missing parts was said to be stored")
+        #expect(try server.count("SELECT COUNT(*) FROM blobs") == 0)
     }
 }
