@@ -95,7 +95,9 @@ export class Attachments {
       try {
         const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
         if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
-        ciphertext = await readShowingProgress(response, (percent) => { box.textContent = t("attachmentLoadingPercent", { name, percent }); });
+        // The server's Content-Length is not believed past what the sender's (encrypted) size allows.
+        const most = Math.min(2 * largest, descriptor.size + (Math.ceil(descriptor.size / descriptor.chunkSize) + 1) * 17);
+        ciphertext = await readShowingProgress(response, most, (percent) => { box.textContent = t("attachmentLoadingPercent", { name, percent }); });
       } catch {
         const retry = Object.assign(this.document.createElement("button"), { textContent: t("attachmentRetryButton") });
         retry.addEventListener("click", () => { load(); });
@@ -118,9 +120,11 @@ export class Attachments {
   }
 }
 
-/** The body of `response`, telling `progress(percent)` as it arrives (when its length is known). */
-async function readShowingProgress(response, progress) {
+/** The body of `response`, at most `most` bytes, telling `progress(percent)` as it arrives (when
+ *  its length is known). */
+async function readShowingProgress(response, most, progress) {
   const length = Number(response.headers.get("Content-Length"));
+  if (length > most) throw new Error("more than the stated length");
   if (!response.body || !length) return new Uint8Array(await response.arrayBuffer());
   const body = new Uint8Array(length);
   const reader = response.body.getReader();
