@@ -76,7 +76,7 @@ struct Chat: AsyncParsableCommand {
             }
         }
         let tls = address.secure ? TLSClientSettings(serverName: address.name, caFile: caFile) : nil
-        try await client.connect(host: try address.resolvedHost(), port: address.port, serverName: serverName, tls: tls)
+        try await connect(client, to: address, tls: tls)
         _ = try await client.join(roomID)
         let keyTimeout = keyTimeout
         let hasKey = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
@@ -97,6 +97,20 @@ struct Chat: AsyncParsableCommand {
         await client.disconnect()
         printer.cancel()
     }
+
+    /// Connects to the first of the server name's addresses that takes a TCP connection: a
+    /// server may listen on 127.0.0.1 only while "localhost" resolves to ::1 first. A TLS or
+    /// login failure is final; only an address that cannot be reached moves on to the next.
+    private func connect(_ client: HavenClient, to address: ServerAddress, tls: TLSClientSettings?) async throws {
+        let hosts = try address.resolvedHosts()
+        for (index, host) in hosts.enumerated() {
+            do {
+                return try await client.connect(host: host, port: address.port, serverName: serverName, tls: tls)
+            } catch ClientError.connectFailed(.connectFailed) where index < hosts.count - 1 {
+                continue
+            }
+        }
+    }
 }
 
 /// `--server` as given: `HOST:PORT`, `ws://HOST:PORT` or `wss://NAME:PORT`.
@@ -116,20 +130,25 @@ struct ServerAddress {
         self.port = port
     }
 
-    /// The address to connect to: `name` itself if it is an IP address, else its first address.
-    func resolvedHost() throws -> String {
+    /// Every address `name` stands for (itself if it is an IP address), in the resolver's order
+    /// and without repeats.
+    func resolvedHosts() throws -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(name, nil, &hints, &found) == 0, let first = found else {
-            throw ValidationError("cannot resolve \(name)")
-        }
+        guard getaddrinfo(name, nil, &hints, &found) == 0 else { throw ValidationError("cannot resolve \(name)") }
         defer { freeaddrinfo(found) }
-        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else {
-            throw ValidationError("cannot resolve \(name)")
+        var hosts: [String] = []
+        var next = found
+        while let entry = next {
+            next = entry.pointee.ai_next
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !hosts.contains(host) { hosts.append(host) }
         }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard !hosts.isEmpty else { throw ValidationError("cannot resolve \(name)") }
+        return hosts
     }
 }
 

@@ -161,8 +161,7 @@ struct DoctorChecks {
         guard let url, let name = url.host else { return findings }
         let port = url.port ?? 443
         do {
-            let address = try ServerAddress("wss://\(name):\(port)").resolvedHost()
-            let answer = try HTTPProbe.get(host: address, port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile))
+            let answer = try probeFirstAddress(of: name, port: port, caFile: caFile)
             guard answer.status == 200 else {
                 return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(host):\(configuration.network.port)")]
             }
@@ -174,5 +173,17 @@ struct DoctorChecks {
             findings.append(.problem("https://\(name):\(port) cannot be reached over TLS: \(error)", fix: "check the proxy, its certificate and the name's DNS"))
         }
         return findings
+    }
+
+    /// `/healthz` over TLS from the first of `name`'s addresses that answers (the proxy may
+    /// listen on IPv4 only while the name resolves to IPv6 first); the last failure if none does.
+    private func probeFirstAddress(of name: String, port: Int, caFile: String?) throws -> HTTPProbe.Answer {
+        let hosts = try ServerAddress("wss://\(name):\(port)").resolvedHosts()
+        for host in hosts.dropLast() {
+            if let answer = try? HTTPProbe.get(host: host, port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile)) {
+                return answer
+            }
+        }
+        return try HTTPProbe.get(host: hosts[hosts.count - 1], port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile))
     }
 }

@@ -281,7 +281,12 @@ def swift_client_speaks_wss_and_checks_the_certificate():
                 "--server-name", "haven", "--organisation-key", server.organisation_key]
         talk = subprocess.Popen(chat + ["--server", f"wss://localhost:{proxy.port}", "--ca-file", proxy.ca, "--say", "hello over TLS"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for_text(driver, "messages", "hello over TLS", seconds=30)
+        try:
+            wait_for_text(driver, "messages", "hello over TLS", seconds=30)
+        except AssertionError:
+            talk.kill()
+            output, errors = talk.communicate()
+            raise AssertionError(f"haven chat printed {output!r} and {errors!r}; the server's log ends {''.join(server.log[-20:])!r}")
         say(driver, "TLS reply")
         output, errors = talk.communicate(timeout=60)
         assert talk.returncode == 0 and "(member): TLS reply" in output, (output, errors)
