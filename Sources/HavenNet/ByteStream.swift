@@ -1,4 +1,4 @@
-/// A connection's bytes, whatever carries them: plain TCP (``TCPStream``) or TLS over it
+/// A connection's bytes, whatever carries them: plain TCP (``SocketStream``) or TLS over it
 /// (``TLSStream``). WebSocket code reads and writes through this. Loop thread only.
 public protocol ByteStream: AnyObject {
     /// Called with each chunk read; the buffer is valid only during the call.
@@ -19,4 +19,4 @@ public protocol ByteStream: AnyObject {
     func close()
 }
 
-extension TCPStream: ByteStream {}
+extension SocketStream: ByteStream {}

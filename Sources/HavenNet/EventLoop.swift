@@ -20,7 +20,7 @@ public final class EventLoop: @unchecked Sendable {
     private var shutdownHooks: [() -> Void] = []
     private let finished = DispatchSemaphore(value: 0)
     private var loopThread: pthread_t?
-    private var dirtyStreams: [TCPStream] = []
+    private var dirtyStreams: [SocketStream] = []
 
     /// One read buffer for every stream on this loop: reads are consumed inside the read callback.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -119,7 +119,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Marks `stream` as having queued output; all dirty streams are written once per iteration.
-    func markDirty(_ stream: TCPStream) {
+    func markDirty(_ stream: SocketStream) {
         if dirtyStreams.isEmpty { uv_idle_start(flushIdle) { _ in } }
         dirtyStreams.append(stream)
     }

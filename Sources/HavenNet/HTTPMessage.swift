@@ -150,11 +150,11 @@ public struct BodyAllowance {
 /// upload written to the store): while paused, the connection is not read, so the client's sending
 /// waits in its own buffers instead of the server's memory. Loop thread only.
 public final class BodyFlow {
-    private let stream: TCPStream
+    private let stream: SocketStream
     /// Whether reading is paused.
     public private(set) var isPaused = false
 
-    init(stream: TCPStream) {
+    init(stream: SocketStream) {
         self.stream = stream
     }
 

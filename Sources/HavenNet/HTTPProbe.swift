@@ -1,6 +1,6 @@
 import Foundation
 
-/// One HTTP/1.1 GET over TCP or TLS, answered whole: for an operator's health checks
+/// One HTTP/1.1 GET over TCP, TLS or a Unix-domain socket, answered whole: for an operator's health checks
 /// (`haven doctor`), never for traffic. It runs its own loop and waits; call it off any loop.
 public enum HTTPProbe {
     /// What the server answered.
@@ -19,11 +19,15 @@ public enum HTTPProbe {
         public let description: String
     }
 
-    /// GETs `path` from `host` (an IP address) at `port`, over TLS with `tls`.
+    /// GETs `path` from `endpoint`, over TLS with `tls` (TCP only), sending `headers` besides
+    /// `Host`.
     ///
     /// - Throws: ``Failure`` when no complete answer arrives within `timeout` seconds (refused,
     ///   a TLS failure such as an untrusted certificate, a malformed answer, silence).
-    public static func get(host: String, port: Int, path: String, hostHeader: String, tls: TLSClientSettings?, timeout: Double = 10) throws -> Answer {
+    public static func get(
+        _ endpoint: SocketEndpoint, path: String, hostHeader: String, headers: [String: String] = [:], tls: TLSClientSettings?,
+        timeout: Double = 10
+    ) throws -> Answer {
         let loop = try EventLoop()
         loop.start()
         defer { loop.shutdown() }
@@ -32,7 +36,8 @@ public enum HTTPProbe {
         let finish: @Sendable (Result<Answer, Failure>) -> Void = { result in
             outcome.withLock { if $0 == nil { $0 = result; done.signal() } }
         }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n\r\n".utf8)
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\n\(extra)Connection: close\r\n\r\n".utf8)
         loop.execute {
             let opened = { (result: Result<any ByteStream, any Error>) in
                 switch result {
@@ -40,10 +45,13 @@ public enum HTTPProbe {
                 case .success(let stream): exchange(request, on: stream, then: finish)
                 }
             }
-            if let tls {
+            switch (endpoint, tls) {
+            case (.tcp(let host, let port), let tls?):
                 TLSStream.connect(loop: loop, host: host, port: port, settings: tls) { opened($0.map { $0 }) }
-            } else {
-                TCPStream.connect(loop: loop, host: host, port: port) { opened($0.map { $0 }.mapError { $0 }) }
+            case (.unix, _?):
+                finish(.failure(Failure(description: "TLS goes over TCP, not a Unix-domain socket")))
+            case (_, nil):
+                SocketStream.connect(loop: loop, to: endpoint) { opened($0.map { $0 }.mapError { $0 }) }
             }
         }
         guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.withLock({ $0 }) else {

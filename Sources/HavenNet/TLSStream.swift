@@ -31,7 +31,7 @@ public struct TLSClientSettings: Sendable, Equatable {
     }
 }
 
-/// The client side of TLS over a ``TCPStream``, with OpenSSL working on memory buffers: bytes
+/// The client side of TLS over a ``SocketStream``, with OpenSSL working on memory buffers: bytes
 /// read from the socket go in, plaintext comes out to ``onRead``; plaintext written goes out as
 /// records on the socket. The server's certificate must chain to a trusted root and be for
 /// ``TLSClientSettings/serverName``. Loop thread only.
@@ -40,7 +40,7 @@ public final class TLSStream: ByteStream {
     public var onClose: () -> Void = {}
     public var queuedBytes: Int { tcp.queuedBytes }
 
-    private let tcp: TCPStream
+    private let tcp: SocketStream
     private let context: OpaquePointer
     private let ssl: OpaquePointer
     private let input: OpaquePointer
@@ -50,7 +50,7 @@ public final class TLSStream: ByteStream {
     /// Where decrypted records land, reused for every read (one TLS record at most).
     private var plaintext = [UInt8](repeating: 0, count: 16_384)
 
-    private init(tcp: TCPStream, settings: TLSClientSettings) throws(TLSError) {
+    private init(tcp: SocketStream, settings: TLSClientSettings) throws(TLSError) {
         self.tcp = tcp
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw .setup(Self.lastError()) }
         self.context = context
@@ -90,7 +90,7 @@ public final class TLSStream: ByteStream {
         loop: EventLoop, host: String, port: Int, settings: TLSClientSettings,
         completion: @escaping (Result<TLSStream, any Error>) -> Void
     ) {
-        TCPStream.connect(loop: loop, host: host, port: port) { result in
+        SocketStream.connect(loop: loop, to: .tcp(host: host, port: port)) { result in
             switch result {
             case .failure(let error):
                 completion(.failure(error))

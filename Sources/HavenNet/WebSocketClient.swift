@@ -62,7 +62,7 @@ public final class WebSocketClientConnection {
             }
             return
         }
-        TCPStream.connect(loop: loop, host: host, port: port) { result in
+        SocketStream.connect(loop: loop, to: .tcp(host: host, port: port)) { result in
             switch result {
             case .failure(let error):
                 completion(.failure(.connectFailed(error)))

@@ -13,6 +13,10 @@ public final class WebSocketConnection {
     public let id: Int
     /// The peer's raw IP address bytes (4 or 16). Kept in memory only; never log it.
     public let peerAddress: [UInt8]
+    /// The peer is the reverse proxy: one listed in `trustedProxies`, or anyone on the server's
+    /// Unix-domain socket (which only the proxy's group may open). Its `X-Forwarded-For` names
+    /// the client, and its `X-Forwarded-Proto` says whether the client came over TLS.
+    public let fromProxy: Bool
     /// The client's address: the peer's, or, from a trusted proxy, the one its `X-Forwarded-For`
     /// names (empty when it names none). Kept in memory only; never log it.
     public internal(set) var clientAddress: [UInt8]
@@ -35,13 +39,14 @@ public final class WebSocketConnection {
     /// Told once whether the body in progress arrived whole.
     var bodyEnded: ((_ arrived: Bool) -> Void)?
     private var droppedAsSlowConsumer = false
-    let stream: TCPStream
+    let stream: SocketStream
     unowned let server: WebSocketServer
 
-    init(id: Int, stream: TCPStream, peerAddress: [UInt8], now: UInt64, server: WebSocketServer, limits: HTTPLimits) {
+    init(id: Int, stream: SocketStream, peerAddress: [UInt8], fromProxy: Bool, now: UInt64, server: WebSocketServer, limits: HTTPLimits) {
         self.id = id
         self.stream = stream
         self.peerAddress = peerAddress
+        self.fromProxy = fromProxy
         clientAddress = peerAddress
         self.lastActivity = now
         httpDeadline = now + server.configuration.handshakeTimeoutMilliseconds

@@ -56,7 +56,7 @@ public final class WebSocketServer {
     public private(set) var connectionsLetGo = 0
 
     private weak var delegate: (any WebSocketServerDelegate)?
-    private var listener: TCPListener?
+    private var listener: SocketListener?
     private var sweepTimer: LoopTimer?
     private var nextID = 0
     private var openPerNetwork: [[UInt8]: Int] = [:]
@@ -74,7 +74,8 @@ public final class WebSocketServer {
         self.configuration = configuration
         self.delegate = delegate
         frames = try WebSocketFrameEncoder()
-        listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) { [unowned self] stream in
+        let endpoint = configuration.unixSocketPath.map(SocketEndpoint.unix) ?? .tcp(host: configuration.host, port: configuration.port)
+        listener = try SocketListener(loop: loop, endpoint: endpoint) { [unowned self] stream in
             accept(stream)
         }
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
@@ -99,7 +100,7 @@ public final class WebSocketServer {
         }
     }
 
-    private func accept(_ stream: TCPStream) {
+    private func accept(_ stream: SocketStream) {
         guard connections.count < configuration.maxConnections || letQuietestGo() else {
             connectionsRefusedAtCapacity += 1
             stream.close()
@@ -107,16 +108,17 @@ public final class WebSocketServer {
         }
         if configuration.socketSendBufferBytes > 0 { try? stream.setSendBufferSize(configuration.socketSendBufferBytes) }
         nextID += 1
+        let peer = Self.peerAddress(of: stream)
         let connection = WebSocketConnection(
-            id: nextID, stream: stream, peerAddress: Self.peerAddress(of: stream), now: loop.nowMilliseconds,
-            server: self, limits: configuration.httpLimits)
+            id: nextID, stream: stream, peerAddress: peer, fromProxy: stream.isUnixDomain || configuration.trustedProxies.contains(peer),
+            now: loop.nowMilliseconds, server: self, limits: configuration.httpLimits)
         connections[connection.id] = connection
         waitingForRequest(connection)
         stream.onRead = { [unowned self, unowned connection] bytes in read(bytes, on: connection) }
         stream.onClose = { [unowned self, unowned connection] in closed(connection) }
         if case .http(let parser) = connection.phase {
             parser.bodyAllowance = { [unowned self, unowned connection, unowned parser] head in
-                let allowance = delegate?.bodyAllowance(for: head, from: clientAddress(of: head, peer: connection.peerAddress))
+                let allowance = delegate?.bodyAllowance(for: head, from: clientAddress(of: head, on: connection))
                     ?? .success(BodyAllowance(maxBytes: configuration.httpLimits.maxBodyBytes))
                 return allowance.map { body in
                     connection.bodyEnded = body.whenEnded
@@ -135,7 +137,7 @@ public final class WebSocketServer {
             }
         }
         // A proxy's connections are counted against the client each request names.
-        guard configuration.trustedProxies.contains(connection.peerAddress) || count(connection, as: connection.peerAddress) else {
+        guard connection.fromProxy || count(connection, as: connection.peerAddress) else {
             reject(connection, with: Self.tooManyConnections)
             return
         }
@@ -216,8 +218,8 @@ public final class WebSocketServer {
             guard case .complete(var request, let consumed) = progress else { return }
             connection.endBody(arrived: true)
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
-            connection.clientAddress = clientAddress(of: request, peer: connection.peerAddress)
-            request.arrivedOverTLS = configuration.trustedProxies.contains(connection.peerAddress)
+            connection.clientAddress = clientAddress(of: request, on: connection)
+            request.arrivedOverTLS = connection.fromProxy
                 && request.headerList("X-Forwarded-Proto")?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces)
                     .equalsIgnoringASCIICase("https") == true
             if connection.countedNetwork == nil, !count(connection, as: connection.clientAddress) {
@@ -416,17 +418,21 @@ public final class WebSocketServer {
     /// the proxy itself added), all of the header's lines taken as one list: a proxy that appends
     /// a line of its own after the client's leaves the client's words first, never last. Anyone
     /// else is their own peer address.
-    private func clientAddress(of request: HTTPMessage, peer: [UInt8]) -> [UInt8] {
-        guard configuration.trustedProxies.contains(peer) else { return peer }
+    private func clientAddress(of request: HTTPMessage, on connection: WebSocketConnection) -> [UInt8] {
+        guard connection.fromProxy else { return connection.peerAddress }
         guard let forwarded = request.headerList("X-Forwarded-For")?.split(separator: ",").last else { return [] }
         return IPAddress.bytes(String(forwarded)) ?? []
     }
 
-    private static func peerAddress(of stream: TCPStream) -> [UInt8] {
+    /// The peer's IP address; none for a Unix-domain socket (the proxy's, which names the client).
+    private static func peerAddress(of stream: SocketStream) -> [UInt8] {
+        guard !stream.isUnixDomain else { return [] }
         var storage = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let status = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(stream.handle, $0, &length) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                stream.handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { uv_tcp_getpeername($0, address, &length) }
+            }
         }
         guard status == 0 else { return [] }
         let isIPv6 = Int32(storage.ss_family) == AF_INET6

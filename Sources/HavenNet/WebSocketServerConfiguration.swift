@@ -4,6 +4,11 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// Port to listen on; 0 picks a free one.
     public var port = 8080
+    /// A Unix-domain socket to listen on instead of `host:port`, for a reverse proxy on the same
+    /// machine: no other local user can take its place while the server restarts, as one could
+    /// a loopback port. Made 0660, so only the service's user and group may connect; whoever
+    /// connects is the proxy (as if listed in `trustedProxies`).
+    public var unixSocketPath: String?
     /// The path that accepts WebSocket upgrades.
     public var webSocketPath = "/v1/ws"
     /// Origins allowed to open a WebSocket (`"*"` for any); requests without `Origin` are allowed.

@@ -99,11 +99,7 @@ struct DoctorChecks {
         } else {
             findings.append(.ok(origins.isEmpty ? "only Haven's own origin may open it" : "allowed origins: \(origins.joined(separator: ", "))"))
         }
-        let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.network.host)
-        if loopback && configuration.network.trustedProxies.isEmpty {
-            findings.append(.warning("Haven listens on loopback but trusts no proxy: every visitor would share one set of limits",
-                                     fix: "set trusted_proxies = [\"127.0.0.1\"] in \(configPath) for the proxy in front"))
-        }
+        findings.append(contentsOf: listening())
         findings.append(configuration.widget.crisisContacts.isEmpty
             ? .warning("no crisis contacts: the crisis button shows general emergency numbers only", fix: "set [widget] crisis_contacts in \(configPath)")
             : .ok("\(configuration.widget.crisisContacts.count) crisis contact(s) set"))
@@ -150,20 +146,42 @@ struct DoctorChecks {
     }
 
     /// The server answering on its own address, and, through `url`, over TLS with HSTS.
+    /// Where the proxy reaches Haven: a Unix-domain socket only it may open, or a port on this
+    /// machine, which any local user could take while Haven restarts.
+    private func listening() -> [DoctorFinding] {
+        if let socket = configuration.network.unixSocketPath {
+            guard let mode = mode(socket) else {
+                return [.ok("Haven listens on the Unix-domain socket \(socket), for the proxy in front")]
+            }
+            return mode & 0o007 == 0
+                ? [.ok("Haven listens on \(socket) (\(octal(mode))), which only the proxy in its group may open")]
+                : [.problem("\(socket) is \(octal(mode)): any user of this machine could connect as the proxy", fix: "restart haven (it makes the socket 0660)")]
+        }
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.network.host)
+        guard loopback else { return [] }
+        if configuration.network.trustedProxies.isEmpty {
+            return [.warning("Haven listens on loopback but trusts no proxy: every visitor would share one set of limits",
+                             fix: "listen = \"/run/haven/haven.sock\" in \(configPath), the proxy pointed at it (docs/operations.md, TLS in front)")]
+        }
+        return [.warning("the proxy reaches Haven on \(configuration.network.host):\(configuration.network.port): any user of this machine could take that port while Haven restarts and answer in its place",
+                         fix: "listen = \"/run/haven/haven.sock\" in \(configPath), the proxy pointed at it (docs/operations.md, TLS in front)")]
+    }
+
     func reachability(url: URL?, caFile: String?) -> [DoctorFinding] {
         let host = configuration.network.host == "0.0.0.0" ? "127.0.0.1" : configuration.network.host
+        let own: SocketEndpoint = configuration.network.unixSocketPath.map(SocketEndpoint.unix) ?? .tcp(host: host, port: configuration.network.port)
         var findings: [DoctorFinding] = []
-        switch Result(catching: { try HTTPProbe.get(host: host, port: configuration.network.port, path: "/healthz", hostHeader: host, tls: nil) }) {
-        case .success(let answer) where answer.status == 200: findings.append(.ok("the server answers on \(host):\(configuration.network.port)"))
+        switch Result(catching: { try HTTPProbe.get(own, path: "/healthz", hostHeader: configuration.serverName, tls: nil) }) {
+        case .success(let answer) where answer.status == 200: findings.append(.ok("the server answers on \(own)"))
         case .success(let answer): findings.append(.problem("the server answered /healthz with \(answer.status)", fix: "journalctl -u haven"))
-        case .failure(let error): findings.append(.warning("no server answers on \(host):\(configuration.network.port) (\(error))", fix: "systemctl start haven; journalctl -u haven"))
+        case .failure(let error): findings.append(.warning("no server answers on \(own) (\(error))", fix: "systemctl start haven; journalctl -u haven"))
         }
         guard let url, let name = url.host else { return findings }
         let port = url.port ?? 443
         do {
             let answer = try probeFirstAddress(of: name, port: port, caFile: caFile)
             guard answer.status == 200 else {
-                return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(host):\(configuration.network.port)")]
+                return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(own)")]
             }
             findings.append(.ok("https://\(name):\(port) reaches Haven over TLS, its certificate valid"))
             findings.append(answer.headers["strict-transport-security"] != nil
@@ -179,11 +197,10 @@ struct DoctorChecks {
     /// listen on IPv4 only while the name resolves to IPv6 first); the last failure if none does.
     private func probeFirstAddress(of name: String, port: Int, caFile: String?) throws -> HTTPProbe.Answer {
         let hosts = try ServerAddress("wss://\(name):\(port)").resolvedHosts()
+        let tls = TLSClientSettings(serverName: name, caFile: caFile)
         for host in hosts.dropLast() {
-            if let answer = try? HTTPProbe.get(host: host, port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile)) {
-                return answer
-            }
+            if let answer = try? HTTPProbe.get(.tcp(host: host, port: port), path: "/healthz", hostHeader: name, tls: tls) { return answer }
         }
-        return try HTTPProbe.get(host: hosts[hosts.count - 1], port: port, path: "/healthz", hostHeader: name, tls: TLSClientSettings(serverName: name, caFile: caFile))
+        return try HTTPProbe.get(.tcp(host: hosts[hosts.count - 1], port: port), path: "/healthz", hostHeader: name, tls: tls)
     }
 }

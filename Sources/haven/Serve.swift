@@ -25,7 +25,7 @@ struct Serve: ParsableCommand {
             """
     )
 
-    @Option(help: "Address and port to listen on, HOST:PORT (port 0 picks a free one).")
+    @Option(help: "Address and port to listen on, HOST:PORT (port 0 picks a free one), or a Unix-domain socket's path for a proxy on this machine.")
     var listen: String?
 
     @Option(help: "Folder for the database (default ./data).")
@@ -118,10 +118,17 @@ struct Serve: ParsableCommand {
         }
         try server.runUntilSignalled {
             let host = configuration.network.host.contains(":") ? "[\(configuration.network.host)]" : configuration.network.host
-            ServerLog.info("listening on http://\(host):\(server.port) (WebSocket ws://\(host):\(server.port)\(configuration.network.webSocketPath))")
+            let page: String
+            if let socket = configuration.network.unixSocketPath {
+                ServerLog.info("listening on the Unix-domain socket \(socket), for the reverse proxy in front")
+                page = "https://\(configuration.serverName)/"
+            } else {
+                ServerLog.info("listening on http://\(host):\(server.port) (WebSocket ws://\(host):\(server.port)\(configuration.network.webSocketPath))")
+                page = "http://\(host):\(server.port)/"
+            }
             if let organisation = configuration.organisationPublicKey {
                 let fragment = OrganisationAnchor.fragment(organisation: organisation, serverName: configuration.serverName)
-                ServerLog.info("open http://\(host):\(server.port)/#\(fragment) (the fragment pins the organisation key "
+                ServerLog.info("open \(page)#\(fragment) (the fragment pins the organisation key "
                     + "\(OrganisationAnchor.fingerprint(of: organisation)); `haven widget snippet` prints the embedding code)")
             }
             ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")

@@ -428,10 +428,17 @@ struct ConfigError: Error, CustomStringConvertible {
 }
 
 extension ServerConfiguration {
-    /// Sets host and port from "HOST:PORT" (IPv6 as "[::1]:8080").
+    /// Sets host and port from "HOST:PORT" (IPv6 as "[::1]:8080"), or the Unix-domain socket
+    /// from an absolute path ("/run/haven/haven.sock", for a reverse proxy on this machine).
     mutating func setListen(_ text: String) throws {
+        if text.hasPrefix("/") {
+            guard text.utf8.count < 108 else { throw ConfigError("--listen: a socket path must be shorter than 108 bytes (got \(text.utf8.count))") }
+            network.unixSocketPath = text
+            return
+        }
+        network.unixSocketPath = nil
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ConfigError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"\(text)\")")
+            throw ConfigError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, or a socket's path, e.g. /run/haven/haven.sock (got \"\(text)\")")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -1,13 +1,31 @@
 import CUV
 import Foundation
 
-/// One TCP connection on an event loop, accepted by a ``TCPListener`` or made by ``connect``.
+/// Where a ``SocketStream`` connects, or a ``SocketListener`` listens: a numeric IP address and
+/// port, or the path of a Unix-domain socket (a reverse proxy on the same machine).
+public enum SocketEndpoint: Sendable, Equatable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): return path
+        }
+    }
+}
+
+/// One connection on an event loop, over TCP or a Unix-domain socket, accepted by a
+/// ``SocketListener`` or made by ``connect(loop:to:completion:)``.
 ///
 /// Output is queued and written once per loop iteration as a single `uv_write` of all queued
 /// buffers; ``queuedBytes`` counts what is queued or in flight, so owners can bound it. Loop
 /// thread only. The stream keeps itself alive until its `uv_close` callback.
-public final class TCPStream {
-    let handle: UnsafeMutablePointer<uv_tcp_t>
+public final class SocketStream {
+    /// libuv's handle: a `uv_tcp_t` or a `uv_pipe_t`, both of which begin as a `uv_stream_t`.
+    let handle: UnsafeMutablePointer<uv_stream_t>
+    /// True for a Unix-domain socket.
+    public let isUnixDomain: Bool
     /// The loop the stream belongs to.
     public let loop: EventLoop
     /// Called with each chunk read; the buffer is valid only during the call.
@@ -22,55 +40,72 @@ public final class TCPStream {
     private var isDirty = false
     private var closeAfterFlush = false
 
-    init(loop: EventLoop) throws {
+    /// Room for either kind of handle.
+    private static let handleBytes = max(MemoryLayout<uv_tcp_t>.size, MemoryLayout<uv_pipe_t>.size)
+    private static let handleAlignment = max(MemoryLayout<uv_tcp_t>.alignment, MemoryLayout<uv_pipe_t>.alignment)
+
+    init(loop: EventLoop, unixDomain: Bool) throws(UVError) {
         self.loop = loop
-        handle = .allocate(capacity: 1)
+        isUnixDomain = unixDomain
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: Self.handleBytes, alignment: Self.handleAlignment)
         do {
-            try uv("uv_tcp_init") { uv_tcp_init(loop.loop, handle) }
+            if unixDomain {
+                try uv("uv_pipe_init") { uv_pipe_init(loop.loop, memory.bindMemory(to: uv_pipe_t.self, capacity: 1), 0) }
+            } else {
+                let tcp = memory.bindMemory(to: uv_tcp_t.self, capacity: 1)
+                try uv("uv_tcp_init") { uv_tcp_init(loop.loop, tcp) }
+                uv_tcp_nodelay(tcp, 1)
+            }
         } catch {
-            handle.deallocate()
+            memory.deallocate()
             throw error
         }
+        handle = memory.assumingMemoryBound(to: uv_stream_t.self)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        uv_tcp_nodelay(handle, 1)
     }
 
-    /// Connects to `host:port` (an IP address), calling `completion` on the loop thread.
+    /// Connects to `endpoint`, calling `completion` on the loop thread.
     public static func connect(
-        loop: EventLoop, host: String, port: Int, completion: @escaping (Result<TCPStream, UVError>) -> Void
+        loop: EventLoop, to endpoint: SocketEndpoint, completion: @escaping (Result<SocketStream, UVError>) -> Void
     ) {
         loop.preconditionInLoop()
-        let stream: TCPStream
-        var address = sockaddr_storage()
-        do {
-            try SocketAddress.parse(host: host, port: port, into: &address)
-            stream = try TCPStream(loop: loop)
-        } catch {
-            completion(.failure(error as? UVError ?? UVError(code: -22, function: "uv_tcp_connect")))
-            return
-        }
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        request.pointee.data = Unmanaged.passRetained(ConnectRequest(stream: stream, completion: completion)).toOpaque()
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
-                uv_tcp_connect(request, stream.handle, addr) { request, status in
-                    guard let request else { return }
-                    let box = Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
-                    request.deallocate()
-                    if status < 0 {
-                        box.stream.close()
-                        box.completion(.failure(UVError(code: status, function: "uv_tcp_connect")))
-                    } else {
-                        box.completion(.success(box.stream))
-                    }
-                }
+        let connected: uv_connect_cb = { request, status in
+            guard let request else { return }
+            let box = Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
+            request.deallocate()
+            if status < 0 {
+                box.stream.close()
+                box.completion(.failure(UVError(code: status, function: "connect")))
+            } else {
+                box.completion(.success(box.stream))
             }
         }
-        if status < 0 {
-            Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).release()
+        do throws(UVError) {
+            switch endpoint {
+            case .tcp(let host, let port):
+                var address = sockaddr_storage()
+                try SocketAddress.parse(host: host, port: port, into: &address)
+                let stream = try SocketStream(loop: loop, unixDomain: false)
+                request.pointee.data = Unmanaged.passRetained(ConnectRequest(stream: stream, completion: completion)).toOpaque()
+                let status = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                        stream.handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { uv_tcp_connect(request, $0, addr, connected) }
+                    }
+                }
+                if status < 0 {
+                    Unmanaged<ConnectRequest>.fromOpaque(request.pointee.data).release()
+                    stream.close()
+                    throw UVError(code: status, function: "uv_tcp_connect")
+                }
+            case .unix(let path):
+                let stream = try SocketStream(loop: loop, unixDomain: true)
+                request.pointee.data = Unmanaged.passRetained(ConnectRequest(stream: stream, completion: completion)).toOpaque()
+                stream.handle.withMemoryRebound(to: uv_pipe_t.self, capacity: 1) { uv_pipe_connect(request, $0, path, connected) }
+            }
+        } catch {
             request.deallocate()
-            stream.close()
-            completion(.failure(UVError(code: status, function: "uv_tcp_connect")))
+            completion(.failure(error))
         }
     }
 
@@ -88,27 +123,25 @@ public final class TCPStream {
 
     /// Starts delivering reads to ``onRead``.
     public func startReading() {
-        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
-            uv_read_start(stream, { handle, _, buffer in
-                let stream = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
-                buffer!.pointee.base = stream.loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-                buffer!.pointee.len = stream.loop.readBuffer.count
-            }, { handle, count, _ in
-                let stream = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
-                if count < 0 {
-                    stream.close()
-                } else if count > 0 {
-                    stream.onRead(UnsafeRawBufferPointer(start: stream.loop.readBuffer.baseAddress, count: count))
-                }
-            })
-        }
+        let status = uv_read_start(handle, { handle, _, buffer in
+            let stream = Unmanaged<SocketStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+            buffer!.pointee.base = stream.loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+            buffer!.pointee.len = stream.loop.readBuffer.count
+        }, { handle, count, _ in
+            let stream = Unmanaged<SocketStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+            if count < 0 {
+                stream.close()
+            } else if count > 0 {
+                stream.onRead(UnsafeRawBufferPointer(start: stream.loop.readBuffer.baseAddress, count: count))
+            }
+        })
         if status < 0 { close() }
     }
 
     /// Stops reading (a peer that should not be heard any more, e.g. while closing).
     public func stopReading() {
         guard !isClosed else { return }
-        _ = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { uv_read_stop($0) }
+        _ = uv_read_stop(handle)
     }
 
     /// Queues `bytes` for writing at the end of this loop iteration.
@@ -135,9 +168,7 @@ public final class TCPStream {
         shutdownPending = false
         guard !isClosed else { return }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
-            uv_shutdown(request, stream) { request, _ in request?.deallocate() }
-        }
+        let status = uv_shutdown(request, handle) { request, _ in request?.deallocate() }
         if status < 0 { request.deallocate() }
     }
 
@@ -181,14 +212,12 @@ public final class TCPStream {
         request.pointee.data = Unmanaged.passRetained(WriteRequest(stream: self, chunks: chunks, buffers: buffers, bytes: total))
             .toOpaque()
         writesInFlight += 1
-        let status = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { stream in
-            uv_write(request, stream, buffers, UInt32(chunks.count)) { request, status in
-                guard let request else { return }
-                let box = Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
-                request.deallocate()
-                box.buffers.deallocate()
-                box.stream.writeCompleted(bytes: box.bytes, status: status)
-            }
+        let status = uv_write(request, handle, buffers, UInt32(chunks.count)) { request, status in
+            guard let request else { return }
+            let box = Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
+            request.deallocate()
+            box.buffers.deallocate()
+            box.stream.writeCompleted(bytes: box.bytes, status: status)
         }
         if status < 0 {
             Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).release()
@@ -224,11 +253,11 @@ public final class TCPStream {
             guard uv_is_closing(handle) == 0 else { return }
             uv_close(handle) { handle in
                 guard let handle else { return }
-                let stream = Unmanaged<TCPStream>.fromOpaque(handle.pointee.data).takeRetainedValue()
+                let stream = Unmanaged<SocketStream>.fromOpaque(handle.pointee.data).takeRetainedValue()
                 stream.onClose()
                 stream.onClose = {}
                 stream.onRead = { _ in }
-                handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { $0.deallocate() }
+                UnsafeMutableRawPointer(handle).deallocate()
             }
         }
     }
@@ -236,12 +265,12 @@ public final class TCPStream {
 
 /// Keeps a write's buffers alive until libuv is done with them.
 private final class WriteRequest {
-    let stream: TCPStream
+    let stream: SocketStream
     let chunks: [OutboundBytes]
     let buffers: UnsafeMutablePointer<uv_buf_t>
     let bytes: Int
 
-    init(stream: TCPStream, chunks: [OutboundBytes], buffers: UnsafeMutablePointer<uv_buf_t>, bytes: Int) {
+    init(stream: SocketStream, chunks: [OutboundBytes], buffers: UnsafeMutablePointer<uv_buf_t>, bytes: Int) {
         self.stream = stream
         self.chunks = chunks
         self.buffers = buffers
@@ -251,10 +280,10 @@ private final class WriteRequest {
 
 /// Keeps a connecting stream and its completion alive until the connect callback.
 private final class ConnectRequest {
-    let stream: TCPStream
-    let completion: (Result<TCPStream, UVError>) -> Void
+    let stream: SocketStream
+    let completion: (Result<SocketStream, UVError>) -> Void
 
-    init(stream: TCPStream, completion: @escaping (Result<TCPStream, UVError>) -> Void) {
+    init(stream: SocketStream, completion: @escaping (Result<SocketStream, UVError>) -> Void) {
         self.stream = stream
         self.completion = completion
     }

@@ -1,0 +1,151 @@
+import CUV
+import Foundation
+
+/// A listening socket, TCP or Unix-domain; hands each accepted connection to ``onAccept``. Loop
+/// thread only.
+public final class SocketListener {
+    private let handle: UnsafeMutablePointer<uv_stream_t>
+    private let loop: EventLoop
+    private let unixPath: String?
+    /// The socket file this listener made, removed when it closes (never another's).
+    private var madeSocketFile: String?
+    private var onAccept: (SocketStream) -> Void = { _ in }
+    private var isClosed = false
+    /// The TCP port actually bound (useful after binding port 0); 0 for a Unix-domain socket.
+    public private(set) var port = 0
+
+    /// Binds and listens on `endpoint` (TCP port 0 picks a free port). A Unix-domain socket is
+    /// made with `mode` (its owner and group, by default: only a proxy in the service's group may
+    /// connect); one left behind by a server that is gone is replaced, one a live server still
+    /// answers on is not, and neither is a file that is not a socket.
+    ///
+    /// - Throws: ``UVError``, e.g. `EADDRINUSE`.
+    public init(
+        loop: EventLoop, endpoint: SocketEndpoint, mode: UInt32 = 0o660, backlog: Int32 = 4096,
+        onAccept: @escaping (SocketStream) -> Void
+    ) throws(UVError) {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.onAccept = onAccept
+        let memory = UnsafeMutableRawPointer.allocate(
+            byteCount: max(MemoryLayout<uv_tcp_t>.size, MemoryLayout<uv_pipe_t>.size),
+            alignment: max(MemoryLayout<uv_tcp_t>.alignment, MemoryLayout<uv_pipe_t>.alignment))
+        handle = memory.assumingMemoryBound(to: uv_stream_t.self)
+        switch endpoint {
+        case .tcp:
+            unixPath = nil
+            do {
+                try uv("uv_tcp_init") { uv_tcp_init(loop.loop, memory.bindMemory(to: uv_tcp_t.self, capacity: 1)) }
+            } catch {
+                memory.deallocate()
+                throw error
+            }
+        case .unix(let path):
+            unixPath = path
+            do {
+                try uv("uv_pipe_init") { uv_pipe_init(loop.loop, memory.bindMemory(to: uv_pipe_t.self, capacity: 1), 0) }
+            } catch {
+                memory.deallocate()
+                throw error
+            }
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        do {
+            switch endpoint {
+            case .tcp(let host, let port):
+                var address = sockaddr_storage()
+                try SocketAddress.parse(host: host, port: port, into: &address)
+                _ = try withUnsafePointer(to: &address) { pointer throws(UVError) in
+                    try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr throws(UVError) in
+                        try handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { tcp throws(UVError) in
+                            try uv("uv_tcp_bind") { uv_tcp_bind(tcp, addr, 0) }
+                        }
+                    }
+                }
+            case .unix(let path):
+                try Self.removeAbandonedSocket(at: path)
+                _ = try handle.withMemoryRebound(to: uv_pipe_t.self, capacity: 1) { pipe throws(UVError) in
+                    try uv("uv_pipe_bind") { uv_pipe_bind(pipe, path) }
+                }
+                madeSocketFile = path
+                // Made under the process's umask (0077 under systemd), then opened to the group.
+                _ = try uv("chmod") { chmod(path, mode_t(mode)) == 0 ? 0 : -errno }
+            }
+            try uv("uv_listen") {
+                uv_listen(handle, backlog) { server, status in
+                    guard let server, status >= 0 else { return }
+                    let listener = Unmanaged<SocketListener>.fromOpaque(server.pointee.data).takeUnretainedValue()
+                    listener.acceptOne(server)
+                }
+            }
+            if case .tcp = endpoint { self.port = boundPort() }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Removes a socket at `path` that nobody answers on (its server is gone); a live one, or a
+    /// file of another kind, is left for `uv_pipe_bind` to refuse with `EADDRINUSE`.
+    private static func removeAbandonedSocket(at path: String) throws(UVError) {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { return }
+        defer { Glibc.close(probe) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let fits = withUnsafeMutableBytes(of: &address.sun_path) { buffer -> Bool in
+            let bytes = Array(path.utf8)
+            guard bytes.count < buffer.count else { return false }
+            buffer.copyBytes(from: bytes)
+            return true
+        }
+        guard fits else { throw UVError(code: -ENAMETOOLONG, function: "uv_pipe_bind") }
+        let answered = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard answered != 0, errno == ECONNREFUSED else { return }
+        unlink(path)
+    }
+
+    private func acceptOne(_ server: UnsafeMutablePointer<uv_stream_t>) {
+        guard let stream = try? SocketStream(loop: loop, unixDomain: unixPath != nil) else { return }
+        guard uv_accept(server, stream.handle) == 0 else {
+            stream.close()
+            return
+        }
+        onAccept(stream)
+    }
+
+    private func boundPort() -> Int {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { _ = uv_tcp_getsockname($0, address, &length) }
+            }
+        }
+        return withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+    }
+
+    /// Stops listening (and removes the Unix-domain socket's file); existing connections are
+    /// unaffected.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        onAccept = { _ in }
+        if let madeSocketFile { unlink(madeSocketFile) }
+        handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { handle in
+            // The loop's shutdown may already have closed it (see EventLoop.shutdown).
+            guard uv_is_closing(handle) == 0 else { return }
+            uv_close(handle) { handle in
+                guard let handle else { return }
+                if let data = handle.pointee.data { Unmanaged<SocketListener>.fromOpaque(data).release() }
+                UnsafeMutableRawPointer(handle).deallocate()
+            }
+        }
+    }
+}
