@@ -46,14 +46,14 @@ import Testing
         var backup = Array("a long backup passphrase".utf8)
         _ = try keys.createBackupKey(passphrase: SecretBytes(consuming: &backup), limits: .minimum)
         try FileManager.default.removeItem(atPath: keys.backupKeyPath)   // kept away from the server
-        let server = try ServerProcess(data: folder + "/data", arguments: ["--keys", keys.path])
+        let socket = folder + "/haven.sock"
+        let server = try ServerProcess(data: folder + "/data", listen: socket, arguments: ["--keys", keys.path])
         defer { server.terminate() }
         try write("""
-            listen = "127.0.0.1:\(server.port)"
+            listen = "\(socket)"
             data = "\(folder)/data"
             server_name = "support.riverside-care.org"
             allowed_origins = ["https://support.riverside-care.org"]
-            trusted_proxies = ["127.0.0.1"]
 
             [widget]
             crisis_contacts = [{ name = "Samaritans", contact = "116 123" }]
@@ -61,9 +61,14 @@ import Testing
 
         let doctor = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml", "--keys", keys.path])
         #expect(doctor.status == 0, "\(doctor.output)")
-        #expect(doctor.output.contains("ok       the server answers on 127.0.0.1:\(server.port)"))
+        #expect(doctor.output.contains("ok       Haven listens on \(socket) (0660), which only the proxy in its group may open"))
+        #expect(doctor.output.contains("ok       the server answers on \(socket)"))
         #expect(doctor.output.contains("ok       1 crisis contact(s) set"))
         #expect(doctor.output.contains("0 to fix, 1 to look at"), "only the TURN relay is missing: \(doctor.output)")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: socket)
+        let opened = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml", "--keys", keys.path]).output
+        #expect(opened.contains("PROBLEM  \(socket) is 0666: any user of this machine could connect as the proxy"), "\(opened)")
     }
 
     @Test func theDiskTheOpenFilesLimitRetentionTheSchemaAndTLSAreEachChecked() throws {
@@ -87,6 +92,10 @@ import Testing
         #expect(report.contains("PROBLEM  ") && report.contains("free for the data folder, under the"), "\(report)")
         #expect(report.contains("PROBLEM  https://127.0.0.1:\(server.port) cannot be reached over TLS"), "\(report)")
         #expect(report.contains("ok       the database's schema is this Haven's"), "\(report)")
+        #expect(report.contains("WARNING  Haven listens on loopback but trusts no proxy"), "\(report)")
+        try write("listen = \"127.0.0.1:\(server.port)\"\ndata = \"\(data)\"\ntrusted_proxies = [\"127.0.0.1\"]\n", to: folder + "/proxied.toml")
+        let proxied = try ServerProcess.run(["doctor", "--config", folder + "/proxied.toml"]).output
+        #expect(proxied.contains("WARNING  the proxy reaches Haven on 127.0.0.1:\(server.port): any user of this machine could take that port"), "\(proxied)")
 
         // A shell that may open few files, where prlimit can say so.
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") {

@@ -43,11 +43,11 @@ public final class ServerProcess: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorText.withLock { $0 }, as: UTF8.self))
     }
 
-    /// Starts `haven serve --listen 127.0.0.1:0 --data <data> [extra...]` and waits for its
-    /// "listening on" line.
-    public init(data: String, arguments extra: [String] = []) throws {
+    /// Starts `haven serve --listen <listen> --data <data> [extra...]` and waits for its
+    /// "listening on" line (``port`` is 0 when it listens on a Unix-domain socket).
+    public init(data: String, listen: String = "127.0.0.1:0", arguments extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", data] + extra
+        process.arguments = ["serve", "--listen", listen, "--data", data] + extra
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -61,6 +61,8 @@ public final class ServerProcess: @unchecked Sendable {
             let text = String(decoding: output, as: UTF8.self)
             if let range = text.range(of: "listening on http://127.0.0.1:") {
                 found = Int(text[range.upperBound...].prefix { $0.isNumber })
+            } else if text.contains("listening on the Unix-domain socket") {
+                found = 0
             }
         }
         guard let found else {

@@ -2,12 +2,12 @@
 # Installs the Debian package on a fresh Debian 12 (a minimal debootstrap root, so apt must pull
 # every runtime library by dependency), checks what it installed and that it started nothing,
 # verifies the systemd units and rates their hardening, runs the service's own ExecStart command
-# line as the service's user, puts Debian's Caddy in front of it with the packaged Caddyfile and a
-# local certificate, has two members talk through wss://, then stops the service with SIGTERM.
+# line as the service's user on its socket, puts Debian's Caddy (as its own user) in front of it
+# with the packaged Caddyfile and a local certificate, has two members talk through wss://, then
+# stops the service with SIGTERM.
 #   bash Tests/Package/test_package.sh dist/haven_*.deb
 set -euo pipefail
 deb="$(realpath "${1:?the .deb to test}")"
-port=18431
 tls_port=18443
 proxy=""
 root="$(mktemp -d /tmp/haven-debian12.XXXXXX)"
@@ -36,6 +36,9 @@ mount -t proc proc "$root/proc"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' > "$root/etc/hosts"
 cp "$deb" "$root/tmp/haven.deb"
 
+echo "package test: Caddy first, so the package finds its user (later: \`adduser caddy haven\`)"
+chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 || fail "installing caddy"
+
 echo "package test: apt install ./haven.deb (only its dependencies, as a fresh system would)"
 chroot "$root" apt-get install -y --no-install-recommends /tmp/haven.deb >>"$log" 2>&1 || fail "apt install"
 [[ "$(chroot "$root" haven --version)" == "haven "* ]] || fail "haven --version"
@@ -48,6 +51,7 @@ check_mode /etc/haven/haven.toml "640 root:haven"
 check_mode /var/backups/haven "700 haven:haven"
 [ -f "$root/usr/share/haven/web/index.html" ] && [ -f "$root/usr/share/haven/web/sodium.wasm" ] || fail "the widget is not in /usr/share/haven/web"
 [ -z "$(ls "$root/etc/systemd/system/multi-user.target.wants" 2>/dev/null | grep haven)" ] || fail "the package enabled its service"
+[[ " $(chroot "$root" id -nG caddy) " == *" haven "* ]] || fail "the package did not let Caddy's user open Haven's socket"
 
 echo "package test: the systemd units verify, and their hardening is rated"
 chroot "$root" apt-get install -y --no-install-recommends systemd >>"$log" 2>&1 || fail "installing systemd"
@@ -57,34 +61,39 @@ for unit in haven.service haven-backup.service; do
     echo "package test: $(systemd-analyze security --offline=true --root="$root" "$unit" | tail -1)"
 done
 
-echo "package test: the service's ExecStart, as its user, on a fresh data folder"
-sed -i "s/^listen = .*/listen = \"127.0.0.1:$port\"/" "$root/etc/haven/haven.toml"
+echo "package test: the service's ExecStart, as its user, on a fresh data folder, listening on its socket"
+# What systemd's RuntimeDirectory= makes before the service starts.
+install -d -o "$(stat -c %u "$root/var/lib/haven")" -g "$(stat -c %g "$root/var/lib/haven")" -m 0750 "$root/run/haven"
+socket="$root/run/haven/haven.sock"
 exec_start="$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/haven.service")"
 # shellcheck disable=SC2086  # the unit's command line, split as systemd splits it
 chroot --userspec=haven:haven "$root" $exec_start 2>"$root/tmp/haven.log" &
 server=$!
 for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
+    curl -fs --unix-socket "$socket" "http://localhost/healthz" >/dev/null && break
     kill -0 "$server" 2>/dev/null || fail "the server exited"
     sleep 0.1
 done
 # (Answers are read whole before they are searched: grep -q would stop reading early.)
-[[ "$(curl -fs "http://127.0.0.1:$port/healthz")" == *'"ok"'* ]] || fail "/healthz did not answer"
-[[ "$(curl -fs "http://127.0.0.1:$port/")" == *"<html"* ]] || fail "the widget is not served from /usr/share/haven/web"
+[[ "$(curl -fs --unix-socket "$socket" "http://localhost/healthz")" == *'"ok"'* ]] || fail "/healthz did not answer"
+[[ "$(curl -fs --unix-socket "$socket" "http://localhost/")" == *"<html"* ]] || fail "the widget is not served from /usr/share/haven/web"
 check_mode /var/lib/haven/haven.sqlite "600 haven:haven"
+check_mode /run/haven/haven.sock "660 haven:haven"
+! setpriv --reuid=65534 --regid=65534 --clear-groups curl -fs --unix-socket "$socket" "http://localhost/healthz" >/dev/null 2>&1 \
+    || fail "a user outside the haven group could open Haven's socket"
 
 echo "package test: operator commands, typed as a bare 'haven' anywhere, work on the service's data"
 [[ "$(chroot --userspec=haven:haven "$root" sh -c 'cd / && haven retention show')" == *"room_messages"* ]] \
     || fail "haven retention show did not find /var/lib/haven by default"
 
-echo "package test: TLS in front: Debian's Caddy with the packaged Caddyfile and a local certificate"
-chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 || fail "installing caddy"
+echo "package test: TLS in front: Debian's Caddy, as its own user, with the packaged Caddyfile and a local certificate"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
     -keyout "$root/tmp/tls.key" -out "$root/tmp/tls.crt" >>"$log" 2>&1 || fail "making a certificate"
+chmod 0644 "$root/tmp/tls.key"
 sed -e "s|^\tadmin off|\tadmin off\n\tauto_https disable_redirects|" \
-    -e "s|^support.example.org {|localhost:$tls_port {\n\ttls /tmp/tls.crt /tmp/tls.key|" -e "s|127.0.0.1:8080|127.0.0.1:$port|" \
+    -e "s|^support.example.org {|localhost:$tls_port {\n\ttls /tmp/tls.crt /tmp/tls.key|" \
     "$root/usr/share/doc/haven/examples/Caddyfile" > "$root/tmp/Caddyfile"
-chroot "$root" caddy run --config /tmp/Caddyfile --adapter caddyfile >>"$log" 2>&1 &
+chroot --userspec=caddy:caddy "$root" env HOME=/var/lib/caddy caddy run --config /tmp/Caddyfile --adapter caddyfile >>"$log" 2>&1 &
 proxy=$!
 for _ in $(seq 1 300); do
     curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/healthz" >/dev/null && break
@@ -114,7 +123,7 @@ grep -q "Calm Heron (member): hello through TLS" "$root/tmp/reader.out" || fail 
 echo "package test: haven doctor, as the service's user, through the proxy"
 doctor="$(chroot --userspec=haven:haven "$root" haven doctor --url "https://localhost:$tls_port" --ca-file /tmp/tls.crt || true)"
 [[ "$doctor" != *"no data folder"* ]] || { echo "$doctor" >&2; fail "haven doctor did not find the data folder from the packaged configuration"; }
-[[ "$doctor" == *"reaches Haven over TLS"* && "$doctor" == *"(HSTS)"* && "$doctor" == *"the server answers on 127.0.0.1:$port"* ]] \
+[[ "$doctor" == *"reaches Haven over TLS"* && "$doctor" == *"(HSTS)"* && "$doctor" == *"the server answers on /run/haven/haven.sock"* ]] \
     || { echo "$doctor" >&2; fail "haven doctor did not find the service and its proxy healthy"; }
 kill "$reader" "$proxy" 2>/dev/null || true
 wait "$reader" "$proxy" 2>/dev/null || true
@@ -124,8 +133,8 @@ status=0
 wait "$server" || status=$?
 server=""
 [ "$status" -eq 0 ] || fail "SIGTERM ended the server with status $status"
-# The log names the address it listens on, and no other.
-if grep -v "listening on" "$root/tmp/haven.log" | grep -Eq '([0-9]{1,3}\.){3}[0-9]{1,3}'; then fail "the log holds an IP address"; fi
+[ ! -e "$socket" ] || fail "the stopped server left its socket behind"
+if grep -Eq '([0-9]{1,3}\.){3}[0-9]{1,3}' "$root/tmp/haven.log"; then fail "the log holds an IP address"; fi
 echo "package test: what the service logged (the journal gets the same):"
 sed "s/^/    /" "$root/tmp/haven.log"
 echo "package test: passed"
