@@ -16,6 +16,14 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
     case databaseExists(path: String)
     /// The store failed while copying, checking or purging.
     case store(String)
+    /// The backup was signed by another server key than the one it must come from.
+    case wrongSigner(path: String, found: String, expected: String)
+    /// The server key a backup must be signed by is not known, or not a key.
+    case signerUnknown(String)
+    /// The operator did not confirm what the restore would put in place.
+    case notConfirmed
+    /// Another backup is being made into the same folder.
+    case busy(path: String)
 
     public var description: String {
         switch self {
@@ -28,6 +36,11 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the backup's database is schema \(schema), newer than this Haven supports (\(supported)); restore it with a newer Haven"
         case .databaseExists(let path): return "\(path) already exists; stop the server and pass --replace to restore over it"
         case .store(let reason): return reason
+        case .wrongSigner(let path, let found, let expected):
+            return "\(path) was signed by server key \(found), not \(expected): it was not made by this server (if it is your old server's, pass --signed-by with that key)"
+        case .signerUnknown(let reason): return reason
+        case .notConfirmed: return "nothing was restored"
+        case .busy(let path): return "another backup is being made into \(path); try again when it is done"
         }
     }
 }

@@ -32,44 +32,49 @@ public struct BackupFolder: Sendable {
     }
 
     /// Takes a consistent snapshot of the database at `databasePath` (the server may keep running),
-    /// purges from it everything expired at `now`, seals it to `publicKey`, and deletes this
-    /// folder's backups older than the database's longest retention period.
+    /// purges from it everything expired at `now`, seals it to `publicKey`, signed by `server`, and
+    /// deletes this folder's backups older than the database's longest retention period. The
+    /// snapshot, in the clear, is made in a folder only this user may enter (``ScratchFolder``),
+    /// never in the backups folder; one backup at a time is made into a folder.
     ///
     /// `asItIs`: the snapshot keeps the schema it has, unpurged and unmigrated, and no backup is
     /// deleted: the backup taken before an upgrade migrates the database, for the Haven that wrote it.
     ///
     /// - Throws: ``BackupError``.
-    public func make(from databasePath: String, sealedTo publicKey: BoxPublicKey, now: Int64, asItIs: Bool = false) throws -> Outcome {
-        try createFolder()
-        Self.removeLeftovers(in: path)
-        let snapshot = path + "/\(Self.leftoverPrefix)snapshot-\(UUID().uuidString).sqlite"
-        defer { Self.removeDatabase(at: snapshot) }
+    public func make(
+        from databasePath: String, sealedTo publicKey: BoxPublicKey, signedBy server: SigningKeyPair, now: Int64, asItIs: Bool = false
+    ) throws -> Outcome {
+        guard FileManager.default.fileExists(atPath: databasePath) else { throw BackupError.file(path: databasePath, reason: "no database here") }
+        let folder = try FolderHandle(path)
+        try folder.lock()
+        for name in folder.names() where name.hasPrefix(Self.leftoverPrefix) { folder.remove(name) }
+        let scratch = try ScratchFolder(near: (databasePath as NSString).deletingLastPathComponent)
+        defer { scratch.remove() }
+        let snapshot = scratch.path + "/snapshot.sqlite"
         let longest: Int64?
         do {
-            guard FileManager.default.fileExists(atPath: databasePath) else { throw BackupError.file(path: databasePath, reason: "no database here") }
             try SQLiteConnection(path: databasePath).copy(to: snapshot)
             longest = asItIs ? nil : try Self.applyRetention(to: snapshot, now: now).longestSeconds
         } catch let error as StoreError {
             throw BackupError.store("\(error)")
         }
-        let made = Backup(path: path + "/" + Self.name(madeAt: now), madeAt: now)
-        guard !FileManager.default.fileExists(atPath: made.path) else {
+        let name = Self.name(madeAt: now)
+        let made = Backup(path: path + "/" + name, madeAt: now)
+        guard !folder.contains(name) else {
             throw BackupError.file(path: made.path, reason: "a backup made this same second is already there; try again in a second")
         }
-        let partial = path + "/\(Self.leftoverPrefix)\(UUID().uuidString).partial"
+        let partial = Self.leftoverPrefix + UUID().uuidString + ".partial"
         do {
-            try SealedBackup.seal(snapshot, to: publicKey, into: partial)
-            try FileManager.default.moveItem(atPath: partial, toPath: made.path)
+            let output = try folder.create(partial)
+            defer { try? output.close() }
+            try SealedBackup.seal(snapshot, to: publicKey, signedBy: server, madeAt: now, into: output, path: path + "/" + partial)
+            try folder.rename(partial, to: name)
         } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error as? BackupError ?? BackupError.file(path: made.path, reason: "\(error)")
+            folder.remove(partial)
+            throw error
         }
         let expired = try longest.map { longest in try backups().filter { $0.madeAt < now - longest } } ?? []
-        for backup in expired {
-            do { try FileManager.default.removeItem(atPath: backup.path) } catch {
-                throw BackupError.file(path: backup.path, reason: "could not be deleted: \(error)")
-            }
-        }
+        for backup in expired { folder.remove((backup.path as NSString).lastPathComponent) }
         return Outcome(made: made, deleted: expired)
     }
 
@@ -84,42 +89,59 @@ public struct BackupFolder: Sendable {
             .sorted { $0.madeAt < $1.madeAt }
     }
 
-    /// Opens the backup at `backupPath` with `keyPair`, checks it, migrates it if it is older,
-    /// purges what expired by `now`, and puts it in `dataFolder` as its database (replacing one
-    /// there only with `replace`; stop the server first).
+    /// Opens the backup at `backupPath` with `keyPair`, checks that `server` signed it and that it
+    /// is whole and Haven's own, migrates it if it is older, purges what expired by `now`, shows
+    /// `confirm` what it would put in place, and, if confirmed, puts it in `dataFolder` as its
+    /// database (replacing one there only with `replace`; stop the server first), owned like
+    /// the folder. The database is checked in a folder only this user may enter and written
+    /// into `dataFolder` through a ``FolderHandle``, so root restoring for the service's user
+    /// follows nothing that user could have put in the way.
     ///
     /// - Throws: ``BackupError``.
-    public static func restore(_ backupPath: String, with keyPair: BoxKeyPair, into dataFolder: String, now: Int64, replace: Bool) throws {
-        let database = dataFolder + "/haven.sqlite"
-        guard replace || !FileManager.default.fileExists(atPath: database) else { throw BackupError.databaseExists(path: database) }
-        do {
-            try FileManager.default.createDirectory(atPath: dataFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw BackupError.file(path: dataFolder, reason: "\(error)")
+    @discardableResult
+    public static func restore(
+        _ backupPath: String, with keyPair: BoxKeyPair, signedBy server: SigningPublicKey, into dataFolder: String, now: Int64, replace: Bool,
+        confirm: (RestoreSummary) -> Bool = { _ in true }
+    ) throws -> RestoreSummary {
+        let folder = try FolderHandle(dataFolder)
+        guard replace || !folder.contains("haven.sqlite") else { throw BackupError.databaseExists(path: dataFolder + "/haven.sqlite") }
+        let scratch = try ScratchFolder(near: dataFolder)
+        defer { scratch.remove() }
+        let opened = scratch.path + "/restore.sqlite"
+        let signed = try SealedBackup.open(backupPath, with: keyPair, into: opened)
+        guard signed.signer == server else {
+            throw BackupError.wrongSigner(path: backupPath, found: Base64URL.encode(signed.signer.bytes), expected: Base64URL.encode(server.bytes))
         }
-        removeLeftovers(in: dataFolder)
-        let opened = dataFolder + "/\(leftoverPrefix)restore-\(UUID().uuidString).sqlite"
-        defer { removeDatabase(at: opened) }
-        try SealedBackup.open(backupPath, with: keyPair, into: opened)
+        let summary: RestoreSummary
         do {
-            try check(opened)
-            _ = try applyRetention(to: opened, now: now)
-            // Anyone with the public key can seal a "backup": only a database whose every table,
-            // index and trigger is this Haven's own is put in place (no trigger that keeps
+            // Only the server's key signs, but a stolen server could sign anything: nothing in
+            // the file runs before its schema is known to be Haven's own (no trigger that keeps
             // what retention deletes, no table that copies what arrives).
-            try requireOwnSchema(opened, scratch: dataFolder)
+            let version = try check(opened)
+            try requireOwnSchema(opened, version: version, scratch: scratch.path)
+            let policy = try applyRetention(to: opened, now: now)
+            summary = try RestoreSummary(of: opened, signed: signed, schema: version, longestRetention: policy.longestSeconds)
+            try SQLiteConnection(path: opened).execute("PRAGMA journal_mode = DELETE")
         } catch let error as StoreError {
             throw BackupError.store("\(error)")
         }
-        removeDatabase(at: database)
-        do { try FileManager.default.moveItem(atPath: opened, toPath: database) } catch {
-            throw BackupError.file(path: database, reason: "\(error)")
+        guard confirm(summary) else { throw BackupError.notConfirmed }
+        let placed = leftoverPrefix + "restore-" + UUID().uuidString + ".sqlite"
+        do {
+            let output = try folder.create(placed)
+            defer { try? output.close() }
+            guard let input = FileHandle(forReadingAtPath: opened) else { throw BackupError.file(path: opened, reason: "cannot be read") }
+            defer { try? input.close() }
+            while let part = try input.read(upToCount: 1024 * 1024), !part.isEmpty { try output.write(contentsOf: part) }
+            try output.synchronize()
+            // The old database's journal must not be applied to the restored one.
+            for journal in ["haven.sqlite-wal", "haven.sqlite-shm", "haven.sqlite-journal"] { folder.remove(journal) }
+            try folder.rename(placed, to: "haven.sqlite")
+        } catch {
+            folder.remove(placed)
+            throw error as? BackupError ?? BackupError.file(path: dataFolder + "/haven.sqlite", reason: "\(error)")
         }
-        // Restored by root for a service that runs as its own user: the database is the folder's owner's.
-        if let owner = try? FileManager.default.attributesOfItem(atPath: dataFolder) {
-            try? FileManager.default.setAttributes([.ownerAccountID: owner[.ownerAccountID] as Any, .groupOwnerAccountID: owner[.groupOwnerAccountID] as Any],
-                                                   ofItemAtPath: database)
-        }
+        return summary
     }
 
     /// What temporary files of a backup or a restore cut off by a crash begin with: the next one
@@ -132,32 +154,37 @@ public struct BackupFolder: Sendable {
         return names.filter { $0.hasPrefix(leftoverPrefix) }.map { folder + "/" + $0 }
     }
 
-    /// Deletes what an earlier backup or restore in `folder` left when it was cut off.
+    /// Deletes what an earlier backup or restore in `folder` left when it was cut off, when
+    /// `folder` is this user's alone (elsewhere its owner does).
     public static func removeLeftovers(in folder: String) {
+        guard ScratchFolder.isOwnAlone(folder) else { return }
         for path in leftovers(in: folder) { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Throws unless the database at `path` has exactly the tables, indexes and triggers a new
-    /// database of this Haven has.
-    private static func requireOwnSchema(_ path: String, scratch folder: String) throws {
-        let fresh = folder + "/\(leftoverPrefix)schema-\(UUID().uuidString).sqlite"
-        defer { removeDatabase(at: fresh) }
-        try HavenStore(path: fresh).close()
+    /// database of this Haven's schema `version` has.
+    private static func requireOwnSchema(_ path: String, version: Int, scratch folder: String) throws {
+        let fresh = folder + "/schema.sqlite"
+        try HavenStore.createSchema(at: fresh, version: version)
         let query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
-        guard try SQLiteConnection(path: path).prepare(query).query() == SQLiteConnection(path: fresh).prepare(query).query() else {
+        let connection = try SQLiteConnection(path: path)
+        try connection.distrustFile()
+        guard try connection.prepare(query).query() == SQLiteConnection(path: fresh).prepare(query).query() else {
             throw BackupError.integrityCheckFailed(reason: "its tables, indexes or triggers are not this Haven's own")
         }
     }
 
-    /// SQLite's integrity check, and a schema this Haven knows.
-    private static func check(_ path: String) throws {
+    /// SQLite's integrity check, and a schema this Haven knows: its version.
+    private static func check(_ path: String) throws -> Int {
         let connection = try SQLiteConnection(path: path)
+        try connection.distrustFile()
         let verdict = try connection.prepare("PRAGMA integrity_check").query().first?.first
         guard verdict == .text("ok") else { throw BackupError.integrityCheckFailed(reason: "\(verdict.map { "\($0)" } ?? "no answer")") }
         guard case .integer(let schema)? = try connection.prepare("PRAGMA user_version").query().first?.first else {
             throw BackupError.integrityCheckFailed(reason: "no schema version")
         }
         guard schema <= HavenStore.schemaVersion else { throw BackupError.tooNew(schema: Int(schema), supported: HavenStore.schemaVersion) }
+        return Int(schema)
     }
 
     /// Opens the copy at `path` as a store (migrating it), purges everything expired at `now`
@@ -168,19 +195,6 @@ public struct BackupFolder: Sendable {
         while try store.performAndWait({ try $0.purgeExpired(now: now, limit: 10_000) }).hasMore {}
         try store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
         return try store.performAndWait { try $0.retentionPolicy() }
-    }
-
-    private func createFolder() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw BackupError.file(path: path, reason: "\(error)")
-        }
-    }
-
-    /// Removes a database file and its journal files, if there.
-    private static func removeDatabase(at path: String) {
-        for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
     }
 
     static let prefix = "haven-backup-"

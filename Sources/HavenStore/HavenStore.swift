@@ -35,6 +35,15 @@ public final class HavenStore: @unchecked Sendable {
         return Int(version)
     }
 
+    /// Creates, at `path`, an empty database with this build's schema as of `version` (its first
+    /// `version` migrations): what a database that version wrote must look like.
+    ///
+    /// - Throws: ``StoreError``.
+    public static func createSchema(at path: String, version: Int) throws {
+        let connection = try SQLiteConnection.openStore(path: path, settings: StoreSettings())
+        try Migrations.apply(to: connection, upTo: version)
+    }
+
     private struct Operation {
         /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
         var exclusive = false

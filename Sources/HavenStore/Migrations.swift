@@ -226,12 +226,12 @@ enum Migrations {
     /// Brings `connection` up to the latest schema, each migration in its own transaction.
     ///
     /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` for a database from a newer Haven.
-    static func apply(to connection: SQLiteConnection) throws {
+    static func apply(to connection: SQLiteConnection, upTo version: Int = all.count) throws {
         guard case .integer(let found)? = try connection.prepare("PRAGMA user_version").query().first?.first else {
             throw StoreError.noRow(operation: "read schema version")
         }
         guard found <= all.count else { throw StoreError.schemaTooNew(found: Int(found), supported: all.count) }
-        for (index, migration) in all.enumerated().dropFirst(Int(found)) {
+        for (index, migration) in all.enumerated().prefix(version).dropFirst(Int(found)) {
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 try connection.execute(migration)

@@ -38,6 +38,16 @@ public final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// For a file someone else may have written (a backup being restored): SQLite's defensive
+    /// mode (no writing to its own schema or pages behind its back) and no functions with side
+    /// effects run from the file's schema (its views and triggers).
+    ///
+    /// - Throws: ``StoreError/sqlite(operation:code:reason:)``.
+    public func distrustFile() throws {
+        try check(haven_sqlite_defensive(handle), "distrust file")
+        try execute("PRAGMA trusted_schema = OFF")
+    }
+
     /// Creates `path` readable and writable by its owner only, or narrows an existing file to that.
     private static func restrictToOwner(_ path: String) {
         let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)

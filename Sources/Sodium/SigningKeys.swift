@@ -51,7 +51,7 @@ public struct SigningKeyPair: Sendable {
     /// The public half.
     public let publicKey: SigningPublicKey
     /// libsodium's 64-byte secret key (seed followed by public key), in secure memory.
-    private let secretKey: SecretBytes
+    let secretKey: SecretBytes
 
     /// Generates a fresh random keypair.
     public static func generate() throws -> SigningKeyPair {

@@ -13,7 +13,9 @@ struct Backup: ParsableCommand {
             which everything past its retention period is purged, encrypted to the backup key's
             public key: the server, and anyone who takes it, cannot read its own backups. Each is
             named for the time it was made; making one deletes the folder's backups older than the
-            longest retention period, so nothing deleted outlives its period in a backup.
+            longest retention period, so nothing deleted outlives its period in a backup. Each is
+            signed with the server's own key (server.key), so a restore takes only what this
+            server made, not a database anyone else sealed to the public key.
 
             First, on a machine other than the server:  haven backup keygen --keys ./backup-keys
             Copy backup-keys/backup.pub to the server's keys folder; keep backup.key and its
@@ -32,16 +34,17 @@ struct Backup: ParsableCommand {
             abstract: "Make a backup now and delete those past the longest retention period.",
             discussion: "Example: haven backup make --data /var/lib/haven --keys /etc/haven/Keys --out /var/backups/haven")
         @OptionGroup var location: DataLocation
-        @Option(help: "The keys folder holding backup.pub.")
+        @Option(help: "The keys folder holding backup.pub and server.key.")
         var keys = InstalledFiles.defaultKeys
         @Option(help: "The folder backups are written to (created 0700).")
         var out: String
 
         func run() throws {
             try reportingOperatorErrors {
-                let publicKey = try KeyDirectory(path: keys).backupPublicKey()
+                let directory = KeyDirectory(path: keys)
                 let outcome = try BackupFolder(path: out).make(
-                    from: location.data + "/haven.sqlite", sealedTo: publicKey, now: Int64(Date().timeIntervalSince1970))
+                    from: location.data + "/haven.sqlite", sealedTo: try directory.backupPublicKey(), signedBy: try directory.serverKey(),
+                    now: Int64(Date().timeIntervalSince1970))
                 print("backup written: \(outcome.made.path)")
                 for old in outcome.deleted { print("deleted (past the longest retention period): \(old.path)") }
             }
@@ -96,14 +99,20 @@ struct Restore: ParsableCommand {
         abstract: "Restore a backup into a data folder (stop the server first).",
         discussion: """
             Opens the backup with the backup key (its passphrase from --passphrase-file,
-            HAVEN_PASSPHRASE, or the terminal), checks it (every part authenticated, SQLite's
-            integrity check, a schema this Haven knows), migrates it if it is older, purges
-            everything past its retention period as of now, and only then puts it in place.
+            HAVEN_PASSPHRASE, or the terminal), checks it (every part authenticated, signed by the
+            server's key, SQLite's integrity check, a schema that is this Haven's own), migrates it
+            if it is older, purges everything past its retention period as of now, shows what it
+            holds and asks before it puts it in place (--yes: without asking).
 
-            Example: haven restore /var/backups/haven/haven-backup-20261126T030000Z.sealed \\
+            The server key it must be signed by is server.key's in --server-keys (on the server
+            itself), or --signed-by (the "server public key" `haven keys show` printed on the old
+            server: keep it with the backup key).
+
+            Example: haven restore /var/backups/haven/haven-backup-20261126T030000Z.sealed \
                        --keys ./backup-keys --data /var/lib/haven --replace
 
-            Exit codes: 0 on success, 1 when the backup cannot be opened or restored.
+            Exit codes: 0 on success, 1 when the backup cannot be opened or restored, or the
+            restore was not confirmed.
             """)
     @Argument(help: "The backup file.")
     var backup: String
@@ -112,15 +121,48 @@ struct Restore: ParsableCommand {
     var keys = "./backup-keys"
     @Option(help: "Read the backup key's passphrase from this file.")
     var passphraseFile: String?
+    @Option(help: "The keys folder of the server that made the backup (its server.key).")
+    var serverKeys = InstalledFiles.defaultKeys
+    @Option(help: "The server public key (base64url) the backup must be signed by, instead of --server-keys'.")
+    var signedBy: String?
     @Flag(help: "Replace the database already in the data folder.")
     var replace = false
+    @Flag(help: "Put the backup in place without asking.")
+    var yes = false
 
     func run() throws {
         try reportingOperatorErrors {
+            let server = try expectedSigner()
             let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the backup key: ")
             let keyPair = try KeyDirectory(path: keys).backupKeyPair(passphrase: passphrase)
-            try BackupFolder.restore(backup, with: keyPair, into: location.data, now: Int64(Date().timeIntervalSince1970), replace: replace)
+            let yes = yes
+            try BackupFolder.restore(backup, with: keyPair, signedBy: server, into: location.data, now: Int64(Date().timeIntervalSince1970),
+                                     replace: replace) { summary in
+                print("The backup holds:\n\(summary)")
+                guard !yes else { return true }
+                guard isatty(STDIN_FILENO) == 1 else {
+                    FileHandle.standardError.write(Data("not restored: confirm at a terminal, or pass --yes\n".utf8))
+                    return false
+                }
+                print("Put it in place as \(location.data)/haven.sqlite? [y/N] ", terminator: "")
+                return ["y", "yes"].contains(readLine()?.lowercased() ?? "")
+            }
             print("restored into \(location.data)/haven.sqlite (expired data purged); start the server")
         }
+    }
+
+    /// The server key the backup must be signed by.
+    private func expectedSigner() throws -> SigningPublicKey {
+        if let signedBy {
+            guard let bytes = try? Base64URL.decode(signedBy), let key = try? SigningPublicKey(bytes: bytes) else {
+                throw BackupError.signerUnknown("--signed-by is not a base64url Ed25519 public key (`haven keys show` prints it as \"server public key\")")
+            }
+            return key
+        }
+        let directory = KeyDirectory(path: serverKeys)
+        guard FileManager.default.fileExists(atPath: directory.serverKeyPath) else {
+            throw BackupError.signerUnknown("no \(directory.serverKeyPath) to check the backup's signature with: pass --signed-by with the server public key of the server that made it (`haven keys show` printed it there)")
+        }
+        return try directory.serverKey().publicKey
     }
 }

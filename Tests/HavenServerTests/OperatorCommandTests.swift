@@ -47,8 +47,10 @@ import Testing
         #expect(made.status == 0, "\(made.errors)")
         let secretMode = try FileManager.default.attributesOfItem(atPath: folder + "/offline/backup.key")[.posixPermissions] as? Int
         #expect(secretMode == 0o600)
-        try FileManager.default.createDirectory(atPath: folder + "/server-keys", withIntermediateDirectories: true)
+        try haven(["keys", "init", "--keys", folder + "/server-keys"], environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"])
         try FileManager.default.copyItem(atPath: folder + "/offline/backup.pub", toPath: folder + "/server-keys/backup.pub")
+        let serverKey = try #require(try haven(["keys", "show", "--keys", folder + "/server-keys"]).output
+            .split(separator: "\n").first { $0.hasPrefix("server public key:") }?.split(separator: " ").last).description
 
         let store = try HavenStore(path: folder + "/data/haven.sqlite")
         try store.performAndWait { _ = try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: Array("kept".utf8), now: Int64(Date().timeIntervalSince1970)) }
@@ -59,16 +61,27 @@ import Testing
         #expect(listed.count == 1)
         let file = try #require(listed.first.flatMap { $0.split(separator: "\t").last }).description
 
-        let restoring = ["restore", file, "--keys", folder + "/offline", "--data", folder + "/restored"]
-        let wrong = try haven(restoring, environment: ["HAVEN_PASSPHRASE": "not the passphrase at all"])
+        // Restored away from the server: the server key it must be signed by is the one noted.
+        let restoring = ["restore", file, "--keys", folder + "/offline", "--data", folder + "/restored", "--server-keys", folder + "/nowhere"]
+        let unknown = try haven(restoring + ["--passphrase-file", passphrase])
+        #expect(unknown.status == 1 && unknown.errors.contains("pass --signed-by"), "\(unknown.errors)")
+        let stranger = try haven(restoring + ["--passphrase-file", passphrase, "--signed-by", Base64URL.encode(try SigningKeyPair.generate().publicKey.bytes)])
+        #expect(stranger.status == 1 && stranger.errors.contains("it was not made by this server"), "\(stranger.errors)")
+        let wrong = try haven(restoring + ["--signed-by", serverKey], environment: ["HAVEN_PASSPHRASE": "not the passphrase at all"])
         #expect(wrong.status == 1 && wrong.errors.contains("wrong passphrase"))
-        let restored = try haven(restoring + ["--passphrase-file", passphrase])
+        let unasked = try haven(restoring + ["--signed-by", serverKey, "--passphrase-file", passphrase])
+        #expect(unasked.status == 1 && unasked.errors.contains("confirm at a terminal, or pass --yes"), "\(unasked.errors)")
+        #expect(unasked.output.contains("rooms:         1: Lobby") && unasked.output.contains("messages:      1 in rooms"), "\(unasked.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/restored/haven.sqlite"), "nothing is put in place unconfirmed")
+        let restored = try haven(restoring + ["--signed-by", serverKey, "--passphrase-file", passphrase, "--yes"])
         #expect(restored.status == 0, "\(restored.errors)")
         let copy = try HavenStore(path: folder + "/restored/haven.sqlite")
         #expect(try copy.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.bytes) == [Array("kept".utf8)])
         copy.close()
-        let again = try haven(restoring + ["--passphrase-file", passphrase])
-        #expect(again.status == 1 && again.errors.contains("--replace"))
+        // On the server itself, server.key says which key signs.
+        let again = try haven(["restore", file, "--keys", folder + "/offline", "--data", folder + "/restored", "--server-keys", folder + "/server-keys",
+                               "--passphrase-file", passphrase, "--yes"])
+        #expect(again.status == 1 && again.errors.contains("--replace"), "\(again.errors)")
     }
 
     @Test func aDeletedRoomLeavesNothingOnDisk() throws {

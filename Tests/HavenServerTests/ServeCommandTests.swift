@@ -72,6 +72,7 @@ import Testing
         let data = folder + "/data", backups = folder + "/backups"
         let keys = KeyDirectory(path: folder + "/keys")
         _ = try keys.createBackupKey(passphrase: passphrase(), limits: .minimum)
+        _ = try keys.initialise(passphrase: passphrase(), limits: .minimum)
         // The database as Haven at schema 12 left it (attachments whole, before their parts).
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try HavenStore(path: data + "/haven.sqlite")
@@ -88,7 +89,7 @@ import Testing
         let made = try BackupFolder(path: backups).backups()
         #expect(made.count == 1)
         let opened = folder + "/opened.sqlite"
-        try SealedBackup.open(try #require(made.first).path, with: keys.backupKeyPair(passphrase: passphrase()), into: opened)
+        _ = try SealedBackup.open(try #require(made.first).path, with: keys.backupKeyPair(passphrase: passphrase()), into: opened)
         #expect(try HavenStore.schemaVersion(at: opened) == 12, "the backup is the database as it was, for the Haven that wrote it")
         #expect(server.terminate() == 0)
 
