@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "HavenBackupTests", dependencies: ["HavenBackup", "HavenStore", "Sodium"], swiftSettings: swiftSettings),
         // A SQLite VFS that loses power, for the store's power-loss test.
         .target(name: "CFaultVFS", path: "Tests/CFaultVFS"),
-        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet", "CFaultVFS"], swiftSettings: swiftSettings),
+        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet", "CFaultVFS", "Sodium"], swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
             name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],

@@ -48,7 +48,9 @@ public struct BackupFolder: Sendable {
         let folder = try FolderHandle(path)
         try folder.lock()
         for name in folder.names() where name.hasPrefix(Self.leftoverPrefix) { folder.remove(name) }
-        let scratch = try ScratchFolder(near: (databasePath as NSString).deletingLastPathComponent)
+        let dataFolder = (databasePath as NSString).deletingLastPathComponent
+        for place in Self.scratchPlaces(for: dataFolder) { Self.removeLeftovers(in: place) }
+        let scratch = try ScratchFolder(near: dataFolder)
         defer { scratch.remove() }
         let snapshot = scratch.path + "/snapshot.sqlite"
         let longest: Int64?
@@ -105,6 +107,7 @@ public struct BackupFolder: Sendable {
     ) throws -> RestoreSummary {
         let folder = try FolderHandle(dataFolder)
         guard replace || !folder.contains("haven.sqlite") else { throw BackupError.databaseExists(path: dataFolder + "/haven.sqlite") }
+        for place in scratchPlaces(for: dataFolder) { removeLeftovers(in: place) }
         let scratch = try ScratchFolder(near: dataFolder)
         defer { scratch.remove() }
         let opened = scratch.path + "/restore.sqlite"
@@ -148,17 +151,25 @@ public struct BackupFolder: Sendable {
     /// deletes them (a snapshot is the database in the clear).
     static let leftoverPrefix = ".haven-unfinished-"
 
-    /// What a backup or a restore cut off left in `folder` (a snapshot is the database in the clear).
+    /// What a backup or a restore cut off left in `folder` (a snapshot is the database in the
+    /// clear); a scratch folder one still works in is not a leftover.
     public static func leftovers(in folder: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter { $0.hasPrefix(leftoverPrefix) }.map { folder + "/" + $0 }
+        return names.filter { $0.hasPrefix(leftoverPrefix) }.map { folder + "/" + $0 }.filter { !ScratchFolder.isInUse($0) }
     }
 
-    /// Deletes what an earlier backup or restore in `folder` left when it was cut off, when
-    /// `folder` is this user's alone (elsewhere its owner does).
+    /// Deletes what an earlier backup or restore in `folder` left when it was cut off (never a
+    /// scratch folder one still works in), when `folder` is this user's alone (elsewhere its
+    /// owner does).
     public static func removeLeftovers(in folder: String) {
         guard ScratchFolder.isOwnAlone(folder) else { return }
         for path in leftovers(in: folder) { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// The data folder and the one above it: where a restore's or a backup's scratch folder is.
+    public static func scratchPlaces(for dataFolder: String) -> [String] {
+        let folder = URL(fileURLWithPath: dataFolder).standardizedFileURL.path
+        return [folder, (folder as NSString).deletingLastPathComponent]
     }
 
     /// Throws unless the database at `path` has exactly the tables, indexes and triggers a new

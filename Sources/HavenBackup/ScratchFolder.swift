@@ -5,21 +5,36 @@ import Foundation
 /// this user's alone (the service making its own backup), else in the folder above it when that
 /// is (root working on the service's data folder). Its name begins with
 /// ``BackupFolder/leftoverPrefix``, so what a crash leaves is found and removed.
-struct ScratchFolder {
+/// While in use it is locked (`flock`), so a cleanup of leftovers never takes one still at work.
+final class ScratchFolder {
     let path: String
+    private let descriptor: Int32
 
     /// - Throws: ``BackupError/file(path:reason:)`` when neither place is this user's alone.
     init(near dataFolder: String) throws {
-        let folder = URL(fileURLWithPath: dataFolder).standardizedFileURL.path
-        let parent = (folder as NSString).deletingLastPathComponent
-        guard let place = [folder, parent].first(where: Self.isOwnAlone) else {
-            throw BackupError.file(path: folder, reason: "neither it nor the folder above it is yours alone: run this as the data folder's owner (sudo -u haven haven ...)")
+        guard let place = BackupFolder.scratchPlaces(for: dataFolder).first(where: Self.isOwnAlone) else {
+            throw BackupError.file(path: dataFolder, reason: "neither it nor the folder above it is yours alone: run this as the data folder's owner (sudo -u haven haven ...)")
         }
         var template = Array((place + "/" + BackupFolder.leftoverPrefix + "XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw BackupError.file(path: place, reason: "no folder can be made in it (\(String(cString: strerror(errno))))")
         }
         path = String(cString: made)
+        descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw BackupError.file(path: path, reason: "cannot be held while in use")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Whether the leftover at `path` is a scratch folder some process still works in.
+    static func isInUse(_ path: String) -> Bool {
+        let held = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard held >= 0 else { return false }
+        defer { close(held) }
+        return flock(held, LOCK_EX | LOCK_NB) != 0
     }
 
     /// Owned by this user, a folder and not a link, and nobody else may change what is in it.

@@ -31,9 +31,9 @@ struct DoctorChecks {
         guard let databaseMode = mode(database) else {
             return findings + [.warning("no database yet in \(folder)", fix: "start the service once; it creates it")]
         }
-        for leftover in BackupFolder.leftovers(in: folder) {
+        for leftover in BackupFolder.scratchPlaces(for: folder).flatMap(BackupFolder.leftovers) {
             findings.append(.problem("\(leftover) was left by a backup or restore cut off: it may hold the database in the clear",
-                                     fix: "rm \(leftover) (the server also removes it when it starts)"))
+                                     fix: "rm -r \(leftover) (the next backup or restore by its owner removes it too)"))
         }
         findings.append(databaseMode & 0o077 == 0
             ? .ok("the database is its owner's alone (\(octal(databaseMode)))")

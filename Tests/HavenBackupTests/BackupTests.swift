@@ -192,16 +192,29 @@ import Testing
         let live = try liveDatabase()
         defer { live.close() }
         let key = try SigningKeyPair.generate().boxKeyPair()
+        // A backup killed mid-way left its snapshot; another one is still at work on its own.
+        let crashed = folder + "/data/.haven-unfinished-crashed"
+        try FileManager.default.createDirectory(atPath: crashed, withIntermediateDirectories: true)
+        try Data("SQLite format 3 in the clear".utf8).write(to: URL(fileURLWithPath: crashed + "/snapshot.sqlite"))
+        let working = folder + "/data/.haven-unfinished-working"
+        try FileManager.default.createDirectory(atPath: working, withIntermediateDirectories: true)
+        let held = open(working, O_RDONLY | O_DIRECTORY)
+        defer { close(held) }
+        #expect(flock(held, LOCK_EX | LOCK_NB) == 0)
+        #expect(BackupFolder.leftovers(in: folder + "/data") == [crashed], "one at work is not a leftover")
+
         let made = try backups.make(from: databasePath, sealedTo: key.publicKey, signedBy: server, now: 100).made
         #expect(try FileManager.default.contentsOfDirectory(atPath: backups.path) == [(made.path as NSString).lastPathComponent])
+        #expect(!FileManager.default.fileExists(atPath: crashed), "the crashed backup's snapshot is gone")
+        #expect(FileManager.default.fileExists(atPath: working), "the one at work is left to finish")
         #expect(BackupFolder.leftovers(in: folder + "/data").isEmpty, "the snapshot in the clear is gone")
 
         // While another backup holds the folder, none is made into it.
-        let held = open(backups.path, O_RDONLY | O_DIRECTORY)
-        defer { close(held) }
-        #expect(flock(held, LOCK_EX | LOCK_NB) == 0)
+        let busy = open(backups.path, O_RDONLY | O_DIRECTORY)
+        defer { close(busy) }
+        #expect(flock(busy, LOCK_EX | LOCK_NB) == 0)
         #expect(throws: BackupError.busy(path: backups.path)) { try backups.make(from: databasePath, sealedTo: key.publicKey, signedBy: server, now: 200) }
-        flock(held, LOCK_UN)
+        flock(busy, LOCK_UN)
         #expect(try backups.make(from: databasePath, sealedTo: key.publicKey, signedBy: server, now: 200).made.madeAt == 200)
     }
 

@@ -134,6 +134,25 @@ wait "$server" || status=$?
 server=""
 [ "$status" -eq 0 ] || fail "SIGTERM ended the server with status $status"
 [ ! -e "$socket" ] || fail "the stopped server left its socket behind"
+
+echo "package test: the backup timer's service, as its user, and a restore by root (docs/operations.md, Backups)"
+echo "a long enough passphrase" > "$root/root/passphrase"
+chmod 0600 "$root/root/passphrase"
+chroot --userspec=haven:haven "$root" env HAVEN_PASSPHRASE="a long enough passphrase" haven keys init --keys /etc/haven/Keys >>"$log" 2>&1 \
+    || fail "haven keys init as the service's user"
+chroot "$root" haven backup keygen --keys /root/backup-keys --passphrase-file /root/passphrase >>"$log" 2>&1 || fail "haven backup keygen"
+chroot "$root" install -o haven -g haven -m 0644 /root/backup-keys/backup.pub /etc/haven/Keys/
+backup_start="$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/haven-backup.service")"
+# shellcheck disable=SC2086  # the unit's command line, split as systemd splits it
+chroot --userspec=haven:haven "$root" $backup_start >>"$log" 2>&1 || fail "the backup service's ExecStart"
+made="$(ls "$root/var/backups/haven")"
+[[ "$made" == haven-backup-*.sealed ]] || fail "the backup folder holds '$made', not one backup"
+[ -z "$(ls -A "$root/var/lib/haven" | grep unfinished)" ] || fail "the backup left a snapshot in the clear"
+chroot "$root" haven restore "/var/backups/haven/$made" --keys /root/backup-keys --passphrase-file /root/passphrase \
+    --data /var/lib/haven --replace --yes > "$root/tmp/restore.out" 2>>"$log" || fail "haven restore as root"
+grep -q "signed by server key" "$root/tmp/restore.out" || fail "the restore did not show what it put in place"
+check_mode /var/lib/haven/haven.sqlite "600 haven:haven"
+[ -z "$(ls -A "$root/var/lib" | grep unfinished)" ] || fail "the restore left its check behind"
 if grep -Eq '([0-9]{1,3}\.){3}[0-9]{1,3}' "$root/tmp/haven.log"; then fail "the log holds an IP address"; fi
 echo "package test: what the service logged (the journal gets the same):"
 sed "s/^/    /" "$root/tmp/haven.log"
