@@ -3,12 +3,15 @@
 # every runtime library by dependency), checks what it installed and that it started nothing,
 # verifies the systemd units and rates their hardening, runs the service's own ExecStart command
 # line as the service's user on its socket, puts Debian's Caddy (as its own user) in front of it
-# with the packaged Caddyfile and a local certificate, has two members talk through wss://, then
-# stops the service with SIGTERM.
+# with the packaged Caddyfile and a local certificate, then nginx with its packaged example, has
+# members talk through wss:// through each, stops the service with SIGTERM, and makes a backup
+# as the timer would and restores it as root.
 #   bash Tests/Package/test_package.sh dist/haven_*.deb
 set -euo pipefail
 deb="$(realpath "${1:?the .deb to test}")"
 tls_port=18443
+nginx_port=18444
+nginx=""
 proxy=""
 root="$(mktemp -d /tmp/haven-debian12.XXXXXX)"
 chmod 0755 "$root"
@@ -17,6 +20,7 @@ server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
     [ -n "$proxy" ] && kill "$proxy" 2>/dev/null || true
+    [ -n "$nginx" ] && kill "$nginx" 2>/dev/null || true
     umount "$root/proc" 2>/dev/null || true
     rm -rf "$root" "$log"
 }
@@ -108,7 +112,7 @@ done
 
 echo "package test: two members through wss://, the one reading first in the room"
 chat=(haven chat --server "wss://localhost:$tls_port" --ca-file /tmp/tls.crt --server-name support.example.org --room lobby)
-chroot "$root" "${chat[@]}" --name "Quiet Otter" --seconds 30 > "$root/tmp/reader.out" 2>>"$log" &
+chroot "$root" "${chat[@]}" --name "Quiet Otter" --seconds 60 > "$root/tmp/reader.out" 2>>"$log" &
 reader=$!
 for _ in $(seq 1 300); do
     [ "$(sqlite3 "$root/var/lib/haven/haven.sqlite" "SELECT COUNT(*) FROM room_members" 2>/dev/null)" = "1" ] && break
@@ -120,6 +124,34 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 grep -q "Calm Heron (member): hello through TLS" "$root/tmp/reader.out" || fail "the message did not arrive through the proxy"
+
+echo "package test: nginx instead, installed after Haven, with the packaged example"
+chroot "$root" apt-get install -y --no-install-recommends nginx >>"$log" 2>&1 || fail "installing nginx"
+chroot "$root" adduser --quiet www-data haven >>"$log" 2>&1 || fail "adduser www-data haven (docs/operations.md, TLS in front)"
+rm -f "$root/etc/nginx/sites-enabled/default"
+sed -e "s|listen 443 ssl http2;|listen 127.0.0.1:$nginx_port ssl http2;|" -e "/listen \[::\]:443/d" -e "s|server_name support.example.org;|server_name localhost;|" \
+    -e "s|/etc/letsencrypt/live/support.example.org/fullchain.pem|/tmp/tls.crt|" -e "s|/etc/letsencrypt/live/support.example.org/privkey.pem|/tmp/tls.key|" \
+    "$root/usr/share/doc/haven/examples/nginx.conf" > "$root/etc/nginx/conf.d/haven.conf"
+chroot "$root" nginx -t >>"$log" 2>&1 || fail "nginx refuses the packaged example"
+chroot "$root" nginx -g "daemon off;" >>"$log" 2>&1 &
+nginx=$!
+for _ in $(seq 1 300); do
+    curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$nginx_port/healthz" >/dev/null && break
+    kill -0 "$nginx" 2>/dev/null || fail "nginx exited"
+    sleep 0.1
+done
+[[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$nginx_port/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
+    || fail "no HSTS through nginx"
+chroot "$root" haven chat --server "wss://localhost:$nginx_port" --ca-file /tmp/tls.crt --server-name support.example.org --room lobby \
+    --name "Still Lake" --say "hello through nginx" --seconds 1 >>"$log" 2>&1 || fail "a member could not chat through nginx"
+for _ in $(seq 1 300); do
+    grep -q "hello through nginx" "$root/tmp/reader.out" && break
+    sleep 0.1
+done
+grep -q "Still Lake (member): hello through nginx" "$root/tmp/reader.out" || fail "the message through nginx did not arrive"
+kill "$nginx" 2>/dev/null || true
+wait "$nginx" 2>/dev/null || true
+nginx=""
 echo "package test: haven doctor, as the service's user, through the proxy"
 doctor="$(chroot --userspec=haven:haven "$root" haven doctor --url "https://localhost:$tls_port" --ca-file /tmp/tls.crt || true)"
 [[ "$doctor" != *"no data folder"* ]] || { echo "$doctor" >&2; fail "haven doctor did not find the data folder from the packaged configuration"; }
