@@ -24,6 +24,8 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
     case notConfirmed
     /// Another backup is being made into the same folder.
     case busy(path: String)
+    /// The file is named for another time than the one it was signed as made at.
+    case misnamed(path: String, madeAt: Int64)
 
     public var description: String {
         switch self {
@@ -41,6 +43,9 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
         case .signerUnknown(let reason): return reason
         case .notConfirmed: return "nothing was restored"
         case .busy(let path): return "another backup is being made into \(path); try again when it is done"
+        case .misnamed(let path, let madeAt):
+            return "\(path) is named for another time than it was made (\(BackupFolder.name(madeAt: madeAt)), as signed): "
+                + "an older backup renamed as newer? Restore it under its own name if that is what you want"
         }
     }
 }

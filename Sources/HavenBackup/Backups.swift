@@ -111,9 +111,10 @@ public struct BackupFolder: Sendable {
         let scratch = try ScratchFolder(near: dataFolder)
         defer { scratch.remove() }
         let opened = scratch.path + "/restore.sqlite"
-        let signed = try SealedBackup.open(backupPath, with: keyPair, into: opened)
-        guard signed.signer == server else {
-            throw BackupError.wrongSigner(path: backupPath, found: Base64URL.encode(signed.signer.bytes), expected: Base64URL.encode(server.bytes))
+        let signed = try SealedBackup.open(backupPath, with: keyPair, expecting: server, into: opened)
+        // A copy renamed to pass for a newer backup (to bring back a state since changed).
+        if let named = madeAt((backupPath as NSString).lastPathComponent), named != signed.madeAt {
+            throw BackupError.misnamed(path: backupPath, madeAt: signed.madeAt)
         }
         let summary: RestoreSummary
         do {
@@ -164,6 +165,12 @@ public struct BackupFolder: Sendable {
     public static func removeLeftovers(in folder: String) {
         guard ScratchFolder.isOwnAlone(folder) else { return }
         for path in leftovers(in: folder) { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Removes the scratch folders this process has open (with the database in the clear in
+    /// them), for a signal handler that ends the process during a backup or a restore.
+    public static func removeScratchFolders() {
+        ScratchFolder.removeAll()
     }
 
     /// The data folder and the one above it: where a restore's or a backup's scratch folder is.

@@ -12,6 +12,8 @@ final class FolderHandle {
     ///
     /// - Throws: ``BackupError/file(path:reason:)``, also when `path` is a symbolic link.
     init(_ path: String) throws {
+        // "folder/" would follow a link named "folder"; "a/../b" would leave the folder given.
+        let path = URL(fileURLWithPath: path).standardizedFileURL.path
         self.path = path
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw Self.failure(path, "cannot be created") }
         descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

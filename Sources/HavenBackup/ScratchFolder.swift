@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A folder (0700) for a database in the clear while a backup is made or a restore is checked,
 /// made where no other user can rename or replace what is in it: in the data folder when that is
@@ -25,9 +26,19 @@ final class ScratchFolder {
             try? FileManager.default.removeItem(atPath: path)
             throw BackupError.file(path: path, reason: "cannot be held while in use")
         }
+        Self.live.withLock { _ = $0.insert(path) }
     }
 
     deinit { close(descriptor) }
+
+    /// The scratch folders this process has open, for ``removeAll()``.
+    private static let live = Mutex<Set<String>>([])
+
+    /// Removes every scratch folder this process has open: for a signal that ends it while a
+    /// database in the clear is in one (an operator's Ctrl-C at a restore's question).
+    static func removeAll() {
+        for path in live.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     /// Whether the leftover at `path` is a scratch folder some process still works in.
     static func isInUse(_ path: String) -> Bool {
@@ -47,5 +58,6 @@ final class ScratchFolder {
     /// Removes the folder and everything in it.
     func remove() {
         try? FileManager.default.removeItem(atPath: path)
+        Self.live.withLock { _ = $0.remove(path) }
     }
 }

@@ -60,12 +60,14 @@ public enum SealedBackup {
 
     /// Decrypts the backup at `source` with `keyPair` into `destination` (created with mode
     /// 0600), checking its signature over every byte read in the same pass (so a file changed
-    /// while it is read is caught too). What is written is not to be used unless this returns:
-    /// the caller then checks the signer is the server it expects.
+    /// while it is read is caught too). A backup whose header names another signer than
+    /// `expected` is refused before anything is decrypted. What is written is not to be used
+    /// unless this returns.
     ///
-    /// - Throws: ``BackupError/notABackup(path:)``, ``BackupError/wrongKey(path:)``,
-    ///   ``BackupError/damaged(path:reason:)`` or ``BackupError/file(path:reason:)``.
-    public static func open(_ source: String, with keyPair: BoxKeyPair, into destination: String) throws -> Signed {
+    /// - Throws: ``BackupError/notABackup(path:)``, ``BackupError/wrongSigner(path:found:expected:)``,
+    ///   ``BackupError/wrongKey(path:)``, ``BackupError/damaged(path:reason:)`` or
+    ///   ``BackupError/file(path:reason:)``.
+    public static func open(_ source: String, with keyPair: BoxKeyPair, expecting expected: SigningPublicKey?, into destination: String) throws -> Signed {
         let input = try open(forReading: source)
         defer { try? input.close() }
         let size: UInt64
@@ -92,6 +94,9 @@ public enum SealedBackup {
         }
         guard let signer = try? SigningPublicKey(bytes: field(SigningPublicKey.length)) else {
             throw BackupError.damaged(path: source, reason: "its signer is not a key")
+        }
+        if let expected, signer != expected {
+            throw BackupError.wrongSigner(path: source, found: Base64URL.encode(signer.bytes), expected: Base64URL.encode(expected.bytes))
         }
         let madeAt = field(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
         let sealedKey = field(sealedKeyLength)

@@ -17,6 +17,8 @@ public enum HTTPProbe {
     public struct Failure: Error, CustomStringConvertible {
         /// What went wrong, for the operator.
         public let description: String
+        /// Nothing took the connection (refused, unreachable): another address may answer.
+        public var isUnreachable = false
     }
 
     /// GETs `path` from `endpoint`, over TLS with `tls` (TCP only), sending `headers` besides
@@ -41,7 +43,7 @@ public enum HTTPProbe {
         loop.execute {
             let opened = { (result: Result<any ByteStream, any Error>) in
                 switch result {
-                case .failure(let error): finish(.failure(Failure(description: "\(error)")))
+                case .failure(let error): finish(.failure(Failure(description: "\(error)", isUnreachable: error is UVError)))
                 case .success(let stream): exchange(request, on: stream, then: finish)
                 }
             }

@@ -63,6 +63,7 @@ public final class SocketListener {
                     }
                 }
             case .unix(let path):
+                try Self.requirePrivateFolder(of: path)
                 try Self.removeAbandonedSocket(at: path)
                 _ = try handle.withMemoryRebound(to: uv_pipe_t.self, capacity: 1) { pipe throws(UVError) in
                     try uv("uv_pipe_bind") { uv_pipe_bind(pipe, path) }
@@ -85,12 +86,22 @@ public final class SocketListener {
         }
     }
 
-    /// Removes a socket at `path` that nobody answers on (its server is gone); a live one, or a
-    /// file of another kind, is left for `uv_pipe_bind` to refuse with `EADDRINUSE`.
+    /// Refuses a socket in a folder others may write to (unless it is sticky, like /tmp): they
+    /// could swap the socket for a link between its making and its chmod, or take its place.
+    private static func requirePrivateFolder(of path: String) throws(UVError) {
+        var status = stat()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard stat(folder.isEmpty ? "." : folder, &status) == 0 else { throw UVError(code: -errno, function: "stat") }
+        guard status.st_mode & 0o022 == 0 || status.st_mode & S_ISVTX != 0 else { throw UVError(code: -EACCES, function: "uv_pipe_bind") }
+    }
+
+    /// Removes a socket at `path` that nobody answers on (its server is gone); a live one (or one
+    /// too busy to answer at once), or a file of another kind, is left for `uv_pipe_bind` to
+    /// refuse with `EADDRINUSE`.
     private static func removeAbandonedSocket(at path: String) throws(UVError) {
         var status = stat()
         guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard probe >= 0 else { return }
         defer { Glibc.close(probe) }
         var address = sockaddr_un()

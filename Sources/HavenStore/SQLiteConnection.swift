@@ -48,9 +48,10 @@ public final class SQLiteConnection {
         try execute("PRAGMA trusted_schema = OFF")
     }
 
-    /// Creates `path` readable and writable by its owner only, or narrows an existing file to that.
+    /// Creates `path` readable and writable by its owner only, or narrows an existing file to
+    /// that; a symbolic link is left alone (and SQLite then refuses it).
     private static func restrictToOwner(_ path: String) {
-        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
             fchmod(descriptor, 0o600)
             close(descriptor)

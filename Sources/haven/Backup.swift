@@ -40,6 +40,7 @@ struct Backup: ParsableCommand {
         var out: String
 
         func run() throws {
+            try DataFolderOwner.become(ownerOf: location.data)
             try reportingOperatorErrors {
                 let directory = KeyDirectory(path: keys)
                 let outcome = try BackupFolder(path: out).make(
@@ -136,6 +137,19 @@ struct Restore: ParsableCommand {
             let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the backup key: ")
             let keyPair = try KeyDirectory(path: keys).backupKeyPair(passphrase: passphrase)
             let yes = yes
+            // Ctrl-C at the question must not leave the database in the clear behind.
+            let interruptions = [SIGINT, SIGTERM, SIGHUP].map { (number: Int32) in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    BackupFolder.removeScratchFolders()
+                    FileHandle.standardError.write(Data("\nnot restored: interrupted\n".utf8))
+                    Foundation.exit(130)
+                }
+                source.resume()
+                return source
+            }
+            defer { interruptions.forEach { $0.cancel() } }
             try BackupFolder.restore(backup, with: keyPair, signedBy: server, into: location.data, now: Int64(Date().timeIntervalSince1970),
                                      replace: replace) { summary in
                 print("The backup holds:\n\(summary)")

@@ -14,6 +14,7 @@ struct DataLocation: ParsableArguments {
         guard creating || FileManager.default.fileExists(atPath: data + "/haven.sqlite") else {
             throw ValidationError("no database in \(data); give the service's data folder with --data (installed: /var/lib/haven)")
         }
+        try DataFolderOwner.become(ownerOf: data)
         // Only the server migrates, after backing the database up as it was.
         if let found = try? HavenStore.schemaVersion(at: data + "/haven.sqlite"), found > 0, found < HavenStore.schemaVersion {
             throw ValidationError("the database in \(data) is schema \(found), older than this Haven (\(HavenStore.schemaVersion)): "

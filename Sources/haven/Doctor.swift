@@ -42,6 +42,8 @@ struct Doctor: ParsableCommand {
             findings.append(.problem("\(config): \(error)", fix: "fix the file (docs/operations.md lists every key)"))
         }
         if let data { configuration.dataDirectory = data }
+        // What the service sees, as the service: root looks no further than its user could.
+        try DataFolderOwner.become(ownerOf: configuration.dataDirectory)
         let checks = DoctorChecks(configuration: configuration, configPath: config, keys: KeyDirectory(path: keys))
         findings += checks.dataFolder() + checks.keyFolder() + checks.settings() + checks.retention() + checks.machine()
         findings += checks.reachability(url: url.flatMap(URL.init(string:)), caFile: caFile)

@@ -153,9 +153,10 @@ struct DoctorChecks {
             guard let mode = mode(socket) else {
                 return [.ok("Haven listens on the Unix-domain socket \(socket), for the proxy in front")]
             }
-            return mode & 0o007 == 0
-                ? [.ok("Haven listens on \(socket) (\(octal(mode))), which only the proxy in its group may open")]
-                : [.problem("\(socket) is \(octal(mode)): any user of this machine could connect as the proxy", fix: "restart haven (it makes the socket 0660)")]
+            guard mode & 0o007 == 0 else {
+                return [.problem("\(socket) is \(octal(mode)): any user of this machine could connect as the proxy", fix: "restart haven (it makes the socket 0660)")]
+            }
+            return [.ok("Haven listens on \(socket) (\(octal(mode))), which only the proxy in its group may open"), socketGroup(socket)]
         }
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.network.host)
         guard loopback else { return [] }
@@ -165,6 +166,22 @@ struct DoctorChecks {
         }
         return [.warning("the proxy reaches Haven on \(configuration.network.host):\(configuration.network.port): any user of this machine could take that port while Haven restarts and answer in its place",
                          fix: "listen = \"/run/haven/haven.sock\" in \(configPath), the proxy pointed at it (docs/operations.md, TLS in front)")]
+    }
+
+    /// Who may open the socket besides Haven: each is trusted as the proxy.
+    private func socketGroup(_ socket: String) -> DoctorFinding {
+        var status = stat()
+        guard stat(socket, &status) == 0, let group = getgrgid(status.st_gid) else { return .ok("the socket's group is not named") }
+        var members: [String] = []
+        var next = group.pointee.gr_mem
+        while let member = next?.pointee {
+            members.append(String(cString: member))
+            next = next?.advanced(by: 1)
+        }
+        let name = String(cString: group.pointee.gr_name)
+        return members.isEmpty
+            ? .warning("nobody is in the group \(name), so no proxy can open the socket", fix: "adduser caddy \(name); systemctl restart caddy")
+            : .ok("the group \(name) may open the socket, each of them trusted as the proxy: \(members.joined(separator: ", "))")
     }
 
     func reachability(url: URL?, caFile: String?) -> [DoctorFinding] {
@@ -193,13 +210,18 @@ struct DoctorChecks {
         return findings
     }
 
-    /// `/healthz` over TLS from the first of `name`'s addresses that answers (the proxy may
-    /// listen on IPv4 only while the name resolves to IPv6 first); the last failure if none does.
+    /// `/healthz` over TLS from the first of `name`'s addresses that takes a connection (the proxy
+    /// may listen on IPv4 only while the name resolves to IPv6 first): a certificate or an answer
+    /// that is wrong is reported, never passed over for the next address.
     private func probeFirstAddress(of name: String, port: Int, caFile: String?) throws -> HTTPProbe.Answer {
         let hosts = try ServerAddress("wss://\(name):\(port)").resolvedHosts()
         let tls = TLSClientSettings(serverName: name, caFile: caFile)
         for host in hosts.dropLast() {
-            if let answer = try? HTTPProbe.get(.tcp(host: host, port: port), path: "/healthz", hostHeader: name, tls: tls) { return answer }
+            do {
+                return try HTTPProbe.get(.tcp(host: host, port: port), path: "/healthz", hostHeader: name, tls: tls)
+            } catch let failure as HTTPProbe.Failure where failure.isUnreachable {
+                continue
+            }
         }
         return try HTTPProbe.get(.tcp(host: hosts[hosts.count - 1], port: port), path: "/healthz", hostHeader: name, tls: tls)
     }

@@ -154,6 +154,10 @@ import Testing
         }
         let made = try backups.make(from: databasePath, sealedTo: key.publicKey, signedBy: server, now: 100).made
         let sealed = try #require(FileManager.default.contents(atPath: made.path))
+        // An older backup copied under a newer backup's name, to bring back what has changed since.
+        let renamed = backups.path + "/haven-backup-19700102T000000Z.sealed"
+        try FileManager.default.copyItem(atPath: made.path, toPath: renamed)
+        #expect(throws: BackupError.misnamed(path: renamed, madeAt: 100)) { try messages(restoring: renamed, with: key, now: 100) }
         // The time it says it was made is signed: moved a year on, it no longer verifies.
         var redated = [UInt8](sealed)
         redated[8 + 32 + 4] ^= 1

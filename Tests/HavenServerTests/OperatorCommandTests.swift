@@ -84,6 +84,32 @@ import Testing
         #expect(again.status == 1 && again.errors.contains("--replace"), "\(again.errors)")
     }
 
+    @Test func rootWorksInTheServicesDataFolderAsTheServiceAndFollowsNoLinkThere() throws {
+        guard geteuid() == 0 else { return }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = folder + "/data"
+        try haven(["rooms", "create", "--name", "Lobby", "--data", data])
+        try FileManager.default.createDirectory(atPath: folder + "/keys", withIntermediateDirectories: true)
+        for path in [folder, data, data + "/haven.sqlite", folder + "/keys"] { #expect(chown(path, 65534, 65534) == 0) }
+        #expect(chmod(folder, 0o755) == 0)
+        // An operator's `sudo haven rooms list`: the journal it makes is the service's, not root's.
+        #expect(try haven(["rooms", "list", "--data", data]).status == 0)
+        for file in try FileManager.default.contentsOfDirectory(atPath: data) {
+            #expect(try FileManager.default.attributesOfItem(atPath: data + "/" + file)[.ownerAccountID] as? Int == 65534, "\(file) is root's")
+        }
+        // The service's user puts a link where the database was: root changes nothing through it.
+        let victim = folder + "/victim"
+        try Data("root's".utf8).write(to: URL(fileURLWithPath: victim))
+        #expect(chmod(victim, 0o4755) == 0)
+        try FileManager.default.removeItem(atPath: data + "/haven.sqlite")
+        try FileManager.default.createSymbolicLink(atPath: data + "/haven.sqlite", withDestinationPath: victim)
+        _ = try haven(["backup", "make", "--data", data, "--keys", folder + "/keys", "--out", folder + "/backups"])
+        _ = try haven(["doctor", "--data", data, "--keys", folder + "/keys", "--config", folder + "/none.toml"])
+        _ = try haven(["retention", "show", "--data", data])
+        #expect(try FileManager.default.attributesOfItem(atPath: victim)[.posixPermissions] as? Int == 0o4755, "root changed a file through the link")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root's")
+    }
+
     @Test func aDeletedRoomLeavesNothingOnDisk() throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let data = ["--data", folder]

@@ -89,7 +89,7 @@ import Testing
         let made = try BackupFolder(path: backups).backups()
         #expect(made.count == 1)
         let opened = folder + "/opened.sqlite"
-        _ = try SealedBackup.open(try #require(made.first).path, with: keys.backupKeyPair(passphrase: passphrase()), into: opened)
+        _ = try SealedBackup.open(try #require(made.first).path, with: keys.backupKeyPair(passphrase: passphrase()), expecting: keys.serverKey().publicKey, into: opened)
         #expect(try HavenStore.schemaVersion(at: opened) == 12, "the backup is the database as it was, for the Haven that wrote it")
         #expect(server.terminate() == 0)
 

@@ -79,6 +79,11 @@ import Testing
                 "the first still answers: its socket was not removed")
         first.stop()
 
+        // In a folder others may write to, they could swap the socket for a link: refused.
+        let shared = try socketPath()
+        #expect(chmod((shared as NSString).deletingLastPathComponent, 0o777) == 0)
+        #expect(throws: UVError.self, "a folder anyone may write to") { try serve(on: shared) }
+
         let file = try socketPath()
         try Data("not a socket".utf8).write(to: URL(fileURLWithPath: file))
         #expect(throws: UVError.self, "a file that is not a socket") { try serve(on: file) }
