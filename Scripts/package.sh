@@ -19,6 +19,8 @@ version="$("$binary" --version | awk '{print $2}')"
 arch="$(dpkg --print-architecture)"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
+# mktemp makes it 0700: the archive's top folder stands for /.
+chmod 0755 "$root"
 
 install -D -m 0755 "$binary" "$root/usr/bin/haven"
 strip --strip-unneeded "$root/usr/bin/haven"
@@ -29,7 +31,7 @@ install -D -m 0640 Scripts/debian/haven.toml "$root/etc/haven/haven.toml"
 for unit in haven.service haven-backup.service haven-backup.timer; do
     install -D -m 0644 "Scripts/debian/$unit" "$root/lib/systemd/system/$unit"
 done
-for doc in README.md docs/operations.md docs/protocol.md docs/crypto.md docs/threat-model.md; do
+for doc in README.md docs/operations.md docs/protocol.md docs/crypto.md docs/threat-model.md docs/haven.example.toml; do
     install -D -m 0644 "$doc" "$root/usr/share/doc/haven/$(basename "$doc")"
 done
 for example in Caddyfile nginx.conf haven.toml; do

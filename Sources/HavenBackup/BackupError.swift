@@ -18,12 +18,15 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
     case store(String)
     /// The backup was signed by another server key than the one it must come from.
     case wrongSigner(path: String, found: String, expected: String)
-    /// The server key a backup must be signed by is not known, or not a key.
-    case signerUnknown(String)
+    /// A key the restore needs (the server key backups must be signed by, the backup key) is
+    /// missing or not a key.
+    case keyMissing(String)
     /// The operator did not confirm what the restore would put in place.
     case notConfirmed
     /// Another backup is being made into the same folder.
     case busy(path: String)
+    /// A server is running on the data folder a restore would replace the database of.
+    case serverRunning(path: String)
     /// The file is named for another time than the one it was signed as made at.
     case misnamed(path: String, madeAt: Int64)
 
@@ -40,9 +43,11 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
         case .store(let reason): return reason
         case .wrongSigner(let path, let found, let expected):
             return "\(path) was signed by server key \(found), not \(expected): it was not made by this server (if it is your old server's, pass --signed-by with that key)"
-        case .signerUnknown(let reason): return reason
+        case .keyMissing(let reason): return reason
         case .notConfirmed: return "nothing was restored"
         case .busy(let path): return "another backup is being made into \(path); try again when it is done"
+        case .serverRunning(let path):
+            return "a Haven server is running on \(path): stop it first (systemctl stop haven), or what it writes meanwhile is lost"
         case .misnamed(let path, let madeAt):
             return "\(path) is named for another time than it was made (\(BackupFolder.name(madeAt: madeAt)), as signed): "
                 + "an older backup renamed as newer? Restore it under its own name if that is what you want"

@@ -1,5 +1,5 @@
 import Foundation
-import HavenStore
+public import HavenStore
 public import Sodium
 
 /// A folder of backups, each a snapshot of the database sealed to the backup key and named for
@@ -106,6 +106,8 @@ public struct BackupFolder: Sendable {
         confirm: (RestoreSummary) -> Bool = { _ in true }
     ) throws -> RestoreSummary {
         let folder = try FolderHandle(dataFolder)
+        let held = try serverStopped(dataFolder)
+        defer { withExtendedLifetime(held) {} }
         guard replace || !folder.contains("haven.sqlite") else { throw BackupError.databaseExists(path: dataFolder + "/haven.sqlite") }
         for place in scratchPlaces(for: dataFolder) { removeLeftovers(in: place) }
         let scratch = try ScratchFolder(near: dataFolder)
@@ -146,6 +148,21 @@ public struct BackupFolder: Sendable {
             throw error as? BackupError ?? BackupError.file(path: dataFolder + "/haven.sqlite", reason: "\(error)")
         }
         return summary
+    }
+
+    /// Holds `dataFolder` for a restore, which checks first: refused while a server runs on it
+    /// (nil: there is no such folder yet, so nothing runs on it).
+    ///
+    /// - Throws: ``BackupError/serverRunning(path:)``, or ``BackupError/file(path:reason:)``.
+    public static func serverStopped(_ dataFolder: String) throws -> DataFolderLock? {
+        guard FileManager.default.fileExists(atPath: dataFolder) else { return nil }
+        do {
+            return try DataFolderLock(folder: dataFolder)
+        } catch .folderInUse {
+            throw BackupError.serverRunning(path: dataFolder)
+        } catch {
+            throw BackupError.file(path: dataFolder, reason: "\(error)")
+        }
     }
 
     /// What temporary files of a backup or a restore cut off by a crash begin with: the next one

@@ -16,6 +16,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case notFound(String)
     /// The change conflicts with the current state (e.g. archiving an archived room).
     case conflict(String)
+    /// Another process (a running server, a restore) holds the data folder.
+    case folderInUse(path: String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) does not exist"
         case .conflict(let what):
             return what
+        case .folderInUse(let path):
+            return "\(path) is in use by a running Haven server (or a restore): stop it first (systemctl stop haven)"
         }
     }
 }

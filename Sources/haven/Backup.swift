@@ -133,9 +133,19 @@ struct Restore: ParsableCommand {
 
     func run() throws {
         try reportingOperatorErrors {
+            // Everything that can be said before the passphrase is asked for, is.
             let server = try expectedSigner()
+            _ = try BackupFolder.serverStopped(location.data)
+            guard replace || !FileManager.default.fileExists(atPath: location.data + "/haven.sqlite") else {
+                throw BackupError.databaseExists(path: location.data + "/haven.sqlite")
+            }
+            let directory = KeyDirectory(path: keys)
+            guard FileManager.default.fileExists(atPath: directory.backupKeyPath) else {
+                throw BackupError.keyMissing("no \(directory.backupKeyPath): a restore needs the backup.key the backups were sealed to "
+                    + "(made with `haven backup keygen`, kept off the server); give its folder with --keys. A new key cannot open old backups.")
+            }
             let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the backup key: ")
-            let keyPair = try KeyDirectory(path: keys).backupKeyPair(passphrase: passphrase)
+            let keyPair = try directory.backupKeyPair(passphrase: passphrase)
             let yes = yes
             // Ctrl-C at the question must not leave the database in the clear behind.
             let interruptions = [SIGINT, SIGTERM, SIGHUP].map { (number: Int32) in
@@ -169,13 +179,13 @@ struct Restore: ParsableCommand {
     private func expectedSigner() throws -> SigningPublicKey {
         if let signedBy {
             guard let bytes = try? Base64URL.decode(signedBy), let key = try? SigningPublicKey(bytes: bytes) else {
-                throw BackupError.signerUnknown("--signed-by is not a base64url Ed25519 public key (`haven keys show` prints it as \"server public key\")")
+                throw BackupError.keyMissing("--signed-by is not a base64url Ed25519 public key (`haven keys show` prints it as \"server public key\")")
             }
             return key
         }
         let directory = KeyDirectory(path: serverKeys)
         guard FileManager.default.fileExists(atPath: directory.serverKeyPath) else {
-            throw BackupError.signerUnknown("no \(directory.serverKeyPath) to check the backup's signature with: pass --signed-by with the server public key of the server that made it (`haven keys show` printed it there)")
+            throw BackupError.keyMissing("no \(directory.serverKeyPath) to check the backup's signature with: pass --signed-by with the server public key of the server that made it (`haven keys show` printed it there)")
         }
         return try directory.serverKey().publicKey
     }

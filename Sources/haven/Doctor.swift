@@ -35,8 +35,11 @@ struct Doctor: ParsableCommand {
     func run() throws {
         var configuration = ServerConfiguration()
         var findings: [DoctorFinding] = []
+        var backups: String?
         do {
-            try ServeConfigFile.load(config).apply(to: &configuration)
+            let file = try ServeConfigFile.load(config)
+            try file.apply(to: &configuration)
+            backups = file.backups
             findings.append(.ok("\(config) is valid"))
         } catch {
             findings.append(.problem("\(config): \(error)", fix: "fix the file (docs/operations.md lists every key)"))
@@ -45,7 +48,7 @@ struct Doctor: ParsableCommand {
         // What the service sees, as the service: root looks no further than its user could.
         try DataFolderOwner.become(ownerOf: configuration.dataDirectory)
         let checks = DoctorChecks(configuration: configuration, configPath: config, keys: KeyDirectory(path: keys))
-        findings += checks.dataFolder() + checks.keyFolder() + checks.settings() + checks.retention() + checks.machine()
+        findings += checks.dataFolder() + checks.keyFolder() + checks.backups(in: backups) + checks.settings() + checks.retention() + checks.machine()
         findings += checks.reachability(url: url.flatMap(URL.init(string:)), caFile: caFile)
         if json {
             let encoder = JSONEncoder()

@@ -77,9 +77,26 @@ struct DoctorChecks {
         }
         if mode(keys.backupKeyPath) != nil {
             findings.append(.problem("the backup key's secret half is on this server: it opens every backup",
-                                     fix: "move \(keys.backupKeyPath) to the machine you restore on"))
+                                     fix: "keep it on another machine, and delete it here: shred -u \(keys.backupKeyPath)"))
+        }
+        // Doctor run as root works as the data folder's owner: what it cannot read, the service cannot.
+        for needed in [keys.serverKeyPath, keys.backupPublicKeyPath] where mode(needed) != nil && access(needed, R_OK) != 0 {
+            findings.append(.problem("\(needed) cannot be read by the service's user: backups fail",
+                                     fix: "chown haven:haven \(needed)"))
         }
         return findings
+    }
+
+    /// The newest backup in `folder`, when backups are set up (backup.pub is there).
+    func backups(in folder: String?) -> [DoctorFinding] {
+        guard let folder, mode(keys.backupPublicKeyPath) != nil else { return [] }
+        guard let newest = try? BackupFolder(path: folder).backups().last else {
+            return [.warning("no backup in \(folder) yet", fix: "systemctl enable --now haven-backup.timer; systemctl start haven-backup.service")]
+        }
+        let days = (Int64(Date().timeIntervalSince1970) - newest.madeAt) / 86_400
+        return days < 2
+            ? [.ok("the newest backup, \(newest.path), is \(days == 0 ? "from today" : "a day old")")]
+            : [.warning("the newest backup is \(days) days old: backups have stopped", fix: "journalctl -u haven-backup; systemctl status haven-backup.timer")]
     }
 
     /// The name, the origins, the proxy, the crisis contacts, the relay, the retention periods.
@@ -191,14 +208,14 @@ struct DoctorChecks {
         switch Result(catching: { try HTTPProbe.get(own, path: "/healthz", hostHeader: configuration.serverName, tls: nil) }) {
         case .success(let answer) where answer.status == 200: findings.append(.ok("the server answers on \(own)"))
         case .success(let answer): findings.append(.problem("the server answered /healthz with \(answer.status)", fix: "journalctl -u haven"))
-        case .failure(let error): findings.append(.warning("no server answers on \(own) (\(error))", fix: "systemctl start haven; journalctl -u haven"))
+        case .failure(let error): findings.append(.problem("no server answers on \(own) (\(error))", fix: "systemctl start haven; journalctl -u haven"))
         }
         guard let url, let name = url.host else { return findings }
         let port = url.port ?? 443
         do {
             let answer = try probeFirstAddress(of: name, port: port, caFile: caFile)
             guard answer.status == 200 else {
-                return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(own)")]
+                return findings + [.problem("https://\(name):\(port)/healthz answered \(answer.status)", fix: "check the proxy forwards to \(own), and may open it (adduser caddy haven; systemctl restart caddy)")]
             }
             findings.append(.ok("https://\(name):\(port) reaches Haven over TLS, its certificate valid"))
             findings.append(answer.headers["strict-transport-security"] != nil

@@ -5,6 +5,7 @@ import HavenBackup
 import HavenKeys
 import HavenProtocol
 import HavenServer
+import HavenStore
 
 /// `haven serve`: runs the server until SIGINT or SIGTERM.
 struct Serve: ParsableCommand {
@@ -107,7 +108,10 @@ struct Serve: ParsableCommand {
         configuration.network.maxConnections = max(64, Int(files) - 256)
         ServerLog.info("open-files limit is \(files), so at most \(configuration.network.maxConnections) connections; core dumps are disabled")
         let server: RunningServer
+        let folder: DataFolderLock
         do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            folder = try DataFolderLock(folder: configuration.dataDirectory)
             // A restore cut off by a crash left the database in the clear beside it: not kept.
             BackupFolder.removeLeftovers(in: configuration.dataDirectory)
             try UpgradeBackup.takeIfMigrating(databasePath: configuration.databasePath, keys: keyDirectory, into: backupFolder ?? configuration.dataDirectory + "/backups")
@@ -133,6 +137,6 @@ struct Serve: ParsableCommand {
             }
             ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")
         }
-        ServerLog.info("stopped cleanly")
+        withExtendedLifetime(folder) { ServerLog.info("stopped cleanly") }
     }
 }

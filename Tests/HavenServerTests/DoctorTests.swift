@@ -1,4 +1,5 @@
 import Foundation
+import HavenBackup
 import HavenKeys
 import HavenStore
 import HavenTestSupport
@@ -33,9 +34,9 @@ import Testing
         #expect(report.contains("WARNING  allowed_origins lets any site open Haven"))
         #expect(report.contains("WARNING  server_name is a placeholder"))
         #expect(report.contains("WARNING  no crisis contacts"))
-        #expect(report.contains("WARNING  no server answers"))
+        #expect(report.contains("PROBLEM  no server answers"), "a stopped server fails the check, for monitoring")
         #expect(report.contains("PROBLEM  \(folder)/data/.haven-unfinished-restore-1.sqlite was left by a backup or restore cut off"))
-        #expect(report.contains("5 to fix"))
+        #expect(report.contains("6 to fix"))
     }
 
     @Test func aGoodInstallationPasses() throws {
@@ -66,6 +67,17 @@ import Testing
         #expect(doctor.output.contains("ok       1 crisis contact(s) set"))
         #expect(doctor.output.contains("WARNING  nobody is in the group root, so no proxy can open the socket"), "\(doctor.output)")
         #expect(doctor.output.contains("0 to fix, 2 to look at"), "only the TURN relay and a proxy in the socket's group are missing: \(doctor.output)")
+
+        // Backups set up: none made yet, then one three days old.
+        let backups = folder + "/backups"
+        try write((try String(contentsOfFile: folder + "/haven.toml", encoding: .utf8)).replacingOccurrences(of: "data = ", with: "backups = \"\(backups)\"\ndata = "),
+                  to: folder + "/backed-up.toml")
+        let none = try ServerProcess.run(["doctor", "--config", folder + "/backed-up.toml", "--keys", keys.path]).output
+        #expect(none.contains("WARNING  no backup in \(backups) yet"), "\(none)")
+        let old = Int64(Date().timeIntervalSince1970) - 3 * 86_400
+        _ = try BackupFolder(path: backups).make(from: folder + "/data/haven.sqlite", sealedTo: keys.backupPublicKey(), signedBy: keys.serverKey(), now: old)
+        let stale = try ServerProcess.run(["doctor", "--config", folder + "/backed-up.toml", "--keys", keys.path]).output
+        #expect(stale.contains("WARNING  the newest backup is 3 days old: backups have stopped"), "\(stale)")
 
         try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: socket)
         let opened = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml", "--keys", keys.path]).output
@@ -109,5 +121,19 @@ import Testing
         try SQLiteConnection(path: data + "/haven.sqlite").execute("PRAGMA user_version = 99")
         let newer = try ServerProcess.run(["doctor", "--config", folder + "/haven.toml"]).output
         #expect(newer.contains("PROBLEM  the database is schema 99, newer than this Haven"), "\(newer)")
+    }
+
+    @Test func rootIsToldWhatTheServiceCannotRead() throws {
+        guard geteuid() == 0 else { return }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let keys = KeyDirectory(path: folder + "/keys")
+        var bytes = Array("a long enough passphrase".utf8)
+        _ = try keys.initialise(passphrase: SecretBytes(consuming: &bytes), limits: .minimum)
+        try ServerProcess.run(["rooms", "create", "--name", "Lobby", "--data", folder + "/data"])
+        for path in [folder + "/data", folder + "/data/haven.sqlite", keys.path] { #expect(chown(path, 65534, 65534) == 0) }
+        #expect(chmod(folder, 0o755) == 0)
+        // Keys copied in by root, left root's: the service cannot sign its backups.
+        let report = try ServerProcess.run(["doctor", "--data", folder + "/data", "--keys", keys.path, "--config", folder + "/none.toml"]).output
+        #expect(report.contains("PROBLEM  \(keys.serverKeyPath) cannot be read by the service's user: backups fail"), "\(report)")
     }
 }

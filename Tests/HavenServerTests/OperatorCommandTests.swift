@@ -1,4 +1,5 @@
 import Foundation
+import HavenNet
 import HavenProtocol
 import HavenStore
 import HavenTestSupport
@@ -108,6 +109,20 @@ import Testing
         _ = try haven(["retention", "show", "--data", data])
         #expect(try FileManager.default.attributesOfItem(atPath: victim)[.posixPermissions] as? Int == 0o4755, "root changed a file through the link")
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root's")
+    }
+
+    @Test func neitherARestoreNorASecondServerTakesTheDataFolderFromARunningOne() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = folder + "/data"
+        try haven(["rooms", "create", "--name", "Lobby", "--data", data])
+        let server = try ServerProcess(data: data)
+        defer { server.terminate() }
+        let second = try haven(["serve", "--listen", "127.0.0.1:0", "--data", data])
+        #expect(second.status == 1 && second.errors.contains("in use by a running Haven server"), "\(second.errors)")
+        let restore = try haven(["restore", folder + "/any.sealed", "--keys", folder + "/offline", "--data", data, "--replace",
+                                 "--signed-by", Base64URL.encode(try SigningKeyPair.generate().publicKey.bytes)])
+        #expect(restore.status == 1 && restore.errors.contains("a Haven server is running on \(data): stop it first"), "\(restore.errors)")
+        #expect(try HTTPProbe.get(.tcp(host: "127.0.0.1", port: server.port), path: "/healthz", hostHeader: "x", tls: nil).status == 200)
     }
 
     @Test func aDeletedRoomLeavesNothingOnDisk() throws {
