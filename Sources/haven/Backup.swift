@@ -124,7 +124,7 @@ struct Restore: ParsableCommand {
     var passphraseFile: String?
     @Option(help: "The keys folder of the server that made the backup (its server.key).")
     var serverKeys = InstalledFiles.defaultKeys
-    @Option(help: "The server public key (base64url) the backup must be signed by, instead of --server-keys'.")
+    @Option(parsing: .unconditional, help: "The server public key (base64url, which may begin with \"-\") the backup must be signed by, instead of --server-keys'.")
     var signedBy: String?
     @Flag(help: "Replace the database already in the data folder.")
     var replace = false

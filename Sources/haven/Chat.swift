@@ -43,7 +43,7 @@ struct Chat: AsyncParsableCommand {
     var interactive = false
     @Option(help: "The name the server must sign in with (its server_name).")
     var serverName: String?
-    @Option(help: "The organisation's public key (base64url), to verify who is staff.")
+    @Option(parsing: .unconditional, help: "The organisation's public key (base64url, which may begin with \"-\"), to verify who is staff.")
     var organisationKey: String?
 
     func run() async throws {

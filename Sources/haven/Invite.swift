@@ -111,7 +111,7 @@ struct Invite: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke an open invite (by the id `invite list` shows).")
         @OptionGroup var location: DataLocation
-        @Argument(help: "The invite id.")
+        @Argument(help: "The invite id (after \"--\" if it begins with \"-\").")
         var id: String
 
         func run() throws {

@@ -62,7 +62,7 @@ struct Staff: ParsableCommand {
             abstract: "Revoke a member's staff status now (by the key, or its start, that `staff list` shows).")
         @OptionGroup var location: DataLocation
         @OptionGroup var signing: StaffSigning
-        @Argument(help: "The member's key, or enough of its start to be unique.")
+        @Argument(help: "The member's key, or enough of its start to be unique (after \"--\" if it begins with \"-\").")
         var member: String
 
         func run() throws {
@@ -80,7 +80,7 @@ struct Staff: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Extend a counsellor's or moderator's staff certificate.")
         @OptionGroup var location: DataLocation
         @OptionGroup var signing: StaffSigning
-        @Argument(help: "The member's key, or enough of its start to be unique.")
+        @Argument(help: "The member's key, or enough of its start to be unique (after \"--\" if it begins with \"-\").")
         var member: String
         @Option(name: .customLong("for"), help: "How long from now: 90d, 12w...")
         var period: RetentionPeriod = RetentionPeriod(argument: "90d")!
