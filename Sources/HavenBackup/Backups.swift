@@ -46,7 +46,7 @@ public struct BackupFolder: Sendable {
     ) throws -> Outcome {
         guard FileManager.default.fileExists(atPath: databasePath) else { throw BackupError.file(path: databasePath, reason: "no database here") }
         let folder = try FolderHandle(path)
-        try folder.lock()
+        try folder.lock(otherwise: .busy(path: folder.path))
         for name in folder.names() where name.hasPrefix(Self.leftoverPrefix) { folder.remove(name) }
         let dataFolder = (databasePath as NSString).deletingLastPathComponent
         for place in Self.scratchPlaces(for: dataFolder) { Self.removeLeftovers(in: place) }
@@ -106,11 +106,10 @@ public struct BackupFolder: Sendable {
         confirm: (RestoreSummary) -> Bool = { _ in true }
     ) throws -> RestoreSummary {
         let folder = try FolderHandle(dataFolder)
-        let held = try serverStopped(dataFolder)
-        defer { withExtendedLifetime(held) {} }
+        try folder.lock(otherwise: .serverRunning(path: folder.path))
         guard replace || !folder.contains("haven.sqlite") else { throw BackupError.databaseExists(path: dataFolder + "/haven.sqlite") }
-        for place in scratchPlaces(for: dataFolder) { removeLeftovers(in: place) }
-        let scratch = try ScratchFolder(near: dataFolder)
+        for place in scratchPlaces(for: folder.path) { removeLeftovers(in: place) }
+        let scratch = try ScratchFolder(near: folder.path)
         defer { scratch.remove() }
         let opened = scratch.path + "/restore.sqlite"
         let signed = try SealedBackup.open(backupPath, with: keyPair, expecting: server, into: opened)
@@ -192,7 +191,11 @@ public struct BackupFolder: Sendable {
 
     /// The data folder and the one above it: where a restore's or a backup's scratch folder is.
     public static func scratchPlaces(for dataFolder: String) -> [String] {
-        let folder = URL(fileURLWithPath: dataFolder).standardizedFileURL.path
+        // As the kernel finds the folder: "a/link/.." is not "a".
+        let folder = realpath(dataFolder, nil).map { resolved in
+            defer { free(resolved) }
+            return String(cString: resolved)
+        } ?? URL(fileURLWithPath: dataFolder).standardizedFileURL.path
         return [folder, (folder as NSString).deletingLastPathComponent]
     }
 

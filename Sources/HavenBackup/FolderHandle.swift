@@ -12,22 +12,23 @@ final class FolderHandle {
     ///
     /// - Throws: ``BackupError/file(path:reason:)``, also when `path` is a symbolic link.
     init(_ path: String) throws {
-        // "folder/" would follow a link named "folder"; "a/../b" would leave the folder given.
-        let path = URL(fileURLWithPath: path).standardizedFileURL.path
-        self.path = path
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw Self.failure(path, "cannot be created") }
-        descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Self.failure(path, "cannot be opened as a folder") }
+        // The folder the kernel finds (links and ".." resolved as it resolves them), held from
+        // here on by descriptor.
+        guard let resolved = realpath(path, nil) else { throw Self.failure(path, "cannot be found") }
+        defer { free(resolved) }
+        self.path = String(cString: resolved)
+        descriptor = open(resolved, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.failure(self.path, "cannot be opened as a folder") }
     }
 
     deinit { close(descriptor) }
 
-    /// Holds the folder for this process alone until it is released: two backups into one
-    /// folder at once could delete each other's files.
-    ///
-    /// - Throws: ``BackupError/busy(path:)`` when another process holds it.
-    func lock() throws {
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw BackupError.busy(path: path) }
+    /// Holds the folder for this process alone until it is released (two backups into one
+    /// folder at once could delete each other's files; a restore must not replace a running
+    /// server's database), throwing `otherwise` when another process holds it.
+    func lock(otherwise: BackupError) throws {
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw otherwise }
     }
 
     /// Whether the folder has an entry `name` (of any kind, links not followed).
@@ -36,12 +37,13 @@ final class FolderHandle {
         return fstatat(descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0
     }
 
-    /// Creates the file `name` (0600, never an existing one), owned like the folder.
+    /// Creates the file `name` (0600, never an existing one), owned like the folder when root
+    /// writes it.
     func create(_ name: String) throws -> FileHandle {
         let file = openat(descriptor, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard file >= 0 else { throw Self.failure(path + "/" + name, "cannot be created") }
         var folder = stat()
-        if fstat(descriptor, &folder) == 0, folder.st_uid != geteuid() || folder.st_gid != getegid() {
+        if geteuid() == 0, fstat(descriptor, &folder) == 0, folder.st_uid != 0 || folder.st_gid != 0 {
             guard fchown(file, folder.st_uid, folder.st_gid) == 0 else {
                 close(file)
                 throw Self.failure(path + "/" + name, "cannot be given to the folder's owner")

@@ -137,21 +137,35 @@ public struct KeyDirectory: Sendable {
         try write(data, to: file, mode: 0o600, replacing: replacing)
     }
 
+    /// Writes `file` whole or not at all: into a new file of a random name (`O_EXCL`,
+    /// `O_NOFOLLOW`: a link someone put in the folder is never followed), given to the folder's
+    /// owner when root writes into another user's folder (the service must read its keys), then
+    /// renamed into place.
     private func write(_ data: Data, to file: String, mode: Int, replacing: Bool = false) throws {
-        let temporary = file + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
-            throw KeyFileError.io(path: temporary, reason: "cannot create file")
-        }
+        let temporary = file + ".\(UUID().uuidString).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode))
+        guard descriptor >= 0 else { throw KeyFileError.io(path: temporary, reason: String(cString: strerror(errno))) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do {
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            var folder = stat()
+            if geteuid() == 0, stat(path, &folder) == 0, folder.st_uid != 0 {
+                guard fchown(descriptor, folder.st_uid, folder.st_gid) == 0 else { throw KeyFileError.io(path: temporary, reason: String(cString: strerror(errno))) }
+            }
+            // Under the process's umask the file may have been made narrower than asked, never wider.
+            guard fchmod(descriptor, mode_t(mode)) == 0 else { throw KeyFileError.io(path: temporary, reason: String(cString: strerror(errno))) }
             try handle.write(contentsOf: data)
             try handle.synchronize()
             try handle.close()
-            if !replacing && FileManager.default.fileExists(atPath: file) { throw KeyFileError.exists(path: file) }
-            // rename(2) replaces atomically: a crash leaves either the old file or the new one.
+            var existing = stat()
+            if !replacing && lstat(file, &existing) == 0 { throw KeyFileError.exists(path: file) }
+            // rename(2) replaces atomically (a link in the way is replaced, not followed): a crash
+            // leaves either the old file or the new one.
             guard rename(temporary, file) == 0 else { throw KeyFileError.io(path: file, reason: String(cString: strerror(errno))) }
+        } catch let error as KeyFileError {
+            unlink(temporary)
+            throw error
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
+            unlink(temporary)
             throw KeyFileError.io(path: file, reason: error.localizedDescription)
         }
     }

@@ -86,13 +86,16 @@ public final class SocketListener {
         }
     }
 
-    /// Refuses a socket in a folder others may write to (unless it is sticky, like /tmp): they
-    /// could swap the socket for a link between its making and its chmod, or take its place.
+    /// Refuses a socket in a folder that is neither this user's nor root's, or that others may
+    /// write to: they could take the socket's place first, or swap it for a link between its
+    /// making and its chmod (the service's own folder, /run/haven, is neither).
     private static func requirePrivateFolder(of path: String) throws(UVError) {
         var status = stat()
         let folder = (path as NSString).deletingLastPathComponent
-        guard stat(folder.isEmpty ? "." : folder, &status) == 0 else { throw UVError(code: -errno, function: "stat") }
-        guard status.st_mode & 0o022 == 0 || status.st_mode & S_ISVTX != 0 else { throw UVError(code: -EACCES, function: "uv_pipe_bind") }
+        guard stat(folder.isEmpty ? "." : folder, &status) == 0 else { throw UVError(code: -errno, function: "the socket's folder") }
+        guard status.st_uid == geteuid() || status.st_uid == 0, status.st_mode & 0o022 == 0 else {
+            throw UVError(code: -EACCES, function: "a socket in \(folder), which others may change (use a folder of the service's own, such as /run/haven)")
+        }
     }
 
     /// Removes a socket at `path` that nobody answers on (its server is gone); a live one (or one

@@ -148,7 +148,7 @@ struct Restore: ParsableCommand {
             let keyPair = try directory.backupKeyPair(passphrase: passphrase)
             let yes = yes
             // Ctrl-C at the question must not leave the database in the clear behind.
-            let interruptions = [SIGINT, SIGTERM, SIGHUP].map { (number: Int32) in
+            let interruptions = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM].map { (number: Int32) in
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler {

@@ -54,6 +54,11 @@ struct DoctorChecks {
 
     /// The keys: the organisation's public key, no secret file others can read, the backup key.
     func keyFolder() -> [DoctorFinding] {
+        var folder = stat()
+        if stat(keys.path, &folder) == 0, access(keys.path, R_OK | X_OK) != 0 {
+            return [.problem("\(keys.path) cannot be opened by the service's user: it cannot read its keys",
+                             fix: "chown -R haven:haven \(keys.path)")]
+        }
         var findings: [DoctorFinding] = []
         switch Result(catching: { try keys.organisationPublicKey() }) {
         case .success: findings.append(.ok("\(keys.organisationPublicKeyPath) holds the organisation's key"))
@@ -195,6 +200,13 @@ struct DoctorChecks {
             members.append(String(cString: member))
             next = next?.advanced(by: 1)
         }
+        // And those whose own group it is (the service's user among them, which is no proxy).
+        setpwent()
+        while let account = getpwent() {
+            let name = String(cString: account.pointee.pw_name)
+            if account.pointee.pw_gid == status.st_gid, account.pointee.pw_uid != status.st_uid, !members.contains(name) { members.append(name) }
+        }
+        endpwent()
         let name = String(cString: group.pointee.gr_name)
         return members.isEmpty
             ? .warning("nobody is in the group \(name), so no proxy can open the socket", fix: "adduser caddy \(name); systemctl restart caddy")

@@ -125,6 +125,14 @@ struct StaffSigning: ParsableArguments {
     func sign(
         _ location: DataLocation, change: ([StaffRecord], inout [StaffGrant], inout [StaffRevocation]) throws -> Void
     ) throws -> StaffRoster {
+        // The key first: run as root, opening the store works as the data folder's owner, who
+        // may not read root's passphrase file.
+        var organisation: SigningKeyPair?
+        try reportingOperatorErrors {
+            let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")
+            organisation = try KeyDirectory(path: keys).organisationKey(passphrase: passphrase)
+        }
+        guard let organisation else { throw ExitCode.failure }
         let (members, current) = try StaffRosterFile.read(location)
         // Every redeemed invite is bound to the key it certified, even a member's earlier invite
         // (the staff table keeps one certificate per member; the invites table keeps them all).
@@ -142,15 +150,9 @@ struct StaffSigning: ParsableArguments {
         grants += (current?.staff ?? []).filter { !listed.contains($0.invite) }
         var revoked = current?.revoked ?? []
         try change(members, &grants, &revoked)
-        var roster: StaffRoster?
-        try reportingOperatorErrors {
-            let passphrase = try Passphrase.read(file: passphraseFile, prompt: "Passphrase for the organisation key: ")
-            let organisation = try KeyDirectory(path: keys).organisationKey(passphrase: passphrase)
-            roster = StaffRoster.sign(
-                sequence: (current?.sequence ?? 0) + 1, issuedAt: UInt64(Date().timeIntervalSince1970), staff: grants, revoked: revoked,
-                organisation: organisation)
-        }
-        guard let roster else { throw ExitCode.failure }
+        let roster = StaffRoster.sign(
+            sequence: (current?.sequence ?? 0) + 1, issuedAt: UInt64(Date().timeIntervalSince1970), staff: grants, revoked: revoked,
+            organisation: organisation)
         let bytes = FrameCodec.encodeValue(roster)
         do {
             let store = try location.openStore()

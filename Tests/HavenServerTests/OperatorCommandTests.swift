@@ -109,6 +109,22 @@ import Testing
         _ = try haven(["retention", "show", "--data", data])
         #expect(try FileManager.default.attributesOfItem(atPath: victim)[.posixPermissions] as? Int == 0o4755, "root changed a file through the link")
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root's")
+
+        // Root's keys init in the service's keys folder: the keys are the service's to read.
+        try haven(["keys", "init", "--keys", folder + "/keys"], environment: ["HAVEN_PASSPHRASE": "a long enough passphrase"])
+        for file in ["server.key", "organisation.key", "organisation.pub"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder + "/keys/" + file)
+            #expect(attributes[.ownerAccountID] as? Int == 65534, "\(file) is root's: the service could not read it")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/keys").allSatisfy { !$0.hasSuffix(".tmp") })
+
+        // A root folder that others may change is no place for root to work in.
+        let shared = folder + "-shared"
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        try haven(["rooms", "create", "--name", "Lobby", "--data", shared])
+        #expect(chmod(shared, 0o770) == 0)
+        let refused = try haven(["rooms", "list", "--data", shared])
+        #expect(refused.status != 0 && refused.errors.contains("may be changed by users other than root"), "\(refused.errors)")
     }
 
     @Test func neitherARestoreNorASecondServerTakesTheDataFolderFromARunningOne() throws {
