@@ -107,8 +107,21 @@ def main():
         assert "112" in driver.find_element(By.ID, "crisis").text, driver.find_element(By.ID, "crisis").text
         driver.find_element(By.ID, "quick-exit").click()
         WebDriverWait(driver, 10).until(lambda d: d.current_url == server.url + "healthz", "the quick exit did nothing before the widget loaded")
-        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
         print("  ok  with the encryption module blocked, the page says so, the crisis help opens with the service's own contacts, and quick exit still works")
+
+        # Nor do they wait for the page's words, or the code that shows the contacts: with all of
+        # that blocked, the crisis panel (and its emergency numbers) opens and quick exit leaves.
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*strings*", "*page-words.js", "*safety.js", "*widget.js", "*sodium.wasm"]})
+        driver.get("about:blank")
+        driver.get(server.page)
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("document.getElementById('crisis-toggle').click(); return !document.getElementById('crisis').hidden"),
+                                        "the crisis button did nothing without the page's words")
+        assert "112" in driver.find_element(By.ID, "crisis").text, driver.find_element(By.ID, "crisis").text
+        driver.find_element(By.ID, "quick-exit").click()
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.startswith("https://www.google.com") or d.current_url == server.url + "healthz",
+                                        "quick exit did nothing without the page's words")
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        print("  ok  with the page's words and the chat's code blocked too, the crisis panel opens and quick exit leaves")
 
         # A browser that prefers Spanish gets the widget in Spanish, the crisis help and quick exit included.
         spanish = browser(language="es")

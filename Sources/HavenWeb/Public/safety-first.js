@@ -1,13 +1,12 @@
-// Help and a way out before anything else: this small module runs as soon as it and its few
-// words have arrived, ahead of the chat's code and its encryption, so on a slow connection the
-// crisis contacts and quick exit work from the first seconds, and they still work if the rest
-// never loads. widget.js takes over quick exit once the chat runs.
-import { QuickExit, showCrisisContacts } from "./safety.js";
+// Help and a way out before anything else: this small module and the two it imports (which
+// import nothing) run as soon as they arrive, ahead of the words of the page, the chat's code and
+// its encryption, so on a slow connection the crisis panel and quick exit work from the first
+// second, and they still work if the rest never loads. widget.js takes over quick exit once the
+// chat runs.
+import { QuickExit } from "./quick-exit.js";
 import { serverOrigin } from "./anchors.js";
-import { translatePage } from "./page-words.js";
 
 const $ = (id) => document.getElementById(id);
-translatePage(document);
 $("crisis-toggle").addEventListener("click", () => {
   const open = $("crisis").hidden;
   $("crisis").hidden = !open;
@@ -24,10 +23,16 @@ export const quickExit = new QuickExit({ window, button: $("quick-exit"), url: "
 
 /** The service's settings, asked for first: its own crisis contacts and quick-exit page come with them. */
 export const config = fetch(`${serverOrigin(document)}/config.json`).then((response) => response.json());
-config.then((settings) => {
-  showCrisisContacts(document, $("crisis-contacts"), $("crisis-general"), settings.crisisContacts, settings.crisisContactsAreGeneral);
-  quickExit.url = settings.quickExit ?? quickExit.url;
-}, () => {});
 
-// Only now the chat itself, so its code does not compete with help on a slow connection.
-import("./widget.js");
+config.then((settings) => { quickExit.url = settings.quickExit ?? quickExit.url; }, () => {});
+
+// Then the page's words (in the reader's language) and the service's own crisis contacts.
+const help = Promise.all([import("./page-words.js"), import("./safety.js")]).then(([{ translatePage }, { showCrisisContacts }]) => {
+  translatePage(document);
+  return config.then((settings) => {
+    showCrisisContacts(document, $("crisis-contacts"), $("crisis-general"), settings.crisisContacts, settings.crisisContactsAreGeneral);
+  }, () => {});
+});
+
+// Only then the chat itself, so its code does not compete with help on a slow connection.
+help.catch(() => {}).then(() => import("./widget.js"));

@@ -1,7 +1,5 @@
-// Help that is always one tap away, and a way out that is one tap too: the crisis contacts (a
-// number becomes a tap-to-call link), and "quick exit", a button or Escape twice, which closes
-// the chat, clears this visit and replaces the page with a neutral one, leaving no way "back" to
-// it, as domestic-abuse and mental-health sites do.
+// Help that is always one tap away: the crisis contacts, a number becoming a tap-to-call link
+// (the way out, quick exit, is quick-exit.js).
 import { t } from "./strings.js";
 
 const phoneNumber = /^\+?[0-9][0-9 ()-]{1,18}$/;
@@ -25,25 +23,4 @@ export function showCrisisContacts(document, list, note, contacts, general) {
     return item;
   }));
   note.hidden = !general;
-}
-
-export class QuickExit {
-  /** `leave()` closes the chat at once (the connection, this page's identity); `url` is where to go. */
-  constructor({ window, button, url, leave }) {
-    Object.assign(this, { window, url, leave, lastEscape: 0 });
-    button.addEventListener("click", () => this.exit());
-    window.addEventListener("keydown", (event) => {
-      if (event.key !== "Escape") return;
-      const now = Date.now();
-      if (now - this.lastEscape < 1000) this.exit(); else this.lastEscape = now;
-    });
-  }
-
-  exit() {
-    this.leave();
-    this.window.document.body.replaceChildren();
-    const target = new URL(this.url, this.window.location.href).href;
-    // The provider's page around the widget goes too, when the browser lets an embedded page do that.
-    try { this.window.top.location.replace(target); } catch { this.window.location.replace(target); }
-  }
 }
