@@ -46,6 +46,17 @@ chroot "$root" apt-get install -y --no-install-recommends caddy >>"$log" 2>&1 ||
 echo "package test: apt install ./haven.deb (only its dependencies, as a fresh system would)"
 chroot "$root" apt-get install -y --no-install-recommends /tmp/haven.deb >>"$log" 2>&1 || fail "apt install"
 [[ "$(chroot "$root" haven --version)" == "haven "* ]] || fail "haven --version"
+# Waits until the proxy $1 (process $2) answers over TLS on port $3, and checks that Haven took its
+# word that the visitor came over TLS (HSTS).
+proxy_ready() {
+    for _ in $(seq 1 300); do
+        curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$3/healthz" >/dev/null && break
+        kill -0 "$2" 2>/dev/null || fail "$1 exited"
+        sleep 0.1
+    done
+    [[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$3/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
+        || fail "no HSTS through $1: Haven did not trust its X-Forwarded-Proto"
+}
 check_mode() {
     [ "$(chroot "$root" stat -c '%a %U:%G' "$1")" = "$2" ] || fail "$1 is $(chroot "$root" stat -c '%a %U:%G' "$1"), expected $2"
 }
@@ -99,13 +110,7 @@ sed -e "s|^\tadmin off|\tadmin off\n\tauto_https disable_redirects|" \
     "$root/usr/share/doc/haven/examples/Caddyfile" > "$root/tmp/Caddyfile"
 chroot --userspec=caddy:caddy "$root" env HOME=/var/lib/caddy caddy run --config /tmp/Caddyfile --adapter caddyfile >>"$log" 2>&1 &
 proxy=$!
-for _ in $(seq 1 300); do
-    curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/healthz" >/dev/null && break
-    kill -0 "$proxy" 2>/dev/null || fail "caddy exited"
-    sleep 0.1
-done
-[[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$tls_port/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
-    || fail "no HSTS over TLS: Haven did not trust the proxy's X-Forwarded-Proto"
+proxy_ready caddy "$proxy" "$tls_port"
 
 [[ "$(curl -fs -D - -o /dev/null --cacert "$root/tmp/tls.crt" -H "Accept-Encoding: gzip" "https://localhost:$tls_port/sodium.wasm" | tr 'A-Z' 'a-z')" == *"content-encoding: gzip"* ]] \
     || fail "the proxy does not compress the widget's WebAssembly"
@@ -135,13 +140,7 @@ sed -e "s|listen 443 ssl http2;|listen 127.0.0.1:$nginx_port ssl http2;|" -e "/l
 chroot "$root" nginx -t >>"$log" 2>&1 || fail "nginx refuses the packaged example"
 chroot "$root" nginx -g "daemon off;" >>"$log" 2>&1 &
 nginx=$!
-for _ in $(seq 1 300); do
-    curl -fs --cacert "$root/tmp/tls.crt" "https://localhost:$nginx_port/healthz" >/dev/null && break
-    kill -0 "$nginx" 2>/dev/null || fail "nginx exited"
-    sleep 0.1
-done
-[[ "$(curl -fsI --cacert "$root/tmp/tls.crt" "https://localhost:$nginx_port/" | tr 'A-Z' 'a-z')" == *"strict-transport-security"* ]] \
-    || fail "no HSTS through nginx"
+proxy_ready nginx "$nginx" "$nginx_port"
 chroot "$root" haven chat --server "wss://localhost:$nginx_port" --ca-file /tmp/tls.crt --server-name support.example.org --room lobby \
     --name "Still Lake" --say "hello through nginx" --seconds 1 >>"$log" 2>&1 || fail "a member could not chat through nginx"
 for _ in $(seq 1 300); do
