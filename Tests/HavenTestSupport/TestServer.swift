@@ -22,6 +22,10 @@ public final class TestServer: Sendable {
         configuration.rooms = [RoomSeed(id: "lobby", name: "Lobby"), RoomSeed(id: "night-owls", name: "Night owls")]
         // Every login shows a little work, so the path is always exercised (8 bits: 256 hashes).
         configuration.proofOfWork.baseBits = 8
+        // A raw test client answers the login challenge from its test task, which may wait well
+        // past the 10 s default while the suite's other tests hold the shared threads (running
+        // `haven` processes, hashing passphrases): a test of the login timeout sets its own.
+        configuration.loginTimeoutMilliseconds = 120_000
         configure(&configuration)
         self.directory = folder
         server = try RunningServer.start(configuration)
