@@ -46,11 +46,9 @@ public struct BackupFolder: Sendable {
     ) throws -> Outcome {
         guard FileManager.default.fileExists(atPath: databasePath) else { throw BackupError.file(path: databasePath, reason: "no database here") }
         let folder = try FolderHandle(path)
-        try folder.lock(otherwise: .busy(path: folder.path))
+        try folder.lock()
         for name in folder.names() where name.hasPrefix(Self.leftoverPrefix) { folder.remove(name) }
-        let dataFolder = (databasePath as NSString).deletingLastPathComponent
-        for place in Self.scratchPlaces(for: dataFolder) { Self.removeLeftovers(in: place) }
-        let scratch = try ScratchFolder(near: dataFolder)
+        let scratch = try ScratchFolder(near: (databasePath as NSString).deletingLastPathComponent)
         defer { scratch.remove() }
         let snapshot = scratch.path + "/snapshot.sqlite"
         let longest: Int64?
@@ -106,9 +104,9 @@ public struct BackupFolder: Sendable {
         confirm: (RestoreSummary) -> Bool = { _ in true }
     ) throws -> RestoreSummary {
         let folder = try FolderHandle(dataFolder)
-        try folder.lock(otherwise: .serverRunning(path: folder.path))
+        let held = try serverStopped(folder.path)
+        defer { withExtendedLifetime(held) {} }
         guard replace || !folder.contains("haven.sqlite") else { throw BackupError.databaseExists(path: dataFolder + "/haven.sqlite") }
-        for place in scratchPlaces(for: folder.path) { removeLeftovers(in: place) }
         let scratch = try ScratchFolder(near: folder.path)
         defer { scratch.remove() }
         let opened = scratch.path + "/restore.sqlite"

@@ -24,11 +24,12 @@ final class FolderHandle {
 
     deinit { close(descriptor) }
 
-    /// Holds the folder for this process alone until it is released (two backups into one
-    /// folder at once could delete each other's files; a restore must not replace a running
-    /// server's database), throwing `otherwise` when another process holds it.
-    func lock(otherwise: BackupError) throws {
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw otherwise }
+    /// Holds the folder for this process alone until it is released: two backups into one
+    /// folder at once could delete each other's files.
+    ///
+    /// - Throws: ``BackupError/busy(path:)`` when another process holds it.
+    func lock() throws {
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw BackupError.busy(path: path) }
     }
 
     /// Whether the folder has an entry `name` (of any kind, links not followed).

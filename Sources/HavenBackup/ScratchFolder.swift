@@ -11,8 +11,12 @@ final class ScratchFolder {
     let path: String
     private let descriptor: Int32
 
+    /// First removes what backups or restores cut off left in either place (never a scratch
+    /// folder another process still works in).
+    ///
     /// - Throws: ``BackupError/file(path:reason:)`` when neither place is this user's alone.
     init(near dataFolder: String) throws {
+        for place in BackupFolder.scratchPlaces(for: dataFolder) { BackupFolder.removeLeftovers(in: place) }
         guard let place = BackupFolder.scratchPlaces(for: dataFolder).first(where: Self.isOwnAlone) else {
             throw BackupError.file(path: dataFolder, reason: "neither it nor the folder above it is yours alone: run this as the data folder's owner (sudo -u haven haven ...)")
         }

@@ -67,7 +67,7 @@ public enum SealedBackup {
     /// - Throws: ``BackupError/notABackup(path:)``, ``BackupError/wrongSigner(path:found:expected:)``,
     ///   ``BackupError/wrongKey(path:)``, ``BackupError/damaged(path:reason:)`` or
     ///   ``BackupError/file(path:reason:)``.
-    public static func open(_ source: String, with keyPair: BoxKeyPair, expecting expected: SigningPublicKey?, into destination: String) throws -> Signed {
+    public static func open(_ source: String, with keyPair: BoxKeyPair, expecting expected: SigningPublicKey, into destination: String) throws -> Signed {
         let input = try open(forReading: source)
         defer { try? input.close() }
         let size: UInt64
@@ -95,7 +95,7 @@ public enum SealedBackup {
         guard let signer = try? SigningPublicKey(bytes: field(SigningPublicKey.length)) else {
             throw BackupError.damaged(path: source, reason: "its signer is not a key")
         }
-        if let expected, signer != expected {
+        guard signer == expected else {
             throw BackupError.wrongSigner(path: source, found: Base64URL.encode(signer.bytes), expected: Base64URL.encode(expected.bytes))
         }
         let madeAt = field(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
