@@ -32,6 +32,9 @@ node Tests/Web/vectors.test.mjs
 echo "test: the widget's words come from one catalog, in English and Spanish"
 node Tests/Web/strings.test.mjs
 
+echo "test: a download's body is held only up to what the sender's size allows"
+node Tests/Web/attachments.test.mjs
+
 echo "test: the web widget in real headless Chromium"
 python3 Tests/Web/test_widget.py
 

@@ -120,25 +120,33 @@ export class Attachments {
   }
 }
 
-/** The body of `response`, at most `most` bytes, telling `progress(percent)` as it arrives (when
- *  its length is known). */
-async function readShowingProgress(response, most, progress) {
-  const length = Number(response.headers.get("Content-Length"));
-  if (length > most) throw new Error("more than the stated length");
-  if (!response.body || !length) return new Uint8Array(await response.arrayBuffer());
-  const body = new Uint8Array(length);
+/** The body of `response`, refused past `most` bytes or past its stated length (a lying server
+ *  cannot make the page hold more, with a length or without one), telling `progress(percent)` as
+ *  it arrives when its length is known. */
+export async function readShowingProgress(response, most, progress) {
+  const stated = Number(response.headers.get("Content-Length")) || null;
+  if (stated > most) throw new Error("more than the stated length");
+  const limit = stated ?? most;
+  if (!response.body) {
+    const whole = new Uint8Array(await response.arrayBuffer());
+    if (whole.length > limit) throw new Error("more than the stated length");
+    return whole;
+  }
+  const parts = [];
   const reader = response.body.getReader();
   let received = 0;
   let shown = -1;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (received + value.length > length) throw new Error("more than the stated length");
-    body.set(value, received);
     received += value.length;
-    const percent = Math.floor((received * 100) / length);
-    if (percent !== shown) { shown = percent; progress(percent); }
+    if (received > limit) { reader.cancel(); throw new Error("more than the stated length"); }
+    parts.push(value);
+    const percent = stated && Math.floor((received * 100) / stated);
+    if (stated && percent !== shown) { shown = percent; progress(percent); }
   }
-  if (received !== length) throw new Error("cut short");
+  if (stated && received !== stated) throw new Error("cut short");
+  const body = new Uint8Array(received);
+  parts.reduce((offset, part) => { body.set(part, offset); return offset + part.length; }, 0);
   return body;
 }

@@ -96,14 +96,18 @@ export class Composer {
   // says. A file that could not go out because of the connection or a busy server keeps a "Try
   // again" that sends the same file, so nobody has to find it again.
   async upload(file, room, line = null) {
-    if (!this.rooms.canSend(room)) return;
     const status = line ?? this.element("attach-status").appendChild(this.element("attach-status").ownerDocument.createElement("p"));
     status.textContent = t("attachmentSending", { name: file.name });
     let outcome;
-    try {
-      outcome = await this.attachments.upload(file);
-    } catch {
-      outcome = { problem: t("attachmentUploadFailed", { name: file.name }), retry: true };
+    if (!this.rooms.canSend(room)) {
+      // Offline, or the room's key is changing hands: said, with "Try again", never a dead click.
+      outcome = { problem: t("attachmentConnectionLost", { name: file.name }), retry: true };
+    } else {
+      try {
+        outcome = await this.attachments.upload(file);
+      } catch {
+        outcome = { problem: t("attachmentUploadFailed", { name: file.name }), retry: true };
+      }
     }
     if (outcome.attachment) {
       status.remove();
