@@ -2,13 +2,13 @@
 # Builds libsodium for the browser: libsodium's source from Debian's source package, compiled to a
 # WebAssembly reactor module with the Swift toolchain's clang and wasm-ld, Debian's wasi-libc and
 # the wasm32 compiler-rt builtins. Output: Sources/HavenWeb/Public/sodium.wasm (not committed).
-# Idempotent: does nothing if the module is newer than this script.
+# Idempotent: does nothing if the module is newer than this script and its list of exports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="Sources/HavenWeb/Public/sodium.wasm"
 work=".build-wasm"
-if [ -f "$out" ] && [ "$out" -nt "$0" ]; then
+if [ -f "$out" ] && [ "$out" -nt "$0" ] && [ "$out" -nt Sources/HavenWeb/sodium-exports.txt ]; then
     echo "sodium-wasm: $out is up to date"
     exit 0
 fi

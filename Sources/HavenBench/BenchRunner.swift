@@ -93,7 +93,11 @@ public final class BenchRunner {
             return (envelope.id, FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))))
         }
         let fixed = try measure(everyone, senders: senders, fixedRate: fixedRate)
-        return ["members": members.count, "senders": senders.count, "saturation": saturation, "fixed_load": fixed]
+        let sample = try RoomEnvelope.seal(MessageBody(text: "benchmark message"), key: key, sender: SigningKeyPair.generate())
+        let padding = Self.padding(frame: FrameCodec.encode(.send(EnvelopeFrame(envelope: sample))),
+                                   content: Franking.keyLength + (try MessageBody(text: "benchmark message").encoded()).count,
+                                   padded: sample.ciphertext.count - 16)
+        return ["members": members.count, "senders": senders.count, "saturation": saturation, "fixed_load": fixed, "padding": padding]
     }
 
     private func directPhase() throws -> [String: Any] {
@@ -119,10 +123,22 @@ public final class BenchRunner {
             return (message.id, FrameCodec.encode(.direct(DirectFrame(message: message))))
         }
         let fixed = try measure(senders + receivers, senders: senders, fixedRate: fixedRate)
-        return ["pairs": pairs.count, "saturation": saturation, "fixed_load": fixed]
+        let sample = try DirectMessage.seal(MessageBody(text: "benchmark message"), from: SigningKeyPair.generate(), to: recipients[0])
+        let padding = Self.padding(frame: FrameCodec.encode(.direct(DirectFrame(message: sample))),
+                                   content: 32 + 64 + Franking.keyLength + (try MessageBody(text: "benchmark message").encoded()).count,
+                                   padded: sample.sealed.count - 48)
+        return ["pairs": pairs.count, "saturation": saturation, "fixed_load": fixed, "padding": padding]
     }
 
     // MARK: Helpers
+
+    /// What padding costs one benchmark message: its frame's size on the wire, the plaintext it
+    /// encrypts, the bucket that plaintext is padded to, and the bytes padding adds to the frame
+    /// (base64 carries 4 characters per 3 bytes).
+    private static func padding(frame: [UInt8], content: Int, padded: Int) -> [String: Any] {
+        ["frame_bytes": frame.count, "plaintext_bytes": content, "padded_bytes": padded,
+         "frame_bytes_added": Int((Double(padded - content) * 4 / 3).rounded())]
+    }
 
     private func connect(_ count: Int) throws -> [LoopBound<LoadClient>] {
         let identities = try (0..<count).map { _ in try SigningKeyPair.generate() }

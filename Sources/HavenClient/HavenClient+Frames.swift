@@ -142,7 +142,7 @@ extension HavenClient {
             }
         case .callSignal(let frame):
             // A signal that does not open, verify or match its frame is dropped.
-            if let signal = try? frame.open(with: identity) { eventSink.yield(.callSignal(signal, from: frame.message.sender)) }
+            if let (signal, sender) = try? frame.open(with: identity) { eventSink.yield(.callSignal(signal, from: sender)) }
         case .callEnded(let ended):
             eventSink.yield(.callEnded(ended))
         case .callAvailability(let availability):

@@ -2,7 +2,8 @@ public import Sodium
 
 /// Client to server and server to client: one call signalling step, routed live (never stored).
 ///
-/// The server sees the call id, the step and who is talking to whom, which it needs to enforce
+/// The server sees the call id, the step and who is talking to whom (the caller from its
+/// connection, never from the message, whose sender is sealed inside), which it needs to enforce
 /// who may call whom; the content (session descriptions, ICE candidates with their addresses,
 /// fingerprints, media) is the ``CallSignal`` sealed inside `message`. A receiving client checks
 /// that the sealed signal's id and step match the outer ones.
@@ -27,17 +28,19 @@ public struct CallFrame: Codable, Sendable, Equatable {
                   message: try DirectMessage.seal(MessageBody(call: signal), from: sender, to: recipient, purpose: .callSignal))
     }
 
-    /// Opens the sealed signal as its recipient and checks it is the step the frame says.
+    /// Opens the sealed signal as its recipient, checks it is the step the frame says, and
+    /// returns it with the sender found inside the seal.
     ///
     /// - Throws: the ``DirectMessage/open(with:)`` errors, or ``ProtocolError/invalidField(_:reason:)``
     ///   when the body is not a call signal or does not match the frame.
-    public func open(with identity: SigningKeyPair) throws -> CallSignal {
-        let body = try message.open(with: identity, purpose: .callSignal).body
+    public func open(with identity: SigningKeyPair) throws -> (signal: CallSignal, sender: MemberID) {
+        let opened = try message.open(with: identity, purpose: .callSignal)
+        let body = opened.body
         guard let signal = body.call else { throw ProtocolError.invalidField("message", reason: "carries no call signal") }
         guard signal.call == call, signal.kind == self.signal else {
             throw ProtocolError.invalidField("call", reason: "the sealed signal does not match the frame")
         }
-        return signal
+        return (signal, opened.sender)
     }
 
     /// Checks the id's length and the sealed message's limits. - Throws: ``ProtocolError``.

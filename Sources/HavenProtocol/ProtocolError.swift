@@ -29,6 +29,9 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongRecipient(what: String)
     /// The revealed franking key and content do not match the signed commitment.
     case frankingMismatch
+    /// Plaintext inside the encryption, or a ciphertext's length, is not padded to one of the
+    /// sizes docs/crypto.md ("Padding") lists.
+    case paddingInvalid(what: String)
 
     /// The stable machine-readable code sent in `error` frames (see docs/protocol.md).
     public var code: String {
@@ -47,6 +50,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongEpoch: return "wrong_epoch"
         case .wrongRecipient: return "wrong_recipient"
         case .frankingMismatch: return "franking_mismatch"
+        case .paddingInvalid: return "padding_invalid"
         }
     }
 
@@ -80,6 +84,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) is addressed to another member"
         case .frankingMismatch:
             return "reported content does not match the sender's signed commitment"
+        case .paddingInvalid(let what):
+            return "\(what) is not padded to one of the padded sizes"
         }
     }
 }

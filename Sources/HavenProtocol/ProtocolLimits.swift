@@ -6,10 +6,11 @@ public enum ProtocolLimits {
     public static let maxFrameBytes = 128 * 1024
     /// Largest message body (the JSON inside the encryption), in bytes.
     public static let maxBodyBytes = 64 * 1024
-    /// Largest room-message ciphertext: franking key + body + AEAD tag.
-    public static let maxRoomCiphertextBytes = Franking.keyLength + maxBodyBytes + 16
-    /// Largest sealed direct message: signature + franking key + body + sealed-box overhead.
-    public static let maxSealedDirectBytes = 64 + Franking.keyLength + maxBodyBytes + 48
+    /// Largest room-message ciphertext: franking key + body, padded, + AEAD tag.
+    public static let maxRoomCiphertextBytes = MessagePadding.bucket(Franking.keyLength + maxBodyBytes + 1) + 16
+    /// Largest sealed direct message: sender + signature + franking key + body, padded, +
+    /// sealed-box overhead.
+    public static let maxSealedDirectBytes = MessagePadding.bucket(32 + 64 + Franking.keyLength + maxBodyBytes + 1) + 48
     /// Longest room id, in bytes (`[a-z0-9_-]`).
     public static let maxRoomIDBytes = 64
     /// Longest display name, in UTF-8 bytes.

@@ -87,7 +87,8 @@ public struct ReportEntry: Codable, Sendable, Hashable {
     /// For a direct-message report: checks the evidence against the stored message.
     public func verify() throws(ProtocolError) {
         guard let evidence = report.evidence, let stored else { throw .missingField("evidence") }
-        try evidence.verify(id: stored.id, sender: stored.sender, recipient: reporter, commitment: stored.franking.bytes)
+        guard stored.sender ?? report.sender == report.sender else { throw .signatureInvalid(what: "reported message") }
+        try evidence.verify(id: stored.id, sender: report.sender, recipient: reporter, commitment: stored.franking.bytes)
     }
 }
 

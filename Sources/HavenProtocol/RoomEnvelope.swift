@@ -3,7 +3,8 @@
 /// A message to a room: XChaCha20-Poly1305 ciphertext under the room's epoch key, signed by the
 /// sender. The server stores and forwards it unchanged; only members holding the epoch key read it.
 ///
-/// The ciphertext's plaintext is `frankingKey (32 bytes) || body`, the associated data binds
+/// The ciphertext's plaintext is `frankingKey (32 bytes) || body`, padded to its bucket
+/// (``MessagePadding``); the associated data binds
 /// room, epoch, message id and sender, and the signature covers every other field
 /// (docs/crypto.md, "Room messages").
 public struct RoomEnvelope: Codable, Sendable, Hashable {
@@ -119,8 +120,8 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
             nonce: WireBytes(nonce), ciphertext: WireBytes([]),
             franking: WireBytes(try Franking.commitment(body: bodyBytes, key: frankingKey)), signature: WireBytes([]),
             logLength: view?.length, logHead: view.map { WireBytes($0.head) }, counter: view?.counter)
-        envelope.ciphertext = WireBytes(
-            try AEAD.seal(frankingKey + bodyBytes, associatedData: envelope.associatedData, nonce: nonce, key: key.key))
+        envelope.ciphertext = WireBytes(try AEAD.seal(
+            MessagePadding.pad(frankingKey + bodyBytes), associatedData: envelope.associatedData, nonce: nonce, key: key.key))
         envelope.signature = WireBytes(sender.sign(envelope.signedBytes))
         return envelope
     }
@@ -147,7 +148,14 @@ public struct RoomEnvelope: Codable, Sendable, Hashable {
         } catch {
             throw .decryptionFailed(what: "room message")
         }
-        return try OpenedMessage(id: id, sender: sender, plaintext: plaintext, commitment: franking.bytes, signature: signature.bytes)
+        return try OpenedMessage(
+            id: id, sender: sender, plaintext: MessagePadding.unpaddedOrWhole(plaintext), commitment: franking.bytes, signature: signature.bytes)
+    }
+
+    /// Throws unless the ciphertext's length is a padded size plus the tag: what the server
+    /// requires of every envelope sent, so no client leaks a message's exact length by mistake.
+    public func requirePadded() throws(ProtocolError) {
+        guard MessagePadding.isBucket(ciphertext.count - AEAD.tagLength) else { throw .paddingInvalid(what: "room message ciphertext") }
     }
 }
 

@@ -38,8 +38,10 @@ extension HavenServer {
     /// Routes one signalling step. A `ring` starts a call if this caller may call this callee now;
     /// every other step must belong to a call between the two and come in the right order.
     func routeCallSignal(_ frame: CallFrame, from session: Session, member: MemberInfo) {
-        guard frame.message.sender == member.member else {
-            refuse(session, code: "sender_mismatch", message: "the signal's sender is not the logged-in member", call: frame.call)
+        do {
+            try frame.message.requireSealedSenderAndPadding()
+        } catch {
+            refuse(session, code: error.code, message: error.description, call: frame.call)
             return
         }
         guard frame.message.recipient != member.member else {
@@ -104,8 +106,7 @@ extension HavenServer {
 
     private func ring(_ frame: CallFrame, from session: Session, member: MemberInfo) {
         let callee = frame.message.recipient
-        let counsellor = member.staff?.invite.role == .counsellor
-        guard counsellor || offersCalls(callee) else {
+        guard member.staff?.invite.role == .counsellor || offersCalls(callee) else {
             refuse(session, code: "not_allowed_to_call", message: "members may call counsellors who offer calls", call: frame.call)
             return
         }
@@ -113,31 +114,12 @@ extension HavenServer {
             refuse(session, code: code, message: message, call: frame.call)
             return
         }
-        if counsellor && !roomsOf(member.member).isDisjoint(with: roomsOf(callee)) {
-            startRinging(frame, session: session)
-        } else if counsellor {
-            // Not in a room together: a counsellor may still call a member they message privately.
-            let pair = (member.member.bytes, callee.bytes)
-            withStore({ try $0.haveExchangedDirectMessages(pair.0, pair.1) }) { [unowned self] result in
-                guard sessions[session.connection.id] === session else { return }
-                guard case .success(true) = result else {
-                    refuse(session, code: "not_allowed_to_call", message: "counsellors may call members they are talking to", call: frame.call)
-                    return
-                }
-                if let (code, message) = ringRefusal(frame, caller: member, callee: callee, session: nil) {
-                    refuse(session, code: code, message: message, call: frame.call)
-                } else {
-                    startRinging(frame, session: session)
-                }
-            }
-        } else {
-            startRinging(frame, session: session)
-        }
+        startRinging(frame, session: session)
     }
 
-    /// Why this ring may not go out now, or nil. With a `session`, the ring also takes a token from
-    /// its ringing budget.
-    private func ringRefusal(_ frame: CallFrame, caller: MemberInfo, callee: MemberID, session: Session?) -> (String, String)? {
+    /// Why this ring may not go out now, or nil; when it may, it takes a token from the ringing
+    /// budget.
+    private func ringRefusal(_ frame: CallFrame, caller: MemberInfo, callee: MemberID, session: Session) -> (String, String)? {
         let now = configuration.now()
         if calls[frame.call] != nil { return ("invalid_call", "this call id is already in use") }
         if sanctions.isSuspended(caller.member, now: now) { return ("suspended", "you are suspended; calls are not available for now") }
@@ -151,8 +133,12 @@ extension HavenServer {
             return ("declined_recently", "this member declined your call; try again later")
         }
         if isInCall(callee) { return ("busy", "this member is in another call") }
-        if let session, let refusal = takeRingToken(session) { return refusal }
-        return nil
+        // Not in a room together, a counsellor may still call a member who is talking to them.
+        if !calleeSessions.values.contains(where: { $0.talkingTo.contains(caller.member) }),
+           roomsOf(caller.member).isDisjoint(with: roomsOf(callee)) {
+            return ("not_allowed_to_call", "counsellors may call members they are talking to")
+        }
+        return takeRingToken(session)
     }
 
     /// Rings are counted per identity, whatever connections it rings from, and (for members; staff
@@ -174,7 +160,8 @@ extension HavenServer {
     }
 
     private func startRinging(_ frame: CallFrame, session: Session) {
-        let call = ActiveCall(id: frame.call, caller: frame.message.sender, callee: frame.message.recipient,
+        guard let caller = session.member?.member else { return }
+        let call = ActiveCall(id: frame.call, caller: caller, callee: frame.message.recipient,
                               callerConnection: session.connection.id, rangAt: loop.nowMilliseconds)
         calls[frame.call] = call
         counters.callsRung += 1

@@ -3,17 +3,20 @@ import HavenProtocol
 import HavenStore
 
 extension HavenServer {
-    /// Stores a direct message and delivers it to the recipient's sessions: only from the
-    /// logged-in member, within the rate limits, and only to an identity that logged in once, so
-    /// nobody fills the disk with messages to no one.
+    /// Stores a direct message and delivers it to the recipient's sessions: sealed sender and
+    /// padded, from a logged-in connection, within the rate limits, and only to an identity that
+    /// logged in once, so nobody fills the disk with messages to no one. The sender is known
+    /// here, from the connection, only while the message passes through; it is never stored.
     func sendDirectMessage(_ message: DirectMessage, from session: Session, member: MemberInfo) {
-        guard message.sender == member.member else {
-            refuse(session, code: "sender_mismatch", message: "message sender is not the logged-in member", id: message.id)
+        do {
+            try message.requireSealedSenderAndPadding()
+        } catch {
+            refuse(session, code: error.code, message: error.description, id: message.id)
             return
         }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
+        session.talkingTo.insert(message.recipient)
         let stored = FrameCodec.encodeValue(message)
-        let sender = member.member.bytes
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
         let now = configuration.now()
@@ -21,7 +24,7 @@ extension HavenServer {
         let online = sessionsByMember[message.recipient] != nil
         withStore({ database -> AppendOutcome? in
             guard try online || database.memberExists(recipient) else { return nil }
-            return try database.appendDirectMessage(sender: sender, recipient: recipient, messageID: messageID, message: stored, now: now)
+            return try database.appendDirectMessage(recipient: recipient, messageID: messageID, message: stored, now: now)
         }) { [unowned self] result in
             switch result {
             case .success(nil):

@@ -110,7 +110,7 @@ extension HavenServer {
             case .lift:
                 return (try database.liftSanction(actionID: action.lifts!.bytes), [])
             case .admit:
-                try database.addRoomMember(room: action.room!.value, member: action.target!.bytes, now: now)
+                try database.addRoomMember(room: action.room!.value, member: action.target!.bytes)
                 return (nil, [])
             case .appoint:
                 try database.appoint(member: action.target!.bytes, appointment: stored, appointedBy: action.moderator.bytes)

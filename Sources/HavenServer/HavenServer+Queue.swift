@@ -51,7 +51,10 @@ extension HavenServer {
             for other in (sessionsByMember[recipient] ?? [:]).values { other.connection.send(frame: frame) }
         }
         queueChanged()
-        for other in (sessionsByMember[waiting.member] ?? [:]).values { sendAvailability(to: other) }
+        for other in (sessionsByMember[waiting.member] ?? [:]).values {
+            other.talkingTo.insert(member.member)
+            sendAvailability(to: other)
+        }
     }
 
     /// A member logged in: counsellors are counted (everyone hears when the count changes), a

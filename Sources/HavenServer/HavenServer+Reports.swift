@@ -41,11 +41,11 @@ extension HavenServer {
                 guard try database.roomMessageExists(room: room.value, sender: report.sender.bytes, messageID: report.message.bytes)
                 else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message of this room")) }
             } else {
-                guard let bytes = try database.directMessage(sender: report.sender.bytes, messageID: report.message.bytes, recipient: reporter.bytes),
-                      let direct = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes)
+                guard let bytes = try database.directMessage(messageID: report.message.bytes, recipient: reporter.bytes),
+                      let direct = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes), direct.sender ?? report.sender == report.sender
                 else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message you received")) }
                 do throws(ProtocolError) {
-                    try report.evidence!.verify(id: direct.id, sender: direct.sender, recipient: reporter, commitment: direct.franking.bytes)
+                    try report.evidence!.verify(id: direct.id, sender: report.sender, recipient: reporter, commitment: direct.franking.bytes)
                 } catch {
                     return .failure(ReportRefusal(code: error.code, message: "the report does not match a message you received"))
                 }

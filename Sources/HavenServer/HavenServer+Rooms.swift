@@ -29,7 +29,7 @@ extension HavenServer {
         withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [(action: [UInt8], by: MemberProof)], log: [[UInt8]], more: Bool)? in
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
-            try database.addRoomMember(room: roomID, member: memberBytes, now: now)
+            try database.addRoomMember(room: roomID, member: memberBytes)
             // The member's own bundles (older epochs too, to read history), then every bundle of
             // the current epoch, so each client can list who holds the key from signed bundles.
             let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
@@ -128,6 +128,7 @@ extension HavenServer {
         }
         guard allowMessage(session, id: envelope.id, bytes: envelope.ciphertext.bytes.count) else { return }
         do {
+            try envelope.requirePadded()
             try envelope.verifySignature()
         } catch {
             refuse(session, code: error.code, message: error.description, id: envelope.id)
@@ -186,7 +187,7 @@ extension HavenServer {
             guard try database.createRoom(id: request.room.value, name: request.name, kind: request.kind, now: now) else {
                 throw StoreError.conflict("a room with this id exists")
             }
-            try database.addRoomMember(room: request.room.value, member: creator, now: now)
+            try database.addRoomMember(room: request.room.value, member: creator)
             return try LoadedRoom.loadAll(from: database)
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }

@@ -43,6 +43,8 @@ final class HavenServer: WebSocketServerDelegate {
     /// When staff online were last checked for expiry (loop milliseconds).
     var lastStaffSweep: UInt64 = 0
     var declinedUntil: [CallPair: Int64] = [:]
+    /// When each identity still in its first minutes first logged in (loop milliseconds).
+    var identitiesFirstSeen: [MemberID: UInt64] = [:]
     /// Members waiting to talk to a counsellor (in memory only).
     var waitingLine = WaitingLine()
     /// A deleted message's wipe from the WAL did not complete: the next maintenance tick tries again.
@@ -174,10 +176,11 @@ final class HavenServer: WebSocketServerDelegate {
         // A new identity shows the work its challenge asked for; a known one need not.
         let work = challenge.work ?? 0
         let proved = work == 0 || response.proof.map { ProofOfWork.isValid($0.bytes, bits: work, challenge: challenge, member: response.member) } ?? false
-        withStore({ database -> (createdAt: Int64, proof: MemberProof, isNew: Bool)? in
+        withStore({ database -> (proof: MemberProof, isNew: Bool)? in
             let isNew = try !database.memberExists(memberBytes)
             guard proved || !isNew else { return nil }
-            return (try database.upsertMember(memberBytes, displayName: name, now: now), try MemberProof(member: memberBytes, in: database), isNew)
+            try database.upsertMember(memberBytes, displayName: name, now: now)
+            return (try MemberProof(member: memberBytes, in: database), isNew)
         }) { [unowned self] result in
             guard sessions[session.connection.id] === session else { return }
             switch result {
@@ -187,14 +190,14 @@ final class HavenServer: WebSocketServerDelegate {
             case .success(nil):
                 counters.proofsRefused += 1
                 refuse(session, code: "proof_required", message: "a new identity shows the proof of work its challenge asked for (\(work) bits)")
-            case .success(let (createdAt, proof, isNew)?):
-                if isNew {
+            case .success(let (proof, firstLogin)?):
+                if firstLogin {
                     counters.newIdentities += 1
                     newIdentityRate.record(now: loop.nowMilliseconds)
+                    identitiesFirstSeen[member.member] = loop.nowMilliseconds
                 }
                 let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
-                let age = Double(configuration.now() - createdAt)
-                let isNew = age < configuration.rateLimits.newIdentityWindowSeconds
+                let isNew = isNewIdentity(member.member)
                 session.isNewIdentity = isNew
                 let limits = configuration.rateLimits
                 session.messageBucket = TokenBucket(
@@ -314,6 +317,14 @@ final class HavenServer: WebSocketServerDelegate {
         store.perform(work) { result in completion.value(result) }
     }
 
+    /// Whether `member` first logged in less than ``RateLimitSettings/newIdentityWindowSeconds``
+    /// ago. The store keeps no first-seen time, so this is known in memory only: an identity
+    /// first seen before the server started counts as established.
+    private func isNewIdentity(_ member: MemberID) -> Bool {
+        guard let firstSeen = identitiesFirstSeen[member] else { return false }
+        return Double(loop.nowMilliseconds &- firstSeen) < configuration.rateLimits.newIdentityWindowSeconds * 1000
+    }
+
     private func sweep() {
         let now = loop.nowMilliseconds
         // One pass over the sessions for everything timed per session.
@@ -328,6 +339,7 @@ final class HavenServer: WebSocketServerDelegate {
         reportBuckets.forgetFull(now: now)
         ringBuckets.forgetFull(now: now)
         messageByteBuckets.forgetFull(now: now)
+        identitiesFirstSeen = identitiesFirstSeen.filter { isNewIdentity($0.key) }
         expireRinging()
         sweepWaitingLine()
     }

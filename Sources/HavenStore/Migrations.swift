@@ -221,6 +221,38 @@ enum Migrations {
             DELETE FROM blob_parts WHERE blob = old.id;
         END;
         """,
+        // 14: sealed senders. A direct message row keeps no sender: one is stored once per
+        // (recipient, message id), and its cursors carry on from where they were.
+        """
+        CREATE TABLE direct_messages_sealed (
+            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient BLOB NOT NULL,
+            message_id BLOB NOT NULL,
+            message BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (recipient, message_id)
+        );
+        INSERT OR IGNORE INTO direct_messages_sealed (cursor, recipient, message_id, message, created_at)
+            SELECT cursor, recipient, message_id, message, created_at FROM direct_messages ORDER BY cursor;
+        DELETE FROM sqlite_sequence WHERE name = 'direct_messages_sealed';
+        INSERT INTO sqlite_sequence (name, seq) SELECT 'direct_messages_sealed', seq FROM sqlite_sequence WHERE name = 'direct_messages';
+        DROP TABLE direct_messages;
+        ALTER TABLE direct_messages_sealed RENAME TO direct_messages;
+        CREATE INDEX direct_messages_by_recipient ON direct_messages (recipient, cursor);
+        CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
+        """,
+        // 15: coarse times. An identity keeps the hour it was last seen, not when it was first;
+        // room membership keeps no join time; what only retention reads is kept to the hour.
+        """
+        ALTER TABLE members DROP COLUMN created_at;
+        ALTER TABLE room_members DROP COLUMN joined_at;
+        UPDATE members SET last_seen_at = last_seen_at - last_seen_at % 3600;
+        UPDATE room_messages SET created_at = created_at - created_at % 3600;
+        UPDATE direct_messages SET created_at = created_at - created_at % 3600;
+        UPDATE key_bundles SET created_at = created_at - created_at % 3600;
+        UPDATE blobs SET created_at = created_at - created_at % 3600;
+        UPDATE room_log SET created_at = created_at - created_at % 3600;
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

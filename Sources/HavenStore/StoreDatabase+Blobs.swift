@@ -64,7 +64,7 @@ extension StoreDatabase {
             return outcome
         }
         try run("INSERT INTO blobs (id, owner, created_at, size) VALUES (?, ?, ?, ?)",
-                [.blob(id), .blob(owner), .integer(now), .integer(Int64(size))])
+                [.blob(id), .blob(owner), .integer(StoredTime.coarse(now)), .integer(Int64(size))])
         return .stored
     }
 

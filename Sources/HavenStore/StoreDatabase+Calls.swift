@@ -14,13 +14,6 @@ public struct CallRecord: Sendable, Equatable {
 }
 
 extension StoreDatabase {
-    /// Whether either member has sent the other a direct message that is still kept.
-    public func haveExchangedDirectMessages(_ first: [UInt8], _ second: [UInt8]) throws -> Bool {
-        try !run("""
-            SELECT 1 FROM direct_messages WHERE (recipient = ?1 AND sender = ?2) OR (recipient = ?2 AND sender = ?1) LIMIT 1
-            """, [.blob(first), .blob(second)]).isEmpty
-    }
-
     /// Records that a call happened (call auditing on).
     public func appendCallRecord(caller: [UInt8], callee: [UInt8], startedAt: Int64, endedAt: Int64) throws {
         try run("INSERT INTO call_log (caller, callee, started_at, ended_at) VALUES (?, ?, ?, ?)",

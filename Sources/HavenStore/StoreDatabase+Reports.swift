@@ -9,10 +9,10 @@ public struct ReportRecord: Sendable, Equatable {
 }
 
 extension StoreDatabase {
-    /// The stored direct message `messageID` from `sender` to `recipient`, if it is still kept.
-    public func directMessage(sender: [UInt8], messageID: [UInt8], recipient: [UInt8]) throws -> [UInt8]? {
-        try run("SELECT message FROM direct_messages WHERE sender = ? AND message_id = ? AND recipient = ?",
-                [.blob(sender), .blob(messageID), .blob(recipient)]).first?.first?.blob
+    /// The stored direct message `messageID` to `recipient`, if it is still kept.
+    public func directMessage(messageID: [UInt8], recipient: [UInt8]) throws -> [UInt8]? {
+        try run("SELECT message FROM direct_messages WHERE message_id = ? AND recipient = ?",
+                [.blob(messageID), .blob(recipient)]).first?.first?.blob
     }
 
     /// Whether `room` holds the message `messageID` from `sender`.
@@ -37,7 +37,7 @@ extension StoreDatabase {
     public func reports(before report: [UInt8]? = nil, limit: Int = 200) throws -> [ReportRecord] {
         try run("""
             SELECT r.report, r.reporter, d.message FROM reports r
-            LEFT JOIN direct_messages d ON r.room IS NULL AND d.sender = r.sender AND d.message_id = r.message_id AND d.recipient = r.reporter
+            LEFT JOIN direct_messages d ON r.room IS NULL AND d.message_id = r.message_id AND d.recipient = r.reporter
             WHERE ?1 IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM reports WHERE id = ?1)
             ORDER BY r.created_at DESC, r.id DESC LIMIT ?2
             """, [report.map(SQLiteValue.blob) ?? .null, .integer(Int64(limit))]).map { row in

@@ -5,7 +5,7 @@ extension StoreDatabase {
     /// - Throws: ``StoreError/conflict(_:)`` when the position is taken (the log is append-only).
     public func appendRoomLog(room: String, seq: Int64, kind: String, entry: [UInt8], epoch: Int64?, now: Int64) throws {
         try run("INSERT OR IGNORE INTO room_log (room, seq, kind, entry, created_at) VALUES (?, ?, ?, ?, ?)",
-                [.text(room), .integer(seq), .text(kind), .blob(entry), .integer(now)])
+                [.text(room), .integer(seq), .text(kind), .blob(entry), .integer(StoredTime.coarse(now))])
         guard connection.changes == 1 else { throw StoreError.conflict("room log position \(seq) is taken") }
         if let epoch {
             try run("UPDATE rooms SET current_epoch = ?, epoch_started_at = ? WHERE id = ?", [.integer(epoch), .integer(now), .text(room)])

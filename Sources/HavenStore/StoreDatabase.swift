@@ -29,15 +29,12 @@ public final class StoreDatabase {
 
     // MARK: Members
 
-    /// Records a member (or refreshes their display name and last-seen time) and returns when
-    /// the identity was first seen, so new identities can be held to stricter limits.
-    @discardableResult
-    public func upsertMember(_ member: [UInt8], displayName: String, now: Int64) throws -> Int64 {
+    /// Records a member (or refreshes their display name and the hour they were last seen).
+    public func upsertMember(_ member: [UInt8], displayName: String, now: Int64) throws {
         try run("""
-            INSERT INTO members (id, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)
+            INSERT INTO members (id, display_name, last_seen_at) VALUES (?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, last_seen_at = excluded.last_seen_at
-            """, [.blob(member), .text(displayName), .integer(now), .integer(now)])
-        return try run("SELECT created_at FROM members WHERE id = ?", [.blob(member)]).first?.first?.integer ?? now
+            """, [.blob(member), .text(displayName), .integer(StoredTime.coarse(now))])
     }
 
     /// Whether the server has seen `member` log in.
@@ -84,10 +81,9 @@ public final class StoreDatabase {
         }
     }
 
-    /// Records that `member` joined `room`.
-    public func addRoomMember(room: String, member: [UInt8], now: Int64) throws {
-        try run("INSERT OR IGNORE INTO room_members (room, member, joined_at) VALUES (?, ?, ?)",
-                [.text(room), .blob(member), .integer(now)])
+    /// Records that `member` is in `room` (not since when).
+    public func addRoomMember(room: String, member: [UInt8]) throws {
+        try run("INSERT OR IGNORE INTO room_members (room, member) VALUES (?, ?)", [.text(room), .blob(member)])
     }
 
     /// Records that `member` left `room`, and forgets the bundles that gave them its current key.
@@ -110,7 +106,7 @@ public final class StoreDatabase {
         try run("""
             INSERT OR IGNORE INTO room_messages (room, sender, message_id, epoch, envelope, created_at)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(now)])
+            """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(StoredTime.coarse(now))])
         if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
         let existing = try run("SELECT cursor FROM room_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
         guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate room message") }
@@ -131,15 +127,13 @@ public final class StoreDatabase {
 
     // MARK: Direct messages
 
-    /// Stores a direct message once per (sender, message id).
-    public func appendDirectMessage(
-        sender: [UInt8], recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64
-    ) throws -> AppendOutcome {
-        try run("""
-            INSERT OR IGNORE INTO direct_messages (sender, recipient, message_id, message, created_at) VALUES (?, ?, ?, ?, ?)
-            """, [.blob(sender), .blob(recipient), .blob(messageID), .blob(message), .integer(now)])
+    /// Stores a direct message once per (recipient, message id): its sender is sealed inside and
+    /// never stored.
+    public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
+        try run("INSERT OR IGNORE INTO direct_messages (recipient, message_id, message, created_at) VALUES (?, ?, ?, ?)",
+                [.blob(recipient), .blob(messageID), .blob(message), .integer(StoredTime.coarse(now))])
         if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
-        let existing = try run("SELECT cursor FROM direct_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
+        let existing = try run("SELECT cursor FROM direct_messages WHERE recipient = ? AND message_id = ?", [.blob(recipient), .blob(messageID)])
         guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate direct message") }
         return .duplicate(cursor: cursor)
     }
@@ -167,7 +161,7 @@ public final class StoreDatabase {
     ) throws -> Bool {
         try run("""
             INSERT OR IGNORE INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)
-            """, [.text(room), .integer(epoch), .blob(recipient), .blob(sealer), .blob(bundle), .integer(now)])
+            """, [.text(room), .integer(epoch), .blob(recipient), .blob(sealer), .blob(bundle), .integer(StoredTime.coarse(now))])
         return connection.changes == 1
     }
 

@@ -12,7 +12,8 @@ public struct StoredItem: Sendable, Equatable {
     }
 }
 
-/// What appending a message did: stored it, or found the same (sender, id) already stored.
+/// What appending a message did: stored it, or found the same message (by sender and id in a
+/// room, by recipient and id privately) already stored.
 public enum AppendOutcome: Sendable, Equatable {
     /// Newly stored at `cursor`.
     case stored(cursor: Int64)

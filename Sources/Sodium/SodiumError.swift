@@ -28,6 +28,8 @@ public enum SodiumError: Error, Equatable, Sendable, CustomStringConvertible {
     case passwordHashMalformed
     /// A requested output length is outside what the primitive allows.
     case outputLengthUnsupported(what: String, length: Int, range: ClosedRange<Int>)
+    /// Padded bytes did not end in ISO/IEC 7816-4 padding (0x80 then zeros).
+    case paddingInvalid
     /// A base64url string contained a character outside the URL-safe alphabet, padding, or stray bits.
     case invalidBase64(length: Int)
 
@@ -59,6 +61,8 @@ public enum SodiumError: Error, Equatable, Sendable, CustomStringConvertible {
             return "stored password hash is malformed"
         case .outputLengthUnsupported(let what, let length, let range):
             return "\(what) length \(length) is unsupported: must be \(range.lowerBound)...\(range.upperBound)"
+        case .paddingInvalid:
+            return "padding is invalid: no 0x80 marker followed only by zeros"
         case .invalidBase64(let length):
             return "invalid base64url text (\(length) characters): use the URL-safe alphabet without padding"
         }

@@ -75,7 +75,14 @@ def check_vectors() -> None:
     k = v["epochKeyBundle"]
     check(ref.open_bundle(k["bundle"], ids[k["recipient"]]) == unb64(k["epochKey"]), "epoch key bundle opens to its key")
     d = v["directMessage"]
-    check(ref.open_direct(d["message"], ids[d["recipient"]]) == unb64(d["body"]), "direct message opens to its body")
+    check(ref.open_direct(d["message"], ids[d["recipient"]]) == (ids[d["sender"]].public, unb64(d["body"])),
+          "direct message opens to its sealed sender and body")
+    p = v["padding"]
+    check(all(ref.padded_size(item["length"]) == item["bucket"] for item in p["buckets"]), "padding buckets")
+    check(all(ref.pad(unb64(item["plaintext"])) == unb64(item["padded"]) and ref.unpad(unb64(item["padded"])) == unb64(item["plaintext"])
+              for item in p["examples"]), "padding examples")
+    for item in p["invalid"]:
+        must_fail(lambda: ref.unpad(unb64(item["padded"])), f"padding {item['why']}")
 
 
 def check_room_log_vectors() -> None:
@@ -189,7 +196,12 @@ def check_from_swift(made: dict, python: ref.Identity) -> None:
     check(ref.open_bundle(k["bundle"], python) == unb64(k["epochKey"]), "epoch key bundle opens")
     must_fail(lambda: ref.open_bundle(dict(k["bundle"], sealed=flip(k["bundle"]["sealed"])), python), "altered bundle")
     d = made["direct"]
-    check(json.loads(ref.open_direct(d["message"], python))["text"] == d["text"], "direct message opens and verifies")
+    sender, body = ref.open_direct(d["message"], python)
+    check(json.loads(body)["text"] == d["text"] and sender == unb64(made["peer"]), "direct message opens to its sealed sender and verifies")
+    check(len(unb64(d["message"]["sealed"])) - 48 == ref.padded_size(len(unb64(d["message"]["sealed"])) - 48),
+          "Swift pads a sealed message to its bucket")
+    check(len(unb64(r["envelope"]["ciphertext"])) - 16 == ref.padded_size(len(unb64(r["envelope"]["ciphertext"])) - 16),
+          "Swift pads a room message to its bucket")
     must_fail(lambda: ref.open_direct(dict(d["message"], franking=flip(d["message"]["franking"])), python),
               "direct message with altered commitment")
 

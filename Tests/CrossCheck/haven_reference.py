@@ -100,6 +100,38 @@ def solve_proof_of_work(server: str, nonce: bytes, member: bytes, bits: int) -> 
     return counter.to_bytes(8, "little")
 
 
+PADDING_FLOOR = 256
+
+
+def padding_block(length: int) -> int:
+    """Padme's step above the floor: 2^(E - S), E = floor(log2 length), S = floor(log2 E) + 1."""
+    exponent = length.bit_length() - 1
+    return 1 << (exponent - exponent.bit_length())
+
+
+def padded_size(length: int) -> int:
+    """The bucket `length` bytes are padded up to (docs/crypto.md, "Padding")."""
+    if length <= PADDING_FLOOR:
+        return PADDING_FLOOR
+    step = padding_block(length)
+    return (length + step - 1) // step * step
+
+
+def pad(plaintext: bytes) -> bytes:
+    length = len(plaintext) + 1
+    return sodium.sodium_pad(plaintext, PADDING_FLOOR if length <= PADDING_FLOOR else padding_block(length))
+
+
+def unpad(padded: bytes) -> bytes:
+    """Strict: the padded length is a bucket, and the bucket of what it holds."""
+    if padded_size(len(padded)) != len(padded):
+        raise ValueError("not a padded size")
+    plaintext = sodium.sodium_unpad(padded, PADDING_FLOOR if len(padded) == PADDING_FLOOR else padding_block(len(padded)))
+    if padded_size(len(plaintext) + 1) != len(padded):
+        raise ValueError("padded past its bucket")
+    return plaintext
+
+
 def room_associated_data(room: str, epoch: int, message_id: bytes, sender: bytes) -> bytes:
     return Canonical(LABEL_ROOM_MESSAGE_AD).field(room).integer(epoch).field(message_id).field(sender).bytes()
 
@@ -113,7 +145,7 @@ def room_signed_bytes(env: dict) -> bytes:
 def seal_room_message(body: bytes, room: str, epoch: int, key: bytes, sender: Identity,
                       message_id: bytes, nonce: bytes, franking_key: bytes) -> dict:
     ad = room_associated_data(room, epoch, message_id, sender.public)
-    ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(franking_key + body, ad, nonce, key)
+    ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(pad(franking_key + body), ad, nonce, key)
     env = {"room": room, "epoch": epoch, "id": b64(message_id), "sender": b64(sender.public), "nonce": b64(nonce),
            "ciphertext": b64(ciphertext), "franking": b64(franking_commitment(body, franking_key))}
     env["signature"] = b64(sender.sign(room_signed_bytes(env)))
@@ -124,7 +156,7 @@ def open_room_message(env: dict, key: bytes) -> bytes:
     """Verifies, decrypts and checks franking; returns the body bytes."""
     verify(unb64(env["sender"]), unb64(env["signature"]), room_signed_bytes(env))
     ad = room_associated_data(env["room"], env["epoch"], unb64(env["id"]), unb64(env["sender"]))
-    plaintext = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(unb64(env["ciphertext"]), ad, unb64(env["nonce"]), key)
+    plaintext = unpad(sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(unb64(env["ciphertext"]), ad, unb64(env["nonce"]), key))
     franking_key, body = plaintext[:32], plaintext[32:]
     if franking_commitment(body, franking_key) != unb64(env["franking"]):
         raise ValueError("franking mismatch")
@@ -157,23 +189,22 @@ def direct_signed_bytes(message_id: bytes, sender: bytes, recipient: bytes, comm
 def seal_direct(body: bytes, sender: Identity, recipient: bytes, message_id: bytes, franking_key: bytes) -> dict:
     commitment = franking_commitment(body, franking_key)
     signature = sender.sign(direct_signed_bytes(message_id, sender.public, recipient, commitment))
-    sealed = sodium.crypto_box_seal(signature + franking_key + body, sodium.crypto_sign_ed25519_pk_to_curve25519(recipient))
-    return {"id": b64(message_id), "sender": b64(sender.public), "recipient": b64(recipient),
-            "franking": b64(commitment), "sealed": b64(sealed)}
+    sealed = sodium.crypto_box_seal(pad(sender.public + signature + franking_key + body),
+                                    sodium.crypto_sign_ed25519_pk_to_curve25519(recipient))
+    return {"id": b64(message_id), "recipient": b64(recipient), "franking": b64(commitment), "sealed": b64(sealed)}
 
 
-def open_direct(message: dict, recipient: Identity) -> bytes:
-    """Opens, verifies the inner signature and franking; returns the body bytes."""
-    if unb64(message["recipient"]) != recipient.public:
-        raise ValueError("wrong recipient")
-    plaintext = sodium.crypto_box_seal_open(unb64(message["sealed"]), recipient.box_public, recipient.box_secret)
-    signature, franking_key, body = plaintext[:64], plaintext[64:96], plaintext[96:]
+def open_direct(message: dict, recipient: Identity) -> tuple:
+    """Opens, verifies the inner signature and franking; returns (sender, body bytes)."""
+    if unb64(message["recipient"]) != recipient.public or "sender" in message:
+        raise ValueError("wrong recipient, or a sender beside the seal")
+    plaintext = unpad(sodium.crypto_box_seal_open(unb64(message["sealed"]), recipient.box_public, recipient.box_secret))
+    sender, signature, franking_key, body = plaintext[:32], plaintext[32:96], plaintext[96:128], plaintext[128:]
     commitment = unb64(message["franking"])
-    verify(unb64(message["sender"]), signature,
-           direct_signed_bytes(unb64(message["id"]), unb64(message["sender"]), recipient.public, commitment))
+    verify(sender, signature, direct_signed_bytes(unb64(message["id"]), sender, recipient.public, commitment))
     if franking_commitment(body, franking_key) != commitment:
         raise ValueError("franking mismatch")
-    return body
+    return sender, body
 
 
 def body_bytes(text: str) -> bytes:

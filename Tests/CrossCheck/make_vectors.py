@@ -41,6 +41,8 @@ def main() -> None:
     direct_body = ref.body_bytes("Would you like to talk privately?")
     direct_id, direct_fk = bytes([0x40]) * 16, bytes([0x50]) * 32
     direct = ref.seal_direct(direct_body, carol, bob.public, direct_id, direct_fk)
+    legacy_id = bytes([0x41]) * 16
+    legacy = legacy_direct(direct_body, carol, bob.public, legacy_id, direct_fk)
 
     vectors = {
         "description": "Haven protocol v1 test vectors; see docs/crypto.md. All binary values are unpadded base64url.",
@@ -62,11 +64,41 @@ def main() -> None:
                           "signedBytes": ref.b64(ref.direct_signed_bytes(direct_id, carol.public, bob.public,
                                                                          ref.unb64(direct["franking"]))),
                           "message": direct},
+        "legacyDirectMessage": {"sender": "carol", "recipient": "bob", "body": ref.b64(direct_body), "message": legacy},
+        "padding": padding_vectors(),
         "rejectedFrames": rejected_frames(envelope),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(vectors, indent=2, sort_keys=True) + "\n")
     print(f"wrote {OUT}")
+
+
+def legacy_direct(body: bytes, sender: ref.Identity, recipient: bytes, message_id: bytes, franking_key: bytes) -> dict:
+    """A direct message as sealed before senders were sealed and plaintext padded: the sender beside
+    the seal, `signature || frankingKey || body` inside. Clients still read those until they expire."""
+    commitment = ref.franking_commitment(body, franking_key)
+    signature = sender.sign(ref.direct_signed_bytes(message_id, sender.public, recipient, commitment))
+    sealed = sodium.crypto_box_seal(signature + franking_key + body, sodium.crypto_sign_ed25519_pk_to_curve25519(recipient))
+    return {"id": ref.b64(message_id), "sender": ref.b64(sender.public), "recipient": ref.b64(recipient),
+            "franking": ref.b64(commitment), "sealed": ref.b64(sealed)}
+
+
+def padding_vectors() -> dict:
+    """Bucket sizes at and around each step, worked examples, and padded bytes to refuse."""
+    lengths = [1, 100, 255, 256, 257, 272, 273, 300, 511, 512, 513, 1000, 1024, 1025, 4000, 65569, 65665, 1_000_000, 10_485_760]
+    examples = [bytes(range(n % 256)) * (n // 256) + bytes(range(n % 256)) for n in (0, 10, 255, 256, 300, 1000)]
+    plain = bytes([7]) * 10
+    over_padded = sodium.sodium_pad(plain, 512)
+    no_marker = bytes(256)
+    not_a_bucket = sodium.sodium_pad(plain, 300)
+    return {
+        "floor": ref.PADDING_FLOOR,
+        "buckets": [{"length": n, "bucket": ref.padded_size(n)} for n in lengths],
+        "examples": [{"plaintext": ref.b64(e), "padded": ref.b64(ref.pad(e))} for e in examples],
+        "invalid": [{"why": "padded past its bucket", "padded": ref.b64(over_padded)},
+                    {"why": "no 0x80 marker", "padded": ref.b64(no_marker)},
+                    {"why": "not a bucket size", "padded": ref.b64(not_a_bucket)}],
+    }
 
 
 def rejected_frames(envelope: dict) -> list:

@@ -15,8 +15,10 @@ import Testing
         let ring = CallSignal(call: id, kind: .ring, media: .video, fingerprint: fingerprint)
         let frame = try CallFrame.seal(ring, from: fixtures.alice, to: MemberID(fixtures.bob))
         #expect(frame.signal == .ring && frame.call == id)
-        #expect(try frame.open(with: fixtures.bob) == ring)
-        #expect(throws: ProtocolError.wrongRecipient(what: "direct message")) { try frame.open(with: fixtures.alice) }
+        let opened = try frame.open(with: fixtures.bob)
+        #expect(opened.signal == ring && opened.sender == MemberID(fixtures.alice.publicKey), "the caller is found inside the seal")
+        #expect(frame.message.sender == nil, "no sender travels beside the seal")
+        #expect(throws: ProtocolError.wrongRecipient(what: "call signal")) { try frame.open(with: fixtures.alice) }
     }
 
     @Test func aCallStepAndAPrivateMessageCannotPassForEachOther() throws {

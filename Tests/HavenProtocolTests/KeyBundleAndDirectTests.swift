@@ -70,11 +70,40 @@ import Testing
         #expect(throws: ProtocolError.decryptionFailed(what: "direct message")) { try readdressed.open(with: fixtures.mallory) }
     }
 
-    @Test func spoofedSenderIsDetectedInsideTheSeal() throws {
-        // The server (or anyone) relabels Mallory's message as Alice's.
-        var message = try DirectMessage.seal(MessageBody(text: "it is me, Alice"), from: fixtures.mallory, to: MemberID(fixtures.bob))
+    @Test func aSenderNamedInsideTheSealMustHaveSignedIt() throws {
+        // Mallory seals words under Alice's key with her own signature: the name inside is checked.
+        let body = Array(#"{"text":"it is me, Alice"}"#.utf8)
+        let frankingKey = Franking.generateKey()
+        let commitment = try Franking.commitment(body: body, key: frankingKey)
+        let id = MessageID.random()
+        let bob = MemberID(fixtures.bob)
+        let signature = fixtures.mallory.sign(DirectMessage.signedBytes(id: id, sender: MemberID(fixtures.mallory), recipient: bob, commitment: commitment))
+        let plaintext = MessagePadding.pad(fixtures.alice.publicKey.bytes + signature + frankingKey + body)
+        let forged = DirectMessage(id: id, recipient: bob, franking: WireBytes(commitment),
+                                   sealed: WireBytes(try bob.publicKey.boxPublicKey().seal(plaintext)))
+        #expect(throws: ProtocolError.signatureInvalid(what: "direct message")) { try forged.open(with: fixtures.bob) }
+    }
+
+    @Test func aSenderWrittenBesideTheSealIsNeitherTakenNorAccepted() throws {
+        // A server adding a sender beside a sealed-sender message makes the seal read the old way,
+        // where the signature does not verify; and servers refuse such a message outright.
+        var message = try DirectMessage.seal(MessageBody(text: "hello"), from: fixtures.mallory, to: MemberID(fixtures.bob))
         message.sender = MemberID(fixtures.alice)
-        #expect(throws: ProtocolError.signatureInvalid(what: "direct message")) { try message.open(with: fixtures.bob) }
+        #expect(throws: ProtocolError.self) { try message.open(with: fixtures.bob) }
+        #expect(throws: ProtocolError.invalidField("sender", reason: "the sender travels inside the seal, never beside it")) {
+            try message.requireSealedSenderAndPadding()
+        }
+    }
+
+    @Test func aSealedMessageLengthShowsOnlyItsBucket() throws {
+        let short = try DirectMessage.seal(MessageBody(text: "ok"), from: fixtures.alice, to: MemberID(fixtures.bob))
+        let longer = try DirectMessage.seal(MessageBody(text: String(repeating: "I can't sleep. ", count: 5)), from: fixtures.alice, to: MemberID(fixtures.bob))
+        #expect(short.sealed.count == longer.sealed.count, "short messages share the smallest bucket")
+        #expect(short.sealed.count == MessagePadding.floor + SealedBox.overhead)
+        try short.requireSealedSenderAndPadding()
+        var unpadded = short
+        unpadded.sealed = WireBytes(Array(short.sealed.bytes.dropLast()))
+        #expect(throws: ProtocolError.paddingInvalid(what: "sealed")) { try unpadded.requireSealedSenderAndPadding() }
     }
 
     @Test func tamperedSealOrCommitmentIsDetected() throws {
@@ -94,7 +123,7 @@ import Testing
         // commitment the server stored, without any key of Bob's.
         try Franking.verify(body: opened.bodyBytes, key: opened.frankingKey, commitment: message.franking.bytes)
         let signed = DirectMessage.signedBytes(
-            id: message.id, sender: message.sender, recipient: message.recipient, commitment: message.franking.bytes)
+            id: message.id, sender: opened.sender, recipient: message.recipient, commitment: message.franking.bytes)
         try fixtures.alice.publicKey.verify(signature: opened.signature, of: signed)
         let forged = Array(#"{"text":"words Alice never sent"}"#.utf8)
         #expect(throws: ProtocolError.frankingMismatch) {

@@ -59,6 +59,30 @@ struct TestVectors: Decodable {
         var signedBytes: WireBytes
         var message: DirectMessage
     }
+    struct LegacyDirectCase: Decodable {
+        var sender: String
+        var recipient: String
+        var body: WireBytes
+        var message: DirectMessage
+    }
+    struct PaddingCase: Decodable {
+        struct Bucket: Decodable {
+            var length: Int
+            var bucket: Int
+        }
+        struct Example: Decodable {
+            var plaintext: WireBytes
+            var padded: WireBytes
+        }
+        struct Invalid: Decodable {
+            var why: String
+            var padded: WireBytes
+        }
+        var floor: Int
+        var buckets: [Bucket]
+        var examples: [Example]
+        var invalid: [Invalid]
+    }
     struct RejectedFrame: Decodable {
         var frame: String
         var code: String
@@ -72,6 +96,8 @@ struct TestVectors: Decodable {
     var roomMessage: RoomMessageCase
     var epochKeyBundle: BundleCase
     var directMessage: DirectCase
+    var legacyDirectMessage: LegacyDirectCase
+    var padding: PaddingCase
     var rejectedFrames: [RejectedFrame]
 
     static func load() throws -> TestVectors {

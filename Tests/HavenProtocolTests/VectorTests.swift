@@ -61,6 +61,7 @@ import Testing
         #expect(envelope.associatedData == item.associatedData.bytes)
         #expect(envelope.signedBytes == item.signedBytes.bytes)
 
+        try envelope.requirePadded()
         let opened = try envelope.open(with: key)
         #expect(opened.bodyBytes == item.body.bytes)
         #expect(opened.frankingKey == item.frankingKey.bytes)
@@ -84,13 +85,43 @@ import Testing
     @Test func directMessageOpensToTheKnownBody() throws {
         let item = vectors.directMessage
         let message = item.message
-        let signed = DirectMessage.signedBytes(
-            id: message.id, sender: message.sender, recipient: message.recipient, commitment: message.franking.bytes)
+        let sender = MemberID(try vectors.keyPair(item.sender).publicKey)
+        let signed = DirectMessage.signedBytes(id: message.id, sender: sender, recipient: message.recipient, commitment: message.franking.bytes)
         #expect(signed == item.signedBytes.bytes)
+        #expect(message.sender == nil, "the sender is sealed inside")
+        try message.requireSealedSenderAndPadding()
         let opened = try message.open(with: vectors.keyPair(item.recipient))
         #expect(opened.bodyBytes == item.body.bytes)
         #expect(opened.frankingKey == item.frankingKey.bytes)
-        #expect(opened.sender.publicKey == (try vectors.keyPair(item.sender)).publicKey)
+        #expect(opened.sender == sender)
+    }
+
+    @Test func aDirectMessageFromBeforeSealedSendersStillOpens() throws {
+        let item = vectors.legacyDirectMessage
+        let opened = try item.message.open(with: vectors.keyPair(item.recipient))
+        #expect(opened.bodyBytes == item.body.bytes)
+        #expect(opened.sender == MemberID(try vectors.keyPair(item.sender).publicKey))
+        #expect(throws: ProtocolError.invalidField("sender", reason: "the sender travels inside the seal, never beside it")) {
+            try item.message.requireSealedSenderAndPadding()
+        }
+    }
+
+    @Test func paddingMatchesTheReferenceBucketsAndBytes() throws {
+        let item = vectors.padding
+        #expect(item.floor == MessagePadding.floor)
+        for bucket in item.buckets {
+            #expect(MessagePadding.bucket(bucket.length) == bucket.bucket, "bucket of \(bucket.length)")
+            #expect(MessagePadding.isBucket(bucket.bucket))
+        }
+        for example in item.examples {
+            #expect(MessagePadding.pad(example.plaintext.bytes) == example.padded.bytes, "padding \(example.plaintext.count) bytes")
+            #expect(try MessagePadding.unpad(example.padded.bytes, what: "example") == example.plaintext.bytes)
+        }
+        for invalid in item.invalid {
+            #expect(throws: ProtocolError.paddingInvalid(what: "example"), "\(invalid.why)") {
+                try MessagePadding.unpad(invalid.padded.bytes, what: "example")
+            }
+        }
     }
 
     @Test func rejectedFramesGiveTheListedCodes() {

@@ -120,7 +120,7 @@ import Testing
         }
         let store = try HavenStore(path: server.databasePath)
         defer { store.close() }
-        #expect(try store.performAndWait { try $0.directMessage(sender: sender.member.bytes, messageID: id.bytes, recipient: nobody.bytes) } == nil,
+        #expect(try store.performAndWait { try $0.directMessage(messageID: id.bytes, recipient: nobody.bytes) } == nil,
                 "nothing stored")
     }
 

@@ -150,7 +150,7 @@ import Testing
         let member = Array("A-MEMBER-ONLY-IN-NIGHT-OWLS-0001".utf8)
         let store = try HavenStore(path: folder + "/haven.sqlite")
         try store.performAndWait { database in
-            try database.addRoomMember(room: "night-owls", member: member, now: 1)
+            try database.addRoomMember(room: "night-owls", member: member)
             _ = try database.storeKeyBundle(room: "night-owls", epoch: 0, recipient: member, sealer: member, bundle: marker, now: 1)
             _ = try database.appendRoomMessage(room: "night-owls", sender: member, messageID: [1], epoch: 0, envelope: marker, now: 1)
             _ = try database.appendRoomMessage(room: "lobby", sender: [2], messageID: [1], epoch: 0, envelope: Array("kept".utf8), now: 1)

@@ -19,27 +19,18 @@ import Testing
         // The room as schema 9 (the version before the log) left it: at epoch 3, Alice holding its
         // key, one message under it, and no room log table.
         do {
-            let store = try HavenStore(path: folder + "/haven.sqlite")
+            let path = folder + "/haven.sqlite"
+            try HavenStore.createSchema(at: path, version: 9)
             let bundle = FrameCodec.encodeValue(try EpochKeyBundle.seal(oldKey, to: MemberID(alice.publicKey), by: alice))
             let envelope = try RoomEnvelope.seal(MessageBody(text: "said before the upgrade"), key: oldKey, sender: alice)
             let member = alice.publicKey.bytes
-            try store.performAndWait { database in
-                _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
-                for _ in 0..<3 { _ = try database.advanceEpoch(room: "lobby", now: 0) }
-                try database.storeKeyBundle(room: "lobby", epoch: 3, recipient: member, sealer: member, bundle: bundle, now: 0)
-                _ = try database.appendRoomMessage(
-                    room: "lobby", sender: member, messageID: envelope.id.bytes, epoch: 3, envelope: FrameCodec.encodeValue(envelope), now: 0)
-            }
-            store.close()
-            let connection = try SQLiteConnection(path: folder + "/haven.sqlite")
-            try connection.execute("DROP TRIGGER blob_parts_go_with_their_blob")
-            try connection.execute("DROP TABLE blob_parts")
-            try connection.execute("ALTER TABLE blobs ADD COLUMN data BLOB NOT NULL DEFAULT x''")
-            try connection.execute("DROP TABLE room_log")
-            try connection.execute("DROP TABLE staff_roster")
-            try connection.execute("DROP INDEX blobs_by_owner")
-            try connection.execute("ALTER TABLE blobs DROP COLUMN size")
-            try connection.execute("PRAGMA user_version = 9")
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("INSERT INTO rooms (id, name, kind, current_epoch, created_at) VALUES ('lobby', 'Lobby', 'support', 3, 0)")
+            try connection.prepare("INSERT INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at) VALUES ('lobby', 3, ?, ?, ?, 0)")
+                .query([.blob(member), .blob(member), .blob(bundle)])
+            try connection.prepare("""
+                INSERT INTO room_messages (room, sender, message_id, epoch, envelope, created_at) VALUES ('lobby', ?, ?, 3, ?, 0)
+                """).query([.blob(member), .blob(envelope.id.bytes), .blob(FrameCodec.encodeValue(envelope))])
         }
         let server = try TestServer(directory: folder)
         let loop = try ClientLoop()

@@ -3,24 +3,33 @@ import HavenClient
 import HavenProtocol
 import HavenStore
 import HavenTestSupport
+import Sodium
 import Testing
 
 /// What the server stores is exactly what docs/operations.md ("What the server stores", "Field by
 /// field") says it stores: after a scripted session, every table and every column of the database
-/// is listed there, and nothing listed there is gone.
+/// is listed there, nothing listed there is gone, times are at the precision listed, and no stored
+/// private message carries its sender.
 @Suite struct StoredFieldsTests {
-    /// The documented tables and their columns, read from docs/operations.md.
-    func documentedFields() throws -> [String: Set<String>] {
+    /// One documented table: its columns, and those of its times kept to the hour.
+    struct Documented {
+        var columns: Set<String>
+        var toTheHour: Set<String>
+    }
+
+    /// The documented tables, read from docs/operations.md.
+    func documentedFields() throws -> [String: Documented] {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("docs/operations.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
         let section = try #require(text.range(of: "### Field by field")).upperBound
-        var fields: [String: Set<String>] = [:]
+        var fields: [String: Documented] = [:]
         for line in text[section...].split(separator: "\n") where line.hasPrefix("| `") {
-            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             let names = { (cell: String) in cell.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " `")) } }
-            guard cells.count >= 2, let table = names(cells[0]).first else { continue }
-            fields[table] = Set(names(cells[1]))
+            guard cells.count >= 5, let table = names(cells[1]).first else { continue }
+            let hourly = cells[4].components(separatedBy: " to the hour").dropLast().compactMap { $0.split(separator: "`").last.map(String.init) }
+            fields[table] = Documented(columns: Set(names(cells[2])), toTheHour: Set(hourly))
         }
         return fields
     }
@@ -38,6 +47,7 @@ import Testing
         _ = try await bob.log.wait("the private message") { events in
             events.contains { if case .directMessage(_, _) = $0 { true } else { false } } ? true : nil
         }
+        #expect(try await server.upload(randomBytes: 1000, as: alice).status == 201)
 
         let database = try SQLiteConnection(path: server.databasePath)
         func names(_ query: String) throws -> [String] {
@@ -49,15 +59,29 @@ import Testing
         }
         let documented = try documentedFields()
         for (table, columns) in found.sorted(by: { $0.key < $1.key }) {
-            let listed = documented[table] ?? []
+            let listed = documented[table]?.columns ?? []
             #expect(documented[table] != nil, "table \(table) is not in docs/operations.md, Field by field")
             #expect(columns.subtracting(listed).isEmpty, "\(table) holds \(columns.subtracting(listed).sorted()), which the docs do not list")
             #expect(listed.subtracting(columns).isEmpty, "the docs list \(table).\(listed.subtracting(columns).sorted()), which is gone")
         }
         #expect(Set(documented.keys).subtracting(found.keys).isEmpty, "the docs list tables that are gone: \(Set(documented.keys).subtracting(found.keys).sorted())")
         // The session did reach the tables it was meant to fill.
-        for table in ["members", "room_members", "room_messages", "direct_messages", "room_log"] {
+        for table in ["members", "room_members", "room_messages", "direct_messages", "room_log", "key_bundles", "blobs"] {
             #expect(try server.count("SELECT COUNT(*) FROM \(table)") > 0, "the scripted session left \(table) empty")
+        }
+        let hourly = documented.flatMap { table, fields in fields.toTheHour.map { (table, $0) } }
+        #expect(hourly.count == 6, "the docs name the times kept to the hour")
+        for (table, column) in hourly {
+            #expect(try server.count("SELECT COUNT(*) FROM \(table) WHERE \(column) % \(StoredTime.precision) != 0") == 0,
+                    "\(table).\(column) holds times finer than the hour")
+        }
+        let stored = try database.prepare("SELECT message FROM direct_messages").query().map { row -> [UInt8] in
+            if case .blob(let bytes)? = row.first { bytes } else { [] }
+        }
+        let aliceKey = Base64URL.encode(alice.member.bytes)
+        for message in stored {
+            #expect(String(decoding: message, as: UTF8.self).range(of: aliceKey) == nil, "a stored private message names its sender")
+            #expect(message.firstRange(of: alice.member.bytes) == nil)
         }
     }
 }

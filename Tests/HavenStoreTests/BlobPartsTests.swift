@@ -56,17 +56,9 @@ import Testing
         let data = Self.randomBytes(2 * StoreDatabase.blobPartBytes + 5)
         let id = Self.randomBytes(16)
         // The store as schema 12 left it: each attachment whole in `blobs.data`.
-        do {
-            let store = try HavenStore(path: path)
-            store.close()
-            let connection = try SQLiteConnection(path: path)
-            try connection.execute("DROP TRIGGER blob_parts_go_with_their_blob")
-            try connection.execute("DROP TABLE blob_parts")
-            try connection.execute("ALTER TABLE blobs ADD COLUMN data BLOB NOT NULL DEFAULT x''")
-            try connection.prepare("INSERT INTO blobs (id, owner, data, created_at, size) VALUES (?, ?, ?, 1, ?)")
-                .query([.blob(id), .blob([1]), .blob(data), .integer(Int64(data.count))])
-            try connection.execute("PRAGMA user_version = 12")
-        }
+        try HavenStore.createSchema(at: path, version: 12)
+        try SQLiteConnection(path: path).prepare("INSERT INTO blobs (id, owner, data, created_at, size) VALUES (?, ?, ?, 1, ?)")
+            .query([.blob(id), .blob([1]), .blob(data), .integer(Int64(data.count))])
         let store = try HavenStore(path: path)
         defer { store.close() }
         #expect(try download(id, from: store) == data)

@@ -107,7 +107,7 @@ import Testing
         do {
             let store = try openStore()
             _ = try store.performAndWait {
-                try $0.appendDirectMessage(sender: [1], recipient: [2], messageID: [3], message: [4, 5], now: 1)
+                try $0.appendDirectMessage(recipient: [2], messageID: [3], message: [4, 5], now: 1)
             }
             store.close()
         }

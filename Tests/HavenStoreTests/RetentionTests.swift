@@ -24,7 +24,7 @@ import Testing
             for index in 0..<300 {
                 let envelope = Array("\(expired) \(index) \(String(repeating: "x", count: 200))".utf8)
                 _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: Array("e\(index)".utf8), epoch: 0, envelope: envelope, now: 1)
-                _ = try database.appendDirectMessage(sender: [1], recipient: [2], messageID: Array("d\(index)".utf8), message: envelope, now: 1)
+                _ = try database.appendDirectMessage(recipient: [2], messageID: Array("d\(index)".utf8), message: envelope, now: 1)
             }
             _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [0], epoch: 0, envelope: Array(kept.utf8), now: 40 * day)
         }
@@ -91,7 +91,7 @@ import Testing
         try store.performAndWait { database in
             try database.setRetention(.directMessages, seconds: nil)
             try database.setRetention(.idleIdentities, seconds: 7 * day)
-            _ = try database.appendDirectMessage(sender: [1], recipient: [2], messageID: [1], message: [1], now: 1)
+            _ = try database.appendDirectMessage(recipient: [2], messageID: [1], message: [1], now: 1)
             try database.upsertMember([9], displayName: "Old Owl", now: 1)
         }
         let policy = try store.performAndWait { try $0.retentionPolicy() }
@@ -129,7 +129,7 @@ import Testing
             try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
             for member in [gone, banned] { try database.upsertMember(member, displayName: "Old Owl", now: 1) }
             try database.upsertMember(active, displayName: "Calm Heron", now: 999 * day)
-            try database.addRoomMember(room: "lobby", member: gone, now: 1)
+            try database.addRoomMember(room: "lobby", member: gone)
             _ = try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: active, sealer: gone, bundle: [1], now: 1)
             _ = try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: gone, sealer: active, bundle: [2], now: 1)
             _ = try database.storeBlob(id: Array(repeating: 7, count: 16), owner: gone, data: [3], now: 1, limits: limits)

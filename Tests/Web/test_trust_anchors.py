@@ -326,10 +326,11 @@ def main():
         start(driver, server.page, "Quiet Otter")
         wait_signed_in(driver)
         first = member_id(driver)
-        assert driver.execute_script("return localStorage.length") == 0, "nothing written to localStorage"
+        assert driver.execute_script("return localStorage.length + sessionStorage.length") == 0, "nothing written to storage"
+        assert driver.get_cookies() == [], f"cookies were set: {driver.get_cookies()}"
         driver.refresh()
         WebDriverWait(driver, 20).until(lambda d: member_id(d) and member_id(d) != first)
-        print("  ok  a reload without \"remember me\" starts a new identity and left nothing in localStorage")
+        print("  ok  a reload without \"remember me\" starts a new identity and left nothing in storage or cookies")
 
         # "Remember me" keeps the identity across reloads, wrapped by a key the page cannot export.
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "remember").is_displayed())

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { webcrypto } from "node:crypto";
 import assert from "node:assert/strict";
 import { loadSodium } from "../../Sources/HavenWeb/Public/sodium.js";
-import { haven, b64, unb64 } from "../../Sources/HavenWeb/Public/haven-protocol.js";
+import { haven, b64, unb64, paddedSize } from "../../Sources/HavenWeb/Public/haven-protocol.js";
 import { roomKeyring, LogError } from "../../Sources/HavenWeb/Public/room-keyring.js";
 import { StaffTrust } from "../../Sources/HavenWeb/Public/staff-trust.js";
 import { nameProblem } from "../../Sources/HavenWeb/Public/names.js";
@@ -62,7 +62,29 @@ assert.throws(() => protocol.openBundle(bundle.bundle, ids[bundle.sealer]));
 checks += 1;
 
 const direct = vectors.directMessage;
-check(b64(protocol.openDirect(direct.message, ids[direct.recipient])) === direct.body, "direct message opens");
+const openedDirect = protocol.openDirect(direct.message, ids[direct.recipient]);
+check(b64(openedDirect.body) === direct.body && openedDirect.sender === b64(ids[direct.sender].publicKey), "direct message opens to its body and sealed sender");
+check(direct.message.sender === undefined, "no sender beside the seal");
+const mine = protocol.sealDirect(unb64(direct.body), ids.carol, ids.bob.publicKey, unb64(direct.message.id), unb64(direct.frankingKey));
+check(mine.sender === undefined && unb64(mine.sealed).length === unb64(direct.message.sealed).length, "a sealed message is the reference's size");
+check(protocol.openDirect(mine, ids.bob).sender === b64(ids.carol.publicKey), "a sealed message opens to its sender");
+assert.throws(() => protocol.openDirect({ ...direct.message, sender: b64(ids.alice.publicKey) }, ids.bob), /signature/);
+checks += 1;
+const legacy = vectors.legacyDirectMessage;
+const openedLegacy = protocol.openDirect(legacy.message, ids[legacy.recipient]);
+check(b64(openedLegacy.body) === legacy.body && openedLegacy.sender === legacy.message.sender, "a direct message from before sealed senders opens");
+
+const padding = vectors.padding;
+for (const item of padding.buckets) check(paddedSize(item.length) === item.bucket, `bucket of ${item.length}`);
+for (const item of padding.examples) {
+  check(b64(protocol.pad(unb64(item.plaintext))) === item.padded, `padding ${unb64(item.plaintext).length} bytes`);
+  check(b64(protocol.unpad(unb64(item.padded))) === item.plaintext, `unpadding ${unb64(item.plaintext).length} bytes`);
+}
+for (const item of padding.invalid) {
+  assert.throws(() => protocol.unpad(unb64(item.padded)), /padding is invalid/, item.why);
+  checks += 1;
+}
+check(unb64(env.ciphertext).length - 16 === paddedSize(unb64(env.ciphertext).length - 16), "a room ciphertext is a bucket plus its tag");
 const sealed = sodium.seal(new TextEncoder().encode("from JavaScript"), ids.bob.boxPublic);
 check(same(sodium.sealOpen(sealed, ids.bob.boxPublic, ids.bob.boxSecret), new TextEncoder().encode("from JavaScript")), "seal round trip");
 assert.throws(() => sodium.sealOpen(sealed.slice(0, 31), ids.bob.boxPublic, ids.bob.boxSecret), /too short: 31 bytes, need at least 48/);
@@ -85,7 +107,8 @@ const fingerprint = `sha-256 ${Array.from({ length: 32 }, (_, i) => (i * 7).toSt
 const ring = { call: b64(sodium.randomBytes(16)), kind: "ring", media: "video", fingerprint };
 const callFrame = protocol.sealCallSignal(ring, caller, callee.publicKey);
 check(callFrame.signal === "ring" && callFrame.call === ring.call, "a call frame names its step");
-check(JSON.stringify(protocol.openCallSignal(callFrame, callee)) === JSON.stringify(ring), "a call signal opens for its recipient");
+const openedCall = protocol.openCallSignal(callFrame, callee);
+check(JSON.stringify(openedCall.signal) === JSON.stringify(ring) && openedCall.sender === b64(caller.publicKey), "a call signal opens for its recipient, with its sender");
 assert.throws(() => protocol.openCallSignal(callFrame, caller), /addressed to another member/);
 assert.throws(() => protocol.openCallSignal({ ...callFrame, signal: "accept" }, callee), /does not match its frame/);
 checks += 2;

@@ -1,6 +1,8 @@
 // Images and PDFs, end to end encrypted: encrypted here with secretstream under a fresh key before
 // upload, fetched as ciphertext and decrypted here; the key travels inside the encrypted message.
-import { b64, unb64 } from "./haven-protocol.js";
+// The file is padded to its bucket before it is encrypted (docs/crypto.md, "Padding"), so the
+// stored blob's size does not single out a known image or PDF.
+import { b64, unb64, paddedSize } from "./haven-protocol.js";
 import { t } from "./strings.js";
 
 const allowedTypes = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
@@ -16,10 +18,10 @@ const uploadProblems = {
 
 export class Attachments {
   /** `origin` is the Haven server's ("" for this page's), `send(frame)` asks the server for a token. */
-  constructor({ sodium, document, window, origin, send }) {
+  constructor({ sodium, protocol, document, window, origin, send }) {
     // `token`: the one downloads share until it nears its end; `fetching`: its request, while on
     // its way (so many attachments on screen ask once); `waiters`: requests in the order sent.
-    Object.assign(this, { sodium, document, window, origin, send, token: null, fetching: null, waiters: [] });
+    Object.assign(this, { sodium, protocol, document, window, origin, send, token: null, fetching: null, waiters: [] });
   }
 
   /** The server's `uploadToken` frame: the answer to the oldest request. */
@@ -60,7 +62,8 @@ export class Attachments {
     if (!allowedTypes.includes(file.type)) return { problem: t("attachmentWrongKind", { name: file.name }) };
     if (file.size > largest) return { problem: t("attachmentTooLarge", { name: file.name, size: Math.ceil(file.size / 1048576) }) };
     const fileKey = this.sodium.randomBytes(32);
-    const { header, ciphertext } = this.sodium.streamEncrypt(new Uint8Array(await file.arrayBuffer()), fileKey, chunkSize);
+    const padded = this.protocol.pad(new Uint8Array(await file.arrayBuffer()));
+    const { header, ciphertext } = this.sodium.streamEncrypt(padded, fileKey, chunkSize);
     // A token uploads once: each upload has its own, and downloads keep theirs.
     const granted = await this.requestToken();
     if (!granted) return { problem: t("attachmentConnectionLost", { name: file.name }), retry: true };
@@ -96,7 +99,8 @@ export class Attachments {
         const response = await fetch(`${this.origin}/v1/blobs/${descriptor.blob}`, { headers: await this.authorization() });
         if (!response.ok) { box.textContent = t("attachmentGone", { name }); return; }
         // The server's Content-Length is not believed past what the sender's (encrypted) size allows.
-        const most = Math.min(2 * largest, descriptor.size + (Math.ceil(descriptor.size / descriptor.chunkSize) + 1) * 17);
+        const padded = paddedSize(descriptor.size + 1);
+        const most = Math.min(2 * largest, padded + (Math.ceil(padded / descriptor.chunkSize) + 1) * 17);
         ciphertext = await readShowingProgress(response, most, (percent) => { box.textContent = t("attachmentLoadingPercent", { name, percent }); });
       } catch {
         const retry = Object.assign(this.document.createElement("button"), { textContent: t("attachmentRetryButton") });
@@ -104,7 +108,9 @@ export class Attachments {
         box.replaceChildren(t("attachmentNotLoaded", { name }), " ", retry);
         return;
       }
-      const bytes = this.sodium.streamDecrypt(ciphertext, unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
+      const stream = this.sodium.streamDecrypt(ciphertext, unb64(descriptor.header), unb64(descriptor.key), descriptor.chunkSize);
+      // A file sent before padding existed is exactly its size; any other is padded to its bucket.
+      const bytes = stream.length === descriptor.size ? stream : this.protocol.unpad(stream);
       if (bytes.length !== descriptor.size || !allowedTypes.includes(descriptor.mediaType)) { box.textContent = t("attachmentRefused"); return; }
       const url = URL.createObjectURL(new Blob([bytes], { type: descriptor.mediaType }));
       if (descriptor.mediaType.startsWith("image/")) {

@@ -56,7 +56,36 @@ function leadingZeroBits(hash) {
   return bits;
 }
 
+// Padding inside the encryption (docs/crypto.md, "Padding"): at least 256 bytes, above that
+// Padmé's sizes, so a ciphertext's length shows only a bucket.
+const paddingFloor = 256;
+const paddingBlock = (length) => {
+  const exponent = 31 - Math.clz32(length);
+  return 2 ** (exponent - (32 - Math.clz32(exponent)));
+};
+/** The bucket `length` bytes (at least 1) are padded up to. */
+export function paddedSize(length) {
+  if (length <= paddingFloor) return paddingFloor;
+  const step = paddingBlock(length);
+  return Math.ceil(length / step) * step;
+}
+
 export function haven(sodium) {
+  const pad = (plaintext) => {
+    const length = plaintext.length + 1;
+    return sodium.pad(plaintext, length <= paddingFloor ? paddingFloor : paddingBlock(length));
+  };
+  // Strict: padded to a bucket, and to the bucket of what it holds.
+  const unpad = (padded) => {
+    if (paddedSize(padded.length) !== padded.length) throw new Error("padding is invalid");
+    const plaintext = sodium.unpad(padded, padded.length === paddingFloor ? paddingFloor : paddingBlock(padded.length));
+    if (paddedSize(plaintext.length + 1) !== padded.length) throw new Error("padding is invalid");
+    return plaintext;
+  };
+  // A room message sealed before padding existed has none: it is taken whole, and the franking
+  // check that follows still covers its body exactly.
+  const unpaddedOrWhole = (plaintext) => { try { return unpad(plaintext); } catch { return plaintext; } };
+
   const frankingCommitment = (body, key) => sodium.blake2b(new Canonical("haven/v1/franking").field(body).bytes(), key, 32);
   const roomAssociatedData = (env) => new Canonical("haven/v1/room-message-ad").field(env.room).integer(env.epoch)
     .field(unb64(env.id)).field(unb64(env.sender)).bytes();
@@ -177,7 +206,7 @@ export function haven(sodium) {
     directSignedBytes,
     sealRoomMessage(body, room, epoch, key, sender, id, nonce, frankingKey, view = {}) {
       const env = { room, epoch, id: b64(id), sender: b64(sender.publicKey), nonce: b64(nonce), ...view };
-      const plaintext = new Uint8Array([...frankingKey, ...body]);
+      const plaintext = pad(new Uint8Array([...frankingKey, ...body]));
       env.ciphertext = b64(sodium.aeadEncrypt(plaintext, roomAssociatedData(env), nonce, key));
       env.franking = b64(frankingCommitment(body, frankingKey));
       env.signature = b64(sodium.sign(roomSignedBytes(env), sender.secretKey));
@@ -185,7 +214,7 @@ export function haven(sodium) {
     },
     openRoomMessage(env, key) {
       if (!sodium.verify(unb64(env.signature), roomSignedBytes(env), unb64(env.sender))) throw new Error("room message signature does not verify");
-      const plaintext = sodium.aeadDecrypt(unb64(env.ciphertext), roomAssociatedData(env), unb64(env.nonce), key);
+      const plaintext = unpaddedOrWhole(sodium.aeadDecrypt(unb64(env.ciphertext), roomAssociatedData(env), unb64(env.nonce), key));
       const frankingKey = plaintext.slice(0, 32);
       const body = plaintext.slice(32);
       if (!equal(frankingCommitment(body, frankingKey), unb64(env.franking))) throw new Error("franking mismatch");
@@ -196,27 +225,37 @@ export function haven(sodium) {
       if (!sodium.verify(unb64(bundle.signature), bundleSignedBytes(bundle), unb64(bundle.sealer))) throw new Error("bundle signature does not verify");
       return sodium.sealOpen(unb64(bundle.sealed), identity.boxPublic, identity.boxSecret);
     },
+    pad,
+    unpad,
+    /** Seals `body` to `recipient` with the sender inside the seal (docs/crypto.md, "Direct messages"). */
     sealDirect(body, sender, recipient, id, frankingKey, label = undefined) {
       const commitment = frankingCommitment(body, frankingKey);
       const signature = sodium.sign(directSignedBytes(id, sender.publicKey, recipient, commitment, label), sender.secretKey);
-      const sealed = sodium.seal(new Uint8Array([...signature, ...frankingKey, ...body]), sodium.publicKeyToCurve25519(recipient));
-      return { id: b64(id), sender: b64(sender.publicKey), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
+      const sealed = sodium.seal(pad(new Uint8Array([...sender.publicKey, ...signature, ...frankingKey, ...body])), sodium.publicKeyToCurve25519(recipient));
+      return { id: b64(id), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
     },
+    /** Opens a direct message: its sender (found inside the seal), body, and what a report of it
+     *  would reveal. A message from before sealed senders names its sender beside the seal. */
     openDirect(message, identity, label = undefined) {
-      return this.openDirectWithEvidence(message, identity, label).body;
-    },
-    /** Opens a direct message and keeps what a report of it would reveal. */
-    openDirectWithEvidence(message, identity, label = undefined) {
       if (!equal(unb64(message.recipient), identity.publicKey)) throw new Error("direct message is addressed to another member");
-      const plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
+      let plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
+      let sender;
+      if (message.sender === undefined) {
+        plaintext = unpad(plaintext);
+        if (plaintext.length < 128) throw new Error("direct message is too short");
+        sender = plaintext.slice(0, 32);
+        plaintext = plaintext.slice(32);
+      } else {
+        sender = unb64(message.sender);
+      }
       const signature = plaintext.slice(0, 64);
       const frankingKey = plaintext.slice(64, 96);
       const body = plaintext.slice(96);
       const commitment = unb64(message.franking);
-      const signed = directSignedBytes(unb64(message.id), unb64(message.sender), identity.publicKey, commitment, label);
-      if (!sodium.verify(signature, signed, unb64(message.sender))) throw new Error("direct message signature does not verify");
+      const signed = directSignedBytes(unb64(message.id), sender, identity.publicKey, commitment, label);
+      if (!sodium.verify(signature, signed, sender)) throw new Error("direct message signature does not verify");
       if (!equal(frankingCommitment(body, frankingKey), commitment)) throw new Error("franking mismatch");
-      return { body, evidence: { body: b64(body), frankingKey: b64(frankingKey), signature: b64(signature) } };
+      return { sender: b64(sender), body, evidence: { body: b64(body), frankingKey: b64(frankingKey), signature: b64(signature) } };
     },
     /** Seals one call signalling step to `recipient` as a call frame (docs/protocol.md, "Calls"). */
     sealCallSignal(signal, sender, recipient) {
@@ -224,11 +263,13 @@ export function haven(sodium) {
       const message = this.sealDirect(body, sender, recipient, sodium.randomBytes(16), sodium.randomBytes(32), callLabel);
       return { call: signal.call, signal: signal.kind, message };
     },
-    /** Opens a call frame and checks that the sealed step is the one the frame names. */
+    /** Opens a call frame, checks that the sealed step is the one the frame names, and returns it
+     *  with its sender (from inside the seal). */
     openCallSignal(frame, identity) {
-      const { call } = JSON.parse(new TextDecoder().decode(this.openDirect(frame.message, identity, callLabel)));
+      const opened = this.openDirect(frame.message, identity, callLabel);
+      const { call } = JSON.parse(new TextDecoder().decode(opened.body));
       if (!call || call.call !== frame.call || call.kind !== frame.signal) throw new Error("the sealed call signal does not match its frame");
-      return call;
+      return { signal: call, sender: opened.sender };
     },
     /** The DTLS fingerprints a session description names, as "sha-256 AB:CD:…". */
     sdpFingerprints(sdp) {
@@ -241,8 +282,10 @@ export function haven(sodium) {
       if (!evidence || !stored) return false;
       const commitment = unb64(stored.franking);
       if (!equal(frankingCommitment(unb64(evidence.body), unb64(evidence.frankingKey)), commitment)) return false;
-      const signed = directSignedBytes(unb64(stored.id), unb64(stored.sender), unb64(entry.reporter), commitment);
-      return sodium.verify(unb64(evidence.signature), signed, unb64(stored.sender));
+      const sender = entry.report.sender;
+      if (stored.sender !== undefined && stored.sender !== sender) return false;
+      const signed = directSignedBytes(unb64(stored.id), unb64(sender), unb64(entry.reporter), commitment);
+      return sodium.verify(unb64(evidence.signature), signed, unb64(sender));
     },
   };
 }

@@ -27,26 +27,27 @@ export class PrivateMessages {
     const { protocol, me, people } = this;
     let opened, body;
     try {
-      opened = protocol.openDirectWithEvidence(message, me);
+      opened = protocol.openDirect(message, me);
       body = JSON.parse(this.decoder.decode(opened.body));
     } catch { return; }
     const { text, counter, name, staff: staffProof, sentAt } = body;
+    const sender = opened.sender;
     // The sender signed their name and staff proof inside the message: a role is shown only if the
     // roster binds the proof's invite to this sender and it verifies here, and a name only if it is
     // one a member may have.
-    if (typeof name === "string" && !nameProblem(name) && !people.names.has(message.sender)) people.setName(message.sender, name);
-    if (staffProof?.member === message.sender && this.staff.boundByRoster(staffProof)) this.noteRole(staffProof);
-    const warnings = this.counters.receive(message.sender, message.id, counter);
+    if (typeof name === "string" && !nameProblem(name) && !people.names.has(sender)) people.setName(sender, name);
+    if (staffProof?.member === sender && this.staff.boundByRoster(staffProof)) this.noteRole(staffProof);
+    const warnings = this.counters.receive(sender, message.id, counter);
     if (warnings === null) return;
-    for (const warning of warnings) this.threads.note(message.sender, `⚠ ${warningText(warning.kind)}`);
+    for (const warning of warnings) this.threads.note(sender, `⚠ ${warningText(warning.kind)}`);
     // The sender's clock places the message in the thread, but never later than now: a sender
     // cannot push their words to the end of a conversation.
     const at = Math.min(Number.isFinite(sentAt) ? sentAt : Date.now(), Date.now());
-    const item = this.threads.received(message.sender, typeof text === "string" ? text : "", at);
-    item.append(" ", this.reports.menu(people.name(message.sender), { message: message.id, sender: message.sender, evidence: opened.evidence }));
-    if (people.roles.get(this.myID) === "counsellor" && !people.roles.has(message.sender)) item.append(" ", ...this.callOffers.buttons(message.sender));
-    this.announce(message.sender, item);
-    this.arrived(message.sender);
+    const item = this.threads.received(sender, typeof text === "string" ? text : "", at);
+    item.append(" ", this.reports.menu(people.name(sender), { message: message.id, sender, evidence: opened.evidence }));
+    if (people.roles.get(this.myID) === "counsellor" && !people.roles.has(sender)) item.append(" ", ...this.callOffers.buttons(sender));
+    this.announce(sender, item);
+    this.arrived(sender);
   }
 
   /** Opens the private message box addressed to `member`, and puts the cursor in it. */

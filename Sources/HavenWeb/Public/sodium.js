@@ -131,6 +131,20 @@ export async function loadSodium(source, getRandomValues = (bytes) => crypto.get
       for (const part of output) { bytes.set(part, offset); offset += part.length; }
       return bytes;
     },
+    /** ISO/IEC 7816-4 padding (`sodium_pad`) to the next multiple of `blockSize`. */
+    pad(bytes, blockSize) {
+      const capacity = (Math.floor(bytes.length / blockSize) + 1) * blockSize;
+      return call([], [capacity, 4], (out, length) => {
+        new Uint8Array(memory.buffer, out, bytes.length).set(bytes);
+        return lib.sodium_pad(length, out, bytes.length, blockSize, capacity);
+      })[0];
+    },
+    /** The bytes before the padding that ends the last `blockSize` bytes (`sodium_unpad`). */
+    unpad(padded, blockSize) {
+      if (blockSize < 1 || padded.length < blockSize) fail("padding is invalid");
+      const [length] = call([padded], [4], (p, out) => lib.sodium_unpad(out, p, padded.length, blockSize)) ?? fail("padding is invalid");
+      return padded.slice(0, new DataView(length.buffer).getUint32(0, true));
+    },
     blake2b(message, key, length = 32) {
       return call([message, key], [length], (m, k, out) => lib.crypto_generichash(out, length, m, BigInt(message.length), k, key.length))[0];
     },

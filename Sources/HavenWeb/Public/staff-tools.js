@@ -183,7 +183,7 @@ export class StaffTools {
     }
     let text = "";
     try { text = JSON.parse(this.decoder.decode(unb64(entry.report.evidence.body))).text ?? ""; } catch { /* an attachment */ }
-    const sender = entry.stored.sender;
+    const sender = entry.report.sender;
     item.append(t("reportQuoted", { category, text, name: this.people.names.get(sender) ?? sender.slice(0, 8) }), " ",
       this.people.badge(sender), " ", t("reportVerifiedNote", { id: entry.stored.id.slice(0, 8) }));
     return item;

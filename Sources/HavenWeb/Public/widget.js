@@ -115,7 +115,7 @@ const staffTools = new StaffTools({
   showMessage: (id) => { setDrawer(false); roomView.highlight(id); },
 });
 const reports = new ReportMenus({ document, file: (report) => send({ type: "report", report }), randomID: () => b64(sodium.randomBytes(16)) });
-const attachments = new Attachments({ sodium, document, window, origin: anchors.origin, send });
+const attachments = new Attachments({ sodium, protocol, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({
   rooms, send, render: (envelope, body) => roomView.render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => session.isOpen,
 });
@@ -408,9 +408,9 @@ function showRetention(seconds) {
 }
 
 function callSignal(frame) {
-  let signal;
-  try { signal = protocol.openCallSignal(frame, me); } catch { return; }
-  calls.received(signal, frame.message.sender);
+  let opened;
+  try { opened = protocol.openCallSignal(frame, me); } catch { return; }
+  calls.received(opened.signal, opened.sender);
 }
 
 // The server refused something: said next to what it concerns where there is such a place (a
