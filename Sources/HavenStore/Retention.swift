@@ -18,12 +18,15 @@ public enum RetentionKind: String, Sendable, CaseIterable, Codable {
     case invites
     /// Records that a call happened (only written when call auditing is on).
     case callLog = "call_log"
+    /// Each room's log before the newest checkpoint (an `epoch` entry) older than this: members
+    /// verify the log from a checkpoint on, so what precedes one is history nobody needs.
+    case roomLog = "room_log"
 
     /// The period when the operator has set none, in seconds (nil: kept forever).
     public var defaultSeconds: Int64? {
         let day: Int64 = 86_400
         switch self {
-        case .roomMessages, .directMessages, .attachments, .invites: return 30 * day
+        case .roomMessages, .directMessages, .attachments, .invites, .roomLog: return 30 * day
         case .keyBundles, .idleIdentities: return 90 * day
         case .reports, .callLog: return 180 * day
         case .moderationLog: return 365 * day

@@ -65,6 +65,9 @@ extension StoreDatabase {
                 ["DELETE FROM blobs WHERE id IN (\($0))"]
             }
         }
+        if let seconds = policy.seconds(for: .roomLog) {
+            try compactRoomLogs(before: now - seconds, limit: limit, dryRun: dryRun, into: &report)
+        }
         if let seconds = policy.seconds(for: .callLog) {
             try purge(.callLog, select: "SELECT seq FROM call_log WHERE started_at < ?", [.integer(now - seconds)]) {
                 ["DELETE FROM call_log WHERE seq IN (\($0))"]
@@ -105,6 +108,26 @@ extension StoreDatabase {
             }
         }
         return report
+    }
+
+    /// Compacts each room's log at an epoch change: the entries before the newest checkpoint (an
+    /// `epoch` entry) stored before `cutoff` go, so what the log keeps of who was in a room reaches
+    /// back at most to the epoch that was current a retention period ago. The latest checkpoint
+    /// and everything after it always stay: members verify the log from a checkpoint on.
+    private func compactRoomLogs(before cutoff: Int64, limit: Int, dryRun: Bool, into report: inout PurgeReport) throws {
+        let expired = try run("""
+            SELECT l.room, l.seq FROM room_log l
+            JOIN (SELECT room, MAX(seq) AS start FROM room_log WHERE kind = 'epoch' AND created_at < ? GROUP BY room) c
+                ON c.room = l.room AND l.seq < c.start
+            LIMIT \(limit)
+            """, [.integer(cutoff)])
+        guard !expired.isEmpty else { return }
+        if !dryRun {
+            let delete = try connection.prepare("DELETE FROM room_log WHERE room = ? AND seq = ?")
+            for row in expired { _ = try delete.query([row[0], row[1]]) }
+        }
+        report.deleted[.roomLog, default: 0] += expired.count
+        if expired.count == limit { report.hasMore = true }
     }
 
     /// Moves the WAL's content into the database and truncates the WAL file to zero bytes, then

@@ -103,6 +103,33 @@ import Testing
         #expect(report.deleted[.idleIdentities] == 1)
     }
 
+    @Test func aRoomLogIsCompactedAtTheEpochThatWasCurrentARetentionPeriodAgo() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let day = day
+        // Epochs began on days 0, 10 and 35, each followed by a join.
+        try store.performAndWait { database in
+            try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            for (index, started) in ([0, 10, 35] as [Int64]).enumerated() {
+                let seq = Int64(index * 2)
+                try database.appendRoomLog(room: "lobby", seq: seq, kind: "epoch", entry: [UInt8(seq)], epoch: Int64(index), now: started * day)
+                try database.appendRoomLog(room: "lobby", seq: seq + 1, kind: "join", entry: [UInt8(seq + 1)], epoch: nil, now: started * day)
+            }
+        }
+        func kept() throws -> [Int64] {
+            try store.performAndWait { try $0.roomLog(room: "lobby", from: 0, limit: 100) }.map { Int64($0[0]) }
+        }
+        // On day 45 the epoch current 30 days before began on day 10: what came before it goes.
+        var report = try store.performAndWait { try $0.purgeExpired(now: 45 * day, limit: 100) }
+        #expect(report.deleted[.roomLog] == 2)
+        #expect(try kept() == [2, 3, 4, 5])
+        // Long after, the latest checkpoint and what follows it stay: members verify from there.
+        report = try store.performAndWait { try $0.purgeExpired(now: 1000 * day, limit: 100) }
+        #expect(report.deleted[.roomLog] == 2)
+        #expect(try kept() == [4, 5])
+        #expect(try store.performAndWait { try $0.roomLogCheckpoint(room: "lobby") } == 4)
+    }
+
     /// The bytes of `key` anywhere in the database file or its WAL.
     func occurrences(of key: [UInt8]) -> Int {
         let bytes = rawBytes()

@@ -4,6 +4,7 @@ driven by Selenium, against the real `haven serve` binary on loopback.
 Run: python3 Tests/Web/test_widget.py (after Scripts/build-sodium-wasm.sh and a debug build).
 """
 import base64
+import json
 import os
 import pathlib
 import sqlite3
@@ -14,6 +15,8 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "CrossCheck"))
+from haven_reference import padded_size  # noqa: E402
 from harness import ROOT, Server, accessibility_violations, browser, close_drawer, enter_lobby, message_action, moderate, hosts_requested, invite_link, open_drawer, press_start, wait_for_text, wait_signed_in, wait_verified
 
 
@@ -135,6 +138,24 @@ def main():
         assert marker.encode() not in raw, "plaintext reached the server's database"
         assert b"just between us" not in raw, "a private message reached the server's database in the clear"
         print("  ok  the server's database holds no plaintext")
+
+        # What the browsers sent is padded to its bucket, and a private message is stored without
+        # its sender (docs/crypto.md, "Padding" and "Direct messages").
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            envelopes = [json.loads(row[0]) for row in db.execute("SELECT envelope FROM room_messages")]
+            directs = [json.loads(row[0]) for row in db.execute("SELECT message FROM direct_messages")]
+            sizes = [row[0] for row in db.execute("SELECT size FROM blobs")]
+        assert envelopes and directs and len(sizes) >= 2
+        for envelope in envelopes:
+            length = len(base64.urlsafe_b64decode(envelope["ciphertext"] + "==")) - 16
+            assert padded_size(length) == length, f"a room message of {length} bytes is not padded to its bucket"
+        for message in directs:
+            assert "sender" not in message, "a private message was stored with its sender"
+            length = len(base64.urlsafe_b64decode(message["sealed"] + "==")) - 48
+            assert padded_size(length) == length, f"a private message of {length} bytes is not padded to its bucket"
+        # Each file (at most a few hundred bytes here) is one bucket of 256 bytes plus one chunk's 17.
+        assert set(sizes) == {256 + 17}, f"attachments stored with sizes {sizes}, not their padded size"
+        print("  ok  room messages, private messages and files are stored padded to their buckets, private ones without their sender")
 
         hosts = hosts_requested(alice)
         assert hosts <= {"127.0.0.1"}, f"requests to third parties: {hosts}"

@@ -52,18 +52,22 @@ export class Rooms {
   /** What this device last verified of the room's log: { length, head }, or null. */
   anchor(room) { return JSON.parse(this.storage.getItem(`haven.log.${room}`) ?? "null"); }
 
-  /** After a join: the log must still begin with what this device verified before. */
+  /** After a join: the log must still hold what this device verified before. A log the server
+   *  compacted past it (the device stayed away longer than the room log's retention period) can
+   *  no longer be checked: the device starts again from its checkpoint, as a first visit does. */
   checkAnchor(room) {
     const state = this.state(room);
     const anchor = this.anchor(room);
     const log = state.keyring.log;
-    const head = anchor && log.headAt(anchor.length);
-    if (anchor && !(head && b64(head) === anchor.head)) {
-      state.distrusted = true;
-      this.changed(room, { kind: "warning", warning: { kind: "rewritten" } });
-      return;
+    if (anchor && log.start < anchor.length) {
+      const head = log.headAt(anchor.length);
+      if (!(head && b64(head) === anchor.head)) {
+        state.distrusted = true;
+        this.changed(room, { kind: "warning", warning: { kind: "rewritten" } });
+        return;
+      }
     }
-    if (log.start === 0 || !anchor) this.storage.setItem(`haven.log.${room}`, JSON.stringify({ length: log.length, head: b64(log.head) }));
+    this.storage.setItem(`haven.log.${room}`, JSON.stringify({ length: log.length, head: b64(log.head) }));
   }
 
   /** Handles the frames that concern rooms; returns false for any other. */
