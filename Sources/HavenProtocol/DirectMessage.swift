@@ -4,7 +4,7 @@ public import Sodium
 /// sender's key and signature inside the seal, so the server never sees or stores who sent it.
 ///
 /// The sealed plaintext is `sender (32) || signature (64) || frankingKey (32) || body`, padded to
-/// its bucket (``MessagePadding``); the signature covers label, id, sender, recipient and the
+/// its bucket (``MessagePadding``, at least ``MessagePadding/sealedFloor``); the signature covers label, id, sender, recipient and the
 /// franking commitment (docs/crypto.md, "Direct messages"). The server sees the recipient, the
 /// padded size and the commitment; which connection sent it, only while it passes through.
 public struct DirectMessage: Codable, Sendable, Hashable {
@@ -58,7 +58,9 @@ public struct DirectMessage: Codable, Sendable, Hashable {
     /// server requires of every direct message and call signal sent.
     public func requireSealedSenderAndPadding() throws(ProtocolError) {
         guard sender == nil else { throw .invalidField("sender", reason: "the sender travels inside the seal, never beside it") }
-        guard MessagePadding.isBucket(sealed.count - SealedBox.overhead) else { throw .paddingInvalid(what: "sealed") }
+        guard MessagePadding.isBucket(sealed.count - SealedBox.overhead, floor: MessagePadding.sealedFloor) else {
+            throw .paddingInvalid(what: "sealed")
+        }
     }
 
     /// The bytes the sender signs: label (by purpose), id, sender, recipient, franking commitment.
@@ -97,7 +99,7 @@ public struct DirectMessage: Codable, Sendable, Hashable {
         } catch {
             throw ProtocolError.invalidField("recipient", reason: "not a valid Ed25519 key")
         }
-        let plaintext = MessagePadding.pad(senderID.bytes + signature + frankingKey + bodyBytes)
+        let plaintext = MessagePadding.pad(senderID.bytes + signature + frankingKey + bodyBytes, floor: MessagePadding.sealedFloor)
         return DirectMessage(id: id, recipient: recipient, franking: WireBytes(commitment), sealed: WireBytes(address.seal(plaintext)))
     }
 
@@ -117,9 +119,11 @@ public struct DirectMessage: Codable, Sendable, Hashable {
         }
         let signer: MemberID
         if let sender {
+            // Only words were ever sent the old way: a call step is always sealed sender.
+            guard purpose == .message else { throw ProtocolError.invalidField("sender", reason: "the sender travels inside the seal, never beside it") }
             signer = sender
         } else {
-            plaintext = try MessagePadding.unpad(plaintext, what: purpose.what)
+            plaintext = try MessagePadding.unpad(plaintext, floor: MessagePadding.sealedFloor, what: purpose.what)
             guard plaintext.count >= SigningPublicKey.length + Self.signatureLength + Franking.keyLength else {
                 throw ProtocolError.wrongLength(field: "sealed", length: plaintext.count, expected: SigningPublicKey.length + Self.signatureLength + Franking.keyLength)
             }

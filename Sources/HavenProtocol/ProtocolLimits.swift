@@ -10,7 +10,7 @@ public enum ProtocolLimits {
     public static let maxRoomCiphertextBytes = MessagePadding.bucket(Franking.keyLength + maxBodyBytes + 1) + 16
     /// Largest sealed direct message: sender + signature + franking key + body, padded, +
     /// sealed-box overhead.
-    public static let maxSealedDirectBytes = MessagePadding.bucket(32 + 64 + Franking.keyLength + maxBodyBytes + 1) + 48
+    public static let maxSealedDirectBytes = MessagePadding.bucket(32 + 64 + Franking.keyLength + maxBodyBytes + 1, floor: MessagePadding.sealedFloor) + 48
     /// Longest room id, in bytes (`[a-z0-9_-]`).
     public static let maxRoomIDBytes = 64
     /// Longest display name, in UTF-8 bytes.

@@ -133,8 +133,9 @@ extension HavenServer {
             return ("declined_recently", "this member declined your call; try again later")
         }
         if isInCall(callee) { return ("busy", "this member is in another call") }
-        // Not in a room together, a counsellor may still call a member who is talking to them.
-        if !calleeSessions.values.contains(where: { $0.talkingTo.contains(caller.member) }),
+        // A counsellor rings a member they share a room with, or one who is talking to them.
+        if caller.staff?.invite.role == .counsellor, !offersCalls(callee),
+           !calleeSessions.values.contains(where: { $0.talkingTo.contains(caller.member) }),
            roomsOf(caller.member).isDisjoint(with: roomsOf(callee)) {
             return ("not_allowed_to_call", "counsellors may call members they are talking to")
         }

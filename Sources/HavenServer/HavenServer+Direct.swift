@@ -14,6 +14,12 @@ extension HavenServer {
             refuse(session, code: error.code, message: error.description, id: message.id)
             return
         }
+        // Nobody writes to themselves: it would let a recipient store again, under a new hour, a
+        // message that expired, and report it after its time.
+        guard message.recipient != member.member else {
+            refuse(session, code: "invalid_recipient", message: "a private message goes to someone else", id: message.id)
+            return
+        }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
         session.talkingTo.insert(message.recipient)
         let stored = FrameCodec.encodeValue(message)

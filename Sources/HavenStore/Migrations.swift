@@ -221,24 +221,23 @@ enum Migrations {
             DELETE FROM blob_parts WHERE blob = old.id;
         END;
         """,
-        // 14: sealed senders. A direct message row keeps no sender: one is stored once per
-        // (recipient, message id), and its cursors carry on from where they were.
+        // 14: sealed senders. A direct message row keeps no sender, and its cursor counts in its
+        // recipient's history only (no order across recipients): one is stored once per
+        // (recipient, message id), kept where it was, and new cursors start above every old one.
         """
         CREATE TABLE direct_messages_sealed (
-            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
             recipient BLOB NOT NULL,
+            cursor INTEGER NOT NULL,
             message_id BLOB NOT NULL,
             message BLOB NOT NULL,
             created_at INTEGER NOT NULL,
+            PRIMARY KEY (recipient, cursor),
             UNIQUE (recipient, message_id)
-        );
-        INSERT OR IGNORE INTO direct_messages_sealed (cursor, recipient, message_id, message, created_at)
-            SELECT cursor, recipient, message_id, message, created_at FROM direct_messages ORDER BY cursor;
-        DELETE FROM sqlite_sequence WHERE name = 'direct_messages_sealed';
-        INSERT INTO sqlite_sequence (name, seq) SELECT 'direct_messages_sealed', seq FROM sqlite_sequence WHERE name = 'direct_messages';
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO direct_messages_sealed (recipient, cursor, message_id, message, created_at)
+            SELECT recipient, cursor, message_id, message, created_at FROM direct_messages ORDER BY cursor;
         DROP TABLE direct_messages;
         ALTER TABLE direct_messages_sealed RENAME TO direct_messages;
-        CREATE INDEX direct_messages_by_recipient ON direct_messages (recipient, cursor);
         CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
         """,
         // 15: coarse times. An identity keeps the hour it was last seen, not when it was first;

@@ -79,7 +79,8 @@ extension StoreDatabase {
 
     /// Moves `room` to its next key epoch and returns it.
     public func advanceEpoch(room: String, now: Int64) throws -> Int64 {
-        try run("UPDATE rooms SET current_epoch = current_epoch + 1, epoch_started_at = ? WHERE id = ?", [.integer(now), .text(room)])
+        try run("UPDATE rooms SET current_epoch = current_epoch + 1, epoch_started_at = ? WHERE id = ?",
+                [.integer(StoredTime.endOfHour(now)), .text(room)])
         guard let epoch = try self.room(room)?.currentEpoch else { throw StoreError.notFound("room \(room)") }
         return epoch
     }
@@ -87,7 +88,7 @@ extension StoreDatabase {
     /// Sets how often `room` moves to a new epoch on its own (nil: only on removals and bans).
     public func setRotation(room: String, seconds: Int64?, now: Int64) throws {
         try run("UPDATE rooms SET rotation_seconds = ?, epoch_started_at = ? WHERE id = ?",
-                [seconds.map(SQLiteValue.integer) ?? .null, .integer(now), .text(room)])
+                [seconds.map(SQLiteValue.integer) ?? .null, .integer(StoredTime.endOfHour(now)), .text(room)])
         guard connection.changes == 1 else { throw StoreError.notFound("room \(room)") }
     }
 

@@ -42,6 +42,18 @@ extension StoreDatabase {
             report.deleted[kind, default: 0] += ids.count
             if ids.count == limit { report.hasMore = true }
         }
+        // Rows named by more than one column: each row `select` finds is deleted by `delete`,
+        // which takes that row's values.
+        func purgeRows(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: String) throws {
+            let rows = try run(select + " LIMIT \(limit)", values)
+            guard !rows.isEmpty else { return }
+            if !dryRun {
+                let statement = try connection.prepare(delete)
+                for row in rows { _ = try statement.query(row) }
+            }
+            report.deleted[kind, default: 0] += rows.count
+            if rows.count == limit { report.hasMore = true }
+        }
         let roomDefault = policy.seconds(for: .roomMessages).map { now - $0 } ?? Int64.min
         // A room's own period (-1: forever) overrides the default for its messages.
         try purge(.roomMessages, select: """
@@ -50,9 +62,8 @@ extension StoreDatabase {
                OR (r.retention_seconds >= 0 AND m.created_at < ? - r.retention_seconds)
             """, [.integer(roomDefault), .integer(now)]) { ["DELETE FROM room_messages WHERE cursor IN (\($0))"] }
         if let seconds = policy.seconds(for: .directMessages) {
-            try purge(.directMessages, select: "SELECT cursor FROM direct_messages WHERE created_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM direct_messages WHERE cursor IN (\($0))"]
-            }
+            try purgeRows(.directMessages, select: "SELECT recipient, cursor FROM direct_messages WHERE created_at < ?",
+                          [.integer(now - seconds)], delete: "DELETE FROM direct_messages WHERE recipient = ? AND cursor = ?")
         }
         if let seconds = policy.seconds(for: .keyBundles) {
             try purge(.keyBundles, select: """
@@ -66,7 +77,15 @@ extension StoreDatabase {
             }
         }
         if let seconds = policy.seconds(for: .roomLog) {
-            try compactRoomLogs(before: now - seconds, limit: limit, dryRun: dryRun, into: &report)
+            // A room's log is compacted at an epoch change: the entries before the newest
+            // checkpoint (an `epoch` entry) stored before the period go, so what it keeps of who
+            // was in a room reaches back at most to the epoch that was current a period ago. The
+            // latest checkpoint and what follows it stay: members verify the log from one on.
+            try purgeRows(.roomLog, select: """
+                SELECT l.room, l.seq FROM room_log l
+                JOIN (SELECT room, MAX(seq) AS start FROM room_log WHERE kind = 'epoch' AND created_at < ? GROUP BY room) c
+                    ON c.room = l.room AND l.seq < c.start
+                """, [.integer(now - seconds)], delete: "DELETE FROM room_log WHERE room = ? AND seq = ?")
         }
         if let seconds = policy.seconds(for: .callLog) {
             try purge(.callLog, select: "SELECT seq FROM call_log WHERE started_at < ?", [.integer(now - seconds)]) {
@@ -108,26 +127,6 @@ extension StoreDatabase {
             }
         }
         return report
-    }
-
-    /// Compacts each room's log at an epoch change: the entries before the newest checkpoint (an
-    /// `epoch` entry) stored before `cutoff` go, so what the log keeps of who was in a room reaches
-    /// back at most to the epoch that was current a retention period ago. The latest checkpoint
-    /// and everything after it always stay: members verify the log from a checkpoint on.
-    private func compactRoomLogs(before cutoff: Int64, limit: Int, dryRun: Bool, into report: inout PurgeReport) throws {
-        let expired = try run("""
-            SELECT l.room, l.seq FROM room_log l
-            JOIN (SELECT room, MAX(seq) AS start FROM room_log WHERE kind = 'epoch' AND created_at < ? GROUP BY room) c
-                ON c.room = l.room AND l.seq < c.start
-            LIMIT \(limit)
-            """, [.integer(cutoff)])
-        guard !expired.isEmpty else { return }
-        if !dryRun {
-            let delete = try connection.prepare("DELETE FROM room_log WHERE room = ? AND seq = ?")
-            for row in expired { _ = try delete.query([row[0], row[1]]) }
-        }
-        report.deleted[.roomLog, default: 0] += expired.count
-        if expired.count == limit { report.hasMore = true }
     }
 
     /// Moves the WAL's content into the database and truncates the WAL file to zero bytes, then

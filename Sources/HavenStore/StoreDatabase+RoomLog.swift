@@ -8,7 +8,8 @@ extension StoreDatabase {
                 [.text(room), .integer(seq), .text(kind), .blob(entry), .integer(StoredTime.coarse(now))])
         guard connection.changes == 1 else { throw StoreError.conflict("room log position \(seq) is taken") }
         if let epoch {
-            try run("UPDATE rooms SET current_epoch = ?, epoch_started_at = ? WHERE id = ?", [.integer(epoch), .integer(now), .text(room)])
+            try run("UPDATE rooms SET current_epoch = ?, epoch_started_at = ? WHERE id = ?",
+                    [.integer(epoch), .integer(StoredTime.endOfHour(now)), .text(room)])
         }
     }
 

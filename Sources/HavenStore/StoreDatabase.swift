@@ -129,10 +129,19 @@ public final class StoreDatabase {
 
     /// Stores a direct message once per (recipient, message id): its sender is sealed inside and
     /// never stored.
+    ///
+    /// Its cursor counts in the recipient's history alone, so the rows say nothing of the order
+    /// in which different members were written to: one more than the recipient's last, and at
+    /// least the hour's own start (its number times 2^20), so a cursor is never handed out twice
+    /// even after retention purged every message a recipient had.
     public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
-        try run("INSERT OR IGNORE INTO direct_messages (recipient, message_id, message, created_at) VALUES (?, ?, ?, ?)",
-                [.blob(recipient), .blob(messageID), .blob(message), .integer(StoredTime.coarse(now))])
-        if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
+        let hour = StoredTime.coarse(now)
+        let stored = try run("""
+            INSERT OR IGNORE INTO direct_messages (recipient, cursor, message_id, message, created_at)
+            SELECT ?1, MAX(COALESCE(MAX(cursor) + 1, 1), ?5), ?2, ?3, ?4 FROM direct_messages WHERE recipient = ?1
+            RETURNING cursor
+            """, [.blob(recipient), .blob(messageID), .blob(message), .integer(hour), .integer((hour / StoredTime.precision) << 20)])
+        if let cursor = stored.first?.first?.integer { return .stored(cursor: cursor) }
         let existing = try run("SELECT cursor FROM direct_messages WHERE recipient = ? AND message_id = ?", [.blob(recipient), .blob(messageID)])
         guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate direct message") }
         return .duplicate(cursor: cursor)

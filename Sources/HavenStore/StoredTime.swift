@@ -10,4 +10,10 @@ public enum StoredTime {
     public static func coarse(_ seconds: Int64) -> Int64 {
         seconds - ((seconds % precision) + precision) % precision
     }
+
+    /// The end of the hour `seconds` falls in: for a time a schedule counts from (an epoch's
+    /// start), which may then run up to an hour late but never early.
+    public static func endOfHour(_ seconds: Int64) -> Int64 {
+        coarse(seconds) + precision
+    }
 }

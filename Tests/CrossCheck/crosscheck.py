@@ -79,6 +79,9 @@ def check_vectors() -> None:
           "direct message opens to its sealed sender and body")
     p = v["padding"]
     check(all(ref.padded_size(item["length"]) == item["bucket"] for item in p["buckets"]), "padding buckets")
+    check(all(ref.padded_size(item["length"], p["sealedFloor"]) == item["bucket"] for item in p["sealedBuckets"]), "sealed padding buckets")
+    check(all(ref.pad(unb64(item["plaintext"]), p["sealedFloor"]) == unb64(item["padded"]) for item in p["sealedExamples"]),
+          "sealed padding examples")
     check(all(ref.pad(unb64(item["plaintext"])) == unb64(item["padded"]) and ref.unpad(unb64(item["padded"])) == unb64(item["plaintext"])
               for item in p["examples"]), "padding examples")
     for item in p["invalid"]:
@@ -198,7 +201,7 @@ def check_from_swift(made: dict, python: ref.Identity) -> None:
     d = made["direct"]
     sender, body = ref.open_direct(d["message"], python)
     check(json.loads(body)["text"] == d["text"] and sender == unb64(made["peer"]), "direct message opens to its sealed sender and verifies")
-    check(len(unb64(d["message"]["sealed"])) - 48 == ref.padded_size(len(unb64(d["message"]["sealed"])) - 48),
+    check(len(unb64(d["message"]["sealed"])) - 48 == ref.padded_size(len(unb64(d["message"]["sealed"])) - 48, ref.SEALED_PADDING_FLOOR),
           "Swift pads a sealed message to its bucket")
     check(len(unb64(r["envelope"]["ciphertext"])) - 16 == ref.padded_size(len(unb64(r["envelope"]["ciphertext"])) - 16),
           "Swift pads a room message to its bucket")

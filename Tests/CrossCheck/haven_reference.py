@@ -101,6 +101,7 @@ def solve_proof_of_work(server: str, nonce: bytes, member: bytes, bits: int) -> 
 
 
 PADDING_FLOOR = 256
+SEALED_PADDING_FLOOR = 1024
 
 
 def padding_block(length: int) -> int:
@@ -109,25 +110,25 @@ def padding_block(length: int) -> int:
     return 1 << (exponent - exponent.bit_length())
 
 
-def padded_size(length: int) -> int:
+def padded_size(length: int, floor: int = PADDING_FLOOR) -> int:
     """The bucket `length` bytes are padded up to (docs/crypto.md, "Padding")."""
-    if length <= PADDING_FLOOR:
-        return PADDING_FLOOR
+    if length <= floor:
+        return floor
     step = padding_block(length)
     return (length + step - 1) // step * step
 
 
-def pad(plaintext: bytes) -> bytes:
+def pad(plaintext: bytes, floor: int = PADDING_FLOOR) -> bytes:
     length = len(plaintext) + 1
-    return sodium.sodium_pad(plaintext, PADDING_FLOOR if length <= PADDING_FLOOR else padding_block(length))
+    return sodium.sodium_pad(plaintext, floor if length <= floor else padding_block(length))
 
 
-def unpad(padded: bytes) -> bytes:
+def unpad(padded: bytes, floor: int = PADDING_FLOOR) -> bytes:
     """Strict: the padded length is a bucket, and the bucket of what it holds."""
-    if padded_size(len(padded)) != len(padded):
+    if padded_size(len(padded), floor) != len(padded) or len(padded) < floor:
         raise ValueError("not a padded size")
-    plaintext = sodium.sodium_unpad(padded, PADDING_FLOOR if len(padded) == PADDING_FLOOR else padding_block(len(padded)))
-    if padded_size(len(plaintext) + 1) != len(padded):
+    plaintext = sodium.sodium_unpad(padded, floor if len(padded) == floor else padding_block(len(padded)))
+    if padded_size(len(plaintext) + 1, floor) != len(padded):
         raise ValueError("padded past its bucket")
     return plaintext
 
@@ -189,7 +190,7 @@ def direct_signed_bytes(message_id: bytes, sender: bytes, recipient: bytes, comm
 def seal_direct(body: bytes, sender: Identity, recipient: bytes, message_id: bytes, franking_key: bytes) -> dict:
     commitment = franking_commitment(body, franking_key)
     signature = sender.sign(direct_signed_bytes(message_id, sender.public, recipient, commitment))
-    sealed = sodium.crypto_box_seal(pad(sender.public + signature + franking_key + body),
+    sealed = sodium.crypto_box_seal(pad(sender.public + signature + franking_key + body, SEALED_PADDING_FLOOR),
                                     sodium.crypto_sign_ed25519_pk_to_curve25519(recipient))
     return {"id": b64(message_id), "recipient": b64(recipient), "franking": b64(commitment), "sealed": b64(sealed)}
 
@@ -198,7 +199,8 @@ def open_direct(message: dict, recipient: Identity) -> tuple:
     """Opens, verifies the inner signature and franking; returns (sender, body bytes)."""
     if unb64(message["recipient"]) != recipient.public or "sender" in message:
         raise ValueError("wrong recipient, or a sender beside the seal")
-    plaintext = unpad(sodium.crypto_box_seal_open(unb64(message["sealed"]), recipient.box_public, recipient.box_secret))
+    plaintext = unpad(sodium.crypto_box_seal_open(unb64(message["sealed"]), recipient.box_public, recipient.box_secret),
+                      SEALED_PADDING_FLOOR)
     sender, signature, franking_key, body = plaintext[:32], plaintext[32:96], plaintext[96:128], plaintext[128:]
     commitment = unb64(message["franking"])
     verify(sender, signature, direct_signed_bytes(unb64(message["id"]), sender, recipient.public, commitment))

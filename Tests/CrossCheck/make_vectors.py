@@ -93,7 +93,10 @@ def padding_vectors() -> dict:
     not_a_bucket = sodium.sodium_pad(plain, 300)
     return {
         "floor": ref.PADDING_FLOOR,
+        "sealedFloor": ref.SEALED_PADDING_FLOOR,
         "buckets": [{"length": n, "bucket": ref.padded_size(n)} for n in lengths],
+        "sealedBuckets": [{"length": n, "bucket": ref.padded_size(n, ref.SEALED_PADDING_FLOOR)} for n in lengths],
+        "sealedExamples": [{"plaintext": ref.b64(e), "padded": ref.b64(ref.pad(e, ref.SEALED_PADDING_FLOOR))} for e in examples],
         "examples": [{"plaintext": ref.b64(e), "padded": ref.b64(ref.pad(e))} for e in examples],
         "invalid": [{"why": "padded past its bucket", "padded": ref.b64(over_padded)},
                     {"why": "no 0x80 marker", "padded": ref.b64(no_marker)},

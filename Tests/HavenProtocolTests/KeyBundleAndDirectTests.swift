@@ -78,7 +78,7 @@ import Testing
         let id = MessageID.random()
         let bob = MemberID(fixtures.bob)
         let signature = fixtures.mallory.sign(DirectMessage.signedBytes(id: id, sender: MemberID(fixtures.mallory), recipient: bob, commitment: commitment))
-        let plaintext = MessagePadding.pad(fixtures.alice.publicKey.bytes + signature + frankingKey + body)
+        let plaintext = MessagePadding.pad(fixtures.alice.publicKey.bytes + signature + frankingKey + body, floor: MessagePadding.sealedFloor)
         let forged = DirectMessage(id: id, recipient: bob, franking: WireBytes(commitment),
                                    sealed: WireBytes(try bob.publicKey.boxPublicKey().seal(plaintext)))
         #expect(throws: ProtocolError.signatureInvalid(what: "direct message")) { try forged.open(with: fixtures.bob) }
@@ -97,9 +97,9 @@ import Testing
 
     @Test func aSealedMessageLengthShowsOnlyItsBucket() throws {
         let short = try DirectMessage.seal(MessageBody(text: "ok"), from: fixtures.alice, to: MemberID(fixtures.bob))
-        let longer = try DirectMessage.seal(MessageBody(text: String(repeating: "I can't sleep. ", count: 5)), from: fixtures.alice, to: MemberID(fixtures.bob))
+        let longer = try DirectMessage.seal(MessageBody(text: String(repeating: "I can't sleep. ", count: 40)), from: fixtures.alice, to: MemberID(fixtures.bob))
         #expect(short.sealed.count == longer.sealed.count, "short messages share the smallest bucket")
-        #expect(short.sealed.count == MessagePadding.floor + SealedBox.overhead)
+        #expect(short.sealed.count == MessagePadding.sealedFloor + SealedBox.overhead)
         try short.requireSealedSenderAndPadding()
         var unpadded = short
         unpadded.sealed = WireBytes(Array(short.sealed.bytes.dropLast()))

@@ -79,8 +79,11 @@ struct TestVectors: Decodable {
             var padded: WireBytes
         }
         var floor: Int
+        var sealedFloor: Int
         var buckets: [Bucket]
+        var sealedBuckets: [Bucket]
         var examples: [Example]
+        var sealedExamples: [Example]
         var invalid: [Invalid]
     }
     struct RejectedFrame: Decodable {

@@ -108,7 +108,14 @@ import Testing
 
     @Test func paddingMatchesTheReferenceBucketsAndBytes() throws {
         let item = vectors.padding
-        #expect(item.floor == MessagePadding.floor)
+        #expect(item.floor == MessagePadding.floor && item.sealedFloor == MessagePadding.sealedFloor)
+        for bucket in item.sealedBuckets {
+            #expect(MessagePadding.bucket(bucket.length, floor: item.sealedFloor) == bucket.bucket, "sealed bucket of \(bucket.length)")
+        }
+        for example in item.sealedExamples {
+            #expect(MessagePadding.pad(example.plaintext.bytes, floor: item.sealedFloor) == example.padded.bytes)
+            #expect(try MessagePadding.unpad(example.padded.bytes, floor: item.sealedFloor, what: "example") == example.plaintext.bytes)
+        }
         for bucket in item.buckets {
             #expect(MessagePadding.bucket(bucket.length) == bucket.bucket, "bucket of \(bucket.length)")
             #expect(MessagePadding.isBucket(bucket.bucket))

@@ -116,6 +116,16 @@ import Testing
         #expect(try await alice.waitForSignal(.ring, from: ana.member).call == call.id)
     }
 
+    @Test func aMemberMayCallACounsellorWhoOffersCallsWithoutSharingARoom() async throws {
+        let scene = try await scene(counsellorInLobby: false)
+        let ana = scene.counsellor
+        let alice = try await scene.member("Quiet Otter")
+        await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
+        let call = CallID()
+        try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
+        #expect(try await ana.waitForSignal(.ring, from: alice.member).call == call.id)
+    }
+
     @Test func aMemberCanBlockCallsAndADeclinedCallerMayNotRingAgainAtOnce() async throws {
         let scene = try await scene()
         let ana = scene.counsellor

@@ -120,6 +120,17 @@ import Testing
         #expect(try await bob.waitForTexts(2, in: lobby) == ["only once", "next"])
     }
 
+    @Test func nobodyWritesPrivatelyToThemselves() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        await #expect(throws: ClientError.refused(code: "invalid_recipient", message: "a private message goes to someone else")) {
+            _ = try await alice.client.sendDirect("a note to myself", to: alice.member)
+        }
+        #expect(try server.count("SELECT COUNT(*) FROM direct_messages") == 0)
+    }
+
     @Test func theDatabaseHoldsNoPlaintext() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()

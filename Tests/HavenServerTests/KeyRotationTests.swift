@@ -75,8 +75,9 @@ import Testing
         }
         let store = try HavenStore(path: server.databasePath)
         defer { store.close() }
-        // The epoch started long enough ago that its one-hour period is over.
-        try store.performAndWait { try $0.setRotation(room: "lobby", seconds: 3600, now: Int64(Date().timeIntervalSince1970) - 3601) }
+        // The epoch started long enough ago that its one-hour period is over (its start is kept
+        // as the end of its hour).
+        try store.performAndWait { try $0.setRotation(room: "lobby", seconds: 3600, now: Int64(Date().timeIntervalSince1970) - 7201) }
         for client in [alice, bob] {
             _ = try await waitFor("the scheduled rotation") { () -> Bool? in
                 let holders = await client.client.keyHolders(in: lobby)

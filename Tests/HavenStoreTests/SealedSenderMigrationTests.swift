@@ -2,8 +2,9 @@ import Foundation
 @testable import HavenStore
 import Testing
 
-/// Migration 14 drops the sender from stored direct messages: what was kept stays readable, and a
-/// cursor is never handed out twice, even when the newest rows were purged before the upgrade.
+/// Migration 14 drops the sender from stored direct messages and gives them cursors that count
+/// per recipient: what was kept stays readable where it was, and a cursor is never handed out
+/// twice, even when the newest rows were purged before the upgrade.
 @Suite struct SealedSenderMigrationTests {
     let directory: TemporaryDirectory
     var path: String { directory.path + "/haven.sqlite" }
@@ -30,9 +31,36 @@ import Testing
         #expect(!columns.contains(.text("sender")), "no sender column is left")
         #expect(try store.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 10) }.map(\.cursor) == [1, 2, 3],
                 "what was kept is still there, at its cursor")
-        let next = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: 2) }
-        #expect(next == .stored(cursor: 6), "a purged cursor is never handed out again")
-        let again = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: 2) }
-        #expect(again == .duplicate(cursor: 6), "a resend is stored once per recipient and id")
+        let now: Int64 = 1_764_190_000
+        let next = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: now) }
+        #expect(next == .stored(cursor: (StoredTime.coarse(now) / 3600) << 20), "a new cursor starts above every old one, purged or not")
+        let again = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: now) }
+        #expect(again == next.duplicate, "a resend is stored once per recipient and id")
+    }
+
+    @Test func cursorsCountPerRecipientAndSayNothingOfTheOrderAcrossThem() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let now: Int64 = 1_764_190_000
+        let floor = (StoredTime.coarse(now) / 3600) << 20
+        let cursors = try store.performAndWait { database in
+            try [[2], [3], [2], [3], [3]].enumerated().map { index, recipient in
+                try database.appendDirectMessage(recipient: recipient, messageID: [UInt8(index)], message: [1], now: now)
+            }
+        }
+        #expect(cursors == [.stored(cursor: floor), .stored(cursor: floor), .stored(cursor: floor + 1),
+                            .stored(cursor: floor + 1), .stored(cursor: floor + 2)])
+        // An hour later each recipient's history goes on above the new hour's start.
+        let later = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: now + 3600) }
+        #expect(later == .stored(cursor: floor + (1 << 20)))
+    }
+}
+
+private extension AppendOutcome {
+    /// The same cursor, as a duplicate.
+    var duplicate: AppendOutcome {
+        switch self {
+        case .stored(let cursor), .duplicate(let cursor): .duplicate(cursor: cursor)
+        }
     }
 }

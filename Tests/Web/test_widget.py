@@ -152,7 +152,7 @@ def main():
         for message in directs:
             assert "sender" not in message, "a private message was stored with its sender"
             length = len(base64.urlsafe_b64decode(message["sealed"] + "==")) - 48
-            assert padded_size(length) == length, f"a private message of {length} bytes is not padded to its bucket"
+            assert length >= 1024 and padded_size(length, 1024) == length, f"a private message of {length} bytes is not padded to its bucket"
         # Each file (at most a few hundred bytes here) is one bucket of 256 bytes plus one chunk's 17.
         assert set(sizes) == {256 + 17}, f"attachments stored with sizes {sizes}, not their padded size"
         print("  ok  room messages, private messages and files are stored padded to their buckets, private ones without their sender")

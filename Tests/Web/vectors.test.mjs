@@ -80,6 +80,11 @@ for (const item of padding.examples) {
   check(b64(protocol.pad(unb64(item.plaintext))) === item.padded, `padding ${unb64(item.plaintext).length} bytes`);
   check(b64(protocol.unpad(unb64(item.padded))) === item.plaintext, `unpadding ${unb64(item.plaintext).length} bytes`);
 }
+for (const item of padding.sealedBuckets) check(paddedSize(item.length, padding.sealedFloor) === item.bucket, `sealed bucket of ${item.length}`);
+for (const item of padding.sealedExamples) {
+  check(b64(protocol.pad(unb64(item.plaintext), padding.sealedFloor)) === item.padded, `sealed padding ${unb64(item.plaintext).length} bytes`);
+  check(b64(protocol.unpad(unb64(item.padded), padding.sealedFloor)) === item.plaintext, `sealed unpadding ${unb64(item.plaintext).length} bytes`);
+}
 for (const item of padding.invalid) {
   assert.throws(() => protocol.unpad(unb64(item.padded)), /padding is invalid/, item.why);
   checks += 1;

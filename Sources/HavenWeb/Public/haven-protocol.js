@@ -56,30 +56,31 @@ function leadingZeroBits(hash) {
   return bits;
 }
 
-// Padding inside the encryption (docs/crypto.md, "Padding"): at least 256 bytes, above that
-// Padmé's sizes, so a ciphertext's length shows only a bucket.
+// Padding inside the encryption (docs/crypto.md, "Padding"): at least 256 bytes (1024 for a
+// sealed message), above that Padmé's sizes, so a ciphertext's length shows only a bucket.
 const paddingFloor = 256;
+const sealedPaddingFloor = 1024;
 const paddingBlock = (length) => {
   const exponent = 31 - Math.clz32(length);
   return 2 ** (exponent - (32 - Math.clz32(exponent)));
 };
 /** The bucket `length` bytes (at least 1) are padded up to. */
-export function paddedSize(length) {
-  if (length <= paddingFloor) return paddingFloor;
+export function paddedSize(length, floor = paddingFloor) {
+  if (length <= floor) return floor;
   const step = paddingBlock(length);
   return Math.ceil(length / step) * step;
 }
 
 export function haven(sodium) {
-  const pad = (plaintext) => {
+  const pad = (plaintext, floor = paddingFloor) => {
     const length = plaintext.length + 1;
-    return sodium.pad(plaintext, length <= paddingFloor ? paddingFloor : paddingBlock(length));
+    return sodium.pad(plaintext, length <= floor ? floor : paddingBlock(length));
   };
   // Strict: padded to a bucket, and to the bucket of what it holds.
-  const unpad = (padded) => {
-    if (paddedSize(padded.length) !== padded.length) throw new Error("padding is invalid");
-    const plaintext = sodium.unpad(padded, padded.length === paddingFloor ? paddingFloor : paddingBlock(padded.length));
-    if (paddedSize(plaintext.length + 1) !== padded.length) throw new Error("padding is invalid");
+  const unpad = (padded, floor = paddingFloor) => {
+    if (padded.length < floor || paddedSize(padded.length, floor) !== padded.length) throw new Error("padding is invalid");
+    const plaintext = sodium.unpad(padded, padded.length === floor ? floor : paddingBlock(padded.length));
+    if (paddedSize(plaintext.length + 1, floor) !== padded.length) throw new Error("padding is invalid");
     return plaintext;
   };
   // A room message sealed before padding existed has none: it is taken whole, and the franking
@@ -231,7 +232,8 @@ export function haven(sodium) {
     sealDirect(body, sender, recipient, id, frankingKey, label = undefined) {
       const commitment = frankingCommitment(body, frankingKey);
       const signature = sodium.sign(directSignedBytes(id, sender.publicKey, recipient, commitment, label), sender.secretKey);
-      const sealed = sodium.seal(pad(new Uint8Array([...sender.publicKey, ...signature, ...frankingKey, ...body])), sodium.publicKeyToCurve25519(recipient));
+      const plaintext = pad(new Uint8Array([...sender.publicKey, ...signature, ...frankingKey, ...body]), sealedPaddingFloor);
+      const sealed = sodium.seal(plaintext, sodium.publicKeyToCurve25519(recipient));
       return { id: b64(id), recipient: b64(recipient), franking: b64(commitment), sealed: b64(sealed) };
     },
     /** Opens a direct message: its sender (found inside the seal), body, and what a report of it
@@ -241,11 +243,13 @@ export function haven(sodium) {
       let plaintext = sodium.sealOpen(unb64(message.sealed), identity.boxPublic, identity.boxSecret);
       let sender;
       if (message.sender === undefined) {
-        plaintext = unpad(plaintext);
+        plaintext = unpad(plaintext, sealedPaddingFloor);
         if (plaintext.length < 128) throw new Error("direct message is too short");
         sender = plaintext.slice(0, 32);
         plaintext = plaintext.slice(32);
       } else {
+        // Only words were ever sent the old way: a call step is always sealed sender.
+        if (label !== undefined) throw new Error("a call signal names its sender inside the seal");
         sender = unb64(message.sender);
       }
       const signature = plaintext.slice(0, 64);
