@@ -158,7 +158,7 @@ extension HavenClient {
         case .concern(let concern):
             eventSink.yield(.concern(concern))
         case .askCounsellor, .leaveQueue, .takeFromQueue,
-             .callPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
+             .callPreferences, .directPreferences, .auth, .join, .leave, .send, .listRooms, .syncDirect, .getInvite, .redeemInvite, .moderate, .report, .listReports, .createRoom,
              .requestUploadToken, .listAudit, .requestTurn, .appendLog, .getLog:
             break
         }

@@ -246,6 +246,11 @@ public final class HavenClient: @unchecked Sendable {
         await sendFrame(.callPreferences(CallPreferences(acceptCalls: acceptCalls, offerCalls: offerCalls)))
     }
 
+    /// Says from whom this member takes private messages.
+    public func setDirectPreferences(from senders: DirectPreferences.Senders) async {
+        await sendFrame(.directPreferences(DirectPreferences(from: senders)))
+    }
+
     /// Asks to talk to a counsellor: this member joins the line (``ClientEvent/availability(_:)``
     /// then carries their place, and ``ClientEvent/queueTaken(_:counsellorVerified:)`` says who took them).
     public func askCounsellor() async {

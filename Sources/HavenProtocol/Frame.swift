@@ -85,6 +85,8 @@ public enum Frame: Sendable, Equatable {
     case callSignal(CallFrame)
     /// C→S: this connection's call settings.
     case callPreferences(CallPreferences)
+    /// C→S: from whom this member takes private messages.
+    case directPreferences(DirectPreferences)
     /// S→C: a counsellor started or stopped offering calls.
     case callAvailability(CallAvailability)
     /// S→C: a call ended without a signal from the other party.
@@ -149,6 +151,7 @@ public enum Frame: Sendable, Equatable {
         case .error: return "error"
         case .callSignal: return "callSignal"
         case .callPreferences: return "callPreferences"
+        case .directPreferences: return "directPreferences"
         case .callAvailability: return "callAvailability"
         case .callEnded: return "callEnded"
         case .askCounsellor: return "askCounsellor"
@@ -191,7 +194,7 @@ public enum Frame: Sendable, Equatable {
             try request.call.require(length: CallSignal.callIDLength, field: "call")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified, .staffRoster,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit, .turn, .callPreferences, .callAvailability, .askCounsellor, .leaveQueue,
+             .listAudit, .audit, .turn, .callPreferences, .directPreferences, .callAvailability, .askCounsellor, .leaveQueue,
              .availability, .takeFromQueue: break
         case .counsellorQueue(let queue):
             for entry in queue.entries { try DisplayName.validateMember(entry.displayName, field: "entries.displayName") }
@@ -258,6 +261,7 @@ extension Frame: Codable {
         case "error": self = .error(try ErrorFrame(from: decoder))
         case "callSignal": self = .callSignal(try CallFrame(from: decoder))
         case "callPreferences": self = .callPreferences(try CallPreferences(from: decoder))
+        case "directPreferences": self = .directPreferences(try DirectPreferences(from: decoder))
         case "callAvailability": self = .callAvailability(try CallAvailability(from: decoder))
         case "callEnded": self = .callEnded(try CallEnded(from: decoder))
         case "askCounsellor": self = .askCounsellor(try NoFields(from: decoder))
@@ -314,6 +318,7 @@ extension Frame: Codable {
         case .error(let payload): try payload.encode(to: encoder)
         case .callSignal(let payload): try payload.encode(to: encoder)
         case .callPreferences(let payload): try payload.encode(to: encoder)
+        case .directPreferences(let payload): try payload.encode(to: encoder)
         case .callAvailability(let payload): try payload.encode(to: encoder)
         case .callEnded(let payload): try payload.encode(to: encoder)
         case .askCounsellor(let payload), .leaveQueue(let payload): try payload.encode(to: encoder)

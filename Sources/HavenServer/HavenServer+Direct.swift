@@ -20,6 +20,12 @@ extension HavenServer {
             refuse(session, code: "invalid_recipient", message: "a private message goes to someone else", id: message.id)
             return
         }
+        // A member who takes private messages only from staff still hears from those they wrote to.
+        if staffOnlyRecipients.contains(message.recipient), member.staff == nil,
+           !(sessionsByMember[message.recipient] ?? [:]).values.contains(where: { $0.talkingTo.contains(member.member) }) {
+            refuse(session, code: "not_accepting_messages", message: "this member takes private messages only from counsellors", id: message.id)
+            return
+        }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
         session.talkingTo.insert(message.recipient)
         let stored = FrameCodec.encodeValue(message)

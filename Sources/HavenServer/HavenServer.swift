@@ -43,6 +43,9 @@ final class HavenServer: WebSocketServerDelegate {
     /// When staff online were last checked for expiry (loop milliseconds).
     var lastStaffSweep: UInt64 = 0
     var declinedUntil: [CallPair: Int64] = [:]
+    /// Members who take private messages only from staff and people they wrote to
+    /// (`directPreferences`): in memory for as long as the server runs, never stored.
+    var staffOnlyRecipients: Set<MemberID> = []
     /// When each identity still in its first minutes first logged in (loop milliseconds).
     var identitiesFirstSeen: [MemberID: UInt64] = [:]
     /// Members waiting to talk to a counsellor (in memory only).
@@ -267,6 +270,8 @@ final class HavenServer: WebSocketServerDelegate {
             routeCallSignal(callFrame, from: session, member: member)
         case .callPreferences(let preferences):
             setCallPreferences(preferences, session: session, member: member)
+        case .directPreferences(let preferences):
+            if preferences.from == .staffOnly { staffOnlyRecipients.insert(member.member) } else { staffOnlyRecipients.remove(member.member) }
         case .askCounsellor:
             askCounsellor(session: session, member: member)
         case .leaveQueue:

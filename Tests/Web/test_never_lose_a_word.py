@@ -5,11 +5,12 @@ what was typed while the server was away, exactly once, and resumes where it was
 Run: python3 Tests/Web/test_never_lose_a_word.py (after Scripts/build-sodium-wasm.sh and a debug build).
 """
 import sys
+import threading
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, enter_lobby, press_start, wait_for_text, wait_signed_in
+from harness import Server, browser, enter_lobby, message_action, press_start, wait_for_text, wait_signed_in
 from lying_server import LyingServer
 
 
@@ -29,6 +30,10 @@ def texts(driver):
 def state_of(driver, text):
     items = [item for item in driver.find_elements(By.CSS_SELECTOR, "#messages li[data-id]") if item.find_element(By.CSS_SELECTOR, ".text").text == text]
     return items[0].find_element(By.CSS_SELECTOR, ".state").text if items else None
+
+
+def thread_text(driver):
+    return driver.find_element(By.ID, "direct").get_attribute("textContent")
 
 
 def main():
@@ -102,6 +107,51 @@ def main():
             WebDriverWait(carol, 20).until(lambda d: (state_of(d, "a message the service refuses") or "").startswith("Not sent: a moderator has paused your posting"))
             assert "failed" in carol.find_element(By.CSS_SELECTOR, "#messages li.mine .state").get_attribute("class")
             print("  ok  a refused message says why, next to it, and is not shown as sent")
+
+            # Carol writes Bob a burst of private messages as a new member: the rate limit slows
+            # them, and they still arrive in order, with no warning of messages withheld or replayed.
+            liar.to_server = liar.to_members = lambda member, frame: [frame]
+            row = [item for item in carol.find_elements(By.CSS_SELECTOR, "#messages li[data-id]") if "and after the restart" in item.text][0]
+            message_action(row, "Message privately")
+            # (The server's own limit turns some back too; the liar makes sure the fourth is, at once,
+            # whatever the machine's speed, by answering for the server.)
+            directs = []
+
+            def slow_the_fourth(member, frame):
+                if frame.get("type") != "direct":
+                    return [frame]
+                directs.append(frame["message"]["id"])
+                if len(directs) == 4:
+                    refusal = {"v": 1, "type": "error", "code": "rate_limited", "message": "slow down", "id": directs[-1]}
+                    threading.Thread(target=liar.inject, args=(refusal, member)).start()   # not from the liar's own loop
+                    return []
+                return [frame]
+            liar.to_server = slow_the_fourth
+            burst = [f"private line {number}" for number in range(1, 13)]
+            for line in burst:
+                carol.find_element(By.ID, "direct-composer").send_keys(line + "\n")
+            WebDriverWait(bob, 90).until(lambda d: "private line 12" in thread_text(d), "the burst of private messages never arrived whole")
+            shown = [item.get_attribute("textContent") for item in bob.find_elements(By.CSS_SELECTOR, "#direct .thread-messages li .text")]
+            assert [line for line in shown if "private line" in line] == burst, shown
+            assert "⚠" not in thread_text(bob), f"a burst slowed by the rate limit was taken for messages withheld: {thread_text(bob)}"
+            print("  ok  a burst of private messages the rate limit slows arrives in order, with no false warning")
+
+            # Carol's device remembers her. A private message that had not reached the server when
+            # the page was reloaded is sent after the reload, exactly once, and only then marked sent.
+            carol.find_element(By.ID, "remember").click()
+            wait_for_text(carol, "remember-note", "This device remembers you")
+            liar.to_server = lambda member, frame: [] if frame.get("type") == "direct" else [frame]
+            carol.find_element(By.ID, "direct-composer").send_keys("typed just before a reload\n")
+            WebDriverWait(carol, 10).until(lambda d: "You: typed just before a reload sending" in d.find_element(By.ID, "direct").text)
+            liar.to_server = lambda member, frame: [frame]
+            carol.refresh()
+            WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
+            press_start(carol)
+            WebDriverWait(bob, 30).until(lambda d: "typed just before a reload" in thread_text(d), "the message typed before the reload was lost")
+            WebDriverWait(carol, 30).until(lambda d: "You: typed just before a reload sent" in thread_text(d),
+                                           "the message sent after the reload is not marked sent")
+            assert thread_text(bob).count("typed just before a reload") == 1, thread_text(bob)
+            print("  ok  a private message not yet sent when the page reloads goes after the reload, once, and only then shows as sent")
         finally:
             liar.stop()
         print("never-lose-a-word tests passed")

@@ -64,7 +64,7 @@ def main():
         # On a phone private messages are in the sheet: the chat announces one, and a tap shows it.
         notice = WebDriverWait(alice, 20).until(lambda d: d.find_element(By.ID, "direct-notice") if d.find_element(By.ID, "direct-notice").is_displayed() else None,
                                                 "the chat does not announce the private message")
-        assert "New private message from Calm Heron" in notice.text, notice.text
+        assert "New private message from Calm Heron (member)" in notice.text, notice.text
         notice.click()
         wait_for_text(alice, "direct", "just between us")
         thread = alice.find_element(By.CSS_SELECTOR, "#direct .thread")
@@ -73,6 +73,18 @@ def main():
         # Bob's own side of the conversation is kept on his page, in the thread with Alice.
         assert "Quiet Otter" in bob.find_element(By.CSS_SELECTOR, "#direct .thread h3").text
         print("  ok  a member messages another privately from the room; each side sees a thread under the other's name and role")
+
+        # Alice takes private messages only from counsellors: Bob, whom she never wrote to, is told so.
+        # (The click sends the choice at once; Bob's typing takes far longer than it takes to arrive.)
+        alice.find_element(By.ID, "staff-only-messages").click()
+        assert alice.find_element(By.ID, "staff-only-messages").is_selected()
+        bob.find_element(By.ID, "direct-composer").send_keys("are you still there?\n")
+        wait_for_text(bob, "direct", "not sent: they take private messages only from counsellors")
+        assert "are you still there?" not in alice.find_element(By.ID, "direct").text
+        alice.find_element(By.ID, "staff-only-messages").click()
+        bob.find_element(By.ID, "direct-composer").send_keys("one more thing\n")
+        wait_for_text(alice, "direct", "one more thing")
+        print("  ok  a member who takes private messages only from counsellors is not written to by another member, and can open up again")
         for driver in (alice, bob):
             close_drawer(driver)
 

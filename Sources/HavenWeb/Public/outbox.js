@@ -13,6 +13,7 @@ const refusals = {
   suspended: "notSentSuspended",
   not_a_member: "notSentNotAMember",
   banned: "notSentBanned",
+  not_accepting_messages: "notSentNotAccepting",
 };
 
 export class Outbox {
@@ -28,30 +29,36 @@ export class Outbox {
   post(room, body) {
     const id = this.randomID();
     const envelope = this.rooms.seal(room, body, id);
-    const entry = { room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 };
-    this.pending.set(envelope.id, entry);
-    if (!this.queues.has(room)) this.queues.set(room, []);
-    this.queues.get(room).push(entry);
+    this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
+  }
+
+  /** Sends a sealed direct message, shown in `item`, after those before it to the same person
+   *  (so they arrive in the order written, and a pause for one holds back the next); a resend is
+   *  the same sealed message. `settled()` runs once it is stored, or refused for good. */
+  postDirect(message, item, settled = () => {}) {
+    this.enqueue(message.id, { direct: message, queue: `direct:${message.recipient}`, item, settled, inFlight: false });
+  }
+
+  enqueue(id, entry) {
+    this.pending.set(id, entry);
+    if (!this.queues.has(entry.queue)) this.queues.set(entry.queue, []);
+    this.queues.get(entry.queue).push(entry);
     Outbox.mark(entry.item, t(this.online() ? "sending" : "waitingForConnection"));
-    this.pump(room);
+    this.pump(entry.queue);
   }
 
-  /** Sends a sealed direct message, shown in `item`; a resend is the same sealed message. */
-  postDirect(message, item) {
-    const entry = { direct: message, item, inFlight: false };
-    this.pending.set(message.id, entry);
-    this.sendDirect(entry);
-  }
-
-  sendDirect(entry) {
-    entry.inFlight = this.send({ type: "direct", message: entry.direct });
-    Outbox.mark(entry.item, t(entry.inFlight ? "sending" : "waitingForConnection"));
-  }
-
-  /** Sends the oldest unsent message of `room`, if the room can take one now. */
-  pump(room) {
-    const head = this.queues.get(room)?.[0];
-    if (!head || head.inFlight || head.pausedUntil > Date.now() || !this.rooms.canSend(room)) return;
+  /** Sends the oldest unsent message of a queue (a room's, or a person's private ones), if it
+   *  can go now. */
+  pump(queue) {
+    const head = this.queues.get(queue)?.[0];
+    if (!head || head.inFlight || head.pausedUntil > Date.now()) return;
+    if (head.direct) {
+      head.inFlight = this.send({ type: "direct", message: head.direct });
+      Outbox.mark(head.item, t(head.inFlight ? "sending" : "waitingForConnection"));
+      return;
+    }
+    const room = head.room;
+    if (!this.rooms.canSend(room)) return;
     if (!this.rooms.isJoined(room)) {
       Outbox.mark(head.item, t("waitingForConnection"));
       return;
@@ -67,7 +74,8 @@ export class Outbox {
     if (!entry) return false;
     this.finish(frame.id, entry);
     Outbox.mark(entry.item, t("sent"));
-    if (entry.room) this.pump(entry.room);
+    entry.settled?.();
+    this.pump(entry.queue);
     return true;
   }
 
@@ -88,7 +96,8 @@ export class Outbox {
     } else {
       this.finish(frame.id, entry);
       Outbox.mark(entry.item, t(refusals[frame.code] ?? "notSentRefused"), true);
-      if (entry.room) this.pump(entry.room);
+      entry.settled?.();   // refused for good: not to be sent again after a reload either
+      this.pump(entry.queue);
     }
     return true;
   }
@@ -104,16 +113,14 @@ export class Outbox {
     this.retry();
   }
 
-  /** Sends what waits: each room's next message, and private messages not yet sent. */
+  /** Sends what waits: the next message of each room and of each person written to. */
   retry() {
-    for (const room of this.queues.keys()) this.pump(room);
-    for (const entry of this.pending.values()) if (entry.direct && !entry.inFlight) this.sendDirect(entry);
+    for (const queue of this.queues.keys()) this.pump(queue);
   }
 
   finish(id, entry) {
     this.pending.delete(id);
-    if (!entry.room) return;
-    const queue = this.queues.get(entry.room);
+    const queue = this.queues.get(entry.queue);
     queue.splice(queue.indexOf(entry), 1);
   }
 

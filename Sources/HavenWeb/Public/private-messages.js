@@ -20,6 +20,18 @@ export class PrivateMessages {
       event.preventDefault();
       this.send();
     });
+    const staffOnly = this.element("staff-only-messages");
+    staffOnly.checked = this.storage.getItem("haven.staffOnlyMessages") === "true";
+    staffOnly.addEventListener("change", () => {
+      this.storage.setItem("haven.staffOnlyMessages", String(staffOnly.checked));
+      this.sendPreferences();
+    });
+  }
+
+  /** Tells the server from whom this member takes private messages (kept in its memory, not stored). */
+  sendPreferences() {
+    const staffOnly = this.element("staff-only-messages").checked && !this.element("staff-only-messages-label").hidden;
+    this.sendFrame({ type: "directPreferences", from: staffOnly ? "staff_only" : "anyone" });
   }
 
   /** A `direct` frame's message: shown in its sender's thread if it opens and checks out. */
@@ -53,7 +65,7 @@ export class PrivateMessages {
   /** Opens the private message box addressed to `member`, and puts the cursor in it. */
   writeTo(member) {
     this.target = member;
-    this.element("direct-label").textContent = t("privateMessageTo", { name: this.people.name(member) });
+    this.element("direct-label").replaceChildren(t("privateMessageTo", { name: this.people.name(member) }), " ", this.people.badge(member));
     this.element("direct-form").hidden = false;
     this.openDrawer();
     this.element("direct-composer").focus();
@@ -69,7 +81,8 @@ export class PrivateMessages {
       text, counter: this.counters.next(this.target), name: this.people.names.get(this.myID), sentAt, ...(own ? { staff: own } : {}),
     }));
     const message = this.protocol.sealDirect(body, this.me, unb64(this.target), this.sodium.randomBytes(16), this.sodium.randomBytes(32));
-    this.outbox.postDirect(message, this.threads.sent(this.target, text, sentAt));
+    const target = this.target;
+    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), () => this.threads.settled(target, message.id));
     this.spoken();
     box.value = "";
   }
@@ -79,7 +92,8 @@ export class PrivateMessages {
     const box = item.getBoundingClientRect();
     if (item.offsetParent !== null && box.top >= 0 && box.bottom <= this.window.innerHeight) return;
     const notice = this.element("direct-notice");
-    notice.textContent = t("newPrivateMessageNotice", { name: this.people.name(sender) });
+    // The role goes with the name, so a member who took a counsellor's name is seen as a member.
+    notice.textContent = t("newPrivateMessageNotice", { name: `${this.people.name(sender)} (${this.people.badge(sender).textContent})` });
     notice.hidden = false;
     // The conversation opens with the box to answer in.
     notice.onclick = () => {

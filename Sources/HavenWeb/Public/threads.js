@@ -1,7 +1,8 @@
 // Private conversations, one thread per person: their messages and yours, in time order, under
 // their name and verified role, with a "Reply" that addresses the message box to them. What you
 // sent is kept on this device (in memory, or in its storage when it remembers you), since the
-// server keeps private messages only for their recipient.
+// server keeps private messages only for their recipient; so is, until the server has it, the
+// sealed message itself, so that a page reloaded before it went sends it then, exactly once.
 
 import { timeLabel } from "./message-text.js";
 import { t } from "./strings.js";
@@ -11,7 +12,8 @@ const kept = 200;   // messages of your own kept per person
 export class Threads {
   /** `list` holds the threads; `people` names and badges; `reply(member)` opens the message box. */
   constructor({ document, list, people, storage, reply }) {
-    Object.assign(this, { document, list, people, storage, reply, threads: new Map() });
+    // `lines`: the line showing each of your messages still on its way, by id.
+    Object.assign(this, { document, list, people, storage, reply, threads: new Map(), lines: new Map() });
   }
 
   /** The thread with `member`, made on first use. */
@@ -30,7 +32,10 @@ export class Threads {
     item.append(heading, messages, reply);
     this.list.append(item);
     this.threads.set(member, messages);
-    for (const sent of this.saved(member)) this.place(messages, this.line(t("yourMessage", { text: sent.text }), sent.at, "mine"));
+    for (const sent of this.saved(member)) {
+      const line = this.place(messages, this.line(t("yourMessage", { text: sent.text }), sent.at, "mine"));
+      if (sent.message) this.lines.set(sent.message.id, line);
+    }
     return messages;
   }
 
@@ -41,19 +46,35 @@ export class Threads {
    *  who they are. */
   note(member, text, kind = "warning") { return this.place(this.thread(member), this.line(text, Date.now(), kind)); }
 
-  /** A message of yours to `member`, kept on this device; returns its line, for its state. */
-  sent(member, text, at) {
+  /** A message of yours to `member` (`message`, sealed, until ``settled``), kept on this
+   *  device; returns its line, for its state. */
+  sent(member, text, at, message) {
     // The thread first: made now, it shows what was kept before, and this message once, below.
     const messages = this.thread(member);
-    const saved = [...this.saved(member), { text, at }].slice(-kept);
-    this.storage.setItem(`haven.thread.${member}`, JSON.stringify(saved));
-    return this.place(messages, this.line(t("yourMessage", { text }), at, "mine"));
+    this.save(member, [...this.saved(member), { text, at, message }].slice(-kept));
+    const line = this.place(messages, this.line(t("yourMessage", { text }), at, "mine"));
+    this.lines.set(message.id, line);
+    return line;
   }
 
-  /** Threads with people this device kept messages to (for a page that comes back). */
-  restore(keys) {
-    for (const key of keys.filter((name) => name.startsWith("haven.thread."))) this.thread(key.slice("haven.thread.".length));
+  /** The server has your message `id` to `member` (or refused it for good): it is not to be sent again. */
+  settled(member, id) {
+    this.save(member, this.saved(member).map(({ message, ...kept }) => (message?.id === id ? kept : { ...kept, message })));
   }
+
+  /** Threads with people this device kept messages to (for a page that comes back), and your
+   *  messages in them that had not reached the server: [{ member, message, line }], to send. */
+  restore(keys) {
+    const unsent = [];
+    for (const key of keys.filter((name) => name.startsWith("haven.thread."))) {
+      const member = key.slice("haven.thread.".length);
+      this.thread(member);
+      for (const { message } of this.saved(member)) if (message) unsent.push({ member, message, line: this.lines.get(message.id) });
+    }
+    return unsent;
+  }
+
+  save(member, saved) { this.storage.setItem(`haven.thread.${member}`, JSON.stringify(saved)); }
 
   saved(member) {
     try { return JSON.parse(this.storage.getItem(`haven.thread.${member}`) ?? "[]"); } catch { return []; }

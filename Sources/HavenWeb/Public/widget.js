@@ -101,7 +101,7 @@ const rooms = new Rooms({
   },
 });
 const threads = new Threads({ document, list: $("direct"), people, storage, reply: (member) => privateMessages.writeTo(member) });
-threads.restore(storage.keys());
+const unsentPrivately = threads.restore(storage.keys());
 const attention = new Attention({ document, window, baseTitle: config.name });
 const messageList = new MessageList({ document, window, list: $("messages"), jump: $("new-messages") });
 const staffTools = new StaffTools({
@@ -180,7 +180,7 @@ const roomView = new RoomView({
   room: () => currentRoom, writeTo: (member) => privateMessages.writeTo(member),
 });
 const privateMessages = new PrivateMessages({
-  element: $, window, protocol, sodium, me, myID, people, staff, counters: directCounters, threads, reports, callOffers, outbox,
+  element: $, window, protocol, sodium, me, myID, people, staff, counters: directCounters, threads, reports, callOffers, outbox, storage, sendFrame: send,
   noteRole: (info) => noteRole(info), ownInfo: () => ownInfo, openDrawer: () => setDrawer(true), fits: (text) => composer.fits(text),
   spoken: () => panel.spoken(), arrived: (sender) => privateMessageArrived(sender),
 });
@@ -189,6 +189,8 @@ const session = new Session({
   roomKind: (room) => roomKinds.get(room), frame: (frame) => received(frame), welcomed: () => welcomed(), said, bar: $("connection-bar"),
   dropped: () => attachments.connectionLost(),
 });
+// Private messages a page reloaded before they went are sent once it connects, exactly once.
+for (const { member, message, line } of unsentPrivately) outbox.postDirect(message, line, () => threads.settled(member, message.id));
 checkAvailability();
 
 // Staff away in another tab hear a private message and see it counted in the tab's title. Members
@@ -261,6 +263,7 @@ function showOwnRole(role) {
   ownRole = role;
   document.body.dataset.role = role;   // for whoever looks at the page: this device is verified staff
   $("accept-calls-label").hidden = role === "counsellor";   // counsellors call; they are not called
+  $("staff-only-messages-label").hidden = Boolean(role);   // staff hear from the members they help
   send({ type: "listRooms" });
   $("reports-section").hidden = false;
   help.hide();
@@ -298,6 +301,7 @@ function welcomed() {
   // this member asks again; a place already held is kept.
   if (help.waiting) send({ type: "askCounsellor" });
   callOffers.sendPreferences();
+  privateMessages.sendPreferences();
   if (inviteFragment) send({ type: "getInvite", id: b64(unb64(inviteFragment).slice(0, 16)) });
 }
 

@@ -1,0 +1,53 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenServer
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// A member may take private messages only from counsellors (and people they wrote to): the
+/// server refuses anyone else, while the member is online or away.
+@Suite struct DirectPreferencesTests {
+    let lobby = try! RoomID("lobby")
+    let organisation = try! SigningKeyPair.generate()
+
+    @Test func aMemberWhoTakesMessagesOnlyFromStaffHearsFromCounsellorsAndThoseTheyWroteTo() async throws {
+        let key = organisation.publicKey
+        let server = try TestServer { $0.organisationPublicKey = key }
+        let loop = try ClientLoop()
+        let ana = try await server.staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: key)
+        let bob = try TestClient("Calm Heron", loop: loop.loop, organisation: key)
+        try await alice.enter(server, room: lobby)
+        try await bob.enter(server, room: lobby)
+
+        await bob.client.setDirectPreferences(from: .staffOnly)
+        // The server takes a connection's frames in order: once this is acknowledged, so is the choice.
+        _ = try await bob.client.send("settled", to: lobby)
+        await #expect(throws: ClientError.refused(code: "not_accepting_messages", message: "this member takes private messages only from counsellors")) {
+            _ = try await alice.client.sendDirect("hey, answer me", to: bob.member)
+        }
+        _ = try await ana.client.sendDirect("I'm here if you want to talk", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(1) == ["I'm here if you want to talk"], "a counsellor still gets through")
+
+        // Bob writes to Alice: her answer reaches him while that connection is open.
+        _ = try await bob.client.sendDirect("sorry, I was busy", to: alice.member)
+        _ = try await alice.client.sendDirect("no worries", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(2) == ["I'm here if you want to talk", "no worries"])
+
+        // Away, the choice holds; set back to anyone, anyone may write again.
+        await bob.client.disconnect(abruptly: false)
+        _ = try await alice.log.wait("Bob gone") { events in
+            events.contains { if case .memberLeft(_, let member) = $0 { member == bob.member } else { false } } ? true : nil
+        }
+        await #expect(throws: ClientError.refused(code: "not_accepting_messages", message: "this member takes private messages only from counsellors")) {
+            _ = try await alice.client.sendDirect("are you there?", to: bob.member)
+        }
+        try await bob.connect(server)
+        await bob.client.waitForKey(lobby)
+        await bob.client.setDirectPreferences(from: .anyone)
+        _ = try await bob.client.send("settled again", to: lobby)
+        _ = try await alice.client.sendDirect("welcome back", to: bob.member)
+    }
+}
