@@ -133,12 +133,15 @@ public final class StoreDatabase {
     /// Its cursor counts in the recipient's history alone, so the rows say nothing of the order
     /// in which different members were written to: one more than the recipient's last, and at
     /// least the hour's own start (its number times 2^20), so a cursor is never handed out twice
-    /// even after retention purged every message a recipient had.
+    /// even after retention purged every message a recipient had. (The last is looked up with
+    /// `ORDER BY ... LIMIT 1`, which reads one index entry; `MAX()` inside an expression would
+    /// read every message the recipient has.)
     public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
         let hour = StoredTime.coarse(now)
         let stored = try run("""
             INSERT OR IGNORE INTO direct_messages (recipient, cursor, message_id, message, created_at)
-            SELECT ?1, MAX(COALESCE(MAX(cursor) + 1, 1), ?5), ?2, ?3, ?4 FROM direct_messages WHERE recipient = ?1
+            VALUES (?1, MAX(COALESCE((SELECT cursor FROM direct_messages WHERE recipient = ?1 ORDER BY cursor DESC LIMIT 1) + 1, 1), ?5),
+                    ?2, ?3, ?4)
             RETURNING cursor
             """, [.blob(recipient), .blob(messageID), .blob(message), .integer(hour), .integer((hour / StoredTime.precision) << 20)])
         if let cursor = stored.first?.first?.integer { return .stored(cursor: cursor) }
