@@ -20,8 +20,9 @@ extension HavenServer {
             refuse(session, code: "invalid_recipient", message: "a private message goes to someone else", id: message.id)
             return
         }
-        // A member who takes private messages only from staff still hears from those they wrote to.
-        if staffOnlyRecipients.contains(message.recipient), member.staff == nil,
+        // A member who takes private messages only from counsellors still hears from those they
+        // wrote to.
+        if staffOnlyRecipients.contains(message.recipient), member.staff?.invite.role != .counsellor,
            !(sessionsByMember[message.recipient] ?? [:]).values.contains(where: { $0.talkingTo.contains(member.member) }) {
             refuse(session, code: "not_accepting_messages", message: "this member takes private messages only from counsellors", id: message.id)
             return
@@ -42,7 +43,9 @@ extension HavenServer {
             case .success(nil):
                 refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)
             case .success(let outcome?):
-                acknowledge(.success(outcome), id: message.id, session: session) { cursor in deliver(stored, of: message, at: cursor) }
+                acknowledge(.success(outcome), id: message.id, session: session, showingCursor: false) { cursor in
+                    deliver(stored, of: message, at: cursor)
+                }
             case .failure(let error):
                 acknowledge(.failure(error), id: message.id, session: session) { _ in }
             }

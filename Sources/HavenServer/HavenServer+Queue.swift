@@ -52,7 +52,7 @@ extension HavenServer {
         }
         queueChanged()
         for other in (sessionsByMember[waiting.member] ?? [:]).values {
-            other.talkingTo.insert(member.member)
+            other.takenBy.insert(member.member)
             sendAvailability(to: other)
         }
     }

@@ -158,13 +158,18 @@ extension HavenServer {
 
     /// Acks a committed append to its sender (if still connected) and runs `fanOut` for a newly
     /// stored message; a duplicate is acked again but not delivered twice.
-    func acknowledge(_ result: Result<AppendOutcome, StoreError>, id: MessageID, session: Session, fanOut: (Int64) -> Void) {
+    ///
+    /// With `showingCursor` false (a private message) the `ack` carries cursor 0: the cursor is
+    /// the recipient's, and would tell the sender how many messages others sent them.
+    func acknowledge(
+        _ result: Result<AppendOutcome, StoreError>, id: MessageID, session: Session, showingCursor: Bool = true, fanOut: (Int64) -> Void
+    ) {
         let connected = sessions[session.connection.id] === session
         switch result {
         case .failure:
             if connected { send(.error(ErrorFrame(code: "store_failed", message: "message not stored; send it again", id: id)), to: session) }
         case .success(let outcome):
-            if connected { send(.ack(Ack(id: id, cursor: UInt64(outcome.cursor))), to: session) }
+            if connected { send(.ack(Ack(id: id, cursor: showingCursor ? UInt64(outcome.cursor) : 0)), to: session) }
             if case .stored(let cursor) = outcome { fanOut(cursor) } else { counters.duplicates += 1 }
         }
     }

@@ -14,7 +14,14 @@ extension StoreDatabase {
     }
 
     /// Sets the period for `kind` (nil keeps it forever).
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` for a private-message period under an hour: a
+    ///   recipient's cursors count from the start of the hour, so a purge within the same hour
+    ///   could hand the same cursor out again.
     public func setRetention(_ kind: RetentionKind, seconds: Int64?) throws {
+        if kind == .directMessages, let seconds, seconds < StoredTime.precision {
+            throw StoreError.conflict("direct_messages are kept at least an hour (times are kept to the hour)")
+        }
         try run("INSERT INTO retention_policies (kind, seconds) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET seconds = excluded.seconds",
                 [.text(kind.rawValue), .integer(seconds ?? -1)])
     }

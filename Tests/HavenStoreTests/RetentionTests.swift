@@ -101,6 +101,9 @@ import Testing
         let report = try store.performAndWait { try $0.purgeExpired(now: 1000 * day, limit: 100) }
         #expect(report.deleted[.directMessages] == nil)
         #expect(report.deleted[.idleIdentities] == 1)
+        #expect(throws: StoreError.conflict("direct_messages are kept at least an hour (times are kept to the hour)")) {
+            try store.performAndWait { try $0.setRetention(.directMessages, seconds: 1800) }
+        }
     }
 
     @Test func aRoomLogIsCompactedAtTheEpochThatWasCurrentARetentionPeriodAgo() throws {

@@ -140,6 +140,22 @@ def main():
             # the page was reloaded is sent after the reload, exactly once, and only then marked sent.
             carol.find_element(By.ID, "remember").click()
             wait_for_text(carol, "remember-note", "This device remembers you")
+            # A message the service swallows (no answer at all) does not hold back the next one
+            # for long: it is said to be unconfirmed, and goes again later.
+            swallowed = []
+
+            def swallow_one(member, frame):
+                if frame.get("type") == "direct" and not swallowed:
+                    swallowed.append(frame["message"]["id"])
+                    return []
+                return [frame]
+            liar.to_server = swallow_one
+            carol.find_element(By.ID, "direct-composer").send_keys("swallowed by the service\n")
+            carol.find_element(By.ID, "direct-composer").send_keys("and the one after it\n")
+            WebDriverWait(bob, 60).until(lambda d: "and the one after it" in thread_text(d), "a message never confirmed held back the next one")
+            WebDriverWait(carol, 10).until(lambda d: "You: swallowed by the service not confirmed yet" in thread_text(d),
+                                           "the swallowed message is not said to be unconfirmed")
+            print("  ok  a private message the service never confirms is said to be unconfirmed, and the next one still goes")
             liar.to_server = lambda member, frame: [] if frame.get("type") == "direct" else [frame]
             carol.find_element(By.ID, "direct-composer").send_keys("typed just before a reload\n")
             WebDriverWait(carol, 10).until(lambda d: "You: typed just before a reload sending" in d.find_element(By.ID, "direct").text)
@@ -151,6 +167,8 @@ def main():
             WebDriverWait(carol, 30).until(lambda d: "You: typed just before a reload sent" in thread_text(d),
                                            "the message sent after the reload is not marked sent")
             assert thread_text(bob).count("typed just before a reload") == 1, thread_text(bob)
+            WebDriverWait(bob, 30).until(lambda d: "swallowed by the service" in thread_text(d), "the unconfirmed message never went again")
+            assert thread_text(bob).count("swallowed by the service") == 1, thread_text(bob)
             print("  ok  a private message not yet sent when the page reloads goes after the reload, once, and only then shows as sent")
         finally:
             liar.stop()

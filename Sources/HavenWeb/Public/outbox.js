@@ -16,6 +16,10 @@ const refusals = {
   not_accepting_messages: "notSentNotAccepting",
 };
 
+// A private message the service has not confirmed in this long lets the next one to the same
+// person go (it is sent again on the next connection).
+const unconfirmedAfter = 20000;
+
 export class Outbox {
   /** `rooms` seals and says whether a room can be written to, `send(frame)` writes a frame (false
    *  when offline), `render(envelope, body)` shows a message and returns its list item,
@@ -34,9 +38,11 @@ export class Outbox {
 
   /** Sends a sealed direct message, shown in `item`, after those before it to the same person
    *  (so they arrive in the order written, and a pause for one holds back the next); a resend is
-   *  the same sealed message. `settled()` runs once it is stored, or refused for good. */
+   *  the same sealed message. `settled(refusal)` runs once it is stored (no refusal), or refused
+   *  for good (the words shown for it). One the service leaves unconfirmed for 20 s is said to
+   *  be so, and the next may go: a service that swallows one message cannot hold back the rest. */
   postDirect(message, item, settled = () => {}) {
-    this.enqueue(message.id, { direct: message, queue: `direct:${message.recipient}`, item, settled, inFlight: false });
+    this.enqueue(message.id, { direct: message, queue: `direct:${message.recipient}`, item, settled, inFlight: false, unconfirmed: false });
   }
 
   enqueue(id, entry) {
@@ -50,11 +56,20 @@ export class Outbox {
   /** Sends the oldest unsent message of a queue (a room's, or a person's private ones), if it
    *  can go now. */
   pump(queue) {
-    const head = this.queues.get(queue)?.[0];
+    // Private messages left unconfirmed for long are stepped over, so what follows still goes.
+    const head = this.queues.get(queue)?.find((entry) => !entry.unconfirmed);
     if (!head || head.inFlight || head.pausedUntil > Date.now()) return;
     if (head.direct) {
       head.inFlight = this.send({ type: "direct", message: head.direct });
       Outbox.mark(head.item, t(head.inFlight ? "sending" : "waitingForConnection"));
+      if (head.inFlight) {
+        this.later(() => {
+          if (!head.inFlight || this.pending.get(head.direct.id) !== head) return;
+          head.unconfirmed = true;
+          Outbox.mark(head.item, t("notConfirmedYet"));
+          this.pump(queue);
+        }, unconfirmedAfter);
+      }
       return;
     }
     const room = head.room;
@@ -74,7 +89,7 @@ export class Outbox {
     if (!entry) return false;
     this.finish(frame.id, entry);
     Outbox.mark(entry.item, t("sent"));
-    entry.settled?.();
+    entry.settled?.(null);
     this.pump(entry.queue);
     return true;
   }
@@ -95,8 +110,9 @@ export class Outbox {
       this.retryLater(entry, 2000);
     } else {
       this.finish(frame.id, entry);
-      Outbox.mark(entry.item, t(refusals[frame.code] ?? "notSentRefused"), true);
-      entry.settled?.();   // refused for good: not to be sent again after a reload either
+      const words = t(refusals[frame.code] ?? "notSentRefused");
+      Outbox.mark(entry.item, words, true);
+      entry.settled?.(words);   // refused for good: not to be sent again after a reload either
       this.pump(entry.queue);
     }
     return true;
@@ -107,9 +123,10 @@ export class Outbox {
     this.later(() => { entry.pausedUntil = 0; this.retry(); }, pause);
   }
 
-  /** After a reconnect: whatever was on its way may not have arrived; it goes again (same ids). */
+  /** After a reconnect: whatever was on its way may not have arrived; it goes again (same ids),
+   *  in order. */
   reconnected() {
-    for (const entry of this.pending.values()) entry.inFlight = false;
+    for (const entry of this.pending.values()) Object.assign(entry, { inFlight: false, unconfirmed: false });
     this.retry();
   }
 
@@ -121,7 +138,8 @@ export class Outbox {
   finish(id, entry) {
     this.pending.delete(id);
     const queue = this.queues.get(entry.queue);
-    queue.splice(queue.indexOf(entry), 1);
+    const index = queue.indexOf(entry);
+    if (index >= 0) queue.splice(index, 1);
   }
 
   static mark(item, text, failed = false) {

@@ -28,9 +28,12 @@ export class PrivateMessages {
     });
   }
 
-  /** Tells the server from whom this member takes private messages (kept in its memory, not stored). */
+  /** Tells the server from whom this member takes private messages (kept in its memory, not
+   *  stored). The choice is read from storage, which another tab of a remembered member shares. */
   sendPreferences() {
-    const staffOnly = this.element("staff-only-messages").checked && !this.element("staff-only-messages-label").hidden;
+    const box = this.element("staff-only-messages");
+    box.checked = this.storage.getItem("haven.staffOnlyMessages") === "true";
+    const staffOnly = box.checked && !this.element("staff-only-messages-label").hidden;
     this.sendFrame({ type: "directPreferences", from: staffOnly ? "staff_only" : "anyone" });
   }
 
@@ -82,7 +85,7 @@ export class PrivateMessages {
     }));
     const message = this.protocol.sealDirect(body, this.me, unb64(this.target), this.sodium.randomBytes(16), this.sodium.randomBytes(32));
     const target = this.target;
-    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), () => this.threads.settled(target, message.id));
+    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), (refusal) => this.threads.settled(target, message.id, refusal));
     this.spoken();
     box.value = "";
   }

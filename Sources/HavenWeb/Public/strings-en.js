@@ -265,6 +265,7 @@ export const en = {
   messageLabel: "Message",
   sendButton: "Send",
   attachLabel: "Share an image or PDF with the room",
+  notConfirmedYet: "not confirmed yet: it goes again when the connection is renewed",
   staffOnlyMessagesLabel: "Only counsellors (and people I write to) can message me privately",
   notSentNotAccepting: "not sent: they take private messages only from counsellors",
   forStaff: "For staff",

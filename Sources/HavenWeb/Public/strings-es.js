@@ -256,6 +256,7 @@ export const es = {
   messageLabel: "Mensaje",
   sendButton: "Enviar",
   attachLabel: "Compartir una imagen o un PDF con la sala",
+  notConfirmedYet: "aún sin confirmar: se enviará de nuevo cuando se renueve la conexión",
   staffOnlyMessagesLabel: "Solo los consejeros (y las personas a quienes escribo) pueden enviarme mensajes privados",
   notSentNotAccepting: "no enviado: solo acepta mensajes privados de los consejeros",
   forStaff: "Para el equipo",

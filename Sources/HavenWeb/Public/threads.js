@@ -35,6 +35,11 @@ export class Threads {
     for (const sent of this.saved(member)) {
       const line = this.place(messages, this.line(t("yourMessage", { text: sent.text }), sent.at, "mine"));
       if (sent.message) this.lines.set(sent.message.id, line);
+      if (sent.refusal) {
+        const state = Object.assign(this.document.createElement("span"), { textContent: sent.refusal });
+        state.classList.add("state", "failed");
+        line.append(" ", state);
+      }
     }
     return messages;
   }
@@ -57,9 +62,13 @@ export class Threads {
     return line;
   }
 
-  /** The server has your message `id` to `member` (or refused it for good): it is not to be sent again. */
-  settled(member, id) {
-    this.save(member, this.saved(member).map(({ message, ...kept }) => (message?.id === id ? kept : { ...kept, message })));
+  /** The server has your message `id` to `member`, or refused it for good (`refusal`, the words
+   *  shown for it, kept so a reloaded page says it too): it is not to be sent again. */
+  settled(member, id, refusal = null) {
+    this.save(member, this.saved(member).map(({ message, ...kept }) => {
+      if (message?.id !== id) return { ...kept, message };
+      return refusal ? { ...kept, refusal } : kept;
+    }));
   }
 
   /** Threads with people this device kept messages to (for a page that comes back), and your
