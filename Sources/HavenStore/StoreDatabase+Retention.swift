@@ -39,24 +39,15 @@ extension StoreDatabase {
     public func purgeExpired(now: Int64, limit: Int, dryRun: Bool = false) throws -> PurgeReport {
         let policy = try retentionPolicy()
         var report = PurgeReport()
-        func purge(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: (String) -> [String]) throws {
-            let ids = try run(select + " LIMIT \(limit)", values).map { $0[0] }
-            guard !ids.isEmpty else { return }
-            if !dryRun {
-                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
-                for statement in delete(placeholders) { try connection.prepare(statement).query(ids) }
-            }
-            report.deleted[kind, default: 0] += ids.count
-            if ids.count == limit { report.hasMore = true }
-        }
-        // Rows named by more than one column: each row `select` finds is deleted by `delete`,
-        // which takes that row's values.
-        func purgeRows(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: String) throws {
+        // Each row `select` finds (its key columns) is deleted by every statement of `delete`,
+        // which take that row's values.
+        func purge(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: [String]) throws {
             let rows = try run(select + " LIMIT \(limit)", values)
             guard !rows.isEmpty else { return }
             if !dryRun {
-                let statement = try connection.prepare(delete)
-                for row in rows { _ = try statement.query(row) }
+                for statement in delete {
+                    for row in rows { try run(statement, row) }
+                }
             }
             report.deleted[kind, default: 0] += rows.count
             if rows.count == limit { report.hasMore = true }
@@ -67,53 +58,49 @@ extension StoreDatabase {
             SELECT m.cursor FROM room_messages m JOIN rooms r ON r.id = m.room
             WHERE (r.retention_seconds IS NULL AND m.created_at < ?)
                OR (r.retention_seconds >= 0 AND m.created_at < ? - r.retention_seconds)
-            """, [.integer(roomDefault), .integer(now)]) { ["DELETE FROM room_messages WHERE cursor IN (\($0))"] }
+            """, [.integer(roomDefault), .integer(now)], delete: ["DELETE FROM room_messages WHERE cursor = ?"])
         if let seconds = policy.seconds(for: .directMessages) {
-            try purgeRows(.directMessages, select: "SELECT recipient, cursor FROM direct_messages WHERE created_at < ?",
-                          [.integer(now - seconds)], delete: "DELETE FROM direct_messages WHERE recipient = ? AND cursor = ?")
+            try purge(.directMessages, select: "SELECT recipient, cursor FROM direct_messages WHERE created_at < ?",
+                      [.integer(now - seconds)], delete: ["DELETE FROM direct_messages WHERE recipient = ? AND cursor = ?"])
         }
         if let seconds = policy.seconds(for: .keyBundles) {
             try purge(.keyBundles, select: """
                 SELECT b.id FROM key_bundles b JOIN rooms r ON r.id = b.room
                 WHERE b.epoch < r.current_epoch AND b.created_at < ?
-                """, [.integer(now - seconds)]) { ["DELETE FROM key_bundles WHERE id IN (\($0))"] }
+                """, [.integer(now - seconds)], delete: ["DELETE FROM key_bundles WHERE id = ?"])
         }
         if let seconds = policy.seconds(for: .attachments) {
-            try purge(.attachments, select: "SELECT id FROM blobs WHERE created_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM blobs WHERE id IN (\($0))"]
-            }
+            try purge(.attachments, select: "SELECT id FROM blobs WHERE created_at < ?", [.integer(now - seconds)],
+                      delete: ["DELETE FROM blobs WHERE id = ?"])
         }
         if let seconds = policy.seconds(for: .roomLog) {
             // A room's log is compacted at an epoch change: the entries before the newest
             // checkpoint (an `epoch` entry) stored before the period go, so what it keeps of who
             // was in a room reaches back at most to the epoch that was current a period ago. The
             // latest checkpoint and what follows it stay: members verify the log from one on.
-            try purgeRows(.roomLog, select: """
+            try purge(.roomLog, select: """
                 SELECT l.room, l.seq FROM room_log l
                 JOIN (SELECT room, MAX(seq) AS start FROM room_log WHERE kind = 'epoch' AND created_at < ? GROUP BY room) c
                     ON c.room = l.room AND l.seq < c.start
-                """, [.integer(now - seconds)], delete: "DELETE FROM room_log WHERE room = ? AND seq = ?")
+                """, [.integer(now - seconds)], delete: ["DELETE FROM room_log WHERE room = ? AND seq = ?"])
         }
         if let seconds = policy.seconds(for: .callLog) {
-            try purge(.callLog, select: "SELECT seq FROM call_log WHERE started_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM call_log WHERE seq IN (\($0))"]
-            }
+            try purge(.callLog, select: "SELECT seq FROM call_log WHERE started_at < ?", [.integer(now - seconds)],
+                      delete: ["DELETE FROM call_log WHERE seq = ?"])
         }
         if let seconds = policy.seconds(for: .reports) {
-            try purge(.reports, select: "SELECT id FROM reports WHERE created_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM reports WHERE id IN (\($0))"]
-            }
+            try purge(.reports, select: "SELECT id FROM reports WHERE created_at < ?", [.integer(now - seconds)],
+                      delete: ["DELETE FROM reports WHERE id = ?"])
         }
         if let seconds = policy.seconds(for: .moderationLog) {
-            try purge(.moderationLog, select: "SELECT seq FROM moderation_log WHERE created_at < ?", [.integer(now - seconds)]) {
-                ["DELETE FROM moderation_log WHERE seq IN (\($0))"]
-            }
+            try purge(.moderationLog, select: "SELECT seq FROM moderation_log WHERE created_at < ?", [.integer(now - seconds)],
+                      delete: ["DELETE FROM moderation_log WHERE seq = ?"])
         }
         if let seconds = policy.seconds(for: .invites) {
             try purge(.invites, select: """
                 SELECT id FROM invites WHERE (used_at IS NOT NULL AND used_at < ?1) OR (revoked_at IS NOT NULL AND revoked_at < ?1)
                    OR (expires_at < ?1)
-                """, [.integer(now - seconds)]) { ["DELETE FROM invites WHERE id IN (\($0))"] }
+                """, [.integer(now - seconds)], delete: ["DELETE FROM invites WHERE id = ?"])
         }
         if let seconds = policy.seconds(for: .idleIdentities) {
             // An identity gone this long leaves its key nowhere: not in bundles, attachments,
@@ -123,15 +110,13 @@ extension StoreDatabase {
             try purge(.idleIdentities, select: """
                 SELECT id FROM members WHERE last_seen_at < ?1 AND id NOT IN (
                     SELECT member FROM sanctions WHERE kind = 'ban' AND (until IS NULL OR until > ?2))
-                """, [.integer(now - seconds), .integer(now)]) { ids in
-                [
-                    "DELETE FROM room_members WHERE member IN (\(ids))", "DELETE FROM key_bundles WHERE recipient IN (\(ids))",
-                    "DELETE FROM key_bundles WHERE sealer IN (\(ids))", "DELETE FROM blobs WHERE owner IN (\(ids))",
-                    "DELETE FROM sanctions WHERE member IN (\(ids))", "DELETE FROM reports WHERE reporter IN (\(ids))",
-                    "DELETE FROM reports WHERE sender IN (\(ids))", "DELETE FROM moderation_log WHERE target IN (\(ids))",
-                    "DELETE FROM moderation_log WHERE moderator IN (\(ids))", "DELETE FROM members WHERE id IN (\(ids))",
-                ]
-            }
+                """, [.integer(now - seconds), .integer(now)], delete: [
+                    "DELETE FROM room_members WHERE member = ?", "DELETE FROM key_bundles WHERE recipient = ?",
+                    "DELETE FROM key_bundles WHERE sealer = ?", "DELETE FROM blobs WHERE owner = ?",
+                    "DELETE FROM sanctions WHERE member = ?", "DELETE FROM reports WHERE reporter = ?",
+                    "DELETE FROM reports WHERE sender = ?", "DELETE FROM moderation_log WHERE target = ?",
+                    "DELETE FROM moderation_log WHERE moderator = ?", "DELETE FROM members WHERE id = ?",
+                ])
         }
         return report
     }
