@@ -6,7 +6,7 @@ public struct DirectPreferences: Codable, Sendable, Equatable {
     public enum Senders: String, Codable, Sendable {
         /// Anyone logged in (the default).
         case anyone
-        /// Staff, and people the member wrote to on a connection still open.
+        /// Counsellors, and people the member wrote to on a connection still open.
         case staffOnly = "staff_only"
     }
 

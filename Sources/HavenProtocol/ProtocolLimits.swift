@@ -1,3 +1,5 @@
+import Sodium
+
 /// The protocol version and every size limit, in one place (docs/protocol.md lists the same).
 public enum ProtocolLimits {
     /// The only protocol version this implementation speaks.
@@ -10,7 +12,9 @@ public enum ProtocolLimits {
     public static let maxRoomCiphertextBytes = MessagePadding.bucket(Franking.keyLength + maxBodyBytes + 1) + 16
     /// Largest sealed direct message: sender + signature + franking key + body, padded, +
     /// sealed-box overhead.
-    public static let maxSealedDirectBytes = MessagePadding.bucket(32 + 64 + Franking.keyLength + maxBodyBytes + 1, floor: MessagePadding.sealedFloor) + 48
+    public static let maxSealedDirectBytes = MessagePadding.bucket(
+        SigningPublicKey.length + SigningPublicKey.signatureLength + Franking.keyLength + maxBodyBytes + 1, floor: MessagePadding.sealedFloor)
+        + SealedBox.overhead
     /// Longest room id, in bytes (`[a-z0-9_-]`).
     public static let maxRoomIDBytes = 64
     /// Longest display name, in UTF-8 bytes.

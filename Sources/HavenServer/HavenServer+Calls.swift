@@ -135,7 +135,7 @@ extension HavenServer {
         if isInCall(callee) { return ("busy", "this member is in another call") }
         // A counsellor rings a member they share a room with, or one who is talking to them.
         if caller.staff?.invite.role == .counsellor, !offersCalls(callee),
-           !calleeSessions.values.contains(where: { $0.talkingTo.contains(caller.member) || $0.takenBy.contains(caller.member) }),
+           !hasWritten(callee, to: caller.member), !calleeSessions.values.contains(where: { $0.takenBy.contains(caller.member) }),
            roomsOf(caller.member).isDisjoint(with: roomsOf(callee)) {
             return ("not_allowed_to_call", "counsellors may call members they are talking to")
         }

@@ -23,12 +23,11 @@ extension HavenServer {
         // A member who takes private messages only from counsellors still hears from those they
         // wrote to.
         if staffOnlyRecipients.contains(message.recipient), member.staff?.invite.role != .counsellor,
-           !(sessionsByMember[message.recipient] ?? [:]).values.contains(where: { $0.talkingTo.contains(member.member) }) {
+           !hasWritten(message.recipient, to: member.member) {
             refuse(session, code: "not_accepting_messages", message: "this member takes private messages only from counsellors", id: message.id)
             return
         }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
-        session.talkingTo.insert(message.recipient)
         let stored = FrameCodec.encodeValue(message)
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
@@ -43,6 +42,7 @@ extension HavenServer {
             case .success(nil):
                 refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)
             case .success(let outcome?):
+                session.talkingTo.insert(message.recipient)
                 acknowledge(.success(outcome), id: message.id, session: session, showingCursor: false) { cursor in
                     deliver(stored, of: message, at: cursor)
                 }
@@ -62,5 +62,11 @@ extension HavenServer {
             recipient.deliver(frame, to: subscription)
             counters.deliveries += 1
         }
+    }
+
+    /// Whether one of `member`'s connections wrote privately to `other`: known in memory only,
+    /// for as long as that connection is open.
+    func hasWritten(_ member: MemberID, to other: MemberID) -> Bool {
+        (sessionsByMember[member] ?? [:]).values.contains { $0.talkingTo.contains(other) }
     }
 }

@@ -42,10 +42,11 @@ extension HavenServer {
                 else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message of this room")) }
             } else {
                 guard let bytes = try database.directMessage(messageID: report.message.bytes, recipient: reporter.bytes),
-                      let direct = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes), direct.sender ?? report.sender == report.sender
+                      let direct = try? FrameCodec.decodeValue(DirectMessage.self, from: bytes)
                 else { return .failure(ReportRefusal(code: "unknown_message", message: "the report does not match a message you received")) }
                 do throws(ProtocolError) {
-                    try report.evidence!.verify(id: direct.id, sender: report.sender, recipient: reporter, commitment: direct.franking.bytes)
+                    // The check moderators' clients make too: the evidence is what the named sender signed.
+                    try ReportEntry(report: report, reporter: reporter, stored: direct).verify()
                 } catch {
                     return .failure(ReportRefusal(code: error.code, message: "the report does not match a message you received"))
                 }

@@ -120,6 +120,30 @@ import Testing
         #expect(try await bob.waitForTexts(2, in: lobby) == ["only once", "next"])
     }
 
+    @Test func anUnpaddedMessageIsRefusedAndNothingIsStored() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        try await bob.enter(server, room: lobby)
+        let key = try #require(await alice.client.currentKey(of: lobby))
+        var envelope = try RoomEnvelope.seal(MessageBody(text: "my exact length"), key: key, sender: alice.client.identity)
+        envelope.ciphertext = WireBytes(Array(envelope.ciphertext.bytes.dropLast(7)))
+        await alice.client.sendRaw(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
+        var direct = try DirectMessage.seal(MessageBody(text: "my exact length"), from: alice.client.identity, to: bob.member)
+        direct.sealed = WireBytes(Array(direct.sealed.bytes.dropLast(7)))
+        await alice.client.sendRaw(String(decoding: FrameCodec.encode(.direct(DirectFrame(message: direct))), as: UTF8.self))
+        let refusals = try await alice.log.wait("two padding refusals") { events in
+            let found = events.compactMap { if case .serverError(let error) = $0, error.code == "padding_invalid" { error.message } else { nil } }
+            return found.count >= 2 ? found : nil
+        }
+        #expect(refusals == ["room message ciphertext is not padded to one of the padded sizes", "sealed is not padded to one of the padded sizes"])
+        #expect(try server.count("SELECT COUNT(*) FROM room_messages") == 0 && server.count("SELECT COUNT(*) FROM direct_messages") == 0)
+        _ = try await alice.client.send("padded, as the client pads it", to: lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["padded, as the client pads it"], "the server keeps serving")
+    }
+
     @Test func nobodyWritesPrivatelyToThemselves() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()

@@ -63,8 +63,10 @@ export class Outbox {
       head.inFlight = this.send({ type: "direct", message: head.direct });
       Outbox.mark(head.item, t(head.inFlight ? "sending" : "waitingForConnection"));
       if (head.inFlight) {
+        // Only this sending counts: one sent again after a reconnect has its own 20 s.
+        const attempt = head.attempt = (head.attempt ?? 0) + 1;
         this.later(() => {
-          if (!head.inFlight || this.pending.get(head.direct.id) !== head) return;
+          if (!head.inFlight || head.attempt !== attempt || this.pending.get(head.direct.id) !== head) return;
           head.unconfirmed = true;
           Outbox.mark(head.item, t("notConfirmedYet"));
           this.pump(queue);
@@ -98,7 +100,8 @@ export class Outbox {
   refused(frame) {
     const entry = this.pending.get(frame.id);
     if (!entry) return false;
-    entry.inFlight = false;
+    // Answered after all: it takes its place in line again.
+    Object.assign(entry, { inFlight: false, unconfirmed: false });
     if (frame.code === "stale_epoch") {
       // Once at once (the new key is usually here already); after that with growing pauses, so a
       // server that keeps saying "stale" is not answered with a flood.

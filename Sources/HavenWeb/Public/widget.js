@@ -264,6 +264,7 @@ function showOwnRole(role) {
   document.body.dataset.role = role;   // for whoever looks at the page: this device is verified staff
   $("accept-calls-label").hidden = role === "counsellor";   // counsellors call; they are not called
   $("staff-only-messages-label").hidden = Boolean(role);   // staff hear from the members they help
+  privateMessages.sendPreferences();
   send({ type: "listRooms" });
   $("reports-section").hidden = false;
   help.hide();
