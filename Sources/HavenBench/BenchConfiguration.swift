@@ -20,6 +20,8 @@ public struct BenchConfiguration: Sendable {
     public var serverBinary: String
     /// Store durability for the server.
     public var synchronous = "full"
+    /// The phases to run, in their fixed order (all by default; fewer to profile one alone).
+    public var phases = Set(BenchPhase.allCases)
 
     /// The full run; ``quick(serverBinary:)`` is the same shape in under a minute.
     public init(serverBinary: String) {
@@ -35,4 +37,12 @@ public struct BenchConfiguration: Sendable {
         configuration.logEntries = 2_000
         return configuration
     }
+}
+
+/// One measured part of `haven bench`, named as in its JSON lines.
+public enum BenchPhase: String, CaseIterable, Sendable {
+    case idle
+    case room
+    case direct
+    case logJoin = "log_join"
 }

@@ -29,14 +29,17 @@ public final class BenchRunner {
             loop.shutdown()
             server.stop()
         }
-        let idle = try idlePhase()
-        report(Self.json(["phase": "idle"].merging(idle) { $1 }))
-        let roomResult = try roomPhase()
-        report(Self.json(["phase": "room"].merging(roomResult) { $1 }))
-        let direct = try directPhase()
-        report(Self.json(["phase": "direct"].merging(direct) { $1 }))
-        let logJoin = try LogJoinPhase(binary: configuration.serverBinary, synchronous: configuration.synchronous, entries: configuration.logEntries).run()
-        report(Self.json(["phase": "log_join"].merging(logJoin) { $1 }))
+        let phases = configuration.phases
+        let idle = phases.contains(.idle) ? try idlePhase() : [:]
+        if phases.contains(.idle) { report(Self.json(["phase": "idle"].merging(idle) { $1 })) }
+        let roomResult = phases.contains(.room) ? try roomPhase() : [:]
+        if phases.contains(.room) { report(Self.json(["phase": "room"].merging(roomResult) { $1 })) }
+        let direct = phases.contains(.direct) ? try directPhase() : [:]
+        if phases.contains(.direct) { report(Self.json(["phase": "direct"].merging(direct) { $1 })) }
+        let logJoin = phases.contains(.logJoin)
+            ? try LogJoinPhase(binary: configuration.serverBinary, synchronous: configuration.synchronous, entries: configuration.logEntries).run()
+            : [:]
+        if phases.contains(.logJoin) { report(Self.json(["phase": "log_join"].merging(logJoin) { $1 })) }
         let roomSaturation = roomResult["saturation"] as? [String: Any] ?? [:]
         let directSaturation = direct["saturation"] as? [String: Any] ?? [:]
         let roomFixed = roomResult["fixed_load"] as? [String: Any] ?? [:]
@@ -185,6 +188,7 @@ public final class BenchRunner {
         let window = configuration.window
         try loop.submitAndWait { generator.value.latency.reset() }
         let start = try totals()
+        let serverBefore = server.sample()
         let began = Date()
         try loop.submitAndWait {
             if let fixedRate {
@@ -196,6 +200,7 @@ public final class BenchRunner {
         Thread.sleep(forTimeInterval: configuration.windowSeconds)
         let end = try totals()
         let elapsed = Date().timeIntervalSince(began)
+        let server = server.sample().costs(since: serverBefore, seconds: elapsed, deliveries: end.deliveries - start.deliveries)
         let percentiles = try loop.submitAndWait { generator.value.latency.percentilesMilliseconds }
         try loop.submitAndWait { generator.value.stop() }
         Thread.sleep(forTimeInterval: 1)
@@ -205,6 +210,7 @@ public final class BenchRunner {
             "commits_per_s": Double(end.acks - start.acks) / elapsed,
             "deliveries_per_s": Double(end.deliveries - start.deliveries) / elapsed,
             "latency_ms": percentiles,
+            "server": server,
         ]
         if let fixedRate { result["offered_messages_per_s"] = fixedRate }
         return result

@@ -75,6 +75,11 @@ final class ServerUnderTest {
         errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
     }
 
+    /// The server's CPU time per thread and its store's counters, now.
+    func sample() -> ServerSample {
+        ServerSample(pid: process.processIdentifier, port: port)
+    }
+
     /// The server's resident memory in bytes (VmRSS).
     func residentBytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),

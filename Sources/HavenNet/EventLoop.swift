@@ -60,11 +60,12 @@ public final class EventLoop: @unchecked Sendable {
     /// Starts the loop thread. The loop runs until ``shutdown()``.
     public func start() {
         let thread = Thread { [self] in
+            // Named in the kernel too, so `top -H` and profiles tell the loop from the store writer.
+            try? "haven-loop".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             lock.withLock { loopThread = pthread_self() }
             uv_run(loop, UV_RUN_DEFAULT)
             finished.signal()
         }
-        thread.name = "haven-loop"
         thread.stackSize = 1 << 20
         thread.start()
     }

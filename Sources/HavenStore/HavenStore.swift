@@ -72,8 +72,10 @@ public final class HavenStore: @unchecked Sendable {
         database = StoreDatabase(connection: connection)
         self.deliver = deliver
         self.maxBatch = maxBatch
-        let thread = Thread { [self] in writerLoop() }
-        thread.name = "haven-store"
+        let thread = Thread { [self] in
+            try? "haven-store".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            writerLoop()
+        }
         thread.start()
     }
 

@@ -252,6 +252,28 @@ enum Migrations {
         UPDATE blobs SET created_at = created_at - created_at % 3600;
         UPDATE room_log SET created_at = created_at - created_at % 3600;
         """,
+        // 16: private messages appended in the order they arrive. Ordering the rows by recipient
+        // (14) did not hide that order: page numbers in the file follow the writes. It made every
+        // insert land inside the table (and, rows being larger than an index page may hold, on
+        // a page of its own), four times the cost of an append. Cursors still count in each
+        // recipient's history alone; the table needs no index on its time, since the oldest rows
+        // come first.
+        """
+        CREATE TABLE direct_messages_appended (
+            seq INTEGER PRIMARY KEY,
+            recipient BLOB NOT NULL,
+            cursor INTEGER NOT NULL,
+            message_id BLOB NOT NULL,
+            message BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        INSERT INTO direct_messages_appended (recipient, cursor, message_id, message, created_at)
+            SELECT recipient, cursor, message_id, message, created_at FROM direct_messages ORDER BY created_at, recipient, cursor;
+        DROP TABLE direct_messages;
+        ALTER TABLE direct_messages_appended RENAME TO direct_messages;
+        CREATE UNIQUE INDEX direct_messages_by_cursor ON direct_messages (recipient, cursor);
+        CREATE UNIQUE INDEX direct_messages_by_id ON direct_messages (recipient, message_id);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

@@ -130,12 +130,12 @@ public final class StoreDatabase {
     /// Stores a direct message once per (recipient, message id): its sender is sealed inside and
     /// never stored.
     ///
-    /// Its cursor counts in the recipient's history alone, so the rows say nothing of the order
-    /// in which different members were written to: one more than the recipient's last, and at
-    /// least the hour's own start (its number times 2^20), so a cursor is never handed out twice
-    /// even after retention purged every message a recipient had. (The last is looked up with
+    /// Its cursor counts in the recipient's history alone, so cursors say nothing of the order in
+    /// which different members were written to: one more than the recipient's last, and at least
+    /// the hour's own start (its number times 2^20), so a cursor is never handed out twice even
+    /// after retention purged every message a recipient had. (The last is looked up with
     /// `ORDER BY ... LIMIT 1`, which reads one index entry; `MAX()` inside an expression would
-    /// read every message the recipient has.)
+    /// read every message the recipient has.) The row itself is appended.
     public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
         let hour = StoredTime.coarse(now)
         let stored = try run("""

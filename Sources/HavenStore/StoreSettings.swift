@@ -23,7 +23,8 @@ public struct StoreSettings: Sendable, Equatable {
 
 extension SQLiteConnection {
     /// Opens a database configured the way every Haven store is: WAL journal, `secure_delete`
-    /// on (deleted content is overwritten with zeros), foreign keys enforced, a busy timeout.
+    /// on (deleted content is overwritten with zeros), foreign keys enforced, a busy timeout, a
+    /// 64 MiB page cache.
     public static func openStore(path: String, settings: StoreSettings = StoreSettings()) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path)
         // auto_vacuum must be chosen before the first table exists: INCREMENTAL lets retention
@@ -37,7 +38,11 @@ extension SQLiteConnection {
             PRAGMA secure_delete = ON;
             PRAGMA foreign_keys = ON;
             PRAGMA synchronous = \(settings.synchronous.rawValue);
+            PRAGMA cache_size = -65536;
             """)
+        // The page cache above is 64 MiB (SQLite's default is 2 MiB): the private-message indexes
+        // take an entry for each message at its recipient's place, and with a small cache each
+        // insert read its index pages back through the kernel (docs/performance.md, issue 15).
         if let maxDatabaseBytes = settings.maxDatabaseBytes {
             // page_size is 4096 unless changed; the ceiling is counted in pages.
             try connection.execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / 4096))")

@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
               haven bench
               haven bench --quick
               haven bench --connections 5000 --pairs 500 --seconds 3
+              haven bench --phase direct --phase room
             """
     )
 
@@ -39,6 +40,9 @@ struct Bench: ParsableCommand {
     @Option(help: "The server's store durability: full or normal.")
     var synchronous = "full"
 
+    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct or log_join.")
+    var phases: [String] = []
+
     func run() throws {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var configuration = quick ? BenchConfiguration.quick(serverBinary: binary) : BenchConfiguration(serverBinary: binary)
@@ -47,6 +51,14 @@ struct Bench: ParsableCommand {
         if let seconds { configuration.windowSeconds = seconds }
         if let window { configuration.window = max(1, window) }
         configuration.synchronous = synchronous
+        if !phases.isEmpty {
+            configuration.phases = Set(try phases.map { name in
+                guard let phase = BenchPhase(rawValue: name) else {
+                    throw ValidationError("no phase \"\(name)\"; the phases are \(BenchPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return phase
+            })
+        }
         let needed = UInt64(configuration.idleConnections + configuration.roomMembers + 2 * configuration.directPairs + 256)
         let files = ProcessLimits.raiseOpenFiles(to: needed)
         FileHandle.standardError.write(Data("bench: open-files limit raised to \(files) (needs \(needed))\n".utf8))
@@ -54,7 +66,8 @@ struct Bench: ParsableCommand {
             throw ValidationError("the open-files limit (\(files)) is below the \(needed) this run needs; use --connections to hold fewer")
         }
         let runner = try BenchRunner(configuration: configuration)
-        let summary = try runner.run { line in print(line) }
+        // Each line is written as its phase ends (unbuffered), so a profiler or a reader can follow along.
+        let summary = try runner.run { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

@@ -18,6 +18,7 @@ import Testing
         let store = try HavenStore(path: path)
         let expired = "EXPIRED-MARKER-\(UUID().uuidString)"
         let kept = "KEPT-MARKER-\(UUID().uuidString)"
+        let keptDirect = "KEPT-DIRECT-\(UUID().uuidString)"
         let day = day
         try store.performAndWait { database in
             try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
@@ -27,6 +28,7 @@ import Testing
                 _ = try database.appendDirectMessage(recipient: [2], messageID: Array("d\(index)".utf8), message: envelope, now: 1)
             }
             _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: [0], epoch: 0, envelope: Array(kept.utf8), now: 40 * day)
+            _ = try database.appendDirectMessage(recipient: [2], messageID: [0], message: Array(keptDirect.utf8), now: 40 * day)
         }
         #expect(rawBytes().range(of: Data(expired.utf8)) != nil, "the marker is on disk before the purge")
 
@@ -42,6 +44,8 @@ import Testing
         let bytes = rawBytes()
         #expect(bytes.range(of: Data(expired.utf8)) == nil, "no expired byte is left in the file, the WAL or free pages")
         #expect(bytes.range(of: Data(kept.utf8)) != nil, "unexpired data is still there")
+        #expect(try store.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 10) }.map(\.bytes) == [Array(keptDirect.utf8)],
+                "the private message stored after the expired ones is kept")
         store.close()
     }
 
