@@ -36,6 +36,8 @@ public final class SocketStream {
     public private(set) var queuedBytes = 0
     /// True once ``close()`` has been called or the peer has gone.
     public private(set) var isClosed = false
+    /// Whether reads are being delivered (between ``startReading()`` and ``stopReading()``).
+    public private(set) var isReading = false
     private var pending: [OutboundBytes] = []
     private var isDirty = false
     private var closeAfterFlush = false
@@ -121,8 +123,11 @@ public final class SocketStream {
         }
     }
 
-    /// Starts delivering reads to ``onRead``.
+    /// Starts delivering reads to ``onRead``; nothing happens if it already does (libuv would
+    /// refuse a second start, and the stream would close).
     public func startReading() {
+        guard !isClosed, !isReading else { return }
+        isReading = true
         let status = uv_read_start(handle, { handle, _, buffer in
             let stream = Unmanaged<SocketStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
             buffer!.pointee.base = stream.loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -141,6 +146,7 @@ public final class SocketStream {
     /// Stops reading (a peer that should not be heard any more, e.g. while closing).
     public func stopReading() {
         guard !isClosed else { return }
+        isReading = false
         _ = uv_read_stop(handle)
     }
 

@@ -174,17 +174,11 @@ public final class TLSStream: ByteStream {
         if read > 0 { tcp.write(OutboundBytes(bytes.prefix(Int(read)))) }
     }
 
-    // libuv refuses a second uv_read_start on a stream already reading (UV_EALREADY).
-    private var isReading = false
-
     public func startReading() {
-        guard !isReading else { return }
-        isReading = true
         tcp.startReading()
     }
 
     public func stopReading() {
-        isReading = false
         tcp.stopReading()
     }
 

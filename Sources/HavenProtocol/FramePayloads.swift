@@ -410,9 +410,12 @@ public struct ErrorFrame: Codable, Sendable, Equatable {
     public var room: RoomID?
     /// The call a refused `callSignal` named, when there is one.
     public var call: WireBytes?
+    /// For `rate_limited`: how long to wait, in milliseconds, before sending again.
+    public var retryAfterMs: Int?
     /// Creates the frame.
-    public init(code: String, message: String, id: MessageID? = nil, room: RoomID? = nil, call: WireBytes? = nil) {
+    public init(code: String, message: String, id: MessageID? = nil, room: RoomID? = nil, call: WireBytes? = nil, retryAfterMs: Int? = nil) {
         self.call = call
+        self.retryAfterMs = retryAfterMs
         self.code = code
         self.message = message
         self.id = id

@@ -66,6 +66,11 @@ struct AddressLimiter {
             rate: settings.addressMessagesPerSecond, burst: settings.addressMessageBurst, now: now)].take(now: now)
     }
 
+    /// Milliseconds until this address may send a message again.
+    mutating func millisecondsUntilMessage(_ addressKey: [UInt8], now: UInt64) -> Int {
+        messageBuckets[addressKey]?.millisecondsUntil(now: now) ?? 0
+    }
+
     /// Takes a token for any other frame from this address.
     mutating func allowFrame(_ addressKey: [UInt8], now: UInt64) -> Bool {
         frameBuckets[addressKey, default: TokenBucket(

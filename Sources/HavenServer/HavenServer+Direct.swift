@@ -58,9 +58,7 @@ extension HavenServer {
               let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
         else { return }
         for recipient in recipients.values {
-            guard let subscription = recipient.direct else { continue }
-            recipient.deliver(frame, to: subscription)
-            counters.deliveries += 1
+            deliverLive(frame, cursor: cursor, to: recipient, on: .direct(message.recipient))
         }
     }
 

@@ -46,9 +46,9 @@ extension HavenServer {
     }
 
     /// Answers a refusal by a rate limit; too many in a row end the connection.
-    private func strike(_ session: Session, message: String, id: MessageID? = nil) {
+    private func strike(_ session: Session, message: String, id: MessageID? = nil, retryAfterMs: Int? = nil) {
         session.strikes += 1
-        send(.error(ErrorFrame(code: "rate_limited", message: message, id: id)), to: session)
+        send(.error(ErrorFrame(code: "rate_limited", message: message, id: id, retryAfterMs: retryAfterMs)), to: session)
         if session.strikes > configuration.rateLimits.maxStrikes {
             session.connection.close(.rateLimited, reason: "rate limit exceeded")
         }
@@ -57,10 +57,21 @@ extension HavenServer {
     /// Checks the identity's and the address's message budgets; a refusal counts as a strike.
     /// A message of `bytes` also takes from the identity's and the address's bytes for the hour,
     /// so nobody fills the disk with messages (attachments have budgets of their own).
+    ///
+    /// While the store has more than ``ServerConfiguration/maxStoreBacklog`` operations waiting,
+    /// a message is refused as `rate_limited` with a retry hint, taking nothing and counting no
+    /// strike: past what the store can commit, senders are slowed down before receivers fall
+    /// behind, and nothing that was acknowledged waits in memory.
     func allowMessage(_ session: Session, id: MessageID, bytes: Int) -> Bool {
         guard let member = session.member?.member else { return false }
         if sanctions.isSuspended(member, now: configuration.now()) {
             refuse(session, code: "suspended", message: "you are suspended from posting for now; you can still read", id: id)
+            return false
+        }
+        guard storeOperationsInFlight < configuration.maxStoreBacklog else {
+            counters.refusedWhileBusy += 1
+            send(.error(ErrorFrame(code: "rate_limited", message: "the service is busy; this message was not stored, send it again in a moment",
+                                   id: id, retryAfterMs: Self.busyRetryMilliseconds)), to: session)
             return false
         }
         let now = loop.nowMilliseconds
@@ -75,9 +86,14 @@ extension HavenServer {
             return true
         }
         counters.rateLimited += 1
-        strike(session, message: "sending too fast; this message was not stored", id: id)
+        let wait = identityAllows ? addresses.millisecondsUntilMessage(session.addressKey, now: now)
+                                  : session.messageBucket?.millisecondsUntil(now: now)
+        strike(session, message: "sending too fast; this message was not stored", id: id, retryAfterMs: wait)
         return false
     }
+
+    /// What a sender refused while the store is busy is told to wait: a few commits' time.
+    static let busyRetryMilliseconds = 250
 
     /// Takes `bytes` from the identity's hourly bytes (fewer for a new identity) and the
     /// address's, from both or neither.

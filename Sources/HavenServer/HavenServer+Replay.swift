@@ -52,6 +52,25 @@ extension HavenServer {
         if replayTurns.take(session.addressKey, replay: replay, now: loop.nowMilliseconds, start: start) { start() }
     }
 
+    /// Sends `session` a live message at `cursor` of `stream`, unless the stream is catching up
+    /// (its replay reads the message from the store, where it was committed before delivery).
+    ///
+    /// A receiver whose send queue is already half full is sent no more live: its stream falls
+    /// behind and catches up from the store, quietly (no `synced`), once it has read what it has.
+    /// So a busy room slows a slow reader down instead of cutting it off, nothing is held in
+    /// memory for it, and only one that stops reading is let go (its replay stalls).
+    func deliverLive(_ frame: OutboundBytes, cursor: Int64, to session: Session, on stream: ReplayStream) {
+        guard case .live? = session.subscription(for: stream) else { return }
+        guard session.connection.queuedBytes + frame.count <= configuration.network.maxQueuedBytes / 2 else {
+            counters.receiversFellBehind += 1
+            let replay = beginCatchingUp(session, stream: stream)
+            quietReplays.insert(replay)
+            self.replay(session, stream: stream, after: cursor - 1)
+            return
+        }
+        if session.connection.send(frame: frame) { counters.deliveries += 1 }
+    }
+
     /// Stops sending `session` the room's messages, ending a replay of them still running.
     func unsubscribe(_ session: Session, from room: RoomID) {
         if let replay = session.rooms.removeValue(forKey: room)?.replay { finishReplay(replay) }
@@ -63,11 +82,13 @@ extension HavenServer {
               now &- since > UInt64(configuration.rateLimits.replayStallSeconds * 1000)
         else { return }
         session.replaysWaiting.removeAll()
+        counters.stalledReadersLetGo += 1
         session.connection.close(.slowConsumer, reason: "history not read")
     }
 
     /// Ends a replay's turn and starts the next one waiting for it.
     func finishReplay(_ replay: Int) {
+        quietReplays.remove(replay)
         replayTurns.finish(replay, now: loop.nowMilliseconds)?()
     }
 
@@ -127,7 +148,7 @@ extension HavenServer {
             }
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
-            send(.synced(Synced(room: room, cursor: UInt64(last))), to: session)
+            if !quietReplays.contains(replay) { send(.synced(Synced(room: room, cursor: UInt64(last))), to: session) }
             finishReplay(replay)
         }
     }

@@ -23,7 +23,6 @@ extension HavenServer {
         room.sessions[session.connection.id] = session
         let roomID = room.id.value
         let memberBytes = member.member.bytes
-        let now = configuration.now()
         let epoch = Int64(room.epoch)
         let logFrom = request.logLength.map { Int64($0) }
         withStore({ database -> (bundles: [[UInt8]], latest: Int64, tombstones: [(action: [UInt8], by: MemberProof)], log: [[UInt8]], more: Bool)? in
@@ -148,9 +147,7 @@ extension HavenServer {
                 guard let frame = network?.frames.textFrame(
                     FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))) else { return }
                 for recipient in room.sessions.values where recipient !== session {
-                    guard let subscription = recipient.rooms[room.id] else { continue }
-                    recipient.deliver(frame, to: subscription)
-                    counters.deliveries += 1
+                    deliverLive(frame, cursor: cursor, to: recipient, on: .room(room.id))
                 }
             }
         }

@@ -60,6 +60,12 @@ final class HavenServer: WebSocketServerDelegate {
     var replayTurns: ReplayTurns
     /// The number of the last replay begun.
     var nextReplay = 0
+    /// Replays begun because their receiver fell behind: they end without a `synced`, since the
+    /// client asked for nothing (the stream only paused).
+    var quietReplays: Set<Int> = []
+    /// Store operations submitted and not yet answered: past
+    /// ``ServerConfiguration/maxStoreBacklog`` new messages are refused for a moment.
+    var storeOperationsInFlight = 0
 
     /// Creates the server on the loop thread with the rooms loaded from the store, and starts
     /// listening.
@@ -318,7 +324,11 @@ final class HavenServer: WebSocketServerDelegate {
     func withStore<Value: Sendable>(
         _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
     ) {
-        let completion = LoopBound(then, loop: loop)
+        storeOperationsInFlight += 1
+        let completion = LoopBound<(Result<Value, StoreError>) -> Void>({ [unowned self] result in
+            storeOperationsInFlight -= 1
+            then(result)
+        }, loop: loop)
         store.perform(work) { result in completion.value(result) }
     }
 

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: [UInt8]?
     /// How long a member waiting for a counsellor keeps their place after their connection drops.
     public var waitingGraceMilliseconds: UInt64 = 60_000
+    /// Store operations waiting at most before new messages are refused as `rate_limited` (with
+    /// a retry hint): past it the server slows its senders down instead of queueing without end.
+    public var maxStoreBacklog = 4096
     /// Protocol errors an authenticated client may make before it is disconnected.
     public var maxProtocolErrors = 50
     /// How often the retention purge runs.

@@ -7,6 +7,12 @@ struct ServerCounters {
     var duplicates = 0
     var deliveries = 0
     var rateLimited = 0
+    /// Messages refused because the store had too much waiting (not the sender's doing).
+    var refusedWhileBusy = 0
+    /// Times a receiver's live messages were paused to let it catch up from the store.
+    var receiversFellBehind = 0
+    /// Clients let go because a replay of their history waited too long for them to read.
+    var stalledReadersLetGo = 0
     var protocolErrors = 0
     var purgedRows = 0
     /// Times a wipe of the WAL (after a deletion or a purge) could not complete at once.

@@ -83,14 +83,6 @@ final class Session {
         return nil
     }
 
-    /// Sends a live message, unless a replay of its stream is still running: that replay reads
-    /// it from the store (it was stored before it was delivered), so a busy room never piles
-    /// frames up behind a newcomer's catch-up.
-    func deliver(_ frame: OutboundBytes, to subscription: Subscription) {
-        guard case .live = subscription else { return }
-        connection.send(frame: frame)
-    }
-
     /// Starts the next page read waiting, unless one is under way.
     func readNextPage() {
         guard !readingPage, !pagesWaitingToBeRead.isEmpty else { return }

@@ -51,6 +51,13 @@ struct TokenBucket: Refilling {
         return tokens
     }
 
+    /// Milliseconds until `amount` tokens are there (0 if they are now).
+    mutating func millisecondsUntil(_ amount: Double = 1, now: UInt64) -> Int {
+        refill(now: now)
+        guard tokens < amount, rate > 0 else { return 0 }
+        return Int(((amount - tokens) / rate * 1000).rounded(.up))
+    }
+
     /// True when the bucket is full (nothing to remember about this key).
     mutating func isFull(now: UInt64) -> Bool {
         refill(now: now)

@@ -27,6 +27,7 @@ import TOMLKit
 /// idle_timeout_ms = 75000
 /// max_database_bytes = 10737418240   # writes past it are refused as not stored
 /// max_connections_per_network = 64    # open at once from one IPv4 address or IPv6 /64
+/// max_store_backlog = 4096            # writes waiting before new messages are refused for a moment
 ///
 /// [attachments]                 # what visitors may upload
 /// uploads_per_hour = 30.0       # per identity...
@@ -112,9 +113,11 @@ struct ServeConfigFile: Decodable {
         var idleTimeoutMs: UInt64?
         var maxDatabaseBytes: Int?
         var maxConnectionsPerNetwork: Int?
+        var maxStoreBacklog: Int?
 
         enum CodingKeys: String, CodingKey {
             case maxDatabaseBytes = "max_database_bytes", maxConnectionsPerNetwork = "max_connections_per_network"
+            case maxStoreBacklog = "max_store_backlog"
             case maxMessageBytes = "max_message_bytes", maxQueuedBytes = "max_queued_bytes"
             case loginTimeoutMs = "login_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
         }
@@ -408,6 +411,7 @@ struct ServeConfigFile: Decodable {
             if let value = limits.idleTimeoutMs { configuration.network.idleTimeoutMilliseconds = value }
             if let value = limits.maxDatabaseBytes { configuration.store.maxDatabaseBytes = value }
             if let value = limits.maxConnectionsPerNetwork { configuration.network.maxConnectionsPerNetwork = value }
+            if let value = limits.maxStoreBacklog { configuration.maxStoreBacklog = max(1, value) }
         }
         rateLimits?.apply(to: &configuration.rateLimits)
         attachments?.apply(to: &configuration.attachments)

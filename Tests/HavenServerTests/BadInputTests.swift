@@ -161,6 +161,7 @@ import Testing
         let server = try TestServer {
             $0.network.maxQueuedBytes = 64 * 1024
             $0.rateLimits = .unlimited
+            $0.rateLimits.replayStallSeconds = 1
         }
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
@@ -169,13 +170,19 @@ import Testing
         _ = try await sleeper.waitForFrame(containing: #""type":"synced""#)
         sleeper.stopReading()
         // Enough to fill the kernel's socket buffers on both sides (several MB on loopback) and then
-        // the server's 64 KB queue.
+        // half the server's 64 KB queue: the sleeper falls behind, to catch up from the store...
         let text = String(repeating: "x", count: 12_000)
         var sent = 0
-        while try !server.server.metricsText().contains("haven_slow_consumers_disconnected_total 1") {
-            try #require(sent < 4000, "the sleeping reader was never disconnected")
+        while try !server.server.metricsText().contains("haven_receivers_fell_behind_total 1") {
+            try #require(sent < 4000, "the sleeping reader never fell behind")
             sent += 1
             _ = try await bystanders.alice.client.send("\(sent) \(text)", to: lobby)
+        }
+        // ...which it does not do, reading nothing: once its catch-up has waited a second, it is let go.
+        let deadline = Date().addingTimeInterval(30)
+        while try !server.server.metricsText().contains("haven_slow_consumers_disconnected_total 1") {
+            try #require(Date() < deadline, "the sleeping reader was never let go")
+            try await Task.sleep(for: .milliseconds(50))
         }
         // A reader that does not read cannot see the close either; once it reads again, it finds
         // the buffered frames and then the end of the connection.

@@ -5,7 +5,7 @@
 export class DirectCounters {
   /** `storage` keeps the sent counters (localStorage in the widget). */
   constructor(storage) {
-    Object.assign(this, { storage, received: new Map(), seen: new Set() });
+    Object.assign(this, { storage, received: new Map(), seen: new Set(), refusedCounters: new Map() });
   }
 
   /** The counter for the next message to `recipient` (1, 2, 3, ...). */
@@ -14,6 +14,18 @@ export class DirectCounters {
     const counter = Number(this.storage.getItem(key) ?? 0) + 1;
     this.storage.setItem(key, String(counter));
     return counter;
+  }
+
+  /** A message to `recipient` the server refused for good (it was never stored): its counter is
+   *  given back once it is the last handed out (with any refused before it), so the next message
+   *  leaves no gap that the recipient would take for a message withheld. */
+  refused(recipient, counter) {
+    const refused = this.refusedCounters.get(recipient) ?? new Set();
+    this.refusedCounters.set(recipient, refused.add(counter));
+    const key = `haven.sent.${recipient}`;
+    let last = Number(this.storage.getItem(key) ?? 0);
+    while (refused.delete(last)) last -= 1;
+    this.storage.setItem(key, String(last));
   }
 
   /** null when the message was already shown, else the warnings its counter gives. */

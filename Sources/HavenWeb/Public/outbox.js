@@ -110,7 +110,10 @@ export class Outbox {
       this.retryLater(entry, entry.stale === 1 ? 0 : Math.min(250 * 2 ** entry.stale, 8000));
     } else if (frame.code === "rate_limited" || frame.code === "store_failed") {
       Outbox.mark(entry.item, t(refusals[frame.code]));
-      this.retryLater(entry, 2000);
+      // After the pause the server asks for, within bounds: a server cannot hold a message back
+      // for long by asking for a long one.
+      const hint = Number.isFinite(frame.retryAfterMs) ? frame.retryAfterMs : 2000;
+      this.retryLater(entry, Math.min(Math.max(hint, 250), 10000));
     } else {
       this.finish(frame.id, entry);
       const words = t(refusals[frame.code] ?? "notSentRefused");

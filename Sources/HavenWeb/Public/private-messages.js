@@ -80,12 +80,16 @@ export class PrivateMessages {
     if (!text || !this.target || !this.fits(text)) return;
     const sentAt = Date.now();
     const own = this.ownInfo();
+    const counter = this.counters.next(this.target);
     const body = this.encoder.encode(JSON.stringify({
-      text, counter: this.counters.next(this.target), name: this.people.names.get(this.myID), sentAt, ...(own ? { staff: own } : {}),
+      text, counter, name: this.people.names.get(this.myID), sentAt, ...(own ? { staff: own } : {}),
     }));
     const message = this.protocol.sealDirect(body, this.me, unb64(this.target), this.sodium.randomBytes(16), this.sodium.randomBytes(32));
     const target = this.target;
-    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), (refusal) => this.threads.settled(target, message.id, refusal));
+    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), (refusal) => {
+      if (refusal) this.counters.refused(target, counter);
+      this.threads.settled(target, message.id, refusal);
+    });
     this.spoken();
     box.value = "";
   }

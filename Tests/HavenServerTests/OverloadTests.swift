@@ -1,0 +1,136 @@
+import Foundation
+import HavenClient
+import HavenNet
+import HavenProtocol
+import HavenServer
+import HavenTestSupport
+import Testing
+
+/// Graceful overload (issue 15): past what its readers take or its store commits, the server
+/// slows down, and cuts off only a client that stops reading altogether.
+@Suite struct OverloadTests {
+    let lobby = try! RoomID("lobby")
+
+    /// Senders flood a room faster than three of its readers read (each reads in short bursts
+    /// between long pauses). Those readers fall behind and catch up from the store: none is cut
+    /// off, and each gets every acknowledged message once, in order.
+    @Test func slowReadersInAFloodedRoomFallBehindAndCatchUpInsteadOfBeingCutOff() async throws {
+        let server = try TestServer {
+            $0.network.maxQueuedBytes = 64 * 1024
+            $0.rateLimits = .unlimited
+        }
+        let clients = try ClientLoop()
+        let senders = try ["Quiet Otter", "Calm Heron", "Still Pond"].map { try TestClient($0, loop: clients.loop) }
+        for sender in senders { try await sender.enter(server, room: lobby) }
+        var readers: [RawWebSocket] = []
+        for _ in 0..<3 {
+            let (reader, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
+            reader.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
+            _ = try await reader.waitForFrame(containing: #""type":"synced""#)
+            readers.append(reader)
+        }
+        let slowReading = Task {
+            while !Task.isCancelled {
+                readers.forEach { $0.stopReading() }
+                try? await Task.sleep(for: .milliseconds(300))
+                readers.forEach { $0.resumeReading() }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        // 3 × 150 messages of 12 KB: megabytes more than the kernel's buffers and the server's
+        // 64 KB queues hold for a reader that reads a fifteenth of the time.
+        let text = String(repeating: "x", count: 12_000)
+        let acknowledged = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for (index, sender) in senders.enumerated() {
+                group.addTask {
+                    var cursors: [UInt64] = []
+                    for number in 0..<150 { cursors.append(try await sender.client.send("\(index)-\(number) \(text)", to: lobby)) }
+                    return cursors
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+        }
+        slowReading.cancel()
+        readers.forEach { $0.resumeReading() }
+        let metrics = try server.server.metricsText()
+        #expect(!metrics.contains("haven_receivers_fell_behind_total 0"), "the readers never fell behind: the flood was not one")
+        for (index, reader) in readers.enumerated() {
+            let cursors = try await Self.roomCursors(of: reader, count: acknowledged.count)
+            #expect(cursors.count == acknowledged.count && cursors == acknowledged,
+                    "reader \(index) got \(cursors.count) of \(acknowledged.count) (they must come in order, once each)")
+            #expect(reader.closeCode == nil, "reader \(index) was cut off with \(String(describing: reader.closeCode))")
+        }
+        let after = try server.server.metricsText().split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(after.contains("haven_slow_consumers_disconnected_total 0"), "\(after.filter { $0.contains("slow") || $0.contains("behind") || $0.contains("replay") })")
+    }
+
+    /// While the store has more waiting than it may, messages are refused as `rate_limited` with
+    /// a retry hint, and no strike: the sender sends them again after the hint and every one is
+    /// stored and delivered once.
+    @Test func aBusyStoreSlowsSendersWithARetryHintAndLosesNothing() async throws {
+        let server = try TestServer {
+            $0.rateLimits = .unlimited
+            $0.maxStoreBacklog = 4
+        }
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        let (reader, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
+        reader.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
+        _ = try await reader.waitForFrame(containing: #""type":"synced""#)
+        let key = try #require(await alice.client.currentKey(of: lobby))
+        var frames: [MessageID: String] = [:]
+        for number in 0..<40 {
+            let envelope = try RoomEnvelope.seal(MessageBody(text: "message \(number)"), key: key, sender: alice.client.identity)
+            frames[envelope.id] = String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self)
+        }
+        var unsent = Set(frames.keys)
+        var refusals: [ErrorFrame] = []
+        let deadline = Date().addingTimeInterval(30)
+        while !unsent.isEmpty {
+            try #require(Date() < deadline, "\(unsent.count) messages were never taken")
+            for id in unsent { await alice.client.sendRaw(frames[id]!) }
+            // Each message is either stored (the reader gets it) or refused; the refused go again after the hint.
+            let round = try await alice.log.wait("an answer for every message sent") { events -> [ErrorFrame]? in
+                let refused = events.compactMap { if case .serverError(let error) = $0, error.code == "rate_limited" { error } else { nil } }
+                    .dropFirst(refusals.count)
+                let delivered = Self.roomMessageIDs(of: reader)
+                let answered = unsent.allSatisfy { id in refused.contains { $0.id == id } || delivered.contains(id) }
+                return answered ? Array(refused) : nil
+            }
+            refusals += round
+            unsent = Set(round.compactMap(\.id)).subtracting(Self.roomMessageIDs(of: reader))
+            if let wait = round.compactMap(\.retryAfterMs).max() { try await Task.sleep(for: .milliseconds(wait)) }
+        }
+        #expect(!refusals.isEmpty, "the store was never busy: the test did not test anything")
+        #expect(Set(refusals.map(\.retryAfterMs)) == [250], "every busy refusal says when to send again")
+        let delivered = reader.frames.compactMap { text -> MessageID? in
+            guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
+            return frame.envelope.id
+        }
+        #expect(delivered.count == 40 && Set(delivered) == Set(frames.keys), "every message delivered once")
+        #expect(try server.count("SELECT COUNT(*) FROM room_messages") == 40)
+        #expect(!alice.log.events.contains { if case .disconnected = $0 { true } else { false } }, "refusals while busy are not strikes")
+    }
+
+    /// The ids of the room messages `reader` has received.
+    private static func roomMessageIDs(of reader: RawWebSocket) -> Set<MessageID> {
+        Set(reader.frames.compactMap { text -> MessageID? in
+            guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
+            return frame.envelope.id
+        })
+    }
+
+    /// Waits until `reader` has `count` room messages and returns their cursors as received.
+    private static func roomCursors(of reader: RawWebSocket, count: Int) async throws -> [UInt64] {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            let cursors = reader.frames.compactMap { text -> UInt64? in
+                guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
+                return frame.cursor
+            }
+            if cursors.count >= count || Date() > deadline { return cursors }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
