@@ -246,9 +246,10 @@ public final class HavenClient: @unchecked Sendable {
         await sendFrame(.callPreferences(CallPreferences(acceptCalls: acceptCalls, offerCalls: offerCalls)))
     }
 
-    /// Says from whom this member takes private messages.
-    public func setDirectPreferences(from senders: DirectPreferences.Senders) async {
-        await sendFrame(.directPreferences(DirectPreferences(from: senders)))
+    /// Says from whom this member takes private messages, and (`writtenTo`) whom this device
+    /// wrote to before this connection: they may go on writing back.
+    public func setDirectPreferences(from senders: DirectPreferences.Senders, writtenTo: [MemberID]? = nil) async {
+        await sendFrame(.directPreferences(DirectPreferences(from: senders, writtenTo: writtenTo)))
     }
 
     /// Asks to talk to a counsellor: this member joins the line (``ClientEvent/availability(_:)``

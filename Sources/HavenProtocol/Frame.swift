@@ -194,8 +194,10 @@ public enum Frame: Sendable, Equatable {
             try request.call.require(length: CallSignal.callIDLength, field: "call")
         case .welcome, .leave, .error, .listRooms, .rooms, .memberLeft, .synced, .invite, .redeemInvite, .certified, .staffRoster,
              .moderate, .moderated, .epochChanged, .report, .listReports, .reports, .requestUploadToken, .uploadToken,
-             .listAudit, .audit, .turn, .callPreferences, .directPreferences, .callAvailability, .askCounsellor, .leaveQueue,
+             .listAudit, .audit, .turn, .callPreferences, .callAvailability, .askCounsellor, .leaveQueue,
              .availability, .takeFromQueue: break
+        case .directPreferences(let preferences):
+            try preferences.validate()
         case .counsellorQueue(let queue):
             for entry in queue.entries { try DisplayName.validateMember(entry.displayName, field: "entries.displayName") }
         case .queueTaken(let taken):

@@ -278,6 +278,9 @@ final class HavenServer: WebSocketServerDelegate {
             setCallPreferences(preferences, session: session, member: member)
         case .directPreferences(let preferences):
             if preferences.from == .staffOnly { staffOnlyRecipients.insert(member.member) } else { staffOnlyRecipients.remove(member.member) }
+            // What the member's device says it wrote to before this connection counts as written
+            // on it: a conversation the member started goes on after a reload or a dropped connection.
+            session.talkingTo.formUnion(preferences.writtenTo ?? [])
         case .askCounsellor:
             askCounsellor(session: session, member: member)
         case .leaveQueue:

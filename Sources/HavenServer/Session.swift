@@ -51,9 +51,10 @@ final class Session {
     var acceptsCalls = false
     /// A counsellor's device on which members may call them.
     var offersCalls = false
-    /// Whom this connection wrote to privately: a counsellor among them may call it, and any of
-    /// them may write back to a member who takes messages only from counsellors. Held in memory
-    /// for the connection's life only, since direct messages are stored without their sender.
+    /// Whom this connection wrote to privately (or its device says it wrote to before, in
+    /// `directPreferences`): a counsellor among them may call it, and any of them may write back
+    /// to a member who takes messages only from counsellors. Held in memory for the connection's
+    /// life only, since direct messages are stored without their sender.
     var talkingTo: Set<MemberID> = []
     /// The counsellors who took this connection's member from the line: they may call it (while
     /// they are counsellors: a revoked one may not).

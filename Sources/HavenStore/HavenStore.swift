@@ -63,12 +63,17 @@ public final class HavenStore: @unchecked Sendable {
         path: String, settings: StoreSettings = StoreSettings(), maxBatch: Int = 1024,
         deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
     ) throws {
-        let connection = try SQLiteConnection.openStore(path: path, settings: settings)
+        // The size ceiling is for what members write: an upgrade may need room for a second copy
+        // of a table while it rebuilds it, so migrations run before it is set.
+        var beforeMigrations = settings
+        beforeMigrations.maxDatabaseBytes = nil
+        let connection = try SQLiteConnection.openStore(path: path, settings: beforeMigrations)
         try Migrations.apply(to: connection)
         if case .integer(0)? = try connection.prepare("PRAGMA auto_vacuum").query().first?.first {
             // A database made before auto_vacuum was set: convert it once, so purges can free pages.
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")
         }
+        try connection.limitSize(to: settings.maxDatabaseBytes)
         database = StoreDatabase(connection: connection)
         self.deliver = deliver
         self.maxBatch = maxBatch

@@ -256,8 +256,8 @@ enum Migrations {
         // (14) did not hide that order: page numbers in the file follow the writes. It made every
         // insert land inside the table (and, rows being larger than an index page may hold, on
         // a page of its own), four times the cost of an append. Cursors still count in each
-        // recipient's history alone; the table needs no index on its time, since the oldest rows
-        // come first.
+        // recipient's history alone. The index on the hour (appended to as well) lets a purge
+        // find exactly what expired, whatever a clock that once ran ahead stamped.
         """
         CREATE TABLE direct_messages_appended (
             seq INTEGER PRIMARY KEY,
@@ -273,6 +273,7 @@ enum Migrations {
         ALTER TABLE direct_messages_appended RENAME TO direct_messages;
         CREATE UNIQUE INDEX direct_messages_by_cursor ON direct_messages (recipient, cursor);
         CREATE UNIQUE INDEX direct_messages_by_id ON direct_messages (recipient, message_id);
+        CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
         """,
     ]
 

@@ -60,14 +60,8 @@ extension StoreDatabase {
                OR (r.retention_seconds >= 0 AND m.created_at < ? - r.retention_seconds)
             """, [.integer(roomDefault), .integer(now)], delete: ["DELETE FROM room_messages WHERE cursor = ?"])
         if let seconds = policy.seconds(for: .directMessages) {
-            // Rows are appended, so the oldest come first: the expired ones are those before the
-            // first that is not, found by reading from the start (no index on the time to keep up
-            // on every insert). Should the clock ever go back, rows after a newer one wait for it.
-            try purge(.directMessages, select: """
-                SELECT seq FROM direct_messages
-                WHERE seq < COALESCE((SELECT seq FROM direct_messages WHERE created_at >= ?1 ORDER BY seq LIMIT 1), 9223372036854775807)
-                ORDER BY seq
-                """, [.integer(now - seconds)], delete: ["DELETE FROM direct_messages WHERE seq = ?"])
+            try purge(.directMessages, select: "SELECT seq FROM direct_messages WHERE created_at < ?",
+                      [.integer(now - seconds)], delete: ["DELETE FROM direct_messages WHERE seq = ?"])
         }
         if let seconds = policy.seconds(for: .keyBundles) {
             try purge(.keyBundles, select: """

@@ -135,12 +135,14 @@ public final class StoreDatabase {
     /// the hour's own start (its number times 2^20), so a cursor is never handed out twice even
     /// after retention purged every message a recipient had. (The last is looked up with
     /// `ORDER BY ... LIMIT 1`, which reads one index entry; `MAX()` inside an expression would
-    /// read every message the recipient has.) The row itself is appended.
+    /// read every message the recipient has.) The row itself is appended, numbered from the
+    /// hour's start too, so the numbers left after a purge do not count every message ever stored.
     public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
         let hour = StoredTime.coarse(now)
         let stored = try run("""
-            INSERT OR IGNORE INTO direct_messages (recipient, cursor, message_id, message, created_at)
-            VALUES (?1, MAX(COALESCE((SELECT cursor FROM direct_messages WHERE recipient = ?1 ORDER BY cursor DESC LIMIT 1) + 1, 1), ?5),
+            INSERT OR IGNORE INTO direct_messages (seq, recipient, cursor, message_id, message, created_at)
+            VALUES (MAX(COALESCE((SELECT MAX(seq) FROM direct_messages), 0) + 1, ?5),
+                    ?1, MAX(COALESCE((SELECT cursor FROM direct_messages WHERE recipient = ?1 ORDER BY cursor DESC LIMIT 1) + 1, 1), ?5),
                     ?2, ?3, ?4)
             RETURNING cursor
             """, [.blob(recipient), .blob(messageID), .blob(message), .integer(hour), .integer((hour / StoredTime.precision) << 20)])

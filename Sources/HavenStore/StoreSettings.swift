@@ -43,10 +43,17 @@ extension SQLiteConnection {
         // The page cache above is 64 MiB (SQLite's default is 2 MiB): the private-message indexes
         // take an entry for each message at its recipient's place, and with a small cache each
         // insert read its index pages back through the kernel (docs/performance.md, issue 15).
-        if let maxDatabaseBytes = settings.maxDatabaseBytes {
-            // page_size is 4096 unless changed; the ceiling is counted in pages.
-            try connection.execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / 4096))")
-        }
+        try connection.limitSize(to: settings.maxDatabaseBytes)
         return connection
+    }
+
+    /// Sets the ceiling on the database file's size (nil: none), past which writes fail as a
+    /// full disk would.
+    ///
+    /// - Throws: ``StoreError/sqlite(operation:code:reason:)``.
+    func limitSize(to maxDatabaseBytes: Int?) throws {
+        guard let maxDatabaseBytes else { return }
+        // page_size is 4096 unless changed; the ceiling is counted in pages.
+        try execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / 4096))")
     }
 }

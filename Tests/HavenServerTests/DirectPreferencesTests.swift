@@ -47,8 +47,32 @@ import Testing
         }
         try await bob.connect(server)
         await bob.client.waitForKey(lobby)
-        await bob.client.setDirectPreferences(from: .anyone)
+        // On a new connection (a reload, a dropped network), whom Bob's device says it wrote to
+        // may answer him again; nobody else.
+        await bob.client.setDirectPreferences(from: .staffOnly, writtenTo: [alice.member])
         _ = try await bob.client.send("settled again", to: lobby)
+        _ = try await alice.client.sendDirect("still here for you", to: bob.member)
+        let carol = try TestClient("Still Pond", loop: loop.loop, organisation: key)
+        try await carol.enter(server, room: lobby)
+        await #expect(throws: ClientError.refused(code: "not_accepting_messages", message: "this member takes private messages only from counsellors")) {
+            _ = try await carol.client.sendDirect("hello stranger", to: bob.member)
+        }
+        await bob.client.setDirectPreferences(from: .anyone)
+        _ = try await bob.client.send("settled once more", to: lobby)
         _ = try await alice.client.sendDirect("welcome back", to: bob.member)
+    }
+
+    @Test func aListOfPeopleWrittenToLongerThanTheLimitIsRefused() async throws {
+        let server = try TestServer()
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        try await alice.enter(server, room: lobby)
+        let many = try (0...DirectPreferences.maxWrittenTo).map { _ in MemberID(try SigningKeyPair.generate().publicKey) }
+        await alice.client.setDirectPreferences(from: .staffOnly, writtenTo: many)
+        let refusal = try await alice.log.wait("a refusal") { events in
+            events.lazy.compactMap { if case .serverError(let error) = $0 { error } else { nil } }.first
+        }
+        #expect(refusal.code == "field_too_large" && refusal.message.contains("writtenTo"), "\(refusal)")
+        _ = try await alice.client.send("the server keeps serving", to: lobby)
     }
 }

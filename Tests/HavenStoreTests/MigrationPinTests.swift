@@ -23,7 +23,7 @@ import Testing
         "a0a26576812073ad610d0d063fc6dc88315150f7a2b1429374792550a8e1ccd0",  // 13
         "8e4fcc1e0db6821abad99beef73f831f7a88c893234d45b28bbfeb0ceb48c408",  // 14
         "2b3364e431a8e239f5e2270295aa934247a375b5739eba1592544162bec3332a",  // 15
-        "705fdd629680c69284a7698d12749cca5ed07f2ba273f23099255eae57009042",  // 16
+        "e8d06cef98b3021012ffc9780cef2ef07b9071f66ced704519276374138970f7",  // 16
     ]
 
     @Test func everyShippedMigrationIsAsItShipped() {

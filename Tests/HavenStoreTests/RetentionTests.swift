@@ -22,6 +22,9 @@ import Testing
         let day = day
         try store.performAndWait { database in
             try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
+            // Stored first, by a clock that ran a year ahead: it must not hold back the purge of
+            // what was stored after it.
+            _ = try database.appendDirectMessage(recipient: [3], messageID: [9], message: Array(keptDirect.utf8), now: 400 * day)
             for index in 0..<300 {
                 let envelope = Array("\(expired) \(index) \(String(repeating: "x", count: 200))".utf8)
                 _ = try database.appendRoomMessage(room: "lobby", sender: [1], messageID: Array("e\(index)".utf8), epoch: 0, envelope: envelope, now: 1)

@@ -42,6 +42,12 @@ public final class RawWebSocket: @unchecked Sendable {
         loop.execute { self.connection?.send(text: bytes) }
     }
 
+    /// Sends text frames all in one turn of the loop, so they go out (and usually arrive) together.
+    public func send(_ texts: [String]) {
+        let frames = texts.map { Array($0.utf8) }
+        loop.execute { frames.forEach { self.connection?.send(text: $0) } }
+    }
+
     /// Stops reading (a client that does not keep up).
     public func stopReading() {
         loop.execute { self.connection?.stopReading() }

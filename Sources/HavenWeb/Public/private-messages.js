@@ -29,12 +29,14 @@ export class PrivateMessages {
   }
 
   /** Tells the server from whom this member takes private messages (kept in its memory, not
-   *  stored). The choice is read from storage, which another tab of a remembered member shares. */
+   *  stored), and whom this page wrote to before (they may go on writing back after a reload or
+   *  a dropped connection). The choice is read from storage, which another tab of a remembered
+   *  member shares. */
   sendPreferences() {
     const box = this.element("staff-only-messages");
     box.checked = this.storage.getItem("haven.staffOnlyMessages") === "true";
     const staffOnly = box.checked && !this.element("staff-only-messages-label").hidden;
-    this.sendFrame({ type: "directPreferences", from: staffOnly ? "staff_only" : "anyone" });
+    this.sendFrame({ type: "directPreferences", from: staffOnly ? "staff_only" : "anyone", writtenTo: this.threads.writtenTo(256) });
   }
 
   /** A `direct` frame's message: shown in its sender's thread if it opens and checks out. */

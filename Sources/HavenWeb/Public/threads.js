@@ -62,6 +62,12 @@ export class Threads {
     return line;
   }
 
+  /** The people you wrote to from this page (a message of yours that was not refused), newest
+   *  threads last, at most `limit`: they may go on writing back to you. */
+  writtenTo(limit) {
+    return [...this.threads.keys()].filter((member) => this.saved(member).some((sent) => !sent.refusal)).slice(-limit);
+  }
+
   /** The server has your message `id` to `member`, or refused it for good (`refusal`, the words
    *  shown for it, kept so a reloaded page says it too): it is not to be sent again. */
   settled(member, id, refusal = null) {
