@@ -6,7 +6,8 @@
 
 Stacks are folded root first; Swift names are shortened with `swift demangle --simplified` when
 the toolchain is on PATH. Each box's width is its share of the thread's samples; hover for the
-count. Frames below 0.2% of the samples are left out so the picture stays readable.
+count. Frames below 0.2% of the samples, and past 40 deep, are left out so the picture stays
+readable.
 """
 import argparse
 import collections
@@ -19,6 +20,7 @@ import sys
 ROW = 16
 WIDTH = 1200
 MIN_SHARE = 0.002
+MAX_DEPTH = 40
 
 
 def samples(lines, thread):
@@ -64,7 +66,7 @@ def build_tree(stacks):
     for stack in stacks:
         tree["count"] += 1
         node = tree
-        for frame in reversed(stack):
+        for frame in list(reversed(stack))[:MAX_DEPTH]:
             node = node["children"].setdefault(frame, {"count": 0, "children": {}})
             node["count"] += 1
     return tree
@@ -101,8 +103,8 @@ def render(tree, title, names):
                    f'<rect x="{x:.1f}" y="{y}" width="{max(width - 0.5, 0.5):.1f}" height="{ROW - 1}" fill="{colour(name)}"/>')
         if width > 40:
             fits = int(width / 6.6)
-            text = label if len(label) <= fits else label[: max(fits - 2, 1)] + ".."
-            out.append(f'<text x="{x + 2:.1f}" y="{y + 11}">{text}</text>')
+            text = name if len(name) <= fits else name[: max(fits - 2, 1)] + ".."
+            out.append(f'<text x="{x + 2:.1f}" y="{y + 11}">{html.escape(text)}</text>')
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
