@@ -10,7 +10,7 @@ import threading
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness import Server, browser, enter_lobby, message_action, press_start, wait_for_text, wait_signed_in
+from harness import Server, browser, enter_lobby, message_action, open_drawer, press_start, wait_for_text, wait_signed_in
 from lying_server import LyingServer
 
 
@@ -170,6 +170,25 @@ def main():
             WebDriverWait(bob, 30).until(lambda d: "swallowed by the service" in thread_text(d), "the unconfirmed message never went again")
             assert thread_text(bob).count("swallowed by the service") == 1, thread_text(bob)
             print("  ok  a private message not yet sent when the page reloads goes after the reload, once, and only then shows as sent")
+
+            # Carol takes private messages only from counsellors and people she writes to. After
+            # another reload (her new connection has written to nobody), Bob, whom she wrote to
+            # before it, may still answer her: her page tells the server whom it wrote to.
+            open_drawer(carol)
+            carol.find_element(By.ID, "staff-only-messages").click()
+            assert carol.find_element(By.ID, "staff-only-messages").is_selected()
+            carol.refresh()
+            WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
+            press_start(carol)
+            WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "staff-only-messages").is_selected())
+            open_drawer(bob)
+            thread = [item for item in bob.find_elements(By.CSS_SELECTOR, "#direct .thread") if "Gentle Fox" in item.text][0]
+            thread.find_element(By.CSS_SELECTOR, ".reply").click()
+            bob.find_element(By.ID, "direct-composer").send_keys("still here for you\n")
+            WebDriverWait(carol, 30).until(lambda d: "still here for you" in thread_text(d),
+                                           f"Bob's answer did not reach Carol after her reload: {thread_text(bob)}")
+            assert "Not sent" not in thread_text(bob), thread_text(bob)
+            print("  ok  a conversation a member started goes on after a reload, with private messages only from counsellors and people she wrote to")
         finally:
             liar.stop()
         print("never-lose-a-word tests passed")
