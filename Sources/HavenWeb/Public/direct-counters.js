@@ -5,7 +5,9 @@
 export class DirectCounters {
   /** `storage` keeps the sent counters (localStorage in the widget). */
   constructor(storage) {
-    Object.assign(this, { storage, received: new Map(), seen: new Set(), refusedCounters: new Map() });
+    // `missing`: counters a later message skipped; one of them arriving after came late (a dropped
+    // connection, a message sent again), it was not replayed.
+    Object.assign(this, { storage, received: new Map(), missing: new Map(), seen: new Set(), refusedCounters: new Map() });
   }
 
   /** The counter for the next message to `recipient` (1, 2, 3, ...). */
@@ -36,9 +38,14 @@ export class DirectCounters {
     if (counter === undefined) return [];
     const warnings = [];
     const last = this.received.get(sender);
+    const missing = this.missing.get(sender) ?? new Set();
+    this.missing.set(sender, missing);
     if (last !== undefined) {
-      if (counter <= last) warnings.push({ kind: "counterRepeated", sender });
-      if (counter > last + 1) warnings.push({ kind: "messagesWithheld", sender, missing: counter - last - 1 });
+      if (counter <= last && !missing.delete(counter)) warnings.push({ kind: "counterRepeated", sender });
+      if (counter > last + 1) {
+        warnings.push({ kind: "messagesWithheld", sender, missing: counter - last - 1 });
+        for (let skipped = Math.max(last + 1, counter - 100); skipped < counter; skipped += 1) missing.add(skipped);
+      }
     }
     this.received.set(sender, Math.max(last ?? 0, counter));
     return warnings;
