@@ -56,9 +56,7 @@ import Testing
         let server = try TestServer()
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (socket, identity) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
-        socket.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
-        _ = try await socket.waitForFrame(containing: #""type":"synced""#)
+        let (socket, identity) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
         let key = try EpochKey.generate(room: lobby, epoch: 0)
         var envelope = try RoomEnvelope.seal(MessageBody(text: "forged"), key: key, sender: identity)
         envelope.ciphertext.bytes[40] ^= 1
@@ -165,9 +163,7 @@ import Testing
         }
         let clients = try ClientLoop()
         let bystanders = try await Bystanders(server: server, loop: clients.loop, lobby: lobby)
-        let (sleeper, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
-        sleeper.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
-        _ = try await sleeper.waitForFrame(containing: #""type":"synced""#)
+        let (sleeper, _) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
         sleeper.stopReading()
         // Enough to fill the kernel's socket buffers on both sides (several MB on loopback) and then
         // half the server's 64 KB queue: the sleeper falls behind, to catch up from the store...

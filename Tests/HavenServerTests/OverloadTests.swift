@@ -23,12 +23,7 @@ import Testing
         let senders = try ["Quiet Otter", "Calm Heron", "Still Pond"].map { try TestClient($0, loop: clients.loop) }
         for sender in senders { try await sender.enter(server, room: lobby) }
         var readers: [RawWebSocket] = []
-        for _ in 0..<3 {
-            let (reader, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
-            reader.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self))
-            _ = try await reader.waitForFrame(containing: #""type":"synced""#)
-            readers.append(reader)
-        }
+        for _ in 0..<3 { readers.append(try await RawWebSocket.joined(lobby, on: server, loop: clients.loop).0) }
         let slowReading = Task {
             while !Task.isCancelled {
                 readers.forEach { $0.stopReading() }
@@ -76,13 +71,8 @@ import Testing
         let alice = try TestClient("Quiet Otter", loop: clients.loop)
         try await alice.enter(server, room: lobby)
         let key = try #require(await alice.client.currentKey(of: lobby))
-        let joinLobby = String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby))), as: UTF8.self)
-        let (reader, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
-        let (sender, identity) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
-        for socket in [reader, sender] {
-            socket.send(joinLobby)
-            _ = try await socket.waitForFrame(containing: #""type":"synced""#)
-        }
+        let (reader, _) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+        let (sender, identity) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
         var frames: [MessageID: String] = [:]
         for number in 0..<40 {
             let envelope = try RoomEnvelope.seal(MessageBody(text: "message \(number)"), key: key, sender: identity)

@@ -108,4 +108,12 @@ public final class RawWebSocket: @unchecked Sendable {
         _ = try await socket.waitForFrame(containing: #""type":"welcome""#)
         return (socket, identity)
     }
+
+    /// Logs in as a new identity on `server`, joins `room`, and waits for its `synced`.
+    public static func joined(_ room: RoomID, on server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
+        let (socket, identity) = try await loggedIn(to: server, loop: loop)
+        socket.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: room))), as: UTF8.self))
+        _ = try await socket.waitForFrame(containing: #""type":"synced""#)
+        return (socket, identity)
+    }
 }
