@@ -131,9 +131,10 @@ extension HavenServer {
         }
     }
 
-    /// How much of a room's log goes to a client at once (a join, or a `getLog`): well under the
-    /// send queue's limit, so a long log never makes its reader a slow consumer.
-    static let logPageBytes = 256 * 1024
+    /// How much of a room's log goes to a client at once (a join, or a `getLog`): one frame,
+    /// well under the send queue's limit, so a long log never makes its reader a slow consumer,
+    /// and the frame's `more` is the page's: the client reads on until a frame says there is none.
+    static let logPageBytes = ProtocolLimits.maxFrameBytes / 2
 
     /// Answers `getLog`: the next page of the room's log, for a client reading a long one.
     func sendLog(of roomID: RoomID, from length: UInt64, to session: Session) {
@@ -152,24 +153,11 @@ extension HavenServer {
         }
     }
 
-    /// Sends stored log entries as `logEntries` frames of at most about half the frame limit each;
-    /// the last says whether more of the log follows.
+    /// Sends a page of stored log entries as one `logEntries` frame; `more` says whether more of
+    /// the log follows. (A page split over several frames once said "no more" before its end,
+    /// and a newcomer acted on a log it had not finished reading.)
     func sendLogEntries(_ stored: [[UInt8]], more: Bool, room: RoomID, to session: Session) {
         guard let network else { return }
-        var pages: [[[UInt8]]] = []
-        var size = 0
-        for entry in stored {
-            if pages.isEmpty || (size + entry.count > ProtocolLimits.maxFrameBytes / 2 && !pages[pages.count - 1].isEmpty) {
-                pages.append([])
-                size = 0
-            }
-            pages[pages.count - 1].append(entry)
-            size += entry.count + 1
-        }
-        if pages.isEmpty, more { pages = [[]] }
-        for (index, page) in pages.enumerated() {
-            let last = index == pages.count - 1
-            session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: page, more: last && more)))
-        }
+        session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: stored, more: more)))
     }
 }
