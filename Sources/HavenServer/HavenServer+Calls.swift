@@ -125,7 +125,7 @@ extension HavenServer {
         if sanctions.isSuspended(caller.member, now: now) { return ("suspended", "you are suspended; calls are not available for now") }
         if isInCall(caller.member) { return ("already_in_call", "end your current call first") }
         guard let calleeSessions = sessionsByMember[callee], !calleeSessions.isEmpty,
-              !sanctions.isSuspended(callee, now: now), sanctions.banned[callee] == nil
+              !sanctions.isSuspended(callee, now: now), !sanctions.isBanned(callee)
         else { return ("callee_unavailable", "this member cannot take a call now") }
         // A member takes calls once they turned them on; a counsellor who offers calls takes them.
         if !calleeSessions.values.allSatisfy({ $0.acceptsCalls || $0.offersCalls }) { return ("calls_blocked", "this member does not take calls") }

@@ -2,43 +2,6 @@ import HavenNet
 import HavenProtocol
 import HavenStore
 
-/// Sanctions in force, kept on the loop for the checks on every login and message.
-struct Sanctions {
-    var banned: [MemberID: [UInt8]] = [:]
-    var suspended: [MemberID: (until: Int64, action: [UInt8])] = [:]
-    var removed: [RoomID: [MemberID: [UInt8]]] = [:]
-
-    init(_ records: [SanctionRecord]) {
-        records.forEach { add($0) }
-    }
-
-    mutating func add(_ record: SanctionRecord) {
-        guard let member = try? MemberID(bytes: record.member) else { return }
-        switch ModerationKind(rawValue: record.kind) {
-        case .ban: banned[member] = record.actionID
-        case .suspend: if let until = record.until { suspended[member] = (until, record.actionID) }
-        case .remove: if let room = record.room.flatMap({ try? RoomID($0) }) { removed[room, default: [:]][member] = record.actionID }
-        default: break
-        }
-    }
-
-    func isSuspended(_ member: MemberID, now: Int64) -> Bool {
-        (suspended[member]?.until ?? 0) > now
-    }
-
-    /// Whether the sanction recorded by `actionID` is against `member`.
-    func isAgainst(_ member: MemberID, actionID: [UInt8]) -> Bool {
-        banned[member] == actionID || suspended[member]?.action == actionID || removed.values.contains { $0[member] == actionID }
-    }
-
-    mutating func remove(_ record: SanctionRecord) {
-        guard let member = try? MemberID(bytes: record.member) else { return }
-        if banned[member] == record.actionID { banned[member] = nil }
-        if suspended[member]?.action == record.actionID { suspended[member] = nil }
-        if let room = record.room.flatMap({ try? RoomID($0) }), removed[room]?[member] == record.actionID { removed[room]?[member] = nil }
-    }
-}
-
 extension HavenServer {
     /// Applies a moderator's signed action: only staff may act; the action must verify, be
     /// recent, and be new. It is written to the append-only log and applied in one transaction,
@@ -166,24 +129,12 @@ extension HavenServer {
             logRooms += rooms.values.filter { $0.log.excluded.contains(member) }.map(\.id)
         }
         for room in logRooms.compactMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }
+        let consequences = sanctions.apply(action, lifted: lifted)
+        for case .endCalls(let member) in consequences { endCalls(of: member, reason: "sanctioned") }
         switch action.kind {
         case .deleteMessage:
             if let room = action.room.flatMap({ rooms[$0] }) { recipients.merge(room.sessions) { $1 } }
-        case .suspend:
-            if let target = action.target, let until = action.until {
-                sanctions.suspended[target] = (Int64(until), action.id.bytes)
-                endCalls(of: target, reason: "sanctioned")
-            }
-        case .ban:
-            if let target = action.target {
-                sanctions.banned[target] = action.id.bytes
-                endCalls(of: target, reason: "sanctioned")
-            }
-        case .remove:
-            if let target = action.target, let room = action.room { sanctions.removed[room, default: [:]][target] = action.id.bytes }
-        case .lift:
-            if let lifted { sanctions.remove(lifted) }
-        case .admit:
+        case .suspend, .ban, .remove, .lift, .admit:
             break
         case .appoint:
             // The appointed member's open sessions may moderate at once, and carry the proof.
@@ -196,8 +147,8 @@ extension HavenServer {
         }
         if let target = action.target { recipients.merge(sessionsByMember[target] ?? [:]) { $1 } }
         for session in recipients.values { session.connection.send(frame: frame) }
-        if action.kind == .ban, let target = action.target {
-            for session in (sessionsByMember[target] ?? [:]).values { session.connection.close(.policyViolation, reason: "banned") }
+        for case .disconnect(let member) in consequences {
+            for session in (sessionsByMember[member] ?? [:]).values { session.connection.close(.policyViolation, reason: "banned") }
         }
     }
 }

@@ -9,7 +9,7 @@ extension HavenServer {
             return
         }
         let needsAdmission = room.kind != "support" && member.staff == nil
-        guard sanctions.removed[room.id]?[member.member] == nil else {
+        guard !sanctions.isRemoved(member.member, from: room.id) else {
             refuse(session, code: "removed_from_room", message: "a moderator removed you from this room", room: room.id)
             return
         }

@@ -173,7 +173,7 @@ final class HavenServer: WebSocketServerDelegate {
             refuse(session, code: error.code, message: error.description)
             return
         }
-        guard sanctions.banned[response.member] == nil else {
+        guard !sanctions.isBanned(response.member) else {
             refuse(session, code: "banned", message: "this identity is banned")
             return
         }
