@@ -44,8 +44,9 @@ extension HavenServer {
     /// queue, and once that half is taken the replay waits for the queue to drain to a quarter.
     /// A few replays per client address run at once; the rest wait their turn (a replay that has
     /// run for ``RateLimitSettings/replayTurnSeconds`` hands its turn on at its next page and
-    /// waits again), and a client that stops reading its history for
-    /// ``RateLimitSettings/replayStallSeconds`` is let go, so it cannot hold its network's turn.
+    /// waits again, and one waiting for its client to read gives its turn up meanwhile), and a
+    /// client that stops reading its history for ``RateLimitSettings/replayStallSeconds`` is let
+    /// go, so its connection is not kept open for good.
     func replay(_ session: Session, stream: ReplayStream, after cursor: Int64) {
         guard let replay = session.subscription(for: stream)?.replay else { return }
         let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
@@ -99,10 +100,16 @@ extension HavenServer {
         }
         let queueLimit = configuration.network.maxQueuedBytes
         guard session.connection.queuedBytes <= queueLimit / 2 else {
+            // While its client reads what it has, the replay reads nothing from the store: its
+            // turn goes to the next one waiting, and it takes a turn again once the queue drains.
+            // (Held, a few clients that never read kept everyone else from their network waiting
+            // for a catch-up until they were let go.)
+            replayTurns.finish(replay, now: loop.nowMilliseconds)?()
             session.replaysWaiting[replay] = loop.nowMilliseconds
             session.connection.whenQueueBelow(queueLimit / 4) { [unowned self] in
                 session.replaysWaiting[replay] = nil
-                readPage(session, stream: stream, replay: replay, after: cursor)
+                let resume = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
+                if replayTurns.take(session.addressKey, replay: replay, now: loop.nowMilliseconds, start: resume) { resume() }
             }
             return
         }

@@ -147,8 +147,8 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// A replay that has run this long hands its turn to the next one waiting from its address
     /// and waits again, so a slow reader with a long history shares the turns.
     public var replayTurnSeconds = 5.0
-    /// A client whose replay has waited this long for it to read is disconnected, so it cannot
-    /// hold its network's turn.
+    /// A client whose replay has waited this long for it to read is disconnected (it holds no
+    /// turn meanwhile, but its connection and its place in the history stay open).
     public var replayStallSeconds = 30.0
     /// Refused messages in a row after which a client is disconnected.
     public var maxStrikes = 50

@@ -59,6 +59,46 @@ import Testing
         #expect(after.contains("haven_slow_consumers_disconnected_total 0"), "\(after.filter { $0.contains("slow") || $0.contains("behind") || $0.contains("replay") })")
     }
 
+    /// Clients that never read cannot keep a member from their own network (one address: a
+    /// carrier's NAT, a Tor exit) waiting for a catch-up: a replay waiting for its client to read
+    /// gives its turn up meanwhile.
+    @Test func clientsThatNeverReadDoNotHoldUpAnotherMembersCatchUp() async throws {
+        let server = try TestServer {
+            $0.network.maxQueuedBytes = 64 * 1024
+            $0.rateLimits = .unlimited
+            $0.rateLimits.addressReplaysAtOnce = 4
+        }
+        let clients = try ClientLoop()
+        let talker = try TestClient("Quiet Otter", loop: clients.loop)
+        try await talker.enter(server, room: lobby)
+        let (reader, _) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+        let text = String(repeating: "x", count: 12_000)
+        for number in 0..<40 { _ = try await talker.client.send("history \(number) \(text)", to: lobby) }
+        // Six clients join with the whole history to replay and never read it: their replays wait.
+        let join = String(decoding: FrameCodec.encode(.join(JoinRequest(room: lobby, after: 0))), as: UTF8.self)
+        for _ in 0..<6 {
+            let (hog, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
+            hog.stopReading()
+            hog.send(join)
+        }
+        // The reader looks away while more arrives, and falls behind.
+        reader.stopReading()
+        var sent = 40
+        while try !server.server.metricsText().contains("haven_receivers_fell_behind_total 1") {
+            try #require(sent < 400, "the reader never fell behind")
+            sent += 1
+            _ = try await talker.client.send("live \(sent) \(text)", to: lobby)
+        }
+        reader.resumeReading()
+        // Well before the 30 s after which the hogs are let go, it has caught up.
+        let deadline = Date().addingTimeInterval(10)
+        while Self.roomMessageIDs(of: reader).count < sent {
+            try #require(Date() < deadline, "the reader's catch-up waited behind clients that never read: \(Self.roomMessageIDs(of: reader).count) of \(sent)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(reader.closeCode == nil)
+    }
+
     /// While the store has more waiting than it may, messages are refused as `rate_limited` with
     /// a retry hint, and no strike: the sender sends them again after the hint and every one is
     /// stored and delivered once.
