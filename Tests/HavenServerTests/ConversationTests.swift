@@ -9,6 +9,17 @@ import Testing
 @Suite struct ConversationTests {
     let lobby = try! RoomID("lobby")
 
+    /// A server and two members in its lobby (the loop their clients run on comes along, to keep).
+    func twoInLobby(_ first: String, _ second: String) async throws -> (TestServer, ClientLoop, TestClient, TestClient) {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let one = try TestClient(first, loop: clients.loop)
+        let other = try TestClient(second, loop: clients.loop)
+        try await one.enter(server, room: lobby)
+        try await other.enter(server, room: lobby)
+        return (server, clients, one, other)
+    }
+
     @Test func membersTalkInARoomAndALateJoinerGetsTheKeyFromAPeer() async throws {
         let server = try TestServer()
         let clients = try ClientLoop()
@@ -59,12 +70,7 @@ import Testing
     }
 
     @Test func reconnectingClientGetsExactlyWhatItMissedOnceInOrder() async throws {
-        let server = try TestServer()
-        let clients = try ClientLoop()
-        let alice = try TestClient("Quiet Otter", loop: clients.loop)
-        let carol = try TestClient("Gentle Fox", loop: clients.loop)
-        try await alice.enter(server, room: lobby)
-        try await carol.enter(server, room: lobby)
+        let (server, clients, alice, carol) = try await twoInLobby("Quiet Otter", "Gentle Fox")
         _ = try await alice.client.send("before", to: lobby)
         #expect(try await carol.waitForTexts(1, in: lobby) == ["before"])
 
@@ -106,12 +112,8 @@ import Testing
     }
 
     @Test func resendWithTheSameIDIsAcknowledgedOnceAndDeliveredOnce() async throws {
-        let server = try TestServer()
-        let clients = try ClientLoop()
-        let alice = try TestClient("Quiet Otter", loop: clients.loop)
-        let bob = try TestClient("Calm Heron", loop: clients.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let (server, clients, alice, bob) = try await twoInLobby("Quiet Otter", "Calm Heron")
+        defer { withExtendedLifetime((server, clients)) {} }   // the server and the clients' loop run to the end
         let id = MessageID.random()
         let first = try await alice.client.send("only once", to: lobby, id: id)
         let again = try await alice.client.send("only once", to: lobby, id: id)
@@ -121,12 +123,8 @@ import Testing
     }
 
     @Test func anUnpaddedMessageIsRefusedAndNothingIsStored() async throws {
-        let server = try TestServer()
-        let clients = try ClientLoop()
-        let alice = try TestClient("Quiet Otter", loop: clients.loop)
-        let bob = try TestClient("Calm Heron", loop: clients.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let (server, clients, alice, bob) = try await twoInLobby("Quiet Otter", "Calm Heron")
+        defer { withExtendedLifetime(clients) {} }   // the clients' loop runs to the end
         let key = try #require(await alice.client.currentKey(of: lobby))
         var envelope = try RoomEnvelope.seal(MessageBody(text: "my exact length"), key: key, sender: alice.client.identity)
         envelope.ciphertext = WireBytes(Array(envelope.ciphertext.bytes.dropLast(7)))
