@@ -71,6 +71,7 @@ import Testing
 
     @Test func reconnectingClientGetsExactlyWhatItMissedOnceInOrder() async throws {
         let (server, clients, alice, carol) = try await twoInLobby("Quiet Otter", "Gentle Fox")
+        defer { withExtendedLifetime(clients) {} }   // the clients' loop runs to the end
         _ = try await alice.client.send("before", to: lobby)
         #expect(try await carol.waitForTexts(1, in: lobby) == ["before"])
 
