@@ -26,11 +26,12 @@ extension Session {
 
 extension HavenServer {
     /// Sets `stream` catching up under a new replay number (returned), superseding any replay of
-    /// it still running; then ``replay(_:stream:after:)`` sends what is stored.
-    func beginCatchingUp(_ session: Session, stream: ReplayStream) -> Int {
+    /// it still running; then ``replay(_:stream:after:)`` sends what is stored, and `synced` at
+    /// the end if `announced`.
+    func beginCatchingUp(_ session: Session, stream: ReplayStream, announced: Bool = true) -> Int {
         if let superseded = session.subscription(for: stream)?.replay { finishReplay(superseded) }
         nextReplay += 1
-        session.setSubscription(.catchingUp(replay: nextReplay), for: stream)
+        session.setSubscription(.catchingUp(replay: nextReplay, announced: announced), for: stream)
         return nextReplay
     }
 
@@ -64,9 +65,8 @@ extension HavenServer {
         guard case .live? = session.subscription(for: stream) else { return }
         guard session.connection.queuedBytes + frame.count <= configuration.network.maxQueuedBytes / 2 else {
             counters.receiversFellBehind += 1
-            let replay = beginCatchingUp(session, stream: stream)
-            quietReplays.insert(replay)
-            self.replay(session, stream: stream, after: cursor - 1)
+            _ = beginCatchingUp(session, stream: stream, announced: false)
+            replay(session, stream: stream, after: cursor - 1)
             return
         }
         if session.connection.send(frame: frame) { counters.deliveries += 1 }
@@ -89,7 +89,6 @@ extension HavenServer {
 
     /// Ends a replay's turn and starts the next one waiting for it.
     func finishReplay(_ replay: Int) {
-        quietReplays.remove(replay)
         replayTurns.finish(replay, now: loop.nowMilliseconds)?()
     }
 
@@ -153,9 +152,10 @@ extension HavenServer {
                 (replayTurns.passOn(replay, now: loop.nowMilliseconds, slice: slice, resume: resume) ?? resume)()
                 return
             }
+            let announced = if case .catchingUp(_, let announced)? = session.subscription(for: stream) { announced } else { true }
             session.setSubscription(.live, for: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
-            if !quietReplays.contains(replay) { send(.synced(Synced(room: room, cursor: UInt64(last))), to: session) }
+            if announced { send(.synced(Synced(room: room, cursor: UInt64(last))), to: session) }
             finishReplay(replay)
         }
     }

@@ -60,9 +60,6 @@ final class HavenServer: WebSocketServerDelegate {
     var replayTurns: ReplayTurns
     /// The number of the last replay begun.
     var nextReplay = 0
-    /// Replays begun because their receiver fell behind: they end without a `synced`, since the
-    /// client asked for nothing (the stream only paused).
-    var quietReplays: Set<Int> = []
     /// Store operations submitted and not yet answered: past
     /// ``ServerConfiguration/maxStoreBacklog`` new messages are refused for a moment.
     var storeOperationsInFlight = 0

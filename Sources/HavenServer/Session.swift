@@ -15,13 +15,15 @@ final class Session {
     /// Whether a replay (numbered, so a newer one supersedes it) is still running, or the
     /// stream is live.
     enum Subscription {
-        /// Live messages are not sent meanwhile: the replay reads them from the store.
-        case catchingUp(replay: Int)
+        /// Live messages are not sent meanwhile: the replay reads them from the store. `announced`:
+        /// the replay ends with `synced` (the client asked for it), unless the stream only fell
+        /// behind.
+        case catchingUp(replay: Int, announced: Bool)
         case live
 
         /// The replay running, if any.
         var replay: Int? {
-            if case .catchingUp(let replay) = self { return replay }
+            if case .catchingUp(let replay, _) = self { return replay }
             return nil
         }
     }
