@@ -158,6 +158,33 @@ import Testing
         }
     }
 
+    /// A sender past its rate limit is told, with each refusal, how long until it may send again.
+    @Test func aSenderPastItsRateLimitIsToldWhenToSendAgain() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        let key = try #require(await alice.client.currentKey(of: lobby))
+        let (sender, identity) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+        // A new identity may send 8 at once, then one a second.
+        sender.send(try (0..<20).map { number in
+            let envelope = try RoomEnvelope.seal(MessageBody(text: "hurry \(number)"), key: key, sender: identity)
+            return String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self)
+        })
+        let deadline = Date().addingTimeInterval(30)
+        var refusals: [ErrorFrame] = []
+        while refusals.count < 12 {
+            try #require(Date() < deadline, "only \(refusals.count) refusals came")
+            refusals = sender.frames.compactMap { text -> ErrorFrame? in
+                guard case .error(let error)? = try? FrameCodec.decode(Array(text.utf8)), error.code == "rate_limited" else { return nil }
+                return error
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(refusals.allSatisfy { ($0.retryAfterMs ?? 0) > 0 && ($0.retryAfterMs ?? .max) <= 1_000 },
+                "\(refusals.map(\.retryAfterMs))")
+    }
+
     /// The ids of the room messages `reader` has received.
     private static func roomMessageIDs(of reader: RawWebSocket) -> Set<MessageID> {
         Set(reader.frames.compactMap { text -> MessageID? in

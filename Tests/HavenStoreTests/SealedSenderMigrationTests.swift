@@ -54,6 +54,40 @@ import Testing
         let later = try store.performAndWait { try $0.appendDirectMessage(recipient: [2], messageID: [9], message: [1], now: now + 3600) }
         #expect(later == .stored(cursor: floor + (1 << 20)))
     }
+
+    /// Migration 16 rebuilds the private-message table, which needs room for a second copy: an
+    /// operator's size ceiling close above the database does not stop the upgrade, and still
+    /// holds for what is written after it.
+    @Test func anUpgradeIsNotStoppedByTheSizeCeilingWhichStillHoldsAfterIt() throws {
+        try HavenStore.createSchema(at: path, version: 15)
+        do {
+            let old = try SQLiteConnection(path: path)
+            let message = String(repeating: "AB", count: 1_600)
+            for index in 0..<600 {
+                try old.execute("""
+                    INSERT INTO direct_messages (recipient, cursor, message_id, message, created_at)
+                    VALUES (x'02', \(index + 1), x'\(String(format: "%08x", index))', x'\(message)', 0)
+                    """)
+            }
+        }
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let ceiling = size + 256 * 1024
+        let store = try HavenStore(path: path, settings: StoreSettings(maxDatabaseBytes: ceiling))
+        defer { store.close() }
+        #expect(try store.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 1_000) }.count == 600)
+        let big = [UInt8](repeating: 7, count: 1_600)
+        let stored = try store.performAndWait { database -> Int in
+            for index in 0..<10_000 {
+                do {
+                    _ = try database.appendDirectMessage(recipient: [3], messageID: [UInt8(index % 256), UInt8(index / 256)], message: big, now: 1)
+                } catch {
+                    return index
+                }
+            }
+            return 10_000
+        }
+        #expect(stored > 0 && stored < 10_000, "the ceiling holds after the upgrade: \(stored) written, \(ceiling - size) bytes above the old file")
+    }
 }
 
 private extension AppendOutcome {
