@@ -27,7 +27,7 @@ import TOMLKit
 /// idle_timeout_ms = 75000
 /// max_database_bytes = 10737418240   # writes past it are refused as not stored
 /// max_connections_per_network = 64    # open at once from one IPv4 address or IPv6 /64
-/// max_store_backlog = 4096            # writes waiting before new messages are refused for a moment
+/// max_store_backlog = 4096            # store operations waiting before new messages are refused for a moment
 ///
 /// [attachments]                 # what visitors may upload
 /// uploads_per_hour = 30.0       # per identity...

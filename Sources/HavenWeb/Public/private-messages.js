@@ -87,13 +87,24 @@ export class PrivateMessages {
       text, counter, name: this.people.names.get(this.myID), sentAt, ...(own ? { staff: own } : {}),
     }));
     const message = this.protocol.sealDirect(body, this.me, unb64(this.target), this.sodium.randomBytes(16), this.sodium.randomBytes(32));
-    const target = this.target;
-    this.outbox.postDirect(message, this.threads.sent(target, text, sentAt, message), (refusal) => {
-      if (refusal) this.counters.refused(target, counter);
-      this.threads.settled(target, message.id, refusal);
-    });
+    this.post(this.target, message, counter, this.threads.sent(this.target, text, sentAt, message, counter));
     this.spoken();
     box.value = "";
+  }
+
+  /** Messages a page reloaded before they reached the server ([{ member, message, counter, line }]
+   *  from ``Threads/restore``): they go now, exactly once. */
+  resend(unsent) {
+    for (const { member, message, counter, line } of unsent) this.post(member, message, counter, line);
+  }
+
+  /** Hands a sealed message to `member` to the outbox; once it is stored or refused for good, its
+   *  thread keeps the outcome, and a refused one gives its counter back. */
+  post(member, message, counter, line) {
+    this.outbox.postDirect(message, line, (refusal) => {
+      if (refusal && counter !== undefined) this.counters.refused(member, counter);
+      this.threads.settled(member, message.id, refusal);
+    });
   }
 
   // A private message out of sight is announced where the member is looking, with a way to it.

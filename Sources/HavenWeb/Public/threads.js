@@ -51,12 +51,12 @@ export class Threads {
    *  who they are. */
   note(member, text, kind = "warning") { return this.place(this.thread(member), this.line(text, Date.now(), kind)); }
 
-  /** A message of yours to `member` (`message`, sealed, until ``settled``), kept on this
-   *  device; returns its line, for its state. */
-  sent(member, text, at, message) {
+  /** A message of yours to `member` (`message`, sealed, and its `counter`, until ``settled``),
+   *  kept on this device; returns its line, for its state. */
+  sent(member, text, at, message, counter) {
     // The thread first: made now, it shows what was kept before, and this message once, below.
     const messages = this.thread(member);
-    this.save(member, [...this.saved(member), { text, at, message }].slice(-kept));
+    this.save(member, [...this.saved(member), { text, at, message, counter }].slice(-kept));
     const line = this.place(messages, this.line(t("yourMessage", { text }), at, "mine"));
     this.lines.set(message.id, line);
     return line;
@@ -71,20 +71,20 @@ export class Threads {
   /** The server has your message `id` to `member`, or refused it for good (`refusal`, the words
    *  shown for it, kept so a reloaded page says it too): it is not to be sent again. */
   settled(member, id, refusal = null) {
-    this.save(member, this.saved(member).map(({ message, ...kept }) => {
-      if (message?.id !== id) return { ...kept, message };
+    this.save(member, this.saved(member).map(({ message, counter, ...kept }) => {
+      if (message?.id !== id) return { ...kept, message, counter };
       return refusal ? { ...kept, refusal } : kept;
     }));
   }
 
   /** Threads with people this device kept messages to (for a page that comes back), and your
-   *  messages in them that had not reached the server: [{ member, message, line }], to send. */
+   *  messages in them that had not reached the server: [{ member, message, counter, line }], to send. */
   restore(keys) {
     const unsent = [];
     for (const key of keys.filter((name) => name.startsWith("haven.thread."))) {
       const member = key.slice("haven.thread.".length);
       this.thread(member);
-      for (const { message } of this.saved(member)) if (message) unsent.push({ member, message, line: this.lines.get(message.id) });
+      for (const { message, counter } of this.saved(member)) if (message) unsent.push({ member, message, counter, line: this.lines.get(message.id) });
     }
     return unsent;
   }

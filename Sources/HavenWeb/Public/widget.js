@@ -190,7 +190,7 @@ const session = new Session({
   dropped: () => attachments.connectionLost(),
 });
 // Private messages a page reloaded before they went are sent once it connects, exactly once.
-for (const { member, message, line } of unsentPrivately) outbox.postDirect(message, line, (refusal) => threads.settled(member, message.id, refusal));
+privateMessages.resend(unsentPrivately);
 checkAvailability();
 
 // Staff away in another tab hear a private message and see it counted in the tab's title. Members
