@@ -123,7 +123,7 @@ public final class WebSocketClientConnection {
         guard response.header("Sec-WebSocket-Accept") == expectedAccept else {
             throw WebSocketClientError.badHandshake(reason: "Sec-WebSocket-Accept does not match the key")
         }
-        let session = try WebSocketSession(role: .client, stream: stream, maxMessageBytes: maxMessageBytes)
+        let session = WebSocketSession(role: .client, stream: stream, maxMessageBytes: maxMessageBytes)
         session.onText = { [unowned self] text in onText(text) }
         self.session = session
         let completion = pendingOpen

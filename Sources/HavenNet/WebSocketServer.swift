@@ -47,6 +47,14 @@ public final class WebSocketServer {
     public private(set) var connections: [Int: WebSocketConnection] = [:]
     /// Number of connections in the WebSocket phase.
     public private(set) var webSocketCount = 0
+    /// WebSocket sessions holding wslay's framing context right now (a frame part-read, a control
+    /// frame to write, a close under way); idle ones hold none. Counted on each call.
+    public var sessionsHoldingFramingContext: Int {
+        connections.values.reduce(0) { count, connection in
+            guard case .webSocket(let session) = connection.phase, session.holdsFramingContext else { return count }
+            return count + 1
+        }
+    }
     /// Peers disconnected because their send queue reached its limit.
     public internal(set) var slowConsumersDisconnected = 0
     /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``
@@ -336,15 +344,9 @@ public final class WebSocketServer {
             reject(connection, with: .error(status: error.status, code: error.code, message: error.description, headers: extra))
             return
         }
-        let session: WebSocketSession
-        do {
-            session = try WebSocketSession(
-                role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes,
-                maxQueuedBytes: configuration.maxQueuedBytes)
-        } catch {
-            reject(connection, with: .error(status: 503, code: "unavailable", message: "cannot open a session"))
-            return
-        }
+        let session = WebSocketSession(
+            role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes,
+            maxQueuedBytes: configuration.maxQueuedBytes)
         session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
         session.onQueueFull = { [unowned connection] in connection.dropSlowConsumer(session) }
         connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))

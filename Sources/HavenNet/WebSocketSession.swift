@@ -20,7 +20,13 @@ public final class WebSocketSession {
     /// The role.
     public let role: Role
 
+    /// wslay's context (about 8.5 KB, two 4 KiB buffers of it), held only while a message is in
+    /// flight: it is made when bytes arrive or a frame must be written, and freed as soon as wslay
+    /// holds nothing of the peer's and has nothing left to write (see ``WebSocketReadBoundary``).
     private var context: OpaquePointer?
+    private var boundary: WebSocketReadBoundary
+    private var insideWslay = false
+    private let maxMessageBytes: Int
     private var input = UnsafeRawBufferPointer(start: nil, count: 0)
     private var callbacks = wslay_event_callbacks()
     private var queueFull = false
@@ -28,11 +34,13 @@ public final class WebSocketSession {
     private var refusedMalformedFrame = false
 
     /// Starts a session on `stream`, refusing messages longer than `maxMessageBytes` and never
-    /// queueing more than `maxQueuedBytes` on the stream.
-    public init(role: Role, stream: any ByteStream, maxMessageBytes: Int, maxQueuedBytes: Int = .max) throws {
+    /// queueing more than `maxQueuedBytes` on the stream. wslay's context is made when first needed.
+    public init(role: Role, stream: any ByteStream, maxMessageBytes: Int, maxQueuedBytes: Int = .max) {
         self.role = role
         self.stream = stream
+        self.maxMessageBytes = maxMessageBytes
         self.maxQueuedBytes = maxQueuedBytes
+        boundary = WebSocketReadBoundary(incomingMasked: role == .server)
         callbacks.recv_callback = { context, buffer, length, _, user in
             WebSocketSession.from(user).readInput(context, buffer, length)
         }
@@ -44,28 +52,64 @@ public final class WebSocketSession {
             for index in 0..<length { buffer![index] = UInt8.random(in: 0...255, using: &generator) }
             return 0
         }
+        callbacks.on_frame_recv_start_callback = { _, argument, user in
+            guard let frame = argument?.pointee else { return }
+            WebSocketSession.from(user).boundary.frameStarted(opcode: frame.opcode, fin: frame.fin != 0, payloadLength: frame.payload_length)
+        }
+        callbacks.on_frame_recv_end_callback = { _, user in
+            WebSocketSession.from(user).boundary.frameEnded()
+        }
         callbacks.on_msg_recv_callback = { _, argument, user in
             guard let argument else { return }
             WebSocketSession.from(user).received(argument.pointee)
         }
-        let user = Unmanaged.passUnretained(self).toOpaque()
-        let status = role == .server
-            ? wslay_event_context_server_init(&context, &callbacks, user)
-            : wslay_event_context_client_init(&context, &callbacks, user)
-        guard status == 0, let context else { throw UVError(code: -12, function: "wslay_event_context_init") }
-        wslay_event_config_set_max_recv_msg_length(context, UInt64(maxMessageBytes))
     }
 
     deinit {
         if let context { wslay_event_context_free(context) }
     }
 
+    /// True while the session holds wslay's context: a frame is part-read, something waits to be
+    /// written, or the close handshake has begun. Idle sessions hold none.
+    public var holdsFramingContext: Bool { context != nil }
+
+    /// wslay's context, made afresh (with a fresh read boundary) if the session let it go while
+    /// idle; nil only when memory ran out, and then the stream is closed.
+    private func framing() -> OpaquePointer? {
+        if let context { return context }
+        var made: OpaquePointer?
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        let status = role == .server
+            ? wslay_event_context_server_init(&made, &callbacks, user)
+            : wslay_event_context_client_init(&made, &callbacks, user)
+        guard status == 0, let made else {
+            stream.close()
+            return nil
+        }
+        wslay_event_config_set_max_recv_msg_length(made, UInt64(maxMessageBytes))
+        boundary = WebSocketReadBoundary(incomingMasked: role == .server)
+        context = made
+        return made
+    }
+
+    /// Frees wslay's context if it holds nothing: no part-read frame or message, nothing left to
+    /// write, no close begun, and not from inside one of wslay's own callbacks (which may send).
+    private func releaseFramingIfIdle() {
+        guard !insideWslay, let context, !queueFull, !refusedMalformedFrame, boundary.isBetweenMessages,
+              wslay_event_get_close_sent(context) == 0, wslay_event_get_close_received(context) == 0,
+              wslay_event_want_read(context) != 0, wslay_event_want_write(context) == 0 else { return }
+        wslay_event_context_free(context)
+        self.context = nil
+    }
+
     /// Feeds bytes read from the stream; complete messages go to ``onText``. Closes the stream
     /// once the close handshake is done or the peer broke the protocol.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
-        guard let context else { return }
+        guard let context = framing() else { return }
         input = bytes
+        insideWslay = true
         let status = wslay_event_recv(context)
+        insideWslay = false
         input = UnsafeRawBufferPointer(start: nil, count: 0)
         if status != 0 && wslay_event_get_close_sent(context) == 0
             && wslay_event_queue_close(context, WebSocketCloseCode.protocolError.rawValue, nil, 0) != 0 {
@@ -73,6 +117,7 @@ public final class WebSocketSession {
             return
         }
         flush()
+        releaseFramingIfIdle()
     }
 
     /// wslay refuses a malformed frame (a ping longer than 125 bytes, say) with a close that has
@@ -91,41 +136,43 @@ public final class WebSocketSession {
 
     /// Sends one text message (copied and framed by wslay; clients mask it).
     public func send(text: some Collection<UInt8>) {
-        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        guard !isClosing, let context = framing() else { return }
         let bytes = Array(text)
         bytes.withUnsafeBufferPointer { buffer in
             var message = wslay_event_msg(opcode: UInt8(WSLAY_TEXT_FRAME.rawValue), msg: buffer.baseAddress, msg_length: buffer.count)
             _ = wslay_event_queue_msg(context, &message)
         }
         flush()
+        releaseFramingIfIdle()
     }
 
     /// Sends a frame built once by ``WebSocketFrameEncoder`` (server role only): the same bytes
     /// can go to many sessions without re-framing.
     public func send(frame: OutboundBytes) {
         precondition(role == .server, "pre-framed messages are unmasked: server only")
-        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        guard !isClosing else { return }
         stream.write(frame)
     }
 
     /// Sends a ping (the peer's pong counts as activity).
     public func ping() {
-        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        guard !isClosing, let context = framing() else { return }
         var message = wslay_event_msg(opcode: UInt8(WSLAY_PING.rawValue), msg: nil, msg_length: 0)
         _ = wslay_event_queue_msg(context, &message)
         flush()
+        releaseFramingIfIdle()
     }
 
     /// Starts the close handshake with `code` and a short `reason` (no user data).
     public func close(_ code: WebSocketCloseCode, reason: String = "") {
-        guard let context, wslay_event_get_close_sent(context) == 0 else { return }
+        guard !isClosing, let context = framing() else { return }
         let reasonBytes = Array(reason.utf8.prefix(120))
         _ = reasonBytes.withUnsafeBufferPointer { wslay_event_queue_close(context, code.rawValue, $0.baseAddress, $0.count) }
         flush()
     }
 
     /// True once a close frame has been sent.
-    public var isClosing: Bool { refusedMalformedFrame || context.map { wslay_event_get_close_sent($0) != 0 } ?? true }
+    public var isClosing: Bool { refusedMalformedFrame || context.map { wslay_event_get_close_sent($0) != 0 } ?? false }
 
     /// The close code the peer sent, if it sent one.
     public var closeCodeReceived: UInt16? {
@@ -175,6 +222,7 @@ public final class WebSocketSession {
         }
         let count = Swift.min(length, input.count)
         UnsafeMutableRawPointer(buffer).copyMemory(from: input.baseAddress!, byteCount: count)
+        boundary.handedOver(count)
         input = UnsafeRawBufferPointer(rebasing: input[count...])
         return count
     }

@@ -103,7 +103,8 @@ struct Serve: ParsableCommand {
             ServerLog.warning("no [turn] relay: members take calls only if they allow a direct connection, which shows their address to the counsellor (docs/operations.md)")
         }
         ProcessLimits.disableCoreDumps()
-        let files = ProcessLimits.raiseOpenFiles(to: 65_536)
+        // As high as the hard limit the operator set (LimitNOFILE): each idle member costs little.
+        let files = ProcessLimits.raiseOpenFiles(to: .max)
         // Room for the database, the listener and logs besides the connections.
         configuration.network.maxConnections = max(64, Int(files) - 256)
         ServerLog.info("open-files limit is \(files), so at most \(configuration.network.maxConnections) connections; core dumps are disabled")

@@ -32,6 +32,11 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
 
     func stop() { loop.shutdown() }
 
+    /// WebSocket sessions holding wslay's framing context now.
+    func framingContexts() throws -> Int {
+        try loop.submitAndWait { [self] in server?.sessionsHoldingFramingContext ?? 0 }
+    }
+
     func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         answered.withLock { answeredCount += 1 }
         switch request.path {

@@ -149,4 +149,78 @@ import Testing
         // The server stopped well short of the 60 MB it tried to send and closed the socket.
         #expect(everything.count < 8 * 1024 * 1024)
     }
+
+    /// Connects a raw socket, upgrades it, and returns what came after the 101 response.
+    func upgradedSocket(port: Int) throws -> (RawSocket, [UInt8]) {
+        let socket = try RawSocket(port: port)
+        socket.send(RawSocket.upgradeRequest())
+        var received: [UInt8] = []
+        let end = Array("\r\n\r\n".utf8)
+        try read(socket, into: &received, until: end)
+        received.removeSubrange(..<received.firstRange(of: end)!.upperBound)
+        return (socket, received)
+    }
+
+    /// Reads into `received` until it holds `bytes`; fails if the socket closes or goes quiet first.
+    func read(_ socket: RawSocket, into received: inout [UInt8], until bytes: [UInt8]) throws {
+        while received.firstRange(of: bytes) == nil {
+            let more = socket.read(upTo: 65_536)
+            guard !more.isEmpty else { throw TimedOut(what: "\(bytes.count) bytes the server should have sent") }
+            received += more
+        }
+    }
+
+    /// Reads echoes into `received` (skipping the server's pings) until it holds `count` bytes.
+    func readEcho(_ socket: RawSocket, into received: inout [UInt8], count: Int) {
+        let ping = RawSocket.serverFrame(opcode: 0x9, payload: [])
+        repeat {
+            if received.count < count { received += socket.read(atLeast: count - received.count) }
+            if received.starts(with: ping) { received.removeFirst(ping.count) }
+        } while received.count < count && !received.isEmpty
+    }
+
+    /// An idle session holds no wslay context (two 4 KiB buffers) and one in the middle of a frame
+    /// keeps it: each message is cut at a different place (header, length and mask bytes), and
+    /// every other one carries the next frame's first bytes, which wslay reads ahead. Every
+    /// message must come back whole.
+    @Test func anIdleSessionHoldsNoFramingContextAndAPartReadFrameKeepsIt() async throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        var (socket, received) = try upgradedSocket(port: server.port)
+        try await waitFor("no context after the handshake") { try server.framingContexts() == 0 ? true : nil }
+        let sizes = [0, 1, 125, 126, 1_000, 65_535, 65_536, 100_000]
+        let messages = sizes.enumerated().map { index, size in (0..<size).map { UInt8(0x61 + ($0 + index) % 26) } }
+        let frames = messages.map { RawSocket.clientFrame(opcode: 0x1, payload: $0) }
+        let cuts = [1, 2, 3, 5, 7, 9, 13, 4]
+        var alreadySent = 0
+        for (index, frame) in frames.enumerated() {
+            let cut = min(max(cuts[index], alreadySent + 1), frame.count - 1)
+            socket.send(Array(frame[alreadySent..<cut]))
+            try await waitFor("message \(index), part-read, to hold a context") { try server.framingContexts() == 1 ? true : nil }
+            alreadySent = index % 2 == 0 && index + 1 < frames.count ? 3 : 0
+            socket.send(Array(frame[cut...]) + (alreadySent > 0 ? Array(frames[index + 1].prefix(alreadySent)) : []))
+            let echo = RawSocket.serverFrame(opcode: 0x1, payload: messages[index])
+            readEcho(socket, into: &received, count: echo.count)
+            #expect(Array(received.prefix(echo.count)) == echo, "message \(index) of \(messages[index].count) bytes echoed whole")
+            received.removeFirst(min(echo.count, received.count))
+            let held = alreadySent > 0 ? 1 : 0
+            try await waitFor("\(held) context after message \(index)") { try server.framingContexts() == held ? true : nil }
+        }
+    }
+
+    /// A fragmented message keeps the context between its frames, a ping in between included,
+    /// and lets it go once the last fragment is in.
+    @Test func aFragmentedMessageKeepsItsContextUntilItsLastFrame() async throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        var (socket, received) = try upgradedSocket(port: server.port)
+        socket.send(RawSocket.clientFrame(opcode: 0x1, payload: Array("hel".utf8), fin: false))
+        try await waitFor("the first fragment to hold a context") { try server.framingContexts() == 1 ? true : nil }
+        socket.send(RawSocket.clientFrame(opcode: 0x9, payload: Array("are you there".utf8)))
+        try read(socket, into: &received, until: RawSocket.serverFrame(opcode: 0xA, payload: Array("are you there".utf8)))
+        #expect(try server.framingContexts() == 1, "the message is still open after the ping was answered")
+        socket.send(RawSocket.clientFrame(opcode: 0x0, payload: Array("lo".utf8), fin: true))
+        try read(socket, into: &received, until: RawSocket.serverFrame(opcode: 0x1, payload: Array("hello".utf8)))
+        try await waitFor("the context to go after the last fragment") { try server.framingContexts() == 0 ? true : nil }
+    }
 }

@@ -111,16 +111,27 @@ public final class RawSocket: Sendable {
     /// A masked client frame, built by hand so tests can send what wslay would never produce.
     public static func clientFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) -> [UInt8] {
         let mask: [UInt8] = [1, 2, 3, 4]
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
-        } else if payload.count <= 0xFFFF {
-            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        return frameHeader(opcode: opcode, length: payload.count, fin: fin, masked: true)
+            + mask + payload.enumerated().map { $1 ^ mask[$0 % 4] }
+    }
+
+    /// An unmasked frame, as a server sends it (RFC 6455 §5.2).
+    public static func serverFrame(opcode: UInt8, payload: [UInt8]) -> [UInt8] {
+        frameHeader(opcode: opcode, length: payload.count, fin: true, masked: false) + payload
+    }
+
+    private static func frameHeader(opcode: UInt8, length: Int, fin: Bool, masked: Bool) -> [UInt8] {
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        var header: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        if length < 126 {
+            header.append(maskBit | UInt8(length))
+        } else if length <= 0xFFFF {
+            header += [maskBit | 126, UInt8(length >> 8), UInt8(length & 0xFF)]
         } else {
-            frame.append(0x80 | 127)
-            frame += (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(payload.count) >> ($0 * 8)) }
+            header.append(maskBit | 127)
+            header += (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(length) >> ($0 * 8)) }
         }
-        return frame + mask + payload.enumerated().map { $1 ^ mask[$0 % 4] }
+        return header
     }
 
     /// The close code in a server close frame found in `bytes` (after the 101 response), if any.
