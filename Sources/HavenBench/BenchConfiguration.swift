@@ -1,7 +1,8 @@
 /// What `haven bench` measures and how hard it pushes.
 public struct BenchConfiguration: Sendable {
-    /// Idle authenticated connections held for the memory figure.
-    public var idleConnections = 10_000
+    /// Idle authenticated connections held for the memory figure (19,000 fits under an
+    /// open-files limit of 20,000 on both ends).
+    public var idleConnections = 19_000
     /// Members of the fan-out room.
     public var roomMembers = 100
     /// Members of the room that send (all receive).
@@ -14,6 +15,10 @@ public struct BenchConfiguration: Sendable {
     public var window = 8
     /// Receivers whose deliveries are decoded for latency (the rest only count).
     public var latencyProbes = 4
+    /// Small rooms in the mix phase (sizes from ``MixPlan/roomSizes`` in turn).
+    public var mixRooms = 40
+    /// Operations a second offered in the mix phase (room and private messages, leaves and joins).
+    public var mixOperationsPerSecond = 1_000.0
     /// Entries in the room logs a newcomer joins in the log-join phase.
     public var logEntries = 10_000
     /// The `haven` binary to start as the server.
@@ -45,4 +50,5 @@ public enum BenchPhase: String, CaseIterable, Sendable {
     case room
     case direct
     case logJoin = "log_join"
+    case mix
 }

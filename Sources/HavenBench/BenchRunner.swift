@@ -6,16 +6,17 @@ import Sodium
 /// Runs `haven bench`: starts a server in a child process and drives it from one process with
 /// many connections, measuring idle memory, room fan-out, direct messages and latency.
 public final class BenchRunner {
-    private let configuration: BenchConfiguration
-    private let loop: EventLoop
-    private let server: ServerUnderTest
-    private let generator: LoopBound<Generator>
+    let configuration: BenchConfiguration
+    let loop: EventLoop
+    let server: ServerUnderTest
+    let generator: LoopBound<Generator>
     private let room = try! RoomID("bench")
 
     /// Starts the server and the generator's loop.
     public init(configuration: BenchConfiguration) throws {
         self.configuration = configuration
-        server = try ServerUnderTest(binary: configuration.serverBinary, synchronous: configuration.synchronous)
+        server = try ServerUnderTest(binary: configuration.serverBinary, synchronous: configuration.synchronous,
+                                     rooms: MixPlan.roomIDs(count: configuration.mixRooms))
         loop = try EventLoop()
         loop.start()
         let port = server.port
@@ -36,6 +37,8 @@ public final class BenchRunner {
         if phases.contains(.room) { report(Self.json(["phase": "room"].merging(roomResult) { $1 })) }
         let direct = phases.contains(.direct) ? try directPhase() : [:]
         if phases.contains(.direct) { report(Self.json(["phase": "direct"].merging(direct) { $1 })) }
+        let mix = phases.contains(.mix) ? try mixPhase() : [:]
+        if phases.contains(.mix) { report(Self.json(["phase": "mix"].merging(mix) { $1 })) }
         let logJoin = phases.contains(.logJoin)
             ? try LogJoinPhase(binary: configuration.serverBinary, synchronous: configuration.synchronous, entries: configuration.logEntries).run()
             : [:]
@@ -51,25 +54,34 @@ public final class BenchRunner {
             "latency_ms": roomFixed["latency_ms"] ?? [:],
             "durable_commits_per_s": directSaturation["commits_per_s"] ?? 0,
             "log_join": logJoin,
+            "mix_latency_ms": mix["latency_ms"] ?? [:],
         ]
     }
 
     // MARK: Phases
 
+    /// Holds `idleConnections` logged-in members, reports the server's memory per connection and
+    /// how long connecting and logging them in took, then closes them so that the next phases
+    /// have the open-files limit to themselves.
     private func idlePhase() throws -> [String: Any] {
         let warmup = min(100, configuration.idleConnections)
         let first = try connect(warmup)
         Thread.sleep(forTimeInterval: 1)
         let before = server.residentBytes()
+        let began = Date()
         let rest = try connect(configuration.idleConnections - warmup)
+        let loginSeconds = Date().timeIntervalSince(began)
         Thread.sleep(forTimeInterval: 2)
         let after = server.residentBytes()
-        let held = first.count + rest.count
+        let held = first + rest
+        try wait { generator, done in generator.close(held.map(\.value), done: done) }
         return [
-            "connections": held,
+            "connections": held.count,
             "rss_bytes_before": before,
             "rss_bytes_after": after,
-            "rss_bytes_per_idle_connection": held > warmup ? (after - before) / (held - warmup) : 0,
+            "rss_bytes_per_idle_connection": held.count > warmup ? (after - before) / (held.count - warmup) : 0,
+            "login_seconds": (loginSeconds * 100).rounded() / 100,
+            "logins_per_s": rest.isEmpty ? 0 : (Double(rest.count) / loginSeconds).rounded(),
         ]
     }
 
@@ -143,7 +155,7 @@ public final class BenchRunner {
          "frame_bytes_added": Int((Double(padded - content) * 4 / 3).rounded())]
     }
 
-    private func connect(_ count: Int) throws -> [LoopBound<LoadClient>] {
+    func connect(_ count: Int) throws -> [LoopBound<LoadClient>] {
         let identities = try (0..<count).map { _ in try SigningKeyPair.generate() }
         let clients: [LoopBound<LoadClient>] = try wait { generator, done in
             generator.connect(identities) { done($0.map { LoopBound($0, loop: generator.loop) }) }
@@ -216,7 +228,7 @@ public final class BenchRunner {
         return result
     }
 
-    private func wait<Value: Sendable>(_ body: @escaping @Sendable (Generator, @escaping @Sendable (Value) -> Void) -> Void) throws -> Value {
+    func wait<Value: Sendable>(_ body: @escaping @Sendable (Generator, @escaping @Sendable (Value) -> Void) -> Void) throws -> Value {
         let done = DispatchSemaphore(value: 0)
         let result = Locked<Value?>(nil)
         let generator = generator
@@ -232,7 +244,7 @@ public final class BenchRunner {
         return value
     }
 
-    private func wait(_ body: @escaping @Sendable (Generator, @escaping @Sendable () -> Void) -> Void) throws {
+    func wait(_ body: @escaping @Sendable (Generator, @escaping @Sendable () -> Void) -> Void) throws {
         let _: Bool = try wait { generator, done in body(generator) { done(true) } }
     }
 

@@ -37,6 +37,19 @@ final class Generator {
         if identities.isEmpty { done([]) }
     }
 
+    /// Closes every client's connection and calls `done` once all are closed.
+    func close(_ clients: [LoadClient], done: @escaping () -> Void) {
+        var remaining = clients.count
+        guard remaining > 0 else { return done() }
+        for client in clients {
+            client.connection?.onClose = { _ in
+                remaining -= 1
+                if remaining == 0 { done() }
+            }
+            client.connection?.close()
+        }
+    }
+
     /// Joins every client to `room` and calls `done` once all are synced.
     func join(_ clients: [LoadClient], room: RoomID, done: @escaping () -> Void) {
         var remaining = clients.count

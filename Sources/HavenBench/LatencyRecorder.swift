@@ -18,6 +18,11 @@ struct LatencyRecorder {
         _ = histogram.record(Self.nowMicroseconds() - start)
     }
 
+    /// Records an operation that began at `start` (from ``nowMicroseconds()``) and ended now.
+    mutating func recordSince(_ start: UInt64) {
+        _ = histogram.record(Self.nowMicroseconds() - start)
+    }
+
     mutating func reset() {
         sent.removeAll(keepingCapacity: true)
         histogram.reset()

@@ -16,11 +16,16 @@ final class LoadClient {
     var deliveries = 0
     var acks = 0
     var outstanding = 0
+    var refusals = 0
     var queue: [(id: MessageID, frame: [UInt8])] = []
     var queueIndex = 0
+    /// Direct messages, for a client that sends room and direct ones in turn (the mix phase).
+    var directQueue: [(id: MessageID, frame: [UInt8])] = []
+    var directQueueIndex = 0
     var onReady: ((Bool) -> Void)?
     var onSynced: (() -> Void)?
     var onAck: (() -> Void)?
+    var acked: ((MessageID) -> Void)?
     var onDelivery: ((MessageID) -> Void)?
     var sentAt: ((MessageID) -> Void)?
 
@@ -55,9 +60,19 @@ final class LoadClient {
     /// Sends the next queued frame, if any; returns false when the queue is exhausted.
     @discardableResult
     func sendNext() -> Bool {
-        guard queueIndex < queue.count, let connection else { return false }
-        let next = queue[queueIndex]
-        queueIndex += 1
+        send(from: queue, at: &queueIndex)
+    }
+
+    /// Sends the next queued direct message, if any; returns false when there is none left.
+    @discardableResult
+    func sendNextDirect() -> Bool {
+        send(from: directQueue, at: &directQueueIndex)
+    }
+
+    private func send(from frames: [(id: MessageID, frame: [UInt8])], at index: inout Int) -> Bool {
+        guard index < frames.count, let connection else { return false }
+        let next = frames[index]
+        index += 1
         outstanding += 1
         sentAt?(next.id)
         connection.send(text: next.frame)
@@ -76,10 +91,13 @@ final class LoadClient {
             send(.auth(challenge.respond(identity: identity, displayName: "bench")))
         case .welcome:
             finishReady(true)
-        case .ack:
+        case .ack(let ack):
             acks += 1
             outstanding -= 1
+            acked?(ack.id)
             onAck?()
+        case .error:
+            refusals += 1
         case .synced:
             onSynced?()
         default:

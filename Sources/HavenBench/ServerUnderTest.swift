@@ -1,4 +1,5 @@
 import Foundation
+import HavenProtocol
 
 /// `haven serve` in a child process with its own data folder and no rate limits, so its memory
 /// can be read apart from the load generator's.
@@ -7,8 +8,9 @@ final class ServerUnderTest {
     let port: Int
     let directory: String
 
-    /// Starts the server; `prepare` may fill its data folder first (it gets the folder's path).
-    init(binary: String, synchronous: String, prepare: (String) throws -> Void = { _ in }) throws {
+    /// Starts the server with the benchmark room and `rooms` besides; `prepare` may fill its data
+    /// folder first (it gets the folder's path).
+    init(binary: String, synchronous: String, rooms: [RoomID] = [], prepare: (String) throws -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("haven-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         try prepare(directory + "/data")
@@ -19,6 +21,7 @@ final class ServerUnderTest {
             [[rooms]]
             id = "bench"
             name = "Benchmark room"
+            \(rooms.map { "\n[[rooms]]\nid = \"\($0.value)\"\nname = \"\($0.value)\"\n" }.joined())
 
             [limits]
             max_queued_bytes = 16777216

@@ -11,7 +11,9 @@ struct Bench: ParsableCommand {
             Starts `haven serve` in a child process (its own temporary data folder, rate limits off)
             and drives it from this process: idle authenticated connections (memory per
             connection), a room with many members (fan-out), one-to-one pairs (direct messages),
-            each at saturation and at half of it (latency). Prints one JSON line per phase, then
+            each at saturation and at half of it (latency), joining a long room log, and a mix of
+            many small rooms, private messages, leaves and joins at a fixed rate (latency by
+            operation). Prints one JSON line per phase, then
             one JSON summary line. Build with `-c release` for meaningful figures; Scripts/bench.sh does.
 
             Examples:
@@ -40,7 +42,10 @@ struct Bench: ParsableCommand {
     @Option(help: "The server's store durability: full or normal.")
     var synchronous = "full"
 
-    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct or log_join.")
+    @Option(help: "Operations a second offered in the mix phase (default 1000).")
+    var mixRate: Double?
+
+    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join or mix.")
     var phases: [String] = []
 
     func run() throws {
@@ -50,6 +55,7 @@ struct Bench: ParsableCommand {
         if let pairs { configuration.directPairs = pairs }
         if let seconds { configuration.windowSeconds = seconds }
         if let window { configuration.window = max(1, window) }
+        if let mixRate { configuration.mixOperationsPerSecond = max(1, mixRate) }
         configuration.synchronous = synchronous
         if !phases.isEmpty {
             configuration.phases = Set(try phases.map { name in
@@ -59,7 +65,9 @@ struct Bench: ParsableCommand {
                 return phase
             })
         }
-        let needed = UInt64(configuration.idleConnections + configuration.roomMembers + 2 * configuration.directPairs + 256)
+        // The idle phase closes its connections before the others open theirs.
+        let later = configuration.roomMembers + 2 * configuration.directPairs + MixPlan.sizes(count: configuration.mixRooms).reduce(0, +)
+        let needed = UInt64(max(configuration.idleConnections, later) + 256)
         let files = ProcessLimits.raiseOpenFiles(to: needed)
         FileHandle.standardError.write(Data("bench: open-files limit raised to \(files) (needs \(needed))\n".utf8))
         guard files >= needed else {
