@@ -15,6 +15,10 @@ public struct BenchConfiguration: Sendable {
     public var window = 8
     /// Receivers whose deliveries are decoded for latency (the rest only count).
     public var latencyProbes = 4
+    /// Offered message rates (a second, into the room) for the room-rate phase, one window each.
+    public var roomRates: [Double] = [100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800]
+    /// Length of the message body in the room-rate phase (the comparison with XMPP servers uses 200).
+    public var roomRateBodyBytes = 200
     /// Small rooms in the mix phase (sizes from ``MixPlan/roomSizes`` in turn).
     public var mixRooms = 40
     /// Operations a second offered in the mix phase (room and private messages, leaves and joins).
@@ -25,8 +29,9 @@ public struct BenchConfiguration: Sendable {
     public var serverBinary: String
     /// Store durability for the server.
     public var synchronous = "full"
-    /// The phases to run, in their fixed order (all by default; fewer to profile one alone).
-    public var phases = Set(BenchPhase.allCases)
+    /// The phases to run, in their fixed order (all but `room_rate` by default, which
+    /// Scripts/compare.sh asks for; fewer to profile one alone).
+    public var phases = Set(BenchPhase.allCases).subtracting([.roomRate])
 
     /// The full run; ``quick(serverBinary:)`` is the same shape in under a minute.
     public init(serverBinary: String) {
@@ -51,4 +56,5 @@ public enum BenchPhase: String, CaseIterable, Sendable {
     case direct
     case logJoin = "log_join"
     case mix
+    case roomRate = "room_rate"
 }

@@ -16,7 +16,7 @@ public final class BenchRunner {
     public init(configuration: BenchConfiguration) throws {
         self.configuration = configuration
         server = try ServerUnderTest(binary: configuration.serverBinary, synchronous: configuration.synchronous,
-                                     rooms: MixPlan.roomIDs(count: configuration.mixRooms))
+                                     rooms: [Self.rateRoom] + MixPlan.roomIDs(count: configuration.mixRooms))
         loop = try EventLoop()
         loop.start()
         let port = server.port
@@ -37,6 +37,7 @@ public final class BenchRunner {
         if phases.contains(.room) { report(Self.json(["phase": "room"].merging(roomResult) { $1 })) }
         let direct = phases.contains(.direct) ? try directPhase() : [:]
         if phases.contains(.direct) { report(Self.json(["phase": "direct"].merging(direct) { $1 })) }
+        let rates = phases.contains(.roomRate) ? try roomRatePhase(report: report) : []
         let mix = phases.contains(.mix) ? try mixPhase() : [:]
         if phases.contains(.mix) { report(Self.json(["phase": "mix"].merging(mix) { $1 })) }
         let logJoin = phases.contains(.logJoin)
@@ -55,6 +56,7 @@ public final class BenchRunner {
             "durable_commits_per_s": directSaturation["commits_per_s"] ?? 0,
             "log_join": logJoin,
             "mix_latency_ms": mix["latency_ms"] ?? [:],
+            "room_rates": rates,
         ]
     }
 
@@ -165,7 +167,7 @@ public final class BenchRunner {
     }
 
     /// Pre-seals `count` frames per sender (off the loop, on all cores) and queues them.
-    private func fill(
+    func fill(
         _ senders: [LoopBound<LoadClient>], count: Int, recipients: [MemberID]? = nil,
         make: @escaping @Sendable (SigningKeyPair, MemberID) throws -> (MessageID, [UInt8])
     ) throws {
@@ -185,7 +187,7 @@ public final class BenchRunner {
         }
     }
 
-    private func fill(_ senders: [LoopBound<LoadClient>], count: Int, make: @escaping @Sendable (SigningKeyPair) throws -> (MessageID, [UInt8])) throws {
+    func fill(_ senders: [LoopBound<LoadClient>], count: Int, make: @escaping @Sendable (SigningKeyPair) throws -> (MessageID, [UInt8])) throws {
         try fill(senders, count: count, recipients: nil) { identity, _ in try make(identity) }
     }
 

@@ -42,10 +42,16 @@ struct Bench: ParsableCommand {
     @Option(help: "The server's store durability: full or normal.")
     var synchronous = "full"
 
+    @Option(help: "Offered room message rates for the room_rate phase, comma-separated (default 100,200,...,12800).")
+    var roomRates: String?
+
+    @Option(help: "Message body length in the room_rate phase (default 200).")
+    var bodyBytes: Int?
+
     @Option(help: "Operations a second offered in the mix phase (default 1000).")
     var mixRate: Double?
 
-    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join or mix.")
+    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix or room_rate (which runs only when asked).")
     var phases: [String] = []
 
     func run() throws {
@@ -56,6 +62,15 @@ struct Bench: ParsableCommand {
         if let seconds { configuration.windowSeconds = seconds }
         if let window { configuration.window = max(1, window) }
         if let mixRate { configuration.mixOperationsPerSecond = max(1, mixRate) }
+        if let bodyBytes { configuration.roomRateBodyBytes = max(1, bodyBytes) }
+        if let roomRates {
+            configuration.roomRates = try roomRates.split(separator: ",").map { text in
+                guard let rate = Double(text.trimmingCharacters(in: .whitespaces)), rate > 0 else {
+                    throw ValidationError("--room-rates takes positive numbers separated by commas, not \"\(text)\"")
+                }
+                return rate
+            }
+        }
         configuration.synchronous = synchronous
         if !phases.isEmpty {
             configuration.phases = Set(try phases.map { name in
@@ -66,7 +81,7 @@ struct Bench: ParsableCommand {
             })
         }
         // The idle phase closes its connections before the others open theirs.
-        let later = configuration.roomMembers + 2 * configuration.directPairs + MixPlan.sizes(count: configuration.mixRooms).reduce(0, +)
+        let later = 2 * configuration.roomMembers + 2 * configuration.directPairs + MixPlan.sizes(count: configuration.mixRooms).reduce(0, +)
         let needed = UInt64(max(configuration.idleConnections, later) + 256)
         let files = ProcessLimits.raiseOpenFiles(to: needed)
         FileHandle.standardError.write(Data("bench: open-files limit raised to \(files) (needs \(needed))\n".utf8))
