@@ -310,7 +310,7 @@ extension HavenServer {
             return
         }
         // The member being rung needs a relay to answer; the caller only once they have.
-        guard let call = calls[callID], call.involves(connection: session.connection.id, member: member.member),
+        guard let call = callRules[callID], call.involves(connection: session.connection.id, member: member.member),
               member.member == call.callee || call.calleeConnection != nil
         else {
             refuse(session, code: "no_call", message: "relay credentials are given for a call in progress only", call: callID)

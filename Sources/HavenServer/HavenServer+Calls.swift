@@ -2,38 +2,6 @@ import HavenNet
 import HavenProtocol
 import HavenStore
 
-/// A call the server is routing signals for. Only this, in memory, exists on the server about a
-/// call (plus, when the operator turns call auditing on, one row once it ends).
-struct ActiveCall {
-    let id: WireBytes
-    let caller: MemberID
-    let callee: MemberID
-    let callerConnection: Int
-    /// The callee's connection that accepted; before that every callee connection rings.
-    var calleeConnection: Int?
-    /// Loop time of the ring, for the ring timeout.
-    let rangAt: UInt64
-    /// Wall-clock seconds of the accept.
-    var answeredAt: Int64?
-    var signals = 1
-
-    /// The other party of `member`.
-    func peer(of member: MemberID) -> MemberID { member == caller ? callee : caller }
-
-    /// Whether the connection belongs to this call (each of the callee's connections does until
-    /// one accepts); nobody else's does.
-    func involves(connection: Int, member: MemberID) -> Bool {
-        if member == caller { return connection == callerConnection }
-        return member == callee && (calleeConnection == nil || calleeConnection == connection)
-    }
-}
-
-/// A caller and a callee, for the cooldown after a decline.
-struct CallPair: Hashable {
-    let caller: MemberID
-    let callee: MemberID
-}
-
 extension HavenServer {
     /// Routes one signalling step. A `ring` starts a call if this caller may call this callee now;
     /// every other step must belong to a call between the two and come in the right order.
@@ -77,69 +45,47 @@ extension HavenServer {
 
     /// Ends every call of `member` (a suspension or a ban), telling both parties.
     func endCalls(of member: MemberID, reason: String) {
-        for call in calls.values where call.caller == member || call.callee == member {
-            end(call, reason: reason)
-        }
+        carryOut(callRules.endCalls(of: member, reason: reason))
     }
 
     /// Ends the calls a closing connection was part of, telling the other party.
     func endCalls(ofClosed connection: Int, member: MemberID) {
-        let stillOnline = sessionsByMember[member]?.isEmpty == false
-        for call in calls.values where call.involves(connection: connection, member: member) {
-            if member == call.callee && call.calleeConnection == nil && stillOnline { continue }
-            end(call, reason: "disconnected")
-        }
+        carryOut(callRules.endCalls(ofClosed: connection, member: member, stillOnline: sessionsByMember[member]?.isEmpty == false))
     }
 
     /// Stops calls that rang too long, and forgets expired decline cooldowns.
     func expireRinging() {
-        let limit = UInt64(configuration.calls.ringTimeoutSeconds) * 1000
-        let now = loop.nowMilliseconds
-        for call in calls.values where call.answeredAt == nil && now &- call.rangAt > limit {
-            end(call, reason: "no_answer")
-        }
-        let wallClock = configuration.now()
-        declinedUntil = declinedUntil.filter { $0.value > wallClock }
+        carryOut(callRules.expire(now: loop.nowMilliseconds, wallClock: configuration.now()))
     }
 
     // MARK: Ringing
 
     private func ring(_ frame: CallFrame, from session: Session, member: MemberInfo) {
         let callee = frame.message.recipient
-        guard member.staff?.invite.role == .counsellor || offersCalls(callee) else {
-            refuse(session, code: "not_allowed_to_call", message: "members may call counsellors who offer calls", call: frame.call)
-            return
-        }
-        if let (code, message) = ringRefusal(frame, caller: member, callee: callee, session: session) {
+        let facts = ringFacts(caller: member, callee: callee)
+        if let (code, message) = callRules.refusalToRing(frame.call, caller: member.member, callee: callee, facts: facts, wallClock: configuration.now())
+            ?? takeRingToken(session) {
             refuse(session, code: code, message: message, call: frame.call)
             return
         }
-        startRinging(frame, session: session)
+        counters.callsRung += 1
+        carryOut(callRules.ring(frame.call, caller: member.member, callee: callee, callerConnection: session.connection.id, now: loop.nowMilliseconds),
+                 signal: frame)
     }
 
-    /// Why this ring may not go out now, or nil; when it may, it takes a token from the ringing
-    /// budget.
-    private func ringRefusal(_ frame: CallFrame, caller: MemberInfo, callee: MemberID, session: Session) -> (String, String)? {
+    /// What the call rules need to know about the two parties, from sessions and sanctions.
+    private func ringFacts(caller: MemberInfo, callee: MemberID) -> CallRules.RingFacts {
         let now = configuration.now()
-        if calls[frame.call] != nil { return ("invalid_call", "this call id is already in use") }
-        if sanctions.isSuspended(caller.member, now: now) { return ("suspended", "you are suspended; calls are not available for now") }
-        if isInCall(caller.member) { return ("already_in_call", "end your current call first") }
-        guard let calleeSessions = sessionsByMember[callee], !calleeSessions.isEmpty,
-              !sanctions.isSuspended(callee, now: now), !sanctions.isBanned(callee)
-        else { return ("callee_unavailable", "this member cannot take a call now") }
-        // A member takes calls once they turned them on; a counsellor who offers calls takes them.
-        if !calleeSessions.values.allSatisfy({ $0.acceptsCalls || $0.offersCalls }) { return ("calls_blocked", "this member does not take calls") }
-        if (declinedUntil[CallPair(caller: caller.member, callee: callee)] ?? 0) > now {
-            return ("declined_recently", "this member declined your call; try again later")
-        }
-        if isInCall(callee) { return ("busy", "this member is in another call") }
-        // A counsellor rings a member they share a room with, or one who is talking to them.
-        if caller.staff?.invite.role == .counsellor, !offersCalls(callee),
-           !hasWritten(callee, to: caller.member), !calleeSessions.values.contains(where: { $0.takenBy.contains(caller.member) }),
-           roomsOf(caller.member).isDisjoint(with: roomsOf(callee)) {
-            return ("not_allowed_to_call", "counsellors may call members they are talking to")
-        }
-        return takeRingToken(session)
+        let calleeSessions = (sessionsByMember[callee] ?? [:]).values
+        return CallRules.RingFacts(
+            callerIsCounsellor: caller.staff?.invite.role == .counsellor,
+            callerSuspended: sanctions.isSuspended(caller.member, now: now),
+            calleeOnline: !calleeSessions.isEmpty,
+            calleeSanctioned: sanctions.isSuspended(callee, now: now) || sanctions.isBanned(callee),
+            calleeTakesCalls: calleeSessions.allSatisfy { $0.acceptsCalls || $0.offersCalls },
+            calleeOffersCalls: offersCalls(callee),
+            calleeKnowsCaller: hasWritten(callee, to: caller.member) || calleeSessions.contains { $0.takenBy.contains(caller.member) }
+                || !roomsOf(caller.member).isDisjoint(with: roomsOf(callee)))
     }
 
     /// Rings are counted per identity, whatever connections it rings from, and (for members; staff
@@ -160,94 +106,46 @@ extension HavenServer {
         return nil
     }
 
-    private func startRinging(_ frame: CallFrame, session: Session) {
-        guard let caller = session.member?.member else { return }
-        let call = ActiveCall(id: frame.call, caller: caller, callee: frame.message.recipient,
-                              callerConnection: session.connection.id, rangAt: loop.nowMilliseconds)
-        calls[frame.call] = call
-        counters.callsRung += 1
-        forward(frame, in: call, from: call.caller)
-    }
-
     // MARK: After the ring
 
     private func continueCall(_ frame: CallFrame, from session: Session, member: MemberInfo) {
-        guard var call = calls[frame.call], call.caller == member.member || call.callee == member.member,
-              frame.message.recipient == call.peer(of: member.member),
-              call.involves(connection: session.connection.id, member: member.member)
-        else {
-            refuse(session, code: "no_such_call", message: "no such call (it may have ended)", call: frame.call)
-            return
-        }
-        let fromCaller = member.member == call.caller
-        let answered = call.answeredAt != nil
-        let inOrder = switch frame.signal {
-        case .accept, .decline, .busy: !fromCaller && !answered
-        case .offer: fromCaller && answered
-        case .answer: !fromCaller && answered
-        case .ice, .media: answered
-        case .hangup: true
-        case .ring: false
-        }
-        guard inOrder else {
-            refuse(session, code: "unexpected_call_signal", message: "\(frame.signal.rawValue) does not fit this call now", call: frame.call)
-            return
-        }
-        call.signals += 1
-        guard call.signals <= configuration.calls.maxSignalsPerCall else {
-            end(call, reason: "too_many_signals")
-            return
-        }
-        switch frame.signal {
-        case .accept:
-            call.answeredAt = configuration.now()
-            call.calleeConnection = session.connection.id
-            calls[call.id] = call
-            counters.callsAnswered += 1
-            tellOtherDevices(of: call, except: session, reason: "answered_elsewhere")
-            forward(frame, in: call, from: member.member)
-        case .decline, .busy, .hangup:
-            if frame.signal == .decline {
-                declinedUntil[CallPair(caller: call.caller, callee: call.callee)] = configuration.now() + configuration.calls.declineCooldownSeconds
-            }
-            if !answered && !fromCaller { tellOtherDevices(of: call, except: session, reason: "answered_elsewhere") }
-            forward(frame, in: call, from: member.member)
-            finish(call)
-        case .offer, .answer, .ice, .media, .ring:
-            calls[call.id] = call
-            forward(frame, in: call, from: member.member)
-        }
+        let answeredBefore = callRules[frame.call]?.answeredAt != nil
+        let actions = callRules.signal(frame.signal, call: frame.call, from: member.member, connection: session.connection.id,
+                                       to: frame.message.recipient, wallClock: configuration.now())
+        if !answeredBefore, callRules[frame.call]?.answeredAt != nil { counters.callsAnswered += 1 }
+        carryOut(actions, signal: frame, refusing: session)
     }
 
-    /// Sends the frame to the other party: the caller's connection, or the callee's accepting
-    /// connection (every callee connection while it rings).
-    private func forward(_ frame: CallFrame, in call: ActiveCall, from sender: MemberID) {
-        guard let bytes = encode(.callSignal(frame)) else { return }
-        for session in connections(of: call.peer(of: sender), in: call) { session.connection.send(frame: bytes) }
+    /// Carries out what the call rules asked: `signal` is the step forwarded, and `session` the
+    /// one a refusal goes to.
+    private func carryOut(_ actions: [CallRules.Action], signal: CallFrame? = nil, refusing session: Session? = nil) {
+        for action in actions {
+            switch action {
+            case .refuse(let code, let message):
+                if let session { refuse(session, code: code, message: message, call: signal?.call) }
+            case .forward(let call, let member):
+                guard let signal, let bytes = encode(.callSignal(signal)) else { continue }
+                for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
+            case .tellOtherDevices(let call, let connection, let reason):
+                guard let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) else { continue }
+                for other in (sessionsByMember[call.callee] ?? [:]).values where other.connection.id != connection { other.connection.send(frame: bytes) }
+            case .end(let call, let reason):
+                guard let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) else { continue }
+                for member in [call.caller, call.callee] {
+                    for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
+                }
+            case .finished(let call):
+                record(call)
+            }
+        }
     }
 
     private func connections(of member: MemberID, in call: ActiveCall) -> [Session] {
         (sessionsByMember[member] ?? [:]).values.filter { call.involves(connection: $0.connection.id, member: member) }
     }
 
-    private func tellOtherDevices(of call: ActiveCall, except session: Session, reason: String) {
-        guard let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) else { return }
-        for other in (sessionsByMember[call.callee] ?? [:]).values where other !== session { other.connection.send(frame: bytes) }
-    }
-
-    /// Tells both parties the call ended for `reason`, then forgets it.
-    private func end(_ call: ActiveCall, reason: String) {
-        if let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) {
-            for member in [call.caller, call.callee] {
-                for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
-            }
-        }
-        finish(call)
-    }
-
-    /// Forgets the call; with call auditing on, records that an answered call happened.
-    private func finish(_ call: ActiveCall) {
-        calls[call.id] = nil
+    /// With call auditing on, records that an answered call happened.
+    private func record(_ call: ActiveCall) {
         guard configuration.calls.audit, let answeredAt = call.answeredAt else { return }
         let (caller, callee, endedAt) = (call.caller.bytes, call.callee.bytes, configuration.now())
         withStore({ try $0.appendCallRecord(caller: caller, callee: callee, startedAt: answeredAt, endedAt: endedAt) }) { result in
@@ -256,10 +154,6 @@ extension HavenServer {
     }
 
     // MARK: Who is where
-
-    private func isInCall(_ member: MemberID) -> Bool {
-        calls.values.contains { $0.caller == member || ($0.callee == member && $0.answeredAt != nil) }
-    }
 
     private func offersCalls(_ member: MemberID) -> Bool {
         (sessionsByMember[member] ?? [:]).values.contains { $0.offersCalls }

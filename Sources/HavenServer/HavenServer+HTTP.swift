@@ -160,7 +160,7 @@ extension HavenServer {
             ("haven_replays_waiting", "gauge", "Replays of stored history waiting for their network's turn.", "\(replayTurns.waitingCount)"),
             ("haven_replays_waiting_for_clients", "gauge", "Replays of stored history waiting, without a turn, for their client to read what it has.",
              "\(sessions.values.reduce(0) { $0 + $1.replaysWaiting.count })"),
-            ("haven_calls_active", "gauge", "Calls ringing or in progress.", "\(calls.count)"),
+            ("haven_calls_active", "gauge", "Calls ringing or in progress.", "\(callRules.calls.count)"),
             ("haven_moderation_actions_total", "counter", "Moderation actions applied.", "\(counters.moderationActions)"),
             ("haven_reports_total", "counter", "Reports filed.", "\(counters.reports)"),
             ("haven_invites_redeemed_total", "counter", "Staff invites redeemed.", "\(counters.invitesRedeemed)"),

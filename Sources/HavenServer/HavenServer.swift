@@ -37,12 +37,12 @@ final class HavenServer: WebSocketServerDelegate {
     var ringBuckets: [MemberID: TokenBucket] = [:]
     /// The bytes of messages each identity may still store this hour.
     var messageByteBuckets: [MemberID: TokenBucket] = [:]
-    var calls: [WireBytes: ActiveCall] = [:]
+    /// Calls ringing or in progress, and their rules.
+    var callRules: CallRules
     /// The organisation key and its newest staff roster: who may act as staff now.
     var staffTrust: StaffTrust?
     /// When staff online were last checked for expiry (loop milliseconds).
     var lastStaffSweep: UInt64 = 0
-    var declinedUntil: [CallPair: Int64] = [:]
     /// Members who take private messages only from staff and people they wrote to
     /// (`directPreferences`): in memory for as long as the server runs, never stored.
     var staffOnlyRecipients: Set<MemberID> = []
@@ -74,6 +74,7 @@ final class HavenServer: WebSocketServerDelegate {
         self.store = store
         self.configuration = configuration
         self.sanctions = Sanctions(sanctions)
+        callRules = CallRules(settings: configuration.calls)
         newIdentityRate = NewIdentityRate(settings: configuration.proofOfWork)
         replayTurns = ReplayTurns(perAddress: configuration.rateLimits.addressReplaysAtOnce)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
