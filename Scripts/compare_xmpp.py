@@ -205,10 +205,10 @@ class Worker:
 
     async def main(self):
         loop = asyncio.get_running_loop()
-        queue = asyncio.Queue()
-        loop.add_reader(self.conn.fileno(), lambda: queue.put_nowait(self.conn.recv()))
         while True:
-            command = await queue.get()
+            # A thread waits on the pipe, so it stays blocking (an event loop's reader would
+            # make it non-blocking, and a long reply would then fail half-written).
+            command = await loop.run_in_executor(None, self.conn.recv)
             kind = command[0]
             try:
                 if kind == "join":

@@ -178,16 +178,15 @@ extension HavenServer {
     /// from both or from neither.
     private func takeUploadBudget(_ length: Int, member: MemberID, addressKey: [UInt8]) -> Bool {
         let now = loop.nowMilliseconds
-        let quotas = configuration.attachments
-        var mine = uploadBudgets[member] ?? UploadBudget(uploadsPerHour: quotas.uploadsPerHour, bytesPerHour: quotas.bytesPerHour, now: now)
-        let allowed = mine.allows(length, now: now) && addresses.withUploadBudget(addressKey, now: now) { budget in
-            guard budget.allows(length, now: now) else { return false }
-            budget.take(length, now: now)
-            return true
-        }
-        if allowed { mine.take(length, now: now) }
-        uploadBudgets[member] = mine
-        return allowed
+        guard identities.withUploadBudget(member, now: now, { $0.allows(length, now: now) }),
+              addresses.withUploadBudget(addressKey, now: now, { budget in
+                  guard budget.allows(length, now: now) else { return false }
+                  budget.take(length, now: now)
+                  return true
+              })
+        else { return false }
+        identities.withUploadBudget(member, now: now) { $0.take(length, now: now) }
+        return true
     }
 
     /// Gives back what an upload whose body never arrived whole did not use: its bytes that never
@@ -195,7 +194,7 @@ extension HavenServer {
     /// costs its member, and their neighbours on the network, nothing).
     private func giveBackUploadBudget(bytes: Int, upload: Bool, member: MemberID, addressKey: [UInt8]) {
         let now = loop.nowMilliseconds
-        uploadBudgets[member]?.giveBack(bytes: bytes, upload: upload, now: now)
+        identities.withUploadBudget(member, now: now) { $0.giveBack(bytes: bytes, upload: upload, now: now) }
         addresses.withUploadBudget(addressKey, now: now) { $0.giveBack(bytes: bytes, upload: upload, now: now) }
     }
 

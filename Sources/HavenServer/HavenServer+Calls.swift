@@ -94,15 +94,12 @@ extension HavenServer {
     /// words: the network's limit is not the caller's doing).
     private func takeRingToken(_ session: Session) -> (code: String, message: String)? {
         guard let caller = session.member else { return ("not_authenticated", "log in first") }
-        let settings = configuration.calls
         let now = loop.nowMilliseconds
-        var bucket = ringBuckets[caller.member] ?? TokenBucket(rate: settings.ringsPerMinute / 60, burst: settings.ringBurst, now: now)
-        defer { ringBuckets[caller.member] = bucket }
-        guard bucket.available(now: now) >= 1 else { return ("ring_rate_limited", "too many calls started; wait a minute") }
+        guard identities.hasRing(caller.member, now: now) else { return ("ring_rate_limited", "too many calls started; wait a minute") }
         guard caller.staff != nil || addresses.allowRing(session.addressKey, now: now) else {
             return ("address_ring_rate_limited", "many calls are being made from this network just now; try again in a minute")
         }
-        _ = bucket.take(now: now)
+        identities.takeRing(caller.member, now: now)
         return nil
     }
 

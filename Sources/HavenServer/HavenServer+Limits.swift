@@ -98,12 +98,10 @@ extension HavenServer {
     /// Takes `bytes` from the identity's hourly bytes (fewer for a new identity) and the
     /// address's, from both or neither.
     private func takeMessageBytes(_ bytes: Int, member: MemberID, session: Session, now: UInt64) -> Bool {
-        let limits = configuration.rateLimits
-        let perHour = session.isNewIdentity ? limits.newIdentityMessageBytesPerHour : limits.messageBytesPerHour
-        var mine = messageByteBuckets[member] ?? TokenBucket(rate: perHour / 3600, burst: perHour, now: now)
-        let allowed = mine.available(now: now) >= Double(bytes) && addresses.takeMessageBytes(session.addressKey, bytes: bytes, now: now)
-        if allowed { _ = mine.take(Double(bytes), now: now) }
-        messageByteBuckets[member] = mine
-        return allowed
+        let isNew = session.isNewIdentity
+        guard identities.hasMessageBytes(bytes, member: member, isNew: isNew, now: now),
+              addresses.takeMessageBytes(session.addressKey, bytes: bytes, now: now) else { return false }
+        identities.takeMessageBytes(bytes, member: member, isNew: isNew, now: now)
+        return true
     }
 }

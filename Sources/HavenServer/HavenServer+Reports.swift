@@ -22,11 +22,7 @@ extension HavenServer {
             refuse(session, code: "rate_limited", message: "too many reports from this network; please try again later", id: report.id)
             return
         }
-        let limits = configuration.rateLimits
-        let moment = loop.nowMilliseconds
-        var mine = reportBuckets[member.member] ?? TokenBucket(rate: limits.reportsPerMinute / 60, burst: limits.reportBurst, now: moment)
-        defer { reportBuckets[member.member] = mine }
-        guard mine.take(now: moment) else {
+        guard identities.allowReport(member.member, now: loop.nowMilliseconds) else {
             counters.rateLimited += 1
             refuse(session, code: "rate_limited", message: "you have sent many reports just now; staff will see them, please wait a little", id: report.id)
             return

@@ -29,14 +29,8 @@ final class HavenServer: WebSocketServerDelegate {
     var uploadsInProgress = UploadsInProgress()
     /// Those uploads by token, their parts going to the store as they come.
     var arrivingUploads: [[UInt8]: ArrivingUpload] = [:]
-    /// What each identity may still upload this hour.
-    var uploadBudgets: [MemberID: UploadBudget] = [:]
-    /// The reports each identity may still file.
-    var reportBuckets: [MemberID: TokenBucket] = [:]
-    /// The calls each identity may still start.
-    var ringBuckets: [MemberID: TokenBucket] = [:]
-    /// The bytes of messages each identity may still store this hour.
-    var messageByteBuckets: [MemberID: TokenBucket] = [:]
+    /// What each identity may still report, ring, write and upload.
+    var identities: IdentityLimiter
     /// Calls ringing or in progress, and their rules.
     var callRules: CallRules
     /// The organisation key and its newest staff roster: who may act as staff now.
@@ -78,6 +72,7 @@ final class HavenServer: WebSocketServerDelegate {
         newIdentityRate = NewIdentityRate(settings: configuration.proofOfWork)
         replayTurns = ReplayTurns(perAddress: configuration.rateLimits.addressReplaysAtOnce)
         staffTrust = configuration.organisationPublicKey.map(StaffTrust.init(organisation:))
+        identities = IdentityLimiter(settings: configuration.rateLimits, quotas: configuration.attachments, calls: configuration.calls)
         addresses = try AddressLimiter(
             settings: configuration.rateLimits, quotas: configuration.attachments, calls: configuration.calls,
             wallClockSeconds: UInt64(configuration.now()))
@@ -351,10 +346,7 @@ final class HavenServer: WebSocketServerDelegate {
             dropIfReplayStalled(session, now: now)
         }
         addresses.prune(now: now)
-        uploadBudgets.forgetFull(now: now)
-        reportBuckets.forgetFull(now: now)
-        ringBuckets.forgetFull(now: now)
-        messageByteBuckets.forgetFull(now: now)
+        identities.prune(now: now)
         identitiesFirstSeen = identitiesFirstSeen.filter { isNewIdentity($0.key) }
         expireRinging()
         sweepWaitingLine()
