@@ -58,6 +58,9 @@ else
 fi
 
 say() { echo "compare: $*" >&2; }
+# Debian's Python (with Debian's python3-uvloop), whatever python3 comes first on the PATH.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 
 WORK=$(mktemp -d /tmp/haven-compare.XXXXXX)
 RESULTS="$WORK/results.jsonl"
@@ -127,7 +130,7 @@ install_packages() {
 # ------------------------------------------------------------------------------------ helpers
 
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 wait_for_port() { # pid port name
@@ -148,8 +151,8 @@ new_database() { # path: an empty SQLite file in the chosen journal mode (kept i
 
 run_generator() { # name pid port
     local name=$1 pid=$2 port=$3
-    say "$name: measuring (pid $pid, port $port)"
-    python3 "$ROOT/Scripts/compare_xmpp.py" --server-name "$name" --server-pid "$pid" \
+    say "$name: measuring process $pid ($(cat "/proc/$pid/comm")) on port $port"
+    "$PY" "$ROOT/Scripts/compare_xmpp.py" --server-name "$name" --server-pid "$pid" \
         --port "$port" --domain bench.localhost --rates "$RATES" --seconds "$SECONDS_PER_RATE" \
         --drain "$DRAIN" --warmup "$WARMUP" --bisect "$BISECT" --p99-bound-ms "$P99_BOUND_MS" \
         | tee -a "$RESULTS"
@@ -301,7 +304,7 @@ fi
 EJABBERD_VERSION=$(dpkg-query -W -f='${Version}' ejabberd 2>/dev/null || echo "not installed")
 PROSODY_VERSION=$(dpkg-query -W -f='${Version}' prosody 2>/dev/null || echo "not installed")
 
-python3 - "$RESULTS" "$P99_BOUND_MS" "$DRAIN" "$EJABBERD_VERSION" "$PROSODY_VERSION" "$JOURNAL" <<'EOF'
+"$PY" - "$RESULTS" "$P99_BOUND_MS" "$DRAIN" "$EJABBERD_VERSION" "$PROSODY_VERSION" "$JOURNAL" <<'EOF'
 import json, sys
 path, bound, drain, ejabberd, prosody, journal = sys.argv[1], float(sys.argv[2]), sys.argv[3], *sys.argv[4:]
 lines = []

@@ -312,6 +312,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_cpu_seconds(pid):
+    """CPU seconds by thread name (threads of the same name added up)."""
+    by_name = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:  # the thread ended
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        by_name[name] = by_name.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return by_name
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return None
@@ -370,9 +385,13 @@ def window(pool, cfg, run, rate, seconds, drain):
     for conn in pool.conns:
         conn.send(("run", run, rate, start_at, seconds, drain, cfg.body_bytes))
     time.sleep(max(0.0, start_at - time.monotonic()))
+    threads0 = thread_cpu_seconds(cfg.server_pid)
     cpu0 = cpu_seconds(cfg.server_pid)
     time.sleep(max(0.0, start_at + seconds - time.monotonic()))
     cpu1 = cpu_seconds(cfg.server_pid)
+    threads1 = thread_cpu_seconds(cfg.server_pid)
+    by_thread = {name: round((used - threads0.get(name, 0.0)) / seconds, 2) for name, used in threads1.items()}
+    by_thread = dict(sorted(((k, v) for k, v in by_thread.items() if v >= 0.01), key=lambda kv: -kv[1]))
     time.sleep(max(0.0, start_at + seconds + drain - time.monotonic()))
     cpu2 = cpu_seconds(cfg.server_pid)
     results = []
@@ -411,6 +430,7 @@ def window(pool, cfg, run, rate, seconds, drain):
             "cpu_us_per_delivery": round(server_cpu / window_deliveries * 1e6, 1) if window_deliveries else 0,
             "cores": round(server_cpu / seconds, 2),
             "cores_in_drain": round((cpu2 - cpu1) / drain, 2) if drain else 0,
+            "cores_by_thread": by_thread,
         },
         "client": {"cores": round(total["cpu_s"] / seconds, 2), "processes": cfg.workers},
     }

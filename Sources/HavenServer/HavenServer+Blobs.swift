@@ -43,44 +43,21 @@ final class ArrivingUpload {
     }
 }
 
-/// What an attachment token allows, and for whom: it is the session's that asked, and ends with it.
-struct UploadGrant {
-    let member: MemberID
-    let connection: Int
-    let expires: Int64
-    /// An upload's head came with this token: it uploads nothing else.
-    var uploadStarted = false
-}
-
 extension HavenServer {
     /// Attachments have used their share of the disk; messages still have theirs.
     static let attachmentsFull = HTTPResponse.error(
         status: 507, code: "attachments_full", message: "attachments cannot be stored right now; messages still can")
 
-    /// Seconds an attachment token stays valid.
-    static let tokenLifetime = 600
-    /// Attachment tokens one session may hold at once.
-    static let tokensPerSession = 8
-
     /// Gives a logged-in member a short-lived token for attachment downloads and one upload, valid
     /// while the session that asked for it lasts.
     func issueUploadToken(session: Session, member: MemberInfo) {
-        let now = configuration.now()
-        session.uploadTokens = session.uploadTokens.filter { uploadTokens[$0].map { $0.expires > now } ?? false }
-        guard session.uploadTokens.count < Self.tokensPerSession else {
+        let token = RandomBytes.bytes(count: 32)
+        guard uploadTokens.issue(token, to: member.member, connection: session.connection.id, now: configuration.now()) else {
             counters.rateLimited += 1
             refuse(session, code: "too_many_tokens", message: "too many attachment tokens at once; use the ones you have")
             return
         }
-        let token = RandomBytes.bytes(count: 32)
-        uploadTokens[token] = UploadGrant(member: member.member, connection: session.connection.id, expires: now + Int64(Self.tokenLifetime))
-        session.uploadTokens.insert(token)
-        send(.uploadToken(UploadToken(token: WireBytes(token), expiresIn: Self.tokenLifetime)), to: session)
-    }
-
-    /// A closing session's tokens go with it.
-    func dropUploadTokens(of session: Session) {
-        for token in session.uploadTokens { uploadTokens[token] = nil }
+        send(.uploadToken(UploadToken(token: WireBytes(token), expiresIn: UploadTokens.lifetimeSeconds)), to: session)
     }
 
     /// The token of an `Authorization: Bearer …` header.
@@ -92,7 +69,7 @@ extension HavenServer {
     /// The grant an `Authorization: Bearer …` header's token stands for, while its session lasts.
     func uploadGrant(for request: HTTPMessage) -> (token: [UInt8], grant: UploadGrant)? {
         let now = configuration.now()
-        guard let token = Self.bearerToken(request), let grant = uploadTokens[token], grant.expires > now, sessions[grant.connection] != nil
+        guard let token = Self.bearerToken(request), let grant = uploadTokens.grant(for: token, now: now), sessions[grant.connection] != nil
         else { return nil }
         return (token, grant)
     }
@@ -111,7 +88,7 @@ extension HavenServer {
             return refuse(401, "unauthorized", "an attachment token from the session is needed", [:])
         }
         // A token uploads once, from its head on: a head whose body never comes has used it.
-        uploadTokens[token]?.uploadStarted = true
+        uploadTokens.startUpload(with: token)
         guard let length = head.header("Content-Length").flatMap({ Int($0) }), length > 0 else {
             return refuse(411, "length_required", "an upload states its length", [:])
         }
@@ -211,7 +188,7 @@ extension HavenServer {
     /// never sees an attachment's key: it stays inside the end-to-end-encrypted message.
     func serveBlob(_ request: HTTPMessage, addressKey: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
         let now = configuration.now()
-        uploadTokens = uploadTokens.filter { $0.value.expires > now }
+        uploadTokens.expire(now: now)
         guard let (token, grant) = uploadGrant(for: request) else {
             // An upload whose session ended while its body arrived is not kept.
             if let token = Self.bearerToken(request), let upload = arrivingUploads.removeValue(forKey: token) {
@@ -224,8 +201,7 @@ extension HavenServer {
         switch (request.method, request.path) {
         case ("POST", "/v1/blobs"):
             // A token uploads once: the next attachment asks for a new one.
-            uploadTokens[token] = nil
-            sessions[grant.connection]?.uploadTokens.remove(token)
+            uploadTokens.finishUpload(with: token)
             guard let upload = arrivingUploads.removeValue(forKey: token), upload.received == upload.length else {
                 reply(.error(status: 400, code: "empty", message: "no attachment in the body"))
                 return

@@ -24,7 +24,8 @@ final class HavenServer: WebSocketServerDelegate {
     var retentionTimer: LoopTimer?
     var roomReloadTimer: LoopTimer?
     var purgeRunning = false
-    var uploadTokens: [[UInt8]: UploadGrant] = [:]
+    /// Attachment tokens the sessions hold.
+    var uploadTokens = UploadTokens()
     /// Uploads whose bodies are arriving now.
     var uploadsInProgress = UploadsInProgress()
     /// Those uploads by token, their parts going to the store as they come.
@@ -139,7 +140,7 @@ final class HavenServer: WebSocketServerDelegate {
     func closed(_ connection: WebSocketConnection) {
         guard let session = connection.context as? Session else { return }
         sessions[connection.id] = nil
-        dropUploadTokens(of: session)
+        uploadTokens.revoke(connection: connection.id)
         for replay in session.replaysRunning { finishReplay(replay) }
         for room in session.rooms.keys { removeFromRoom(session, room: room) }
         session.rooms.removeAll()

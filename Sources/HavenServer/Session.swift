@@ -71,8 +71,6 @@ final class Session {
     var readingPage = false
     /// Page reads of other replays on this connection, waiting for that one.
     var pagesWaitingToBeRead: [() -> Void] = []
-    /// The attachment tokens this connection holds (at most a few; they end with it).
-    var uploadTokens: Set<[UInt8]> = []
 
     init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection
