@@ -159,7 +159,6 @@ class Member(asyncio.Protocol):
         reply = await self.expect(re.compile(rb"<iq\b[^>]*id=['\"]bind1['\"].*?</iq>", re.S), timeout)
         if not JID.search(reply):
             raise RuntimeError(f"bind failed: {reply!r}")
-        # Some servers still want the (RFC 3921) session; both of these mark it optional.
         room = f"{cfg.room}@{cfg.muc}"
         self.transport.write(
             f"<presence to='{room}/m{self.index}'><x xmlns='http://jabber.org/protocol/muc'>"
@@ -312,6 +311,14 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_cpu():
+    """(busy, iowait) seconds of all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle, iowait = values[3], values[4]
+    return (sum(values[:8]) - idle - iowait) / CLK_TCK, iowait / CLK_TCK
+
+
 def thread_cpu_seconds(pid):
     """CPU seconds by thread name (threads of the same name added up)."""
     by_name = {}
@@ -386,9 +393,11 @@ def window(pool, cfg, run, rate, seconds, drain):
         conn.send(("run", run, rate, start_at, seconds, drain, cfg.body_bytes))
     time.sleep(max(0.0, start_at - time.monotonic()))
     threads0 = thread_cpu_seconds(cfg.server_pid)
+    machine0 = machine_cpu()
     cpu0 = cpu_seconds(cfg.server_pid)
     time.sleep(max(0.0, start_at + seconds - time.monotonic()))
     cpu1 = cpu_seconds(cfg.server_pid)
+    machine1 = machine_cpu()
     threads1 = thread_cpu_seconds(cfg.server_pid)
     by_thread = {name: round((used - threads0.get(name, 0.0)) / seconds, 2) for name, used in threads1.items()}
     by_thread = dict(sorted(((k, v) for k, v in by_thread.items() if v >= 0.01), key=lambda kv: -kv[1]))
@@ -433,6 +442,14 @@ def window(pool, cfg, run, rate, seconds, drain):
             "cores_by_thread": by_thread,
         },
         "client": {"cores": round(total["cpu_s"] / seconds, 2), "processes": cfg.workers},
+        # Every core's busy time in the window (server, generator and anything else running),
+        # and the time cores sat idle waiting for the disk.
+        "machine": {
+            "busy_cores": round((machine1[0] - machine0[0]) / seconds, 2),
+            "other_cores": round((machine1[0] - machine0[0] - server_cpu - total["cpu_s"]) / seconds, 2),
+            "iowait_cores": round((machine1[1] - machine0[1]) / seconds, 2),
+            "cores": os.cpu_count(),
+        },
     }
 
 
@@ -468,7 +485,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--drain", type=float, default=2.0)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds at the first rate before measuring (0: none)")
-    parser.add_argument("--bisect", type=int, default=2, help="extra windows between the highest passing and the first failing rate")
+    parser.add_argument("--bisect", type=int, default=2, help="extra windows between the highest passing and the first failing rate (halving if the first rate failed)")
     parser.add_argument("--p99-bound-ms", type=float, default=1000.0)
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     cfg = parser.parse_args()
@@ -496,12 +513,17 @@ def main():
                 worst = rate
                 break
             best = rate
-        for _ in range(cfg.bisect if worst is not None and best is not None else 0):
+        for _ in range(cfg.bisect if worst is not None else 0):
             settle(cfg)
             pool.join_all()  # members the overload disconnected come back
-            rate = round((best + worst) / 2 / 10) * 10
-            if rate <= best or rate >= worst:
-                break
+            if best is None:  # even the first rate failed: halve it
+                rate = round(worst / 2)
+                if rate < 10:
+                    break
+            else:
+                rate = round((best + worst) / 2 / 10) * 10
+                if rate <= best or rate >= worst:
+                    break
             line = window(pool, cfg, run, rate, cfg.seconds, cfg.drain)
             run += 1
             line["passed"] = ok = passed(line, cfg)

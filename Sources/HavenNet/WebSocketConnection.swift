@@ -69,6 +69,19 @@ public final class WebSocketConnection {
         stream.whenQueueBelow(bytes, action)
     }
 
+    /// Stops reading this peer's bytes (they wait in the kernel, then in the network, and the
+    /// peer's sends slow down); what was already read is still handled.
+    public func pauseReading() {
+        guard case .webSocket(let session) = phase, !session.isClosing else { return }
+        stream.stopReading()
+    }
+
+    /// Reads again after ``pauseReading()``, unless the connection is closing.
+    public func resumeReading() {
+        guard case .webSocket(let session) = phase, !session.isClosing else { return }
+        stream.startReading()
+    }
+
     /// Sends a pre-framed text message. A peer whose queue would pass the server's limit is
     /// disconnected with ``WebSocketCloseCode/slowConsumer`` instead, and `false` is returned.
     @discardableResult

@@ -34,7 +34,7 @@ extension HavenServer {
         let now = configuration.now()
         // A recipient online is known: the store is asked only about one who is not.
         let online = sessionsByMember[message.recipient] != nil
-        withStore({ database -> AppendOutcome? in
+        storeMessage(from: session, { database -> AppendOutcome? in
             guard try online || database.memberExists(recipient) else { return nil }
             return try database.appendDirectMessage(recipient: recipient, messageID: messageID, message: stored, now: now)
         }) { [unowned self] result in

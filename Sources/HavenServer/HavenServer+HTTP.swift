@@ -141,6 +141,8 @@ extension HavenServer {
             ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(counters.deliveries)"),
             ("haven_slow_consumers_disconnected_total", "counter", "Clients disconnected for not reading fast enough.",
              "\((network?.slowConsumersDisconnected ?? 0) + counters.stalledReadersLetGo)"),
+            ("haven_reads_paused_total", "counter", "Times a connection was not read while its messages waited for the store.",
+             "\(counters.readsPaused)"),
             ("haven_websocket_framing_contexts", "gauge", "WebSocket sessions holding a framing context (busy, not idle).",
              "\(network?.sessionsHoldingFramingContext ?? 0)"),
             ("haven_connections_let_go_total", "counter", "Silent connections closed to make room for new ones at the server's most.",

@@ -1,5 +1,6 @@
 import HavenNet
 import HavenProtocol
+import HavenStore
 
 /// The budgets every frame takes from: per connection, per identity, per client address.
 extension HavenServer {
@@ -90,6 +91,30 @@ extension HavenServer {
                                   : session.messageBucket?.millisecondsUntil(now: now)
         strike(session, message: "sending too fast; this message was not stored", id: id, retryAfterMs: wait)
         return false
+    }
+
+    /// Runs the store write of a message from `session`, counting it while it waits: at
+    /// ``ServerConfiguration/messagesAwaitingStorePerConnection`` the connection is not read
+    /// until half of its messages are answered. A sender faster than the store is held back
+    /// by TCP, before its frames cost the loop anything, instead of being read and refused.
+    func storeMessage<Value: Sendable>(
+        from session: Session, _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
+    ) {
+        let most = configuration.messagesAwaitingStorePerConnection
+        session.messagesAwaitingStore += 1
+        if session.messagesAwaitingStore >= most && !session.readingPaused {
+            session.readingPaused = true
+            counters.readsPaused += 1
+            session.connection.pauseReading()
+        }
+        withStore(work) { result in
+            session.messagesAwaitingStore -= 1
+            if session.readingPaused && session.messagesAwaitingStore <= most / 2 {
+                session.readingPaused = false
+                session.connection.resumeReading()
+            }
+            then(result)
+        }
     }
 
     /// What a sender refused while the store is busy is told to wait: a few commits' time.

@@ -139,7 +139,7 @@ extension HavenServer {
         let messageID = envelope.id.bytes
         let epoch = Int64(envelope.epoch)
         let now = configuration.now()
-        withStore({
+        storeMessage(from: session, {
             try $0.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now)
         }) { [unowned self] result in
             acknowledge(result, id: envelope.id, session: session) { cursor in

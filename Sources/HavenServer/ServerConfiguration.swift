@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable {
     /// Store operations waiting at most before new messages are refused as `rate_limited` (with
     /// a retry hint): past it the server slows its senders down instead of queueing without end.
     public var maxStoreBacklog = 4096
+    /// Messages from one connection waiting for the store at most: then the connection is not
+    /// read until half of them are answered, so a sender faster than the store waits in the
+    /// network instead of being read, decoded and refused.
+    public var messagesAwaitingStorePerConnection = 64
     /// Protocol errors an authenticated client may make before it is disconnected.
     public var maxProtocolErrors = 50
     /// How often the retention purge runs.

@@ -9,6 +9,8 @@ struct ServerCounters {
     var rateLimited = 0
     /// Messages refused because the store had too much waiting (not the sender's doing).
     var refusedWhileBusy = 0
+    /// Times a connection was not read for a while because its messages waited for the store.
+    var readsPaused = 0
     /// Times a receiver's live messages were paused to let it catch up from the store.
     var receiversFellBehind = 0
     /// Clients let go because a replay of their history waited too long for them to read.

@@ -48,6 +48,10 @@ final class Session {
     /// When this connection joined each room (loop milliseconds).
     var joinedAt: [RoomID: UInt64] = [:]
     var strikes = 0
+    /// Messages from this connection waiting for the store.
+    var messagesAwaitingStore = 0
+    /// Not read until those messages are answered (``HavenServer/storeMessage(from:_:then:)``).
+    var readingPaused = false
     var protocolErrors = 0
     /// Whether this device takes calls: off until its member turns them on (`callPreferences`).
     var acceptsCalls = false

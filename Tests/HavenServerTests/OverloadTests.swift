@@ -142,6 +142,44 @@ import Testing
         #expect(sender.closeCode == nil, "refusals while busy are not strikes")
     }
 
+    /// Senders faster than the store are held back by not being read: three of them send 100
+    /// messages of 12 KB each at once. A connection with 2 messages waiting for the store is not
+    /// read until one is answered, and is read again after: nothing is refused (the store never
+    /// has more than its 40 operations waiting), lost or cut off, and every message is stored and
+    /// delivered.
+    @Test func aSenderWithMessagesWaitingIsReadAgainOnceTheStoreAnswers() async throws {
+        let server = try TestServer {
+            $0.rateLimits = .unlimited
+            $0.maxStoreBacklog = 40
+            $0.messagesAwaitingStorePerConnection = 2
+        }
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(server, room: lobby)
+        let key = try #require(await alice.client.currentKey(of: lobby))
+        let (reader, _) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+        var sent: Set<MessageID> = []
+        var senders: [RawWebSocket] = []
+        for _ in 0..<3 {
+            let (sender, identity) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+            let frames = try (0..<100).map { number in
+                let envelope = try RoomEnvelope.seal(MessageBody(text: "\(number) " + String(repeating: "x", count: 12_000)), key: key, sender: identity)
+                sent.insert(envelope.id)
+                return String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self)
+            }
+            senders.append(sender)
+            sender.send(frames)
+        }
+        let expected = sent
+        try await waitFor("every message delivered", timeout: 60) { Self.roomMessageIDs(of: reader) == expected ? true : nil }
+        for sender in senders {
+            #expect(!sender.frames.contains { $0.contains(#""type":"error""#) }, "nothing was refused")
+            #expect(sender.closeCode == nil)
+        }
+        #expect(try server.count("SELECT COUNT(*) FROM room_messages") == 300)
+        #expect(try !server.server.metricsText().contains("haven_reads_paused_total 0"), "no sender was held back: the test tested nothing")
+    }
+
     /// Waits until each of `ids` was refused (after the first `refusalsBefore` refusals) or
     /// delivered to `reader`, and returns the new refusals.
     private static func answers(to ids: Set<MessageID>, sender: RawWebSocket, reader: RawWebSocket, refusalsBefore: Int) async throws -> [ErrorFrame] {
