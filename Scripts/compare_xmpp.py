@@ -312,11 +312,11 @@ def cpu_seconds(pid):
 
 
 def machine_cpu():
-    """(busy, iowait) seconds of all cores, from /proc/stat."""
+    """(busy, iowait, steal) seconds of all cores, from /proc/stat; busy leaves out steal."""
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
-    idle, iowait = values[3], values[4]
-    return (sum(values[:8]) - idle - iowait) / CLK_TCK, iowait / CLK_TCK
+    idle, iowait, steal = values[3], values[4], values[7]
+    return (sum(values[:7]) - idle - iowait) / CLK_TCK, iowait / CLK_TCK, steal / CLK_TCK
 
 
 def thread_cpu_seconds(pid):
@@ -448,6 +448,8 @@ def window(pool, cfg, run, rate, seconds, drain):
             "busy_cores": round((machine1[0] - machine0[0]) / seconds, 2),
             "other_cores": round((machine1[0] - machine0[0] - server_cpu - total["cpu_s"]) / seconds, 2),
             "iowait_cores": round((machine1[1] - machine0[1]) / seconds, 2),
+            # Time the hypervisor gave this machine's virtual cores to someone else.
+            "steal_cores": round((machine1[2] - machine0[2]) / seconds, 2),
             "cores": os.cpu_count(),
         },
     }

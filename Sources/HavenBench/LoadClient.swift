@@ -42,8 +42,9 @@ final class LoadClient {
                 return
             }
             self.connection = connection
-            connection.onText = { [unowned self] text in received(text) }
-            connection.onClose = { [unowned self] _ in finishReady(false) }
+            // Deliveries can still arrive after a phase let its clients go.
+            connection.onText = { [weak self] text in self?.received(text) }
+            connection.onClose = { [weak self] _ in self?.finishReady(false) }
         }
     }
 

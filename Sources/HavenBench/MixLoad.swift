@@ -38,16 +38,17 @@ final class MixLoad {
         self.loop = loop
         self.actors = actors
         for actor in actors {
-            actor.client.acked = { [unowned self] id in
-                roomAck.markReceived(id)
-                directAck.markReceived(id)
+            // Late answers can arrive after the phase let the mix go.
+            actor.client.acked = { [weak self] id in
+                self?.roomAck.markReceived(id)
+                self?.directAck.markReceived(id)
             }
         }
         for probe in probes {
             probe.isProbe = true
-            probe.onDelivery = { [unowned self] id in
-                roomDelivery.markReceived(id)
-                directDelivery.markReceived(id)
+            probe.onDelivery = { [weak self] id in
+                self?.roomDelivery.markReceived(id)
+                self?.directDelivery.markReceived(id)
             }
         }
     }
@@ -123,10 +124,10 @@ final class MixLoad {
             let key = ObjectIdentifier(client)
             let began = LatencyRecorder.nowMicroseconds()
             rejoining.insert(key)
-            client.onSynced = { [unowned self, unowned client] in
+            client.onSynced = { [weak self, unowned client] in
                 client.onSynced = nil
-                rejoin.recordSince(began)
-                rejoining.remove(key)
+                self?.rejoin.recordSince(began)
+                self?.rejoining.remove(key)
             }
             client.send(.leave(RoomRef(room: actor.room)))
             client.send(.join(JoinRequest(room: actor.room)))
