@@ -5,8 +5,9 @@
 # markdown table: CPU time per delivered message and latency at 100 messages/s, and the highest
 # rate at which every delivery arrived (within the window + 2 s) with p99 latency under 1 s.
 #
-#   bash Scripts/compare.sh                 full run (about 10 minutes)
-#   bash Scripts/compare.sh --quick         3 s windows, one bisection step (about 4 minutes)
+#   bash Scripts/compare.sh                 5 s windows, two bisection steps (the XMPP part
+#                                           takes about 1.5 minutes, then Haven's bench runs)
+#   bash Scripts/compare.sh --quick         3 s windows, one bisection step (XMPP: under 1 minute)
 #   options: --skip-haven, --skip-xmpp, --servers ejabberd,prosody, --journal wal|delete,
 #            --keep (leave the temporary folder with configs, logs and databases)
 #
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
         --journal) JOURNAL=$2; shift ;;
         --journal=*) JOURNAL=${1#*=} ;;
         --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift

@@ -27,6 +27,8 @@ public final class WebSocketConnection {
     var phase: Phase
     var pingSent = false
     var closingSince: UInt64?
+    /// Loop time (ms) since which a message has been arriving, part of it in and the rest not.
+    var messageStartedAt: UInt64?
     /// The client network this connection is counted against, once it is known.
     var countedNetwork: [UInt8]?
     /// Loop time (ms) by which the HTTP request in progress must be complete (its head, and its
@@ -67,6 +69,12 @@ public final class WebSocketConnection {
     /// already): for senders that pace themselves, like a replay of stored history.
     public func whenQueueBelow(_ bytes: Int, _ action: @escaping () -> Void) {
         stream.whenQueueBelow(bytes, action)
+    }
+
+    /// Refuses messages longer than `bytes` from this peer from now on (close 1009).
+    public func limitMessages(to bytes: Int) {
+        guard case .webSocket(let session) = phase else { return }
+        session.limitMessages(to: bytes)
     }
 
     /// Stops reading this peer's bytes (they wait in the kernel, then in the network, and the

@@ -47,14 +47,9 @@ public final class WebSocketServer {
     public private(set) var connections: [Int: WebSocketConnection] = [:]
     /// Number of connections in the WebSocket phase.
     public private(set) var webSocketCount = 0
-    /// WebSocket sessions holding wslay's framing context right now (a frame part-read, a control
-    /// frame to write, a close under way); idle ones hold none. Counted on each call.
-    public var sessionsHoldingFramingContext: Int {
-        connections.values.reduce(0) { count, connection in
-            guard case .webSocket(let session) = connection.phase, session.holdsFramingContext else { return count }
-            return count + 1
-        }
-    }
+    /// wslay framing contexts alive (a frame part-read, a control frame to write, a close under
+    /// way): made minus freed, so a session that outlived its connection would show here.
+    public private(set) var framingContexts = 0
     /// Peers disconnected because their send queue reached its limit.
     public internal(set) var slowConsumersDisconnected = 0
     /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``
@@ -348,7 +343,8 @@ public final class WebSocketServer {
             role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes,
             maxQueuedBytes: configuration.maxQueuedBytes)
         session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
-        session.onQueueFull = { [unowned connection] in connection.dropSlowConsumer(session) }
+        session.onQueueFull = { [unowned connection, unowned session] in connection.dropSlowConsumer(session) }
+        session.onFramingContextCountChange = { [unowned self] change in framingContexts += change }
         connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))
         connection.phase = .webSocket(session)
         webSocketCount += 1
@@ -379,10 +375,11 @@ public final class WebSocketServer {
             let open = openPerNetwork[network, default: 1] - 1
             openPerNetwork[network] = open > 0 ? open : nil
         }
-        if case .webSocket = connection.phase {
+        if case .webSocket(let session) = connection.phase {
             webSocketCount -= 1
             connection.phase = .closed
             delegate?.closed(connection)
+            session.end()
         }
         connection.phase = .closed
         connection.context = nil
@@ -406,6 +403,8 @@ public final class WebSocketServer {
                     if now &- since > configuration.closeTimeoutMilliseconds { connection.stream.close() }
                 } else if quiet > configuration.idleTimeoutMilliseconds {
                     connection.close(.timeout, reason: "idle")
+                } else if tookTooLong(connection, session, now: now) {
+                    connection.close(.policyViolation, reason: "a message took too long to arrive")
                 } else if quiet > configuration.pingAfterMilliseconds && !connection.pingSent {
                     connection.pingSent = true
                     session.ping()
@@ -414,6 +413,19 @@ public final class WebSocketServer {
                 if now > connection.httpDeadline { connection.stream.close() }
             }
         }
+    }
+
+    /// Whether the message arriving on `connection` began more than
+    /// ``WebSocketServerConfiguration/messageTimeoutMilliseconds`` ago: a peer trickling a large
+    /// message a byte at a time would otherwise hold its memory for as long as it likes.
+    private func tookTooLong(_ connection: WebSocketConnection, _ session: WebSocketSession, now: UInt64) -> Bool {
+        guard session.isPartwayThroughAMessage else {
+            connection.messageStartedAt = nil
+            return false
+        }
+        let started = connection.messageStartedAt ?? now
+        connection.messageStartedAt = started
+        return now &- started > configuration.messageTimeoutMilliseconds
     }
 
     /// The client behind a trusted proxy is the last address its `X-Forwarded-For` lists (the one

@@ -51,6 +51,9 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     public var pingAfterMilliseconds: UInt64 = 30_000
     /// Quiet time after which a WebSocket peer is disconnected (it ignored the ping).
     public var idleTimeoutMilliseconds: UInt64 = 75_000
+    /// Time a message may take to arrive whole once its first bytes have (a part-read message
+    /// holds up to ``maxMessageBytes`` of the server's memory): past it, close 1008.
+    public var messageTimeoutMilliseconds: UInt64 = 60_000
     /// Time a peer has to answer a close frame before the socket is closed anyway.
     public var closeTimeoutMilliseconds: UInt64 = 3_000
 

@@ -13,6 +13,9 @@ public final class WebSocketSession {
     /// Called once, after the stream was closed, when a frame wslay writes by itself (a pong, a
     /// close) would have taken the stream's queue past ``maxQueuedBytes``.
     public var onQueueFull: () -> Void = {}
+    /// Called with +1 when the session makes wslay's context and -1 when it frees it, so an owner
+    /// can count the contexts alive (each about 8.5 KB, more with a message part-read).
+    public var onFramingContextCountChange: (Int) -> Void = { _ in }
     /// Most bytes the stream may hold queued, control frames included.
     public let maxQueuedBytes: Int
     /// The stream underneath.
@@ -26,7 +29,7 @@ public final class WebSocketSession {
     private var context: OpaquePointer?
     private var boundary: WebSocketReadBoundary
     private var insideWslay = false
-    private let maxMessageBytes: Int
+    private var maxMessageBytes: Int
     private var input = UnsafeRawBufferPointer(start: nil, count: 0)
     private var callbacks = wslay_event_callbacks()
     private var queueFull = false
@@ -69,10 +72,6 @@ public final class WebSocketSession {
         if let context { wslay_event_context_free(context) }
     }
 
-    /// True while the session holds wslay's context: a frame is part-read, something waits to be
-    /// written, or the close handshake has begun. Idle sessions hold none.
-    public var holdsFramingContext: Bool { context != nil }
-
     /// wslay's context, made afresh (with a fresh read boundary) if the session let it go while
     /// idle; nil only when memory ran out, and then the stream is closed.
     private func framing() -> OpaquePointer? {
@@ -89,8 +88,19 @@ public final class WebSocketSession {
         wslay_event_config_set_max_recv_msg_length(made, UInt64(maxMessageBytes))
         boundary = WebSocketReadBoundary(incomingMasked: role == .server)
         context = made
+        onFramingContextCountChange(1)
         return made
     }
+
+    /// Refuses messages longer than `bytes` from now on (close 1009): wslay sets aside room for a
+    /// whole message as soon as its header arrives, so a peer not yet trusted gets a small limit.
+    public func limitMessages(to bytes: Int) {
+        maxMessageBytes = bytes
+        if let context { wslay_event_config_set_max_recv_msg_length(context, UInt64(bytes)) }
+    }
+
+    /// True while part of a message has arrived and the rest has not.
+    public var isPartwayThroughAMessage: Bool { context != nil && !boundary.isBetweenMessages }
 
     /// Frees wslay's context if it holds nothing: no part-read frame or message, nothing left to
     /// write, no close begun, and not from inside one of wslay's own callbacks (which may send).
@@ -98,8 +108,23 @@ public final class WebSocketSession {
         guard !insideWslay, let context, !queueFull, !refusedMalformedFrame, boundary.isBetweenMessages,
               wslay_event_get_close_sent(context) == 0, wslay_event_get_close_received(context) == 0,
               wslay_event_want_read(context) != 0, wslay_event_want_write(context) == 0 else { return }
+        freeFraming()
+    }
+
+    /// Ends the session once its connection is gone: frees wslay's context (and any message
+    /// part-read in it) and lets go of the callbacks.
+    public func end() {
+        freeFraming()
+        onText = { _ in }
+        onQueueFull = {}
+        onFramingContextCountChange = { _ in }
+    }
+
+    private func freeFraming() {
+        guard let context, !insideWslay else { return }
         wslay_event_context_free(context)
         self.context = nil
+        onFramingContextCountChange(-1)
     }
 
     /// Feeds bytes read from the stream; complete messages go to ``onText``. Closes the stream

@@ -85,6 +85,9 @@ final class HavenServer: WebSocketServerDelegate {
         try startMaintenance()
     }
 
+    /// The longest message taken before login (an `auth` is a few hundred bytes).
+    static let maxMessageBytesBeforeLogin = 4096
+
     /// The port the server listens on.
     var port: Int { network?.port ?? 0 }
 
@@ -107,6 +110,9 @@ final class HavenServer: WebSocketServerDelegate {
         // A slow phone solving a hard proof gets the time it needs (about 20,000 hashes a second).
         session.loginDeadline = loop.nowMilliseconds + configuration.loginTimeoutMilliseconds + (UInt64(1) << UInt64(work)) / 20
         connection.context = session
+        // Until login only an `auth` comes, a few hundred bytes: a stranger cannot make the server
+        // set aside room for a full-size message.
+        connection.limitMessages(to: Self.maxMessageBytesBeforeLogin)
         sessions[connection.id] = session
         guard addresses.allowConnection(addressKey, now: loop.nowMilliseconds) else {
             counters.rateLimited += 1
@@ -211,6 +217,7 @@ final class HavenServer: WebSocketServerDelegate {
                     burst: isNew ? limits.newIdentityFrameBurst : limits.frameBurst, now: loop.nowMilliseconds)
                 session.logBucket = TokenBucket(rate: limits.logEntriesPerSecond, burst: limits.logEntryBurst, now: loop.nowMilliseconds)
                 session.state = .authenticated(member)
+                session.connection.limitMessages(to: configuration.network.maxMessageBytes)
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session
                 counters.logins += 1
                 send(.welcome(Welcome(member: member.member)), to: session)

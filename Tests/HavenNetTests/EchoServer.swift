@@ -34,7 +34,7 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
 
     /// WebSocket sessions holding wslay's framing context now.
     func framingContexts() throws -> Int {
-        try loop.submitAndWait { [self] in server?.sessionsHoldingFramingContext ?? 0 }
+        try loop.submitAndWait { [self] in server?.framingContexts ?? 0 }
     }
 
     func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
@@ -46,7 +46,23 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
         }
     }
 
-    func opened(_ connection: WebSocketConnection) {}
+    /// Every WebSocket session opened so far, held weakly: each should be freed once its
+    /// connection is gone.
+    private(set) var sessionsOpened: [WeakSession] = []
+
+    struct WeakSession {
+        weak var session: WebSocketSession?
+    }
+
+    func opened(_ connection: WebSocketConnection) {
+        guard case .webSocket(let session) = connection.phase else { return }
+        sessionsOpened.append(WeakSession(session: session))
+    }
+
+    /// Sessions opened and not yet freed.
+    func sessionsAlive() throws -> Int {
+        try loop.submitAndWait { [self] in sessionsOpened.filter { $0.session != nil }.count }
+    }
 
     func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection) {
         guard let server else { return }

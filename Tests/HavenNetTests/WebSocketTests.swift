@@ -223,4 +223,41 @@ import Testing
         try read(socket, into: &received, until: RawSocket.serverFrame(opcode: 0x1, payload: Array("hello".utf8)))
         try await waitFor("the context to go after the last fragment") { try server.framingContexts() == 0 ? true : nil }
     }
+
+    /// However a connection ends (the peer hangs up idle or in the middle of a message, the close
+    /// handshake, a protocol error), its session is freed, and with it wslay's context and any
+    /// message part-read in it: nothing about a closed connection stays in memory.
+    @Test func aClosedConnectionLeavesNoSessionOrContextBehind() async throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let idle = try upgradedSocket(port: server.port).0
+        let midMessage = try upgradedSocket(port: server.port).0
+        midMessage.send(Array(RawSocket.clientFrame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 100_000)).prefix(50_000)))
+        let closing = try upgradedSocket(port: server.port).0
+        let broken = try upgradedSocket(port: server.port).0
+        try await waitFor("the part-read message to hold a context") { try server.framingContexts() == 1 ? true : nil }
+        #expect(try server.sessionsAlive() == 4)
+        closing.send(RawSocket.clientFrame(opcode: 0x8, payload: [0x03, 0xE8]))
+        broken.send([0x81, 0x02] + Array("hi".utf8))
+        #expect(RawSocket.closeCode(in: Array("HTTP/1.1 101\r\n\r\n".utf8) + broken.readToEnd()) == 1002)
+        _ = closing.readToEnd()
+        idle.close()
+        midMessage.close()
+        try await waitFor("every session freed") { try server.sessionsAlive() == 0 ? true : nil }
+        #expect(try server.framingContexts() == 0)
+    }
+
+    /// A message that takes too long to arrive (a peer trickling a large one a byte at a time,
+    /// holding the server's memory) is closed with 1008; a connection between messages is not.
+    @Test func aMessageThatTakesTooLongToArriveIsClosedWith1008() async throws {
+        let server = try EchoServer { $0.messageTimeoutMilliseconds = 300 }
+        defer { server.stop() }
+        let (trickler, _) = try upgradedSocket(port: server.port)
+        var (quiet, received) = try upgradedSocket(port: server.port)
+        trickler.send(Array(RawSocket.clientFrame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 100_000)).prefix(1_000)))
+        #expect(RawSocket.closeCode(in: Array("HTTP/1.1 101\r\n\r\n".utf8) + trickler.readToEnd()) == 1008)
+        quiet.send(RawSocket.clientFrame(opcode: 0x1, payload: Array("still here".utf8)))
+        try read(quiet, into: &received, until: RawSocket.serverFrame(opcode: 0x1, payload: Array("still here".utf8)))
+        try await waitFor("the trickler's context to go") { try server.framingContexts() == 0 ? true : nil }
+    }
 }

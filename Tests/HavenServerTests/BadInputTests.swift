@@ -107,6 +107,22 @@ import Testing
         #expect(try await socket.waitForClose() == WebSocketCloseCode.authenticationFailed.rawValue)
     }
 
+    /// Before login only an `auth` comes (a few hundred bytes), so a longer message is refused
+    /// at once: a stranger cannot make the server set aside room for a full-size one. After login
+    /// the usual limit applies.
+    @Test func aLongMessageBeforeLoginIsRefusedButNotAfter() async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let stranger = try await RawWebSocket.connect(port: server.port, loop: clients.loop)
+        _ = try await stranger.challenge()
+        stranger.send(String(repeating: "a", count: 5_000))
+        #expect(try await stranger.waitForClose() == WebSocketCloseCode.messageTooBig.rawValue)
+        let (member, _) = try await RawWebSocket.loggedIn(to: server, loop: clients.loop)
+        member.send(#"{"v":1,"type":"listRooms","padding":"\#(String(repeating: "a", count: 20_000))"}"#)
+        _ = try await member.waitForFrame(containing: #""type":"rooms""#)
+        #expect(member.closeCode == nil)
+    }
+
     @Test func silentClientIsClosedAtTheLoginTimeout() async throws {
         let server = try TestServer { $0.loginTimeoutMilliseconds = 300 }
         let clients = try ClientLoop()

@@ -48,6 +48,11 @@ public final class RawSocket: Sendable {
         }
     }
 
+    /// Hangs up: the peer reads the end of the stream (the descriptor itself closes with this object).
+    public func close() {
+        Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
     /// Sends the UTF-8 bytes of `text`.
     public func send(_ text: String) { send(Array(text.utf8)) }
 
