@@ -150,13 +150,12 @@ import Testing
         let server = try TestServer()
         let loop = try ClientLoop()
         let lobby = try RoomID("lobby")
-        let flooder = try TestClient("Loud Crow", loop: loop.loop)
-        try await flooder.connect(server)
-        for _ in 0..<200 { await flooder.client.sendRaw(#"{"v":1,"type":"listRooms"}"#) }
-        _ = try await flooder.log.wait("the flooding connection to be closed") { events in
-            events.contains { if case .disconnected(let code) = $0 { code == WebSocketCloseCode.rateLimited.rawValue } else { false } } ? true : nil
-        }
-        let refusals = flooder.log.events.filter { if case .serverError(let error) = $0 { error.code == "rate_limited" } else { false } }
+        let (flooder, _) = try await RawWebSocket.loggedIn(to: server, loop: loop.loop)
+        // All at once, as a flood comes: a machine busy with other tests must not space them out
+        // so far that the budget refills between them.
+        flooder.send(Array(repeating: #"{"v":1,"type":"listRooms"}"#, count: 200))
+        #expect(try await flooder.waitForClose() == WebSocketCloseCode.rateLimited.rawValue)
+        let refusals = flooder.frames.filter { $0.contains(#""code":"rate_limited""#) }
         #expect(refusals.count > 50, "a new identity's 200 requests in a row were refused \(refusals.count) times")
 
         let other = try TestClient("Quiet Otter", loop: loop.loop)
