@@ -163,6 +163,18 @@ archive_rows() { # database table
     sqlite3 "$1" "SELECT count(*) FROM $2;" 2>/dev/null || echo "?"
 }
 
+# Measures an XMPP server just started as a child: waits for its port, runs the load, stops it,
+# and says how many messages its archive kept and what its log complained of.
+measure_child() { # name pid port database archive-table log error-pattern startup-log
+    local name=$1 pid=$2 port=$3 database=$4 table=$5 log=$6 errors=$7 startup=$8
+    CHILDREN+=("$pid")
+    if ! wait_for_port "$pid" "$port" "$name"; then tail -20 "$startup" "$log" >&2 || true; return 1; fi
+    run_generator "$name" "$pid" "$port" || say "$name: the generator failed"
+    stop_child "$pid"
+    say "$name: $(archive_rows "$database" "$table") messages in its archive ($(sqlite3 "$database" 'PRAGMA journal_mode;') journal)"
+    grep -E "$errors" "$log" 2>/dev/null | head -5 >&2 || true
+}
+
 # ------------------------------------------------------------------------------------ ejabberd
 
 run_ejabberd() {
@@ -218,13 +230,7 @@ EOF
         EJABBERD_LOG_PATH="$dir/log/ejabberd.log" ERL_CRASH_DUMP="$dir/log/erl_crash.dump" \
         ERL_MAX_PORTS=32000 erl -noinput -noshell +K true +P 250000 \
         -mnesia dir "\"$dir/spool\"" -s ejabberd >"$dir/log/stdout.log" 2>&1) &
-    local pid=$!
-    CHILDREN+=("$pid")
-    if ! wait_for_port "$pid" "$port" ejabberd; then tail -20 "$dir/log/stdout.log" "$dir/log/ejabberd.log" >&2 || true; return 1; fi
-    run_generator ejabberd "$pid" "$port" || say "ejabberd: the generator failed"
-    stop_child "$pid"
-    say "ejabberd: $(archive_rows "$dir/ejabberd.db" archive) messages in its archive ($(sqlite3 "$dir/ejabberd.db" 'PRAGMA journal_mode;') journal)"
-    grep -E '\[(error|critical)\]' "$dir/log/ejabberd.log" 2>/dev/null | head -5 >&2 || true
+    measure_child ejabberd $! "$port" "$dir/ejabberd.db" archive "$dir/log/ejabberd.log" '\[(error|critical)\]' "$dir/log/stdout.log"
 }
 
 # ------------------------------------------------------------------------------------ Prosody
@@ -261,13 +267,7 @@ Component "conference.bench.localhost" "muc"
     restrict_room_creation = false
 EOF
     (cd "$dir" && exec prosody --config "$dir/prosody.cfg.lua" -F >"$dir/stdout.log" 2>&1) &
-    local pid=$!
-    CHILDREN+=("$pid")
-    if ! wait_for_port "$pid" "$port" prosody; then tail -20 "$dir/stdout.log" "$dir/prosody.log" >&2 || true; return 1; fi
-    run_generator prosody "$pid" "$port" || say "prosody: the generator failed"
-    stop_child "$pid"
-    say "prosody: $(archive_rows "$dir/prosody.sqlite" prosodyarchive) messages in its archive ($(sqlite3 "$dir/prosody.sqlite" 'PRAGMA journal_mode;') journal)"
-    grep -E '\berror\b' "$dir/prosody.log" 2>/dev/null | head -5 >&2 || true
+    measure_child prosody $! "$port" "$dir/prosody.sqlite" prosodyarchive "$dir/prosody.log" '\berror\b' "$dir/stdout.log"
 }
 
 # ------------------------------------------------------------------------------------ Haven

@@ -96,7 +96,7 @@ final class Generator {
             while sent < due {
                 let sender = senders[turn % senders.count]
                 turn += 1
-                guard sender.sendNext() else { return }
+                guard sender.sendNext() != nil else { return }
                 sent += 1
             }
         }

@@ -58,26 +58,25 @@ final class LoadClient {
         connection?.send(text: FrameCodec.encode(frame))
     }
 
-    /// Sends the next queued frame, if any; returns false when the queue is exhausted.
+    /// Sends the next queued frame, if any, and returns its id; nil when the queue is exhausted.
     @discardableResult
-    func sendNext() -> Bool {
+    func sendNext() -> MessageID? {
         send(from: queue, at: &queueIndex)
     }
 
-    /// Sends the next queued direct message, if any; returns false when there is none left.
-    @discardableResult
-    func sendNextDirect() -> Bool {
+    /// Sends the next queued direct message, if any, and returns its id; nil when none is left.
+    func sendNextDirect() -> MessageID? {
         send(from: directQueue, at: &directQueueIndex)
     }
 
-    private func send(from frames: [(id: MessageID, frame: [UInt8])], at index: inout Int) -> Bool {
-        guard index < frames.count, let connection else { return false }
+    private func send(from frames: [(id: MessageID, frame: [UInt8])], at index: inout Int) -> MessageID? {
+        guard index < frames.count, let connection else { return nil }
         let next = frames[index]
         index += 1
         outstanding += 1
         sentAt?(next.id)
         connection.send(text: next.frame)
-        return true
+        return next.id
     }
 
     private func received(_ text: UnsafeRawBufferPointer) {

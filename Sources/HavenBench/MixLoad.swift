@@ -12,8 +12,8 @@ final class MixLoad {
         let room: RoomID
     }
 
-    enum Operation: CaseIterable {
-        case roomMessage, directMessage, rejoin
+    enum Operation: String, CaseIterable {
+        case roomMessage = "room", directMessage = "direct", rejoin
     }
 
     /// Seven room messages, two private messages and one leave-and-join in every ten operations.
@@ -21,10 +21,10 @@ final class MixLoad {
 
     private let loop: EventLoop
     private let actors: [Actor]
-    private var roomAck = LatencyRecorder()
-    private var roomDelivery = LatencyRecorder()
-    private var directAck = LatencyRecorder()
-    private var directDelivery = LatencyRecorder()
+    /// Sent to acknowledged, and sent to delivered at the watcher, by kind of message.
+    private var acks: [Operation: LatencyRecorder] = [.roomMessage: LatencyRecorder(), .directMessage: LatencyRecorder()]
+    private var deliveries: [Operation: LatencyRecorder] = [.roomMessage: LatencyRecorder(), .directMessage: LatencyRecorder()]
+    /// Leave and join again, to `synced`.
     private var rejoin = LatencyRecorder()
     private var rejoining: Set<ObjectIdentifier> = []
     private var nextActor: [Operation: Int] = [:]
@@ -40,15 +40,15 @@ final class MixLoad {
         for actor in actors {
             // Late answers can arrive after the phase let the mix go.
             actor.client.acked = { [weak self] id in
-                self?.roomAck.markReceived(id)
-                self?.directAck.markReceived(id)
+                guard let self else { return }
+                for kind in acks.keys { acks[kind]?.markReceived(id) }
             }
         }
         for probe in probes {
             probe.isProbe = true
             probe.onDelivery = { [weak self] id in
-                self?.roomDelivery.markReceived(id)
-                self?.directDelivery.markReceived(id)
+                guard let self else { return }
+                for kind in deliveries.keys { deliveries[kind]?.markReceived(id) }
             }
         }
     }
@@ -87,8 +87,8 @@ final class MixLoad {
 
     /// The latency and counts so far.
     var results: Results {
-        let recorders = [("room_ack", roomAck), ("room_delivery", roomDelivery), ("direct_ack", directAck),
-                         ("direct_delivery", directDelivery), ("rejoin", rejoin)]
+        let recorders = acks.map { ("\($0.key.rawValue)_ack", $0.value) } + deliveries.map { ("\($0.key.rawValue)_delivery", $0.value) }
+            + [("rejoin", rejoin)]
         return Results(
             latency: Dictionary(uniqueKeysWithValues: recorders.map { ($0.0, $0.1.percentilesMilliseconds) }),
             completed: Dictionary(uniqueKeysWithValues: recorders.map { ($0.0, Int($0.1.histogram.totalCount)) }),
@@ -102,24 +102,14 @@ final class MixLoad {
         }
         let client = actor.client
         switch operation {
-        case .roomMessage:
-            guard client.queueIndex < client.queue.count else {
+        case .roomMessage, .directMessage:
+            // The frame goes out at the end of this turn of the loop: its send time is now.
+            guard let id = operation == .roomMessage ? client.sendNext() : client.sendNextDirect() else {
                 skipped += 1
                 return
             }
-            let id = client.queue[client.queueIndex].id
-            roomAck.markSent(id)
-            roomDelivery.markSent(id)
-            client.sendNext()
-        case .directMessage:
-            guard client.directQueueIndex < client.directQueue.count else {
-                skipped += 1
-                return
-            }
-            let id = client.directQueue[client.directQueueIndex].id
-            directAck.markSent(id)
-            directDelivery.markSent(id)
-            client.sendNextDirect()
+            acks[operation]?.markSent(id)
+            deliveries[operation]?.markSent(id)
         case .rejoin:
             let key = ObjectIdentifier(client)
             let began = LatencyRecorder.nowMicroseconds()
