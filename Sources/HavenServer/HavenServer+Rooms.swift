@@ -17,10 +17,9 @@ extension HavenServer {
             refuse(session, code: "already_joined", message: "already in this room", room: room.id)
             return
         }
-        let wasOnline = room.onlineMembers.contains { $0.member == member.member }
         let replayNumber = beginCatchingUp(session, stream: .room(room.id))
         session.joinedAt[room.id] = loop.nowMilliseconds
-        room.sessions[session.connection.id] = session
+        let arrived = room.enter(session, as: member.member)
         let roomID = room.id.value
         let memberBytes = member.member.bytes
         let epoch = Int64(room.epoch)
@@ -75,7 +74,7 @@ extension HavenServer {
                     send(.moderated(ModerationFrame(action: action, by: tombstone.by.info(member: action.moderator, displayName: "moderator"))), to: session)
                 }
             }
-            if !wasOnline, let event = encode(.memberJoined(MemberJoined(
+            if arrived, let event = encode(.memberJoined(MemberJoined(
                 room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member)))) {
                 for other in room.sessions.values where other !== session { other.connection.send(frame: event) }
             }
@@ -98,9 +97,7 @@ extension HavenServer {
     /// Takes `session` out of the room's live state, telling the others if the member has no
     /// other connection there.
     func removeFromRoom(_ session: Session, room roomID: RoomID) {
-        guard let room = rooms[roomID], room.sessions.removeValue(forKey: session.connection.id) != nil,
-              let member = session.member?.member,
-              !room.onlineMembers.contains(where: { $0.member == member }),
+        guard let room = rooms[roomID], let member = room.exit(connection: session.connection.id),
               let event = encode(.memberLeft(MemberLeft(room: roomID, member: member)))
         else { return }
         for other in room.sessions.values { other.connection.send(frame: event) }

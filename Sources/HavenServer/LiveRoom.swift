@@ -46,7 +46,10 @@ final class LiveRoom {
     var keyHolders: [MemberID]
     var retentionSeconds: UInt64?
     var log: RoomLog
-    var sessions: [Int: Session] = [:]
+    /// The connections in the room, to send to.
+    private(set) var sessions: [Int: Session] = [:]
+    /// Who is in the room, and when the room is told of comings and goings.
+    private var presence = RoomPresence()
     /// When the current epoch began (loop milliseconds; 0 for one from before this start).
     var epochStartedAt: UInt64 = 0
     /// Members the current epoch's author sealed its key to: the bundles that carry the key the
@@ -106,9 +109,27 @@ final class LiveRoom {
     /// the room had a log.
     var isEpochEstablished: Bool { log.currentEpoch?.epoch == epoch || !keyHolders.isEmpty }
 
-    /// The distinct members online, in a stable order.
+    /// The distinct members online, in a stable order, as their first connection here shows them.
     var onlineMembers: [MemberInfo] {
-        var seen = Set<MemberID>()
-        return sessions.keys.sorted().compactMap { sessions[$0]?.member }.filter { seen.insert($0.member).inserted }
+        presence.online.compactMap { sessions[$0.connection]?.member }
+    }
+
+    /// Whether `member` has a connection in the room.
+    func isOnline(_ member: MemberID) -> Bool {
+        presence.isOnline(member)
+    }
+
+    /// Puts `session` (of `member`) in the room; true when it is the member's first connection
+    /// here, so the others are to be told.
+    func enter(_ session: Session, as member: MemberID) -> Bool {
+        sessions[session.connection.id] = session
+        return presence.arrive(connection: session.connection.id, member: member)
+    }
+
+    /// Takes `connection` out of the room; the member who left with it (their last connection
+    /// here), or nil.
+    func exit(connection: Int) -> MemberID? {
+        sessions[connection] = nil
+        return presence.leave(connection: connection)
     }
 }
