@@ -23,16 +23,9 @@ extension HavenServer {
             return
         }
         let logged = room.log.currentEpoch?.epoch == room.epoch
-        let creating = !logged && bundle.recipient == member.member && room.keyHolders.isEmpty
-        if logged {
-            // The log fixes the epoch's key by its commitment; members share it among members.
-            guard room.log.members.contains(member.member), room.log.members.contains(bundle.recipient) else {
-                refuse(session, code: "not_a_member", message: "keys are shared only between members of the room's log", room: room.id)
-                return
-            }
-        } else if !creating, !room.keyHolders.contains(member.member) {
-            let code = bundle.recipient == member.member ? "epoch_key_exists" : "not_a_key_holder"
-            refuse(session, code: code, message: "only a holder of the current key may share it", room: room.id)
+        let sealing = room.keyHolders.sealing(by: member.member, to: bundle.recipient, logMembers: logged ? room.log.members : nil)
+        if case .refused(let code, let message) = sealing {
+            refuse(session, code: code, message: message, room: room.id)
             return
         }
         do {
@@ -41,7 +34,7 @@ extension HavenServer {
             refuse(session, code: error.code, message: error.description, room: room.id)
             return
         }
-        if creating { room.keyHolders.append(member.member) }
+        if sealing == .creates { room.keyHolders.add(member.member) }
         let stored = FrameCodec.encodeValue(bundle)
         let roomText = room.id.value
         let epoch = Int64(bundle.epoch)
@@ -52,7 +45,7 @@ extension HavenServer {
             try $0.storeKeyBundle(room: roomText, epoch: epoch, recipient: recipient, sealer: sealer, bundle: stored, now: now)
         }) { [unowned self] result in
             guard case .success(true) = result else { return }
-            if !room.keyHolders.contains(bundle.recipient) { room.keyHolders.append(bundle.recipient) }
+            room.keyHolders.add(bundle.recipient)
             if bundle.epoch == room.log.currentEpoch?.epoch, bundle.sealer == room.log.currentEpoch?.author {
                 room.sealedByAuthor.insert(bundle.recipient)
             }

@@ -105,7 +105,7 @@ extension HavenServer {
     func rotate(_ roomID: RoomID, to epoch: UInt64, without removed: MemberID?) {
         guard let room = rooms[roomID] else { return }
         room.epoch = epoch
-        room.keyHolders = []
+        room.keyHolders.clear()
         if let removed {
             for session in room.sessions.values where session.member?.member == removed {
                 removeFromRoom(session, room: roomID)

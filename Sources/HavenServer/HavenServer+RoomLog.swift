@@ -63,11 +63,12 @@ extension HavenServer {
         // Checked above, so it appends.
         let membersBefore = room.log.members
         _ = try? room.log.append(entry)
-        let departed = membersBefore.subtracting(room.log.members).map(\.bytes)
-        room.keyHolders.removeAll { departed.contains($0.bytes) }
+        let departedMembers = membersBefore.subtracting(room.log.members)
+        room.keyHolders.remove(departedMembers)
+        let departed = departedMembers.map(\.bytes)
         if let epoch = entry.epoch {
             room.epoch = epoch
-            room.keyHolders = []
+            room.keyHolders.clear()
             room.sealedByAuthor = []
             room.epochStartedAt = loop.nowMilliseconds
         }

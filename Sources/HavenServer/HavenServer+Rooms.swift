@@ -61,7 +61,7 @@ extension HavenServer {
                 return
             }
             send(.joined(Joined(
-                room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders,
+                room: room.id, epoch: room.epoch, members: room.onlineMembers, keyHolders: room.keyHolders.members,
                 retentionSeconds: room.retentionSeconds, mode: room.mode)), to: session)
             sendLogEntries(stored.log, more: stored.more, room: room.id, to: session)
             for bytes in stored.bundles {

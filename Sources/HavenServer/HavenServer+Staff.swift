@@ -30,7 +30,7 @@ extension HavenServer {
         for room in rooms.values where room.mode == .private {
             let epoch = room.log.currentEpoch?.epoch
             guard let epoch, room.rotatedAwayFromLapsedStaffAt != epoch else { continue }
-            let holders = Set(room.keyHolders).union([room.log.currentEpoch?.author].compactMap { $0 })
+            let holders = Set(room.keyHolders.members).union([room.log.currentEpoch?.author].compactMap { $0 })
             guard holders.contains(where: { hasLapsedGrounds($0, in: room) }) else { continue }
             room.rotatedAwayFromLapsedStaffAt = epoch
             let id = room.id.value, now = configuration.now()

@@ -43,7 +43,8 @@ final class LiveRoom {
     var name: String
     var kind: String
     var epoch: UInt64
-    var keyHolders: [MemberID]
+    /// Who holds the current epoch's key.
+    var keyHolders: EpochKeyHolders
     var retentionSeconds: UInt64?
     var log: RoomLog
     /// The connections in the room, to send to.
@@ -64,7 +65,7 @@ final class LiveRoom {
         name = loaded.name
         kind = loaded.kind
         epoch = loaded.epoch
-        keyHolders = loaded.keyHolders
+        keyHolders = EpochKeyHolders(loaded.keyHolders)
         retentionSeconds = loaded.retentionSeconds
         log = Self.restore(loaded, organisation: organisation)
         sealedByAuthor = Set(loaded.sealedByAuthor)
