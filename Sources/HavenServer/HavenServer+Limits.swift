@@ -7,11 +7,7 @@ extension HavenServer {
     /// Joins and leaves per connection (each tells everyone in the room and writes to the store):
     /// enough to rejoin every room after a reconnect, not to flood a room with comings and goings.
     func allowRoomChange(_ session: Session, room: RoomID) -> Bool {
-        let now = loop.nowMilliseconds
-        var bucket = session.roomBucket ?? TokenBucket(
-            rate: configuration.rateLimits.roomChangesPerSecond, burst: configuration.rateLimits.roomChangeBurst, now: now)
-        defer { session.roomBucket = bucket }
-        guard bucket.take(now: now) else {
+        guard session.budgets?.take(.roomChange, now: loop.nowMilliseconds) ?? false else {
             counters.rateLimited += 1
             refuse(session, code: "rate_limited", message: "joining and leaving too fast; wait a moment", room: room)
             return false
@@ -25,20 +21,17 @@ extension HavenServer {
     /// counts as a strike.
     func allowFrame(_ frame: Frame, from session: Session) -> Bool {
         let now = loop.nowMilliseconds
-        let sessionAllows: Bool
+        let kind: ConnectionBudgets.Kind
         switch frame {
         case .send, .direct:
             return true
         case .keyBundle:
-            let limits = configuration.rateLimits
-            var bucket = session.bundleBucket ?? TokenBucket(rate: limits.keyBundlesPerSecond, burst: limits.keyBundleBurst, now: now)
-            sessionAllows = bucket.take(now: now)
-            session.bundleBucket = bucket
+            kind = .keyBundle
         default:
-            sessionAllows = session.frameBucket?.take(now: now) ?? false
+            kind = .frame
         }
-        if sessionAllows && addresses.allowFrame(session.addressKey, now: now) {
-            session.strikes = 0
+        if session.budgets?.take(kind, now: now) ?? false, addresses.allowFrame(session.addressKey, now: now) {
+            session.budgets?.clearStrikes()
             return true
         }
         counters.rateLimited += 1
@@ -48,9 +41,9 @@ extension HavenServer {
 
     /// Answers a refusal by a rate limit; too many in a row end the connection.
     private func strike(_ session: Session, message: String, id: MessageID? = nil, retryAfterMs: Int? = nil) {
-        session.strikes += 1
+        let pastTheMost = session.budgets?.strike() ?? false
         send(.error(ErrorFrame(code: "rate_limited", message: message, id: id, retryAfterMs: retryAfterMs)), to: session)
-        if session.strikes > configuration.rateLimits.maxStrikes {
+        if pastTheMost {
             session.connection.close(.rateLimited, reason: "rate limit exceeded")
         }
     }
@@ -76,19 +69,19 @@ extension HavenServer {
             return false
         }
         let now = loop.nowMilliseconds
-        let identityAllows = session.messageBucket?.take(now: now) ?? false
+        let identityAllows = session.budgets?.take(.message, now: now) ?? false
         if identityAllows && addresses.allowMessage(session.addressKey, now: now) {
             guard takeMessageBytes(bytes, member: member, session: session, now: now) else {
                 counters.rateLimited += 1
                 strike(session, message: "you have written a great deal this hour; this message was not stored, try again later", id: id)
                 return false
             }
-            session.strikes = 0
+            session.budgets?.clearStrikes()
             return true
         }
         counters.rateLimited += 1
         let wait = identityAllows ? addresses.millisecondsUntilMessage(session.addressKey, now: now)
-                                  : session.messageBucket?.millisecondsUntil(now: now)
+                                  : session.budgets?.millisecondsUntil(.message, now: now)
         strike(session, message: "sending too fast; this message was not stored", id: id, retryAfterMs: wait)
         return false
     }

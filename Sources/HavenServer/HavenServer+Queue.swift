@@ -99,10 +99,7 @@ extension HavenServer {
     }
 
     private func allowQueueChange(_ session: Session) -> Bool {
-        let now = loop.nowMilliseconds
-        var bucket = session.queueBucket ?? TokenBucket(rate: 0.1, burst: 5, now: now)
-        defer { session.queueBucket = bucket }
-        guard bucket.take(now: now) else {
+        guard session.budgets?.take(.queueChange, now: loop.nowMilliseconds) ?? false else {
             counters.rateLimited += 1
             refuse(session, code: "rate_limited", message: "please wait a little before changing your place in the line again")
             return false

@@ -43,7 +43,7 @@ extension HavenServer {
             refuse(session, code: "field_too_large", message: "the log entry is too large: \(stored.count) bytes, limit \(limit)", room: room.id)
             return
         }
-        guard session.logBucket?.take(now: loop.nowMilliseconds) ?? false else {
+        guard session.budgets?.take(.logEntry, now: loop.nowMilliseconds) ?? false else {
             counters.rateLimited += 1
             refuse(session, code: "rate_limited", message: "changing the room too fast; try again shortly", room: room.id)
             return

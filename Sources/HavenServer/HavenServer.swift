@@ -208,14 +208,7 @@ final class HavenServer: WebSocketServerDelegate {
                 let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
                 let isNew = isNewIdentity(member.member)
                 session.isNewIdentity = isNew
-                let limits = configuration.rateLimits
-                session.messageBucket = TokenBucket(
-                    rate: isNew ? limits.newIdentityMessagesPerSecond : limits.messagesPerSecond,
-                    burst: isNew ? limits.newIdentityMessageBurst : limits.messageBurst, now: loop.nowMilliseconds)
-                session.frameBucket = TokenBucket(
-                    rate: isNew ? limits.newIdentityFramesPerSecond : limits.framesPerSecond,
-                    burst: isNew ? limits.newIdentityFrameBurst : limits.frameBurst, now: loop.nowMilliseconds)
-                session.logBucket = TokenBucket(rate: limits.logEntriesPerSecond, burst: limits.logEntryBurst, now: loop.nowMilliseconds)
+                session.budgets = ConnectionBudgets(settings: configuration.rateLimits, isNewIdentity: isNew, now: loop.nowMilliseconds)
                 session.state = .authenticated(member)
                 session.connection.limitMessages(to: configuration.network.maxMessageBytes)
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session

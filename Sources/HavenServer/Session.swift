@@ -36,18 +36,12 @@ final class Session {
     var state: State
     var rooms: [RoomID: Subscription] = [:]
     var direct: Subscription?
-    var messageBucket: TokenBucket?
     /// Whether the identity is in its first ``RateLimitSettings/newIdentityWindowSeconds``.
     var isNewIdentity = true
-    /// Every frame that is not a message (those have ``messageBucket``).
-    var frameBucket: TokenBucket?
-    /// Epoch key bundles this connection may still share.
-    var bundleBucket: TokenBucket?
-    /// Room log entries this connection may still write.
-    var logBucket: TokenBucket?
+    /// What this connection may still do, and its refusals in a row: set at login.
+    var budgets: ConnectionBudgets?
     /// When this connection joined each room (loop milliseconds).
     var joinedAt: [RoomID: UInt64] = [:]
-    var strikes = 0
     /// Messages from this connection waiting for the store.
     var messagesAwaitingStore = 0
     /// Not read until those messages are answered (``HavenServer/storeMessage(from:_:then:)``).
@@ -65,10 +59,6 @@ final class Session {
     /// The counsellors who took this connection's member from the line: they may call it (while
     /// they are counsellors: a revoked one may not).
     var takenBy: Set<MemberID> = []
-    /// Joins and leaves of rooms.
-    var roomBucket: TokenBucket?
-    /// Changes to this connection's place in the line to a counsellor.
-    var queueBucket: TokenBucket?
     /// Replays waiting for this client to read what they sent, since when (loop milliseconds).
     var replaysWaiting: [Int: UInt64] = [:]
     /// Whether a page of a replay is being read from the store for this connection.
