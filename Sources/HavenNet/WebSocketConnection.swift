@@ -27,8 +27,11 @@ public final class WebSocketConnection {
     var phase: Phase
     var pingSent = false
     var closingSince: UInt64?
-    /// Loop time (ms) since which a message has been arriving, part of it in and the rest not.
-    var messageStartedAt: UInt64?
+    /// Loop time (ms) since which a message has been arriving, part of it in and the rest not,
+    /// and the bytes read from this peer by then.
+    var messageStartedAt: (at: UInt64, bytesRead: Int)?
+    /// Bytes read from this peer so far.
+    var bytesRead = 0
     /// The client network this connection is counted against, once it is known.
     var countedNetwork: [UInt8]?
     /// Loop time (ms) by which the HTTP request in progress must be complete (its head, and its

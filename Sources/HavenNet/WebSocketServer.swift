@@ -186,6 +186,7 @@ public final class WebSocketServer {
 
     private func read(_ bytes: UnsafeRawBufferPointer, on connection: WebSocketConnection) {
         connection.lastActivity = loop.nowMilliseconds
+        connection.bytesRead += bytes.count
         connection.pingSent = false
         connection.silentSince = nil
         if let received = connection.uploadWindowBytes {
@@ -416,16 +417,22 @@ public final class WebSocketServer {
     }
 
     /// Whether the message arriving on `connection` began more than
-    /// ``WebSocketServerConfiguration/messageTimeoutMilliseconds`` ago: a peer trickling a large
-    /// message a byte at a time would otherwise hold its memory for as long as it likes.
+    /// ``WebSocketServerConfiguration/messageTimeoutMilliseconds`` ago and has come slower than
+    /// ``WebSocketServerConfiguration/minMessageBytesPerSecond`` since: a peer trickling a large
+    /// message a byte at a time would otherwise hold its memory for as long as it likes, while a
+    /// long message over a very poor link still arrives.
     private func tookTooLong(_ connection: WebSocketConnection, _ session: WebSocketSession, now: UInt64) -> Bool {
         guard session.isPartwayThroughAMessage else {
             connection.messageStartedAt = nil
             return false
         }
-        let started = connection.messageStartedAt ?? now
-        connection.messageStartedAt = started
-        return now &- started > configuration.messageTimeoutMilliseconds
+        guard let started = connection.messageStartedAt else {
+            connection.messageStartedAt = (now, connection.bytesRead)
+            return false
+        }
+        let elapsed = now &- started.at
+        guard elapsed > configuration.messageTimeoutMilliseconds else { return false }
+        return (connection.bytesRead - started.bytesRead) * 1000 < Int(elapsed) * configuration.minMessageBytesPerSecond
     }
 
     /// The client behind a trusted proxy is the last address its `X-Forwarded-For` lists (the one

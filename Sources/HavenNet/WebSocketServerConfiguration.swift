@@ -52,8 +52,12 @@ public struct WebSocketServerConfiguration: Sendable, Equatable {
     /// Quiet time after which a WebSocket peer is disconnected (it ignored the ping).
     public var idleTimeoutMilliseconds: UInt64 = 75_000
     /// Time a message may take to arrive whole once its first bytes have (a part-read message
-    /// holds up to ``maxMessageBytes`` of the server's memory): past it, close 1008.
+    /// holds up to ``maxMessageBytes`` of the server's memory); past it, one that has come slower
+    /// than ``minMessageBytesPerSecond`` on average is closed with 1008.
     public var messageTimeoutMilliseconds: UInt64 = 60_000
+    /// The slowest a message taking longer than ``messageTimeoutMilliseconds`` may arrive:
+    /// 128 bytes a second (1 kbit/s), below the poorest mobile link a long message must cross.
+    public var minMessageBytesPerSecond = 128
     /// Time a peer has to answer a close frame before the socket is closed anyway.
     public var closeTimeoutMilliseconds: UInt64 = 3_000
 

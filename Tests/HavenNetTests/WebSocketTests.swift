@@ -247,17 +247,33 @@ import Testing
         #expect(try server.framingContexts() == 0)
     }
 
-    /// A message that takes too long to arrive (a peer trickling a large one a byte at a time,
-    /// holding the server's memory) is closed with 1008; a connection between messages is not.
-    @Test func aMessageThatTakesTooLongToArriveIsClosedWith1008() async throws {
-        let server = try EchoServer { $0.messageTimeoutMilliseconds = 300 }
+    /// A message that takes too long to arrive and comes slower than the floor (a peer trickling
+    /// a large one, holding the server's memory) is closed with 1008; one coming slowly but
+    /// above the floor (a long message over a very poor link) arrives; a connection between
+    /// messages is left alone.
+    @Test func aMessageTricklingBelowTheFloorIsClosedWith1008ButASlowOneArrives() async throws {
+        let server = try EchoServer {
+            $0.messageTimeoutMilliseconds = 300
+            $0.minMessageBytesPerSecond = 50
+        }
         defer { server.stop() }
         let (trickler, _) = try upgradedSocket(port: server.port)
-        var (quiet, received) = try upgradedSocket(port: server.port)
-        trickler.send(Array(RawSocket.clientFrame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 100_000)).prefix(1_000)))
+        var (slow, received) = try upgradedSocket(port: server.port)
+        trickler.send(Array(RawSocket.clientFrame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 100_000)).prefix(100)))
+        let message = [UInt8](repeating: 0x62, count: 8_000)
+        let frame = RawSocket.clientFrame(opcode: 0x1, payload: message)
+        // About 5,000 bytes a second for about 1.6 s: well past the time, a hundred times the
+        // floor, so a machine busy with other tests cannot slow it below (paced on a thread of
+        // its own, not the tests' shared pool).
+        let sender = slow
+        await onOwnThread {
+            for start in stride(from: 0, to: frame.count, by: 500) {
+                sender.send(Array(frame[start..<min(start + 500, frame.count)]))
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        try read(slow, into: &received, until: RawSocket.serverFrame(opcode: 0x1, payload: message))
         #expect(RawSocket.closeCode(in: Array("HTTP/1.1 101\r\n\r\n".utf8) + trickler.readToEnd()) == 1008)
-        quiet.send(RawSocket.clientFrame(opcode: 0x1, payload: Array("still here".utf8)))
-        try read(quiet, into: &received, until: RawSocket.serverFrame(opcode: 0x1, payload: Array("still here".utf8)))
         try await waitFor("the trickler's context to go") { try server.framingContexts() == 0 ? true : nil }
     }
 }
