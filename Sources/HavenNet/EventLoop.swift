@@ -21,6 +21,7 @@ public final class EventLoop: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var loopThread: pthread_t?
     private var dirtyStreams: [SocketStream] = []
+    private var turnEndWork: [() -> Void] = []
 
     /// One read buffer for every stream on this loop: reads are consumed inside the read callback.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -121,12 +122,29 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Marks `stream` as having queued output; all dirty streams are written once per iteration.
     func markDirty(_ stream: SocketStream) {
-        if dirtyStreams.isEmpty { uv_idle_start(flushIdle) { _ in } }
+        if dirtyStreams.isEmpty && turnEndWork.isEmpty { uv_idle_start(flushIdle) { _ in } }
         dirtyStreams.append(stream)
     }
 
+    /// Runs `work` once at the end of this turn of the loop, before its output is written and
+    /// before the loop waits again: for batching what one turn produces (hand-offs to other
+    /// loops, say) into one piece. Loop thread only.
+    public func atTurnEnd(_ work: @escaping () -> Void) {
+        preconditionInLoop()
+        if turnEndWork.isEmpty && dirtyStreams.isEmpty { uv_idle_start(flushIdle) { _ in } }
+        turnEndWork.append(work)
+    }
+
     private func flushDirtyStreams() {
-        guard !dirtyStreams.isEmpty else { return }
+        while !turnEndWork.isEmpty {
+            let work = turnEndWork
+            turnEndWork.removeAll(keepingCapacity: true)
+            work.forEach { $0() }
+        }
+        guard !dirtyStreams.isEmpty else {
+            uv_idle_stop(flushIdle)
+            return
+        }
         let streams = dirtyStreams
         dirtyStreams.removeAll(keepingCapacity: true)
         uv_idle_stop(flushIdle)

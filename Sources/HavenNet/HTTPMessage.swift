@@ -150,25 +150,34 @@ public struct BodyAllowance {
 /// upload written to the store): while paused, the connection is not read, so the client's sending
 /// waits in its own buffers instead of the server's memory. Loop thread only.
 public final class BodyFlow {
-    private let stream: SocketStream
+    private let stopReading: () -> Void
+    private let startReading: () -> Void
     /// Whether reading is paused.
     public private(set) var isPaused = false
 
     init(stream: SocketStream) {
-        self.stream = stream
+        stopReading = { stream.stopReading() }
+        startReading = { stream.startReading() }
+    }
+
+    /// A flow that holds back a body read elsewhere (on another loop) through `stopReading` and
+    /// `startReading`, each called once per change.
+    public init(stopReading: @escaping () -> Void, startReading: @escaping () -> Void) {
+        self.stopReading = stopReading
+        self.startReading = startReading
     }
 
     /// Stops reading the connection until ``resume()``.
     public func pause() {
         guard !isPaused else { return }
         isPaused = true
-        stream.stopReading()
+        stopReading()
     }
 
     /// Reads the connection again.
     public func resume() {
         guard isPaused else { return }
         isPaused = false
-        stream.startReading()
+        startReading()
     }
 }

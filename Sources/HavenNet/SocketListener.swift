@@ -13,15 +13,22 @@ public final class SocketListener {
     private var isClosed = false
     /// The TCP port actually bound (useful after binding port 0); 0 for a Unix-domain socket.
     public private(set) var port = 0
+    /// The listening socket's descriptor, for ``init(loop:sharing:backlog:onAccept:)`` on
+    /// another loop.
+    public private(set) var descriptor: Int32 = -1
 
     /// Binds and listens on `endpoint` (TCP port 0 picks a free port). A Unix-domain socket is
     /// made with `mode` (its owner and group, by default: only a proxy in the service's group may
     /// connect); one left behind by a server that is gone is replaced, one a live server still
     /// answers on is not, and neither is a file that is not a socket.
     ///
+    /// With `sharingPort`, a TCP socket is bound with `SO_REUSEPORT`, so listeners on several
+    /// loops bind the same port and the kernel spreads new connections over them (only sockets of
+    /// the same user may share it).
+    ///
     /// - Throws: ``UVError``, e.g. `EADDRINUSE`.
     public init(
-        loop: EventLoop, endpoint: SocketEndpoint, mode: UInt32 = 0o660, backlog: Int32 = 4096,
+        loop: EventLoop, endpoint: SocketEndpoint, mode: UInt32 = 0o660, backlog: Int32 = 4096, sharingPort: Bool = false,
         onAccept: @escaping (SocketStream) -> Void
     ) throws(UVError) {
         loop.preconditionInLoop()
@@ -32,10 +39,12 @@ public final class SocketListener {
             alignment: max(MemoryLayout<uv_tcp_t>.alignment, MemoryLayout<uv_pipe_t>.alignment))
         handle = memory.assumingMemoryBound(to: uv_stream_t.self)
         switch endpoint {
-        case .tcp:
+        case .tcp(let host, _):
             unixPath = nil
             do {
-                try uv("uv_tcp_init") { uv_tcp_init(loop.loop, memory.bindMemory(to: uv_tcp_t.self, capacity: 1)) }
+                // Shared, the socket must exist before the bind to take SO_REUSEPORT.
+                let family = sharingPort ? UInt32(host.contains(":") ? AF_INET6 : AF_INET) : UInt32(AF_UNSPEC)
+                try uv("uv_tcp_init_ex") { uv_tcp_init_ex(loop.loop, memory.bindMemory(to: uv_tcp_t.self, capacity: 1), family) }
             } catch {
                 memory.deallocate()
                 throw error
@@ -55,6 +64,7 @@ public final class SocketListener {
             case .tcp(let host, let port):
                 var address = sockaddr_storage()
                 try SocketAddress.parse(host: host, port: port, into: &address)
+                if sharingPort { try sharePort() }
                 _ = try withUnsafePointer(to: &address) { pointer throws(UVError) in
                     try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr throws(UVError) in
                         try handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { tcp throws(UVError) in
@@ -72,17 +82,71 @@ public final class SocketListener {
                 // Made under the process's umask (0077 under systemd), then opened to the group.
                 _ = try uv("chmod") { chmod(path, mode_t(mode)) == 0 ? 0 : -errno }
             }
-            try uv("uv_listen") {
-                uv_listen(handle, backlog) { server, status in
-                    guard let server, status >= 0 else { return }
-                    let listener = Unmanaged<SocketListener>.fromOpaque(server.pointee.data).takeUnretainedValue()
-                    listener.acceptOne(server)
-                }
-            }
+            try listen(backlog: backlog)
             if case .tcp = endpoint { self.port = boundPort() }
+            var listening: uv_os_fd_t = -1
+            _ = handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_fileno($0, &listening) }
+            descriptor = listening
         } catch {
             close()
             throw error
+        }
+    }
+
+    /// Listens, on `loop`, on the Unix-domain socket another loop's listener listens on (its
+    /// ``descriptor``): each connection goes to whichever loop accepts it first. The socket's file
+    /// stays the other listener's.
+    ///
+    /// - Throws: ``UVError`` when the socket cannot be taken up.
+    public convenience init(loop: EventLoop, sharing listening: Int32, backlog: Int32 = 4096, onAccept: @escaping (SocketStream) -> Void) throws(UVError) {
+        let copy = dup(listening)
+        guard copy >= 0 else { throw UVError(code: -errno, function: "dup") }
+        try self.init(loop: loop, adopting: copy, backlog: backlog, onAccept: onAccept)
+    }
+
+    private init(loop: EventLoop, adopting descriptor: Int32, backlog: Int32, onAccept: @escaping (SocketStream) -> Void) throws(UVError) {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.onAccept = onAccept
+        unixPath = ""
+        self.descriptor = descriptor
+        let pipe = UnsafeMutablePointer<uv_pipe_t>.allocate(capacity: 1)
+        handle = UnsafeMutableRawPointer(pipe).assumingMemoryBound(to: uv_stream_t.self)
+        do {
+            try uv("uv_pipe_init") { uv_pipe_init(loop.loop, pipe, 0) }
+        } catch {
+            pipe.deallocate()
+            Glibc.close(descriptor)
+            throw error
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        do {
+            try uv("uv_pipe_open") { uv_pipe_open(pipe, descriptor) }
+            try listen(backlog: backlog)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func listen(backlog: Int32) throws(UVError) {
+        try uv("uv_listen") {
+            uv_listen(handle, backlog) { server, status in
+                guard let server, status >= 0 else { return }
+                let listener = Unmanaged<SocketListener>.fromOpaque(server.pointee.data).takeUnretainedValue()
+                listener.acceptOne(server)
+            }
+        }
+    }
+
+    /// Sets `SO_REUSEPORT` on the TCP handle before it is bound: the socket is made first, with
+    /// the same address family libuv would pick at bind time.
+    private func sharePort() throws(UVError) {
+        var descriptor: uv_os_fd_t = -1
+        try uv("uv_fileno") { handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_fileno($0, &descriptor) } }
+        var on: Int32 = 1
+        try uv("setsockopt(SO_REUSEPORT)") {
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 ? 0 : -errno
         }
     }
 

@@ -132,7 +132,7 @@ public final class WebSocketConnection {
         guard !droppedAsSlowConsumer else { return }
         droppedAsSlowConsumer = true
         // The close frame would queue behind the backlog; close the socket now.
-        server.slowConsumersDisconnected += 1
+        NetworkFigures.add(1, to: server.figures.slowConsumersLetGo)
         closingSince = server.loop.nowMilliseconds
         session.close(.slowConsumer, reason: "send queue full")
         stream.close()

@@ -46,40 +46,59 @@ public final class WebSocketServer {
     /// Open connections by id.
     public private(set) var connections: [Int: WebSocketConnection] = [:]
     /// Number of connections in the WebSocket phase.
-    public private(set) var webSocketCount = 0
+    public var webSocketCount: Int { figures.webSocketConnections }
     /// wslay framing contexts alive (a frame part-read, a control frame to write, a close under
     /// way): made minus freed, so a session that outlived its connection would show here.
-    public private(set) var framingContexts = 0
+    public var framingContexts: Int { figures.framingContexts }
     /// Peers disconnected because their send queue reached its limit.
-    public internal(set) var slowConsumersDisconnected = 0
+    public var slowConsumersDisconnected: Int { figures.slowConsumersDisconnected }
     /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``
     /// and none of them was silent.
-    public private(set) var connectionsRefusedAtCapacity = 0
+    public var connectionsRefusedAtCapacity: Int { figures.connectionsRefusedAtCapacity }
     /// Silent connections closed to make room for a new one at ``WebSocketServerConfiguration/maxConnections``.
-    public private(set) var connectionsLetGo = 0
+    public var connectionsLetGo: Int { figures.connectionsLetGo }
+    /// The counters above, for reading from another thread.
+    public let figures: NetworkFigures
+    /// This server's place among the loops sharing its address.
+    public let placement: LoopPlacement
+    /// The listening socket, for the servers of the other loops to share (-1 once closed).
+    public var listenerDescriptor: Int32 { listener?.descriptor ?? -1 }
 
     private weak var delegate: (any WebSocketServerDelegate)?
     private var listener: SocketListener?
     private var sweepTimer: LoopTimer?
-    private var nextID = 0
+    private var connectionSerial = 0
     private var openPerNetwork: [[UInt8]: Int] = [:]
     /// Connections waiting for a request, oldest first, with when they began to wait; entries
     /// whose connection has since sent something or closed are skipped.
     private var silent: [(id: Int, since: UInt64)] = []
     private var silentStart = 0
 
-    /// Binds and starts accepting. Call on the loop thread.
+    /// Binds and starts accepting. Call on the loop thread. Past the first of several loops,
+    /// `placement` says how to join the first one's listener; `figures` are where the counters go.
     ///
     /// - Throws: ``UVError`` when the address cannot be bound.
-    public init(loop: EventLoop, configuration: WebSocketServerConfiguration, delegate: any WebSocketServerDelegate) throws {
+    public init(
+        loop: EventLoop, configuration: WebSocketServerConfiguration, delegate: any WebSocketServerDelegate, placement: LoopPlacement = .alone,
+        figures: NetworkFigures = NetworkFigures()
+    ) throws {
         loop.preconditionInLoop()
         self.loop = loop
+        self.figures = figures
         self.configuration = configuration
         self.delegate = delegate
+        self.placement = placement
         frames = try WebSocketFrameEncoder()
-        let endpoint = configuration.unixSocketPath.map(SocketEndpoint.unix) ?? .tcp(host: configuration.host, port: configuration.port)
-        listener = try SocketListener(loop: loop, endpoint: endpoint) { [unowned self] stream in
-            accept(stream)
+        let accept = { [unowned self] (stream: SocketStream) in self.accept(stream) }
+        switch (configuration.unixSocketPath, placement.first) {
+        case (_?, let first?):
+            listener = try SocketListener(loop: loop, sharing: first.descriptor, onAccept: accept)
+        case (let path?, nil):
+            listener = try SocketListener(loop: loop, endpoint: .unix(path: path), onAccept: accept)
+        case (nil, let first):
+            let port = first?.port ?? configuration.port
+            listener = try SocketListener(
+                loop: loop, endpoint: .tcp(host: configuration.host, port: port), sharingPort: placement.count > 1, onAccept: accept)
         }
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
         timer.start(after: 500, repeatEvery: 500)
@@ -105,15 +124,16 @@ public final class WebSocketServer {
 
     private func accept(_ stream: SocketStream) {
         guard connections.count < configuration.maxConnections || letQuietestGo() else {
-            connectionsRefusedAtCapacity += 1
+            NetworkFigures.add(1, to: figures.refusedAtCapacity)
             stream.close()
             return
         }
         if configuration.socketSendBufferBytes > 0 { try? stream.setSendBufferSize(configuration.socketSendBufferBytes) }
-        nextID += 1
+        let id = placement.connectionID(serial: connectionSerial)
+        connectionSerial += 1
         let peer = Self.peerAddress(of: stream)
         let connection = WebSocketConnection(
-            id: nextID, stream: stream, peerAddress: peer, fromProxy: stream.isUnixDomain || configuration.trustedProxies.contains(peer),
+            id: id, stream: stream, peerAddress: peer, fromProxy: stream.isUnixDomain || configuration.trustedProxies.contains(peer),
             now: loop.nowMilliseconds, server: self, limits: configuration.httpLimits)
         connections[connection.id] = connection
         waitingForRequest(connection)
@@ -162,7 +182,7 @@ public final class WebSocketServer {
             silentStart += 1
             guard let connection = connections[id], connection.silentSince == since, case .http = connection.phase else { continue }
             connection.silentSince = nil
-            connectionsLetGo += 1
+            NetworkFigures.add(1, to: figures.silentLetGo)
             connection.stream.close()
             return true
         }
@@ -345,10 +365,10 @@ public final class WebSocketServer {
             maxQueuedBytes: configuration.maxQueuedBytes)
         session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
         session.onQueueFull = { [unowned connection, unowned session] in connection.dropSlowConsumer(session) }
-        session.onFramingContextCountChange = { [unowned self] change in framingContexts += change }
+        session.onFramingContextCountChange = { [unowned self] change in NetworkFigures.add(change, to: figures.liveFramingContexts) }
         connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))
         connection.phase = .webSocket(session)
-        webSocketCount += 1
+        NetworkFigures.add(1, to: figures.openWebSockets)
         delegate?.opened(connection)
         if !leftover.isEmpty { session.receive(leftover) }
     }
@@ -377,7 +397,7 @@ public final class WebSocketServer {
             openPerNetwork[network] = open > 0 ? open : nil
         }
         if case .webSocket(let session) = connection.phase {
-            webSocketCount -= 1
+            NetworkFigures.add(-1, to: figures.openWebSockets)
             connection.phase = .closed
             delegate?.closed(connection)
             session.end()

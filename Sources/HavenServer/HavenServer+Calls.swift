@@ -37,10 +37,10 @@ extension HavenServer {
         var updated = member
         updated.offersCalls = offersNow
         for other in (sessionsByMember[member.member] ?? [:]).values { other.state = .authenticated(updated) }
-        guard let frame = encode(.callAvailability(CallAvailability(member: member.member, offersCalls: offersNow))) else { return }
+        let frame = encode(.callAvailability(CallAvailability(member: member.member, offersCalls: offersNow)))
         var recipients: [Int: Session] = [:]
         for room in roomsOf(member.member) { recipients.merge(rooms[room]?.sessions ?? [:]) { $1 } }
-        for recipient in recipients.values { recipient.connection.send(frame: frame) }
+        broadcast(frame, to: recipients.values)
     }
 
     /// Ends every call of `member` (a suspension or a ban), telling both parties.
@@ -121,13 +121,14 @@ extension HavenServer {
             case .refuse(let code, let message):
                 if let session { refuse(session, code: code, message: message, call: signal?.call) }
             case .forward(let call, let member):
-                guard let signal, let bytes = encode(.callSignal(signal)) else { continue }
+                guard let signal else { continue }
+                let bytes = encode(.callSignal(signal))
                 for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
             case .tellOtherDevices(let call, let connection, let reason):
-                guard let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) else { continue }
+                let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason)))
                 for other in (sessionsByMember[call.callee] ?? [:]).values where other.connection.id != connection { other.connection.send(frame: bytes) }
             case .end(let call, let reason):
-                guard let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason))) else { continue }
+                let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason)))
                 for member in [call.caller, call.callee] {
                     for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
                 }

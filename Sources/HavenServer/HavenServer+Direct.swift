@@ -54,12 +54,9 @@ extension HavenServer {
 
     private func deliver(_ stored: [UInt8], of message: DirectMessage, at cursor: Int64) {
         counters.directMessagesStored += 1
-        guard let recipients = sessionsByMember[message.recipient],
-              let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
-        else { return }
-        for recipient in recipients.values {
-            deliverLive(frame, cursor: cursor, to: recipient, on: .direct(message.recipient))
-        }
+        guard let recipients = sessionsByMember[message.recipient] else { return }
+        let frame = frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
+        deliverLive(frame, cursor: cursor, to: recipients.values, on: .direct(message.recipient))
     }
 
     /// Whether one of `member`'s connections wrote privately to `other`: known in memory only,

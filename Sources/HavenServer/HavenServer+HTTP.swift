@@ -125,7 +125,7 @@ extension HavenServer {
     func metricsText() -> String {
         let store = store.metrics
         let lines: [(name: String, type: String, help: String, value: String)] = [
-            ("haven_connections", "gauge", "Open WebSocket connections.", "\(network?.webSocketCount ?? 0)"),
+            ("haven_connections", "gauge", "Open WebSocket connections.", "\(networkTotal(\.webSocketConnections))"),
             ("haven_sessions_authenticated", "gauge", "Logged-in connections.", "\(sessionsByMember.values.reduce(0) { $0 + $1.count })"),
             ("haven_connections_accepted_total", "counter", "WebSocket connections accepted.", "\(counters.connectionsAccepted)"),
             ("haven_logins_total", "counter", "Successful logins.", "\(counters.logins)"),
@@ -138,17 +138,17 @@ extension HavenServer {
             ("haven_room_messages_stored_total", "counter", "Room messages committed.", "\(counters.roomMessagesStored)"),
             ("haven_direct_messages_stored_total", "counter", "Direct messages committed.", "\(counters.directMessagesStored)"),
             ("haven_duplicate_messages_total", "counter", "Resent or replayed messages answered without storing.", "\(counters.duplicates)"),
-            ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(counters.deliveries)"),
+            ("haven_deliveries_total", "counter", "Messages written to recipients.", "\(loopLinks.reduce(0) { $0 + $1.figures.deliveries })"),
             ("haven_slow_consumers_disconnected_total", "counter", "Clients disconnected for not reading fast enough.",
-             "\((network?.slowConsumersDisconnected ?? 0) + counters.stalledReadersLetGo)"),
+             "\(networkTotal(\.slowConsumersDisconnected) + counters.stalledReadersLetGo)"),
             ("haven_reads_paused_total", "counter", "Times a connection was not read while its messages waited for the store.",
              "\(counters.readsPaused)"),
             ("haven_websocket_framing_contexts", "gauge", "WebSocket framing contexts alive (sessions busy with a frame, not idle).",
-             "\(network?.framingContexts ?? 0)"),
+             "\(networkTotal(\.framingContexts))"),
             ("haven_connections_let_go_total", "counter", "Silent connections closed to make room for new ones at the server's most.",
-             "\(network?.connectionsLetGo ?? 0)"),
+             "\(networkTotal(\.connectionsLetGo))"),
             ("haven_connections_refused_at_capacity_total", "counter", "Connections closed on arrival because the server held its most and none was silent.",
-             "\(network?.connectionsRefusedAtCapacity ?? 0)"),
+             "\(networkTotal(\.connectionsRefusedAtCapacity))"),
             ("haven_rate_limited_total", "counter", "Messages and connections refused by rate limits.", "\(counters.rateLimited)"),
             ("haven_refused_while_busy_total", "counter", "Messages refused (to be sent again) while the store had too much waiting.",
              "\(counters.refusedWhileBusy)"),
@@ -175,6 +175,14 @@ extension HavenServer {
             ("haven_store_commit_seconds_sum", "counter", "Total time spent in store transactions.", "\(store.commitSecondsTotal)"),
             ("haven_store_commit_seconds_max", "gauge", "Longest store transaction.", "\(store.commitSecondsMax)"),
         ]
+        let perLoop = loopLinks.map { #"haven_loop_connections{loop="\#($0.index)"} \#($0.figures.network.webSocketConnections)"# }
         return lines.map { "# HELP \($0.name) \($0.help)\n# TYPE \($0.name) \($0.type)\n\($0.name) \($0.value)\n" }.joined()
+            + "# HELP haven_loop_connections Open WebSocket connections on each connection loop.\n# TYPE haven_loop_connections gauge\n"
+            + perLoop.map { $0 + "\n" }.joined()
+    }
+
+    /// One of the connection loops' network counters, added up over the loops.
+    private func networkTotal(_ figure: KeyPath<NetworkFigures, Int>) -> Int {
+        loopLinks.reduce(0) { $0 + $1.figures.network[keyPath: figure] }
     }
 }

@@ -51,8 +51,7 @@ extension HavenServer {
             }
             // Every member sees every bundle (they are sealed): that is how clients know who holds
             // the key. The sealer gets its own back too, as the sign that the server kept it.
-            guard let frame = encode(.keyBundle(KeyBundleFrame(bundle: bundle))) else { return }
-            for recipient in room.sessions.values { recipient.connection.send(frame: frame) }
+            broadcast(encode(.keyBundle(KeyBundleFrame(bundle: bundle))), to: room.sessions.values)
         }
     }
 }

@@ -112,15 +112,14 @@ extension HavenServer {
                 unsubscribe(session, from: roomID)
             }
         }
-        guard let frame = encode(.epochChanged(EpochChanged(room: roomID, epoch: epoch))) else { return }
-        for session in room.sessions.values { session.connection.send(frame: frame) }
+        broadcast(encode(.epochChanged(EpochChanged(room: roomID, epoch: epoch))), to: room.sessions.values)
     }
 
     /// Applies an action in memory and announces it: to its author and the member concerned, and
     /// to the rooms whose log it belongs in (a member there writes it into the log, with `by`,
     /// the moderator's proof, if the moderator does not), or whose messages it deletes.
     private func apply(_ action: ModerationAction, by moderator: MemberInfo, lifted: SanctionRecord?, rooms affected: [RoomID], actor: Session?) {
-        guard let frame = encode(.moderated(ModerationFrame(action: action, by: moderator))) else { return }
+        let frame = encode(.moderated(ModerationFrame(action: action, by: moderator)))
         var recipients: [Int: Session] = [:]
         if let actor { recipients[actor.connection.id] = actor }
         var logRooms = affected
@@ -146,7 +145,7 @@ extension HavenServer {
             }
         }
         if let target = action.target { recipients.merge(sessionsByMember[target] ?? [:]) { $1 } }
-        for session in recipients.values { session.connection.send(frame: frame) }
+        broadcast(frame, to: recipients.values)
         for case .disconnect(let member) in consequences {
             for session in (sessionsByMember[member] ?? [:]).values { session.connection.close(.policyViolation, reason: "banned") }
         }

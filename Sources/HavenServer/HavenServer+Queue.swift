@@ -46,7 +46,7 @@ extension HavenServer {
             refuse(session, code: "no_longer_waiting", message: "another counsellor is already with them, or they stopped waiting")
             return
         }
-        guard let frame = encode(.queueTaken(QueueTaken(member: waiting.member, displayName: waiting.displayName, counsellor: member))) else { return }
+        let frame = encode(.queueTaken(QueueTaken(member: waiting.member, displayName: waiting.displayName, counsellor: member)))
         for recipient in [waiting.member, member.member] {
             for other in (sessionsByMember[recipient] ?? [:]).values { other.connection.send(frame: frame) }
         }
@@ -109,11 +109,8 @@ extension HavenServer {
 
     /// The line changed: counsellors get it whole, waiting members their place.
     private func queueChanged() {
-        if let frame = encode(.counsellorQueue(CounsellorQueue(entries: waitingLine.entries))) {
-            for counsellor in counsellorsOnline {
-                for session in (sessionsByMember[counsellor] ?? [:]).values { session.connection.send(frame: frame) }
-            }
-        }
+        let frame = encode(.counsellorQueue(CounsellorQueue(entries: waitingLine.entries)))
+        broadcast(frame, to: counsellorsOnline.flatMap { (sessionsByMember[$0] ?? [:]).values })
         for waiting in waitingLine.waiting {
             for session in (sessionsByMember[waiting.member] ?? [:]).values { sendAvailability(to: session) }
         }
@@ -121,7 +118,7 @@ extension HavenServer {
 
     /// The number of counsellors online changed: everyone logged in hears it.
     private func counsellorsChanged() {
-        guard let frame = encode(.availability(availability)) else { return }
+        let frame = encode(.availability(availability))
         for session in sessions.values {
             guard let member = session.member?.member else { continue }
             if waitingLine.position(of: member) != nil { sendAvailability(to: session) } else { session.connection.send(frame: frame) }

@@ -3,7 +3,7 @@ import HavenProtocol
 import HavenStore
 
 /// A stored history a client can replay: one room's messages, or one member's direct messages.
-enum ReplayStream {
+enum ReplayStream: Hashable, Sendable {
     case room(RoomID)
     case direct(MemberID)
 }
@@ -52,24 +52,6 @@ extension HavenServer {
         guard let replay = session.subscription(for: stream)?.replay else { return }
         let start = { [unowned self] in readPage(session, stream: stream, replay: replay, after: cursor) }
         if replayTurns.take(session.addressKey, replay: replay, now: loop.nowMilliseconds, start: start) { start() }
-    }
-
-    /// Sends `session` a live message at `cursor` of `stream`, unless the stream is catching up
-    /// (its replay reads the message from the store, where it was committed before delivery).
-    ///
-    /// A receiver whose send queue is already half full is sent no more live: its stream falls
-    /// behind and catches up from the store, quietly (no `synced`), once it has read what it has.
-    /// So a busy room slows a slow reader down instead of cutting it off, nothing is held in
-    /// memory for it, and only one that stops reading is let go (its replay stalls).
-    func deliverLive(_ frame: OutboundBytes, cursor: Int64, to session: Session, on stream: ReplayStream) {
-        guard case .live? = session.subscription(for: stream) else { return }
-        guard session.connection.queuedBytes + frame.count <= configuration.network.maxQueuedBytes / 2 else {
-            counters.receiversFellBehind += 1
-            _ = beginCatchingUp(session, stream: stream, announced: false)
-            replay(session, stream: stream, after: cursor - 1)
-            return
-        }
-        if session.connection.send(frame: frame) { counters.deliveries += 1 }
     }
 
     /// Stops sending `session` the room's messages, ending a replay of them still running.
@@ -141,8 +123,7 @@ extension HavenServer {
             }
             let kind: FrameCodec.Delivery = if case .room = stream { .roomMessage } else { .directMessage }
             for item in items {
-                guard let frame = network?.frames.textFrame(FrameCodec.deliveryFrame(kind, stored: item.bytes, cursor: UInt64(item.cursor)))
-                else { continue }
+                let frame = frames.textFrame(FrameCodec.deliveryFrame(kind, stored: item.bytes, cursor: UInt64(item.cursor)))
                 guard session.connection.send(frame: frame) else { return }
             }
             let last = items.last?.cursor ?? cursor
@@ -153,7 +134,7 @@ extension HavenServer {
                 return
             }
             let announced = if case .catchingUp(_, let announced)? = session.subscription(for: stream) { announced } else { true }
-            session.setSubscription(.live, for: stream)
+            resumeLive(session, stream: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
             if announced { send(.synced(Synced(room: room, cursor: UInt64(last))), to: session) }
             finishReplay(replay)

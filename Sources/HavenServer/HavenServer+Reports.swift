@@ -96,18 +96,14 @@ extension HavenServer {
     /// A new report reaches every staff member online at once (their inbox is live): that one
     /// entry, marked `live`, not the whole list again.
     private func sendToStaffOnline(_ entry: ReportEntry) {
-        guard let frame = encode(.reports(ReportList(reports: [entry], live: true))) else { return }
-        for session in sessions.values where session.member?.staff != nil { session.connection.send(frame: frame) }
+        broadcast(encode(.reports(ReportList(reports: [entry], live: true))), to: sessions.values.lazy.filter { $0.member?.staff != nil })
     }
 
     /// "I'm worried about this person": the counsellors online hear of it at once.
     private func alertCounsellors(to report: Report) {
         let name = sessionsByMember[report.sender]?.values.first?.member?.displayName
         let concern = Concern(report: report.id, room: report.room, message: report.message, member: report.sender, displayName: name)
-        guard let frame = encode(.concern(concern)) else { return }
-        for counsellor in counsellorsOnline {
-            for session in (sessionsByMember[counsellor] ?? [:]).values { session.connection.send(frame: frame) }
-        }
+        broadcast(encode(.concern(concern)), to: counsellorsOnline.flatMap { (sessionsByMember[$0] ?? [:]).values })
     }
 
     private func readReports(before: MessageID?, then deliver: @escaping (ReportList?) -> Void) {

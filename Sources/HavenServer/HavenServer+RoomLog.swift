@@ -86,8 +86,7 @@ extension HavenServer {
                 reloadLog(of: room)
                 return
             }
-            guard let frame = encode(.logEntry(LogEntryFrame(entry: entry))) else { return }
-            for recipient in room.sessions.values { recipient.connection.send(frame: frame) }
+            broadcast(encode(.logEntry(LogEntryFrame(entry: entry))), to: room.sessions.values)
         }
     }
 
@@ -158,7 +157,6 @@ extension HavenServer {
     /// the log follows. (A page split over several frames once said "no more" before its end,
     /// and a newcomer acted on a log it had not finished reading.)
     func sendLogEntries(_ stored: [[UInt8]], more: Bool, room: RoomID, to session: Session) {
-        guard let network else { return }
-        session.connection.send(frame: network.frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: stored, more: more)))
+        session.connection.send(frame: frames.textFrame(FrameCodec.logEntriesFrame(room: room, stored: stored, more: more)))
     }
 }

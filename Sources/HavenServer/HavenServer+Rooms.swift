@@ -74,9 +74,9 @@ extension HavenServer {
                     send(.moderated(ModerationFrame(action: action, by: tombstone.by.info(member: action.moderator, displayName: "moderator"))), to: session)
                 }
             }
-            if arrived, let event = encode(.memberJoined(MemberJoined(
-                room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member)))) {
-                for other in room.sessions.values where other !== session { other.connection.send(frame: event) }
+            if arrived {
+                let event = encode(.memberJoined(MemberJoined(room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member))))
+                broadcast(event, to: room.sessions.values.lazy.filter { $0 !== session })
             }
             replay(session, stream: .room(room.id), after: request.after.map(Int64.init) ?? stored.latest)
         }
@@ -97,13 +97,11 @@ extension HavenServer {
     /// Takes `session` out of the room's live state, telling the others if the member has no
     /// other connection there.
     func removeFromRoom(_ session: Session, room roomID: RoomID) {
-        guard let room = rooms[roomID], let member = room.exit(connection: session.connection.id),
-              let event = encode(.memberLeft(MemberLeft(room: roomID, member: member)))
-        else { return }
-        for other in room.sessions.values { other.connection.send(frame: event) }
+        guard let room = rooms[roomID], let member = room.exit(connection: session.connection.id) else { return }
+        broadcast(encode(.memberLeft(MemberLeft(room: roomID, member: member))), to: room.sessions.values)
     }
 
-    func sendRoomMessage(_ envelope: RoomEnvelope, from session: Session, member: MemberInfo) {
+    func sendRoomMessage(_ envelope: RoomEnvelope, from session: Session, member: MemberInfo, check: Result<Void, ProtocolError>?) {
         guard envelope.sender == member.member else {
             refuse(session, code: "sender_mismatch", message: "envelope sender is not the logged-in member", id: envelope.id)
             return
@@ -123,10 +121,12 @@ extension HavenServer {
             return
         }
         guard allowMessage(session, id: envelope.id, bytes: envelope.ciphertext.bytes.count) else { return }
-        do {
+        // Checked on the loop it arrived on (``ReceivedFrame``).
+        let checked = check ?? Result { () throws(ProtocolError) in
             try envelope.requirePadded()
             try envelope.verifySignature()
-        } catch {
+        }
+        if case .failure(let error) = checked {
             refuse(session, code: error.code, message: error.description, id: envelope.id)
             return
         }
@@ -141,11 +141,8 @@ extension HavenServer {
         }) { [unowned self] result in
             acknowledge(result, id: envelope.id, session: session) { cursor in
                 counters.roomMessagesStored += 1
-                guard let frame = network?.frames.textFrame(
-                    FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))) else { return }
-                for recipient in room.sessions.values where recipient !== session {
-                    deliverLive(frame, cursor: cursor, to: recipient, on: .room(room.id))
-                }
+                let frame = frames.textFrame(FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor)))
+                deliverLive(frame, cursor: cursor, to: room.sessions.values.lazy.filter { $0 !== session }, on: .room(room.id))
             }
         }
     }
@@ -195,7 +192,7 @@ extension HavenServer {
                 return
             }
             if rooms[room.id] == nil { rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
-            handle(.listRooms(NoFields()), from: session, member: member)
+            handle(.listRooms(NoFields()), from: session, member: member, envelopeCheck: nil)
         }
     }
 }

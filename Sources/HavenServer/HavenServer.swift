@@ -7,13 +7,17 @@ import Sodium
 /// Haven's server logic on the event loop: login, rooms, room messages, epoch key bundles and
 /// direct messages, with rate limits. It sees ciphertext and routing metadata only.
 ///
-/// Every method runs on the loop thread (the WebSocket server calls the delegate methods there,
-/// and store completions are delivered there).
-final class HavenServer: WebSocketServerDelegate {
+/// Every method runs on the core's loop thread (loop 0: the connection loops report there, and
+/// store completions are delivered there). Connections live on the connection loops
+/// (``ConnectionLoop``), one of them on this same loop.
+final class HavenServer {
     let loop: EventLoop
     let store: HavenStore
     let configuration: ServerConfiguration
-    var network: WebSocketServer?
+    /// Frames messages once for however many recipients.
+    let frames: WebSocketFrameEncoder
+    /// The connection loops, by number (the first on this loop): set by ``connect(_:)``.
+    private(set) var loopLinks: [LoopLink] = []
     var sessions: [Int: Session] = [:]
     var sessionsByMember: [MemberID: [Int: Session]] = [:]
     var rooms: [RoomID: LiveRoom] = [:]
@@ -59,10 +63,10 @@ final class HavenServer: WebSocketServerDelegate {
     /// ``ServerConfiguration/maxStoreBacklog`` new messages are refused for a moment.
     var storeOperationsInFlight = 0
 
-    /// Creates the server on the loop thread with the rooms loaded from the store, and starts
-    /// listening.
+    /// Creates the server on the loop thread with the rooms loaded from the store; it serves
+    /// once its connection loops are connected (``connect(_:)``) and listening.
     ///
-    /// - Throws: ``UVError`` when the address cannot be bound.
+    /// - Throws: ``UVError`` when a timer cannot be made.
     init(loop: EventLoop, store: HavenStore, configuration: ServerConfiguration, rooms: [LoadedRoom], sanctions: [SanctionRecord]) throws {
         loop.preconditionInLoop()
         self.loop = loop
@@ -78,7 +82,7 @@ final class HavenServer: WebSocketServerDelegate {
             settings: configuration.rateLimits, quotas: configuration.attachments, calls: configuration.calls,
             wallClockSeconds: UInt64(configuration.now()))
         for room in rooms { self.rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
-        network = try WebSocketServer(loop: loop, configuration: configuration.network, delegate: self)
+        frames = try WebSocketFrameEncoder()
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
         timer.start(after: 1000, repeatEvery: 1000)
         sweepTimer = timer
@@ -88,20 +92,21 @@ final class HavenServer: WebSocketServerDelegate {
     /// The longest message taken before login (an `auth` is a few hundred bytes).
     static let maxMessageBytesBeforeLogin = 4096
 
-    /// The port the server listens on.
-    var port: Int { network?.port ?? 0 }
+    /// Takes the links to the connection loops, by number: the first is the one on this loop.
+    func connect(_ links: [LoopLink]) {
+        loopLinks = links
+    }
 
-    /// Stops accepting and closes every connection with "going away".
+    /// Stops the server's timers (the connection loops close the connections).
     func shutdown() {
         sweepTimer?.close()
         sweepTimer = nil
         stopMaintenance()
-        network?.shutdown(.goingAway)
     }
 
-    // MARK: WebSocketServerDelegate
+    // MARK: Connections
 
-    func opened(_ connection: WebSocketConnection) {
+    func opened(_ connection: MemberConnection) {
         counters.connectionsAccepted += 1
         let addressKey = addresses.key(for: connection.clientAddress, wallClockSeconds: UInt64(configuration.now()))
         let work = newIdentityRate.bits(now: loop.nowMilliseconds)
@@ -109,7 +114,6 @@ final class HavenServer: WebSocketServerDelegate {
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
         // A slow phone solving a hard proof gets the time it needs (about 20,000 hashes a second).
         session.loginDeadline = loop.nowMilliseconds + configuration.loginTimeoutMilliseconds + (UInt64(1) << UInt64(work)) / 20
-        connection.context = session
         // Until login only an `auth` comes, a few hundred bytes: a stranger cannot make the server
         // set aside room for a full-size message.
         connection.limitMessages(to: Self.maxMessageBytesBeforeLogin)
@@ -123,12 +127,12 @@ final class HavenServer: WebSocketServerDelegate {
         send(.challenge(challenge), to: session)
     }
 
-    func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection) {
-        guard let session = connection.context as? Session else { return }
+    func received(_ received: ReceivedFrame, from session: Session) {
         let frame: Frame
-        do {
-            frame = try FrameCodec.decode(Array(text))
-        } catch {
+        switch received.frame {
+        case .success(let decoded):
+            frame = decoded
+        case .failure(let error):
             refuse(session, code: error.code, message: error.description)
             return
         }
@@ -139,24 +143,23 @@ final class HavenServer: WebSocketServerDelegate {
             refuse(session, code: "not_authenticated", message: "wait for welcome before sending")
         case .authenticated(let member):
             guard allowFrame(frame, from: session) else { return }
-            handle(frame, from: session, member: member)
+            handle(frame, from: session, member: member, envelopeCheck: received.envelopeCheck)
         }
     }
 
-    func closed(_ connection: WebSocketConnection) {
-        guard let session = connection.context as? Session else { return }
-        sessions[connection.id] = nil
-        uploadTokens.revoke(connection: connection.id)
+    func closed(_ id: Int) {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        uploadTokens.revoke(connection: id)
         for replay in session.replaysRunning { finishReplay(replay) }
         for room in session.rooms.keys { removeFromRoom(session, room: room) }
         session.rooms.removeAll()
         if let member = session.member?.member {
-            sessionsByMember[member]?[connection.id] = nil
+            sessionsByMember[member]?[id] = nil
             if sessionsByMember[member]?.isEmpty == true {
                 sessionsByMember[member] = nil
                 queueLoggedOut(member)
             }
-            endCalls(ofClosed: connection.id, member: member)
+            endCalls(ofClosed: id, member: member)
         }
     }
 
@@ -222,7 +225,7 @@ final class HavenServer: WebSocketServerDelegate {
 
     // MARK: Dispatch
 
-    func handle(_ frame: Frame, from session: Session, member: MemberInfo) {
+    func handle(_ frame: Frame, from session: Session, member: MemberInfo, envelopeCheck: Result<Void, ProtocolError>?) {
         switch frame {
         case .createRoom(let request):
             createRoom(request, session: session, member: member)
@@ -244,7 +247,7 @@ final class HavenServer: WebSocketServerDelegate {
             guard allowRoomChange(session, room: reference.room) else { return }
             leave(session, member: member, room: reference.room)
         case .send(let envelopeFrame):
-            sendRoomMessage(envelopeFrame.envelope, from: session, member: member)
+            sendRoomMessage(envelopeFrame.envelope, from: session, member: member, check: envelopeCheck)
         case .appendLog(let logFrame):
             appendLog(logFrame.entry, from: session, member: member)
         case .getLog(let request):
@@ -293,13 +296,12 @@ final class HavenServer: WebSocketServerDelegate {
 
     /// Encodes `frame` once and sends it to `session`.
     func send(_ frame: Frame, to session: Session) {
-        guard let network else { return }
-        session.connection.send(frame: network.frames.textFrame(FrameCodec.encode(frame)))
+        session.connection.send(frame: frames.textFrame(FrameCodec.encode(frame)))
     }
 
     /// Encodes `frame` once, for sending the same bytes to many sessions.
-    func encode(_ frame: Frame) -> OutboundBytes? {
-        network?.frames.textFrame(FrameCodec.encode(frame))
+    func encode(_ frame: Frame) -> OutboundBytes {
+        frames.textFrame(FrameCodec.encode(frame))
     }
 
     /// Answers a refused frame with an error; before login it also ends the connection, and an

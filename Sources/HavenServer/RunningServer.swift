@@ -13,9 +13,11 @@ public final class RunningServer: Sendable {
     public let port: Int
     /// The configuration it runs with.
     public let configuration: ServerConfiguration
-    private let loop: EventLoop
+    /// The event loops: the first runs the core and connections, the others connections.
+    private let loops: [EventLoop]
     private let store: HavenStore
     private let server: LoopBound<HavenServer>
+    private let connectionLoops: [LoopBound<ConnectionLoop>]
     private let stopped = Locked(false)
 
     /// Starts a server.
@@ -30,14 +32,15 @@ public final class RunningServer: Sendable {
         } catch {
             ServerLog.warning("the data folder could not be made private to its owner (chmod 700 it): \(error)")
         }
-        let loop = try EventLoop()
-        loop.start()
+        let loops = try (0..<max(1, configuration.loops)).map { _ in try EventLoop() }
+        loops.forEach { $0.start() }
+        let core = loops[0]
         let store: HavenStore
         do {
-            // Store completions run on the loop, so the loop must be running before the first one.
-            store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in loop.execute(work) }
+            // Store completions run on the core's loop, so it must be running before the first one.
+            store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in core.execute(work) }
         } catch {
-            loop.shutdown()
+            loops.forEach { $0.shutdown() }
             throw error
         }
         do {
@@ -47,26 +50,68 @@ public final class RunningServer: Sendable {
             let roster = try store.performAndWait { try $0.staffRoster() }
             // Parts of uploads a stop cut off belong to no attachment: nothing is arriving yet.
             try store.performAndWait { try $0.discardOrphanBlobParts() }
-            let server = try loop.submitAndWait {
-                let server = try HavenServer(loop: loop, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions)
+            let server = try core.submitAndWait {
+                let server = try HavenServer(loop: core, store: store, configuration: configuration, rooms: rooms, sanctions: sanctions)
                 server.adoptStaffRoster(roster?.roster)
-                return LoopBound(server, loop: loop)
+                return LoopBound(server, loop: core)
             }
-            let port = try loop.submitAndWait { server.value.port }
-            return RunningServer(port: port, configuration: configuration, loop: loop, store: store, server: server)
+            let connectionLoops = try startConnectionLoops(on: loops, core: server, configuration: configuration.network)
+            let port = try core.submitAndWait { connectionLoops[0].value.network?.port ?? 0 }
+            return RunningServer(
+                port: port, configuration: configuration, loops: loops, store: store, server: server, connectionLoops: connectionLoops)
         } catch {
             store.close()
-            loop.shutdown()
+            loops.reversed().forEach { $0.shutdown() }
             throw error
         }
     }
 
-    private init(port: Int, configuration: ServerConfiguration, loop: EventLoop, store: HavenStore, server: LoopBound<HavenServer>) {
+    /// Makes a connection loop on each of `loops`, links them to the core, then has them listen:
+    /// the first binds, the others join its address.
+    private static func startConnectionLoops(
+        on loops: [EventLoop], core: LoopBound<HavenServer>, configuration: WebSocketServerConfiguration
+    ) throws -> [LoopBound<ConnectionLoop>] {
+        let coreLoop = loops[0]
+        let connectionLoops = try loops.enumerated().map { index, loop in
+            try loop.submitAndWait { LoopBound(ConnectionLoop(loop: loop, index: index, core: core, coreLoop: coreLoop), loop: loop) }
+        }
+        let figures = try loops.indices.map { index in try loops[index].submitAndWait { connectionLoops[index].value.figures } }
+        try coreLoop.submitAndWait {
+            core.value.connect(connectionLoops.indices.map { index in
+                guard index > 0 else { return LoopLink(local: connectionLoops[0].value) }
+                let target = connectionLoops[index]
+                let outbox = LoopOutbox<ConnectionOrder>(from: coreLoop, to: loops[index]) { orders in target.value.apply(orders) }
+                return LoopLink(index: index, figures: figures[index], outbox: outbox)
+            })
+        }
+        let shared = {
+            var shared = configuration
+            shared.maxConnections = (configuration.maxConnections + loops.count - 1) / loops.count
+            return shared
+        }()
+        let first = try coreLoop.submitAndWait {
+            let first = connectionLoops[0].value
+            try first.listen(shared, placement: LoopPlacement(index: 0, count: loops.count, first: nil))
+            return (descriptor: first.network?.listenerDescriptor ?? -1, port: first.network?.port ?? 0)
+        }
+        for index in loops.indices.dropFirst() {
+            try loops[index].submitAndWait {
+                try connectionLoops[index].value.listen(shared, placement: LoopPlacement(index: index, count: loops.count, first: first))
+            }
+        }
+        return connectionLoops
+    }
+
+    private init(
+        port: Int, configuration: ServerConfiguration, loops: [EventLoop], store: HavenStore, server: LoopBound<HavenServer>,
+        connectionLoops: [LoopBound<ConnectionLoop>]
+    ) {
         self.port = port
         self.configuration = configuration
-        self.loop = loop
+        self.loops = loops
         self.store = store
         self.server = server
+        self.connectionLoops = connectionLoops
     }
 
     private static func loadRooms(_ configuration: ServerConfiguration, store: HavenStore) throws -> [LoadedRoom] {
@@ -81,10 +126,10 @@ public final class RunningServer: Sendable {
         }
     }
 
-    /// The Prometheus metrics text, read on the loop thread.
+    /// The Prometheus metrics text, read on the core's loop thread.
     public func metricsText() throws -> String {
         let server = server
-        return try loop.submitAndWait { server.value.metricsText() }
+        return try loops[0].submitAndWait { server.value.metricsText() }
     }
 
     /// Blocks until SIGINT or SIGTERM, then stops gracefully. `watching` runs once the signals are
@@ -92,25 +137,29 @@ public final class RunningServer: Sendable {
     /// the server is ready there.
     public func runUntilSignalled(watching: () -> Void = {}) throws {
         let signalled = DispatchSemaphore(value: 0)
-        let watcher = try loop.submitAndWait { [loop] in
-            LoopBound(try SignalWatcher(loop: loop) { _ in signalled.signal() }, loop: loop)
+        let core = loops[0]
+        let watcher = try core.submitAndWait {
+            LoopBound(try SignalWatcher(loop: core) { _ in signalled.signal() }, loop: core)
         }
         watching()
         signalled.wait()
-        loop.execute { watcher.value.close() }
+        core.execute { watcher.value.close() }
         stop()
     }
 
-    /// Stops gracefully; safe to call more than once.
+    /// Stops gracefully; safe to call more than once. Every loop stops accepting and says "going
+    /// away" to its connections, the store commits what it has queued, and the loops end, the
+    /// core's last (another loop may be waiting on it for an upload's head).
     public func stop() {
         let alreadyStopped = stopped.withLock { value -> Bool in
             defer { value = true }
             return value
         }
         guard !alreadyStopped else { return }
+        for (loop, connectionLoop) in zip(loops, connectionLoops) { loop.execute { connectionLoop.value.shutdown() } }
         let server = server
-        loop.execute { server.value.shutdown() }
+        loops[0].execute { server.value.shutdown() }
         store.close()
-        loop.shutdown()
+        loops.reversed().forEach { $0.shutdown() }
     }
 }

@@ -5,8 +5,14 @@ public import Sodium
 
 /// Everything `haven serve` can be told, from flags or the TOML config file.
 public struct ServerConfiguration: Sendable {
-    /// Listening address, WebSocket path, allowed origins and network limits.
+    /// Listening address, WebSocket path, allowed origins and network limits. With several
+    /// ``loops``, `maxConnections` is shared out evenly among them, and `maxConnectionsPerNetwork`
+    /// holds on each loop.
     public var network = WebSocketServerConfiguration()
+    /// Event loops, each on a thread of its own, that accept, read, decode, check and write
+    /// connections (the kernel spreads new connections over them); the first also runs the
+    /// server's core, where every decision is made. `haven serve` runs one per core.
+    public var loops = 1
     /// The folder holding the database (`haven.sqlite`).
     public var dataDirectory = "./data"
     /// Durability of the store.

@@ -5,7 +5,6 @@ struct ServerCounters {
     var roomMessagesStored = 0
     var directMessagesStored = 0
     var duplicates = 0
-    var deliveries = 0
     var rateLimited = 0
     /// Messages refused because the store had too much waiting (not the sender's doing).
     var refusedWhileBusy = 0

@@ -28,7 +28,7 @@ final class Session {
         }
     }
 
-    let connection: WebSocketConnection
+    let connection: MemberConnection
     let addressKey: [UInt8]
     /// Loop time (ms) by which this connection must have logged in: longer while the challenge
     /// asks for more proof of work.
@@ -65,8 +65,11 @@ final class Session {
     var readingPage = false
     /// Page reads of other replays on this connection, waiting for that one.
     var pagesWaitingToBeRead: [() -> Void] = []
+    /// Streams whose loop stopped sending them live, each with the number of its latest fall
+    /// behind: told when the stream is live again.
+    var falls: [ReplayStream: Int] = [:]
 
-    init(connection: WebSocketConnection, addressKey: [UInt8], challenge: AuthChallenge) {
+    init(connection: MemberConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection
         self.addressKey = addressKey
         state = .awaitingAuth(challenge)

@@ -59,8 +59,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Bytes queued for one client before it is disconnected as too slow (default 1048576).")
     var maxQueuedBytes: Int?
 
+    @Option(help: "Event loops for connections, each on a thread of its own (default: one per core).")
+    var loops: Int?
+
     func run() throws {
         var configuration = ServerConfiguration()
+        configuration.loops = ProcessInfo.processInfo.activeProcessorCount
         var backupFolder = backups
         do {
             if let config {
@@ -73,6 +77,7 @@ struct Serve: ParsableCommand {
             if let serverName { configuration.serverName = serverName }
             if !allowedOrigin.isEmpty { configuration.network.allowedOrigins = allowedOrigin }
             if let synchronous { try configuration.setSynchronous(synchronous) }
+            if let loops { try configuration.setLoops(loops) }
             if let maxMessageBytes { configuration.network.maxMessageBytes = maxMessageBytes }
             if let maxQueuedBytes { configuration.network.maxQueuedBytes = maxQueuedBytes }
             guard configuration.network.maxMessageBytes >= 1024, configuration.network.maxQueuedBytes >= 65_536 else {
@@ -136,7 +141,7 @@ struct Serve: ParsableCommand {
                 ServerLog.info("open \(page)#\(fragment) (the fragment pins the organisation key "
                     + "\(OrganisationAnchor.fingerprint(of: organisation)); `haven widget snippet` prints the embedding code)")
             }
-            ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory)")
+            ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory); \(configuration.loops) event loop\(configuration.loops == 1 ? "" : "s")")
         }
         withExtendedLifetime(folder) { ServerLog.info("stopped cleanly") }
     }

@@ -15,6 +15,7 @@ import TOMLKit
 /// allowed_origins = ["https://support.example.org"]
 /// trusted_proxies = ["127.0.0.1"]   # a reverse proxy whose X-Forwarded-For names the client
 /// synchronous = "full"          # or "normal"
+/// loops = 4                     # event loops for connections (default: one per core)
 ///
 /// [[rooms]]
 /// id = "lobby"
@@ -335,6 +336,7 @@ struct ServeConfigFile: Decodable {
     var allowedOrigins: [String]?
     var trustedProxies: [String]?
     var synchronous: String?
+    var loops: Int?
     var rooms: [Room]?
     var limits: Limits?
     var rateLimits: RateLimits?
@@ -368,7 +370,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, backups, rooms, limits, synchronous, widget, turn, calls, metrics, attachments
+        case listen, data, backups, rooms, limits, synchronous, loops, widget, turn, calls, metrics, attachments
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits", proofOfWork = "proof_of_work"
         case trustedProxies = "trusted_proxies"
     }
@@ -403,6 +405,7 @@ struct ServeConfigFile: Decodable {
             }
         }
         if let synchronous { try configuration.setSynchronous(synchronous) }
+        if let loops { try configuration.setLoops(loops) }
         if let rooms { configuration.rooms = rooms.map { RoomSeed(id: $0.id, name: $0.name) } }
         if let limits {
             if let value = limits.maxMessageBytes { configuration.network.maxMessageBytes = value }
@@ -457,5 +460,11 @@ extension ServerConfiguration {
             throw ConfigError("synchronous must be \"full\" or \"normal\" (got \"\(text)\")")
         }
         store.synchronous = level
+    }
+
+    /// Sets the number of event loops: from 1 to 256.
+    mutating func setLoops(_ count: Int) throws {
+        guard (1...256).contains(count) else { throw ConfigError("loops must be from 1 to 256 (got \(count))") }
+        loops = count
     }
 }
