@@ -68,23 +68,25 @@ public final class WebSocketServer {
     private var listener: SocketListener?
     private var sweepTimer: LoopTimer?
     private var connectionSerial = 0
-    private var openPerNetwork: [[UInt8]: Int] = [:]
+    private let perNetwork: ConnectionsPerNetwork
     /// Connections waiting for a request, oldest first, with when they began to wait; entries
     /// whose connection has since sent something or closed are skipped.
     private var silent: [(id: Int, since: UInt64)] = []
     private var silentStart = 0
 
     /// Binds and starts accepting. Call on the loop thread. Past the first of several loops,
-    /// `placement` says how to join the first one's listener; `figures` are where the counters go.
+    /// `placement` says how to join the first one's listener; `figures` are where the counters go,
+    /// and `perNetwork` counts each network's connections (shared by the loops).
     ///
     /// - Throws: ``UVError`` when the address cannot be bound.
     public init(
         loop: EventLoop, configuration: WebSocketServerConfiguration, delegate: any WebSocketServerDelegate, placement: LoopPlacement = .alone,
-        figures: NetworkFigures = NetworkFigures()
+        figures: NetworkFigures = NetworkFigures(), perNetwork: ConnectionsPerNetwork = ConnectionsPerNetwork()
     ) throws {
         loop.preconditionInLoop()
         self.loop = loop
         self.figures = figures
+        self.perNetwork = perNetwork
         self.configuration = configuration
         self.delegate = delegate
         self.placement = placement
@@ -197,9 +199,7 @@ public final class WebSocketServer {
     /// as many connections as it may.
     private func count(_ connection: WebSocketConnection, as client: [UInt8]) -> Bool {
         let network = IPAddress.network(of: client)
-        let open = openPerNetwork[network, default: 0]
-        guard open < configuration.maxConnectionsPerNetwork else { return false }
-        openPerNetwork[network] = open + 1
+        guard perNetwork.take(network, most: configuration.maxConnectionsPerNetwork) else { return false }
         connection.countedNetwork = network
         return true
     }
@@ -392,10 +392,7 @@ public final class WebSocketServer {
     private func closed(_ connection: WebSocketConnection) {
         connections[connection.id] = nil
         connection.endBody(arrived: false)
-        if let network = connection.countedNetwork {
-            let open = openPerNetwork[network, default: 1] - 1
-            openPerNetwork[network] = open > 0 ? open : nil
-        }
+        if let network = connection.countedNetwork { perNetwork.release(network) }
         if case .webSocket(let session) = connection.phase {
             NetworkFigures.add(-1, to: figures.openWebSockets)
             connection.phase = .closed

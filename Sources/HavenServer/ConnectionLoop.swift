@@ -34,30 +34,46 @@ final class ConnectionLoop: WebSocketServerDelegate {
     /// ``ConnectionOrder/deliver(_:to:stream:cursor:)``).
     private var behind: [Int: [ReplayStream: Int]] = [:]
     private var falls = 0
+    /// How many messages a connection may have on their way to the core on another loop before
+    /// it is not read until the core has handled them (see ``received(_:from:)``).
+    private let messagesOnTheirWay: Int
+    /// Messages on their way from each connection, counted since the batch the count began in.
+    private var onTheirWay: [Int: (since: Int, count: Int)] = [:]
+    /// Connections not read until the core has handled the batch given.
+    private var heldUntil: [Int: Int] = [:]
+    /// Connections the core asked not to read.
+    private var pausedByCore: Set<Int> = []
+    /// The last batch of this loop's events the core has handled.
+    private var caughtUpThrough = 0
 
-    /// The connection loop on `loop`, number `index`, reporting to `core` on `coreLoop`. It
+    /// The connection loop on `loop`, number `index`, reporting to `core` on `coreLoop`, which
+    /// keeps a connection from sending more than `messagesOnTheirWay` messages ahead of it. It
     /// listens once ``listen(_:placement:)`` is called.
-    init(loop: EventLoop, index: Int, core: LoopBound<HavenServer>, coreLoop: EventLoop) {
+    init(loop: EventLoop, index: Int, core: LoopBound<HavenServer>, coreLoop: EventLoop, messagesOnTheirWay: Int) {
         loop.preconditionInLoop()
         self.loop = loop
         self.index = index
         self.core = core
         self.coreLoop = coreLoop
+        self.messagesOnTheirWay = messagesOnTheirWay
         if loop === coreLoop {
             coreHere = core.value
         } else {
-            toCore = LoopOutbox(from: loop, to: coreLoop) { events in
+            toCore = LoopOutbox(from: loop, to: coreLoop) { batch, events in
                 let server = core.value
                 for event in events { server.handle(event) }
+                server.loopLinks[index].post(.caughtUp(through: batch))
             }
         }
     }
 
-    /// Binds (or, past the first loop, joins the first loop's listener) and starts accepting.
+    /// Binds (or, past the first loop, joins the first loop's listener) and starts accepting,
+    /// counting each network's connections in `perNetwork` with the other loops.
     ///
     /// - Throws: ``UVError`` when the address cannot be bound.
-    func listen(_ configuration: WebSocketServerConfiguration, placement: LoopPlacement) throws {
-        network = try WebSocketServer(loop: loop, configuration: configuration, delegate: self, placement: placement, figures: figures.network)
+    func listen(_ configuration: WebSocketServerConfiguration, placement: LoopPlacement, perNetwork: ConnectionsPerNetwork) throws {
+        network = try WebSocketServer(
+            loop: loop, configuration: configuration, delegate: self, placement: placement, figures: figures.network, perNetwork: perNetwork)
     }
 
     /// Stops accepting and closes every connection with "going away".
@@ -89,15 +105,23 @@ final class ConnectionLoop: WebSocketServerDelegate {
         case .limitMessages(let id, let bytes):
             network?.connections[id]?.limitMessages(to: bytes)
         case .pauseReading(let id):
+            pausedByCore.insert(id)
             network?.connections[id]?.pauseReading()
         case .resumeReading(let id):
-            network?.connections[id]?.resumeReading()
+            pausedByCore.remove(id)
+            if heldUntil[id] == nil { network?.connections[id]?.resumeReading() }
         case .tellWhenQueueBelow(let id, let bytes, let request):
             whenQueueBelow(bytes, on: id) { [unowned self] in
                 tell(.queueBelow(id, request: request, queuedBytes: queuedBytes(of: id)))
             }
         case .resumeLive(let id, let stream, let fall):
             if behind[id]?[stream] == fall { behind[id]?[stream] = nil }
+        case .caughtUp(let batch):
+            caughtUpThrough = batch
+            for (id, until) in heldUntil where until <= batch {
+                heldUntil[id] = nil
+                if !pausedByCore.contains(id) { network?.connections[id]?.resumeReading() }
+            }
         }
     }
 
@@ -144,11 +168,28 @@ final class ConnectionLoop: WebSocketServerDelegate {
         tell(.opened(connection.id, clientAddress: connection.clientAddress, loop: index))
     }
 
+    /// From another loop than the core's, a connection that has sent ``messagesOnTheirWay``
+    /// messages the core has not handled yet is not read until it has: the core's own holding
+    /// back of a fast sender (``HavenServer/storeMessage(from:_:then:)``) reaches this loop a turn
+    /// late, and meanwhile a sender could have the core read a great many more.
     func received(_ text: UnsafeRawBufferPointer, from connection: WebSocketConnection) {
         tell(.received(connection.id, ReceivedFrame(decoding: text)))
+        guard let toCore else { return }
+        let batch = toCore.currentBatch
+        var counted = onTheirWay[connection.id] ?? (batch, 0)
+        if counted.since <= caughtUpThrough { counted = (batch, 0) }
+        counted.count += 1
+        onTheirWay[connection.id] = counted
+        guard counted.count >= messagesOnTheirWay else { return }
+        onTheirWay[connection.id] = nil
+        heldUntil[connection.id] = batch
+        connection.pauseReading()
     }
 
     func closed(_ connection: WebSocketConnection) {
+        onTheirWay[connection.id] = nil
+        heldUntil[connection.id] = nil
+        pausedByCore.remove(connection.id)
         behind[connection.id] = nil
         tell(.closed(connection.id))
     }

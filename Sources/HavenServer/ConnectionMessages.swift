@@ -25,6 +25,8 @@ enum ConnectionOrder: Sendable {
     /// Sends the stream live again: it has caught up from the store since the fall behind
     /// numbered `fallBehind` (a later one stays until it is answered too).
     case resumeLive(Int, stream: ReplayStream, fallBehind: Int)
+    /// The core has handled every event of the loop's batches up to number `batch`.
+    case caughtUp(through: Int)
 }
 
 /// What a connection's loop tells the server's core, in the order it happened.

@@ -55,7 +55,7 @@ public final class RunningServer: Sendable {
                 server.adoptStaffRoster(roster?.roster)
                 return LoopBound(server, loop: core)
             }
-            let connectionLoops = try startConnectionLoops(on: loops, core: server, configuration: configuration.network)
+            let connectionLoops = try startConnectionLoops(on: loops, core: server, configuration: configuration)
             let port = try core.submitAndWait { connectionLoops[0].value.network?.port ?? 0 }
             return RunningServer(
                 port: port, configuration: configuration, loops: loops, store: store, server: server, connectionLoops: connectionLoops)
@@ -69,34 +69,39 @@ public final class RunningServer: Sendable {
     /// Makes a connection loop on each of `loops`, links them to the core, then has them listen:
     /// the first binds, the others join its address.
     private static func startConnectionLoops(
-        on loops: [EventLoop], core: LoopBound<HavenServer>, configuration: WebSocketServerConfiguration
+        on loops: [EventLoop], core: LoopBound<HavenServer>, configuration: ServerConfiguration
     ) throws -> [LoopBound<ConnectionLoop>] {
         let coreLoop = loops[0]
+        let ahead = configuration.messagesAwaitingStorePerConnection
         let connectionLoops = try loops.enumerated().map { index, loop in
-            try loop.submitAndWait { LoopBound(ConnectionLoop(loop: loop, index: index, core: core, coreLoop: coreLoop), loop: loop) }
+            try loop.submitAndWait {
+                LoopBound(ConnectionLoop(loop: loop, index: index, core: core, coreLoop: coreLoop, messagesOnTheirWay: ahead), loop: loop)
+            }
         }
         let figures = try loops.indices.map { index in try loops[index].submitAndWait { connectionLoops[index].value.figures } }
         try coreLoop.submitAndWait {
             core.value.connect(connectionLoops.indices.map { index in
                 guard index > 0 else { return LoopLink(local: connectionLoops[0].value) }
                 let target = connectionLoops[index]
-                let outbox = LoopOutbox<ConnectionOrder>(from: coreLoop, to: loops[index]) { orders in target.value.apply(orders) }
+                let outbox = LoopOutbox<ConnectionOrder>(from: coreLoop, to: loops[index]) { _, orders in target.value.apply(orders) }
                 return LoopLink(index: index, figures: figures[index], outbox: outbox)
             })
         }
         let shared = {
-            var shared = configuration
-            shared.maxConnections = (configuration.maxConnections + loops.count - 1) / loops.count
+            var shared = configuration.network
+            shared.maxConnections = (shared.maxConnections + loops.count - 1) / loops.count
             return shared
         }()
+        let perNetwork = ConnectionsPerNetwork()
         let first = try coreLoop.submitAndWait {
             let first = connectionLoops[0].value
-            try first.listen(shared, placement: LoopPlacement(index: 0, count: loops.count, first: nil))
+            try first.listen(shared, placement: LoopPlacement(index: 0, count: loops.count, first: nil), perNetwork: perNetwork)
             return (descriptor: first.network?.listenerDescriptor ?? -1, port: first.network?.port ?? 0)
         }
         for index in loops.indices.dropFirst() {
             try loops[index].submitAndWait {
-                try connectionLoops[index].value.listen(shared, placement: LoopPlacement(index: index, count: loops.count, first: first))
+                try connectionLoops[index].value.listen(
+                    shared, placement: LoopPlacement(index: index, count: loops.count, first: first), perNetwork: perNetwork)
             }
         }
         return connectionLoops

@@ -26,6 +26,9 @@ public final class TestServer: Sendable {
         // past the 10 s default while the suite's other tests hold the shared threads (running
         // `haven` processes, hashing passphrases): a test of the login timeout sets its own.
         configuration.loginTimeoutMilliseconds = 120_000
+        // Two loops, so every end-to-end test also crosses from one loop to the other (the
+        // kernel places each connection): a test of one loop's own behaviour sets 1.
+        configuration.loops = 2
         configure(&configuration)
         self.directory = folder
         server = try RunningServer.start(configuration)
