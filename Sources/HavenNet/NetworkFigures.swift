@@ -8,6 +8,7 @@ public final class NetworkFigures: Sendable {
     let slowConsumersLetGo = Atomic<Int>(0)
     let refusedAtCapacity = Atomic<Int>(0)
     let silentLetGo = Atomic<Int>(0)
+    let acceptedSockets = Atomic<Int>(0)
 
     /// All zero.
     public init() {}
@@ -22,6 +23,8 @@ public final class NetworkFigures: Sendable {
     public var connectionsRefusedAtCapacity: Int { refusedAtCapacity.load(ordering: .relaxed) }
     /// Silent connections closed to make room for a new one.
     public var connectionsLetGo: Int { silentLetGo.load(ordering: .relaxed) }
+    /// Connections accepted (plain HTTP and WebSocket alike, refused ones too).
+    public var connectionsAccepted: Int { acceptedSockets.load(ordering: .relaxed) }
 
     /// Adds `change` to `counter`.
     static func add(_ change: Int, to counter: borrowing Atomic<Int>) {

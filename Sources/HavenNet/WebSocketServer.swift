@@ -125,6 +125,7 @@ public final class WebSocketServer {
     }
 
     private func accept(_ stream: SocketStream) {
+        NetworkFigures.add(1, to: figures.acceptedSockets)
         guard connections.count < configuration.maxConnections || letQuietestGo() else {
             NetworkFigures.add(1, to: figures.refusedAtCapacity)
             stream.close()

@@ -175,10 +175,15 @@ extension HavenServer {
             ("haven_store_commit_seconds_sum", "counter", "Total time spent in store transactions.", "\(store.commitSecondsTotal)"),
             ("haven_store_commit_seconds_max", "gauge", "Longest store transaction.", "\(store.commitSecondsMax)"),
         ]
-        let perLoop = loopLinks.map { #"haven_loop_connections{loop="\#($0.index)"} \#($0.figures.network.webSocketConnections)"# }
+        let perLoop: [(name: String, type: String, help: String, value: (NetworkFigures) -> Int)] = [
+            ("haven_loop_connections", "gauge", "Open WebSocket connections on each connection loop.", \.webSocketConnections),
+            ("haven_loop_connections_accepted_total", "counter", "Connections each connection loop accepted (plain HTTP too).", \.connectionsAccepted),
+        ]
         return lines.map { "# HELP \($0.name) \($0.help)\n# TYPE \($0.name) \($0.type)\n\($0.name) \($0.value)\n" }.joined()
-            + "# HELP haven_loop_connections Open WebSocket connections on each connection loop.\n# TYPE haven_loop_connections gauge\n"
-            + perLoop.map { $0 + "\n" }.joined()
+            + perLoop.map { metric in
+                "# HELP \(metric.name) \(metric.help)\n# TYPE \(metric.name) \(metric.type)\n"
+                    + loopLinks.map { #"\#(metric.name){loop="\#($0.index)"} \#(metric.value($0.figures.network))"# + "\n" }.joined()
+            }.joined()
     }
 
     /// One of the connection loops' network counters, added up over the loops.

@@ -146,8 +146,10 @@ import Testing
     /// messages of 12 KB each at once. A connection with 2 messages waiting for the store is not
     /// read until one is answered, and is read again after: nothing is refused (the store never
     /// has more than its 40 operations waiting), lost or cut off, and every message is stored and
-    /// delivered.
-    @Test func aSenderWithMessagesWaitingIsReadAgainOnceTheStoreAnswers() async throws {
+    /// delivered. So it goes whether the senders are on the core's loop, where the core stops
+    /// reading them itself, or on another, which stops reading a sender with 2 messages on their
+    /// way to the core until the core has them.
+    @Test(arguments: [0, 1]) func aSenderWithMessagesWaitingIsReadAgainOnceTheStoreAnswers(sendersOnLoop loopIndex: Int) async throws {
         let server = try TestServer {
             $0.rateLimits = .unlimited
             $0.maxStoreBacklog = 40
@@ -161,7 +163,10 @@ import Testing
         var sent: Set<MessageID> = []
         var senders: [RawWebSocket] = []
         for _ in 0..<3 {
-            let (sender, identity) = try await RawWebSocket.joined(lobby, on: server, loop: clients.loop)
+            let sender = try await server.connection(
+                onLoop: loopIndex, { try await RawWebSocket.connect(port: server.port, loop: clients.loop) }, discard: { $0.abort() })
+            let identity = try await sender.logIn()
+            try await sender.join(lobby)
             let frames = try (0..<100).map { number in
                 let envelope = try RoomEnvelope.seal(MessageBody(text: "\(number) " + String(repeating: "x", count: 12_000)), key: key, sender: identity)
                 sent.insert(envelope.id)
@@ -225,20 +230,14 @@ import Testing
 
     /// The ids of the room messages `reader` has received.
     private static func roomMessageIDs(of reader: RawWebSocket) -> Set<MessageID> {
-        Set(reader.frames.compactMap { text -> MessageID? in
-            guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
-            return frame.envelope.id
-        })
+        Set(reader.roomMessages.map(\.envelope.id))
     }
 
     /// Waits until `reader` has `count` room messages and returns their cursors as received.
     private static func roomCursors(of reader: RawWebSocket, count: Int) async throws -> [UInt64] {
         let deadline = Date().addingTimeInterval(60)
         while true {
-            let cursors = reader.frames.compactMap { text -> UInt64? in
-                guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
-                return frame.cursor
-            }
+            let cursors = reader.roomMessages.compactMap(\.cursor)
             if cursors.count >= count || Date() > deadline { return cursors }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -102,18 +102,36 @@ public final class RawWebSocket: @unchecked Sendable {
     /// Connects to `server`, logs in as a new identity, and waits for the welcome.
     public static func loggedIn(to server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
         let socket = try await connect(port: server.port, loop: loop)
-        let identity = try SigningKeyPair.generate()
-        let challenge = try await socket.challenge()
-        socket.send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: identity, displayName: "Raw"))), as: UTF8.self))
-        _ = try await socket.waitForFrame(containing: #""type":"welcome""#)
-        return (socket, identity)
+        return (socket, try await socket.logIn())
     }
 
     /// Logs in as a new identity on `server`, joins `room`, and waits for its `synced`.
     public static func joined(_ room: RoomID, on server: TestServer, loop: EventLoop) async throws -> (RawWebSocket, SigningKeyPair) {
         let (socket, identity) = try await loggedIn(to: server, loop: loop)
-        socket.send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: room))), as: UTF8.self))
-        _ = try await socket.waitForFrame(containing: #""type":"synced""#)
+        try await socket.join(room)
         return (socket, identity)
+    }
+
+    /// The room messages received so far, in the order they came.
+    public var roomMessages: [EnvelopeFrame] {
+        frames.compactMap { text in
+            guard case .message(let frame)? = try? FrameCodec.decode(Array(text.utf8)) else { return nil }
+            return frame
+        }
+    }
+
+    /// Logs in as a new identity and waits for the welcome.
+    public func logIn() async throws -> SigningKeyPair {
+        let identity = try SigningKeyPair.generate()
+        let challenge = try await challenge()
+        send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: identity, displayName: "Raw"))), as: UTF8.self))
+        _ = try await waitForFrame(containing: #""type":"welcome""#)
+        return identity
+    }
+
+    /// Joins `room` and waits for its `synced`.
+    public func join(_ room: RoomID) async throws {
+        send(String(decoding: FrameCodec.encode(.join(JoinRequest(room: room))), as: UTF8.self))
+        _ = try await waitForFrame(containing: #""type":"synced""#)
     }
 }
