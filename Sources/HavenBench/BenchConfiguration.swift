@@ -29,6 +29,11 @@ public struct BenchConfiguration: Sendable {
     public var serverBinary: String
     /// Store durability for the server.
     public var synchronous = "full"
+    /// The server's event loops (nil: `haven serve`'s own choice, one per core).
+    public var serverLoops: Int?
+    /// CPUs the server runs on, as `taskset -c` takes them ("0", "0-1"; nil: wherever the
+    /// kernel puts it), so that it and the load generator can be kept apart.
+    public var serverCPUs: String?
     /// The phases to run, in their fixed order (all but `room_rate` by default, which
     /// Scripts/compare.sh asks for; fewer to profile one alone).
     public var phases = Set(BenchPhase.allCases).subtracting([.roomRate])

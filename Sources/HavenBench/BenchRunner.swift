@@ -15,8 +15,7 @@ public final class BenchRunner {
     /// Starts the server and the generator's loop.
     public init(configuration: BenchConfiguration) throws {
         self.configuration = configuration
-        server = try ServerUnderTest(binary: configuration.serverBinary, synchronous: configuration.synchronous,
-                                     rooms: [Self.rateRoom] + MixPlan.roomIDs(count: configuration.mixRooms))
+        server = try ServerUnderTest(configuration, rooms: [Self.rateRoom] + MixPlan.roomIDs(count: configuration.mixRooms))
         loop = try EventLoop()
         loop.start()
         let port = server.port
@@ -41,7 +40,7 @@ public final class BenchRunner {
         let mix = phases.contains(.mix) ? try mixPhase() : [:]
         if phases.contains(.mix) { report(Self.json(["phase": "mix"].merging(mix) { $1 })) }
         let logJoin = phases.contains(.logJoin)
-            ? try LogJoinPhase(binary: configuration.serverBinary, synchronous: configuration.synchronous, entries: configuration.logEntries).run()
+            ? try LogJoinPhase(configuration: configuration).run()
             : [:]
         if phases.contains(.logJoin) { report(Self.json(["phase": "log_join"].merging(logJoin) { $1 })) }
         let roomSaturation = roomResult["saturation"] as? [String: Any] ?? [:]
@@ -57,6 +56,8 @@ public final class BenchRunner {
             "log_join": logJoin,
             "mix_latency_ms": mix["latency_ms"] ?? [:],
             "room_rates": rates,
+            "server_loops": configuration.serverLoops.map { $0 as Any } ?? "one per core",
+            "server_cpus": configuration.serverCPUs ?? "any",
         ]
     }
 

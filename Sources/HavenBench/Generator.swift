@@ -18,19 +18,22 @@ final class Generator {
     }
 
     /// Connects and logs in `identities.count` clients, `concurrency` at a time; calls `done`
-    /// with the clients that made it.
+    /// with the clients that made it, in the order of `identities`.
     func connect(_ identities: [SigningKeyPair], concurrency: Int = 200, done: @escaping ([LoadClient]) -> Void) {
         var next = 0
         var finished = 0
-        var ready: [LoadClient] = []
+        // In the order asked, not the order logged in: the quickest logins (on the server's
+        // core loop, say) must not all become a phase's senders.
+        var ready: [LoadClient?] = Array(repeating: nil, count: identities.count)
         func start() {
             guard next < identities.count else { return }
-            let client = LoadClient(identity: identities[next])
+            let index = next
+            let client = LoadClient(identity: identities[index])
             next += 1
             client.connect(loop: loop, port: port) { ok in
-                if ok { ready.append(client) }
+                if ok { ready[index] = client }
                 finished += 1
-                if finished == identities.count { done(ready) } else { start() }
+                if finished == identities.count { done(ready.compactMap { $0 }) } else { start() }
             }
         }
         for _ in 0..<min(concurrency, identities.count) { start() }

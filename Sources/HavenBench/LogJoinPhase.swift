@@ -10,9 +10,10 @@ import Sodium
 /// one with no later checkpoint (the newcomer verifies every entry) and one whose last entry is
 /// a new epoch (the newcomer starts from that checkpoint). A real ``HavenClient`` joins each.
 struct LogJoinPhase {
-    let binary: String
-    let synchronous: String
-    let entries: Int
+    /// The run's configuration: the server to start and the entries in each log
+    /// (``BenchConfiguration/logEntries``).
+    let configuration: BenchConfiguration
+    private var entries: Int { configuration.logEntries }
 
     private static let longRoom = try! RoomID("log-long")
     private static let checkpointedRoom = try! RoomID("log-checkpointed")
@@ -21,7 +22,7 @@ struct LogJoinPhase {
         let author = try SigningKeyPair.generate()
         let visitors = try (0..<50).map { _ in try SigningKeyPair.generate() }
         let built = Date()
-        let server = try ServerUnderTest(binary: binary, synchronous: synchronous) { data in
+        let server = try ServerUnderTest(configuration) { data in
             let store = try HavenStore(path: data + "/haven.sqlite")
             defer { store.close() }
             for (room, checkpointed) in [(Self.longRoom, false), (Self.checkpointedRoom, true)] {

@@ -8,15 +8,17 @@ final class ServerUnderTest {
     let port: Int
     let directory: String
 
-    /// Starts the server with the benchmark room and `rooms` besides; `prepare` may fill its data
-    /// folder first (it gets the folder's path).
-    init(binary: String, synchronous: String, rooms: [RoomID] = [], prepare: (String) throws -> Void = { _ in }) throws {
+    /// Starts the server `configuration` describes (its binary, durability, loops and CPUs)
+    /// with the benchmark room and `rooms` besides; `prepare` may fill its data folder first (it
+    /// gets the folder's path).
+    init(_ configuration: BenchConfiguration, rooms: [RoomID] = [], prepare: (String) throws -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("haven-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         try prepare(directory + "/data")
         let config = directory + "/bench.toml"
         try """
-            synchronous = "\(synchronous)"
+            synchronous = "\(configuration.synchronous)"
+            \(configuration.serverLoops.map { "loops = \($0)" } ?? "")
 
             [[rooms]]
             id = "bench"
@@ -54,8 +56,14 @@ final class ServerUnderTest {
             new_identity_message_bytes_per_hour = 1e15
             address_message_bytes_per_hour = 1e15
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]
+        let serve = [configuration.serverBinary, "serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]
+        if let cpus = configuration.serverCPUs {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpus] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: serve[0])
+            process.arguments = Array(serve.dropFirst())
+        }
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -58,11 +58,11 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Starts the loop thread. The loop runs until ``shutdown()``.
-    public func start() {
+    /// Starts the loop thread, named `name` (at most 15 bytes). The loop runs until ``shutdown()``.
+    public func start(name: String = "haven-loop") {
         let thread = Thread { [self] in
-            // Named in the kernel too, so `top -H` and profiles tell the loop from the store writer.
-            try? "haven-loop".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            // Named in the kernel too, so `top -H` and profiles tell the loops from the store writer.
+            try? name.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             lock.withLock { loopThread = pthread_self() }
             uv_run(loop, UV_RUN_DEFAULT)
             finished.signal()

@@ -155,13 +155,8 @@ public final class BodyFlow {
     /// Whether reading is paused.
     public private(set) var isPaused = false
 
-    init(stream: SocketStream) {
-        stopReading = { stream.stopReading() }
-        startReading = { stream.startReading() }
-    }
-
-    /// A flow that holds back a body read elsewhere (on another loop) through `stopReading` and
-    /// `startReading`, each called once per change.
+    /// A flow that holds back a body through `stopReading` and `startReading`, each called once
+    /// per change (on the loop that reads the body, or one that hands the change over to it).
     public init(stopReading: @escaping () -> Void, startReading: @escaping () -> Void) {
         self.stopReading = stopReading
         self.startReading = startReading

@@ -1,6 +1,16 @@
 import CUV
 import Foundation
 
+/// How a TCP listener shares its port with the listeners of other loops.
+public enum PortSharing: Sendable {
+    /// The port is this listener's alone.
+    case alone
+    /// The first of several listeners on the port: it must be free.
+    case firstOfSeveral
+    /// A listener joining the first on its port.
+    case joining
+}
+
 /// A listening socket, TCP or Unix-domain; hands each accepted connection to ``onAccept``. Loop
 /// thread only.
 public final class SocketListener {
@@ -22,13 +32,12 @@ public final class SocketListener {
     /// connect); one left behind by a server that is gone is replaced, one a live server still
     /// answers on is not, and neither is a file that is not a socket.
     ///
-    /// With `sharingPort`, a TCP socket is bound with `SO_REUSEPORT`, so listeners on several
-    /// loops bind the same port and the kernel spreads new connections over them (only sockets of
-    /// the same user may share it).
+    /// A TCP listener of several loops' (`sharing`) is bound with `SO_REUSEPORT`, so they bind
+    /// the same port and the kernel spreads new connections over them.
     ///
     /// - Throws: ``UVError``, e.g. `EADDRINUSE`.
     public init(
-        loop: EventLoop, endpoint: SocketEndpoint, mode: UInt32 = 0o660, backlog: Int32 = 4096, sharingPort: Bool = false,
+        loop: EventLoop, endpoint: SocketEndpoint, mode: UInt32 = 0o660, backlog: Int32 = 4096, sharing: PortSharing = .alone,
         onAccept: @escaping (SocketStream) -> Void
     ) throws(UVError) {
         loop.preconditionInLoop()
@@ -43,7 +52,7 @@ public final class SocketListener {
             unixPath = nil
             do {
                 // Shared, the socket must exist before the bind to take SO_REUSEPORT.
-                let family = sharingPort ? UInt32(host.contains(":") ? AF_INET6 : AF_INET) : UInt32(AF_UNSPEC)
+                let family = sharing == .alone ? UInt32(AF_UNSPEC) : UInt32(host.contains(":") ? AF_INET6 : AF_INET)
                 try uv("uv_tcp_init_ex") { uv_tcp_init_ex(loop.loop, memory.bindMemory(to: uv_tcp_t.self, capacity: 1), family) }
             } catch {
                 memory.deallocate()
@@ -64,7 +73,8 @@ public final class SocketListener {
             case .tcp(let host, let port):
                 var address = sockaddr_storage()
                 try SocketAddress.parse(host: host, port: port, into: &address)
-                if sharingPort { try sharePort() }
+                if sharing == .firstOfSeveral && port != 0 { try Self.requireFree(address) }
+                if sharing != .alone { try sharePort() }
                 _ = try withUnsafePointer(to: &address) { pointer throws(UVError) in
                     try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr throws(UVError) in
                         try handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { tcp throws(UVError) in
@@ -137,6 +147,19 @@ public final class SocketListener {
                 listener.acceptOne(server)
             }
         }
+    }
+
+    /// Refuses a port another socket holds, even one bound with `SO_REUSEPORT`: a second server
+    /// started on the port by mistake would otherwise take a share of the first one's
+    /// connections instead of failing to start. A plain bind, given up at once, finds out.
+    private static func requireFree(_ address: sockaddr_storage) throws(UVError) {
+        var address = address
+        let probe = socket(Int32(address.ss_family), Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { throw UVError(code: -errno, function: "socket") }
+        defer { Glibc.close(probe) }
+        let length = socklen_t(Int32(address.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(probe, $0, length) } }
+        guard bound == 0 else { throw UVError(code: -errno, function: "uv_tcp_bind") }
     }
 
     /// Sets `SO_REUSEPORT` on the TCP handle before it is bound: the socket is made first, with

@@ -43,6 +43,8 @@ public final class WebSocketConnection {
     var uploadWindowBytes: Int?
     /// Told once whether the body in progress arrived whole.
     var bodyEnded: ((_ arrived: Bool) -> Void)?
+    /// The application holds the body in progress back (``BodyFlow``): its deadline waits.
+    var bodyHeldBack = false
     private var droppedAsSlowConsumer = false
     let stream: SocketStream
     unowned let server: WebSocketServer

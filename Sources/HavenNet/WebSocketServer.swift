@@ -100,7 +100,7 @@ public final class WebSocketServer {
         case (nil, let first):
             let port = first?.port ?? configuration.port
             listener = try SocketListener(
-                loop: loop, endpoint: .tcp(host: configuration.host, port: port), sharingPort: placement.count > 1, onAccept: accept)
+                loop: loop, endpoint: .tcp(host: configuration.host, port: port), sharing: placement.portSharing, onAccept: accept)
         }
         let timer = try LoopTimer(loop: loop) { [unowned self] in sweep() }
         timer.start(after: 500, repeatEvery: 500)
@@ -149,7 +149,7 @@ public final class WebSocketServer {
                 return allowance.map { body in
                     connection.bodyEnded = body.whenEnded
                     parser.bodySink = body.receive.map { receive in
-                        let flow = BodyFlow(stream: connection.stream)
+                        let flow = bodyFlow(of: connection)
                         return { bytes in receive(bytes, flow) }
                     }
                     // A large body must keep coming: each window of the handshake time brings
@@ -168,6 +168,25 @@ public final class WebSocketServer {
             return
         }
         stream.startReading()
+    }
+
+    /// The flow that holds back `connection`'s body while the application puts it away: the
+    /// body's clock stops meanwhile (the client is not slow, the server is), and starts a fresh
+    /// window when reading resumes.
+    private func bodyFlow(of connection: WebSocketConnection) -> BodyFlow {
+        BodyFlow(
+            stopReading: { [unowned connection] in
+                connection.bodyHeldBack = true
+                connection.stream.stopReading()
+            },
+            startReading: { [unowned self, unowned connection] in
+                connection.bodyHeldBack = false
+                if connection.uploadWindowBytes != nil {
+                    connection.uploadWindowBytes = 0
+                    connection.httpDeadline = loop.nowMilliseconds + configuration.handshakeTimeoutMilliseconds
+                }
+                connection.stream.startReading()
+            })
     }
 
     /// Notes that `connection` waits for a request (just accepted, or kept alive after an answer).
@@ -413,7 +432,7 @@ public final class WebSocketServer {
             let quiet = now &- connection.lastActivity
             switch connection.phase {
             case .http:
-                if now > connection.httpDeadline { connection.stream.close() }
+                if now > connection.httpDeadline && !connection.bodyHeldBack { connection.stream.close() }
             case .webSocket(let session):
                 // A close the session began itself (a protocol error, a binary message) has the
                 // same time to be answered as one the application began.

@@ -47,24 +47,45 @@ enum ConnectionEvent: Sendable {
 }
 
 /// A message as the receiving loop read it: the frame or why it could not be decoded, and for a
-/// room message, whether it is padded and signed by its sender (checked where it arrived, so the
-/// costliest step of a message is spread over every loop).
+/// room or private message, what the loop worked out ahead of the core.
 struct ReceivedFrame: Sendable {
     /// The decoded frame, or the decoding error.
     let frame: Result<Frame, ProtocolError>
-    /// For a room message (`send`): its padding and signature check.
-    let envelopeCheck: Result<Void, ProtocolError>?
+    /// For a room message (`send`) or a private one (`direct`): its check and stored bytes.
+    let prepared: PreparedMessage?
 
-    /// Decodes `text` and checks a room message's envelope.
+    /// Decodes `text` and prepares a room or private message.
     init(decoding text: UnsafeRawBufferPointer) {
         frame = Result { () throws(ProtocolError) in try FrameCodec.decode(Array(text)) }
-        guard case .success(.send(let message)) = frame else {
-            envelopeCheck = nil
-            return
+        switch frame {
+        case .success(.send(let message)): prepared = PreparedMessage(message.envelope)
+        case .success(.direct(let message)): prepared = PreparedMessage(message.message)
+        default: prepared = nil
         }
-        envelopeCheck = Result { () throws(ProtocolError) in
-            try message.envelope.requirePadded()
-            try message.envelope.verifySignature()
+    }
+}
+
+/// The costliest steps of taking a message in, which need nothing of the server's state: done on
+/// the loop the message arrived on, so they are spread over every loop instead of adding up on
+/// the core's.
+struct PreparedMessage: Sendable {
+    /// A room message's padding and signature check; a private message's sealed sender and padding.
+    let check: Result<Void, ProtocolError>
+    /// The JSON the store keeps and replays.
+    let stored: [UInt8]
+
+    /// Checks a room message's envelope and encodes it for the store.
+    init(_ envelope: RoomEnvelope) {
+        check = Result { () throws(ProtocolError) in
+            try envelope.requirePadded()
+            try envelope.verifySignature()
         }
+        stored = FrameCodec.encodeValue(envelope)
+    }
+
+    /// Checks a private message and encodes it for the store.
+    init(_ message: DirectMessage) {
+        check = Result { () throws(ProtocolError) in try message.requireSealedSenderAndPadding() }
+        stored = FrameCodec.encodeValue(message)
     }
 }

@@ -7,10 +7,8 @@ extension HavenServer {
     /// padded, from a logged-in connection, within the rate limits, and only to an identity that
     /// logged in once, so nobody fills the disk with messages to no one. The sender is known
     /// here, from the connection, only while the message passes through; it is never stored.
-    func sendDirectMessage(_ message: DirectMessage, from session: Session, member: MemberInfo) {
-        do {
-            try message.requireSealedSenderAndPadding()
-        } catch {
+    func sendDirectMessage(_ message: DirectMessage, from session: Session, member: MemberInfo, prepared: PreparedMessage) {
+        if case .failure(let error) = prepared.check {
             refuse(session, code: error.code, message: error.description, id: message.id)
             return
         }
@@ -28,7 +26,7 @@ extension HavenServer {
             return
         }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
-        let stored = FrameCodec.encodeValue(message)
+        let stored = prepared.stored
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
         let now = configuration.now()

@@ -101,7 +101,7 @@ extension HavenServer {
         broadcast(encode(.memberLeft(MemberLeft(room: roomID, member: member))), to: room.sessions.values)
     }
 
-    func sendRoomMessage(_ envelope: RoomEnvelope, from session: Session, member: MemberInfo, check: Result<Void, ProtocolError>?) {
+    func sendRoomMessage(_ envelope: RoomEnvelope, from session: Session, member: MemberInfo, prepared: PreparedMessage) {
         guard envelope.sender == member.member else {
             refuse(session, code: "sender_mismatch", message: "envelope sender is not the logged-in member", id: envelope.id)
             return
@@ -121,16 +121,11 @@ extension HavenServer {
             return
         }
         guard allowMessage(session, id: envelope.id, bytes: envelope.ciphertext.bytes.count) else { return }
-        // Checked on the loop it arrived on (``ReceivedFrame``).
-        let checked = check ?? Result { () throws(ProtocolError) in
-            try envelope.requirePadded()
-            try envelope.verifySignature()
-        }
-        if case .failure(let error) = checked {
+        if case .failure(let error) = prepared.check {
             refuse(session, code: error.code, message: error.description, id: envelope.id)
             return
         }
-        let stored = FrameCodec.encodeValue(envelope)
+        let stored = prepared.stored
         let roomText = room.id.value
         let sender = member.member.bytes
         let messageID = envelope.id.bytes
@@ -192,7 +187,7 @@ extension HavenServer {
                 return
             }
             if rooms[room.id] == nil { rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
-            handle(.listRooms(NoFields()), from: session, member: member, envelopeCheck: nil)
+            handle(.listRooms(NoFields()), from: session, member: member, prepared: nil)
         }
     }
 }

@@ -143,7 +143,7 @@ final class HavenServer {
             refuse(session, code: "not_authenticated", message: "wait for welcome before sending")
         case .authenticated(let member):
             guard allowFrame(frame, from: session) else { return }
-            handle(frame, from: session, member: member, envelopeCheck: received.envelopeCheck)
+            handle(frame, from: session, member: member, prepared: received.prepared)
         }
     }
 
@@ -225,7 +225,9 @@ final class HavenServer {
 
     // MARK: Dispatch
 
-    func handle(_ frame: Frame, from session: Session, member: MemberInfo, envelopeCheck: Result<Void, ProtocolError>?) {
+    /// Carries out a logged-in member's frame; a room or private message comes `prepared` by the
+    /// loop it arrived on (or is prepared here).
+    func handle(_ frame: Frame, from session: Session, member: MemberInfo, prepared: PreparedMessage?) {
         switch frame {
         case .createRoom(let request):
             createRoom(request, session: session, member: member)
@@ -247,7 +249,7 @@ final class HavenServer {
             guard allowRoomChange(session, room: reference.room) else { return }
             leave(session, member: member, room: reference.room)
         case .send(let envelopeFrame):
-            sendRoomMessage(envelopeFrame.envelope, from: session, member: member, check: envelopeCheck)
+            sendRoomMessage(envelopeFrame.envelope, from: session, member: member, prepared: prepared ?? PreparedMessage(envelopeFrame.envelope))
         case .appendLog(let logFrame):
             appendLog(logFrame.entry, from: session, member: member)
         case .getLog(let request):
@@ -255,7 +257,7 @@ final class HavenServer {
         case .keyBundle(let bundleFrame):
             routeKeyBundle(bundleFrame.bundle, from: session, member: member)
         case .direct(let directFrame):
-            sendDirectMessage(directFrame.message, from: session, member: member)
+            sendDirectMessage(directFrame.message, from: session, member: member, prepared: prepared ?? PreparedMessage(directFrame.message))
         case .syncDirect(let request):
             _ = beginCatchingUp(session, stream: .direct(member.member))
             replay(session, stream: .direct(member.member), after: Int64(request.after))

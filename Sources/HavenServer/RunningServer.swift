@@ -33,7 +33,8 @@ public final class RunningServer: Sendable {
             ServerLog.warning("the data folder could not be made private to its owner (chmod 700 it): \(error)")
         }
         let loops = try (0..<max(1, configuration.loops)).map { _ in try EventLoop() }
-        loops.forEach { $0.start() }
+        // The core's loop is haven-loop, the others haven-loop-1, haven-loop-2...
+        for (index, loop) in loops.enumerated() { loop.start(name: index == 0 ? "haven-loop" : "haven-loop-\(index)") }
         let core = loops[0]
         let store: HavenStore
         do {

@@ -51,6 +51,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Operations a second offered in the mix phase (default 1000).")
     var mixRate: Double?
 
+    @Option(help: "The server's event loops (default: haven serve's, one per core).")
+    var loops: Int?
+
+    @Option(help: "CPUs to run the server on, as taskset -c takes them (\"0\", \"0-1\"); run the bench itself under taskset to keep the load generator apart.")
+    var serverCpus: String?
+
     @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix or room_rate (which runs only when asked).")
     var phases: [String] = []
 
@@ -72,6 +78,8 @@ struct Bench: ParsableCommand {
             }
         }
         configuration.synchronous = synchronous
+        configuration.serverLoops = loops
+        configuration.serverCPUs = serverCpus
         if !phases.isEmpty {
             configuration.phases = Set(try phases.map { name in
                 guard let phase = BenchPhase(rawValue: name) else {

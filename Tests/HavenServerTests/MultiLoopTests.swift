@@ -125,3 +125,21 @@ import Testing
         #expect(Array(response[headEnd.upperBound...]) == body, "the attachment comes back byte for byte")
     }
 }
+
+/// Listeners of several loops share their port (SO_REUSEPORT) with each other only.
+@Suite struct SharedPortTests {
+    /// A second server started by mistake on a port a first one holds fails to start, as it would
+    /// with one loop, instead of quietly taking a share of the first one's connections.
+    @Test func aSecondServerOnTheSamePortFailsToStartInsteadOfSharingIt() throws {
+        let first = try TestServer { $0.loops = 2 }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-test-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let error = #expect(throws: UVError.self) {
+            _ = try TestServer(directory: folder) {
+                $0.loops = 2
+                $0.network.port = first.port
+            }
+        }
+        #expect(error?.code == -EADDRINUSE)
+    }
+}

@@ -41,6 +41,32 @@ import Testing
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 
+    /// While the store is behind, the server stops reading an upload: the body's clock waits
+    /// meanwhile (the member is not slow, the server is), on the core's loop and on any other.
+    /// The store is held up by another connection holding the database's write lock for three
+    /// seconds, three of the one-second windows each of which must bring 100 kB.
+    @Test(arguments: [0, 1]) func anUploadHeldBackByABusyStoreIsNotDroppedAsSlow(onLoop index: Int) async throws {
+        let server = try TestServer {
+            $0.network.handshakeTimeoutMilliseconds = 1_000
+            $0.network.minUploadBytesPerSecond = 100_000
+        }
+        let loop = try ClientLoop()
+        let member = try TestClient("Quiet Otter", loop: loop.loop)
+        try await member.connect(server)
+        let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
+        let socket = try await server.connection(onLoop: index, { try RawSocket(port: server.port) }, discard: { $0.close() })
+        let blocker = try SQLiteConnection(path: server.databasePath)
+        try blocker.execute("BEGIN IMMEDIATE")
+        let body = [UInt8](repeating: 3, count: 2_000_000)
+        socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n")
+        let sending = Task.detached { socket.send(body) }
+        try await Task.sleep(for: .seconds(3))
+        try blocker.execute("COMMIT")
+        await sending.value
+        let answer = await onOwnThread { String(decoding: socket.readToEnd(), as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
+    }
+
     @Test func aBodyThatStopsComingIsDroppedAndOnlyWhatItUsedIsPaidFor() async throws {
         let server = try TestServer {
             $0.network.handshakeTimeoutMilliseconds = 1_000
