@@ -149,14 +149,18 @@ public final class SocketListener {
         }
     }
 
-    /// Refuses a port another socket holds, even one bound with `SO_REUSEPORT`: a second server
-    /// started on the port by mistake would otherwise take a share of the first one's
-    /// connections instead of failing to start. A plain bind, given up at once, finds out.
+    /// Refuses a port another socket listens on, even one bound with `SO_REUSEPORT`: a second
+    /// server started on the port by mistake would otherwise take a share of the first one's
+    /// connections instead of failing to start. A bind without `SO_REUSEPORT`, given up at once,
+    /// finds out; with `SO_REUSEADDR`, as libuv binds, so the connections a server just closed
+    /// (waiting out TIME_WAIT on the port) do not keep it from starting again.
     private static func requireFree(_ address: sockaddr_storage) throws(UVError) {
         var address = address
         let probe = socket(Int32(address.ss_family), Int32(SOCK_STREAM.rawValue), 0)
         guard probe >= 0 else { throw UVError(code: -errno, function: "socket") }
         defer { Glibc.close(probe) }
+        var on: Int32 = 1
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         let length = socklen_t(Int32(address.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(probe, $0, length) } }
         guard bound == 0 else { throw UVError(code: -errno, function: "uv_tcp_bind") }

@@ -142,4 +142,25 @@ import Testing
         }
         #expect(error?.code == -EADDRINUSE)
     }
+
+    /// A server that stopped with connections open starts again on its port at once: the
+    /// connections it closed, waiting out TIME_WAIT on the port, are no second server. (Kept-alive
+    /// HTTP connections, answered and read, so the server's side closes first.)
+    @Test func aServerStartsAgainOnItsPortAtOnceAfterStoppingWithConnectionsOpen() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-test-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try TestServer(directory: folder + "/first") { $0.loops = 2 }
+        let sockets = try (0..<4).map { _ in try RawSocket(port: first.port) }
+        for socket in sockets {
+            socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            _ = socket.read(upTo: 4096)
+        }
+        first.stop()
+        for socket in sockets { _ = socket.readToEnd() }
+        let again = try TestServer(directory: folder + "/again") {
+            $0.loops = 2
+            $0.network.port = first.port
+        }
+        #expect(again.port == first.port)
+    }
 }
