@@ -383,7 +383,13 @@ public final class WebSocketServer {
         let session = WebSocketSession(
             role: .server, stream: connection.stream, maxMessageBytes: configuration.maxMessageBytes,
             maxQueuedBytes: configuration.maxQueuedBytes)
-        session.onText = { [unowned self, unowned connection] text in delegate?.received(text, from: connection) }
+        // Once the server has said goodbye, what the peer still sends is dropped unread (RFC 6455
+        // lets an endpoint that sent a close discard data): a refused peer cannot keep the
+        // application checking frames until the close times out.
+        session.onText = { [unowned self, unowned connection, unowned session] text in
+            guard !session.isClosing else { return }
+            delegate?.received(text, from: connection)
+        }
         session.onQueueFull = { [unowned connection, unowned session] in connection.dropSlowConsumer(session) }
         session.onFramingContextCountChange = { [unowned self] change in NetworkFigures.add(change, to: figures.liveFramingContexts) }
         connection.stream.write(OutboundBytes(WebSocketHandshake.switchingProtocolsResponse(accept: accept)))

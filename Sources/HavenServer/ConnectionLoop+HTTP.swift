@@ -21,12 +21,15 @@ extension ConnectionLoop {
         })
     }
 
-    /// The core decides from the head alone (its upload tokens and budgets are the core's): from
-    /// another loop this loop waits for the answer, which takes one turn of the core's loop and
-    /// happens once per upload. The body's parts then go to the core as they come, in order with
-    /// the body's end and the request itself, and its holding back of the body comes back.
+    /// Only an upload's head goes to the core, which decides from it alone (its upload tokens and
+    /// budgets are the core's): from another loop this loop waits for the answer, which takes one
+    /// turn of the core's loop, after what this loop has already told it (a session's close, say).
+    /// The body's parts then go to the core as they come, in order with the body's end and the
+    /// request itself, and its holding back of the body comes back.
     func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<BodyAllowance, HTTPParseError>? {
+        guard HavenServer.isUpload(head) else { return nil }
         if let coreHere = coreHereForHTTP { return coreHere.bodyAllowance(for: head, from: client) }
+        tellNow()
         let core = core
         guard let answer = try? coreLoop.submitAndWait({ CoreAllowance(value: core.value.bodyAllowance(for: head, from: client)) }) else {
             return .failure(.refused(status: 503, code: "unavailable", message: "the server is stopping", headers: [:]))

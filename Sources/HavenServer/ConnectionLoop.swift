@@ -81,6 +81,11 @@ final class ConnectionLoop: WebSocketServerDelegate {
         network?.shutdown(.goingAway)
     }
 
+    /// Hands what this loop has told the core over now instead of at the end of the turn.
+    func tellNow() {
+        toCore?.handOver()
+    }
+
     /// Tells the core `event`: at once on its own loop, at the end of this turn from another.
     func tell(_ event: ConnectionEvent) {
         if let coreHere { coreHere.handle(event) } else { toCore?.post(event) }
@@ -164,7 +169,11 @@ final class ConnectionLoop: WebSocketServerDelegate {
 
     // MARK: WebSocketServerDelegate
 
+    /// Until login only an `auth` comes, a few hundred bytes: from its first byte a connection
+    /// may send no longer message (raised at login), so a stranger cannot make any loop set aside
+    /// room for a full-size message, whichever loop they land on.
     func opened(_ connection: WebSocketConnection) {
+        connection.limitMessages(to: HavenServer.maxMessageBytesBeforeLogin)
         tell(.opened(connection.id, clientAddress: connection.clientAddress, loop: index))
     }
 

@@ -78,8 +78,14 @@ extension HavenServer {
     /// token that states its length, within its identity's and its address's budget for the hour
     /// and while few uploads are in progress, may be large. The budget is taken here, before a
     /// byte of the body is read, and given back if the body never arrives whole.
+    /// Whether `head` begins an upload, the one request whose body the server takes as it comes
+    /// (every other body is small and kept whole).
+    static func isUpload(_ head: HTTPMessage) -> Bool {
+        head.method == "POST" && head.path == "/v1/blobs"
+    }
+
     func bodyAllowance(for head: HTTPMessage, from client: [UInt8]) -> Result<BodyAllowance, HTTPParseError>? {
-        guard head.method == "POST", head.path == "/v1/blobs" else { return nil }
+        guard Self.isUpload(head) else { return nil }
         // Refusals carry CORS, so a widget on the provider's origin can tell the member why.
         let refuse = { (status: Int, code: String, message: String, headers: [String: String]) -> Result<BodyAllowance, HTTPParseError> in
             .failure(.refused(status: status, code: code, message: message, headers: self.corsHeaders(for: head).merging(headers) { $1 }))

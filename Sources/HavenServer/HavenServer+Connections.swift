@@ -10,7 +10,8 @@ extension HavenServer {
         case .opened(let id, let clientAddress, let loop):
             opened(MemberConnection(id: id, clientAddress: clientAddress, link: loopLinks[loop]))
         case .received(let id, let frame):
-            guard let session = sessions[id] else { return }
+            // Frames already on their way when the core closed the connection are not handled.
+            guard let session = sessions[id], !session.connection.isClosing else { return }
             received(frame, from: session)
         case .closed(let id):
             closed(id)

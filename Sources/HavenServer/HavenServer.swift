@@ -114,9 +114,6 @@ final class HavenServer {
         let session = Session(connection: connection, addressKey: addressKey, challenge: challenge)
         // A slow phone solving a hard proof gets the time it needs (about 20,000 hashes a second).
         session.loginDeadline = loop.nowMilliseconds + configuration.loginTimeoutMilliseconds + (UInt64(1) << UInt64(work)) / 20
-        // Until login only an `auth` comes, a few hundred bytes: a stranger cannot make the server
-        // set aside room for a full-size message.
-        connection.limitMessages(to: Self.maxMessageBytesBeforeLogin)
         sessions[connection.id] = session
         guard addresses.allowConnection(addressKey, now: loop.nowMilliseconds) else {
             counters.rateLimited += 1

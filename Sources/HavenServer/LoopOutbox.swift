@@ -26,7 +26,9 @@ final class LoopOutbox<Message: Sendable> {
         waiting.append(message)
     }
 
-    private func handOver() {
+    /// Hands this turn's batch over now (at the end of the turn, the outbox does it itself).
+    func handOver() {
+        guard !waiting.isEmpty else { return }
         let batch = waiting
         waiting.removeAll()
         handedOver += 1

@@ -97,8 +97,12 @@ final class MemberConnection {
         wait.action()
     }
 
+    /// Whether the core has closed the connection: what still comes from it is not handled.
+    private(set) var isClosing = false
+
     /// Starts the close handshake with `code`.
     func close(_ code: WebSocketCloseCode, reason: String = "") {
+        isClosing = true
         link.post(.close(id, code, reason: reason))
     }
 

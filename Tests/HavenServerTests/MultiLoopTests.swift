@@ -100,6 +100,34 @@ import Testing
         #expect(reader.closeCode == nil)
     }
 
+    /// A stranger's long message sent in the same packet as the handshake is refused (1009)
+    /// on every loop: the limit before login holds from the connection's first byte, not from
+    /// when the core's word reaches the loop.
+    @Test(arguments: [0, 1]) func aLongMessageSentWithTheHandshakeIsRefusedOnAnyLoop(onLoop index: Int) async throws {
+        let server = try TestServer()
+        let socket = try await server.connection(onLoop: index, { try RawSocket(port: server.port) }, discard: { $0.close() })
+        socket.send(Array(RawSocket.upgradeRequest().utf8) + RawSocket.clientFrame(opcode: 1, payload: Array(repeating: 0x61, count: 100_000)))
+        let answer = await onOwnThread { socket.readToEnd() }
+        #expect(RawSocket.closeCode(in: answer) == WebSocketCloseCode.messageTooBig.rawValue)
+        #expect(try !server.server.metricsText().contains("haven_protocol_errors_total 1"), "the message was never read as a frame")
+    }
+
+    /// A stranger refused before login (here, for a frame other than `auth`) is not heard any
+    /// more: the 2,000 frames it sends after are dropped unread, on every loop, instead of each
+    /// costing the core a signature check until the close times out.
+    @Test(arguments: [0, 1]) func aRefusedStrangerIsNotHeardAnyMore(onLoop index: Int) async throws {
+        let server = try TestServer()
+        let clients = try ClientLoop()
+        let stranger = try await server.connection(
+            onLoop: index, { try await RawWebSocket.connect(port: server.port, loop: clients.loop) }, discard: { $0.abort() })
+        let challenge = try await stranger.challenge()
+        let forged = String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: try SigningKeyPair.generate(), displayName: "Raw"))), as: UTF8.self)
+            .replacingOccurrences(of: #""signature":""#, with: #""signature":"AAAA"#)
+        stranger.send([#"{"v":1,"type":"listRooms"}"#] + Array(repeating: forged, count: 2_000))
+        #expect(try await stranger.waitForClose() == WebSocketCloseCode.authenticationFailed.rawValue)
+        #expect(try server.server.metricsText().contains("\nhaven_protocol_errors_total 1\n"), "only the first frame was handled")
+    }
+
     /// An upload taken on one loop (its parts go to the core's store as they come, and the core
     /// holds the body back while the store is behind) comes back whole from the other.
     @Test(arguments: [0, 1]) func anAttachmentUploadedOnOneLoopDownloadsWholeFromTheOther(uploadLoop: Int) async throws {
