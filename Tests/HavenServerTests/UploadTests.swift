@@ -23,8 +23,9 @@ import Testing
         return socket
     }
 
-    @Test func aSlowUploadKeepsGoingWhileItsBodyKeepsComing() async throws {
-        // Each second must bring 100 kB; this one takes two seconds in all, in steps.
+    /// A server whose uploads must bring 100 kB in each one-second window, with a member logged in
+    /// (keep the client loop as long as the member).
+    func serverWithOneSecondWindows() async throws -> (TestServer, TestClient, ClientLoop) {
         let server = try TestServer {
             $0.network.handshakeTimeoutMilliseconds = 1_000
             $0.network.minUploadBytesPerSecond = 100_000
@@ -32,6 +33,13 @@ import Testing
         let loop = try ClientLoop()
         let member = try TestClient("Quiet Otter", loop: loop.loop)
         try await member.connect(server)
+        return (server, member, loop)
+    }
+
+    @Test func aSlowUploadKeepsGoingWhileItsBodyKeepsComing() async throws {
+        // Each second must bring 100 kB; this one takes two seconds in all, in steps.
+        let (server, member, clients) = try await serverWithOneSecondWindows()
+        defer { withExtendedLifetime(clients) {} }
         let socket = try await startUpload(server, member, length: 500_000, sent: 100_000)
         for _ in 0..<4 {
             try await Task.sleep(for: .milliseconds(500))
@@ -46,13 +54,8 @@ import Testing
     /// The store is held up by another connection holding the database's write lock for three
     /// seconds, three of the one-second windows each of which must bring 100 kB.
     @Test(arguments: [0, 1]) func anUploadHeldBackByABusyStoreIsNotDroppedAsSlow(onLoop index: Int) async throws {
-        let server = try TestServer {
-            $0.network.handshakeTimeoutMilliseconds = 1_000
-            $0.network.minUploadBytesPerSecond = 100_000
-        }
-        let loop = try ClientLoop()
-        let member = try TestClient("Quiet Otter", loop: loop.loop)
-        try await member.connect(server)
+        let (server, member, clients) = try await serverWithOneSecondWindows()
+        defer { withExtendedLifetime(clients) {} }
         let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
         let socket = try await server.connection(onLoop: index, { try RawSocket(port: server.port) }, discard: { $0.close() })
         let blocker = try SQLiteConnection(path: server.databasePath)
