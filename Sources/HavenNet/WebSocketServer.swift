@@ -172,14 +172,17 @@ public final class WebSocketServer {
 
     /// The flow that holds back `connection`'s body while the application puts it away: the
     /// body's clock stops meanwhile (the client is not slow, the server is), and starts a fresh
-    /// window when reading resumes.
+    /// window when reading resumes. The application may hold the flow past the connection's end
+    /// (a store write answered after the client left): then it does nothing.
     private func bodyFlow(of connection: WebSocketConnection) -> BodyFlow {
         BodyFlow(
-            stopReading: { [unowned connection] in
+            stopReading: { [weak connection] in
+                guard let connection else { return }
                 connection.bodyHeldBack = true
                 connection.stream.stopReading()
             },
-            startReading: { [unowned self, unowned connection] in
+            startReading: { [weak self, weak connection] in
+                guard let self, let connection else { return }
                 connection.bodyHeldBack = false
                 if connection.uploadWindowBytes != nil {
                     connection.uploadWindowBytes = 0

@@ -116,7 +116,8 @@ final class ConnectionLoop: WebSocketServerDelegate {
             pausedByCore.remove(id)
             if heldUntil[id] == nil { network?.connections[id]?.resumeReading() }
         case .tellWhenQueueBelow(let id, let bytes, let request):
-            whenQueueBelow(bytes, on: id) { [unowned self] in
+            whenQueueBelow(bytes, on: id) { [weak self] in
+                guard let self else { return }
                 tell(.queueBelow(id, request: request, queuedBytes: queuedBytes(of: id)))
             }
         case .resumeLive(let id, let stream, let fall):

@@ -158,6 +158,7 @@ extension HavenServer {
             ("haven_protocol_errors_total", "counter", "Frames refused as invalid.", "\(counters.protocolErrors)"),
             ("haven_calls_rung_total", "counter", "Calls that started ringing.", "\(counters.callsRung)"),
             ("haven_calls_answered_total", "counter", "Calls that were answered.", "\(counters.callsAnswered)"),
+            ("haven_uploads_arriving", "gauge", "Attachment bodies arriving now.", "\(uploadsInProgress.count)"),
             ("haven_replays_running", "gauge", "Replays of stored history being sent.", "\(replayTurns.runningCount)"),
             ("haven_replays_waiting", "gauge", "Replays of stored history waiting for their network's turn.", "\(replayTurns.waitingCount)"),
             ("haven_replays_waiting_for_clients", "gauge", "Replays of stored history waiting, without a turn, for their client to read what it has.",

@@ -36,8 +36,10 @@ import Testing
             $0.network.maxConnectionsPerNetwork = 4
             $0.network.handshakeTimeoutMilliseconds = 120_000   // only a close frees a place here
         }
-        // Four connections that never finish a request hold every place this network has.
+        // Four connections that never finish a request hold every place this network has, once
+        // the server has taken them in (each loop takes its own in turn).
         var silent = try (0..<4).map { _ in try RawSocket(port: server.port) }
+        try await waitFor("the four to be accepted") { try server.acceptedPerLoop().reduce(0, +) >= 4 ? true : nil }
         let fifth = try RawSocket(port: server.port)
         fifth.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let refused = String(decoding: fifth.readToEnd(), as: UTF8.self)
@@ -82,6 +84,8 @@ import Testing
         do {
             let abandoned = try RawSocket(port: server.port)
             abandoned.send(head)
+            // Taken in first (the two may land on different loops): its body is awaited.
+            try await waitFor("the first head to be taken") { try server.server.metricsText().contains("\nhaven_uploads_arriving 1\n") ? true : nil }
         }
         let again = try RawSocket(port: server.port)
         again.send(head)
