@@ -66,10 +66,12 @@ extension HavenServer {
         return try? Base64URL.decode(String(header.dropFirst(7)))
     }
 
-    /// The grant an `Authorization: Bearer …` header's token stands for, while its session lasts.
+    /// The grant an `Authorization: Bearer …` header's token stands for, while its session lasts
+    /// (not once the server has closed it: a banned member's tokens end with the ban).
     func uploadGrant(for request: HTTPMessage) -> (token: [UInt8], grant: UploadGrant)? {
         let now = configuration.now()
-        guard let token = Self.bearerToken(request), let grant = uploadTokens.grant(for: token, now: now), sessions[grant.connection] != nil
+        guard let token = Self.bearerToken(request), let grant = uploadTokens.grant(for: token, now: now),
+              let session = sessions[grant.connection], !session.connection.isClosing
         else { return nil }
         return (token, grant)
     }
