@@ -94,9 +94,7 @@ public final class SocketListener {
             }
             try listen(backlog: backlog)
             if case .tcp = endpoint { self.port = boundPort() }
-            var listening: uv_os_fd_t = -1
-            _ = handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_fileno($0, &listening) }
-            descriptor = listening
+            descriptor = try fileDescriptor()
         } catch {
             close()
             throw error
@@ -166,11 +164,17 @@ public final class SocketListener {
         guard bound == 0 else { throw UVError(code: -errno, function: "uv_tcp_bind") }
     }
 
+    /// The handle's socket.
+    private func fileDescriptor() throws(UVError) -> Int32 {
+        var descriptor: uv_os_fd_t = -1
+        try uv("uv_fileno") { handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_fileno($0, &descriptor) } }
+        return descriptor
+    }
+
     /// Sets `SO_REUSEPORT` on the TCP handle before it is bound: the socket is made first, with
     /// the same address family libuv would pick at bind time.
     private func sharePort() throws(UVError) {
-        var descriptor: uv_os_fd_t = -1
-        try uv("uv_fileno") { handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_fileno($0, &descriptor) } }
+        let descriptor = try fileDescriptor()
         var on: Int32 = 1
         try uv("setsockopt(SO_REUSEPORT)") {
             setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 ? 0 : -errno

@@ -45,22 +45,10 @@ public final class WebSocketServer {
     public var port: Int { listener?.port ?? 0 }
     /// Open connections by id.
     public private(set) var connections: [Int: WebSocketConnection] = [:]
-    /// Number of connections in the WebSocket phase.
-    public var webSocketCount: Int { figures.webSocketConnections }
-    /// wslay framing contexts alive (a frame part-read, a control frame to write, a close under
-    /// way): made minus freed, so a session that outlived its connection would show here.
-    public var framingContexts: Int { figures.framingContexts }
-    /// Peers disconnected because their send queue reached its limit.
-    public var slowConsumersDisconnected: Int { figures.slowConsumersDisconnected }
-    /// Connections closed on arrival because the server held ``WebSocketServerConfiguration/maxConnections``
-    /// and none of them was silent.
-    public var connectionsRefusedAtCapacity: Int { figures.connectionsRefusedAtCapacity }
-    /// Silent connections closed to make room for a new one at ``WebSocketServerConfiguration/maxConnections``.
-    public var connectionsLetGo: Int { figures.connectionsLetGo }
-    /// The counters above, for reading from another thread.
+    /// What this server counts (connections, framing contexts, those let go), readable from any thread.
     public let figures: NetworkFigures
     /// This server's place among the loops sharing its address.
-    public let placement: LoopPlacement
+    let placement: LoopPlacement
     /// The listening socket, for the servers of the other loops to share (-1 once closed).
     public var listenerDescriptor: Int32 { listener?.descriptor ?? -1 }
 

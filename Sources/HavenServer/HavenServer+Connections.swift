@@ -27,12 +27,7 @@ extension HavenServer {
 
     /// Sends `frame` to every one of `recipients`: one order per loop, whatever their number.
     func broadcast(_ frame: OutboundBytes, to recipients: some Sequence<Session>) {
-        var byLoop = Array(repeating: [Int](), count: loopLinks.count)
-        for recipient in recipients {
-            byLoop[recipient.connection.link.index].append(recipient.connection.id)
-            recipient.connection.countSent(frame.count)
-        }
-        for (link, ids) in zip(loopLinks, byLoop) where !ids.isEmpty { link.post(.send(frame, to: ids)) }
+        for (link, ids) in byLoop(recipients, sending: frame) { link.post(.send(frame, to: ids)) }
     }
 
     /// Sends the live message at `cursor` of `stream` to those of `recipients` who follow the
@@ -40,15 +35,21 @@ extension HavenServer {
     /// delivery): one order per loop. A receiver whose send queue is already half full is sent
     /// no more live: its loop says so, and its stream falls behind (``fellBehind(_:stream:cursor:fall:)``).
     func deliverLive(_ frame: OutboundBytes, cursor: Int64, to recipients: some Sequence<Session>, on stream: ReplayStream) {
-        var byLoop = Array(repeating: [Int](), count: loopLinks.count)
-        for recipient in recipients {
-            guard case .live? = recipient.subscription(for: stream) else { continue }
-            byLoop[recipient.connection.link.index].append(recipient.connection.id)
-            recipient.connection.countSent(frame.count)
-        }
-        for (link, ids) in zip(loopLinks, byLoop) where !ids.isEmpty {
+        let following = recipients.lazy.filter { if case .live? = $0.subscription(for: stream) { true } else { false } }
+        for (link, ids) in byLoop(following, sending: frame) {
             link.post(.deliver(frame, to: ids, stream: stream, cursor: cursor))
         }
+    }
+
+    /// The ids of `recipients`' connections, by the loop each is on (only loops with some),
+    /// each counted as sent `frame`.
+    private func byLoop(_ recipients: some Sequence<Session>, sending frame: OutboundBytes) -> [(LoopLink, [Int])] {
+        var ids = Array(repeating: [Int](), count: loopLinks.count)
+        for recipient in recipients {
+            ids[recipient.connection.link.index].append(recipient.connection.id)
+            recipient.connection.countSent(frame.count)
+        }
+        return zip(loopLinks, ids).filter { !$0.1.isEmpty }
     }
 
     /// A receiver's queue was half full when a live message came: its stream catches up from the

@@ -34,7 +34,7 @@ final class EchoServer: WebSocketServerDelegate, @unchecked Sendable {
 
     /// WebSocket sessions holding wslay's framing context now.
     func framingContexts() throws -> Int {
-        try loop.submitAndWait { [self] in server?.framingContexts ?? 0 }
+        try loop.submitAndWait { [self] in server?.figures.framingContexts ?? 0 }
     }
 
     func respond(to request: HTTPMessage, from peer: [UInt8], reply: @escaping (HTTPResponse) -> Void) {
