@@ -41,11 +41,14 @@ import Testing
         let (server, member, clients) = try await serverWithOneSecondWindows()
         defer { withExtendedLifetime(clients) {} }
         let socket = try await startUpload(server, member, length: 500_000, sent: 100_000)
-        for _ in 0..<4 {
-            try await Task.sleep(for: .milliseconds(500))
-            socket.send([UInt8](repeating: 2, count: 100_000))
+        // Paced on a thread of its own: the shared task pool may be held up by other suites.
+        let answer = await onOwnThread {
+            for _ in 0..<4 {
+                Thread.sleep(forTimeInterval: 0.5)
+                socket.send([UInt8](repeating: 2, count: 100_000))
+            }
+            return String(decoding: socket.readToEnd(), as: UTF8.self)
         }
-        let answer = await onOwnThread { String(decoding: socket.readToEnd(), as: UTF8.self) }
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 
@@ -62,11 +65,11 @@ import Testing
         try blocker.execute("BEGIN IMMEDIATE")
         let body = [UInt8](repeating: 3, count: 2_000_000)
         socket.send("POST /v1/blobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n")
-        let sending = Task.detached { socket.send(body) }
+        // The send blocks until the server reads again: on a thread of its own, never the task pool's.
+        let answering = Task { await onOwnThread { socket.send(body); return String(decoding: socket.readToEnd(), as: UTF8.self) } }
         try await Task.sleep(for: .seconds(3))
         try blocker.execute("COMMIT")
-        await sending.value
-        let answer = await onOwnThread { String(decoding: socket.readToEnd(), as: UTF8.self) }
+        let answer = await answering.value
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(40))")
     }
 
