@@ -29,10 +29,12 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CWslay", providers: [.apt(["libwslay-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Safe Swift over each C library, one wrapper per library.
         .target(name: "Sodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
-        .target(name: "HavenStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: swiftSettings),
+        .target(name: "HavenStore", dependencies: ["CSQLite", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "HavenNet", dependencies: ["CUV", "CHTTPParser", "CWslay", "CCrypto"], swiftSettings: swiftSettings),
 
         // Haven itself.
@@ -69,7 +71,9 @@ let package = Package(
         .testTarget(name: "HavenBackupTests", dependencies: ["HavenBackup", "HavenStore", "Sodium"], swiftSettings: swiftSettings),
         // A SQLite VFS that loses power, for the store's power-loss test.
         .target(name: "CFaultVFS", path: "Tests/CFaultVFS"),
-        .testTarget(name: "HavenStoreTests", dependencies: ["HavenStore", "HavenNet", "CFaultVFS", "Sodium"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HavenStoreTests", dependencies: ["HavenStore", "Postgres", "HavenNet", "HavenTestSupport", "CFaultVFS", "Sodium"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
             name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],

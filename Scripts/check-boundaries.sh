@@ -21,5 +21,6 @@ check CUV HavenNet
 check CHTTPParser HavenNet
 check CWslay HavenNet
 check CCrypto HavenNet
+check CPostgres Postgres
 [ $status -eq 0 ] && echo "boundaries: each C library is imported only by its wrapper"
 exit $status

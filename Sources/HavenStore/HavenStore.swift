@@ -53,13 +53,13 @@ public final class HavenStore: @unchecked Sendable {
         let finish: () -> Void
     }
 
-    /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
+    /// Opens (creating and migrating if needed) the SQLite database at `path` and starts the writer.
     ///
     /// `deliver` receives one closure per committed batch that runs the batch's completions in
     /// order; a server passes its event loop's `execute` so completions run on the loop thread.
     ///
     /// - Throws: ``StoreError`` when the file cannot be opened or migrated.
-    public init(
+    public convenience init(
         path: String, settings: StoreSettings = StoreSettings(), maxBatch: Int = 1024,
         deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
     ) throws {
@@ -74,7 +74,46 @@ public final class HavenStore: @unchecked Sendable {
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")
         }
         try connection.limitSize(to: settings.maxDatabaseBytes)
-        database = StoreDatabase(connection: connection)
+        self.init(database: StoreDatabase(connection: SQLiteStoreConnection(connection)), maxBatch: maxBatch, deliver: deliver)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (creating and migrating Haven's tables if
+    /// needed) and starts the writer. Several Haven nodes may share the database: their write
+    /// transactions take turns (``StoreConnection/beginWriting()``).
+    ///
+    /// - Throws: ``StoreError/unavailable(reason:)`` when the server cannot be reached;
+    ///   ``StoreError/conflict(_:)`` for a size ceiling (a SQLite setting: PostgreSQL has its own);
+    ///   ``StoreError`` when migrating fails.
+    public convenience init(
+        postgres url: String, settings: StoreSettings = StoreSettings(), maxBatch: Int = 1024,
+        deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
+    ) throws {
+        guard settings.maxDatabaseBytes == nil else {
+            throw StoreError.conflict("a database size ceiling applies to SQLite only: on PostgreSQL, limit the disk or use a quota")
+        }
+        let connection = try PostgresStoreConnection(url: url)
+        // FULL waits for the commit's WAL flush (on the server, and its synchronous standbys);
+        // NORMAL acknowledges before it, so a crash of the database server may lose the last commits.
+        try connection.execute("SET synchronous_commit = \(settings.synchronous == .full ? "on" : "off")")
+        try PostgresSchema.apply(to: connection)
+        self.init(database: StoreDatabase(connection: connection), maxBatch: maxBatch, deliver: deliver)
+    }
+
+    /// Opens the store at `location`.
+    ///
+    /// - Throws: ``StoreError``.
+    public convenience init(
+        _ location: StoreLocation, settings: StoreSettings = StoreSettings(), maxBatch: Int = 1024,
+        deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { $0() }
+    ) throws {
+        switch location {
+        case .sqlite(let path): try self.init(path: path, settings: settings, maxBatch: maxBatch, deliver: deliver)
+        case .postgres(let url): try self.init(postgres: url, settings: settings, maxBatch: maxBatch, deliver: deliver)
+        }
+    }
+
+    private init(database: StoreDatabase, maxBatch: Int, deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        self.database = database
         self.deliver = deliver
         self.maxBatch = maxBatch
         let thread = Thread { [self] in
@@ -195,9 +234,18 @@ public final class HavenStore: @unchecked Sendable {
         }
         // One transaction for the batch. If an operation fails, it may have written part of its
         // work: the whole batch is rolled back and each operation runs again in a transaction of
-        // its own, so the failed one leaves nothing behind and the others still commit.
-        if !runInTransaction(batch, database: database), batch.count > 1 {
-            for operation in batch { _ = runInTransaction([operation], database: database) }
+        // its own, so the failed one leaves nothing behind and the others still commit. When the
+        // database cannot be reached, every operation fails at once, untried.
+        switch runInTransaction(batch, database: database) {
+        case .committed: break
+        case .unavailable(let failure): batch.forEach { $0.fail(failure) }
+        case .rolledBack where batch.count > 1:
+            for (index, operation) in batch.enumerated() {
+                guard case .unavailable(let failure) = runInTransaction([operation], database: database) else { continue }
+                batch[index...].forEach { $0.fail(failure) }
+                break
+            }
+        case .rolledBack: break
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         condition.lock()
@@ -207,23 +255,29 @@ public final class HavenStore: @unchecked Sendable {
         deliver(UncheckedSendableWork { finishers.forEach { $0() } }.run)
     }
 
+    private enum TransactionOutcome {
+        case committed
+        case rolledBack
+        case unavailable(StoreError)
+    }
+
     /// Runs `operations` in one transaction: committed if every one succeeded, else rolled back.
-    /// Returns whether it committed.
-    private func runInTransaction(_ operations: [Operation], database: StoreDatabase) -> Bool {
+    private func runInTransaction(_ operations: [Operation], database: StoreDatabase) -> TransactionOutcome {
         do {
-            try database.connection.execute("BEGIN IMMEDIATE")
+            try database.connection.beginWriting()
             // Stop at the first failure: everything is rolled back anyway.
             guard operations.allSatisfy({ $0.run(database) }) else {
                 try database.connection.execute("ROLLBACK")
-                return false
+                return .rolledBack
             }
             try database.connection.execute("COMMIT")
-            return true
+            return .committed
         } catch {
             try? database.connection.execute("ROLLBACK")
             let failure = error as? StoreError ?? .sqlite(operation: "commit", code: -1, reason: "\(error)")
             operations.forEach { $0.fail(failure) }
-            return false
+            if case .unavailable = failure { return .unavailable(failure) }
+            return .rolledBack
         }
     }
 }

@@ -1,14 +1,5 @@
 import CSQLite
 
-/// A value bound to, or read from, a statement column.
-public enum SQLiteValue: Equatable, Sendable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-}
-
 /// A prepared statement, finalized when released. Parameters are bound by position (1-based).
 public final class SQLiteStatement {
     private let statement: OpaquePointer
@@ -24,7 +15,7 @@ public final class SQLiteStatement {
     }
 
     /// Resets the statement and binds `values` to its parameters in order.
-    public func bind(_ values: [SQLiteValue]) throws {
+    public func bind(_ values: [StoreValue]) throws {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         for (offset, value) in values.enumerated() {
@@ -47,10 +38,10 @@ public final class SQLiteStatement {
     /// Binds `values` and runs the statement to completion, returning every row; or, with
     /// `isEnough`, only until the rows read so far are enough (the rest is never read).
     @discardableResult
-    public func query(_ values: [SQLiteValue] = [], until isEnough: ([[SQLiteValue]]) -> Bool = { _ in false }) throws -> [[SQLiteValue]] {
+    public func query(_ values: [StoreValue] = [], until isEnough: ([[StoreValue]]) -> Bool = { _ in false }) throws -> [[StoreValue]] {
         try bind(values)
         defer { sqlite3_reset(statement) }
-        var rows: [[SQLiteValue]] = []
+        var rows: [[StoreValue]] = []
         while !isEnough(rows) {
             let status = sqlite3_step(statement)
             try connection.check(status, "step")
@@ -60,7 +51,7 @@ public final class SQLiteStatement {
         return rows
     }
 
-    private func column(_ index: Int32) -> SQLiteValue {
+    private func column(_ index: Int32) -> StoreValue {
         switch sqlite3_column_type(statement, index) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))

@@ -48,9 +48,9 @@ extension StoreDatabase {
     /// Makes an attachment whose parts have all been stored readable, if its owner's quota and
     /// the attachments' share of the store allow it; otherwise deletes its parts.
     public func finishBlob(id: [UInt8], owner: [UInt8], size: Int, now: Int64, limits: BlobStoreLimits) throws -> BlobStoreOutcome {
-        let mine = try run("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE owner = ?", [.blob(owner)]).first
+        let mine = try run("SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs WHERE owner = ?", [.blob(owner)]).first
         let (count, bytes) = (mine?[0].integer ?? 0, mine?[1].integer ?? 0)
-        let total = try run("SELECT COALESCE(SUM(size), 0) FROM blobs").first?.first?.integer ?? 0
+        let total = try run("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs").first?.first?.integer ?? 0
         let outcome: BlobStoreOutcome
         if count >= limits.blobsPerOwner || Int(bytes) + size > limits.bytesPerOwner {
             outcome = .ownerQuotaFull

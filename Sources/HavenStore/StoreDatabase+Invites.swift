@@ -44,8 +44,8 @@ extension StoreDatabase {
             .first.map(Self.invite)
     }
 
-    private static func invite(_ row: [SQLiteValue]) -> InviteRecord {
-        let optional: (SQLiteValue) -> Int64? = { if case .integer(let value) = $0 { value } else { nil } }
+    private static func invite(_ row: [StoreValue]) -> InviteRecord {
+        let optional: (StoreValue) -> Int64? = { if case .integer(let value) = $0 { value } else { nil } }
         return InviteRecord(
             id: row[0].blob, role: row[1].text, certificate: row[2].blob, note: row[3].text, createdAt: row[4].integer,
             expiresAt: row[5].integer, usedAt: optional(row[6]), revokedAt: optional(row[7]))

@@ -30,12 +30,13 @@ extension StoreDatabase {
     public func appendModeration(
         id: [UInt8], kind: String, room: String?, moderator: [UInt8], target: [UInt8]?, action: [UInt8], now: Int64
     ) throws -> Int64 {
-        try run("""
-            INSERT OR IGNORE INTO moderation_log (id, kind, room, moderator, target, action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [.blob(id), .text(kind), room.map(SQLiteValue.text) ?? .null, .blob(moderator), target.map(SQLiteValue.blob) ?? .null,
+        let stored = try run("""
+            INSERT INTO moderation_log (id, kind, room, moderator, target, action, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING RETURNING seq
+            """, [.blob(id), .text(kind), room.map(StoreValue.text) ?? .null, .blob(moderator), target.map(StoreValue.blob) ?? .null,
                   .blob(action), .integer(now)])
-        guard connection.changes == 1 else { throw StoreError.conflict("this action was already recorded") }
-        return connection.lastInsertRowID
+        guard let sequence = stored.first?.first?.integer else { throw StoreError.conflict("this action was already recorded") }
+        return sequence
     }
 
     /// Log entries, oldest first, optionally for one room (with `includingServiceWide`, also the
@@ -45,9 +46,9 @@ extension StoreDatabase {
     ) throws -> [ModerationLogEntry] {
         try run("""
             SELECT seq, action, created_at FROM moderation_log
-            WHERE (?1 IS NULL OR room = ?1 OR (?5 AND room IS NULL)) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
+            WHERE (?1 IS NULL OR room = ?1 OR (?5 <> 0 AND room IS NULL)) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
             ORDER BY seq LIMIT ?4
-            """, [room.map(SQLiteValue.text) ?? .null, .integer(since), kind.map(SQLiteValue.text) ?? .null, .integer(Int64(limit)),
+            """, [room.map(StoreValue.text) ?? .null, .integer(since), kind.map(StoreValue.text) ?? .null, .integer(Int64(limit)),
                   .integer(includingServiceWide ? 1 : 0)])
             .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
     }
@@ -59,7 +60,7 @@ extension StoreDatabase {
             SELECT seq, action, created_at FROM moderation_log
             WHERE (room = ?1 OR room IS NULL) AND (?2 IS NULL OR seq < ?2)
             ORDER BY seq DESC LIMIT ?3
-            """, [.text(room), before.map(SQLiteValue.integer) ?? .null, .integer(Int64(limit))])
+            """, [.text(room), before.map(StoreValue.integer) ?? .null, .integer(Int64(limit))])
             .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }
     }
 
@@ -73,8 +74,8 @@ extension StoreDatabase {
     /// Records a suspension (with `until`), a ban, or a removal from `room`.
     public func addSanction(actionID: [UInt8], kind: String, member: [UInt8], until: Int64?, room: String? = nil, now: Int64) throws {
         try run("INSERT INTO sanctions (action_id, kind, member, until, created_at, room) VALUES (?, ?, ?, ?, ?, ?)",
-                [.blob(actionID), .text(kind), .blob(member), until.map(SQLiteValue.integer) ?? .null, .integer(now),
-                 room.map(SQLiteValue.text) ?? .null])
+                [.blob(actionID), .text(kind), .blob(member), until.map(StoreValue.integer) ?? .null, .integer(now),
+                 room.map(StoreValue.text) ?? .null])
     }
 
     /// Moves `room` to its next key epoch and returns it.
@@ -88,7 +89,7 @@ extension StoreDatabase {
     /// Sets how often `room` moves to a new epoch on its own (nil: only on removals and bans).
     public func setRotation(room: String, seconds: Int64?, now: Int64) throws {
         try run("UPDATE rooms SET rotation_seconds = ?, epoch_started_at = ? WHERE id = ?",
-                [seconds.map(SQLiteValue.integer) ?? .null, .integer(StoredTime.endOfHour(now)), .text(room)])
+                [seconds.map(StoreValue.integer) ?? .null, .integer(StoredTime.endOfHour(now)), .text(room)])
         guard connection.changes == 1 else { throw StoreError.notFound("room \(room)") }
     }
 
@@ -126,7 +127,7 @@ extension StoreDatabase {
         return try run("SELECT action_id, kind, member, until, room FROM sanctions").map(Self.sanction)
     }
 
-    private static func sanction(_ row: [SQLiteValue]) -> SanctionRecord {
+    private static func sanction(_ row: [StoreValue]) -> SanctionRecord {
         let until: Int64? = if case .integer(let value) = row[3] { value } else { nil }
         let room: String? = if case .text(let value) = row[4] { value } else { nil }
         return SanctionRecord(actionID: row[0].blob, kind: row[1].text, member: row[2].blob, until: until, room: room)

@@ -26,8 +26,9 @@ extension StoreDatabase {
         id: [UInt8], reporter: [UInt8], sender: [UInt8], messageID: [UInt8], room: String?, category: String, report: [UInt8], now: Int64
     ) throws {
         try run("""
-            INSERT OR IGNORE INTO reports (id, reporter, sender, message_id, room, category, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.blob(id), .blob(reporter), .blob(sender), .blob(messageID), room.map(SQLiteValue.text) ?? .null, .text(category),
+            INSERT INTO reports (id, reporter, sender, message_id, room, category, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """, [.blob(id), .blob(reporter), .blob(sender), .blob(messageID), room.map(StoreValue.text) ?? .null, .text(category),
                   .blob(report), .integer(now)])
         guard connection.changes == 1 else { throw StoreError.conflict("this report was already made") }
     }
@@ -40,7 +41,7 @@ extension StoreDatabase {
             LEFT JOIN direct_messages d ON r.room IS NULL AND d.message_id = r.message_id AND d.recipient = r.reporter
             WHERE ?1 IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM reports WHERE id = ?1)
             ORDER BY r.created_at DESC, r.id DESC LIMIT ?2
-            """, [report.map(SQLiteValue.blob) ?? .null, .integer(Int64(limit))]).map { row in
+            """, [report.map(StoreValue.blob) ?? .null, .integer(Int64(limit))]).map { row in
             let message: [UInt8]? = if case .blob(let bytes) = row[2] { bytes } else { nil }
             return ReportRecord(report: row[0].blob, reporter: row[1].blob, directMessage: message)
         }

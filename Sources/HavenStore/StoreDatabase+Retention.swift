@@ -41,7 +41,7 @@ extension StoreDatabase {
         var report = PurgeReport()
         // Each row `select` finds (its key columns) is deleted by every statement of `delete`,
         // which take that row's values.
-        func purge(_ kind: RetentionKind, select: String, _ values: [SQLiteValue], delete: [String]) throws {
+        func purge(_ kind: RetentionKind, select: String, _ values: [StoreValue], delete: [String]) throws {
             let rows = try run(select + " LIMIT \(limit)", values)
             guard !rows.isEmpty else { return }
             if !dryRun {
@@ -121,13 +121,17 @@ extension StoreDatabase {
         return report
     }
 
-    /// Moves the WAL's content into the database and truncates the WAL file to zero bytes, then
-    /// returns free pages to the file system, so deleted bytes are left in neither file.
+    /// On SQLite, moves the WAL's content into the database and truncates the WAL file to zero
+    /// bytes, then returns free pages to the file system, so deleted bytes are left in neither
+    /// file. On PostgreSQL, vacuums: the space of deleted rows is marked for reuse, but their
+    /// bytes stay in the table's pages until new rows overwrite them, and in the write-ahead log
+    /// and any base backup until those are recycled (docs/operations.md).
     /// Runs outside a transaction (``HavenStore/performOutsideTransaction(_:completion:)``).
     ///
     /// - Throws: ``StoreError/conflict(_:)`` when a reader kept the checkpoint from completing
     ///   (the WAL still holds what was deleted; the caller tries again).
     public func reclaimSpace() throws {
+        guard connection.engine == .sqlite else { return try connection.execute("VACUUM") }
         try connection.execute("PRAGMA incremental_vacuum")
         let busy = try run("PRAGMA wal_checkpoint(TRUNCATE)").first?.first?.integer ?? 1
         guard busy == 0 else { throw StoreError.conflict("the WAL could not be checkpointed: a reader held it") }

@@ -4,7 +4,7 @@ extension StoreDatabase {
     ///
     /// - Throws: ``StoreError/conflict(_:)`` when the position is taken (the log is append-only).
     public func appendRoomLog(room: String, seq: Int64, kind: String, entry: [UInt8], epoch: Int64?, now: Int64) throws {
-        try run("INSERT OR IGNORE INTO room_log (room, seq, kind, entry, created_at) VALUES (?, ?, ?, ?, ?)",
+        try run("INSERT INTO room_log (room, seq, kind, entry, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(room), .integer(seq), .text(kind), .blob(entry), .integer(StoredTime.coarse(now))])
         guard connection.changes == 1 else { throw StoreError.conflict("room log position \(seq) is taken") }
         if let epoch {

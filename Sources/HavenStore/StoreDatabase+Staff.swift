@@ -26,15 +26,15 @@ extension StoreDatabase {
 
     /// The organisation's newest signed staff roster (JSON) and its sequence, if one was saved.
     public func staffRoster() throws -> (sequence: Int64, roster: [UInt8])? {
-        try run("SELECT sequence, roster FROM staff_roster WHERE only = 1").first.map { ($0[0].integer, $0[1].blob) }
+        try run("SELECT sequence, roster FROM staff_roster WHERE \"only\" = 1").first.map { ($0[0].integer, $0[1].blob) }
     }
 
     /// Saves a newer roster. - Throws: ``StoreError/conflict(_:)`` when the saved one is as new
     /// (two operators signing at once: the second signs again on top of the first).
     public func saveStaffRoster(sequence: Int64, roster: [UInt8]) throws {
         try run("""
-            INSERT INTO staff_roster (only, sequence, roster) VALUES (1, ?, ?)
-            ON CONFLICT (only) DO UPDATE SET sequence = excluded.sequence, roster = excluded.roster
+            INSERT INTO staff_roster ("only", sequence, roster) VALUES (1, ?, ?)
+            ON CONFLICT ("only") DO UPDATE SET sequence = excluded.sequence, roster = excluded.roster
             WHERE excluded.sequence > staff_roster.sequence
             """, [.integer(sequence), .blob(roster)])
         guard connection.changes == 1 else { throw StoreError.conflict("a roster as new as \(sequence) is already saved") }

@@ -1,25 +1,24 @@
-/// Haven's queries over one SQLite connection, each a cached prepared statement. Owned by the
-/// store's writer thread: reach it only through ``HavenStore/perform(_:completion:)``.
+/// Haven's queries, over one SQLite or PostgreSQL connection. Owned by the store's writer
+/// thread: reach it only through ``HavenStore/perform(_:completion:)``.
 public final class StoreDatabase {
-    let connection: SQLiteConnection
-    private var statements: [String: SQLiteStatement] = [:]
+    let connection: any StoreConnection
 
-    init(connection: SQLiteConnection) {
+    init(connection: any StoreConnection) {
         self.connection = connection
     }
+
+    /// The engine underneath.
+    public var engine: StoreEngine { connection.engine }
 
     /// Runs `sql` with `values` through a statement prepared once and cached.
     /// With `isEnough`, it stops reading rows once those read are enough.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLiteValue] = [], until isEnough: ([[SQLiteValue]]) -> Bool = { _ in false }) throws -> [[SQLiteValue]] {
-        if let statement = statements[sql] { return try statement.query(values, until: isEnough) }
-        let statement = try connection.prepare(sql)
-        statements[sql] = statement
-        return try statement.query(values, until: isEnough)
+    func run(_ sql: String, _ values: [StoreValue] = [], until isEnough: ([[StoreValue]]) -> Bool = { _ in false }) throws -> [[StoreValue]] {
+        try connection.run(sql, values, until: isEnough)
     }
 
     /// Reads `sql`'s (cursor, bytes) rows until `maxBytes` of bytes are read (at least one row).
-    private func storedItems(_ sql: String, _ values: [SQLiteValue], maxBytes: Int) throws -> [StoredItem] {
+    private func storedItems(_ sql: String, _ values: [StoreValue], maxBytes: Int) throws -> [StoredItem] {
         var bytes = 0
         return try run(sql, values) { rows in
             bytes += rows.last.map { $0[1].blob.count } ?? 0
@@ -47,23 +46,23 @@ public final class StoreDatabase {
     /// Creates a room unless it exists; returns true when it was created.
     @discardableResult
     public func createRoom(id: String, name: String, kind: String, now: Int64) throws -> Bool {
-        try run("INSERT OR IGNORE INTO rooms (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+        try run("INSERT INTO rooms (id, name, kind, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(id), .text(name), .text(kind), .integer(now)])
         return connection.changes == 1
     }
 
     /// Every room, archived ones included, by id.
     public func rooms() throws -> [RoomRecord] {
-        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL, retention_seconds FROM rooms ORDER BY id").map(Self.room)
+        try run("SELECT id, name, kind, current_epoch, CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, retention_seconds FROM rooms ORDER BY id").map(Self.room)
     }
 
     /// One room, or nil.
     public func room(_ id: String) throws -> RoomRecord? {
-        try run("SELECT id, name, kind, current_epoch, archived_at IS NOT NULL, retention_seconds FROM rooms WHERE id = ?", [.text(id)])
+        try run("SELECT id, name, kind, current_epoch, CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, retention_seconds FROM rooms WHERE id = ?", [.text(id)])
             .first.map(Self.room)
     }
 
-    private static func room(_ row: [SQLiteValue]) -> RoomRecord {
+    private static func room(_ row: [StoreValue]) -> RoomRecord {
         let retention: Int64?? = switch row[5] {
         case .integer(let seconds): .some(seconds < 0 ? nil : seconds)
         default: nil
@@ -83,7 +82,7 @@ public final class StoreDatabase {
 
     /// Records that `member` is in `room` (not since when).
     public func addRoomMember(room: String, member: [UInt8]) throws {
-        try run("INSERT OR IGNORE INTO room_members (room, member) VALUES (?, ?)", [.text(room), .blob(member)])
+        try run("INSERT INTO room_members (room, member) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(room), .blob(member)])
     }
 
     /// Records that `member` left `room`, and forgets the bundles that gave them its current key.
@@ -103,11 +102,11 @@ public final class StoreDatabase {
     public func appendRoomMessage(
         room: String, sender: [UInt8], messageID: [UInt8], epoch: Int64, envelope: [UInt8], now: Int64
     ) throws -> AppendOutcome {
-        try run("""
-            INSERT OR IGNORE INTO room_messages (room, sender, message_id, epoch, envelope, created_at)
-            VALUES (?, ?, ?, ?, ?, ?)
+        let stored = try run("""
+            INSERT INTO room_messages (room, sender, message_id, epoch, envelope, created_at)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING cursor
             """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(StoredTime.coarse(now))])
-        if connection.changes == 1 { return .stored(cursor: connection.lastInsertRowID) }
+        if let cursor = stored.first?.first?.integer { return .stored(cursor: cursor) }
         let existing = try run("SELECT cursor FROM room_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
         guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate room message") }
         return .duplicate(cursor: cursor)
@@ -139,12 +138,14 @@ public final class StoreDatabase {
     /// hour's start too, so the numbers left after a purge do not count every message ever stored.
     public func appendDirectMessage(recipient: [UInt8], messageID: [UInt8], message: [UInt8], now: Int64) throws -> AppendOutcome {
         let hour = StoredTime.coarse(now)
+        // SQLite's two-argument MAX is PostgreSQL's GREATEST.
+        let greatest = connection.engine == .sqlite ? "MAX" : "GREATEST"
         let stored = try run("""
-            INSERT OR IGNORE INTO direct_messages (seq, recipient, cursor, message_id, message, created_at)
-            VALUES (MAX(COALESCE((SELECT MAX(seq) FROM direct_messages), 0) + 1, ?5),
-                    ?1, MAX(COALESCE((SELECT cursor FROM direct_messages WHERE recipient = ?1 ORDER BY cursor DESC LIMIT 1) + 1, 1), ?5),
+            INSERT INTO direct_messages (seq, recipient, cursor, message_id, message, created_at)
+            VALUES (\(greatest)(COALESCE((SELECT MAX(seq) FROM direct_messages), 0) + 1, ?5),
+                    ?1, \(greatest)(COALESCE((SELECT cursor FROM direct_messages WHERE recipient = ?1 ORDER BY cursor DESC LIMIT 1) + 1, 1), ?5),
                     ?2, ?3, ?4)
-            RETURNING cursor
+            ON CONFLICT DO NOTHING RETURNING cursor
             """, [.blob(recipient), .blob(messageID), .blob(message), .integer(hour), .integer((hour / StoredTime.precision) << 20)])
         if let cursor = stored.first?.first?.integer { return .stored(cursor: cursor) }
         let existing = try run("SELECT cursor FROM direct_messages WHERE recipient = ? AND message_id = ?", [.blob(recipient), .blob(messageID)])
@@ -174,7 +175,7 @@ public final class StoreDatabase {
         room: String, epoch: Int64, recipient: [UInt8], sealer: [UInt8], bundle: [UInt8], now: Int64
     ) throws -> Bool {
         try run("""
-            INSERT OR IGNORE INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """, [.text(room), .integer(epoch), .blob(recipient), .blob(sealer), .blob(bundle), .integer(StoredTime.coarse(now))])
         return connection.changes == 1
     }
@@ -195,22 +196,5 @@ public final class StoreDatabase {
     public func keyHolders(room: String, epoch: Int64) throws -> [[UInt8]] {
         try run("SELECT recipient FROM key_bundles WHERE room = ? AND epoch = ? GROUP BY recipient ORDER BY MIN(id)", [.text(room), .integer(epoch)])
             .map { $0[0].blob }
-    }
-}
-
-extension SQLiteValue {
-    var integer: Int64 {
-        if case .integer(let value) = self { return value }
-        return 0
-    }
-
-    var text: String {
-        if case .text(let value) = self { return value }
-        return ""
-    }
-
-    var blob: [UInt8] {
-        if case .blob(let value) = self { return value }
-        return []
     }
 }

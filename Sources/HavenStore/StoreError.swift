@@ -1,4 +1,4 @@
-/// Every way the store can fail, with the SQLite reason and the operation that failed.
+/// Every way the store can fail, with the engine's reason and the operation that failed.
 ///
 /// Descriptions name the operation, never the bound values (which may be user data).
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -6,6 +6,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case openFailed(path: String, reason: String)
     /// An SQLite call failed; `operation` says which, `code` is SQLite's extended result code.
     case sqlite(operation: String, code: Int32, reason: String)
+    /// A PostgreSQL statement failed; `sqlState` is PostgreSQL's error code.
+    case postgres(operation: String, sqlState: String, reason: String)
+    /// The database server cannot be reached (restarting, or down): nothing was written.
+    case unavailable(reason: String)
     /// A query expected a row and got none.
     case noRow(operation: String)
     /// The database was written by a newer Haven with a schema this build does not know.
@@ -25,6 +29,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot open database at \(path): \(reason)"
         case .sqlite(let operation, let code, let reason):
             return "\(operation) failed: \(reason) (SQLite code \(code))"
+        case .postgres(let operation, let sqlState, let reason):
+            return "\(operation) failed: \(reason) (PostgreSQL SQLSTATE \(sqlState))"
+        case .unavailable(let reason):
+            return "the database cannot be reached, so nothing was stored: \(reason)"
         case .noRow(let operation):
             return "\(operation) returned no row"
         case .schemaTooNew(let found, let supported):

@@ -1,5 +1,6 @@
 import Foundation
 import HavenStore
+import HavenTestSupport
 import Testing
 
 /// Attachments are kept in parts, so a download reads one part at a time; parts go with their
@@ -25,8 +26,8 @@ import Testing
         }
     }
 
-    @Test func anAttachmentComesBackWholeFromItsParts() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func anAttachmentComesBackWholeFromItsParts(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let data = Self.randomBytes(3 * StoreDatabase.blobPartBytes + 17)
         let id = Self.randomBytes(16)
@@ -64,8 +65,8 @@ import Testing
         #expect(try download(id, from: store) == data)
     }
 
-    @Test func partsOfAnUploadThatNeverFinishedAreFoundAndDeleted() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func partsOfAnUploadThatNeverFinishedAreFoundAndDeleted(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let kept = Self.randomBytes(16)
         _ = try store.performAndWait { try $0.storeBlob(id: kept, owner: [1], data: Self.randomBytes(70_000), now: 1, limits: Self.limits) }
@@ -76,8 +77,8 @@ import Testing
         #expect(try store.performAndWait { try $0.blobPart(id: kept, part: 1) }?.count == 70_000 - StoreDatabase.blobPartBytes)
     }
 
-    @Test func anUploadPastItsOwnersQuotaLeavesNoParts() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func anUploadPastItsOwnersQuotaLeavesNoParts(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let tight = BlobStoreLimits(blobsPerOwner: 1, bytesPerOwner: 1 << 30, totalBytes: 1 << 30)
         _ = try store.performAndWait { try $0.storeBlob(id: Self.randomBytes(16), owner: [1], data: [1], now: 1, limits: tight) }

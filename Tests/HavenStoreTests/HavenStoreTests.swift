@@ -1,23 +1,28 @@
 import Foundation
 import HavenNet
 import HavenStore
+import HavenTestSupport
+import Postgres
 import Testing
 
+/// The store's behaviour, the same on every engine: each test runs on SQLite and on PostgreSQL.
 @Suite struct HavenStoreTests {
     let directory: TemporaryDirectory
     var path: String { directory.path + "/haven.sqlite" }
 
     init() throws { directory = try TemporaryDirectory() }
 
-    func openStore() throws -> HavenStore {
-        let store = try HavenStore(path: path)
+    /// A new store on `engine` with a room, "lobby", and where it lives.
+    func openStore(on engine: StoreEngine) throws -> (store: HavenStore, location: StoreLocation) {
+        let location = try freshStoreLocation(engine, folder: directory.path)
+        let store = try HavenStore(location)
         try store.performAndWait { try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 1) }
-        return store
+        return (store, location)
     }
 
-    @Test func anOperationThatFailsHalfwayLeavesNothingBehindAndItsBatchStillCommits() async throws {
+    @Test(arguments: StoreEngine.allCases) func anOperationThatFailsHalfwayLeavesNothingBehindAndItsBatchStillCommits(on engine: StoreEngine) async throws {
         struct Halfway: Error {}
-        let store = try openStore()
+        let store = try openStore(on: engine).store
         defer { store.close() }
         let results = Locked<[String]>([])
         let done = DispatchGroup()
@@ -37,8 +42,8 @@ import Testing
         #expect(kept == [[1], [3], [5]], "the failed operations' first writes were rolled back")
     }
 
-    @Test func roomMessagesAreStoredOncePerSenderAndID() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func roomMessagesAreStoredOncePerSenderAndID(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         defer { store.close() }
         let sender: [UInt8] = [1, 2, 3]
         let first = try store.performAndWait {
@@ -61,8 +66,8 @@ import Testing
         #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.bytes) == [[0xAA], [0xBB]])
     }
 
-    @Test func historyPagesByCursorInOrder() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func historyPagesByCursorInOrder(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         defer { store.close() }
         try store.performAndWait { database in
             for index in 0..<25 {
@@ -81,8 +86,8 @@ import Testing
         #expect(seen == (0..<25).map(UInt8.init))
     }
 
-    @Test func manyConcurrentWritesAreGroupCommittedAndAllReported() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func manyConcurrentWritesAreGroupCommittedAndAllReported(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         let done = DispatchGroup()
         let results = Locked<[Int64]>([])
         for index in 0..<2000 {
@@ -103,22 +108,22 @@ import Testing
         #expect(metrics.commits < metrics.operations, "several operations share a commit")
     }
 
-    @Test func committedDataSurvivesReopening() throws {
+    @Test(arguments: StoreEngine.allCases) func committedDataSurvivesReopening(on engine: StoreEngine) throws {
+        let (store, location) = try openStore(on: engine)
         do {
-            let store = try openStore()
             _ = try store.performAndWait {
                 try $0.appendDirectMessage(recipient: [2], messageID: [3], message: [4, 5], now: 1)
             }
             store.close()
         }
-        let reopened = try HavenStore(path: path)
+        let reopened = try HavenStore(location)
         defer { reopened.close() }
         #expect(try reopened.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 10) } == [StoredItem(cursor: 1, bytes: [4, 5])])
         #expect(try reopened.performAndWait { try $0.rooms() }.map(\.id) == ["lobby"])
     }
 
-    @Test func messageForAnUnknownRoomFailsWithoutLosingTheBatch() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func messageForAnUnknownRoomFailsWithoutLosingTheBatch(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         defer { store.close() }
         #expect(throws: StoreError.self) {
             try store.performAndWait {
@@ -128,8 +133,8 @@ import Testing
         #expect(try store.performAndWait { try $0.room("lobby") }?.name == "Lobby")
     }
 
-    @Test func keyBundlesAreKeptOncePerSealerRecipientAndEpoch() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func keyBundlesAreKeptOncePerSealerRecipientAndEpoch(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         defer { store.close() }
         let stored = try store.performAndWait { database in
             [try database.storeKeyBundle(room: "lobby", epoch: 0, recipient: [5], sealer: [1], bundle: [1], now: 1),
@@ -142,8 +147,8 @@ import Testing
         #expect(try store.performAndWait { try $0.keyHolders(room: "lobby", epoch: 0) } == [[5]])
     }
 
-    @Test func aLongLogIsReadInPages() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func aLongLogIsReadInPages(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         defer { store.close() }
         let (first, rest) = try store.performAndWait { database in
             _ = try database.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0)
@@ -157,8 +162,8 @@ import Testing
         #expect(rest.entries.count == 700 && !rest.more)
     }
 
-    @Test func workAfterCloseIsRefused() throws {
-        let store = try openStore()
+    @Test(arguments: StoreEngine.allCases) func workAfterCloseIsRefused(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
         store.close()
         #expect(throws: StoreError.closed) { try store.performAndWait { try $0.rooms() } }
     }
@@ -169,5 +174,12 @@ import Testing
             try connection.execute("PRAGMA user_version = 99")
         }
         #expect(throws: StoreError.schemaTooNew(found: 99, supported: HavenStore.schemaVersion)) { try HavenStore(path: path) }
+    }
+
+    @Test func aPostgreSQLDatabaseFromANewerHavenIsRefused() throws {
+        guard case .postgres(let url) = try freshStoreLocation(.postgres, folder: directory.path) else { return }
+        try HavenStore(postgres: url).close()
+        try PostgresConnection(url: url).execute("UPDATE haven_schema SET version = 99")
+        #expect(throws: StoreError.schemaTooNew(found: 99, supported: HavenStore.schemaVersion)) { try HavenStore(postgres: url) }
     }
 }

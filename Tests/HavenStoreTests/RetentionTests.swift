@@ -1,5 +1,6 @@
 import Foundation
 import HavenStore
+import HavenTestSupport
 import Testing
 
 @Suite struct RetentionTests {
@@ -52,8 +53,8 @@ import Testing
         store.close()
     }
 
-    @Test func dryRunCountsWithoutDeleting() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func dryRunCountsWithoutDeleting(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let day = day
         try store.performAndWait { database in
@@ -67,8 +68,8 @@ import Testing
         #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.count == 5)
     }
 
-    @Test func roomPeriodsAndForeverOverrideTheDefault() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func roomPeriodsAndForeverOverrideTheDefault(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let day = day
         try store.performAndWait { database in
@@ -91,8 +92,8 @@ import Testing
         }
     }
 
-    @Test func operatorPeriodsAreStoredAndForeverDisablesAPurge() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func operatorPeriodsAreStoredAndForeverDisablesAPurge(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let day = day
         try store.performAndWait { database in
@@ -113,8 +114,8 @@ import Testing
         }
     }
 
-    @Test func aRoomLogIsCompactedAtTheEpochThatWasCurrentARetentionPeriodAgo() throws {
-        let store = try HavenStore(path: path)
+    @Test(arguments: StoreEngine.allCases) func aRoomLogIsCompactedAtTheEpochThatWasCurrentARetentionPeriodAgo(on engine: StoreEngine) throws {
+        let store = try HavenStore(try freshStoreLocation(engine, folder: directory.path))
         defer { store.close() }
         let day = day
         // Epochs began on days 0, 10 and 35, each followed by a join.

@@ -26,7 +26,7 @@ import Testing
         let store = try HavenStore(path: path)
         defer { store.close() }
         let columns = try store.performAndWait { database in
-            try database.connection.prepare("SELECT name FROM pragma_table_info('direct_messages')").query().map { $0[0] }
+            try database.run("SELECT name FROM pragma_table_info('direct_messages')").map { $0[0] }
         }
         #expect(!columns.contains(.text("sender")), "no sender column is left")
         #expect(try store.performAndWait { try $0.directMessages(recipient: [2], after: 0, limit: 10) }.map(\.cursor) == [1, 2, 3],

@@ -1,0 +1,119 @@
+import Postgres
+
+/// The store's PostgreSQL connection: the store's SQL with its parameters renumbered for
+/// PostgreSQL (`?` and `?N` become `$N`), values mapped both ways, and the connection made
+/// again at the next transaction after it dropped.
+final class PostgresStoreConnection: StoreConnection {
+    private let postgres: PostgresConnection
+    private var translated: [String: String] = [:]
+    private var lastChanges = 0
+    private var inTransaction = false
+
+    /// Every write transaction of every node takes this advisory lock first, so writes commit in
+    /// the order they were numbered (cursors, log positions), as SQLite's single writer does.
+    static let writeLock = 0x4861_7665_6E
+
+    init(url: String) throws {
+        do { postgres = try PostgresConnection(url: url) } catch { throw StoreError(error) }
+    }
+
+    var engine: StoreEngine { .postgres }
+
+    var changes: Int { lastChanges }
+
+    func run(_ sql: String, _ values: [StoreValue], until isEnough: ([[StoreValue]]) -> Bool) throws -> [[StoreValue]] {
+        try reconnectOutsideTransaction()
+        let statement = translated[sql] ?? Self.numberParameters(sql)
+        translated[sql] = statement
+        let result: PostgresResult
+        do { result = try postgres.query(statement, values.map(Self.postgresValue)) } catch { throw StoreError(error) }
+        lastChanges = result.affectedRows
+        var rows: [[StoreValue]] = []
+        for row in result.rows {
+            guard !isEnough(rows) else { break }
+            rows.append(row.map(Self.storeValue))
+        }
+        return rows
+    }
+
+    func execute(_ sql: String) throws {
+        let ending = sql == "COMMIT" || sql == "ROLLBACK"
+        if !ending { try reconnectOutsideTransaction() }
+        defer { if ending { inTransaction = false } }
+        do { try postgres.execute(sql) } catch { throw StoreError(error) }
+    }
+
+    func beginWriting() throws {
+        try reconnectOutsideTransaction()
+        do { try postgres.execute("BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock))") } catch { throw StoreError(error) }
+        inTransaction = true
+    }
+
+    /// A dropped connection is made again only between transactions: inside one, the statements
+    /// before the drop are gone, and the transaction must fail as a whole.
+    private func reconnectOutsideTransaction() throws {
+        guard !inTransaction, !postgres.isConnected else { return }
+        do { try postgres.reconnect() } catch { throw StoreError(error) }
+    }
+
+    /// `sql` with SQLite's `?` and `?N` parameters written as PostgreSQL's `$N` (outside quotes).
+    static func numberParameters(_ sql: String) -> String {
+        var result = ""
+        var next = 1
+        var quoted = false
+        var characters = sql.makeIterator()
+        var pending = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            if character == "'" { quoted.toggle() }
+            guard character == "?", !quoted else {
+                result.append(character)
+                continue
+            }
+            var digits = ""
+            while let digit = pending, digit.isASCII, digit.isNumber {
+                digits.append(digit)
+                pending = characters.next()
+            }
+            if digits.isEmpty {
+                digits = String(next)
+                next += 1
+            }
+            result += "$" + digits
+        }
+        return result
+    }
+
+    private static func postgresValue(_ value: StoreValue) -> PostgresValue {
+        switch value {
+        case .null: .null
+        case .integer(let number): .integer(number)
+        case .real(let number): .real(number)
+        case .text(let text): .text(text)
+        case .blob(let bytes): .bytes(bytes)
+        }
+    }
+
+    private static func storeValue(_ value: PostgresValue) -> StoreValue {
+        switch value {
+        case .null: .null
+        case .integer(let number): .integer(number)
+        case .real(let number): .real(number)
+        case .text(let text): .text(text)
+        case .bytes(let bytes): .blob(bytes)
+        case .boolean(let flag): .integer(flag ? 1 : 0)
+        }
+    }
+}
+
+extension StoreError {
+    /// The store's account of a PostgreSQL failure.
+    init(_ error: any Error) {
+        switch error as? PostgresError {
+        case .connectionFailed(let reason)?: self = .unavailable(reason: reason)
+        case .statementFailed(let operation, let sqlState, let reason)?: self = .postgres(operation: operation, sqlState: sqlState, reason: reason)
+        case .unsupportedType?: self = .postgres(operation: "read a result", sqlState: "0A000", reason: "\(error)")
+        case nil: self = error as? StoreError ?? .postgres(operation: "store operation", sqlState: "XX000", reason: "\(error)")
+        }
+    }
+}

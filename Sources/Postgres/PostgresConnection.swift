@@ -1,0 +1,154 @@
+import CPostgres
+
+/// One PostgreSQL connection over libpq: the only place in Haven that calls libpq.
+///
+/// A connection belongs to one thread at a time (Haven's store writer). Statements run with
+/// ``query(_:_:)`` are prepared once and kept by the server for the connection's life; values
+/// travel in binary. After the connection drops (a server restart), calls fail with
+/// ``PostgresError/connectionFailed(reason:)`` until ``reconnect()`` succeeds.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+    private var prepared: [String: PreparedStatement] = [:]
+
+    private struct PreparedStatement {
+        let name: String
+        let parameterTypes: [UInt32]
+    }
+
+    /// Connects to the server `url` names (`postgres://user@host:port/database`, or libpq's
+    /// `key=value` form; a Unix socket is `?host=/path/to/folder`).
+    ///
+    /// - Throws: ``PostgresError/connectionFailed(reason:)``.
+    public init(url: String) throws(PostgresError) {
+        guard let handle = PQconnectdb(url) else { throw PostgresError.connectionFailed(reason: "out of memory") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let reason = Self.message(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw PostgresError.connectionFailed(reason: reason)
+        }
+        self.handle = handle
+        // Primary messages only (the detail lines may quote values); notices are not printed.
+        PQsetErrorVerbosity(handle, PQERRORS_TERSE)
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Whether the connection is up (as far as libpq knows: a dropped connection shows once a
+    /// call has failed on it).
+    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Connects again with the same settings; statements are prepared afresh as they are used.
+    ///
+    /// - Throws: ``PostgresError/connectionFailed(reason:)`` while the server is unreachable.
+    public func reconnect() throws(PostgresError) {
+        prepared = [:]
+        PQreset(handle)
+        guard isConnected else { throw PostgresError.connectionFailed(reason: Self.message(PQerrorMessage(handle))) }
+    }
+
+    /// Runs one or more statements that take no parameters (schema, `BEGIN`, `COMMIT`).
+    ///
+    /// - Throws: ``PostgresError``.
+    public func execute(_ sql: String) throws(PostgresError) {
+        _ = try result(PQexec(handle, sql), operation: "execute", readingRows: false)
+    }
+
+    /// Runs `sql` (parameters `$1`, `$2`, …) with `parameters`, through a statement prepared on
+    /// first use; each parameter is encoded for the type the server gave it.
+    ///
+    /// - Throws: ``PostgresError``.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresResult {
+        let statement = try prepare(sql)
+        guard statement.parameterTypes.count == parameters.count else {
+            throw PostgresError.statementFailed(
+                operation: "bind", sqlState: "08P01",
+                reason: "the statement takes \(statement.parameterTypes.count) parameters, \(parameters.count) given")
+        }
+        var encoded: [PostgresBinaryFormat.Encoded?] = []
+        for (value, type) in zip(parameters, statement.parameterTypes) { encoded.append(try PostgresBinaryFormat.encode(value, as: type)) }
+        // One buffer holds every parameter's bytes, so each has a stable address during the call.
+        let buffer = encoded.flatMap { $0?.bytes ?? [] }
+        let lengths = encoded.map { Int32($0?.bytes.count ?? 0) }
+        let formats = encoded.map { $0?.format ?? 1 }
+        let pointer = buffer.withUnsafeBufferPointer { bytes in
+            var offset = 0
+            let pointers: [UnsafePointer<CChar>?] = encoded.map { parameter in
+                guard let parameter else { return nil }
+                defer { offset += parameter.bytes.count }
+                // A zero-length value still needs a non-null pointer (NULL means SQL NULL).
+                let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                return (base + offset).assumingMemoryBound(to: CChar.self)
+            }
+            return PQexecPrepared(handle, statement.name, Int32(parameters.count), pointers, lengths, formats, 1)
+        }
+        return try result(pointer, operation: "query")
+    }
+
+    private func prepare(_ sql: String) throws(PostgresError) -> PreparedStatement {
+        if let statement = prepared[sql] { return statement }
+        let name = "haven_\(prepared.count)"
+        _ = try result(PQprepare(handle, name, sql, 0, nil), operation: "prepare")
+        guard let description = PQdescribePrepared(handle, name) else { throw lost() }
+        defer { PQclear(description) }
+        let types = (0..<PQnparams(description)).map { UInt32(PQparamtype(description, $0)) }
+        let statement = PreparedStatement(name: name, parameterTypes: types)
+        prepared[sql] = statement
+        return statement
+    }
+
+    /// Reads a result (its rows too, when `readingRows`: they are in binary) and frees it; a
+    /// failure becomes a ``PostgresError``.
+    private func result(_ pointer: OpaquePointer?, operation: String, readingRows: Bool = true) throws(PostgresError) -> PostgresResult {
+        guard let pointer else { throw lost() }
+        defer { PQclear(pointer) }
+        switch PQresultStatus(pointer) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresResult(rows: [], affectedRows: Self.affectedRows(pointer))
+        case PGRES_TUPLES_OK where !readingRows:
+            return PostgresResult(rows: [], affectedRows: 0)
+        case PGRES_TUPLES_OK:
+            var rows: [[PostgresValue]] = []
+            let columns = PQnfields(pointer)
+            for row in 0..<PQntuples(pointer) {
+                var values: [PostgresValue] = []
+                for column in 0..<columns {
+                    guard PQgetisnull(pointer, row, column) == 0 else {
+                        values.append(.null)
+                        continue
+                    }
+                    let bytes = UnsafeRawBufferPointer(start: PQgetvalue(pointer, row, column), count: Int(PQgetlength(pointer, row, column)))
+                    values.append(try PostgresBinaryFormat.decode(bytes, as: UInt32(PQftype(pointer, column))))
+                }
+                rows.append(values)
+            }
+            return PostgresResult(rows: rows, affectedRows: Self.affectedRows(pointer))
+        default:
+            let state = PQresultErrorField(pointer, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let reason = PQresultErrorField(pointer, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? Self.message(PQerrorMessage(handle))
+            // No SQLSTATE: libpq's own error (the connection broke). Class 08 is a connection
+            // failure, 57P0x the server shutting down or starting up.
+            guard isConnected, let state, !state.hasPrefix("08"), !state.hasPrefix("57P0") else {
+                throw PostgresError.connectionFailed(reason: reason.split(separator: "\n").first.map(String.init) ?? reason)
+            }
+            throw PostgresError.statementFailed(operation: operation, sqlState: state, reason: reason)
+        }
+    }
+
+    private func lost() -> PostgresError {
+        .connectionFailed(reason: Self.message(PQerrorMessage(handle)))
+    }
+
+    private static func affectedRows(_ pointer: OpaquePointer) -> Int {
+        Int(String(cString: PQcmdTuples(pointer))) ?? 0
+    }
+
+    private static func message(_ text: UnsafePointer<CChar>?) -> String {
+        let message = text.map { String(cString: $0) } ?? ""
+        let trimmed = message.split(separator: "\n").first.map(String.init) ?? ""
+        return trimmed.isEmpty ? "no reason given" : trimmed
+    }
+}
