@@ -62,6 +62,9 @@ final class HavenServer {
     /// Store operations submitted and not yet answered: past
     /// ``ServerConfiguration/maxStoreBacklog`` new messages are refused for a moment.
     var storeOperationsInFlight = 0
+    /// When a store failure was last logged (loop milliseconds): at most one line per ten
+    /// seconds, so a database that is down does not flood the log.
+    var storeFailureLoggedAt: UInt64?
 
     /// Creates the server on the loop thread with the rooms loaded from the store; it serves
     /// once its connection loops are connected (``connect(_:)``) and listening.
@@ -325,9 +328,23 @@ final class HavenServer {
         storeOperationsInFlight += 1
         let completion = LoopBound<(Result<Value, StoreError>) -> Void>({ [unowned self] result in
             storeOperationsInFlight -= 1
+            if case .failure(let error) = result { logStoreFailure(error) }
             then(result)
         }, loop: loop)
         store.perform(work) { result in completion.value(result) }
+    }
+
+    /// Logs a store failure an operator must see (the database down, a statement refused),
+    /// not the ones that answer a request (a duplicate, a room that does not exist).
+    private func logStoreFailure(_ error: StoreError) {
+        switch error {
+        case .notFound, .conflict, .closed: return
+        default: break
+        }
+        let now = loop.nowMilliseconds
+        if let last = storeFailureLoggedAt, now &- last < 10_000 { return }
+        storeFailureLoggedAt = now
+        ServerLog.warning("store: \(error)")
     }
 
     /// Whether `member` first logged in less than ``RateLimitSettings/newIdentityWindowSeconds``

@@ -39,7 +39,7 @@ public final class RunningServer: Sendable {
         let store: HavenStore
         do {
             // Store completions run on the core's loop, so it must be running before the first one.
-            store = try HavenStore(path: configuration.databasePath, settings: configuration.store) { work in core.execute(work) }
+            store = try HavenStore(configuration.storeLocation, settings: configuration.store) { work in core.execute(work) }
         } catch {
             loops.forEach { $0.shutdown() }
             throw error

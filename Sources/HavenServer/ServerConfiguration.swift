@@ -13,8 +13,11 @@ public struct ServerConfiguration: Sendable {
     /// connections (the kernel spreads new connections over them); the first also runs the
     /// server's core, where every decision is made. `haven serve` runs one per core.
     public var loops = 1
-    /// The folder holding the database (`haven.sqlite`).
+    /// The folder holding the database (`haven.sqlite`) when ``database`` names none.
     public var dataDirectory = "./data"
+    /// A database elsewhere than ``dataDirectory``'s SQLite file: a PostgreSQL database that
+    /// several nodes share (nil: `haven.sqlite` in ``dataDirectory``).
+    public var database: StoreLocation?
     /// Durability of the store.
     public var store = StoreSettings()
     /// The name clients sign into login (see docs/crypto.md); set it to the public origin.
@@ -69,6 +72,9 @@ public struct ServerConfiguration: Sendable {
 
     /// The database file inside ``dataDirectory``.
     public var databasePath: String { dataDirectory + "/haven.sqlite" }
+
+    /// Where the store is: ``database``, or the SQLite file in ``dataDirectory``.
+    public var storeLocation: StoreLocation { database ?? .sqlite(path: databasePath) }
 }
 
 /// A room to create at start.

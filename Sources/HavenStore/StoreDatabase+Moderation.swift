@@ -46,7 +46,7 @@ extension StoreDatabase {
     ) throws -> [ModerationLogEntry] {
         try run("""
             SELECT seq, action, created_at FROM moderation_log
-            WHERE (?1 IS NULL OR room = ?1 OR (?5 <> 0 AND room IS NULL)) AND created_at >= ?2 AND (?3 IS NULL OR kind = ?3)
+            WHERE (CAST(?1 AS TEXT) IS NULL OR room = ?1 OR (?5 <> 0 AND room IS NULL)) AND created_at >= ?2 AND (CAST(?3 AS TEXT) IS NULL OR kind = ?3)
             ORDER BY seq LIMIT ?4
             """, [room.map(StoreValue.text) ?? .null, .integer(since), kind.map(StoreValue.text) ?? .null, .integer(Int64(limit)),
                   .integer(includingServiceWide ? 1 : 0)])
@@ -58,7 +58,7 @@ extension StoreDatabase {
     public func moderationLogPage(room: String, before: Int64?, limit: Int) throws -> [ModerationLogEntry] {
         try run("""
             SELECT seq, action, created_at FROM moderation_log
-            WHERE (room = ?1 OR room IS NULL) AND (?2 IS NULL OR seq < ?2)
+            WHERE (room = ?1 OR room IS NULL) AND (CAST(?2 AS BIGINT) IS NULL OR seq < ?2)
             ORDER BY seq DESC LIMIT ?3
             """, [.text(room), before.map(StoreValue.integer) ?? .null, .integer(Int64(limit))])
             .map { ModerationLogEntry(sequence: $0[0].integer, action: $0[1].blob, createdAt: $0[2].integer) }

@@ -39,9 +39,9 @@ extension StoreDatabase {
         try run("""
             SELECT r.report, r.reporter, d.message FROM reports r
             LEFT JOIN direct_messages d ON r.room IS NULL AND d.message_id = r.message_id AND d.recipient = r.reporter
-            WHERE ?1 IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM reports WHERE id = ?1)
+            WHERE ?1 = 0 OR (r.created_at, r.id) < (SELECT created_at, id FROM reports WHERE id = ?3)
             ORDER BY r.created_at DESC, r.id DESC LIMIT ?2
-            """, [report.map(StoreValue.blob) ?? .null, .integer(Int64(limit))]).map { row in
+            """, [.integer(report == nil ? 0 : 1), .integer(Int64(limit)), .blob(report ?? [])]).map { row in
             let message: [UInt8]? = if case .blob(let bytes) = row[2] { bytes } else { nil }
             return ReportRecord(report: row[0].blob, reporter: row[1].blob, directMessage: message)
         }

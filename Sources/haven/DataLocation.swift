@@ -2,15 +2,23 @@ import ArgumentParser
 import Foundation
 import HavenStore
 
-/// The `--data` folder of commands that work on the database directly (safe while the server
-/// runs: SQLite locks the file, and the server picks up room changes within seconds).
+/// The `--data` folder (or `--store` PostgreSQL database) of commands that work on the database
+/// directly (safe while servers run: writers take turns, and servers pick up room changes
+/// within seconds).
 struct DataLocation: ParsableArguments {
     @Option(help: "The data folder holding haven.sqlite (installed: /var/lib/haven).")
     var data = InstalledFiles.defaultData
 
+    @Option(help: "The PostgreSQL database the servers share (postgres://user@host:5432/database), instead of --data.")
+    var store: String?
+
     /// Opens the store; only with `creating` does it create the folder and the database, so a
     /// command given the wrong folder says so instead of changing a new, empty database.
     func openStore(creating: Bool = false) throws -> HavenStore {
+        if let store {
+            guard case .postgres(let url) = StoreLocation(store) else { throw ValidationError("--store must be a postgres:// URL") }
+            do { return try HavenStore(postgres: url) } catch { throw ValidationError("cannot open \(StoreLocation(store)): \(error)") }
+        }
         guard creating || FileManager.default.fileExists(atPath: data + "/haven.sqlite") else {
             throw ValidationError("no database in \(data); give the service's data folder with --data (installed: /var/lib/haven)")
         }

@@ -29,6 +29,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Address and port to listen on, HOST:PORT (port 0 picks a free one), or a Unix-domain socket's path for a proxy on this machine.")
     var listen: String?
 
+    @Option(help: "A PostgreSQL database shared by several nodes (postgres://user@host:5432/database) instead of haven.sqlite in the data folder.")
+    var store: String?
+
     @Option(help: "Folder for the database (default ./data).")
     var data: String?
 
@@ -74,6 +77,10 @@ struct Serve: ParsableCommand {
             }
             if let listen { try configuration.setListen(listen) }
             if let data { configuration.dataDirectory = data }
+            if let store {
+                guard case .postgres = StoreLocation(store) else { throw ConfigError("--store must be a postgres:// URL (got something else); SQLite's file is haven.sqlite in --data") }
+                configuration.database = StoreLocation(store)
+            }
             if let serverName { configuration.serverName = serverName }
             if !allowedOrigin.isEmpty { configuration.network.allowedOrigins = allowedOrigin }
             if let synchronous { try configuration.setSynchronous(synchronous) }
@@ -120,7 +127,11 @@ struct Serve: ParsableCommand {
             folder = try DataFolderLock(folder: configuration.dataDirectory)
             // A restore cut off by a crash left the database in the clear beside it: not kept.
             BackupFolder.removeLeftovers(in: configuration.dataDirectory)
-            try UpgradeBackup.takeIfMigrating(databasePath: configuration.databasePath, keys: keyDirectory, into: backupFolder ?? configuration.dataDirectory + "/backups")
+            // On PostgreSQL, the operator's own backups (pg_dump, base backups) come before an upgrade.
+            if configuration.storeLocation.engine == .sqlite {
+                try UpgradeBackup.takeIfMigrating(
+                    databasePath: configuration.databasePath, keys: keyDirectory, into: backupFolder ?? configuration.dataDirectory + "/backups")
+            }
             server = try RunningServer.start(configuration)
         } catch {
             ServerLog.write("error", "cannot start: \(error)")
@@ -141,7 +152,7 @@ struct Serve: ParsableCommand {
                 ServerLog.info("open \(page)#\(fragment) (the fragment pins the organisation key "
                     + "\(OrganisationAnchor.fingerprint(of: organisation)); `haven widget snippet` prints the embedding code)")
             }
-            ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.dataDirectory); \(configuration.loops) event loop\(configuration.loops == 1 ? "" : "s")")
+            ServerLog.info("rooms: \(configuration.rooms.map(\.id).joined(separator: ", ")); data in \(configuration.storeLocation); \(configuration.loops) event loop\(configuration.loops == 1 ? "" : "s")")
         }
         withExtendedLifetime(folder) { ServerLog.info("stopped cleanly") }
     }

@@ -17,6 +17,10 @@ import TOMLKit
 /// synchronous = "full"          # or "normal"
 /// loops = 4                     # event loops for connections (default: one per core)
 ///
+/// [store]
+/// backend = "postgres"          # or "sqlite" (the default: haven.sqlite in `data`)
+/// url = "postgres://haven@db.internal:5432/haven"   # a password belongs in ~/.pgpass or PGPASSFILE
+///
 /// [[rooms]]
 /// id = "lobby"
 /// name = "Lobby"
@@ -343,6 +347,28 @@ struct ServeConfigFile: Decodable {
     var attachments: Attachments?
     var proofOfWork: ProofOfWork?
     var calls: Calls?
+    var store: Store?
+
+    struct Store: Decodable {
+        var backend: String?
+        var url: String?
+
+        /// The database these keys name (nil: the default SQLite file).
+        func location() throws -> StoreLocation? {
+            switch backend ?? (url == nil ? "sqlite" : "postgres") {
+            case "sqlite":
+                guard url == nil else { throw ConfigError("[store] url is for backend = \"postgres\"; SQLite's file is haven.sqlite in `data`") }
+                return nil
+            case "postgres":
+                guard let url, case .postgres = StoreLocation(url) else {
+                    throw ConfigError("[store] backend = \"postgres\" needs url = \"postgres://user@host:5432/database\"")
+                }
+                return .postgres(url: url)
+            case let other:
+                throw ConfigError("[store] backend must be \"sqlite\" or \"postgres\" (got \"\(other)\")")
+            }
+        }
+    }
 
     struct Calls: Decodable {
         var audit: Bool?
@@ -370,7 +396,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, backups, rooms, limits, synchronous, loops, widget, turn, calls, metrics, attachments
+        case listen, data, backups, rooms, limits, synchronous, loops, widget, turn, calls, metrics, attachments, store
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits", proofOfWork = "proof_of_work"
         case trustedProxies = "trusted_proxies"
     }
@@ -396,6 +422,7 @@ struct ServeConfigFile: Decodable {
     func apply(to configuration: inout ServerConfiguration) throws {
         if let listen { try configuration.setListen(listen) }
         if let data { configuration.dataDirectory = data }
+        if let store { configuration.database = try store.location() }
         if let serverName { configuration.serverName = serverName }
         if let allowedOrigins { configuration.network.allowedOrigins = allowedOrigins }
         if let trustedProxies {

@@ -15,9 +15,17 @@ import Testing
         try ServerProcess.run(arguments, environment: environment)
     }
 
-    @Test func roomsAreCreatedListedAndArchived() throws {
+    /// The arguments that point the CLI at a fresh database on `engine` (`--data` or `--store`),
+    /// and where that database is.
+    func database(_ engine: StoreEngine) throws -> (arguments: [String], location: StoreLocation) {
+        let location = try freshStoreLocation(engine, folder: folder)
+        guard case .postgres(let url) = location else { return (["--data", folder], location) }
+        return (["--store", url], location)
+    }
+
+    @Test(arguments: StoreEngine.allCases) func roomsAreCreatedListedAndArchived(on engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let data = ["--data", folder]
+        let data = try database(engine).arguments
         #expect(try haven(["rooms", "create", "--name", "Night owls"] + data).output.contains("created support room night-owls"))
         try haven(["rooms", "create", "--name", "Grief group", "--id", "grief", "--kind", "private", "--retention", "7d"] + data)
         let duplicate = try haven(["rooms", "create", "--name", "Night owls"] + data)
@@ -174,9 +182,9 @@ import Testing
         #expect(missing.status != 0 && missing.errors.contains("room night-owls"))
     }
 
-    @Test func retentionIsShownSetAndRun() throws {
+    @Test(arguments: StoreEngine.allCases) func retentionIsShownSetAndRun(on engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let data = ["--data", folder]
+        let data = try database(engine).arguments
         try haven(["rooms", "create", "--name", "Lobby"] + data)
         #expect(try haven(["retention", "set", "direct_messages", "14d"] + data).status == 0)
         #expect(try haven(["retention", "set", "--room", "lobby", "forever"] + data).status == 0)
@@ -215,18 +223,19 @@ import Testing
         #expect(audit.output.contains("2 actions; 1 with an invalid signature"))
     }
 
-    @Test func auditCallsListsOnlyThatCallsHappened() throws {
+    @Test(arguments: StoreEngine.allCases) func auditCallsListsOnlyThatCallsHappened(on engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (data, location) = try database(engine)
         let (caller, callee) = (MemberID(try SigningKeyPair.generate().publicKey), MemberID(try SigningKeyPair.generate().publicKey))
-        let store = try HavenStore(path: folder + "/haven.sqlite")
+        let store = try HavenStore(location)
         try store.performAndWait { try $0.appendCallRecord(caller: caller.bytes, callee: callee.bytes, startedAt: 1_800_000_000, endedAt: 1_800_000_754) }
         store.close()
-        let audit = try haven(["audit", "--calls", "--data", folder])
+        let audit = try haven(["audit", "--calls"] + data)
         #expect(audit.status == 0)
         #expect(audit.output.contains("\(caller) called \(callee)  for 754 s"))
         #expect(audit.output.contains("calls recorded: 1"))
-        let json = try haven(["audit", "--calls", "--json", "--data", folder])
+        let json = try haven(["audit", "--calls", "--json"] + data)
         #expect(json.output.contains(#""answered_at":1800000000"#) && json.output.contains(#""ended_at":1800000754"#))
     }
 
@@ -250,10 +259,10 @@ import Testing
         #expect(weak.status == 1 && weak.errors.contains("at least 12 characters"))
     }
 
-    @Test func staffAreConfirmedRenewedAndRevokedByASignedRoster() throws {
+    @Test(arguments: StoreEngine.allCases) func staffAreConfirmedRenewedAndRevokedByASignedRoster(on engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let passphrase = ["HAVEN_PASSPHRASE": "a long enough passphrase"]
-        let keys = ["--keys", folder + "/Keys"], data = ["--data", folder]
+        let keys = ["--keys", folder + "/Keys"], (data, location) = try database(engine)
         try haven(["keys", "init"] + keys, environment: passphrase)
         try haven(["rooms", "create", "--name", "Lobby"] + data)   // the database the server made
         let insecure = try haven(["invite", "create", "--role", "counsellor", "--url", "http://chat.example.org/"] + keys + data, environment: passphrase)
@@ -267,7 +276,7 @@ import Testing
         // A counsellor redeems it, as the server would record it.
         let (id, seed) = try InviteLink.parse(String(link.split(separator: "invite=")[1]))
         let counsellor = try SigningKeyPair.generate()
-        let store = try HavenStore(path: folder + "/haven.sqlite")
+        let store = try HavenStore(location)
         let invite = try FrameCodec.decodeValue(InviteCertificate.self, from: try store.performAndWait { try $0.invite(id) }!.certificate)
         let certificate = try StaffCertificate.redeem(invite, seed: seed, member: MemberID(counsellor.publicKey))
         let member = Base64URL.encode(counsellor.publicKey.bytes)
@@ -288,7 +297,7 @@ import Testing
 
         // The saved roster is what clients check: signed by the organisation key, the invite bound
         // to this key, renewed past the certificate's own expiry, and the counsellor revoked.
-        let reopened = try HavenStore(path: folder + "/haven.sqlite")
+        let reopened = try HavenStore(location)
         defer { reopened.close() }
         let saved = try reopened.performAndWait { try $0.staffRoster() }!
         let roster = try FrameCodec.decodeValue(StaffRoster.self, from: saved.roster)

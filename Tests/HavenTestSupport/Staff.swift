@@ -1,6 +1,7 @@
 import Foundation
 public import HavenProtocol
 import HavenClient
+import HavenServer
 import HavenStore
 public import Sodium
 
@@ -13,7 +14,7 @@ extension TestServer {
         let now = Int64(Date().timeIntervalSince1970)
         let (certificate, seed) = try InviteCertificate.issue(
             role: role, expiresAt: UInt64(now + expiresIn), staffUntil: UInt64(now + staffFor), organisation: organisation)
-        let store = try HavenStore(path: databasePath)
+        let store = try HavenStore(server.configuration.storeLocation)
         defer { store.close() }
         let id = certificate.id.bytes
         let stored = FrameCodec.encodeValue(certificate)
