@@ -29,6 +29,9 @@ public struct BenchConfiguration: Sendable {
     public var serverBinary: String
     /// Store durability for the server.
     public var synchronous = "full"
+    /// A PostgreSQL database for the server's store (nil: SQLite in a fresh data folder). Each
+    /// phase's server uses it as it finds it, so start from an empty database for comparable runs.
+    public var serverStore: String?
     /// The server's event loops (nil: `haven serve`'s own choice, one per core).
     public var serverLoops: Int?
     /// CPUs the server runs on, as `taskset -c` takes them ("0", "0-1"; nil: wherever the

@@ -23,7 +23,7 @@ struct LogJoinPhase {
         let visitors = try (0..<50).map { _ in try SigningKeyPair.generate() }
         let built = Date()
         let server = try ServerUnderTest(configuration) { data in
-            let store = try HavenStore(path: data + "/haven.sqlite")
+            let store = try HavenStore(configuration.serverStore.map(StoreLocation.init) ?? .sqlite(path: data + "/haven.sqlite"))
             defer { store.close() }
             for (room, checkpointed) in [(Self.longRoom, false), (Self.checkpointedRoom, true)] {
                 let stored = try Self.log(room, entries: entries, author: author, visitors: visitors, checkpointAtEnd: checkpointed)

@@ -57,6 +57,7 @@ final class ServerUnderTest {
             address_message_bytes_per_hour = 1e15
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let serve = [configuration.serverBinary, "serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]
+            + (configuration.serverStore.map { ["--store", $0] } ?? [])
         if let cpus = configuration.serverCPUs {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             process.arguments = ["-c", cpus] + serve

@@ -57,6 +57,9 @@ struct Bench: ParsableCommand {
     @Option(help: "CPUs to run the server on, as taskset -c takes them (\"0\", \"0-1\"); run the bench itself under taskset to keep the load generator apart.")
     var serverCpus: String?
 
+    @Option(help: "A PostgreSQL database for the server's store (postgres://…) instead of SQLite; start from an empty one for comparable runs.")
+    var store: String?
+
     @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix or room_rate (which runs only when asked).")
     var phases: [String] = []
 
@@ -80,6 +83,7 @@ struct Bench: ParsableCommand {
         configuration.synchronous = synchronous
         configuration.serverLoops = loops
         configuration.serverCPUs = serverCpus
+        configuration.serverStore = store
         if !phases.isEmpty {
             configuration.phases = Set(try phases.map { name in
                 guard let phase = BenchPhase(rawValue: name) else {
