@@ -30,10 +30,13 @@ let package = Package(
         .systemLibrary(name: "CWslay", providers: [.apt(["libwslay-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, a flag SwiftPM refuses.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // Safe Swift over each C library, one wrapper per library.
         .target(name: "Sodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CPostgres"], swiftSettings: swiftSettings),
+        .target(name: "Redis", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
         .target(name: "HavenStore", dependencies: ["CSQLite", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "HavenNet", dependencies: ["CUV", "CHTTPParser", "CWslay", "CCrypto"], swiftSettings: swiftSettings),
 
@@ -75,8 +78,9 @@ let package = Package(
             name: "HavenStoreTests", dependencies: ["HavenStore", "Postgres", "HavenNet", "HavenTestSupport", "CFaultVFS", "Sodium"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HavenNetTests", dependencies: ["HavenNet", "HavenTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "HavenTestSupport"], swiftSettings: swiftSettings),
         .target(
-            name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Sodium"],
+            name: "HavenTestSupport", dependencies: ["HavenServer", "HavenClient", "HavenNet", "HavenProtocol", "HavenStore", "Redis", "Sodium"],
             path: "Tests/HavenTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "HavenServerTests",

@@ -14,10 +14,10 @@
 #   Debian if missing) to run the JavaScript crypto against the test vectors.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libpq-dev)
+DEBIAN_PACKAGES=(pkg-config libsodium-dev libsqlite3-dev libuv1-dev libhttp-parser-dev libwslay-dev libssl-dev libpq-dev libhiredis-dev)
 PYTHON_PACKAGES=()
 if [ "${1:-}" = "--tests" ]; then
-    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl debootstrap sqlite3 curl postgresql)
+    DEBIAN_PACKAGES+=(chromium chromium-driver coturn openssl debootstrap sqlite3 curl postgresql redis-server)
     PYTHON_PACKAGES+=(pynacl:nacl selenium:selenium websockets:websockets axe-selenium-python:axe_selenium_python)
 fi
 

@@ -22,5 +22,6 @@ check CHTTPParser HavenNet
 check CWslay HavenNet
 check CCrypto HavenNet
 check CPostgres Postgres
+check CHiredis Redis
 [ $status -eq 0 ] && echo "boundaries: each C library is imported only by its wrapper"
 exit $status

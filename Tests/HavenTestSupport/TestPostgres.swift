@@ -68,34 +68,10 @@ public final class TestPostgres: Sendable {
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "/usr/lib/postgresql/15/bin"
 
     /// Runs `arguments` to its end, as the `postgres` user when this process is root.
-    ///
-    /// Spawned and waited for directly (posix_spawn, waitpid): Foundation's Process, started from
-    /// a test while other tests block on this one's result, was seen never to notice the exit.
-    /// Errors go to a file, not a pipe: the server `pg_ctl start` leaves running would hold a pipe
-    /// open, and reading it would never end.
     private static func run(_ arguments: [String], as user: String? = "postgres") throws {
         let command = (getuid() == 0 && user != nil ? ["/usr/sbin/runuser", "-u", user!, "--"] : []) + arguments
-        let errorsPath = FileManager.default.temporaryDirectory.appendingPathComponent("haven-pg-\(UUID().uuidString).err").path
-        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw Unavailable(description: "\(arguments[0]) did not run: \(String(cString: strerror(spawned))) (is the postgresql package installed?)")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else {
-            let text = FileManager.default.contents(atPath: errorsPath) ?? Data()
-            throw Unavailable(description: "\(arguments[0]) failed: \(String(decoding: text, as: UTF8.self))")
-        }
+        let (status, errors) = try ChildProcess.runToEnd(command)
+        guard status == 0 else { throw Unavailable(description: "\(arguments[0]) failed: \(errors)") }
     }
 
     private static func output(_ arguments: [String]) throws -> String {

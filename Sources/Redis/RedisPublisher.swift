@@ -1,0 +1,76 @@
+import Foundation
+
+/// Publishes to Redis from a thread of its own: ``publish(_:_:)`` only queues, and the thread
+/// sends everything queued in one pipelined write. At most once, as pub/sub is: while Redis
+/// cannot be reached, what is queued is dropped (and counted), and the thread tries again.
+public final class RedisPublisher: @unchecked Sendable {
+    // @unchecked Sendable: `queue`, `closed` and `dropped` are guarded by `condition`; the
+    // connection is the thread's alone.
+    private let address: RedisAddress
+    private let condition = NSCondition()
+    private var queue: [(channel: [UInt8], payload: [UInt8])] = []
+    private var closed = false
+    private var droppedCount = 0
+    private var publishedCount = 0
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts the publisher's thread.
+    public init(_ address: RedisAddress) {
+        self.address = address
+        Thread { [self] in
+            try? "haven-redis-pub".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            run()
+            finished.signal()
+        }.start()
+    }
+
+    /// Queues `payload` for `channel`.
+    public func publish(_ channel: [UInt8], _ payload: [UInt8]) {
+        condition.withLock {
+            queue.append((channel, payload))
+            condition.signal()
+        }
+    }
+
+    /// Messages dropped because Redis could not be reached, and messages published.
+    public var counts: (published: Int, dropped: Int) {
+        condition.withLock { (publishedCount, droppedCount) }
+    }
+
+    /// Sends what is queued (if it can), then stops the thread.
+    public func close() {
+        condition.withLock {
+            closed = true
+            condition.signal()
+        }
+        finished.wait()
+    }
+
+    private func run() {
+        var connection: RedisConnection?
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty && closed {
+                condition.unlock()
+                return
+            }
+            let batch = queue
+            queue.removeAll()
+            condition.unlock()
+            do {
+                let live = try connection ?? RedisConnection(address, timeoutSeconds: 2)
+                connection = live
+                for message in batch { try live.append([Array("PUBLISH".utf8), message.channel, message.payload]) }
+                try live.flush()
+                for _ in batch { _ = try live.nextReply() }
+                condition.withLock { publishedCount += batch.count }
+            } catch {
+                connection = nil
+                condition.withLock { droppedCount += batch.count }
+                // A pause before the next try, so a Redis that is down is not hammered.
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+    }
+}
