@@ -43,7 +43,7 @@ let package = Package(
         // Haven itself.
         .target(name: "HavenProtocol", dependencies: ["Sodium"], swiftSettings: swiftSettings),
         .target(
-            name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
+            name: "HavenServer", dependencies: ["HavenNet", "HavenStore", "Redis", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenClient", dependencies: ["HavenNet", "HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenKeys", dependencies: ["HavenProtocol", "Sodium"], swiftSettings: swiftSettings),
         .target(name: "HavenBackup", dependencies: ["HavenStore", "Sodium"], swiftSettings: swiftSettings),
@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "haven",
             dependencies: [
-                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench", "HavenKeys", "HavenBackup",
+                "Sodium", "HavenProtocol", "HavenStore", "HavenNet", "HavenServer", "HavenClient", "HavenBench", "HavenKeys", "HavenBackup", "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],

@@ -30,19 +30,27 @@ extension HavenServer {
         let recipient = message.recipient.bytes
         let messageID = message.id.bytes
         let now = configuration.now()
-        // A recipient online is known: the store is asked only about one who is not.
+        // A recipient online here is known: the store is asked only about one who is not.
         let online = sessionsByMember[message.recipient] != nil
-        storeMessage(from: session, { database -> AppendOutcome? in
+        // With other nodes, where the message sits in the recipient's stream goes with it, so a
+        // node that missed the one before reads the stream instead (read under the write lock
+        // every node takes, so it is the message committed just before).
+        let clustered = bus != nil
+        storeMessage(from: session, { database -> (outcome: AppendOutcome, previous: Int64)? in
             guard try online || database.memberExists(recipient) else { return nil }
-            return try database.appendDirectMessage(recipient: recipient, messageID: messageID, message: stored, now: now)
+            let previous = clustered ? try database.latestDirectCursor(recipient: recipient) : 0
+            return (try database.appendDirectMessage(recipient: recipient, messageID: messageID, message: stored, now: now), previous)
         }) { [unowned self] result in
             switch result {
             case .success(nil):
                 refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)
-            case .success(let outcome?):
+            case .success(let appended?):
                 session.talkingTo.insert(message.recipient)
-                acknowledge(.success(outcome), id: message.id, session: session, showingCursor: false) { cursor in
-                    deliver(stored, of: message, at: cursor)
+                acknowledge(.success(appended.outcome), id: message.id, session: session, showingCursor: false) { cursor in
+                    counters.directMessagesStored += 1
+                    let frame = FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor))
+                    bus?.publish(.direct, key: message.recipient.bytes, cursor: cursor, previous: appended.previous, frame: frame)
+                    deliverDirect(frame, to: message.recipient, at: cursor, after: clustered ? appended.previous : nil)
                 }
             case .failure(let error):
                 acknowledge(.failure(error), id: message.id, session: session) { _ in }
@@ -50,11 +58,28 @@ extension HavenServer {
         }
     }
 
-    private func deliver(_ stored: [UInt8], of message: DirectMessage, at cursor: Int64) {
-        counters.directMessagesStored += 1
-        guard let recipients = sessionsByMember[message.recipient] else { return }
-        let frame = frames.textFrame(FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor)))
-        deliverLive(frame, cursor: cursor, to: recipients.values, on: .direct(message.recipient))
+    /// Sends a committed private message to `recipient`'s connections here that follow their
+    /// stream live. With other nodes (`previous` given), one this node has already sent is not
+    /// sent again, and if the message before it never came here (pub/sub is at most once, and a
+    /// message committed elsewhere may come after one committed here), the connections read
+    /// their stream from the store instead, in order.
+    func deliverDirect(_ delivery: [UInt8], to recipient: MemberID, at cursor: Int64, after previous: Int64?) {
+        guard let recipients = sessionsByMember[recipient] else { return }
+        let stream = ReplayStream.direct(recipient)
+        guard let previous else {
+            deliverLive(frames.textFrame(delivery), cursor: cursor, to: recipients.values, on: stream)
+            return
+        }
+        let head = directHeads[recipient]
+        if let head, cursor <= head { return }
+        directHeads[recipient] = cursor
+        if let head, previous > head {
+            counters.clusterGapsRead += 1
+            catchUp(recipients.values, on: stream, after: head)
+            return
+        }
+        let due = recipients.values.filter { ($0.replayedThrough[stream] ?? 0) < cursor }
+        deliverLive(frames.textFrame(delivery), cursor: cursor, to: due, on: stream)
     }
 
     /// Whether one of `member`'s connections wrote privately to `other`: known in memory only,

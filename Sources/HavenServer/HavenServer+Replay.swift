@@ -134,6 +134,7 @@ extension HavenServer {
                 return
             }
             let announced = if case .catchingUp(_, let announced)? = session.subscription(for: stream) { announced } else { true }
+            replayEnded(session, stream: stream, at: last)
             resumeLive(session, stream: stream)
             let room: RoomID? = if case .room(let room) = stream { room } else { nil }
             if announced { send(.synced(Synced(room: room, cursor: UInt64(last))), to: session) }

@@ -62,6 +62,10 @@ final class HavenServer {
     /// Store operations submitted and not yet answered: past
     /// ``ServerConfiguration/maxStoreBacklog`` new messages are refused for a moment.
     var storeOperationsInFlight = 0
+    /// The other nodes, when there are some (``ServerConfiguration/cluster``).
+    var bus: NodeBus?
+    /// With other nodes: the newest private-message cursor this node has sent each member here.
+    var directHeads: [MemberID: Int64] = [:]
     /// When a store failure was last logged (loop milliseconds): at most one line per ten
     /// seconds, so a database that is down does not flood the log.
     var storeFailureLoggedAt: UInt64?
@@ -157,6 +161,7 @@ final class HavenServer {
             sessionsByMember[member]?[id] = nil
             if sessionsByMember[member]?.isEmpty == true {
                 sessionsByMember[member] = nil
+                lastConnectionHereClosed(of: member)
                 queueLoggedOut(member)
             }
             endCalls(ofClosed: id, member: member)
@@ -214,6 +219,7 @@ final class HavenServer {
                 session.budgets = ConnectionBudgets(settings: configuration.rateLimits, isNewIdentity: isNew, now: loop.nowMilliseconds)
                 session.state = .authenticated(member)
                 session.connection.limitMessages(to: configuration.network.maxMessageBytes)
+                if sessionsByMember[member.member] == nil { firstConnectionHere(of: member.member) }
                 sessionsByMember[member.member, default: [:]][session.connection.id] = session
                 counters.logins += 1
                 send(.welcome(Welcome(member: member.member)), to: session)

@@ -16,6 +16,7 @@ public final class RunningServer: Sendable {
     /// The event loops: the first runs the core and connections, the others connections.
     private let loops: [EventLoop]
     private let store: HavenStore
+    private let bus: NodeBus?
     private let server: LoopBound<HavenServer>
     private let connectionLoops: [LoopBound<ConnectionLoop>]
     private let stopped = Locked(false)
@@ -56,10 +57,16 @@ public final class RunningServer: Sendable {
                 server.adoptStaffRoster(roster?.roster)
                 return LoopBound(server, loop: core)
             }
+            let bus = try configuration.cluster.map { settings in
+                guard configuration.storeLocation.engine == .postgres else { throw ClusterError.needsSharedDatabase }
+                let bus = NodeBus(settings) { event in core.execute { server.value.heard(event) } }
+                try core.submitAndWait { server.value.bus = bus }
+                return bus
+            }
             let connectionLoops = try startConnectionLoops(on: loops, core: server, configuration: configuration)
             let port = try core.submitAndWait { connectionLoops[0].value.network?.port ?? 0 }
             return RunningServer(
-                port: port, configuration: configuration, loops: loops, store: store, server: server, connectionLoops: connectionLoops)
+                port: port, configuration: configuration, loops: loops, store: store, bus: bus, server: server, connectionLoops: connectionLoops)
         } catch {
             store.close()
             loops.reversed().forEach { $0.shutdown() }
@@ -109,13 +116,14 @@ public final class RunningServer: Sendable {
     }
 
     private init(
-        port: Int, configuration: ServerConfiguration, loops: [EventLoop], store: HavenStore, server: LoopBound<HavenServer>,
-        connectionLoops: [LoopBound<ConnectionLoop>]
+        port: Int, configuration: ServerConfiguration, loops: [EventLoop], store: HavenStore, bus: NodeBus?,
+        server: LoopBound<HavenServer>, connectionLoops: [LoopBound<ConnectionLoop>]
     ) {
         self.port = port
         self.configuration = configuration
         self.loops = loops
         self.store = store
+        self.bus = bus
         self.server = server
         self.connectionLoops = connectionLoops
     }
@@ -165,6 +173,7 @@ public final class RunningServer: Sendable {
         for (loop, connectionLoop) in zip(loops, connectionLoops) { loop.execute { connectionLoop.value.shutdown() } }
         let server = server
         loops[0].execute { server.value.shutdown() }
+        bus?.close()
         store.close()
         loops.reversed().forEach { $0.shutdown() }
     }

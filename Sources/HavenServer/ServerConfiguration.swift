@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     /// A database elsewhere than ``dataDirectory``'s SQLite file: a PostgreSQL database that
     /// several nodes share (nil: `haven.sqlite` in ``dataDirectory``).
     public var database: StoreLocation?
+    /// The Redis server through which nodes sharing ``database`` (PostgreSQL) tell each other
+    /// what they commit (nil: this node is alone).
+    public var cluster: ClusterSettings?
     /// Durability of the store.
     public var store = StoreSettings()
     /// The name clients sign into login (see docs/crypto.md); set it to the public origin.

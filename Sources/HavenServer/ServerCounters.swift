@@ -12,6 +12,12 @@ struct ServerCounters {
     var readsPaused = 0
     /// Times a receiver's live messages were paused to let it catch up from the store.
     var receiversFellBehind = 0
+    /// Deliveries heard from other nodes.
+    var clusterDeliveriesHeard = 0
+    /// Times a stream was read from the store because a delivery before the one heard never came.
+    var clusterGapsRead = 0
+    /// Times the bus connected to Redis again (what was published meanwhile is read from the store).
+    var clusterReconnections = 0
     /// Clients let go because a replay of their history waited too long for them to read.
     var stalledReadersLetGo = 0
     var protocolErrors = 0

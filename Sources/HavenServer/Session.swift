@@ -68,6 +68,9 @@ final class Session {
     /// Streams whose loop stopped sending them live, each with the number of its latest fall
     /// behind: told when the stream is live again.
     var falls: [ReplayStream: Int] = [:]
+    /// Where each stream's latest replay ended: live messages up to there reached the client
+    /// with it (with other nodes, one may be heard after it was read from the store).
+    var replayedThrough: [ReplayStream: Int64] = [:]
 
     init(connection: MemberConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

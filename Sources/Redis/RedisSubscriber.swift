@@ -14,6 +14,7 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let address: RedisAddress
     private let onMessage: @Sendable (_ channel: [UInt8], _ payload: [UInt8]) -> Void
     private let onConnected: @Sendable (_ again: Bool) -> Void
+    private let onSubscribed: @Sendable (_ channel: [UInt8]) -> Void
     private let lock = NSLock()
     private var wanted: Set<[UInt8]> = []
     private var changes: [(subscribe: Bool, channel: [UInt8])] = []
@@ -22,14 +23,17 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let wake: (read: Int32, write: Int32)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Starts the subscriber. `onMessage` and `onConnected` run on its thread.
+    /// Starts the subscriber. `onMessage`, `onConnected` and `onSubscribed` (each time Redis
+    /// confirms a channel: from then on nothing published on it is missed) run on its thread.
     public init(
         _ address: RedisAddress, onMessage: @escaping @Sendable (_ channel: [UInt8], _ payload: [UInt8]) -> Void,
-        onConnected: @escaping @Sendable (_ again: Bool) -> Void = { _ in }
+        onConnected: @escaping @Sendable (_ again: Bool) -> Void = { _ in },
+        onSubscribed: @escaping @Sendable (_ channel: [UInt8]) -> Void = { _ in }
     ) {
         self.address = address
         self.onMessage = onMessage
         self.onConnected = onConnected
+        self.onSubscribed = onSubscribed
         var ends: [Int32] = [-1, -1]
         pipe(&ends)
         for end in ends { _ = fcntl(end, F_SETFL, O_NONBLOCK) }
@@ -124,9 +128,10 @@ public final class RedisSubscriber: @unchecked Sendable {
             }
             if descriptors[0].revents != 0 {
                 for reply in try connection.readAvailable() {
-                    guard case .array(let parts) = reply, parts.count == 3, case .string(let kind) = parts[0], kind == Array("message".utf8),
-                          case .string(let channel) = parts[1], case .string(let payload) = parts[2] else { continue }
-                    onMessage(channel, payload)
+                    guard case .array(let parts) = reply, parts.count == 3, case .string(let kind) = parts[0], case .string(let channel) = parts[1]
+                    else { continue }
+                    if kind == Array("message".utf8), case .string(let payload) = parts[2] { onMessage(channel, payload) }
+                    if kind == Array("subscribe".utf8) { onSubscribed(channel) }
                 }
             }
         }

@@ -32,6 +32,9 @@ struct Serve: ParsableCommand {
     @Option(help: "A PostgreSQL database shared by several nodes (postgres://user@host:5432/database) instead of haven.sqlite in the data folder.")
     var store: String?
 
+    @Option(help: "The Redis server nodes sharing the --store database tell each other what they commit through (redis://host:6379).")
+    var redis: String?
+
     @Option(help: "Folder for the database (default ./data).")
     var data: String?
 
@@ -81,6 +84,8 @@ struct Serve: ParsableCommand {
                 guard case .postgres = StoreLocation(store) else { throw ConfigError("--store must be a postgres:// URL (got something else); SQLite's file is haven.sqlite in --data") }
                 configuration.database = StoreLocation(store)
             }
+            if let redis { try configuration.setRedis(redis) }
+            if configuration.cluster != nil, configuration.storeLocation.engine != .postgres { throw ClusterError.needsSharedDatabase }
             if let serverName { configuration.serverName = serverName }
             if !allowedOrigin.isEmpty { configuration.network.allowedOrigins = allowedOrigin }
             if let synchronous { try configuration.setSynchronous(synchronous) }

@@ -3,6 +3,7 @@ import HavenNet
 import HavenProtocol
 import HavenServer
 import HavenStore
+import Redis
 import TOMLKit
 
 /// The optional TOML file `haven serve --config` reads; flags override it. Every key is optional.
@@ -20,6 +21,9 @@ import TOMLKit
 /// [store]
 /// backend = "postgres"          # or "sqlite" (the default: haven.sqlite in `data`)
 /// url = "postgres://haven@db.internal:5432/haven"   # a password belongs in ~/.pgpass or PGPASSFILE
+///
+/// [cluster]
+/// redis = "redis://cache.internal:6379"   # nodes sharing the PostgreSQL store tell each other what they commit
 ///
 /// [[rooms]]
 /// id = "lobby"
@@ -348,6 +352,11 @@ struct ServeConfigFile: Decodable {
     var proofOfWork: ProofOfWork?
     var calls: Calls?
     var store: Store?
+    var cluster: Cluster?
+
+    struct Cluster: Decodable {
+        var redis: String?
+    }
 
     struct Store: Decodable {
         var backend: String?
@@ -396,7 +405,7 @@ struct ServeConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, data, backups, rooms, limits, synchronous, loops, widget, turn, calls, metrics, attachments, store
+        case listen, data, backups, rooms, limits, synchronous, loops, widget, turn, calls, metrics, attachments, store, cluster
         case serverName = "server_name", allowedOrigins = "allowed_origins", rateLimits = "rate_limits", proofOfWork = "proof_of_work"
         case trustedProxies = "trusted_proxies"
     }
@@ -423,6 +432,7 @@ struct ServeConfigFile: Decodable {
         if let listen { try configuration.setListen(listen) }
         if let data { configuration.dataDirectory = data }
         if let store { configuration.database = try store.location() }
+        if let redis = cluster?.redis { try configuration.setRedis(redis) }
         if let serverName { configuration.serverName = serverName }
         if let allowedOrigins { configuration.network.allowedOrigins = allowedOrigins }
         if let trustedProxies {
@@ -487,6 +497,11 @@ extension ServerConfiguration {
             throw ConfigError("synchronous must be \"full\" or \"normal\" (got \"\(text)\")")
         }
         store.synchronous = level
+    }
+
+    /// Sets the Redis server the nodes share, from `redis://host:port` or a socket's path.
+    mutating func setRedis(_ text: String) throws {
+        do { cluster = ClusterSettings(redis: try RedisAddress(text)) } catch { throw ConfigError("[cluster] redis: \(error)") }
     }
 
     /// Sets the number of event loops: from 1 to 256.

@@ -1,0 +1,89 @@
+import Foundation
+import HavenProtocol
+public import Redis
+import Sodium
+
+/// Where several nodes find each other: the Redis server they share.
+public struct ClusterSettings: Sendable, Equatable {
+    /// The Redis server the nodes publish to and subscribe at.
+    public var redis: RedisAddress
+
+    /// Settings for the nodes sharing `redis`.
+    public init(redis: RedisAddress) {
+        self.redis = redis
+    }
+}
+
+/// This node's line to the others: it publishes what it commits, and hears, for the streams it
+/// has members on, what the others commit. Messages it hears, and the news that it connected to
+/// Redis again (so it may have missed some), reach the core's loop through `deliver`.
+final class NodeBus: Sendable {
+    /// This process's node id, random at each start.
+    let node: [UInt8]
+    private let publisher: RedisPublisher
+    private let subscriber: RedisSubscriber
+
+    /// What the bus hands to the core.
+    enum Event: Sendable {
+        case message(NodeMessage)
+        /// Connected to Redis again: anything published meanwhile was missed.
+        case reconnected
+        /// Redis confirmed this node follows a stream: anything published on it before was missed.
+        case following(NodeMessage.Kind, key: [UInt8])
+    }
+
+    init(_ settings: ClusterSettings, deliver: @escaping @Sendable (Event) -> Void) {
+        let node = RandomBytes.bytes(count: 16)
+        self.node = node
+        publisher = RedisPublisher(settings.redis)
+        subscriber = RedisSubscriber(
+            settings.redis,
+            onMessage: { _, payload in
+                guard let message = try? NodeMessage(decoding: payload), message.node != node else { return }
+                deliver(.message(message))
+            },
+            onConnected: { again in if again { deliver(.reconnected) } },
+            onSubscribed: { channel in
+                guard let (kind, key) = NodeMessage.stream(ofChannel: channel) else { return }
+                deliver(.following(kind, key: key))
+            })
+    }
+
+    /// Hears the others' deliveries on `kind`'s stream `key` from now on.
+    func follow(_ kind: NodeMessage.Kind, key: [UInt8]) {
+        subscriber.subscribe(NodeMessage.channel(kind, key: key))
+    }
+
+    /// No longer hears that stream.
+    func unfollow(_ kind: NodeMessage.Kind, key: [UInt8]) {
+        subscriber.unsubscribe(NodeMessage.channel(kind, key: key))
+    }
+
+    /// Tells the other nodes about a delivery this node committed.
+    func publish(_ kind: NodeMessage.Kind, key: [UInt8], cursor: Int64, previous: Int64, frame: [UInt8]) {
+        let message = NodeMessage(kind: kind, node: node, cursor: cursor, previous: previous, key: key, frame: frame)
+        publisher.publish(message.channel, message.encoded())
+    }
+
+    /// Published, and dropped because Redis could not be reached.
+    var counts: (published: Int, dropped: Int) { publisher.counts }
+
+    /// Stops both threads.
+    func close() {
+        subscriber.close()
+        publisher.close()
+    }
+}
+
+/// Why nodes cannot share their work as configured.
+public enum ClusterError: Error, Equatable, CustomStringConvertible {
+    /// Redis was given but the store is a SQLite file of this node's own.
+    case needsSharedDatabase
+
+    public var description: String {
+        switch self {
+        case .needsSharedDatabase:
+            "nodes that share a Redis server must share a PostgreSQL database too: set [store] backend = \"postgres\" (or --store postgres://…)"
+        }
+    }
+}

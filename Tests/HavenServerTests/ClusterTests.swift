@@ -1,0 +1,74 @@
+import Foundation
+import HavenClient
+import HavenProtocol
+import HavenServer
+import HavenStore
+import HavenTestSupport
+import Sodium
+import Testing
+
+/// Nodes sharing a PostgreSQL database and a Redis server, on loopback: what one commits
+/// reaches members on the others, once each and in order, even when Redis loses some.
+@Suite struct ClusterTests {
+    /// `count` nodes on one fresh database and `redis`.
+    func nodes(_ count: Int, redis: TestRedis) throws -> [TestServer] {
+        let database = try freshStoreLocation(.postgres, folder: "")
+        return try (0..<count).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.rateLimits = .unlimited
+            }
+        }
+    }
+
+    @Test func aPrivateMessageReachesItsRecipientOnAnotherNodeOnEachConnectionOnce() async throws {
+        let redis = try TestRedis()
+        let servers = try nodes(2, redis: redis)
+        let clients = try ClientLoop()
+        let bob = try SigningKeyPair.generate()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bobsLaptop = try TestClient("Calm Heron", loop: clients.loop, identity: bob)
+        let bobsPhone = try TestClient("Calm Heron", loop: clients.loop, identity: bob)
+        try await alice.connect(servers[0])
+        try await bobsLaptop.connect(servers[1])
+        try await bobsPhone.connect(servers[0])
+        for number in 1...20 { _ = try await alice.client.sendDirect("message \(number)", to: bobsLaptop.member) }
+        let expected = (1...20).map { "message \($0)" }
+        #expect(try await bobsLaptop.waitForDirectTexts(20) == expected, "on the other node: every message once, in order")
+        #expect(try await bobsPhone.waitForDirectTexts(20) == expected, "on the sender's node: every message once, in order")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(bobsLaptop.directTexts().count == 20 && bobsPhone.directTexts().count == 20, "nothing came twice")
+        #expect(try servers[1].server.metricsText().contains("haven_cluster_deliveries_heard_total 20"))
+    }
+
+    @Test func messagesSentWhileRedisIsDownArriveOnceItIsBackAndNothingIsDoubled() async throws {
+        let redis = try TestRedis()
+        let servers = try nodes(2, redis: redis)
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(servers[0])
+        try await bob.connect(servers[1])
+        _ = try await alice.client.sendDirect("before", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(1) == ["before"])
+        redis.stop()
+        // Acknowledged: committed to PostgreSQL, whatever became of its publication.
+        _ = try await alice.client.sendDirect("while Redis was down", to: bob.member)
+        _ = try await alice.client.sendDirect("still down", to: bob.member)
+        try redis.start()
+        #expect(try await bob.waitForDirectTexts(3) == ["before", "while Redis was down", "still down"], "read from the store once the bus was back")
+        _ = try await alice.client.sendDirect("after", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(4) == ["before", "while Redis was down", "still down", "after"])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(bob.directTexts().count == 4, "nothing came twice")
+        #expect(try servers[1].server.metricsText().contains("haven_cluster_reconnections_total 1"))
+    }
+
+    @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
+        let redis = try TestRedis()
+        #expect(throws: ClusterError.needsSharedDatabase) {
+            try TestServer { $0.cluster = ClusterSettings(redis: redis.address) }
+        }
+    }
+}
