@@ -18,7 +18,7 @@ public final class RedisConnection {
         // SIGPIPE (hiredis writes with plain write()): the write fails with EPIPE instead.
         signal(SIGPIPE, SIG_IGN)
         let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        let opened: UnsafeMutablePointer<redisContext>? = switch address {
+        let opened: UnsafeMutablePointer<redisContext>? = switch address.endpoint {
         case .tcp(let host, let port): redisConnectWithTimeout(host, Int32(port), timeout)
         case .unix(let path): redisConnectUnixWithTimeout(path, timeout)
         }
@@ -30,8 +30,12 @@ public final class RedisConnection {
         }
         redisSetTimeout(opened, timeout)
         // TCP keepalive finds a peer gone without a word (a Unix socket has no such thing).
-        if case .tcp = address { redisEnableKeepAlive(opened) }
+        if case .tcp = address.endpoint { redisEnableKeepAlive(opened) }
         context = opened
+        if let password = address.password {
+            let reply = try command((["AUTH"] + (address.user.map { [$0] } ?? []) + [password]).map { Array($0.utf8) })
+            guard reply == .status("OK") else { throw RedisError.connectionFailed(reason: "Redis refused the password") }
+        }
     }
 
     deinit {

@@ -9,14 +9,17 @@ public final class TestRedis: @unchecked Sendable {
     public let folder: String
     private let lock = NSLock()
     private var pid: pid_t?
+    /// The password it asks for (nil: none).
+    public let password: String?
 
-    /// Where it listens.
-    public var address: RedisAddress { .unix(path: folder + "/redis.sock") }
+    /// Where it listens, with its password.
+    public var address: RedisAddress { RedisAddress(endpoint: .unix(path: folder + "/redis.sock"), password: password) }
 
-    /// Starts a new server.
+    /// Starts a new server, asking for `password` if one is given.
     ///
     /// - Throws: ``ChildProcess/Failed`` when redis-server is missing or does not answer.
-    public init() throws {
+    public init(password: String? = nil) throws {
+        self.password = password
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-redis-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try start()
@@ -34,7 +37,7 @@ public final class TestRedis: @unchecked Sendable {
         let started = try ChildProcess.start([
             "/usr/bin/redis-server", "--port", "0", "--unixsocket", folder + "/redis.sock", "--unixsocketperm", "700",
             "--save", "", "--appendonly", "no", "--dir", folder,
-        ], errorsPath: folder + "/server.err")
+        ] + (password.map { ["--requirepass", $0] } ?? []), errorsPath: folder + "/server.err")
         lock.withLock { pid = started }
         let deadline = Date().addingTimeInterval(30)
         var answer = "nothing"

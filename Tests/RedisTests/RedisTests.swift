@@ -105,6 +105,20 @@ import Testing
         try await waitFor("the message after the restart") { received.payloads.contains(Array("after the restart".utf8)) ? true : nil }
     }
 
+    @Test func aPasswordIsSentAndNeverShown() throws {
+        let redis = try TestRedis(password: "a secret that logs must not show")
+        #expect(try RedisConnection(redis.address).command("PING") == .status("PONG"))
+        var wrong = redis.address
+        wrong.password = "not it"
+        #expect(throws: RedisError.connectionFailed(reason: "Redis refused the password")) { try RedisConnection(wrong) }
+        wrong.password = nil
+        #expect(try RedisConnection(wrong).command("PING") != .status("PONG"), "without the password Redis answers with an error")
+        let parsed = try RedisAddress("redis://:a%20secret@cache.internal:6380")
+        #expect(parsed.password == "a secret" && parsed.endpoint == .tcp(host: "cache.internal", port: 6380))
+        #expect(!"\(parsed)".contains("secret"))
+        #expect(throws: RedisError.invalidAddress("(an address with a password)")) { try RedisAddress("http://:a secret@cache.internal") }
+    }
+
     @Test func aServerThatIsNotThereIsAClearError() {
         #expect(throws: RedisError.self) { try RedisConnection(.unix(path: "/nonexistent/redis.sock"), timeoutSeconds: 1) }
         #expect(throws: RedisError.invalidAddress("http://example.org")) { try RedisAddress("http://example.org") }
