@@ -1,26 +1,163 @@
+import HavenNet
 import HavenProtocol
 
-/// The other nodes: what this node hears from them through Redis, and which streams it follows.
+/// The other nodes: what this node tells them and hears from them through Redis, and which
+/// streams it follows (the rooms and members it has connections in).
 extension HavenServer {
+    /// Sends a committed message of `stream` to those of `sessions` that follow it live, but
+    /// `sender`. With other nodes (`previous` given), one this node has already sent is not sent
+    /// again, and if the message before it never came here (pub/sub is at most once, and a
+    /// message committed elsewhere may come after one committed here), the sessions read the
+    /// stream from the store instead, in order (the sender too: it lacks what came before).
+    func deliverInOrder(
+        _ delivery: [UInt8], on stream: ReplayStream, at cursor: Int64, after previous: Int64?, to sessions: some Collection<Session>,
+        except sender: Session? = nil
+    ) {
+        let recipients = sessions.lazy.filter { $0 !== sender }
+        guard let previous else {
+            deliverLive(frames.textFrame(delivery), cursor: cursor, to: recipients, on: stream)
+            return
+        }
+        let head = streamHeads[stream]
+        if let head, cursor <= head { return }
+        streamHeads[stream] = cursor
+        if let head, previous > head {
+            counters.clusterGapsRead += 1
+            catchUp(sessions, on: stream, after: head)
+            return
+        }
+        deliverLive(frames.textFrame(delivery), cursor: cursor, to: recipients.filter { ($0.replayedThrough[stream] ?? 0) < cursor }, on: stream)
+    }
+
     /// Takes in what the bus heard (on the core's loop).
     func heard(_ event: NodeBus.Event) {
         switch event {
         case .message(let message):
-            counters.clusterDeliveriesHeard += 1
-            switch message.kind {
-            case .direct:
-                guard let recipient = try? MemberID(bytes: message.key) else { return }
-                deliverDirect(message.frame, to: recipient, at: message.cursor, after: message.previous)
-            }
-        case .following(.direct, let key):
+            heard(message)
+        case .following(.member(let key)):
             // What was committed before the subscription took is read from the store.
-            guard let member = try? MemberID(bytes: key), let head = directHeads[member], let sessions = sessionsByMember[member] else { return }
+            guard let member = try? MemberID(bytes: key), let head = streamHeads[.direct(member)], let sessions = sessionsByMember[member]
+            else { return }
             catchUp(sessions.values, on: .direct(member), after: head)
+        case .following(.room(let key)):
+            guard let room = room(key) else { return }
+            // Who is there, and what changed while this node did not follow the room.
+            bus?.publish(.whoIsThere, key: key)
+            reloadLog(of: room)
+            if let head = streamHeads[.room(room.id)] { catchUp(room.sessions.values, on: .room(room.id), after: head) }
         case .reconnected:
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
             counters.clusterReconnections += 1
         }
+    }
+
+    private func heard(_ message: NodeMessage) {
+        let now = loop.nowMilliseconds
+        if message.kind == .direct {
+            guard let recipient = try? MemberID(bytes: message.key) else { return }
+            counters.clusterDeliveriesHeard += 1
+            let recipients = sessionsByMember[recipient]?.values.map { $0 } ?? []
+            deliverInOrder(message.frame, on: .direct(recipient), at: message.cursor, after: message.previous, to: recipients)
+            return
+        }
+        guard let room = room(message.key) else { return }
+        switch message.kind {
+        case .direct:
+            return
+        case .roomMessage:
+            counters.clusterDeliveriesHeard += 1
+            deliverInOrder(message.frame, on: .room(room.id), at: message.cursor, after: message.previous, to: room.sessions.values)
+        case .logEntry:
+            guard let entry = try? FrameCodec.decodeValue(RoomLogEntry.self, from: message.frame), entry.seq >= room.log.length else { return }
+            // The next entry is taken as this node's own would be; one after a gap, or one that
+            // does not follow, has the log read again from the store (where it is: it was
+            // published after its commit).
+            if entry.seq > room.log.length || (try? room.take(entry, now: now)) == nil { reloadLog(of: room) }
+            broadcast(encode(.logEntry(LogEntryFrame(entry: entry))), to: room.sessions.values)
+        case .keyBundle:
+            guard let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: message.frame), bundle.epoch == room.epoch else { return }
+            room.take(bundle)
+            broadcast(encode(.keyBundle(KeyBundleFrame(bundle: bundle))), to: room.sessions.values)
+        case .arrived:
+            guard let member = try? FrameCodec.decodeValue(MemberInfo.self, from: message.frame),
+                  room.elsewhere.arrive(member, on: message.node, now: now), !room.isHere(member.member) else { return }
+            tellArrived(member, in: room)
+        case .departed:
+            guard let member = try? MemberID(bytes: message.frame), room.elsewhere.depart(member, on: message.node, now: now),
+                  !room.isHere(member) else { return }
+            broadcast(encode(.memberLeft(MemberLeft(room: room.id, member: member))), to: room.sessions.values)
+        case .present:
+            guard let members = try? FrameCodec.decodeValue([MemberInfo].self, from: message.frame) else { return }
+            let (arrived, departed) = room.elsewhere.present(members, on: message.node, now: now)
+            for member in arrived where !room.isHere(member.member) { tellArrived(member, in: room) }
+            for member in departed where !room.isHere(member) {
+                broadcast(encode(.memberLeft(MemberLeft(room: room.id, member: member))), to: room.sessions.values)
+            }
+        case .whoIsThere:
+            sayWhoIsHere(in: room)
+        }
+    }
+
+    private func room(_ key: [UInt8]) -> LiveRoom? {
+        (try? RoomID(String(decoding: key, as: UTF8.self))).flatMap { rooms[$0] }
+    }
+
+    private func tellArrived(_ member: MemberInfo, in room: LiveRoom) {
+        let event = encode(.memberJoined(MemberJoined(room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member))))
+        broadcast(event, to: room.sessions.values)
+    }
+
+    /// Tells the other nodes who is in `room` here.
+    private func sayWhoIsHere(in room: LiveRoom) {
+        let here = room.onlineMembers.filter { room.isHere($0.member) }
+        bus?.publish(.present, key: Array(room.id.value.utf8), frame: FrameCodec.encodeValue(here))
+    }
+
+    /// Every few seconds: says who is in each followed room here, and forgets nodes that said
+    /// nothing for a while (a node killed says nothing more), telling members who left with them.
+    func clusterTick() {
+        guard bus != nil else { return }
+        let now = loop.nowMilliseconds
+        guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
+        lastPresenceSaid = now
+        for room in rooms.values where !room.sessions.isEmpty {
+            sayWhoIsHere(in: room)
+            let cutoff = now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
+            for member in room.elsewhere.forgetNodes(silentSince: cutoff) where !room.isHere(member) {
+                broadcast(encode(.memberLeft(MemberLeft(room: room.id, member: member))), to: room.sessions.values)
+            }
+        }
+    }
+
+    /// How often a node says who is in its rooms.
+    static let presenceEveryMilliseconds: UInt64 = 5_000
+    /// How long a node may say nothing before its members are taken to have gone.
+    static let nodeSilenceMilliseconds: UInt64 = 16_000
+
+    /// `member`'s first connection here logged in: this node hears their private messages
+    /// committed by the others.
+    func firstConnectionHere(of member: MemberID) {
+        bus?.follow(.member(member.bytes))
+    }
+
+    /// `member`'s last connection here closed.
+    func lastConnectionHereClosed(of member: MemberID) {
+        bus?.unfollow(.member(member.bytes))
+        streamHeads[.direct(member)] = nil
+    }
+
+    /// The first connection here came into `room`: this node hears what the others do in it.
+    func firstConnectionHere(in room: LiveRoom) {
+        bus?.follow(.room(Array(room.id.value.utf8)))
+    }
+
+    /// The last connection here left `room`.
+    func lastConnectionHereLeft(_ room: LiveRoom) {
+        guard bus != nil else { return }
+        bus?.unfollow(.room(Array(room.id.value.utf8)))
+        streamHeads[.room(room.id)] = nil
+        room.elsewhere.removeAll()
     }
 
     /// Has those of `sessions` that follow `stream` live read it from the store after `cursor`
@@ -33,22 +170,20 @@ extension HavenServer {
         }
     }
 
-    /// `member`'s first connection here logged in: this node hears their private messages
-    /// committed by the others.
-    func firstConnectionHere(of member: MemberID) {
-        bus?.follow(.direct, key: member.bytes)
-    }
-
-    /// `member`'s last connection here closed.
-    func lastConnectionHereClosed(of member: MemberID) {
-        bus?.unfollow(.direct, key: member.bytes)
-        directHeads[member] = nil
+    /// Whether another node's message past `last` was heard while `session`'s replay of `stream`
+    /// read its page (from a snapshot the message was not in yet): then the replay reads one more
+    /// page before it goes live, once for each newest cursor heard (a message deleted since
+    /// would otherwise keep it reading).
+    func heardPast(_ last: Int64, of stream: ReplayStream, by session: Session) -> Bool {
+        guard bus != nil, let head = streamHeads[stream], head > last, session.rereadFor[stream] != head else { return false }
+        session.rereadFor[stream] = head
+        return true
     }
 
     /// A replay of `stream` reached its end at `cursor`: this node has sent everything up to it.
     func replayEnded(_ session: Session, stream: ReplayStream, at cursor: Int64) {
         session.replayedThrough[stream] = cursor
-        guard bus != nil, case .direct(let member) = stream else { return }
-        directHeads[member] = max(directHeads[member] ?? 0, cursor)
+        guard bus != nil else { return }
+        streamHeads[stream] = max(streamHeads[stream] ?? 0, cursor)
     }
 }

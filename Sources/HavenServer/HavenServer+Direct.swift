@@ -50,36 +50,13 @@ extension HavenServer {
                     counters.directMessagesStored += 1
                     let frame = FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor))
                     bus?.publish(.direct, key: message.recipient.bytes, cursor: cursor, previous: appended.previous, frame: frame)
-                    deliverDirect(frame, to: message.recipient, at: cursor, after: clustered ? appended.previous : nil)
+                    let recipients = sessionsByMember[message.recipient]?.values.map { $0 } ?? []
+                    deliverInOrder(frame, on: .direct(message.recipient), at: cursor, after: clustered ? appended.previous : nil, to: recipients)
                 }
             case .failure(let error):
                 acknowledge(.failure(error), id: message.id, session: session) { _ in }
             }
         }
-    }
-
-    /// Sends a committed private message to `recipient`'s connections here that follow their
-    /// stream live. With other nodes (`previous` given), one this node has already sent is not
-    /// sent again, and if the message before it never came here (pub/sub is at most once, and a
-    /// message committed elsewhere may come after one committed here), the connections read
-    /// their stream from the store instead, in order.
-    func deliverDirect(_ delivery: [UInt8], to recipient: MemberID, at cursor: Int64, after previous: Int64?) {
-        guard let recipients = sessionsByMember[recipient] else { return }
-        let stream = ReplayStream.direct(recipient)
-        guard let previous else {
-            deliverLive(frames.textFrame(delivery), cursor: cursor, to: recipients.values, on: stream)
-            return
-        }
-        let head = directHeads[recipient]
-        if let head, cursor <= head { return }
-        directHeads[recipient] = cursor
-        if let head, previous > head {
-            counters.clusterGapsRead += 1
-            catchUp(recipients.values, on: stream, after: head)
-            return
-        }
-        let due = recipients.values.filter { ($0.replayedThrough[stream] ?? 0) < cursor }
-        deliverLive(frames.textFrame(delivery), cursor: cursor, to: due, on: stream)
     }
 
     /// Whether one of `member`'s connections wrote privately to `other`: known in memory only,

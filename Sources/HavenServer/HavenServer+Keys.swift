@@ -45,10 +45,8 @@ extension HavenServer {
             try $0.storeKeyBundle(room: roomText, epoch: epoch, recipient: recipient, sealer: sealer, bundle: stored, now: now)
         }) { [unowned self] result in
             guard case .success(true) = result else { return }
-            room.keyHolders.add(bundle.recipient)
-            if bundle.epoch == room.log.currentEpoch?.epoch, bundle.sealer == room.log.currentEpoch?.author {
-                room.sealedByAuthor.insert(bundle.recipient)
-            }
+            room.take(bundle)
+            bus?.publish(.keyBundle, key: Array(room.id.value.utf8), frame: stored)
             // Every member sees every bundle (they are sealed): that is how clients know who holds
             // the key. The sealer gets its own back too, as the sign that the server kept it.
             broadcast(encode(.keyBundle(KeyBundleFrame(bundle: bundle))), to: room.sessions.values)

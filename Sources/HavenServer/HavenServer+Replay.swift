@@ -127,7 +127,7 @@ extension HavenServer {
                 guard session.connection.send(frame: frame) else { return }
             }
             let last = items.last?.cursor ?? cursor
-            if items.count == rows || items.reduce(0, { $0 + $1.bytes.count }) >= bytes {
+            if items.count == rows || items.reduce(0, { $0 + $1.bytes.count }) >= bytes || heardPast(last, of: stream, by: session) {
                 let resume = { [unowned self] in readPage(session, stream: stream, replay: replay, after: last) }
                 let slice = UInt64(configuration.rateLimits.replayTurnSeconds * 1000)
                 (replayTurns.passOn(replay, now: loop.nowMilliseconds, slice: slice, resume: resume) ?? resume)()

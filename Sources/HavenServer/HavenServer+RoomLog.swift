@@ -61,17 +61,7 @@ extension HavenServer {
             return
         }
         // Checked above, so it appends.
-        let membersBefore = room.log.members
-        _ = try? room.log.append(entry)
-        let departedMembers = membersBefore.subtracting(room.log.members)
-        room.keyHolders.remove(departedMembers)
-        let departed = departedMembers.map(\.bytes)
-        if let epoch = entry.epoch {
-            room.epoch = epoch
-            room.keyHolders.clear()
-            room.sealedByAuthor = []
-            room.epochStartedAt = loop.nowMilliseconds
-        }
+        let departed = ((try? room.take(entry, now: loop.nowMilliseconds)) ?? []).map(\.bytes)
         let roomText = room.id.value
         let now = configuration.now()
         withStore({
@@ -86,6 +76,7 @@ extension HavenServer {
                 reloadLog(of: room)
                 return
             }
+            bus?.publish(.logEntry, key: Array(room.id.value.utf8), frame: stored)
             broadcast(encode(.logEntry(LogEntryFrame(entry: entry))), to: room.sessions.values)
         }
     }
@@ -121,13 +112,13 @@ extension HavenServer {
     /// (the clients wait as long).
     static let keyPatienceMilliseconds: UInt64 = 8_000
 
-    /// Reads a room's log again from the store, after a write that failed.
-    private func reloadLog(of room: LiveRoom) {
+    /// Reads a room's log, epoch and key holders again from the store: after a write that
+    /// failed, or when another node may have changed them.
+    func reloadLog(of room: LiveRoom) {
         let roomID = room.id
         withStore({ database -> LoadedRoom? in try LoadedRoom.loadAll(from: database) { $0 == roomID }.first { $0.id == roomID } }) { [unowned self] result in
             guard case .success(let loaded?) = result else { return }
-            room.log = LiveRoom(loaded, organisation: configuration.organisationPublicKey).log
-            room.epoch = loaded.epoch
+            room.reload(from: loaded, organisation: configuration.organisationPublicKey)
         }
     }
 

@@ -20,6 +20,8 @@ extension HavenServer {
         let replayNumber = beginCatchingUp(session, stream: .room(room.id))
         session.joinedAt[room.id] = loop.nowMilliseconds
         let arrived = room.enter(session, as: member.member)
+        if room.sessions.count == 1 { firstConnectionHere(in: room) }
+        if arrived { bus?.publish(.arrived, key: Array(room.id.value.utf8), frame: FrameCodec.encodeValue(member)) }
         let roomID = room.id.value
         let memberBytes = member.member.bytes
         let epoch = Int64(room.epoch)
@@ -74,7 +76,7 @@ extension HavenServer {
                     send(.moderated(ModerationFrame(action: action, by: tombstone.by.info(member: action.moderator, displayName: "moderator"))), to: session)
                 }
             }
-            if arrived {
+            if arrived, !room.elsewhere.contains(member.member) {
                 let event = encode(.memberJoined(MemberJoined(room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member))))
                 broadcast(event, to: room.sessions.values.lazy.filter { $0 !== session })
             }
@@ -97,7 +99,12 @@ extension HavenServer {
     /// Takes `session` out of the room's live state, telling the others if the member has no
     /// other connection there.
     func removeFromRoom(_ session: Session, room roomID: RoomID) {
-        guard let room = rooms[roomID], let member = room.exit(connection: session.connection.id) else { return }
+        guard let room = rooms[roomID] else { return }
+        let member = room.exit(connection: session.connection.id)
+        if room.sessions.isEmpty { lastConnectionHereLeft(room) }
+        guard let member else { return }
+        bus?.publish(.departed, key: Array(roomID.value.utf8), frame: member.bytes)
+        guard !room.elsewhere.contains(member) else { return }
         broadcast(encode(.memberLeft(MemberLeft(room: roomID, member: member))), to: room.sessions.values)
     }
 
@@ -131,13 +138,18 @@ extension HavenServer {
         let messageID = envelope.id.bytes
         let epoch = Int64(envelope.epoch)
         let now = configuration.now()
-        storeMessage(from: session, {
-            try $0.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now)
+        // With other nodes, where the message sits in the room goes with it (see deliverDirect).
+        let clustered = bus != nil
+        storeMessage(from: session, { database -> (outcome: AppendOutcome, previous: Int64) in
+            let previous = clustered ? try database.latestRoomCursor(room: roomText) : 0
+            return (try database.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now), previous)
         }) { [unowned self] result in
-            acknowledge(result, id: envelope.id, session: session) { cursor in
+            acknowledge(result.map(\.outcome), id: envelope.id, session: session) { cursor in
                 counters.roomMessagesStored += 1
-                let frame = frames.textFrame(FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor)))
-                deliverLive(frame, cursor: cursor, to: room.sessions.values.lazy.filter { $0 !== session }, on: .room(room.id))
+                let frame = FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))
+                let previous = clustered ? (try? result.get().previous) : nil
+                bus?.publish(.roomMessage, key: Array(roomText.utf8), cursor: cursor, previous: previous ?? 0, frame: frame)
+                deliverInOrder(frame, on: .room(room.id), at: cursor, after: previous, to: room.sessions.values, except: session)
             }
         }
     }

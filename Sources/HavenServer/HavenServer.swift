@@ -64,8 +64,11 @@ final class HavenServer {
     var storeOperationsInFlight = 0
     /// The other nodes, when there are some (``ServerConfiguration/cluster``).
     var bus: NodeBus?
-    /// With other nodes: the newest private-message cursor this node has sent each member here.
-    var directHeads: [MemberID: Int64] = [:]
+    /// With other nodes: the newest cursor of each stream this node has sent its members (for
+    /// rooms and members it has connections in).
+    var streamHeads: [ReplayStream: Int64] = [:]
+    /// When this node last told the others who is in its rooms (loop milliseconds).
+    var lastPresenceSaid: UInt64 = 0
     /// When a store failure was last logged (loop milliseconds): at most one line per ten
     /// seconds, so a database that is down does not flood the log.
     var storeFailureLoggedAt: UInt64?
@@ -362,6 +365,7 @@ final class HavenServer {
     }
 
     private func sweep() {
+        clusterTick()
         let now = loop.nowMilliseconds
         // One pass over the sessions for everything timed per session.
         for session in sessions.values {

@@ -59,6 +59,8 @@ final class LiveRoom {
     /// The log's epoch when the server last moved this private room on because someone whose
     /// staff grounds lapsed held its key (so it asks once per epoch).
     var rotatedAwayFromLapsedStaffAt: UInt64?
+    /// With other nodes: who is in the room on each of them, as each last said.
+    var elsewhere = PresenceElsewhere()
 
     init(_ loaded: LoadedRoom, organisation: SigningPublicKey?) {
         id = loaded.id
@@ -110,14 +112,57 @@ final class LiveRoom {
     /// the room had a log.
     var isEpochEstablished: Bool { log.currentEpoch?.epoch == epoch || !keyHolders.isEmpty }
 
-    /// The distinct members online, in a stable order, as their first connection here shows them.
+    /// The distinct members online, in a stable order, as their first connection here shows
+    /// them; then those only on other nodes.
     var onlineMembers: [MemberInfo] {
-        presence.online.compactMap { sessions[$0.connection]?.member }
+        let here = presence.online.compactMap { sessions[$0.connection]?.member }
+        return here + elsewhere.members.filter { !presence.isOnline($0.member) }
     }
 
-    /// Whether `member` has a connection in the room.
+    /// Whether `member` has a connection in the room, here or on another node.
     func isOnline(_ member: MemberID) -> Bool {
+        presence.isOnline(member) || elsewhere.contains(member)
+    }
+
+    /// Whether `member` has a connection in the room on this node.
+    func isHere(_ member: MemberID) -> Bool {
         presence.isOnline(member)
+    }
+
+    /// Takes a log entry the server checked (here, or on another node): the log grows, members
+    /// it dropped lose the key, and an epoch entry starts a new epoch nobody holds yet. Returns
+    /// the members it dropped.
+    ///
+    /// - Throws: ``RoomLogError`` when the entry does not follow the log.
+    func take(_ entry: RoomLogEntry, now: UInt64) throws(RoomLogError) -> Set<MemberID> {
+        let membersBefore = log.members
+        try log.append(entry)
+        let departed = membersBefore.subtracting(log.members)
+        keyHolders.remove(departed)
+        if let epoch = entry.epoch {
+            self.epoch = epoch
+            keyHolders.clear()
+            sealedByAuthor = []
+            epochStartedAt = now
+        }
+        return departed
+    }
+
+    /// Takes a key bundle the store kept: its recipient holds the key.
+    func take(_ bundle: EpochKeyBundle) {
+        keyHolders.add(bundle.recipient)
+        if bundle.epoch == log.currentEpoch?.epoch, bundle.sealer == log.currentEpoch?.author {
+            sealedByAuthor.insert(bundle.recipient)
+        }
+    }
+
+    /// Takes the room's state again from a fresh load (after a write that failed, or what
+    /// another node changed while this one did not follow the room).
+    func reload(from loaded: LoadedRoom, organisation: SigningPublicKey?) {
+        log = Self.restore(loaded, organisation: organisation)
+        epoch = loaded.epoch
+        keyHolders = EpochKeyHolders(loaded.keyHolders)
+        sealedByAuthor = Set(loaded.sealedByAuthor)
     }
 
     /// Puts `session` (of `member`) in the room; true when it is the member's first connection

@@ -29,7 +29,7 @@ final class NodeBus: Sendable {
         /// Connected to Redis again: anything published meanwhile was missed.
         case reconnected
         /// Redis confirmed this node follows a stream: anything published on it before was missed.
-        case following(NodeMessage.Kind, key: [UInt8])
+        case following(NodeMessage.Stream)
     }
 
     init(_ settings: ClusterSettings, deliver: @escaping @Sendable (Event) -> Void) {
@@ -44,25 +44,25 @@ final class NodeBus: Sendable {
             },
             onConnected: { again in if again { deliver(.reconnected) } },
             onSubscribed: { channel in
-                guard let (kind, key) = NodeMessage.stream(ofChannel: channel) else { return }
-                deliver(.following(kind, key: key))
+                guard let stream = NodeMessage.Stream(channel: channel) else { return }
+                deliver(.following(stream))
             })
     }
 
-    /// Hears the others' deliveries on `kind`'s stream `key` from now on.
-    func follow(_ kind: NodeMessage.Kind, key: [UInt8]) {
-        subscriber.subscribe(NodeMessage.channel(kind, key: key))
+    /// Hears what the others publish on `stream` from now on.
+    func follow(_ stream: NodeMessage.Stream) {
+        subscriber.subscribe(stream.channel)
     }
 
     /// No longer hears that stream.
-    func unfollow(_ kind: NodeMessage.Kind, key: [UInt8]) {
-        subscriber.unsubscribe(NodeMessage.channel(kind, key: key))
+    func unfollow(_ stream: NodeMessage.Stream) {
+        subscriber.unsubscribe(stream.channel)
     }
 
-    /// Tells the other nodes about a delivery this node committed.
-    func publish(_ kind: NodeMessage.Kind, key: [UInt8], cursor: Int64, previous: Int64, frame: [UInt8]) {
+    /// Tells the other nodes what this node committed or knows.
+    func publish(_ kind: NodeMessage.Kind, key: [UInt8], cursor: Int64 = 0, previous: Int64 = 0, frame: [UInt8] = []) {
         let message = NodeMessage(kind: kind, node: node, cursor: cursor, previous: previous, key: key, frame: frame)
-        publisher.publish(message.channel, message.encoded())
+        publisher.publish(message.stream.channel, message.encoded())
     }
 
     /// Published, and dropped because Redis could not be reached.

@@ -8,9 +8,27 @@ import Sodium
 /// On the wire: version (1), kind (1), node (16), cursor (8), previous (8), the stream's key
 /// (length 2 + bytes), then the delivery frame as members receive it.
 struct NodeMessage: Equatable, Sendable {
-    enum Kind: UInt8, Sendable {
+    enum Kind: UInt8, Sendable, CaseIterable {
         /// A private message to the member the key names.
         case direct = 1
+        /// A message in the room the key names.
+        case roomMessage = 2
+        /// An entry of the room's log (the frame is the entry as stored).
+        case logEntry = 3
+        /// A key bundle of the room (the frame is the bundle as stored).
+        case keyBundle = 4
+        /// A member came into the room on the sending node (the frame is their member info).
+        case arrived = 5
+        /// A member's last connection in the room on the sending node left it.
+        case departed = 6
+        /// Who is in the room on the sending node (the frame is their member infos): sent every
+        /// few seconds, so a node that died is forgotten, and when asked.
+        case present = 7
+        /// A node that started following the room asks the others who is there.
+        case whoIsThere = 8
+
+        /// Whether it is about a room (else about a member).
+        var isRoom: Bool { self != .direct }
     }
 
     static let version: UInt8 = 1
@@ -18,33 +36,46 @@ struct NodeMessage: Equatable, Sendable {
     var kind: Kind
     /// The node that committed it.
     var node: [UInt8]
-    /// Its cursor in its stream.
+    /// A message's cursor in its stream (0 for what is not a message).
     var cursor: Int64
-    /// The stream's newest cursor before it (0: none): a node that has not seen that one has
-    /// missed something.
+    /// The stream's newest message cursor before it (0: none): a node that has not seen that one
+    /// has missed something.
     var previous: Int64
-    /// The stream: the recipient's member id.
+    /// The room's id, or the recipient's member id.
     var key: [UInt8]
-    /// The delivery frame, encoded once by the node that committed it.
+    /// A delivery frame, encoded once by the node that committed it; or what the kind says.
     var frame: [UInt8]
 
     /// Why bytes from Redis are not a node message this node reads.
     struct Malformed: Error {}
 
-    /// The Redis channel of a stream.
-    static func channel(_ kind: Kind, key: [UInt8]) -> [UInt8] {
-        Array("haven:\(kind.rawValue):".utf8) + Array(Base64URL.encode(key).utf8)
+    /// What a channel carries: everything about one room, or one member's private messages.
+    enum Stream: Hashable, Sendable {
+        case room([UInt8])
+        case member([UInt8])
+
+        /// Its Redis channel.
+        var channel: [UInt8] {
+            switch self {
+            case .room(let key): Array("haven:room:".utf8) + Array(Base64URL.encode(key).utf8)
+            case .member(let key): Array("haven:member:".utf8) + Array(Base64URL.encode(key).utf8)
+            }
+        }
+
+        /// The stream `channel` carries, or nil for a channel that is not Haven's.
+        init?(channel: [UInt8]) {
+            let parts = String(decoding: channel, as: UTF8.self).split(separator: ":", maxSplits: 2)
+            guard parts.count == 3, parts[0] == "haven", let key = try? Base64URL.decode(String(parts[2])) else { return nil }
+            switch parts[1] {
+            case "room": self = .room(key)
+            case "member": self = .member(key)
+            default: return nil
+            }
+        }
     }
 
-    var channel: [UInt8] { Self.channel(kind, key: key) }
-
-    /// The stream a channel carries, or nil for a channel that is not a node stream.
-    static func stream(ofChannel channel: [UInt8]) -> (Kind, [UInt8])? {
-        let parts = String(decoding: channel, as: UTF8.self).split(separator: ":", maxSplits: 2)
-        guard parts.count == 3, parts[0] == "haven", let number = UInt8(parts[1]), let kind = Kind(rawValue: number),
-              let key = try? Base64URL.decode(String(parts[2])) else { return nil }
-        return (kind, key)
-    }
+    /// The stream it goes on.
+    var stream: Stream { kind.isRoom ? .room(key) : .member(key) }
 
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = [Self.version, kind.rawValue] + node

@@ -71,6 +71,8 @@ final class Session {
     /// Where each stream's latest replay ended: live messages up to there reached the client
     /// with it (with other nodes, one may be heard after it was read from the store).
     var replayedThrough: [ReplayStream: Int64] = [:]
+    /// The newest cursor heard from another node for which a replay read one more page.
+    var rereadFor: [ReplayStream: Int64] = [:]
 
     init(connection: MemberConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

@@ -67,6 +67,26 @@ import Testing
         #expect(reconnections >= 1, "the node saw Redis go and come back")
     }
 
+    @Test func aRoomSpreadOverTwoNodesTalksAsOneKeyAndAll() async throws {
+        let redis = try TestRedis()
+        let servers = try nodes(2, redis: redis)
+        let lobby = try RoomID("lobby")
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.enter(servers[0], room: lobby)
+        await alice.client.waitForKey(lobby)
+        try await bob.enter(servers[1], room: lobby)
+        // Bob's node hears who is in the room, Alice's hears him come: her client seals him the key.
+        await bob.client.waitForKey(lobby)
+        for number in 1...10 { _ = try await alice.client.send("from the first node \(number)", to: lobby) }
+        _ = try await bob.client.send("from the second node", to: lobby)
+        #expect(try await bob.waitForTexts(10, in: lobby) == (1...10).map { "from the first node \($0)" })
+        #expect(try await alice.waitForTexts(1, in: lobby) == ["from the second node"])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(bob.texts(in: lobby).count == 10 && alice.texts(in: lobby).count == 1, "nothing came twice")
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {

@@ -13,10 +13,11 @@ import Testing
     }
 
     @Test func itsChannelNamesItsStream() {
-        let stream = NodeMessage.stream(ofChannel: message.channel)
-        #expect(stream?.0 == .direct && stream?.1 == message.key)
-        #expect(NodeMessage.stream(ofChannel: Array("haven:99:AAAA".utf8)) == nil, "an unknown kind")
-        #expect(NodeMessage.stream(ofChannel: Array("other:1:AAAA".utf8)) == nil, "someone else's channel")
+        #expect(NodeMessage.Stream(channel: message.stream.channel) == .member(message.key))
+        let room = NodeMessage(kind: .logEntry, node: message.node, cursor: 0, previous: 0, key: Array("lobby".utf8), frame: [])
+        #expect(NodeMessage.Stream(channel: room.stream.channel) == .room(Array("lobby".utf8)))
+        #expect(NodeMessage.Stream(channel: Array("haven:other:AAAA".utf8)) == nil, "an unknown stream")
+        #expect(NodeMessage.Stream(channel: Array("other:room:AAAA".utf8)) == nil, "someone else's channel")
     }
 
     @Test func cutOffOrForeignBytesAreRefused() {

@@ -64,7 +64,8 @@ import Testing
         try await waitFor("the unsubscription to take") {
             try publisher.command("PUBLISH", "room:lobby", "after") == .integer(0) ? true : nil
         }
-        let payloads = received.payloads.filter { $0 != Array("probe".utf8) }
+        // The probes, and an "after" heard before the unsubscription took, are not the point.
+        let payloads = received.payloads.filter { $0 != Array("probe".utf8) && $0 != Array("after".utf8) }
         #expect(payloads == (0..<100).map { [UInt8($0)] }, "every message once, in order")
         #expect(!received.channels.contains("room:elsewhere"))
     }
