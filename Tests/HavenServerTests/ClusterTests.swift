@@ -1,5 +1,6 @@
 import Foundation
 import HavenClient
+import HavenNet
 import HavenProtocol
 import HavenServer
 import HavenStore
@@ -85,6 +86,71 @@ import Testing
         #expect(try await alice.waitForTexts(1, in: lobby) == ["from the second node"])
         try await Task.sleep(for: .milliseconds(300))
         #expect(bob.texts(in: lobby).count == 10 && alice.texts(in: lobby).count == 1, "nothing came twice")
+    }
+
+    /// The real `haven serve` as a node on `database` and `redis`, with limits out of the way.
+    func nodeProcess(database url: String, redis: TestRedis, folder: String) throws -> ServerProcess {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let limits = ["messages", "new_identity_messages", "address_messages", "frames", "new_identity_frames", "address_frames"]
+            .map { "\($0)_per_second = 1e9\n\($0.replacingOccurrences(of: "messages", with: "message").replacingOccurrences(of: "frames", with: "frame"))_burst = 1e9" }
+        try """
+            [proof_of_work]
+            base_bits = 8
+            [rate_limits]
+            \(limits.joined(separator: "\n"))
+            message_bytes_per_hour = 1e15
+            new_identity_message_bytes_per_hour = 1e15
+            address_message_bytes_per_hour = 1e15
+            """.write(toFile: folder + "/node.toml", atomically: true, encoding: .utf8)
+        return try ServerProcess(data: folder + "/data", arguments: ["--store", url, "--redis", "\(redis.address)", "--config", folder + "/node.toml"])
+    }
+
+    @Test func aNodeKilledUnderLoadLosesNothingAcknowledgedAndItsMembersGoOnThroughAnother() async throws {
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        guard case .postgres(let url) = database else { return }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-node-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let doomed = try nodeProcess(database: url, redis: redis, folder: folder)
+        let survivor = try TestServer {
+            $0.database = database
+            $0.cluster = ClusterSettings(redis: redis.address)
+            $0.rateLimits = .unlimited
+        }
+        let clients = try ClientLoop()
+        let aliceKey = try SigningKeyPair.generate()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop, identity: aliceKey)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.client.connect(host: "127.0.0.1", port: doomed.port)
+        try await bob.connect(survivor)
+        let ids = (0..<200).map { _ in MessageID.random() }
+        // Sent one after another; the node is killed (SIGKILL) once half are acknowledged, while
+        // the next is on its way.
+        let acknowledged = Locked(0)
+        let killer = Task {
+            try await waitFor("half the messages to be acknowledged") { acknowledged.withLock { $0 } >= 100 ? true : nil }
+            doomed.kill()
+        }
+        for (index, id) in ids.enumerated() {
+            do {
+                _ = try await alice.client.sendDirect("message \(index)", to: bob.member, id: id)
+                acknowledged.withLock { $0 += 1 }
+            } catch {
+                break
+            }
+        }
+        try await killer.value
+        let sent = acknowledged.withLock { $0 }
+        #expect(sent >= 100 && sent < 200, "the node died mid-way (\(sent) acknowledged)")
+        // Alice's device comes back through the other node and sends again what was not
+        // acknowledged, under the same ids (one may have been stored without its ack arriving).
+        let aliceAgain = try TestClient("Quiet Otter", loop: clients.loop, identity: aliceKey)
+        try await aliceAgain.connect(survivor)
+        for index in sent..<200 { _ = try await aliceAgain.client.sendDirect("message \(index)", to: bob.member, id: ids[index]) }
+        let expected = (0..<200).map { "message \($0)" }
+        #expect(try await bob.waitForDirectTexts(200, timeout: 60) == expected, "every message once, in order")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(bob.directTexts().count == 200, "nothing came twice")
     }
 
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
