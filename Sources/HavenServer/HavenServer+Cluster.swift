@@ -45,6 +45,8 @@ extension HavenServer {
             bus?.publish(.whoIsThere, key: key)
             reloadLog(of: room)
             if let head = streamHeads[.room(room.id)] { catchUp(room.sessions.values, on: .room(room.id), after: head) }
+        case .following(.nodes):
+            return
         case .reconnected:
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
@@ -54,6 +56,8 @@ extension HavenServer {
 
     private func heard(_ message: NodeMessage) {
         let now = loop.nowMilliseconds
+        nodesHeard[message.node] = now
+        if message.kind == .alive { return }
         if message.kind == .direct {
             guard let recipient = try? MemberID(bytes: message.key) else { return }
             counters.clusterDeliveriesHeard += 1
@@ -63,7 +67,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct:
+        case .direct, .alive:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1
@@ -114,23 +118,45 @@ extension HavenServer {
         bus?.publish(.present, key: Array(room.id.value.utf8), frame: FrameCodec.encodeValue(here))
     }
 
-    /// Every few seconds: says who is in each followed room here, and forgets nodes that said
-    /// nothing for a while (a node killed says nothing more), telling members who left with them.
+    /// Every few seconds: says this node is alive and who is in each followed room here, and
+    /// forgets nodes that said nothing for a while (a node killed says nothing more), telling
+    /// members who left with them. A node gone may have committed messages it never published:
+    /// every stream followed here is read from the store after what was sent.
     func clusterTick() {
-        guard bus != nil else { return }
+        guard let bus else { return }
         let now = loop.nowMilliseconds
         guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
         lastPresenceSaid = now
+        bus.publish(.alive, key: [])
+        let cutoff = now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
+        let silent = nodesHeard.filter { $0.value < cutoff }
+        if !silent.isEmpty {
+            counters.clusterNodesLost += silent.count
+            nodesHeard = nodesHeard.filter { $0.value >= cutoff }
+            readEveryStreamAgain()
+        }
         for room in rooms.values where !room.sessions.isEmpty {
             sayWhoIsHere(in: room)
-            let cutoff = now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
             for member in room.elsewhere.forgetNodes(silentSince: cutoff) where !room.isHere(member) {
                 broadcast(encode(.memberLeft(MemberLeft(room: room.id, member: member))), to: room.sessions.values)
             }
         }
     }
 
-    /// How often a node says who is in its rooms.
+    /// Has every connection here read each stream it follows from the store after what this node
+    /// sent it.
+    private func readEveryStreamAgain() {
+        for room in rooms.values {
+            guard let head = streamHeads[.room(room.id)] else { continue }
+            catchUp(room.sessions.values, on: .room(room.id), after: head)
+        }
+        for (member, sessions) in sessionsByMember {
+            guard let head = streamHeads[.direct(member)] else { continue }
+            catchUp(sessions.values, on: .direct(member), after: head)
+        }
+    }
+
+    /// How often a node says it is alive and who is in its rooms.
     static let presenceEveryMilliseconds: UInt64 = 5_000
     /// How long a node may say nothing before its members are taken to have gone.
     static let nodeSilenceMilliseconds: UInt64 = 16_000

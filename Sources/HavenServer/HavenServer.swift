@@ -69,6 +69,8 @@ final class HavenServer {
     var streamHeads: [ReplayStream: Int64] = [:]
     /// When this node last told the others who is in its rooms (loop milliseconds).
     var lastPresenceSaid: UInt64 = 0
+    /// With other nodes: when each was last heard from (loop milliseconds).
+    var nodesHeard: [[UInt8]: UInt64] = [:]
     /// When a store failure was last logged (loop milliseconds): at most one line per ten
     /// seconds, so a database that is down does not flood the log.
     var storeFailureLoggedAt: UInt64?

@@ -26,9 +26,8 @@ struct NodeMessage: Equatable, Sendable {
         case present = 7
         /// A node that started following the room asks the others who is there.
         case whoIsThere = 8
-
-        /// Whether it is about a room (else about a member).
-        var isRoom: Bool { self != .direct }
+        /// The sending node is alive (every few seconds, on the nodes' common channel).
+        case alive = 9
     }
 
     static let version: UInt8 = 1
@@ -53,18 +52,25 @@ struct NodeMessage: Equatable, Sendable {
     enum Stream: Hashable, Sendable {
         case room([UInt8])
         case member([UInt8])
+        /// Every node's: who is alive.
+        case nodes
 
         /// Its Redis channel.
         var channel: [UInt8] {
             switch self {
             case .room(let key): Array("haven:room:".utf8) + Array(Base64URL.encode(key).utf8)
             case .member(let key): Array("haven:member:".utf8) + Array(Base64URL.encode(key).utf8)
+            case .nodes: Array("haven:nodes".utf8)
             }
         }
 
         /// The stream `channel` carries, or nil for a channel that is not Haven's.
         init?(channel: [UInt8]) {
             let parts = String(decoding: channel, as: UTF8.self).split(separator: ":", maxSplits: 2)
+            if parts == ["haven", "nodes"] {
+                self = .nodes
+                return
+            }
             guard parts.count == 3, parts[0] == "haven", let key = try? Base64URL.decode(String(parts[2])) else { return nil }
             switch parts[1] {
             case "room": self = .room(key)
@@ -75,7 +81,13 @@ struct NodeMessage: Equatable, Sendable {
     }
 
     /// The stream it goes on.
-    var stream: Stream { kind.isRoom ? .room(key) : .member(key) }
+    var stream: Stream {
+        switch kind {
+        case .direct: .member(key)
+        case .alive: .nodes
+        default: .room(key)
+        }
+    }
 
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = [Self.version, kind.rawValue] + node

@@ -60,6 +60,7 @@ public final class RunningServer: Sendable {
             let bus = try configuration.cluster.map { settings in
                 guard configuration.storeLocation.engine == .postgres else { throw ClusterError.needsSharedDatabase }
                 let bus = NodeBus(settings) { event in core.execute { server.value.heard(event) } }
+                bus.follow(.nodes)
                 try core.submitAndWait { server.value.bus = bus }
                 return bus
             }

@@ -18,6 +18,8 @@ struct ServerCounters {
     var clusterGapsRead = 0
     /// Times the bus connected to Redis again (what was published meanwhile is read from the store).
     var clusterReconnections = 0
+    /// Other nodes taken to be gone (silent for a while).
+    var clusterNodesLost = 0
     /// Clients let go because a replay of their history waited too long for them to read.
     var stalledReadersLetGo = 0
     var protocolErrors = 0

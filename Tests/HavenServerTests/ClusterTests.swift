@@ -153,6 +153,37 @@ import Testing
         #expect(bob.directTexts().count == 200, "nothing came twice")
     }
 
+    @Test func membersOfANodeThatDiesAreShownGoneElsewhereAndTheRoomGoesOn() async throws {
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        guard case .postgres(let url) = database else { return }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-node-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let doomed = try nodeProcess(database: url, redis: redis, folder: folder)
+        let survivor = try TestServer {
+            $0.database = database
+            $0.cluster = ClusterSettings(redis: redis.address)
+            $0.rateLimits = .unlimited
+        }
+        let lobby = try RoomID("lobby")
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.client.connect(host: "127.0.0.1", port: doomed.port)
+        _ = try await alice.client.join(lobby)
+        await alice.client.waitForKey(lobby)
+        try await bob.enter(survivor, room: lobby)
+        _ = try await alice.client.send("still awake?", to: lobby)
+        #expect(try await bob.waitForTexts(1, in: lobby) == ["still awake?"])
+        doomed.kill()
+        // Nothing more comes from the dead node: after 16 s of silence its members are gone.
+        try await bob.log.wait(timeout: 60, "Alice to be shown gone") { events in
+            events.contains { if case .memberLeft(lobby, alice.member) = $0 { true } else { false } } ? true : nil
+        }
+        #expect(try survivor.server.metricsText().contains("haven_cluster_nodes_lost_total 1"))
+        _ = try await bob.client.send("she has gone", to: lobby)
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
