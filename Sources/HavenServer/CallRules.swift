@@ -97,6 +97,34 @@ struct CallRules {
         return nil
     }
 
+    /// The connection that stands for a party on another node.
+    static let elsewhere = -1
+
+    /// Why `caller` may not ring a callee on another node now, as far as this node can tell (the
+    /// callee's node checks the callee's side), or nil.
+    func refusalToRingElsewhere(_ id: WireBytes, caller: MemberID, callerSuspended: Bool) -> (code: String, message: String)? {
+        if calls[id] != nil { return ("invalid_call", "this call id is already in use") }
+        if callerSuspended { return ("suspended", "you are suspended; calls are not available for now") }
+        if isInCall(caller) { return ("already_in_call", "end your current call first") }
+        return nil
+    }
+
+    /// Starts a call whose callee is on another node, where the ring went.
+    mutating func ringElsewhere(_ id: WireBytes, caller: MemberID, callee: MemberID, callerConnection: Int, now: UInt64) {
+        calls[id] = ActiveCall(id: id, caller: caller, callee: callee, callerConnection: callerConnection, rangAt: now)
+    }
+
+    /// Forgets a call the callee's node would not ring; the call, if it was still there.
+    mutating func cancel(_ id: WireBytes) -> ActiveCall? {
+        calls.removeValue(forKey: id)
+    }
+
+    /// Ends a call its other party's node ended (a timeout, a sanction, a disconnection there).
+    mutating func endedElsewhere(_ id: WireBytes, reason: String) -> [Action] {
+        guard let call = calls[id] else { return [] }
+        return end(call, reason: reason)
+    }
+
     /// Starts ringing (after ``refusalToRing(_:caller:callee:facts:wallClock:)`` said nothing and
     /// the ring budget allowed it): the ring goes to every connection of the callee.
     mutating func ring(_ id: WireBytes, caller: MemberID, callee: MemberID, callerConnection: Int, now: UInt64) -> [Action] {

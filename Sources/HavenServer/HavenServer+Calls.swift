@@ -62,6 +62,10 @@ extension HavenServer {
 
     private func ring(_ frame: CallFrame, from session: Session, member: MemberInfo) {
         let callee = frame.message.recipient
+        if bus != nil, sessionsByMember[callee] == nil {
+            ringElsewhere(frame, from: session, member: member)
+            return
+        }
         let facts = ringFacts(caller: member, callee: callee)
         if let (code, message) = callRules.refusalToRing(frame.call, caller: member.member, callee: callee, facts: facts, wallClock: configuration.now())
             ?? takeRingToken(session) {
@@ -73,19 +77,101 @@ extension HavenServer {
                  signal: frame)
     }
 
+    /// A ring for a callee with no connection here: this node checks the caller's side and
+    /// passes the ring on to the callee's node, which checks the rest and rings or refuses. When
+    /// no node has the callee, they are unavailable at once.
+    private func ringElsewhere(_ frame: CallFrame, from session: Session, member: MemberInfo) {
+        let callee = frame.message.recipient
+        let suspended = sanctions.isSuspended(member.member, now: configuration.now())
+        if let (code, message) = callRules.refusalToRingElsewhere(frame.call, caller: member.member, callerSuspended: suspended)
+            ?? takeRingToken(session) {
+            refuse(session, code: code, message: message, call: frame.call)
+            return
+        }
+        counters.callsRung += 1
+        callRules.ringElsewhere(frame.call, caller: member.member, callee: callee, callerConnection: session.connection.id, now: loop.nowMilliseconds)
+        let ring = RelayedRing(
+            frame: frame, caller: member.member, callerIsCounsellor: member.staff?.invite.role == .counsellor, callerSuspended: suspended,
+            callerRooms: Array(roomsOf(member.member)))
+        let call = frame.call
+        bus?.publish(.callRing, key: callee.bytes, frame: FrameCodec.encodeValue(ring)) { server, reached in
+            guard reached == nil || reached == 0 else { return }
+            server.refusedElsewhere(RelayedRefusal(call: call, code: "callee_unavailable", message: "this member cannot take a call now"))
+        }
+    }
+
+    /// Takes in a call message from another node for a member here.
+    func heardCall(_ message: NodeMessage) {
+        guard let member = try? MemberID(bytes: message.key) else { return }
+        switch message.kind {
+        case .callRing:
+            guard let ring = try? FrameCodec.decodeValue(RelayedRing.self, from: message.frame), sessionsByMember[member] != nil else { return }
+            ringHere(ring, callee: member)
+        case .callSignal:
+            guard let relayed = try? FrameCodec.decodeValue(RelayedCallSignal.self, from: message.frame) else { return }
+            let actions = callRules.signal(
+                relayed.frame.signal, call: relayed.frame.call, from: relayed.from, connection: CallRules.elsewhere, to: member,
+                wallClock: configuration.now())
+            if relayed.frame.signal == .accept, case .forward? = actions.last { counters.callsAnswered += 1 }
+            carryOut(actions, signal: relayed.frame)
+        case .callRefused:
+            guard let refusal = try? FrameCodec.decodeValue(RelayedRefusal.self, from: message.frame) else { return }
+            refusedElsewhere(refusal)
+        case .callEnded:
+            guard let ended = try? FrameCodec.decodeValue(RelayedCallEnd.self, from: message.frame) else { return }
+            carryOut(callRules.endedElsewhere(ended.call, reason: ended.reason), toldFromElsewhere: true)
+        default:
+            return
+        }
+    }
+
+    /// The callee's node would not ring (or no node has the callee): the caller is told.
+    func refusedElsewhere(_ refusal: RelayedRefusal) {
+        guard let call = callRules.cancel(refusal.call), let session = sessions[call.callerConnection] else { return }
+        refuse(session, code: refusal.code, message: refusal.message, call: refusal.call)
+    }
+
+    /// A ring from a caller on another node, for `callee` here: checked as a ring from here is
+    /// (with what the caller's node told of the caller), then rung, or refused back.
+    private func ringHere(_ ring: RelayedRing, callee: MemberID) {
+        var facts = ringFacts(callee: callee)
+        facts.callerIsCounsellor = ring.callerIsCounsellor
+        facts.callerSuspended = ring.callerSuspended
+        facts.calleeKnowsCaller = knows(callee, ring.caller, callerRooms: Set(ring.callerRooms))
+        if let (code, message) = callRules.refusalToRing(ring.frame.call, caller: ring.caller, callee: callee, facts: facts, wallClock: configuration.now()) {
+            let refusal = RelayedRefusal(call: ring.frame.call, code: code, message: message)
+            bus?.publish(.callRefused, key: ring.caller.bytes, frame: FrameCodec.encodeValue(refusal))
+            return
+        }
+        carryOut(callRules.ring(ring.frame.call, caller: ring.caller, callee: callee, callerConnection: CallRules.elsewhere, now: loop.nowMilliseconds),
+                 signal: ring.frame)
+    }
+
     /// What the call rules need to know about the two parties, from sessions and sanctions.
     private func ringFacts(caller: MemberInfo, callee: MemberID) -> CallRules.RingFacts {
+        var facts = ringFacts(callee: callee)
+        facts.callerIsCounsellor = caller.staff?.invite.role == .counsellor
+        facts.callerSuspended = sanctions.isSuspended(caller.member, now: configuration.now())
+        facts.calleeKnowsCaller = knows(callee, caller.member, callerRooms: roomsOf(caller.member))
+        return facts
+    }
+
+    /// What the call rules need to know about the callee, from their connections here and sanctions.
+    private func ringFacts(callee: MemberID) -> CallRules.RingFacts {
         let now = configuration.now()
         let calleeSessions = (sessionsByMember[callee] ?? [:]).values
         return CallRules.RingFacts(
-            callerIsCounsellor: caller.staff?.invite.role == .counsellor,
-            callerSuspended: sanctions.isSuspended(caller.member, now: now),
             calleeOnline: !calleeSessions.isEmpty,
             calleeSanctioned: sanctions.isSuspended(callee, now: now) || sanctions.isBanned(callee),
             calleeTakesCalls: calleeSessions.allSatisfy { $0.acceptsCalls || $0.offersCalls },
-            calleeOffersCalls: offersCalls(callee),
-            calleeKnowsCaller: hasWritten(callee, to: caller.member) || calleeSessions.contains { $0.takenBy.contains(caller.member) }
-                || !roomsOf(caller.member).isDisjoint(with: roomsOf(callee)))
+            calleeOffersCalls: offersCalls(callee))
+    }
+
+    /// Whether `callee` wrote to `caller`, was taken by them from the waiting line, or shares a
+    /// room with them.
+    private func knows(_ callee: MemberID, _ caller: MemberID, callerRooms: Set<RoomID>) -> Bool {
+        hasWritten(callee, to: caller) || (sessionsByMember[callee] ?? [:]).values.contains { $0.takenBy.contains(caller) }
+            || !callerRooms.isDisjoint(with: roomsOf(callee))
     }
 
     /// Rings are counted per identity, whatever connections it rings from, and (for members; staff
@@ -114,14 +200,20 @@ extension HavenServer {
     }
 
     /// Carries out what the call rules asked: `signal` is the step forwarded, and `session` the
-    /// one a refusal goes to.
-    private func carryOut(_ actions: [CallRules.Action], signal: CallFrame? = nil, refusing session: Session? = nil) {
+    /// one a refusal goes to. A party on another node is sent steps and endings through the bus
+    /// (but not an ending that came from there: `toldFromElsewhere`).
+    private func carryOut(_ actions: [CallRules.Action], signal: CallFrame? = nil, refusing session: Session? = nil, toldFromElsewhere: Bool = false) {
         for action in actions {
             switch action {
             case .refuse(let code, let message):
                 if let session { refuse(session, code: code, message: message, call: signal?.call) }
             case .forward(let call, let member):
                 guard let signal else { continue }
+                if isElsewhere(member, in: call) {
+                    let relayed = RelayedCallSignal(frame: signal, from: call.peer(of: member))
+                    bus?.publish(.callSignal, key: member.bytes, frame: FrameCodec.encodeValue(relayed))
+                    continue
+                }
                 let bytes = encode(.callSignal(signal))
                 for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
             case .tellOtherDevices(let call, let connection, let reason):
@@ -130,12 +222,24 @@ extension HavenServer {
             case .end(let call, let reason):
                 let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason)))
                 for member in [call.caller, call.callee] {
+                    if isElsewhere(member, in: call) {
+                        guard !toldFromElsewhere else { continue }
+                        bus?.publish(.callEnded, key: member.bytes, frame: FrameCodec.encodeValue(RelayedCallEnd(call: call.id, reason: reason)))
+                        continue
+                    }
                     for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
                 }
             case .finished(let call):
                 record(call)
             }
         }
+    }
+
+    /// Whether `member`'s side of `call` is on another node.
+    private func isElsewhere(_ member: MemberID, in call: ActiveCall) -> Bool {
+        member == call.caller ? call.callerConnection == CallRules.elsewhere
+            : call.calleeConnection == CallRules.elsewhere || (call.calleeConnection == nil && call.callerConnection != CallRules.elsewhere
+                && sessionsByMember[member] == nil)
     }
 
     private func connections(of member: MemberID, in call: ActiveCall) -> [Session] {

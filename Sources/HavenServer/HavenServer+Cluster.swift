@@ -47,6 +47,8 @@ extension HavenServer {
             if let head = streamHeads[.room(room.id)] { catchUp(room.sessions.values, on: .room(room.id), after: head) }
         case .following(.nodes):
             return
+        case .reached(let count, let then):
+            then(self, count)
         case .reconnected:
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
@@ -58,6 +60,10 @@ extension HavenServer {
         let now = loop.nowMilliseconds
         nodesHeard[message.node] = now
         if message.kind == .alive { return }
+        if [.callRing, .callSignal, .callRefused, .callEnded].contains(message.kind) {
+            heardCall(message)
+            return
+        }
         if message.kind == .direct {
             guard let recipient = try? MemberID(bytes: message.key) else { return }
             counters.clusterDeliveriesHeard += 1
@@ -67,7 +73,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct, .alive:
+        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1

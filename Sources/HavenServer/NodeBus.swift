@@ -22,6 +22,7 @@ final class NodeBus: Sendable {
     let node: [UInt8]
     private let publisher: RedisPublisher
     private let subscriber: RedisSubscriber
+    private let deliver: @Sendable (Event) -> Void
 
     /// What the bus hands to the core.
     enum Event: Sendable {
@@ -30,11 +31,14 @@ final class NodeBus: Sendable {
         case reconnected
         /// Redis confirmed this node follows a stream: anything published on it before was missed.
         case following(NodeMessage.Stream)
+        /// How many nodes a publication reached (nil: none, Redis could not be reached).
+        case reached(Int?, then: @Sendable (HavenServer, Int?) -> Void)
     }
 
     init(_ settings: ClusterSettings, deliver: @escaping @Sendable (Event) -> Void) {
         let node = RandomBytes.bytes(count: 16)
         self.node = node
+        self.deliver = deliver
         publisher = RedisPublisher(settings.redis)
         subscriber = RedisSubscriber(
             settings.redis,
@@ -59,10 +63,19 @@ final class NodeBus: Sendable {
         subscriber.unsubscribe(stream.channel)
     }
 
-    /// Tells the other nodes what this node committed or knows.
-    func publish(_ kind: NodeMessage.Kind, key: [UInt8], cursor: Int64 = 0, previous: Int64 = 0, frame: [UInt8] = []) {
+    /// Tells the other nodes what this node committed or knows; with `reached`, the core is told
+    /// afterwards how many nodes heard it (nil: Redis could not be reached).
+    func publish(
+        _ kind: NodeMessage.Kind, key: [UInt8], cursor: Int64 = 0, previous: Int64 = 0, frame: [UInt8] = [],
+        reached: (@Sendable (HavenServer, Int?) -> Void)? = nil
+    ) {
         let message = NodeMessage(kind: kind, node: node, cursor: cursor, previous: previous, key: key, frame: frame)
-        publisher.publish(message.stream.channel, message.encoded())
+        var heard: (@Sendable (Int?) -> Void)?
+        if let reached {
+            let deliver = deliver
+            heard = { count in deliver(.reached(count, then: reached)) }
+        }
+        publisher.publish(message.stream.channel, message.encoded(), heard: heard)
     }
 
     /// Published, and dropped because Redis could not be reached.

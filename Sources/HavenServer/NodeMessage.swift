@@ -28,6 +28,14 @@ struct NodeMessage: Equatable, Sendable {
         case whoIsThere = 8
         /// The sending node is alive (every few seconds, on the nodes' common channel).
         case alive = 9
+        /// A ring for the member the key names (a ``RelayedRing``).
+        case callRing = 10
+        /// A call step for the member the key names (a ``RelayedCallSignal``).
+        case callSignal = 11
+        /// The callee's node refused a ring from the member the key names (a ``RelayedRefusal``).
+        case callRefused = 12
+        /// A call of the member the key names ended on the other party's node (a ``RelayedCallEnd``).
+        case callEnded = 13
     }
 
     static let version: UInt8 = 1
@@ -83,9 +91,9 @@ struct NodeMessage: Equatable, Sendable {
     /// The stream it goes on.
     var stream: Stream {
         switch kind {
-        case .direct: .member(key)
+        case .direct, .callRing, .callSignal, .callRefused, .callEnded: .member(key)
         case .alive: .nodes
-        default: .room(key)
+        case .roomMessage, .logEntry, .keyBundle, .arrived, .departed, .present, .whoIsThere: .room(key)
         }
     }
 

@@ -8,7 +8,7 @@ public final class RedisPublisher: @unchecked Sendable {
     // connection is the thread's alone.
     private let address: RedisAddress
     private let condition = NSCondition()
-    private var queue: [(channel: [UInt8], payload: [UInt8])] = []
+    private var queue: [Publication] = []
     private var closed = false
     private var droppedCount = 0
     private var publishedCount = 0
@@ -24,10 +24,17 @@ public final class RedisPublisher: @unchecked Sendable {
         }.start()
     }
 
-    /// Queues `payload` for `channel`.
-    public func publish(_ channel: [UInt8], _ payload: [UInt8]) {
+    private struct Publication {
+        let channel: [UInt8]
+        let payload: [UInt8]
+        let heard: (@Sendable (Int?) -> Void)?
+    }
+
+    /// Queues `payload` for `channel`; `heard`, if given, is told (on the publisher's thread) how
+    /// many subscribers Redis gave it to, or nil when it could not be published.
+    public func publish(_ channel: [UInt8], _ payload: [UInt8], heard: (@Sendable (Int?) -> Void)? = nil) {
         condition.withLock {
-            queue.append((channel, payload))
+            queue.append(Publication(channel: channel, payload: payload, heard: heard))
             condition.signal()
         }
     }
@@ -63,10 +70,14 @@ public final class RedisPublisher: @unchecked Sendable {
                 connection = live
                 for message in batch { try live.append([Array("PUBLISH".utf8), message.channel, message.payload]) }
                 try live.flush()
-                for _ in batch { _ = try live.nextReply() }
+                for message in batch {
+                    let reply = try live.nextReply()
+                    if case .integer(let receivers) = reply { message.heard?(Int(receivers)) } else { message.heard?(nil) }
+                }
                 condition.withLock { publishedCount += batch.count }
             } catch {
                 connection = nil
+                for message in batch { message.heard?(nil) }
                 condition.withLock { droppedCount += batch.count }
                 // A pause before the next try, so a Redis that is down is not hammered.
                 Thread.sleep(forTimeInterval: 0.2)

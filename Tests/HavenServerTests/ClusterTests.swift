@@ -184,6 +184,49 @@ import Testing
         _ = try await bob.client.send("she has gone", to: lobby)
     }
 
+    @Test func aCallRingsIsAnsweredAndEndsAcrossNodes() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        let servers = try (0..<2).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.organisationPublicKey = organisation.publicKey
+            }
+        }
+        let loop = try ClientLoop()
+        let ana = try await servers[0].staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        await ana.client.setCallPreferences(acceptCalls: true, offerCalls: true)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        try await alice.connect(servers[1])
+        await alice.client.setCallPreferences(acceptCalls: true)
+        let call = CallID()
+        try await alice.client.sendCallSignal(call.ring(.audio), to: ana.member)
+        #expect(try await ana.waitForSignal(.ring, from: alice.member).call == call.id)
+        try await ana.client.sendCallSignal(call.accept(.audio), to: alice.member)
+        #expect(try await alice.waitForSignal(.accept, from: ana.member).media == .audio)
+        try await alice.client.sendCallSignal(call.signal(.offer, sdp: "v=0 offer"), to: ana.member)
+        #expect(try await ana.waitForSignal(.offer, from: alice.member).sdp == "v=0 offer")
+        try await ana.client.sendCallSignal(call.signal(.answer, sdp: "v=0 answer"), to: alice.member)
+        #expect(try await alice.waitForSignal(.answer, from: ana.member).sdp == "v=0 answer")
+        try await ana.client.sendCallSignal(call.signal(.hangup), to: alice.member)
+        _ = try await alice.waitForSignal(.hangup, from: ana.member)
+        // A step of a call that ended is refused on either node.
+        try await alice.client.sendCallSignal(call.signal(.offer, sdp: "v=0 late"), to: ana.member)
+        #expect(try await alice.waitForError("no_such_call").call == call.id)
+
+        // The callee's node checks its side: a member who has not turned calls on is not rung.
+        let bob = try TestClient("Calm Heron", loop: loop.loop, organisation: organisation.publicKey)
+        try await bob.connect(servers[1])
+        try await ana.client.sendCallSignal(CallID().ring(.audio), to: bob.member)
+        #expect(try await ana.waitForError("calls_blocked").message == "this member does not take calls")
+        #expect(bob.callSignals().isEmpty)
+        // Nobody anywhere has this identity: refused at once, not after ringing out.
+        try await alice.client.sendCallSignal(CallID().ring(.audio), to: MemberID(try SigningKeyPair.generate().publicKey))
+        #expect(try await alice.waitForError("callee_unavailable").message == "this member cannot take a call now")
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
