@@ -46,6 +46,8 @@ extension HavenServer {
             reloadLog(of: room)
             if let head = streamHeads[.room(room.id)] { catchUp(room.sessions.values, on: .room(room.id), after: head) }
         case .following(.nodes):
+            tellOtherNodesTheLine()
+        case .following(.node):
             return
         case .reached(let count, let then):
             then(self, count)
@@ -64,6 +66,10 @@ extension HavenServer {
             heardCall(message)
             return
         }
+        if [.line, .take, .taken, .takeRefused].contains(message.kind) {
+            heardLine(message, now: now)
+            return
+        }
         if message.kind == .direct {
             guard let recipient = try? MemberID(bytes: message.key) else { return }
             counters.clusterDeliveriesHeard += 1
@@ -73,7 +79,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded:
+        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1
@@ -109,6 +115,35 @@ extension HavenServer {
         }
     }
 
+    /// The waiting line across nodes: another node's line, a take for a member waiting here, and
+    /// the answer to a take made here.
+    private func heardLine(_ message: NodeMessage, now: UInt64) {
+        switch message.kind {
+        case .line:
+            guard let line = try? FrameCodec.decodeValue(NodeLine.self, from: message.frame) else { return }
+            let changed = linesElsewhere.set(line.entries, counsellors: Set(line.counsellors), on: message.node, now: now)
+            if changed.line { lineChanged() }
+            if changed.counsellors { counsellorsOnlineChanged() }
+        case .take:
+            guard let take = try? FrameCodec.decodeValue(RelayedTake.self, from: message.frame) else { return }
+            if let taken = takeHere(take.member, by: take.counsellor) {
+                bus?.publish(.taken, key: take.counsellor.member.bytes, frame: FrameCodec.encodeValue(taken))
+            } else {
+                bus?.publish(.takeRefused, key: take.counsellor.member.bytes, frame: take.member.bytes)
+            }
+        case .taken:
+            guard let taken = try? FrameCodec.decodeValue(QueueTaken.self, from: message.frame) else { return }
+            pendingTakes[taken.member] = nil
+            for session in (sessionsByMember[taken.counsellor.member] ?? [:]).values { send(.queueTaken(taken), to: session) }
+        case .takeRefused:
+            guard let member = try? MemberID(bytes: message.frame), let connection = pendingTakes.removeValue(forKey: member),
+                  let session = sessions[connection] else { return }
+            refuse(session, code: "no_longer_waiting", message: "another counsellor is already with them, or they stopped waiting")
+        default:
+            return
+        }
+    }
+
     private func room(_ key: [UInt8]) -> LiveRoom? {
         (try? RoomID(String(decoding: key, as: UTF8.self))).flatMap { rooms[$0] }
     }
@@ -134,6 +169,7 @@ extension HavenServer {
         guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
         lastPresenceSaid = now
         bus.publish(.alive, key: [])
+        tellOtherNodesTheLine()
         let cutoff = now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
         let silent = nodesHeard.filter { $0.value < cutoff }
         if !silent.isEmpty {
@@ -141,6 +177,9 @@ extension HavenServer {
             nodesHeard = nodesHeard.filter { $0.value >= cutoff }
             readEveryStreamAgain()
         }
+        let forgotten = linesElsewhere.forgetNodes(silentSince: cutoff)
+        if forgotten.line { lineChanged() }
+        if forgotten.counsellors { counsellorsOnlineChanged() }
         for room in rooms.values where !room.sessions.isEmpty {
             sayWhoIsHere(in: room)
             for member in room.elsewhere.forgetNodes(silentSince: cutoff) where !room.isHere(member) {

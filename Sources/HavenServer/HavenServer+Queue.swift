@@ -42,19 +42,32 @@ extension HavenServer {
             refuse(session, code: "not_a_counsellor", message: "only counsellors take members from the line")
             return
         }
-        guard let waiting = waitingLine.remove(take.member) else {
+        if waitingLine.position(of: take.member) == nil, let node = linesElsewhere.node(holding: take.member), let bus {
+            // The member waits through another node, which has the last word.
+            pendingTakes[take.member] = session.connection.id
+            bus.publish(.take, key: node, frame: FrameCodec.encodeValue(RelayedTake(member: take.member, counsellor: member)))
+            return
+        }
+        guard let taken = takeHere(take.member, by: member) else {
             refuse(session, code: "no_longer_waiting", message: "another counsellor is already with them, or they stopped waiting")
             return
         }
-        let frame = encode(.queueTaken(QueueTaken(member: waiting.member, displayName: waiting.displayName, counsellor: member)))
-        for recipient in [waiting.member, member.member] {
-            for other in (sessionsByMember[recipient] ?? [:]).values { other.connection.send(frame: frame) }
-        }
+        for other in (sessionsByMember[member.member] ?? [:]).values { send(.queueTaken(taken), to: other) }
+    }
+
+    /// Takes `member` from this node's line for `counsellor`; the member's connections are told
+    /// and may be called by them. Nil when the member no longer waits here.
+    func takeHere(_ member: MemberID, by counsellor: MemberInfo) -> QueueTaken? {
+        guard let waiting = waitingLine.remove(member) else { return nil }
+        let taken = QueueTaken(member: waiting.member, displayName: waiting.displayName, counsellor: counsellor)
+        let frame = encode(.queueTaken(taken))
+        for other in (sessionsByMember[waiting.member] ?? [:]).values { other.connection.send(frame: frame) }
         queueChanged()
         for other in (sessionsByMember[waiting.member] ?? [:]).values {
-            other.takenBy.insert(member.member)
+            other.takenBy.insert(counsellor.member)
             sendAvailability(to: other)
         }
+        return taken
     }
 
     /// A member logged in: counsellors are counted (everyone hears when the count changes), a
@@ -63,7 +76,7 @@ extension HavenServer {
         if waitingLine.setConnected(member.member, true, now: loop.nowMilliseconds) { queueChanged() }
         if isCounsellor(member), counsellorsOnline.insert(member.member).inserted { counsellorsChanged() }
         sendAvailability(to: session)
-        if isCounsellor(member) { send(.counsellorQueue(CounsellorQueue(entries: waitingLine.entries)), to: session) }
+        if isCounsellor(member) { send(.counsellorQueue(CounsellorQueue(entries: line)), to: session) }
     }
 
     /// A member's last connection closed: a counsellor is no longer counted, a waiting member
@@ -81,7 +94,7 @@ extension HavenServer {
         guard counsellor != counted else { return }
         if counsellor {
             counsellorsOnline.insert(member.member)
-            send(.counsellorQueue(CounsellorQueue(entries: waitingLine.entries)), to: session)
+            send(.counsellorQueue(CounsellorQueue(entries: line)), to: session)
         } else {
             counsellorsOnline.remove(member.member)
         }
@@ -93,9 +106,15 @@ extension HavenServer {
         if waitingLine.dropAbandoned(now: loop.nowMilliseconds, grace: configuration.waitingGraceMilliseconds) { queueChanged() }
     }
 
-    /// The numbers a widget shows before its member starts (served as /v1/availability).
+    /// The numbers a widget shows before its member starts (served as /v1/availability): with
+    /// other nodes, theirs too.
     var availability: Availability {
-        Availability(counsellorsOnline: counsellorsOnline.count, waiting: waitingLine.waiting.count)
+        Availability(counsellorsOnline: counsellorsOnline.union(linesElsewhere.counsellors).count, waiting: line.count)
+    }
+
+    /// Everyone waiting, here and through other nodes, oldest first.
+    var line: [QueueEntry] {
+        bus == nil ? waitingLine.entries : LinesElsewhere.merged(waitingLine.entries, linesElsewhere.entries)
     }
 
     private func allowQueueChange(_ session: Session) -> Bool {
@@ -107,17 +126,34 @@ extension HavenServer {
         return true
     }
 
-    /// The line changed: counsellors get it whole, waiting members their place.
+    /// The line changed here: the other nodes are told, and the members here (``lineChanged()``).
     private func queueChanged() {
-        let frame = encode(.counsellorQueue(CounsellorQueue(entries: waitingLine.entries)))
+        tellOtherNodesTheLine()
+        lineChanged()
+    }
+
+    /// The line changed: counsellors get it whole, waiting members their place.
+    func lineChanged() {
+        let frame = encode(.counsellorQueue(CounsellorQueue(entries: line)))
         broadcast(frame, to: counsellorsOnline.flatMap { (sessionsByMember[$0] ?? [:]).values })
         for waiting in waitingLine.waiting {
             for session in (sessionsByMember[waiting.member] ?? [:]).values { sendAvailability(to: session) }
         }
     }
 
-    /// The number of counsellors online changed: everyone logged in hears it.
+    /// The counsellors online here changed: the other nodes are told, and the members here.
     private func counsellorsChanged() {
+        tellOtherNodesTheLine()
+        counsellorsOnlineChanged()
+    }
+
+    /// This node's line and counsellors, for the other nodes.
+    func tellOtherNodesTheLine() {
+        bus?.publish(.line, key: [], frame: FrameCodec.encodeValue(NodeLine(entries: waitingLine.entries, counsellors: Array(counsellorsOnline))))
+    }
+
+    /// The number of counsellors online changed: everyone logged in hears it.
+    func counsellorsOnlineChanged() {
         let frame = encode(.availability(availability))
         for session in sessions.values {
             guard let member = session.member?.member else { continue }
@@ -127,7 +163,7 @@ extension HavenServer {
 
     private func sendAvailability(to session: Session) {
         var numbers = availability
-        numbers.position = session.member.flatMap { waitingLine.position(of: $0.member) }
+        numbers.position = session.member.flatMap { member in line.firstIndex { $0.member == member.member }.map { $0 + 1 } }
         send(.availability(numbers), to: session)
     }
 }

@@ -53,6 +53,11 @@ final class HavenServer {
     var wipePending = false
     /// Verified counsellors with a connection now.
     var counsellorsOnline: Set<MemberID> = []
+    /// With other nodes: their waiting lines and counsellors online.
+    var linesElsewhere = LinesElsewhere()
+    /// Counsellors' takes of members waiting through another node, awaiting its word: the
+    /// counsellor's connection, by member.
+    var pendingTakes: [MemberID: Int] = [:]
     /// New identities over the last minute, which set the proof of work asked of the next.
     var newIdentityRate: NewIdentityRate
     /// Replays of stored history running or waiting, by client address.

@@ -36,6 +36,15 @@ struct NodeMessage: Equatable, Sendable {
         case callRefused = 12
         /// A call of the member the key names ended on the other party's node (a ``RelayedCallEnd``).
         case callEnded = 13
+        /// The sending node's waiting line and counsellors online (a ``NodeLine``), on the nodes'
+        /// common channel: when they change, and every few seconds.
+        case line = 14
+        /// A counsellor elsewhere takes a member waiting through the node the key names (a ``RelayedTake``).
+        case take = 15
+        /// The member's node gave the counsellor the key names the member (a `QueueTaken`).
+        case taken = 16
+        /// The member was no longer waiting when the counsellor the key names asked (their member id).
+        case takeRefused = 17
     }
 
     static let version: UInt8 = 1
@@ -60,8 +69,10 @@ struct NodeMessage: Equatable, Sendable {
     enum Stream: Hashable, Sendable {
         case room([UInt8])
         case member([UInt8])
-        /// Every node's: who is alive.
+        /// Every node's: who is alive, and the waiting line.
         case nodes
+        /// One node's own (requests for it alone).
+        case node([UInt8])
 
         /// Its Redis channel.
         var channel: [UInt8] {
@@ -69,6 +80,7 @@ struct NodeMessage: Equatable, Sendable {
             case .room(let key): Array("haven:room:".utf8) + Array(Base64URL.encode(key).utf8)
             case .member(let key): Array("haven:member:".utf8) + Array(Base64URL.encode(key).utf8)
             case .nodes: Array("haven:nodes".utf8)
+            case .node(let key): Array("haven:node:".utf8) + Array(Base64URL.encode(key).utf8)
             }
         }
 
@@ -83,6 +95,7 @@ struct NodeMessage: Equatable, Sendable {
             switch parts[1] {
             case "room": self = .room(key)
             case "member": self = .member(key)
+            case "node": self = .node(key)
             default: return nil
             }
         }
@@ -91,8 +104,9 @@ struct NodeMessage: Equatable, Sendable {
     /// The stream it goes on.
     var stream: Stream {
         switch kind {
-        case .direct, .callRing, .callSignal, .callRefused, .callEnded: .member(key)
-        case .alive: .nodes
+        case .direct, .callRing, .callSignal, .callRefused, .callEnded, .taken, .takeRefused: .member(key)
+        case .alive, .line: .nodes
+        case .take: .node(key)
         case .roomMessage, .logEntry, .keyBundle, .arrived, .departed, .present, .whoIsThere: .room(key)
         }
     }

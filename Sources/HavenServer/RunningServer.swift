@@ -61,6 +61,7 @@ public final class RunningServer: Sendable {
                 guard configuration.storeLocation.engine == .postgres else { throw ClusterError.needsSharedDatabase }
                 let bus = NodeBus(settings) { event in core.execute { server.value.heard(event) } }
                 bus.follow(.nodes)
+                bus.follow(.node(bus.node))
                 try core.submitAndWait { server.value.bus = bus }
                 return bus
             }

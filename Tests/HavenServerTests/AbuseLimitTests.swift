@@ -46,7 +46,8 @@ import Testing
         #expect(refused.hasPrefix("HTTP/1.1 429"), "a fifth connection was served: \(refused.prefix(40))")
         #expect(refused.contains("too_many_connections"))
 
-        silent.removeFirst()
+        // Hung up explicitly (a FIN at once), not left to the socket object's release.
+        silent.removeFirst().close()
         let served = try await waitFor("a place to free up", timeout: 60) { () -> String? in
             let socket = try RawSocket(port: server.port)
             socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")

@@ -227,6 +227,60 @@ import Testing
         #expect(try await alice.waitForError("callee_unavailable").message == "this member cannot take a call now")
     }
 
+    @Test func theCounsellorLineIsOneLineAcrossNodesAndTheFirstToTakeAMemberGetsThem() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        let servers = try (0..<3).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.organisationPublicKey = organisation.publicKey
+            }
+        }
+        let loop = try ClientLoop()
+        let ana = try await servers[0].staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let ben = try await servers[1].staffClient(.counsellor, "Ben", organisation: organisation, loop: loop)
+        let member = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        try await member.connect(servers[2])
+        await member.client.setCallPreferences(acceptCalls: true)
+        let latestAvailability = { (what: String, matches: @escaping @Sendable (Availability) -> Bool) in
+            try await member.log.wait(what) { events in
+                events.compactMap { if case .availability(let numbers) = $0 { numbers } else { nil } }.last.flatMap { matches($0) ? $0 : nil }
+            }
+        }
+        _ = try await latestAvailability("the two counsellors on the other nodes") { $0.counsellorsOnline == 2 && $0.position == nil }
+        await member.client.askCounsellor()
+        _ = try await latestAvailability("first in line") { $0.position == 1 && $0.waiting == 1 }
+        for counsellor in [ana, ben] {
+            try await counsellor.log.wait("the member in the line") { events in
+                events.compactMap { if case .counsellorQueue(let entries) = $0 { entries } else { nil } }.last
+                    .flatMap { $0.map(\.member) == [member.member] ? true : nil }
+            }
+        }
+        // Both take at once: the member's node gives them to one.
+        async let first: Void = ana.client.takeFromQueue(member.member)
+        async let second: Void = ben.client.takeFromQueue(member.member)
+        _ = await (first, second)
+        let taken = try await member.log.wait("a counsellor took the member") { events in
+            events.compactMap { if case .queueTaken(let taken, let verified) = $0 { (taken.counsellor.member, verified) } else { nil } }.first
+        }
+        #expect(taken.1, "the counsellor's proof verifies on the member's device")
+        let (winner, loser) = taken.0 == ana.member ? (ana, ben) : (ben, ana)
+        try await winner.log.wait("the counsellor is told they have the member") { events in
+            events.contains { if case .queueTaken(let taken, _) = $0 { taken.member == member.member } else { false } } ? true : nil
+        }
+        let late = try await loser.log.wait("the other counsellor is told") { events in
+            events.compactMap { if case .serverError(let error) = $0, error.code == "no_longer_waiting" { error } else { nil } }.first
+        }
+        #expect(late.message.contains("another counsellor is already with them"))
+        _ = try await latestAvailability("no longer in line") { $0.position == nil && $0.waiting == 0 }
+        // "Talk now": the counsellor who took them may call them, from their node to the member's.
+        let call = CallID()
+        try await winner.client.sendCallSignal(call.ring(.audio), to: member.member)
+        #expect(try await member.waitForSignal(.ring, from: winner.member).call == call.id)
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
