@@ -66,6 +66,20 @@ extension HavenServer {
             heardCall(message)
             return
         }
+        if message.kind == .newIdentity {
+            guard let member = try? MemberID(bytes: message.key), identitiesFirstSeen[member] == nil else { return }
+            identitiesFirstSeen[member] = now
+            newIdentityRate.record(now: now)
+            return
+        }
+        if message.kind == .spent {
+            guard let spent = try? FrameCodec.decodeValue(BudgetsSpent.self, from: message.frame) else { return }
+            for spending in spent.spent {
+                identities.spentElsewhere(spending.amount, of: spending.budget, by: spending.member, isNew: isNewIdentity(spending.member), now: now)
+            }
+            counters.clusterBudgetSpendingsHeard += spent.spent.count
+            return
+        }
         if [.line, .take, .taken, .takeRefused].contains(message.kind) {
             heardLine(message, now: now)
             return
@@ -79,7 +93,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused:
+        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused, .spent, .newIdentity:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1
@@ -166,6 +180,11 @@ extension HavenServer {
     func clusterTick() {
         guard let bus else { return }
         let now = loop.nowMilliseconds
+        // Budgets every second: an identity spending on several nodes spends one budget.
+        let spent = identities.drainSpent().flatMap { member, budgets in
+            budgets.map { BudgetsSpent.Spending(member: member, budget: $0.key, amount: $0.value) }
+        }
+        if !spent.isEmpty { bus.publish(.spent, key: [], frame: FrameCodec.encodeValue(BudgetsSpent(spent: spent))) }
         guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
         lastPresenceSaid = now
         bus.publish(.alive, key: [])

@@ -222,6 +222,7 @@ final class HavenServer {
                     counters.newIdentities += 1
                     newIdentityRate.record(now: loop.nowMilliseconds)
                     identitiesFirstSeen[member.member] = loop.nowMilliseconds
+                    bus?.publish(.newIdentity, key: member.member.bytes)
                 }
                 let member = currentRole(proof.info(member: member.member, displayName: member.displayName))
                 let isNew = isNewIdentity(member.member)
@@ -366,7 +367,7 @@ final class HavenServer {
     /// Whether `member` first logged in less than ``RateLimitSettings/newIdentityWindowSeconds``
     /// ago. The store keeps no first-seen time, so this is known in memory only: an identity
     /// first seen before the server started counts as established.
-    private func isNewIdentity(_ member: MemberID) -> Bool {
+    func isNewIdentity(_ member: MemberID) -> Bool {
         guard let firstSeen = identitiesFirstSeen[member] else { return false }
         return Double(loop.nowMilliseconds &- firstSeen) < configuration.rateLimits.newIdentityWindowSeconds * 1000
     }

@@ -5,6 +5,14 @@ import HavenProtocol
 /// for client addresses; where both apply, the server takes from both or from neither (check
 /// with the `has…` methods, then take). Pure state on the loop thread, forgotten once refilled.
 struct IdentityLimiter {
+    /// The budgets nodes share: what one node takes, the others take too.
+    enum Budget: String, Codable, Sendable {
+        case report, ring, messageBytes
+    }
+
+    /// With other nodes: what this node took since ``drainSpent()``, to tell them.
+    var journaling = false
+    private var spent: [MemberID: [Budget: Double]] = [:]
     private var reportBuckets: [MemberID: TokenBucket] = [:]
     private var ringBuckets: [MemberID: TokenBucket] = [:]
     private var messageByteBuckets: [MemberID: TokenBucket] = [:]
@@ -21,7 +29,10 @@ struct IdentityLimiter {
 
     /// Takes a report token for `member`.
     mutating func allowReport(_ member: MemberID, now: UInt64) -> Bool {
-        reportBuckets[member, default: TokenBucket(rate: settings.reportsPerMinute / 60, burst: settings.reportBurst, now: now)].take(now: now)
+        let fresh = reportBucket(now: now)
+        let allowed = reportBuckets[member, default: fresh].take(now: now)
+        if allowed { record(.report, 1, by: member) }
+        return allowed
     }
 
     /// Whether `member` may start a call now (``takeRing(_:now:)`` takes it).
@@ -34,6 +45,7 @@ struct IdentityLimiter {
     mutating func takeRing(_ member: MemberID, now: UInt64) {
         let fresh = ringBucket(now: now)
         _ = ringBuckets[member, default: fresh].take(now: now)
+        record(.ring, 1, by: member)
     }
 
     /// Whether `member`'s hour has room for a message of `bytes` (``takeMessageBytes(_:member:isNew:now:)`` takes them).
@@ -46,6 +58,38 @@ struct IdentityLimiter {
     mutating func takeMessageBytes(_ bytes: Int, member: MemberID, isNew: Bool, now: UInt64) {
         let fresh = messageByteBucket(isNew: isNew, now: now)
         _ = messageByteBuckets[member, default: fresh].take(Double(bytes), now: now)
+        record(.messageBytes, Double(bytes), by: member)
+    }
+
+    /// What this node took since the last call, by identity (empty unless ``journaling``).
+    mutating func drainSpent() -> [MemberID: [Budget: Double]] {
+        defer { spent = [:] }
+        return spent
+    }
+
+    /// Takes from `member`'s budget what another node took (as much as is left: the budget
+    /// only empties, it is never refused).
+    mutating func spentElsewhere(_ amount: Double, of budget: Budget, by member: MemberID, isNew: Bool, now: UInt64) {
+        switch budget {
+        case .report:
+            let fresh = reportBucket(now: now)
+            reportBuckets[member, default: fresh].drain(amount, now: now)
+        case .ring:
+            let fresh = ringBucket(now: now)
+            ringBuckets[member, default: fresh].drain(amount, now: now)
+        case .messageBytes:
+            let fresh = messageByteBucket(isNew: isNew, now: now)
+            messageByteBuckets[member, default: fresh].drain(amount, now: now)
+        }
+    }
+
+    private mutating func record(_ budget: Budget, _ amount: Double, by member: MemberID) {
+        guard journaling else { return }
+        spent[member, default: [:]][budget, default: 0] += amount
+    }
+
+    private func reportBucket(now: UInt64) -> TokenBucket {
+        TokenBucket(rate: settings.reportsPerMinute / 60, burst: settings.reportBurst, now: now)
     }
 
     /// `member`'s attachment budget for the hour.

@@ -6,6 +6,17 @@ struct NodeLine: Codable, Sendable {
     let counsellors: [MemberID]
 }
 
+/// What one node took from identities' budgets (reports, rings, message bytes) in a second.
+struct BudgetsSpent: Codable, Sendable {
+    struct Spending: Codable, Sendable {
+        let member: MemberID
+        let budget: IdentityLimiter.Budget
+        let amount: Double
+    }
+
+    let spent: [Spending]
+}
+
 /// A counsellor on one node takes a member waiting through another.
 struct RelayedTake: Codable, Sendable {
     let member: MemberID

@@ -45,6 +45,11 @@ struct NodeMessage: Equatable, Sendable {
         case taken = 16
         /// The member was no longer waiting when the counsellor the key names asked (their member id).
         case takeRefused = 17
+        /// What the sending node took from identities' budgets in the last second (``BudgetsSpent``).
+        case spent = 18
+        /// The identity the key names logged in for the first time, through the sending node:
+        /// every node holds it to a new identity's limits, and counts it for the proof of work.
+        case newIdentity = 19
     }
 
     static let version: UInt8 = 1
@@ -105,7 +110,7 @@ struct NodeMessage: Equatable, Sendable {
     var stream: Stream {
         switch kind {
         case .direct, .callRing, .callSignal, .callRefused, .callEnded, .taken, .takeRefused: .member(key)
-        case .alive, .line: .nodes
+        case .alive, .line, .spent, .newIdentity: .nodes
         case .take: .node(key)
         case .roomMessage, .logEntry, .keyBundle, .arrived, .departed, .present, .whoIsThere: .room(key)
         }

@@ -62,7 +62,10 @@ public final class RunningServer: Sendable {
                 let bus = NodeBus(settings) { event in core.execute { server.value.heard(event) } }
                 bus.follow(.nodes)
                 bus.follow(.node(bus.node))
-                try core.submitAndWait { server.value.bus = bus }
+                try core.submitAndWait {
+                    server.value.bus = bus
+                    server.value.identities.journaling = true
+                }
                 return bus
             }
             let connectionLoops = try startConnectionLoops(on: loops, core: server, configuration: configuration)

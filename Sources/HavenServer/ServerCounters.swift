@@ -20,6 +20,8 @@ struct ServerCounters {
     var clusterReconnections = 0
     /// Other nodes taken to be gone (silent for a while).
     var clusterNodesLost = 0
+    /// Budget spendings heard from other nodes (an identity's, of one budget, in a second).
+    var clusterBudgetSpendingsHeard = 0
     /// Clients let go because a replay of their history waited too long for them to read.
     var stalledReadersLetGo = 0
     var protocolErrors = 0

@@ -40,6 +40,12 @@ struct TokenBucket: Refilling {
 
     /// Gives back `amount` tokens taken for work that never happened (an upload whose body
     /// never came), up to the burst.
+    /// Takes `amount`, or all there is when less.
+    mutating func drain(_ amount: Double, now: UInt64) {
+        refill(now: now)
+        tokens = max(0, tokens - amount)
+    }
+
     mutating func giveBack(_ amount: Double = 1, now: UInt64) {
         refill(now: now)
         tokens = min(burst, tokens + amount)

@@ -281,6 +281,37 @@ import Testing
         #expect(try await member.waitForSignal(.ring, from: winner.member).call == call.id)
     }
 
+    @Test func anIdentitysHourlyBytesAreOneBudgetOverEveryNode() async throws {
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        let servers = try (0..<2).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.rateLimits.newIdentityMessageBytesPerHour = 40_000
+            }
+        }
+        let loop = try ClientLoop()
+        let writer = try SigningKeyPair.generate()
+        let reader = try TestClient("Calm Heron", loop: loop.loop)
+        try await reader.connect(servers[1])
+        let onFirst = try TestClient("Loud Crow", loop: loop.loop, identity: writer)
+        try await onFirst.connect(servers[0])
+        let long = String(repeating: "z", count: 15_000)
+        for index in 0..<2 { _ = try await onFirst.client.sendDirect("\(index) \(long)", to: reader.member) }
+        // Told to the other node within a second or two.
+        try await waitFor("the other node to hear what was spent") {
+            try servers[1].server.metricsText().contains("haven_cluster_budget_spendings_heard_total 0") ? nil : true
+        }
+        let onSecond = try TestClient("Loud Crow", loop: loop.loop, identity: writer)
+        try await onSecond.connect(servers[1])
+        let refused = ClientError.refused(code: "rate_limited", message: "you have written a great deal this hour; this message was not stored, try again later")
+        await #expect(throws: refused, "the second node counts what the first took") {
+            _ = try await onSecond.client.sendDirect("2 \(long)", to: reader.member)
+        }
+        _ = try await onSecond.client.sendDirect("still here", to: reader.member)
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
