@@ -134,8 +134,8 @@ extension HavenServer {
     private func heardLine(_ message: NodeMessage, now: UInt64) {
         switch message.kind {
         case .line:
-            guard let line = try? FrameCodec.decodeValue(NodeLine.self, from: message.frame) else { return }
-            let changed = linesElsewhere.set(line.entries, counsellors: Set(line.counsellors), on: message.node, now: now)
+            guard let summary = try? FrameCodec.decodeValue(NodeSummary.self, from: message.frame) else { return }
+            let changed = linesElsewhere.set(summary, on: message.node, now: now)
             if changed.line { lineChanged() }
             if changed.counsellors { counsellorsOnlineChanged() }
         case .take:
@@ -156,6 +156,12 @@ extension HavenServer {
         default:
             return
         }
+    }
+
+    /// How many members are in `room`: exactly, for a room this node follows (it hears who comes
+    /// and goes); else those here and what the other nodes last said (within a few seconds).
+    func online(in room: LiveRoom) -> Int {
+        room.sessions.isEmpty && bus != nil ? linesElsewhere.members(in: room.id) : room.onlineMembers.count
     }
 
     private func room(_ key: [UInt8]) -> LiveRoom? {

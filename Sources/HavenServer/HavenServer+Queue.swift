@@ -149,7 +149,13 @@ extension HavenServer {
 
     /// This node's line and counsellors, for the other nodes.
     func tellOtherNodesTheLine() {
-        bus?.publish(.line, key: [], frame: FrameCodec.encodeValue(NodeLine(entries: waitingLine.entries, counsellors: Array(counsellorsOnline))))
+        guard let bus else { return }
+        let here = Dictionary(uniqueKeysWithValues: rooms.values.compactMap { room in
+            let count = room.onlineMembers.count { room.isHere($0.member) }
+            return count > 0 ? (room.id.value, count) : nil
+        })
+        let summary = NodeSummary(entries: waitingLine.entries, counsellors: Array(counsellorsOnline), here: here)
+        bus.publish(.line, key: [], frame: FrameCodec.encodeValue(summary))
     }
 
     /// The number of counsellors online changed: everyone logged in hears it.

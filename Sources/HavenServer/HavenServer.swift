@@ -256,7 +256,7 @@ final class HavenServer {
             sendAudit(request, session: session, member: member)
         case .listRooms:
             let list = rooms.values.filter { $0.kind == "support" || member.staff != nil }.sorted { $0.id.value < $1.id.value }.map {
-                RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: $0.onlineMembers.count, retentionSeconds: $0.retentionSeconds)
+                RoomInfo(room: $0.id, name: $0.name, kind: $0.kind, online: online(in: $0), retentionSeconds: $0.retentionSeconds)
             }
             send(.rooms(RoomList(rooms: list)), to: session)
         case .join(let request):

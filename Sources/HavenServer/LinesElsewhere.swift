@@ -1,16 +1,21 @@
 import HavenProtocol
 
-/// The waiting line and the counsellors online on other nodes, as each node last said. Pure
-/// state, no I/O. Each node is the authority for the members waiting through it (it takes them
-/// from its line); the line everyone sees is all of them, oldest first.
+/// The waiting line, the counsellors online and the members per room on other nodes, as each
+/// node last said. Pure state, no I/O. Each node is the authority for the members waiting through
+/// it (it takes them from its line); the line everyone sees is all of them, oldest first.
 struct LinesElsewhere {
-    private var nodes: [[UInt8]: (entries: [QueueEntry], counsellors: Set<MemberID>, heardAt: UInt64)] = [:]
+    private var nodes: [[UInt8]: (entries: [QueueEntry], counsellors: Set<MemberID>, here: [String: Int], heardAt: UInt64)] = [:]
 
     /// What `node` says it has; whether the line and the counsellors online changed.
-    mutating func set(_ entries: [QueueEntry], counsellors: Set<MemberID>, on node: [UInt8], now: UInt64) -> (line: Bool, counsellors: Bool) {
-        let before = (self.entries, self.counsellors)
-        nodes[node] = (entries, counsellors, now)
-        return (self.entries != before.0, self.counsellors != before.1)
+    mutating func set(_ summary: NodeSummary, on node: [UInt8], now: UInt64) -> (line: Bool, counsellors: Bool) {
+        let before = (entries, counsellors)
+        nodes[node] = (summary.entries, Set(summary.counsellors), summary.here, now)
+        return (entries != before.0, counsellors != before.1)
+    }
+
+    /// Members in `room` on other nodes, as they last said (one on two nodes counts twice).
+    func members(in room: RoomID) -> Int {
+        nodes.values.reduce(0) { $0 + ($1.here[room.value] ?? 0) }
     }
 
     /// Forgets nodes not heard from since `cutoff`; whether the line and the counsellors changed.

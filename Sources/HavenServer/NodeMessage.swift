@@ -36,8 +36,8 @@ struct NodeMessage: Equatable, Sendable {
         case callRefused = 12
         /// A call of the member the key names ended on the other party's node (a ``RelayedCallEnd``).
         case callEnded = 13
-        /// The sending node's waiting line and counsellors online (a ``NodeLine``), on the nodes'
-        /// common channel: when they change, and every few seconds.
+        /// The sending node's waiting line, counsellors online and members per room (a
+        /// ``NodeSummary``), on the nodes' common channel: when they change, and every few seconds.
         case line = 14
         /// A counsellor elsewhere takes a member waiting through the node the key names (a ``RelayedTake``).
         case take = 15

@@ -77,7 +77,12 @@ import Testing
         let bob = try TestClient("Calm Heron", loop: clients.loop)
         try await alice.enter(servers[0], room: lobby)
         await alice.client.waitForKey(lobby)
-        try await bob.enter(servers[1], room: lobby)
+        // Someone on the other node, in no room yet, sees how many are in it.
+        try await bob.connect(servers[1])
+        try await waitFor("the room list on the other node to count Alice") {
+            try await bob.client.rooms().first { $0.room == lobby }?.online == 1 ? true : nil
+        }
+        _ = try await bob.client.join(lobby)
         // Bob's node hears who is in the room, Alice's hears him come: her client seals him the key.
         await bob.client.waitForKey(lobby)
         for number in 1...10 { _ = try await alice.client.send("from the first node \(number)", to: lobby) }

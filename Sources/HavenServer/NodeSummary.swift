@@ -1,9 +1,12 @@
 import HavenProtocol
 
-/// A node's waiting line and its counsellors online, as it tells the others.
-struct NodeLine: Codable, Sendable {
+/// What a node tells the others of itself: its waiting line, its counsellors online, and how
+/// many members are in each room through it.
+struct NodeSummary: Codable, Sendable {
     let entries: [QueueEntry]
     let counsellors: [MemberID]
+    /// Members in each room here, by room id (rooms with none left out).
+    let here: [String: Int]
 }
 
 /// What one node took from identities' budgets (reports, rings, message bytes) in a second.
