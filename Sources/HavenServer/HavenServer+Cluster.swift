@@ -72,6 +72,12 @@ extension HavenServer {
             newIdentityRate.record(now: now)
             return
         }
+        if message.kind == .moderated {
+            guard let relayed = try? FrameCodec.decodeValue(RelayedModeration.self, from: message.frame),
+                  let action = try? FrameCodec.decodeValue(ModerationAction.self, from: relayed.action) else { return }
+            carryOut(action, relayed, actor: nil)
+            return
+        }
         if message.kind == .spent {
             guard let spent = try? FrameCodec.decodeValue(BudgetsSpent.self, from: message.frame) else { return }
             for spending in spent.spent {
@@ -93,7 +99,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused, .spent, .newIdentity:
+        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused, .spent, .newIdentity, .moderated:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1

@@ -90,13 +90,20 @@ extension HavenServer {
             case .success(let outcome):
                 counters.moderationActions += 1
                 if action.kind == .deleteMessage { wipeDeleted() }
-                apply(action, by: member, lifted: outcome.lifted, rooms: outcome.rotated.compactMap { try? RoomID($0.0) },
-                      actor: connected ? session : nil)
-                for (room, epoch) in outcome.rotated {
-                    guard let id = try? RoomID(room) else { continue }
-                    rotate(id, to: UInt64(epoch), without: action.target)
-                }
+                let relayed = RelayedModeration(action: stored, moderator: member, lifted: outcome.lifted, rotated: outcome.rotated)
+                bus?.publish(.moderated, key: [], frame: FrameCodec.encodeValue(relayed))
+                carryOut(action, relayed, actor: connected ? session : nil)
             }
+        }
+    }
+
+    /// Carries out a committed action here: in memory, to the members concerned, and in the rooms
+    /// it moved to a new epoch (for an action taken here, `actor` is its author's connection).
+    func carryOut(_ action: ModerationAction, _ relayed: RelayedModeration, actor: Session?) {
+        apply(action, by: relayed.moderator, lifted: relayed.lifted?.record, rooms: relayed.rotated.compactMap { try? RoomID($0.room) }, actor: actor)
+        for rotated in relayed.rotated {
+            guard let id = try? RoomID(rotated.room) else { continue }
+            rotate(id, to: UInt64(rotated.epoch), without: action.target)
         }
     }
 
@@ -157,6 +164,8 @@ extension HavenServer {
     /// checkpointed and truncated at once. When a reader keeps that from completing it is tried
     /// again on the next maintenance tick (a few seconds later), and counted in /metrics.
     func wipeDeleted() {
+        // On PostgreSQL there is no WAL of Haven's to truncate (docs/operations.md says what it keeps).
+        guard configuration.storeLocation.engine == .sqlite else { return }
         let finished = LoopBound({ [unowned self] (result: Result<Void, StoreError>) in
             guard case .failure(let error) = result else { return }
             counters.wipesIncomplete += 1

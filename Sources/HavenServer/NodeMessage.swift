@@ -50,6 +50,8 @@ struct NodeMessage: Equatable, Sendable {
         /// The identity the key names logged in for the first time, through the sending node:
         /// every node holds it to a new identity's limits, and counts it for the proof of work.
         case newIdentity = 19
+        /// A moderation action the sending node committed (a ``RelayedModeration``).
+        case moderated = 20
     }
 
     static let version: UInt8 = 1
@@ -110,7 +112,7 @@ struct NodeMessage: Equatable, Sendable {
     var stream: Stream {
         switch kind {
         case .direct, .callRing, .callSignal, .callRefused, .callEnded, .taken, .takeRefused: .member(key)
-        case .alive, .line, .spent, .newIdentity: .nodes
+        case .alive, .line, .spent, .newIdentity, .moderated: .nodes
         case .take: .node(key)
         case .roomMessage, .logEntry, .keyBundle, .arrived, .departed, .present, .whoIsThere: .room(key)
         }

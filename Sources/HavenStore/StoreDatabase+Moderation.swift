@@ -10,6 +10,15 @@ public struct SanctionRecord: Sendable, Equatable {
     public let until: Int64?
     /// For removals, the room.
     public let room: String?
+
+    /// A record from its fields (as another node tells of one).
+    public init(actionID: [UInt8], kind: String, member: [UInt8], until: Int64?, room: String?) {
+        self.actionID = actionID
+        self.kind = kind
+        self.member = member
+        self.until = until
+        self.room = room
+    }
 }
 
 /// One entry of the moderation log.

@@ -317,6 +317,44 @@ import Testing
         _ = try await onSecond.client.sendDirect("still here", to: reader.member)
     }
 
+    @Test func aModeratorOnOneNodeSuspendsAndBansMembersOnAnother() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        let servers = try (0..<2).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.organisationPublicKey = organisation.publicKey
+            }
+        }
+        let lobby = try RoomID("lobby")
+        let loop = try ClientLoop()
+        let mo = try await servers[0].staffClient(.moderator, "Mo", organisation: organisation, loop: loop)
+        _ = try await mo.client.join(lobby)
+        await mo.client.waitForKey(lobby)
+        let troll = try TestClient("Loud Crow", loop: loop.loop, organisation: organisation.publicKey)
+        try await troll.enter(servers[1], room: lobby)
+        _ = try await troll.client.send("first", to: lobby)
+        try await mo.client.moderate(.suspend, target: troll.member, until: 4_000_000_000)
+        // The troll's node hears the suspension: they may read but not post.
+        try await waitFor("the suspension to reach the troll's node") { () -> Bool? in
+            do {
+                _ = try await troll.client.send("still posting?", to: lobby)
+                return nil
+            } catch ClientError.refused(let code, _) where code == "suspended" {
+                return true
+            }
+        }
+        try await mo.client.moderate(.ban, target: troll.member)
+        _ = try await troll.log.wait("the disconnect on the other node") { events in
+            events.contains { if case .disconnected(let code) = $0 { code == WebSocketCloseCode.policyViolation.rawValue } else { false } } ? true : nil
+        }
+        await #expect(throws: ClientError.refused(code: "banned", message: "this identity is banned")) {
+            try await troll.client.connect(host: "127.0.0.1", port: servers[1].port)
+        }
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
