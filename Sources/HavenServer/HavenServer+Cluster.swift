@@ -78,6 +78,14 @@ extension HavenServer {
             carryOut(action, relayed, actor: nil)
             return
         }
+        if message.kind == .report {
+            if let entry = try? FrameCodec.decodeValue(ReportEntry.self, from: message.frame) { tellStaffHere(entry) }
+            return
+        }
+        if message.kind == .concern {
+            if let concern = try? FrameCodec.decodeValue(Concern.self, from: message.frame) { tellCounsellorsHere(concern) }
+            return
+        }
         if message.kind == .spent {
             guard let spent = try? FrameCodec.decodeValue(BudgetsSpent.self, from: message.frame) else { return }
             for spending in spent.spent {
@@ -99,7 +107,7 @@ extension HavenServer {
         }
         guard let room = room(message.key) else { return }
         switch message.kind {
-        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused, .spent, .newIdentity, .moderated:
+        case .direct, .alive, .callRing, .callSignal, .callRefused, .callEnded, .line, .take, .taken, .takeRefused, .spent, .newIdentity, .moderated, .report, .concern:
             return
         case .roomMessage:
             counters.clusterDeliveriesHeard += 1

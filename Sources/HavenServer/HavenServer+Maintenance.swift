@@ -81,6 +81,8 @@ extension HavenServer {
             }
             let current = Set(loaded.map(\.id))
             for room in loaded {
+                // Another node moved the room on (its schedule, or a removal there): this one follows.
+                if let live = rooms[room.id], bus != nil, room.epoch > live.epoch { rotate(room.id, to: room.epoch, without: nil) }
                 if let live = rooms[room.id] { live.update(from: room) } else { rooms[room.id] = LiveRoom(room, organisation: configuration.organisationPublicKey) }
             }
             for (id, room) in rooms where !current.contains(id) {

@@ -96,6 +96,12 @@ extension HavenServer {
     /// A new report reaches every staff member online at once (their inbox is live): that one
     /// entry, marked `live`, not the whole list again.
     private func sendToStaffOnline(_ entry: ReportEntry) {
+        bus?.publish(.report, key: [], frame: FrameCodec.encodeValue(entry))
+        tellStaffHere(entry)
+    }
+
+    /// A new report reaches the staff online here.
+    func tellStaffHere(_ entry: ReportEntry) {
         broadcast(encode(.reports(ReportList(reports: [entry], live: true))), to: sessions.values.lazy.filter { $0.member?.staff != nil })
     }
 
@@ -103,6 +109,12 @@ extension HavenServer {
     private func alertCounsellors(to report: Report) {
         let name = sessionsByMember[report.sender]?.values.first?.member?.displayName
         let concern = Concern(report: report.id, room: report.room, message: report.message, member: report.sender, displayName: name)
+        bus?.publish(.concern, key: [], frame: FrameCodec.encodeValue(concern))
+        tellCounsellorsHere(concern)
+    }
+
+    /// A concern reaches the counsellors online here.
+    func tellCounsellorsHere(_ concern: Concern) {
         broadcast(encode(.concern(concern)), to: counsellorsOnline.flatMap { (sessionsByMember[$0] ?? [:]).values })
     }
 

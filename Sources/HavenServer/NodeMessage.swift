@@ -52,6 +52,10 @@ struct NodeMessage: Equatable, Sendable {
         case newIdentity = 19
         /// A moderation action the sending node committed (a ``RelayedModeration``).
         case moderated = 20
+        /// A report was made through the sending node (a `ReportEntry`, for staff's live inbox).
+        case report = 21
+        /// "I'm worried about this person", made through the sending node (a `Concern`, for counsellors).
+        case concern = 22
     }
 
     static let version: UInt8 = 1
@@ -112,7 +116,7 @@ struct NodeMessage: Equatable, Sendable {
     var stream: Stream {
         switch kind {
         case .direct, .callRing, .callSignal, .callRefused, .callEnded, .taken, .takeRefused: .member(key)
-        case .alive, .line, .spent, .newIdentity, .moderated: .nodes
+        case .alive, .line, .spent, .newIdentity, .moderated, .report, .concern: .nodes
         case .take: .node(key)
         case .roomMessage, .logEntry, .keyBundle, .arrived, .departed, .present, .whoIsThere: .room(key)
         }

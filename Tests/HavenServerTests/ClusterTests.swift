@@ -355,6 +355,34 @@ import Testing
         }
     }
 
+    @Test func aWorryingReportOnOneNodeAlertsCounsellorsOnAnother() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let database = try freshStoreLocation(.postgres, folder: "")
+        let servers = try (0..<2).map { _ in
+            try TestServer {
+                $0.database = database
+                $0.cluster = ClusterSettings(redis: redis.address)
+                $0.organisationPublicKey = organisation.publicKey
+            }
+        }
+        let room = try RoomID("lobby")
+        let loop = try ClientLoop()
+        let ana = try await servers[0].staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let worried = try TestClient("Kind Wren", loop: loop.loop, organisation: organisation.publicKey)
+        let struggling = try TestClient("Grey Heron", loop: loop.loop, organisation: organisation.publicKey)
+        try await worried.enter(servers[1], room: room)
+        try await struggling.enter(servers[1], room: room)
+        let id = MessageID.random()
+        _ = try await struggling.client.send("I don't see the point any more", to: room, id: id)
+        _ = try await worried.waitForTexts(1, in: room)
+        try await worried.client.reportRoomMessage(id, sender: struggling.member, in: room, category: .selfHarmRisk)
+        let concern = try await ana.log.wait("the counsellor on the other node is alerted") { events in
+            events.compactMap { if case .concern(let concern) = $0 { concern } else { nil } }.first
+        }
+        #expect(concern.member == struggling.member && concern.message == id && concern.room == room && concern.displayName == "Grey Heron")
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
