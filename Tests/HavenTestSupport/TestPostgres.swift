@@ -64,32 +64,20 @@ public final class TestPostgres: Sendable {
     /// PostgreSQL's program `name`, from the directory `pg_config` reports.
     private static func binary(_ name: String) -> String { binaryFolder + "/" + name }
 
-    private static let binaryFolder = (try? output(["/usr/bin/pg_config", "--bindir"]))?
+    private static let binaryFolder = (try? ChildProcess.runToEnd(["/usr/bin/pg_config", "--bindir"]))?.output
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "/usr/lib/postgresql/15/bin"
 
     /// Runs `arguments` to its end, as the `postgres` user when this process is root.
     private static func run(_ arguments: [String], as user: String? = "postgres") throws {
         let command = (getuid() == 0 && user != nil ? ["/usr/sbin/runuser", "-u", user!, "--"] : []) + arguments
-        let (status, errors) = try ChildProcess.runToEnd(command)
+        let (status, _, errors) = try ChildProcess.runToEnd(command)
         guard status == 0 else { throw Unavailable(description: "\(arguments[0]) failed: \(errors)") }
-    }
-
-    private static func output(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
 
 /// The clusters this process started, stopped and removed when it exits.
 private final class StartedClusters: @unchecked Sendable {
-    // @unchecked Sendable: `folders` is guarded by `lock`.
+    // @unchecked Sendable: `clusters` is guarded by `lock`.
     static let shared = StartedClusters()
     private let lock = NSLock()
     private var clusters: [TestPostgres] = []
