@@ -32,6 +32,11 @@ public struct BenchConfiguration: Sendable {
     /// A PostgreSQL database for the server's store (nil: SQLite in a fresh data folder). Each
     /// phase's server uses it as it finds it, so start from an empty database for comparable runs.
     public var serverStore: String?
+    /// Nodes to run (several need ``serverStore`` and ``serverRedis``); clients are spread over
+    /// them in turn, and the first node's memory and CPU are reported.
+    public var nodes = 1
+    /// The Redis server the nodes share (with several nodes).
+    public var serverRedis: String?
     /// The server's event loops (nil: `haven serve`'s own choice, one per core).
     public var serverLoops: Int?
     /// CPUs the server runs on, as `taskset -c` takes them ("0", "0-1"; nil: wherever the

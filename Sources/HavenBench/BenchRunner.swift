@@ -8,19 +8,26 @@ import Sodium
 public final class BenchRunner {
     let configuration: BenchConfiguration
     let loop: EventLoop
+    /// The first node: its memory and CPU are the ones reported.
     let server: ServerUnderTest
+    /// The other nodes, when there are several.
+    let otherNodes: [ServerUnderTest]
     let generator: LoopBound<Generator>
     private let room = try! RoomID("bench")
 
     /// Starts the server and the generator's loop.
     public init(configuration: BenchConfiguration) throws {
         self.configuration = configuration
-        server = try ServerUnderTest(configuration, rooms: [Self.rateRoom] + MixPlan.roomIDs(count: configuration.mixRooms))
+        let rooms = [Self.rateRoom] + MixPlan.roomIDs(count: configuration.mixRooms)
+        server = try ServerUnderTest(configuration, rooms: rooms)
+        otherNodes = try (1..<max(1, configuration.nodes)).map { _ in try ServerUnderTest(configuration, rooms: rooms) }
         loop = try EventLoop()
         loop.start()
-        let port = server.port
+        let ports = ([server] + otherNodes).map(\.port)
         let loop = loop
-        generator = try loop.submitAndWait { LoopBound(Generator(loop: loop, port: port), loop: loop) }
+        generator = try loop.submitAndWait { LoopBound(Generator(loop: loop, ports: ports), loop: loop) }
+        // Nodes hear each other within a few seconds of starting (a node says it is alive every five).
+        for node in [server] + otherNodes { try node.waitToHear(otherNodes.count) }
     }
 
     /// Runs every phase, printing one JSON line per phase with `report`, and returns the summary.
@@ -28,6 +35,7 @@ public final class BenchRunner {
         defer {
             loop.shutdown()
             server.stop()
+            otherNodes.forEach { $0.stop() }
         }
         let phases = configuration.phases
         let idle = phases.contains(.idle) ? try idlePhase() : [:]
@@ -58,6 +66,8 @@ public final class BenchRunner {
             "room_rates": rates,
             "server_loops": configuration.serverLoops.map { $0 as Any } ?? "one per core",
             "server_cpus": configuration.serverCPUs ?? "any",
+            "nodes": configuration.nodes,
+            "store": configuration.serverStore == nil ? "sqlite" : "postgres",
         ]
     }
 

@@ -7,14 +7,15 @@ import Sodium
 /// Every method runs on the loop thread (the runner reaches it with `submitAndWait`).
 final class Generator {
     let loop: EventLoop
-    let port: Int
+    /// The nodes' ports: clients are spread over them in turn.
+    let ports: [Int]
     var latency = LatencyRecorder()
     private var pacer: LoopTimer?
     private var running = false
 
-    init(loop: EventLoop, port: Int) {
+    init(loop: EventLoop, ports: [Int]) {
         self.loop = loop
-        self.port = port
+        self.ports = ports
     }
 
     /// Connects and logs in `identities.count` clients, `concurrency` at a time; calls `done`
@@ -30,7 +31,7 @@ final class Generator {
             let index = next
             let client = LoadClient(identity: identities[index])
             next += 1
-            client.connect(loop: loop, port: port) { ok in
+            client.connect(loop: loop, port: ports[index % ports.count]) { ok in
                 if ok { ready[index] = client }
                 finished += 1
                 if finished == identities.count { done(ready.compactMap { $0 }) } else { start() }

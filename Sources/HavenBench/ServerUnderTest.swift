@@ -1,4 +1,5 @@
 import Foundation
+import HavenNet
 import HavenProtocol
 
 /// `haven serve` in a child process with its own data folder and no rate limits, so its memory
@@ -57,7 +58,7 @@ final class ServerUnderTest {
             address_message_bytes_per_hour = 1e15
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let serve = [configuration.serverBinary, "serve", "--listen", "127.0.0.1:0", "--data", directory + "/data", "--config", config]
-            + (configuration.serverStore.map { ["--store", $0] } ?? [])
+            + (configuration.serverStore.map { ["--store", $0] } ?? []) + (configuration.serverRedis.map { ["--redis", $0] } ?? [])
         if let cpus = configuration.serverCPUs {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             process.arguments = ["-c", cpus] + serve
@@ -85,6 +86,17 @@ final class ServerUnderTest {
         }
         port = found
         errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    /// Waits until the node has heard from `others` other nodes (its /metrics says so).
+    func waitToHear(_ others: Int) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let answer = try? HTTPProbe.get(.tcp(host: "127.0.0.1", port: port), path: "/metrics", hostHeader: "127.0.0.1", tls: nil)
+            if let body = answer?.body, String(decoding: body, as: UTF8.self).contains("haven_cluster_nodes \(others)\n") { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw BenchError("the nodes did not hear each other within 30 s (is Redis running?)")
     }
 
     /// The server's CPU time per thread and its store's counters, now.

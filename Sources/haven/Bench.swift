@@ -60,6 +60,12 @@ struct Bench: ParsableCommand {
     @Option(help: "A PostgreSQL database for the server's store (postgres://…) instead of SQLite; start from an empty one for comparable runs.")
     var store: String?
 
+    @Option(help: "Nodes to run on one --store database, sharing --redis (default 1); clients are spread over them.")
+    var nodes: Int?
+
+    @Option(help: "The Redis server the nodes share (redis://host:port or a socket's path), with --nodes.")
+    var redis: String?
+
     @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix or room_rate (which runs only when asked).")
     var phases: [String] = []
 
@@ -84,6 +90,11 @@ struct Bench: ParsableCommand {
         configuration.serverLoops = loops
         configuration.serverCPUs = serverCpus
         configuration.serverStore = store
+        if let nodes {
+            guard nodes == 1 || (store != nil && redis != nil) else { throw ValidationError("--nodes above 1 needs --store postgres://… and --redis") }
+            configuration.nodes = max(1, nodes)
+        }
+        configuration.serverRedis = redis
         if !phases.isEmpty {
             configuration.phases = Set(try phases.map { name in
                 guard let phase = BenchPhase(rawValue: name) else {
