@@ -94,10 +94,27 @@ extension HavenServer {
             frame: frame, caller: member.member, callerIsCounsellor: member.staff?.invite.role == .counsellor, callerSuspended: suspended,
             callerRooms: Array(roomsOf(member.member)))
         let call = frame.call
+        ringsElsewhere[call] = RingsElsewhere()
         bus?.publish(.callRing, key: callee.bytes, frame: FrameCodec.encodeValue(ring)) { server, reached in
-            guard reached == nil || reached == 0 else { return }
-            server.refusedElsewhere(RelayedRefusal(call: call, code: "callee_unavailable", message: "this member cannot take a call now"))
+            server.ringReached(call, nodes: reached ?? 0)
         }
+    }
+
+    /// How many nodes a ring for a callee elsewhere reached, and their refusals so far: the
+    /// caller is refused only when every node that holds the callee refused (or none does).
+    struct RingsElsewhere {
+        var reached: Int?
+        var refusals: [RelayedRefusal] = []
+
+        var allRefused: Bool { reached.map { refusals.count >= $0 } ?? false }
+    }
+
+    /// Redis says how many nodes the ring reached.
+    private func ringReached(_ call: WireBytes, nodes: Int) {
+        ringsElsewhere[call]?.reached = nodes
+        guard nodes == 0 else { return refuseIfAllRefused(call) }
+        ringsElsewhere[call]?.refusals.append(RelayedRefusal(call: call, code: "callee_unavailable", message: "this member cannot take a call now"))
+        refuseIfAllRefused(call)
     }
 
     /// Takes in a call message from another node for a member here.
@@ -112,23 +129,32 @@ extension HavenServer {
             let actions = callRules.signal(
                 relayed.frame.signal, call: relayed.frame.call, from: relayed.from, connection: CallRules.elsewhere, to: member,
                 wallClock: configuration.now())
-            if relayed.frame.signal == .accept, case .forward? = actions.last { counters.callsAnswered += 1 }
+            if relayed.frame.signal == .accept, case .forward? = actions.last {
+                counters.callsAnswered += 1
+                ringsElsewhere[relayed.frame.call] = nil
+            }
             carryOut(actions, signal: relayed.frame)
         case .callRefused:
             guard let refusal = try? FrameCodec.decodeValue(RelayedRefusal.self, from: message.frame) else { return }
-            refusedElsewhere(refusal)
+            ringsElsewhere[refusal.call]?.refusals.append(refusal)
+            refuseIfAllRefused(refusal.call)
         case .callEnded:
             guard let ended = try? FrameCodec.decodeValue(RelayedCallEnd.self, from: message.frame) else { return }
+            // "Answered elsewhere" is for the callee's other devices: the caller's side goes on.
+            if ended.reason == "answered_elsewhere", let call = callRules[ended.call], call.callerConnection != CallRules.elsewhere { return }
             carryOut(callRules.endedElsewhere(ended.call, reason: ended.reason), toldFromElsewhere: true)
         default:
             return
         }
     }
 
-    /// The callee's node would not ring (or no node has the callee): the caller is told.
-    func refusedElsewhere(_ refusal: RelayedRefusal) {
-        guard let call = callRules.cancel(refusal.call), let session = sessions[call.callerConnection] else { return }
-        refuse(session, code: refusal.code, message: refusal.message, call: refusal.call)
+    /// Every node holding the callee would not ring (or none holds them): the caller is told,
+    /// with the first node's reason.
+    private func refuseIfAllRefused(_ id: WireBytes) {
+        guard let rings = ringsElsewhere[id], rings.allRefused, let refusal = rings.refusals.first else { return }
+        ringsElsewhere[id] = nil
+        guard callRules[id]?.answeredAt == nil, let call = callRules.cancel(id), let session = sessions[call.callerConnection] else { return }
+        refuse(session, code: refusal.code, message: refusal.message, call: id)
     }
 
     /// A ring from a caller on another node, for `callee` here: checked as a ring from here is
@@ -217,6 +243,10 @@ extension HavenServer {
                 let bytes = encode(.callSignal(signal))
                 for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
             case .tellOtherDevices(let call, let connection, let reason):
+                // The callee's devices on other nodes ring too: they are told there.
+                if call.callerConnection == CallRules.elsewhere, !toldFromElsewhere {
+                    bus?.publish(.callEnded, key: call.callee.bytes, frame: FrameCodec.encodeValue(RelayedCallEnd(call: call.id, reason: reason)))
+                }
                 let bytes = encode(.callEnded(CallEnded(call: call.id, reason: reason)))
                 for other in (sessionsByMember[call.callee] ?? [:]).values where other.connection.id != connection { other.connection.send(frame: bytes) }
             case .end(let call, let reason):
@@ -230,6 +260,7 @@ extension HavenServer {
                     for session in connections(of: member, in: call) { session.connection.send(frame: bytes) }
                 }
             case .finished(let call):
+                ringsElsewhere[call.id] = nil
                 record(call)
             }
         }

@@ -1,5 +1,6 @@
 import HavenNet
 import HavenProtocol
+import HavenStore
 
 /// The other nodes: what this node tells them and hears from them through Redis, and which
 /// streams it follows (the rooms and members it has connections in).
@@ -18,6 +19,8 @@ extension HavenServer {
             deliverLive(frames.textFrame(delivery), cursor: cursor, to: recipients, on: stream)
             return
         }
+        // A stream nobody here follows keeps no head (it would only grow the table).
+        guard !sessions.isEmpty else { return }
         let head = streamHeads[stream]
         if let head, cursor <= head { return }
         streamHeads[stream] = cursor
@@ -73,8 +76,10 @@ extension HavenServer {
             return
         }
         if message.kind == .moderated {
+            // Checked as the node that stored it checked it: signed by the moderator it names.
             guard let relayed = try? FrameCodec.decodeValue(RelayedModeration.self, from: message.frame),
-                  let action = try? FrameCodec.decodeValue(ModerationAction.self, from: relayed.action) else { return }
+                  let action = try? FrameCodec.decodeValue(ModerationAction.self, from: relayed.action),
+                  action.moderator == relayed.moderator.member, (try? action.verify()) != nil else { return }
             carryOut(action, relayed, actor: nil)
             return
         }
@@ -88,7 +93,7 @@ extension HavenServer {
         }
         if message.kind == .spent {
             guard let spent = try? FrameCodec.decodeValue(BudgetsSpent.self, from: message.frame) else { return }
-            for spending in spent.spent {
+            for spending in spent.spent where spending.amount.isFinite && spending.amount > 0 && spending.amount <= 1e12 {
                 identities.spentElsewhere(spending.amount, of: spending.budget, by: spending.member, isNew: isNewIdentity(spending.member), now: now)
             }
             counters.clusterBudgetSpendingsHeard += spent.spent.count
@@ -295,5 +300,22 @@ extension HavenServer {
         session.replayedThrough[stream] = cursor
         guard bus != nil else { return }
         streamHeads[stream] = max(streamHeads[stream] ?? 0, cursor)
+    }
+}
+
+extension HavenServer {
+    /// With other nodes, every room reload reads the sanctions in force from the store: one whose
+    /// news Redis lost (or brought out of order) holds here within seconds all the same; a member
+    /// banned meanwhile is let go.
+    func reconcileSanctions() {
+        guard bus != nil else { return }
+        let now = configuration.now()
+        withStore({ try $0.activeSanctions(now: now) }) { [unowned self] result in
+            guard case .success(let records) = result else { return }
+            sanctions = Sanctions(records)
+            for (member, connections) in sessionsByMember where sanctions.isBanned(member) {
+                for session in connections.values { session.connection.close(.policyViolation, reason: "banned") }
+            }
+        }
     }
 }

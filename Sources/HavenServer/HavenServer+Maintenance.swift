@@ -42,7 +42,13 @@ extension HavenServer {
                 return
             }
             // The WAL is wiped after every pass, even one that deleted nothing: a room deleted
-            // with the CLI while the server read the WAL leaves it there until now.
+            // with the CLI while the server read the WAL leaves it there until now. PostgreSQL is
+            // vacuumed only after a pass that deleted something (every node purges, and a vacuum
+            // holds this node's store meanwhile).
+            guard sum.total > 0 || configuration.storeLocation.engine == .sqlite else {
+                purgeRunning = false
+                return
+            }
             let reclaim = LoopBound({ [unowned self] (result: Result<Void, StoreError>) in
                 purgeRunning = false
                 if case .failure(let error) = result {
@@ -63,6 +69,7 @@ extension HavenServer {
     /// while the server runs, and moves rooms whose rotation period has passed to a new epoch.
     func reloadRooms() {
         reloadStaffRoster()
+        reconcileSanctions()
         if wipePending {
             wipePending = false
             wipeDeleted()

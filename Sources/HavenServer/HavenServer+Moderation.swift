@@ -102,8 +102,8 @@ extension HavenServer {
     func carryOut(_ action: ModerationAction, _ relayed: RelayedModeration, actor: Session?) {
         apply(action, by: relayed.moderator, lifted: relayed.lifted?.record, rooms: relayed.rotated.compactMap { try? RoomID($0.room) }, actor: actor)
         for rotated in relayed.rotated {
-            guard let id = try? RoomID(rotated.room) else { continue }
-            rotate(id, to: UInt64(rotated.epoch), without: action.target)
+            guard let id = try? RoomID(rotated.room), let epoch = UInt64(exactly: rotated.epoch) else { continue }
+            rotate(id, to: epoch, without: action.target)
         }
     }
 
@@ -143,8 +143,9 @@ extension HavenServer {
         case .suspend, .ban, .remove, .lift, .admit:
             break
         case .appoint:
-            // The appointed member's open sessions may moderate at once, and carry the proof.
-            let appointer = actor?.member?.staff
+            // The appointed member's open sessions may moderate at once, and carry the proof (the
+            // appointer is the moderator who signed it, here or on another node).
+            let appointer = moderator.staff
             for session in (action.target.flatMap { sessionsByMember[$0] } ?? [:]).values {
                 guard let info = session.member else { continue }
                 session.state = .authenticated(MemberInfo(

@@ -21,7 +21,6 @@ extension HavenServer {
         session.joinedAt[room.id] = loop.nowMilliseconds
         let arrived = room.enter(session, as: member.member)
         if room.sessions.count == 1 { firstConnectionHere(in: room) }
-        if arrived { bus?.publish(.arrived, key: Array(room.id.value.utf8), frame: FrameCodec.encodeValue(member)) }
         let roomID = room.id.value
         let memberBytes = member.member.bytes
         let epoch = Int64(room.epoch)
@@ -76,6 +75,9 @@ extension HavenServer {
                     send(.moderated(ModerationFrame(action: action, by: tombstone.by.info(member: action.moderator, displayName: "moderator"))), to: session)
                 }
             }
+            // Other nodes hear of the member once the join is admitted (a private room's is checked
+            // above), as this node's members do.
+            if arrived { bus?.publish(.arrived, key: Array(room.id.value.utf8), frame: FrameCodec.encodeValue(member)) }
             if arrived, !room.elsewhere.contains(member.member) {
                 let event = encode(.memberJoined(MemberJoined(room: room.id, member: member, holdsKey: room.keyHolders.contains(member.member))))
                 broadcast(event, to: room.sessions.values.lazy.filter { $0 !== session })

@@ -58,6 +58,8 @@ final class HavenServer {
     /// Counsellors' takes of members waiting through another node, awaiting its word: the
     /// counsellor's connection, by member.
     var pendingTakes: [MemberID: Int] = [:]
+    /// Rings for callees on other nodes, waiting for every node's word.
+    var ringsElsewhere: [WireBytes: RingsElsewhere] = [:]
     /// New identities over the last minute, which set the proof of work asked of the next.
     var newIdentityRate: NewIdentityRate
     /// Replays of stored history running or waiting, by client address.

@@ -15,7 +15,8 @@ struct LinesElsewhere {
 
     /// Members in `room` on other nodes, as they last said (one on two nodes counts twice).
     func members(in room: RoomID) -> Int {
-        nodes.values.reduce(0) { $0 + ($1.here[room.value] ?? 0) }
+        // Each node's word is taken within reason: a count out of bounds is not added up.
+        nodes.values.reduce(0) { $0 + min(max($1.here[room.value] ?? 0, 0), 1_000_000) }
     }
 
     /// Forgets nodes not heard from since `cutoff`; whether the line and the counsellors changed.

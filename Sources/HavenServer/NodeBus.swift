@@ -42,8 +42,9 @@ final class NodeBus: Sendable {
         publisher = RedisPublisher(settings.redis)
         subscriber = RedisSubscriber(
             settings.redis,
-            onMessage: { _, payload in
-                guard let message = try? NodeMessage(decoding: payload), message.node != node else { return }
+            onMessage: { channel, payload in
+                // A message counts only on the channel its kind belongs on.
+                guard let message = try? NodeMessage(decoding: payload), message.node != node, message.stream.channel == channel else { return }
                 deliver(.message(message))
             },
             onConnected: { again in if again { deliver(.reconnected) } },

@@ -40,10 +40,12 @@ struct TokenBucket: Refilling {
 
     /// Gives back `amount` tokens taken for work that never happened (an upload whose body
     /// never came), up to the burst.
-    /// Takes `amount`, or all there is when less.
+    /// Takes `amount` whether or not it is there (what another node spent): the bucket may go
+    /// into debt, down to a whole burst, so what was spent elsewhere delays the next refill here
+    /// instead of vanishing once the bucket is empty.
     mutating func drain(_ amount: Double, now: UInt64) {
         refill(now: now)
-        tokens = max(0, tokens - amount)
+        tokens = max(-burst, tokens - amount)
     }
 
     mutating func giveBack(_ amount: Double = 1, now: UInt64) {

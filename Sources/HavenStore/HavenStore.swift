@@ -91,10 +91,9 @@ public final class HavenStore: @unchecked Sendable {
         guard settings.maxDatabaseBytes == nil else {
             throw StoreError.conflict("a database size ceiling applies to SQLite only: on PostgreSQL, limit the disk or use a quota")
         }
-        let connection = try PostgresStoreConnection(url: url)
         // FULL waits for the commit's WAL flush (on the server, and its synchronous standbys);
         // NORMAL acknowledges before it, so a crash of the database server may lose the last commits.
-        try connection.execute("SET synchronous_commit = \(settings.synchronous == .full ? "on" : "off")")
+        let connection = try PostgresStoreConnection(url: url, synchronousCommit: settings.synchronous == .full)
         try PostgresSchema.apply(to: connection)
         self.init(database: StoreDatabase(connection: connection), maxBatch: maxBatch, deliver: deliver)
     }

@@ -13,8 +13,17 @@ final class PostgresStoreConnection: StoreConnection {
     /// the order they were numbered (cursors, log positions), as SQLite's single writer does.
     static let writeLock = 0x4861_7665_6E
 
-    init(url: String) throws {
-        do { postgres = try PostgresConnection(url: url) } catch { throw StoreError(error) }
+    /// Connects to `url`; every session (and every one after a reconnect) waits for the WAL flush
+    /// of each commit only with `synchronousCommit`, gives up waiting for the write lock after
+    /// 15 s (a node that hung holding it must not stop every other's writes), and is ended by the
+    /// server if it sits in a transaction for 30 s.
+    init(url: String, synchronousCommit: Bool) throws {
+        let setup = """
+            SET synchronous_commit = \(synchronousCommit ? "on" : "off");
+            SET lock_timeout = '15s';
+            SET idle_in_transaction_session_timeout = '30s'
+            """
+        do { postgres = try PostgresConnection(url: url, sessionSetup: setup) } catch { throw StoreError(error) }
     }
 
     var engine: StoreEngine { .postgres }

@@ -46,11 +46,12 @@ enum PostgresBinaryFormat {
         case (.text(let text), _) where TypeOID.textual.contains(type): return Encoded(bytes: Array(text.utf8), format: 1)
         case (.bytes, _): throw PostgresError.unsupportedType(oid: type, operation: "bind bytes")
         // Any other pairing goes as text, which the server parses for the parameter's type
-        // (and refuses with a clear error when it cannot).
-        case (.integer(let number), _): return Encoded(bytes: Array(String(number).utf8), format: 0)
-        case (.real(let number), _): return Encoded(bytes: Array(String(number).utf8), format: 0)
-        case (.text(let text), _): return Encoded(bytes: Array(text.utf8), format: 0)
-        case (.boolean(let flag), _): return Encoded(bytes: Array((flag ? "t" : "f").utf8), format: 0)
+        // (and refuses with a clear error when it cannot). libpq reads a text parameter up to its
+        // NUL, whatever its length says: each ends with one.
+        case (.integer(let number), _): return text(String(number))
+        case (.real(let number), _): return text(String(number))
+        case (.text(let text), _): return Self.text(text)
+        case (.boolean(let flag), _): return text(flag ? "t" : "f")
         }
     }
 
@@ -68,6 +69,10 @@ enum PostgresBinaryFormat {
         case _ where TypeOID.textual.contains(type): return .text(String(decoding: bytes, as: UTF8.self))
         default: throw PostgresError.unsupportedType(oid: type, operation: "read a column")
         }
+    }
+
+    private static func text(_ value: String) -> Encoded {
+        Encoded(bytes: Array(value.utf8) + [0], format: 0)
     }
 
     private static func binary<Number: FixedWidthInteger>(_ number: Number) -> Encoded {

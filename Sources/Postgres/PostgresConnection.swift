@@ -1,4 +1,5 @@
 import CPostgres
+import Glibc
 
 /// One PostgreSQL connection over libpq: the only place in Haven that calls libpq.
 ///
@@ -9,6 +10,9 @@ import CPostgres
 public final class PostgresConnection {
     private let handle: OpaquePointer
     private var prepared: [String: PreparedStatement] = [:]
+    private var statementsPrepared = 0
+    /// Statements that set the session up, run at connecting and again after each reconnect.
+    private let sessionSetup: String
 
     private struct PreparedStatement {
         let name: String
@@ -16,20 +20,37 @@ public final class PostgresConnection {
     }
 
     /// Connects to the server `url` names (`postgres://user@host:port/database`, or libpq's
-    /// `key=value` form; a Unix socket is `?host=/path/to/folder`).
+    /// `key=value` form; a Unix socket is `?host=/path/to/folder`), then runs `sessionSetup`
+    /// (and again after every reconnect). Unless the URL says otherwise, connecting waits at most
+    /// 10 s and TCP keepalives find a server that went silent within about a minute.
     ///
-    /// - Throws: ``PostgresError/connectionFailed(reason:)``.
-    public init(url: String) throws(PostgresError) {
-        guard let handle = PQconnectdb(url) else { throw PostgresError.connectionFailed(reason: "out of memory") }
+    /// - Throws: ``PostgresError/connectionFailed(reason:)`` (its reason never quotes the URL,
+    ///   which may hold a password).
+    public init(url: String, sessionSetup: String = "") throws(PostgresError) {
+        // Defaults first: what the URL (expanded from `dbname`) names overrides them.
+        let keys = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname"]
+        let values = ["10", "1", "30", "10", "3", url]
+        let opened = keys.withCStrings { keyPointers in values.withCStrings { valuePointers in PQconnectdbParams(keyPointers, valuePointers, 1) } }
+        guard let handle = opened else { throw PostgresError.connectionFailed(reason: "out of memory") }
         guard PQstatus(handle) == CONNECTION_OK else {
             let reason = Self.message(PQerrorMessage(handle))
             PQfinish(handle)
-            throw PostgresError.connectionFailed(reason: reason)
+            throw PostgresError.connectionFailed(reason: Self.withoutSecrets(reason, of: url))
         }
         self.handle = handle
+        self.sessionSetup = sessionSetup
         // Primary messages only (the detail lines may quote values); notices are not printed.
         PQsetErrorVerbosity(handle, PQERRORS_TERSE)
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        if !sessionSetup.isEmpty { try execute(sessionSetup) }
+    }
+
+    /// `reason` with nothing of `url` that could be secret: libpq quotes a URL it cannot parse,
+    /// or the part of it that failed.
+    private static func withoutSecrets(_ reason: String, of url: String) -> String {
+        let parts = url.split(whereSeparator: { ":/@?&=".contains($0) }).filter { $0.count >= 4 }
+        guard reason.contains(url) || parts.contains(where: { reason.contains($0) }) else { return reason }
+        return "the connection URL could not be used (check its form; it is not repeated here, as it may hold a password)"
     }
 
     deinit {
@@ -47,6 +68,7 @@ public final class PostgresConnection {
         prepared = [:]
         PQreset(handle)
         guard isConnected else { throw PostgresError.connectionFailed(reason: Self.message(PQerrorMessage(handle))) }
+        if !sessionSetup.isEmpty { try execute(sessionSetup) }
     }
 
     /// Runs one or more statements that take no parameters (schema, `BEGIN`, `COMMIT`).
@@ -90,10 +112,13 @@ public final class PostgresConnection {
 
     private func prepare(_ sql: String) throws(PostgresError) -> PreparedStatement {
         if let statement = prepared[sql] { return statement }
-        let name = "haven_\(prepared.count)"
+        // A name never used before on this connection, even after a prepare failed.
+        statementsPrepared += 1
+        let name = "haven_\(statementsPrepared)"
         _ = try result(PQprepare(handle, name, sql, 0, nil), operation: "prepare")
         guard let description = PQdescribePrepared(handle, name) else { throw lost() }
         defer { PQclear(description) }
+        guard PQresultStatus(description) == PGRES_COMMAND_OK else { _ = try result(description, operation: "describe", freeing: false); throw lost() }
         let types = (0..<PQnparams(description)).map { UInt32(PQparamtype(description, $0)) }
         let statement = PreparedStatement(name: name, parameterTypes: types)
         prepared[sql] = statement
@@ -102,9 +127,9 @@ public final class PostgresConnection {
 
     /// Reads a result (its rows too, when `readingRows`: they are in binary) and frees it; a
     /// failure becomes a ``PostgresError``.
-    private func result(_ pointer: OpaquePointer?, operation: String, readingRows: Bool = true) throws(PostgresError) -> PostgresResult {
+    private func result(_ pointer: OpaquePointer?, operation: String, readingRows: Bool = true, freeing: Bool = true) throws(PostgresError) -> PostgresResult {
         guard let pointer else { throw lost() }
-        defer { PQclear(pointer) }
+        defer { if freeing { PQclear(pointer) } }
         switch PQresultStatus(pointer) {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return PostgresResult(rows: [], affectedRows: Self.affectedRows(pointer))
@@ -150,5 +175,14 @@ public final class PostgresConnection {
         let message = text.map { String(cString: $0) } ?? ""
         let trimmed = message.split(separator: "\n").first.map(String.init) ?? ""
         return trimmed.isEmpty ? "no reason given" : trimmed
+    }
+}
+
+private extension Array where Element == String {
+    /// The strings as a NULL-terminated array of C strings, valid while `body` runs.
+    func withCStrings<Result>(_ body: ([UnsafePointer<CChar>?]) -> Result) -> Result {
+        let copies = map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { UnsafePointer($0) } + [nil])
     }
 }

@@ -106,8 +106,12 @@ import Testing
         #expect(bob.texts(in: lobby).count == 10 && alice.texts(in: lobby).count == 1, "nothing came twice")
     }
 
-    /// The real `haven serve` as a node on `database` and `redis`, with limits out of the way.
-    func nodeProcess(database url: String, redis: TestRedis, folder: String) throws -> ServerProcess {
+    /// A node to kill and a node that survives it, on one fresh database and `redis`, once the
+    /// survivor hears the other: the first is the real `haven serve` in a child process (limits
+    /// out of the way, its files in `folder`), the second a server in this process.
+    func doomedAndSurvivor(redis: TestRedis, folder: String) async throws -> (doomed: ServerProcess, survivor: TestServer) {
+        let database = try freshStoreLocation(.postgres, folder: "")
+        guard case .postgres(let url) = database else { throw ChildProcess.Failed(description: "no PostgreSQL database") }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let limits = ["messages", "new_identity_messages", "address_messages", "frames", "new_identity_frames", "address_frames"]
             .map { "\($0)_per_second = 1e9\n\($0.replacingOccurrences(of: "messages", with: "message").replacingOccurrences(of: "frames", with: "frame"))_burst = 1e9" }
@@ -120,22 +124,21 @@ import Testing
             new_identity_message_bytes_per_hour = 1e15
             address_message_bytes_per_hour = 1e15
             """.write(toFile: folder + "/node.toml", atomically: true, encoding: .utf8)
-        return try ServerProcess(data: folder + "/data", arguments: ["--store", url, "--redis", "\(redis.address)", "--config", folder + "/node.toml"])
-    }
-
-    @Test func aNodeKilledUnderLoadLosesNothingAcknowledgedAndItsMembersGoOnThroughAnother() async throws {
-        let redis = try TestRedis()
-        let database = try freshStoreLocation(.postgres, folder: "")
-        guard case .postgres(let url) = database else { return }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-node-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let doomed = try nodeProcess(database: url, redis: redis, folder: folder)
+        let doomed = try ServerProcess(data: folder + "/data", arguments: ["--store", url, "--redis", "\(redis.address)", "--config", folder + "/node.toml"])
         let survivor = try TestServer {
             $0.database = database
             $0.cluster = ClusterSettings(redis: redis.address)
             $0.rateLimits = .unlimited
         }
         try await waitFor("the survivor to hear the other node") { try survivor.server.metricsText().contains("haven_cluster_nodes 1\n") ? true : nil }
+        return (doomed, survivor)
+    }
+
+    @Test func aNodeKilledUnderLoadLosesNothingAcknowledgedAndItsMembersGoOnThroughAnother() async throws {
+        let redis = try TestRedis()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-node-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (doomed, survivor) = try await doomedAndSurvivor(redis: redis, folder: folder)
         let clients = try ClientLoop()
         let aliceKey = try SigningKeyPair.generate()
         let alice = try TestClient("Quiet Otter", loop: clients.loop, identity: aliceKey)
@@ -174,17 +177,9 @@ import Testing
 
     @Test func membersOfANodeThatDiesAreShownGoneElsewhereAndTheRoomGoesOn() async throws {
         let redis = try TestRedis()
-        let database = try freshStoreLocation(.postgres, folder: "")
-        guard case .postgres(let url) = database else { return }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("haven-node-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let doomed = try nodeProcess(database: url, redis: redis, folder: folder)
-        let survivor = try TestServer {
-            $0.database = database
-            $0.cluster = ClusterSettings(redis: redis.address)
-            $0.rateLimits = .unlimited
-        }
-        try await waitFor("the survivor to hear the other node") { try survivor.server.metricsText().contains("haven_cluster_nodes 1\n") ? true : nil }
+        let (doomed, survivor) = try await doomedAndSurvivor(redis: redis, folder: folder)
         let lobby = try RoomID("lobby")
         let clients = try ClientLoop()
         let alice = try TestClient("Quiet Otter", loop: clients.loop)

@@ -39,4 +39,28 @@ import Testing
         try await carol.enter(next, room: lobby)
         #expect(try next.server.metricsText().contains("haven_connections 1"), "the next server serves on the same database")
     }
+
+    @Test func aPostgreSQLRestartRefusesWritesMeanwhileAndLosesNothingAcknowledged() async throws {
+        let postgres = try TestPostgres()
+        let database = try postgres.freshDatabase()
+        let server = try TestServer { $0.database = database }
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        let bob = try TestClient("Calm Heron", loop: clients.loop)
+        try await alice.connect(server)
+        try await bob.connect(server)
+        _ = try await alice.client.sendDirect("before", to: bob.member)
+        try postgres.stop()
+        // Refused with a clear error, and the connection goes on.
+        await #expect(throws: ClientError.refused(code: "store_failed", message: "message not stored; send it again")) {
+            _ = try await alice.client.sendDirect("while the database restarts", to: bob.member)
+        }
+        try postgres.start()
+        _ = try await alice.client.sendDirect("after", to: bob.member)
+        #expect(try await bob.waitForDirectTexts(2) == ["before", "after"])
+        let store = try HavenStore(database)
+        defer { store.close() }
+        let stored = try store.performAndWait { try $0.directMessages(recipient: bob.member.bytes, after: 0, limit: 10) }
+        #expect(stored.count == 2, "the acknowledged messages are stored, the refused one is not")
+    }
 }

@@ -10,6 +10,11 @@ public enum ChildProcess {
     /// Why a program could not be started.
     public struct Failed: Error, CustomStringConvertible {
         public let description: String
+
+        /// A failure described as `description`.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Starts `command` (a path and its arguments) with standard error in `errorsPath`, standard
