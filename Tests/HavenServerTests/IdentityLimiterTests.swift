@@ -27,6 +27,29 @@ import Testing
         #expect(!report(member, at: oneReport))
     }
 
+    /// Two nodes each spending their refill: what the other node spent puts this one in debt,
+    /// so between them they get one budget, not two.
+    @Test func whatAnotherNodeSpentIsOwedHere() {
+        var limits = limiter()
+        limits.journaling = true
+        let burst = Int(settings.reportBurst)
+        for _ in 0..<burst {
+            let allowed = limits.allowReport(member, now: 0)
+            #expect(allowed)
+        }
+        let spent = limits.drainSpent()
+        #expect(spent == [member: [.report: Double(burst)]], "what this node took is told once")
+        let again = limits.drainSpent()
+        #expect(again.isEmpty)
+        // The other node spent a whole burst too: this one owes it.
+        limits.spentElsewhere(Double(burst), of: .report, by: member, isNew: false, now: 0)
+        let oneReport = UInt64(60_000 / settings.reportsPerMinute)
+        let whileOwing = limits.allowReport(member, now: oneReport)
+        #expect(!whileOwing, "a refill pays the debt first")
+        let paid = limits.allowReport(member, now: oneReport * UInt64(burst + 1))
+        #expect(paid, "once it is paid, one more")
+    }
+
     @Test func checkingForARingTakesNothing() {
         var limits = limiter()
         func hasRing(at now: UInt64) -> Bool { limits.hasRing(member, now: now) }
