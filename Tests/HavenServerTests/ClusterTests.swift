@@ -360,6 +360,42 @@ import Testing
         #expect(concern.member == struggling.member && concern.message == id && concern.room == room && concern.displayName == "Grey Heron")
     }
 
+    @Test func aPrivateRoomAdmitsAcrossNodesAndAnUninvitedJoinIsNeverAnnounced() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let servers = try await nodes(2, redis: redis) {
+            $0.organisationPublicKey = organisation.publicKey
+            $0.rateLimits = .unlimited
+            $0.roomReloadMilliseconds = 200
+        }
+        let loop = try ClientLoop()
+        let ana = try await servers[0].staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let grief = try RoomID("grief")
+        _ = try await ana.client.createRoom(grief, name: "Grief group", kind: "private")
+        _ = try await ana.client.join(grief)
+        await ana.client.waitForKey(grief)
+        let alice = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        try await alice.connect(servers[1])
+        // The other node picks the new room up at its next room reload (a fifth of a second here).
+        try await waitFor("the room on the other node") { () -> Bool? in
+            do {
+                _ = try await alice.client.join(grief)
+                return nil
+            } catch ClientError.refused(let code, _) where code == "unknown_room" {
+                return nil
+            } catch ClientError.refused(let code, _) where code == "not_invited" {
+                return true
+            }
+        }
+        try await ana.client.moderate(.admit, room: grief, target: alice.member)
+        _ = try await alice.client.join(grief)
+        await alice.client.waitForKey(grief)
+        _ = try await ana.client.send("welcome to the group", to: grief)
+        #expect(try await alice.waitForTexts(1, in: grief) == ["welcome to the group"])
+        #expect(ana.log.events.filter { if case .memberJoined(grief, let member) = $0 { member.member == alice.member } else { false } }.count == 1,
+                "Ana heard Alice come once: when she was admitted, not when she was turned away")
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
