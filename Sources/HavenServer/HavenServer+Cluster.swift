@@ -39,25 +39,29 @@ extension HavenServer {
             heard(message)
         case .following(.member(let key)):
             // What was committed before the subscription took is read from the store.
-            guard let member = try? MemberID(bytes: key), let head = streamHeads[.direct(member)], let sessions = sessionsByMember[member]
-            else { return }
-            catchUp(sessions.values, on: .direct(member), after: head)
+            guard let member = try? MemberID(bytes: key), let sessions = sessionsByMember[member] else { return }
+            catchUp(sessions.values, on: .direct(member), after: streamHeads[.direct(member)])
         case .following(.room(let key)):
             guard let room = room(key) else { return }
             // Who is there, and what changed while this node did not follow the room.
             bus?.publish(.whoIsThere, key: key)
             reloadLog(of: room)
-            if let head = streamHeads[.room(room.id)] { catchUp(room.sessions.values, on: .room(room.id), after: head) }
+            catchUp(room.sessions.values, on: .room(room.id), after: streamHeads[.room(room.id)])
         case .following(.nodes):
             tellOtherNodesTheLine()
         case .following(.node):
             return
         case .reached(let count, let then):
             then(self, count)
+        case .addressKey(let key, let day):
+            addresses.adoptSharedKey(key, day: day)
         case .reconnected:
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
             counters.clusterReconnections += 1
+            ServerLog.info("cluster: Redis is reached again; what was missed meanwhile is read from the store")
+        case .lost(let reason):
+            ServerLog.warning("cluster: Redis cannot be reached (\(reason)); this node serves its own members alone until it is")
         }
     }
 
@@ -93,10 +97,14 @@ extension HavenServer {
         }
         if message.kind == .spent {
             guard let spent = try? FrameCodec.decodeValue(BudgetsSpent.self, from: message.frame) else { return }
-            for spending in spent.spent where spending.amount.isFinite && spending.amount > 0 && spending.amount <= 1e12 {
+            let sensible = { (amount: Double) in amount.isFinite && amount > 0 && amount <= 1e12 }
+            for spending in spent.spent where sensible(spending.amount) {
                 identities.spentElsewhere(spending.amount, of: spending.budget, by: spending.member, isNew: isNewIdentity(spending.member), now: now)
             }
-            counters.clusterBudgetSpendingsHeard += spent.spent.count
+            for spending in spent.addresses where sensible(spending.amount) && spending.address.count == 16 {
+                addresses.spentElsewhere(spending.amount, of: spending.budget, by: spending.address, now: now)
+            }
+            counters.clusterBudgetSpendingsHeard += spent.spent.count + spent.addresses.count
             return
         }
         if [.line, .take, .taken, .takeRefused].contains(message.kind) {
@@ -209,7 +217,18 @@ extension HavenServer {
         let spent = identities.drainSpent().flatMap { member, budgets in
             budgets.map { BudgetsSpent.Spending(member: member, budget: $0.key, amount: $0.value) }
         }
-        if !spent.isEmpty { bus.publish(.spent, key: [], frame: FrameCodec.encodeValue(BudgetsSpent(spent: spent))) }
+        let byAddress = addresses.drainSpent().flatMap { address, budgets in
+            budgets.map { BudgetsSpent.AddressSpending(address: address, budget: $0.key, amount: $0.value) }
+        }
+        if !spent.isEmpty || !byAddress.isEmpty {
+            bus.publish(.spent, key: [], frame: FrameCodec.encodeValue(BudgetsSpent(spent: spent, addresses: byAddress)))
+        }
+        // Every node keys addresses with the day's key they agreed on, so they count them alike.
+        addresses.rollOver(wallClockSeconds: UInt64(configuration.now()))
+        if addressKeyAskedFor != addresses.day {
+            addressKeyAskedFor = addresses.day
+            bus.agreeOnAddressKey(day: addresses.day)
+        }
         guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
         lastPresenceSaid = now
         bus.publish(.alive, key: [])
@@ -235,14 +254,8 @@ extension HavenServer {
     /// Has every connection here read each stream it follows from the store after what this node
     /// sent it.
     private func readEveryStreamAgain() {
-        for room in rooms.values {
-            guard let head = streamHeads[.room(room.id)] else { continue }
-            catchUp(room.sessions.values, on: .room(room.id), after: head)
-        }
-        for (member, sessions) in sessionsByMember {
-            guard let head = streamHeads[.direct(member)] else { continue }
-            catchUp(sessions.values, on: .direct(member), after: head)
-        }
+        for room in rooms.values { catchUp(room.sessions.values, on: .room(room.id), after: streamHeads[.room(room.id)]) }
+        for (member, sessions) in sessionsByMember { catchUp(sessions.values, on: .direct(member), after: streamHeads[.direct(member)]) }
     }
 
     /// How often a node says it is alive and who is in its rooms.
@@ -276,10 +289,15 @@ extension HavenServer {
     }
 
     /// Has those of `sessions` that follow `stream` live read it from the store after `cursor`
-    /// (quietly: no `synced`), then follow it live again.
-    func catchUp(_ sessions: some Sequence<Session>, on stream: ReplayStream, after cursor: Int64) {
+    /// (quietly: no `synced`), then follow it live again; those catching up read one more page
+    /// before they go live (theirs may have been read before what was missed was heard of).
+    /// Without `cursor` (nothing was sent here yet), only those catching up are concerned.
+    func catchUp(_ sessions: some Sequence<Session>, on stream: ReplayStream, after cursor: Int64?) {
         for session in sessions {
-            guard case .live? = session.subscription(for: stream) else { continue }
+            guard case .live? = session.subscription(for: stream), let cursor else {
+                if session.subscription(for: stream)?.replay != nil { session.mustReadAgain.insert(stream) }
+                continue
+            }
             _ = beginCatchingUp(session, stream: stream, announced: false)
             replay(session, stream: stream, after: cursor)
         }
@@ -290,7 +308,9 @@ extension HavenServer {
     /// page before it goes live, once for each newest cursor heard (a message deleted since
     /// would otherwise keep it reading).
     func heardPast(_ last: Int64, of stream: ReplayStream, by session: Session) -> Bool {
-        guard bus != nil, let head = streamHeads[stream], head > last, session.rereadFor[stream] != head else { return false }
+        guard bus != nil else { return false }
+        if session.mustReadAgain.remove(stream) != nil { return true }
+        guard let head = streamHeads[stream], head > last, session.rereadFor[stream] != head else { return false }
         session.rereadFor[stream] = head
         return true
     }

@@ -94,6 +94,7 @@ extension HavenServer {
             }
             for (id, room) in rooms where !current.contains(id) {
                 rooms[id] = nil
+                lastConnectionHereLeft(room)
                 for session in room.sessions.values { unsubscribe(session, from: id) }
             }
         }

@@ -60,6 +60,8 @@ final class HavenServer {
     var pendingTakes: [MemberID: Int] = [:]
     /// Rings for callees on other nodes, waiting for every node's word.
     var ringsElsewhere: [WireBytes: RingsElsewhere] = [:]
+    /// The day whose address key this node last asked the others to agree on.
+    var addressKeyAskedFor: UInt64?
     /// New identities over the last minute, which set the proof of work asked of the next.
     var newIdentityRate: NewIdentityRate
     /// Replays of stored history running or waiting, by client address.
@@ -166,6 +168,7 @@ final class HavenServer {
     func closed(_ id: Int) {
         guard let session = sessions.removeValue(forKey: id) else { return }
         uploadTokens.revoke(connection: id)
+        pendingTakes = pendingTakes.filter { $0.value != id }
         for replay in session.replaysRunning { finishReplay(replay) }
         for room in session.rooms.keys { removeFromRoom(session, room: room) }
         session.rooms.removeAll()

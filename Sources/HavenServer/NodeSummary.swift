@@ -9,7 +9,8 @@ struct NodeSummary: Codable, Sendable {
     let here: [String: Int]
 }
 
-/// What one node took from identities' budgets (reports, rings, message bytes) in a second.
+/// What one node took from identities' and addresses' budgets in a second (addresses by their
+/// keyed hash under the day's key every node shares, never the address).
 struct BudgetsSpent: Codable, Sendable {
     struct Spending: Codable, Sendable {
         let member: MemberID
@@ -17,7 +18,14 @@ struct BudgetsSpent: Codable, Sendable {
         let amount: Double
     }
 
+    struct AddressSpending: Codable, Sendable {
+        let address: [UInt8]
+        let budget: AddressLimiter.Budget
+        let amount: Double
+    }
+
     let spent: [Spending]
+    let addresses: [AddressSpending]
 }
 
 /// A counsellor on one node takes a member waiting through another.

@@ -65,6 +65,7 @@ public final class RunningServer: Sendable {
                 try core.submitAndWait {
                     server.value.bus = bus
                     server.value.identities.journaling = true
+                    server.value.addresses.journaling = true
                 }
                 return bus
             }

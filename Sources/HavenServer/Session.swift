@@ -73,6 +73,9 @@ final class Session {
     var replayedThrough: [ReplayStream: Int64] = [:]
     /// The newest cursor heard from another node for which a replay read one more page.
     var rereadFor: [ReplayStream: Int64] = [:]
+    /// Streams whose replay reads one more page before going live (something may have been
+    /// missed while it read: Redis was away, a node was lost).
+    var mustReadAgain: Set<ReplayStream> = []
 
     init(connection: MemberConnection, addressKey: [UInt8], challenge: AuthChallenge) {
         self.connection = connection

@@ -15,6 +15,7 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let onMessage: @Sendable (_ channel: [UInt8], _ payload: [UInt8]) -> Void
     private let onConnected: @Sendable (_ again: Bool) -> Void
     private let onSubscribed: @Sendable (_ channel: [UInt8]) -> Void
+    private let onLost: @Sendable (_ reason: String) -> Void
     private let lock = NSLock()
     private var wanted: Set<[UInt8]> = []
     private var changes: [(subscribe: Bool, channel: [UInt8])] = []
@@ -23,17 +24,20 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let wake: (read: Int32, write: Int32)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Starts the subscriber. `onMessage`, `onConnected` and `onSubscribed` (each time Redis
-    /// confirms a channel: from then on nothing published on it is missed) run on its thread.
+    /// Starts the subscriber. `onMessage`, `onConnected`, `onSubscribed` (each time Redis
+    /// confirms a channel: from then on nothing published on it is missed) and `onLost` (once
+    /// when it cannot reach Redis, until it has again) run on its thread.
     public init(
         _ address: RedisAddress, onMessage: @escaping @Sendable (_ channel: [UInt8], _ payload: [UInt8]) -> Void,
         onConnected: @escaping @Sendable (_ again: Bool) -> Void = { _ in },
-        onSubscribed: @escaping @Sendable (_ channel: [UInt8]) -> Void = { _ in }
+        onSubscribed: @escaping @Sendable (_ channel: [UInt8]) -> Void = { _ in },
+        onLost: @escaping @Sendable (_ reason: String) -> Void = { _ in }
     ) {
         self.address = address
         self.onMessage = onMessage
         self.onConnected = onConnected
         self.onSubscribed = onSubscribed
+        self.onLost = onLost
         var ends: [Int32] = [-1, -1]
         pipe(&ends)
         for end in ends { _ = fcntl(end, F_SETFL, O_NONBLOCK) }
@@ -82,13 +86,20 @@ public final class RedisSubscriber: @unchecked Sendable {
 
     private func run() {
         var connectedBefore = false
+        var toldLost = false
         var retryMilliseconds: Int32 = 100
         while !isClosed {
-            guard let connection = try? RedisConnection(address) else {
+            let connection: RedisConnection
+            do {
+                connection = try RedisConnection(address)
+            } catch {
+                if !toldLost { onLost("\(error)") }
+                toldLost = true
                 waitForWake(milliseconds: retryMilliseconds)
                 retryMilliseconds = min(retryMilliseconds * 2, 2_000)
                 continue
             }
+            toldLost = false
             retryMilliseconds = 100
             do {
                 // Everything wanted now, whatever changes were pending: they are in `wanted`.

@@ -396,6 +396,43 @@ import Testing
                 "Ana heard Alice come once: when she was admitted, not when she was turned away")
     }
 
+    @Test func anAddressesMessagesAreOneBudgetOverEveryNodeUnderTheDaysSharedKey() async throws {
+        let redis = try TestRedis()
+        let servers = try await nodes(2, redis: redis) {
+            $0.rateLimits = .unlimited
+            $0.rateLimits.addressMessagesPerSecond = 0.001
+            $0.rateLimits.addressMessageBurst = 3
+        }
+        for server in servers {
+            try await waitFor("the nodes to agree on the day's address key") {
+                try server.server.metricsText().contains("haven_cluster_address_key_shared 1\n") ? true : nil
+            }
+        }
+        // Two identities from one network (this machine), one on each node.
+        let loop = try ClientLoop()
+        let reader = try TestClient("Calm Heron", loop: loop.loop)
+        try await reader.connect(servers[1])
+        let first = try TestClient("Loud Crow", loop: loop.loop)
+        try await first.connect(servers[0])
+        let second = try TestClient("Rough Jay", loop: loop.loop)
+        try await second.connect(servers[1])
+        let heard = { () throws -> Int in
+            try servers[1].server.metricsText().split(separator: "\n")
+                .first { $0.hasPrefix("haven_cluster_budget_spendings_heard_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        }
+        // The first connection's spending reaches the second node, then the messages' does.
+        try await waitFor("the other node to hear of the first connection") { try heard() >= 1 ? true : nil }
+        let before = try heard()
+        for index in 0..<3 { _ = try await first.client.sendDirect("\(index)", to: reader.member) }
+        try await waitFor("the other node to hear what the messages spent") { try heard() > before ? true : nil }
+        await #expect("the network's burst was spent on the other node") {
+            _ = try await second.client.sendDirect("3", to: reader.member)
+        } throws: { error in
+            guard case .refused(let code, let message) = error as? ClientError else { return false }
+            return code == "rate_limited" && message == "sending too fast; this message was not stored"
+        }
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
