@@ -126,11 +126,21 @@ extension HavenServer {
             counters.clusterDeliveriesHeard += 1
             deliverInOrder(message.frame, on: .room(room.id), at: message.cursor, after: message.previous, to: room.sessions.values)
         case .logEntry:
-            guard let entry = try? FrameCodec.decodeValue(RoomLogEntry.self, from: message.frame), entry.seq >= room.log.length else { return }
-            // The next entry is taken as this node's own would be; one after a gap, or one that
-            // does not follow, has the log read again from the store (where it is: it was
-            // published after its commit).
-            if entry.seq > room.log.length || (try? room.take(entry, now: now)) == nil { reloadLog(of: room) }
+            guard let entry = try? FrameCodec.decodeValue(RoomLogEntry.self, from: message.frame) else { return }
+            let length = room.log.length
+            // The next entry is taken as this node's own would be. One this node's log already
+            // reaches is committed all the same (it was published after its commit): an entry of
+            // this node's lost the race for its place and was never sent, so the members here
+            // get the winner's. One after a gap has the log read again from the store, and the
+            // members here get what they missed, in order.
+            if entry.seq > length {
+                reloadLog(of: room) { [unowned self] stored in
+                    let missed = stored.filter { bytes in (try? FrameCodec.decodeValue(RoomLogEntry.self, from: bytes)).map { $0.seq >= length } ?? false }
+                    for session in room.sessions.values { sendLogEntries(missed, more: false, room: room.id, to: session) }
+                }
+                return
+            }
+            if entry.seq == length, (try? room.take(entry, now: now)) == nil { reloadLog(of: room) }
             broadcast(encode(.logEntry(LogEntryFrame(entry: entry))), to: room.sessions.values)
         case .keyBundle:
             guard let bundle = try? FrameCodec.decodeValue(EpochKeyBundle.self, from: message.frame), bundle.epoch == room.epoch else { return }

@@ -114,11 +114,13 @@ extension HavenServer {
 
     /// Reads a room's log, epoch and key holders again from the store: after a write that
     /// failed, or when another node may have changed them.
-    func reloadLog(of room: LiveRoom) {
+    /// `then` gets the entries as stored, from the latest checkpoint on.
+    func reloadLog(of room: LiveRoom, then: @escaping ([[UInt8]]) -> Void = { _ in }) {
         let roomID = room.id
         withStore({ database -> LoadedRoom? in try LoadedRoom.loadAll(from: database) { $0 == roomID }.first { $0.id == roomID } }) { [unowned self] result in
             guard case .success(let loaded?) = result else { return }
             room.reload(from: loaded, organisation: configuration.organisationPublicKey)
+            then(loaded.log)
         }
     }
 

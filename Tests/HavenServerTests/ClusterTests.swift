@@ -433,6 +433,28 @@ import Testing
         }
     }
 
+    @Test func membersJoiningOnTwoNodesAtOnceAllGetTheKeyAndOneLog() async throws {
+        let redis = try TestRedis()
+        let servers = try await nodes(2, redis: redis)
+        let lobby = try RoomID("lobby")
+        let clients = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: clients.loop)
+        try await alice.enter(servers[0], room: lobby)
+        let newcomers = try ["Calm Heron", "Gentle Fox", "Steady Wren", "Kind Owl"].map { try TestClient($0, loop: clients.loop) }
+        for (index, newcomer) in newcomers.enumerated() { try await newcomer.connect(servers[index % 2]) }
+        // Their join entries race for the same places in the room's log, from both nodes.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for newcomer in newcomers { group.addTask { _ = try await newcomer.client.join(lobby) } }
+            try await group.waitForAll()
+        }
+        for newcomer in newcomers { await newcomer.client.waitForKey(lobby) }
+        _ = try await alice.client.send("welcome, all of you", to: lobby)
+        for newcomer in newcomers { #expect(try await newcomer.waitForTexts(1, in: lobby) == ["welcome, all of you"]) }
+        for client in [alice] + newcomers {
+            #expect(client.warnings(in: lobby).isEmpty, "\(client.warnings(in: lobby))")
+        }
+    }
+
     @Test func aNodeWithRedisButNoSharedDatabaseRefusesToStart() throws {
         let redis = try TestRedis()
         #expect(throws: ClusterError.needsSharedDatabase) {
