@@ -8,7 +8,7 @@ struct AddressLimiter {
     /// The budgets nodes share: what one node takes from an address, the others take too (the
     /// nodes key addresses alike once they agreed on the day's key, ``adoptSharedKey(_:day:)``).
     enum Budget: String, Codable, Sendable {
-        case connection, report, message, messageBytes, ring
+        case connection, report, message, messageBytes, ring, uploads, uploadBytes
     }
 
     /// With other nodes: what this node took since ``drainSpent()``, to tell them.
@@ -97,6 +97,10 @@ struct AddressLimiter {
         case .message: messageBuckets[addressKey, default: fresh].drain(amount, now: now)
         case .messageBytes: messageByteBuckets[addressKey, default: fresh].drain(amount, now: now)
         case .ring: ringBuckets[addressKey, default: fresh].drain(amount, now: now)
+        case .uploads, .uploadBytes:
+            let budgetFresh = uploadBudget(now: now)
+            uploadBudgets[addressKey, default: budgetFresh].takenElsewhere(
+                uploads: budget == .uploads ? amount : 0, bytes: budget == .uploadBytes ? amount : 0, now: now)
         }
     }
 
@@ -107,6 +111,8 @@ struct AddressLimiter {
         case .message: TokenBucket(rate: settings.addressMessagesPerSecond, burst: settings.addressMessageBurst, now: now)
         case .messageBytes: TokenBucket(rate: settings.addressMessageBytesPerHour / 3600, burst: settings.addressMessageBytesPerHour, now: now)
         case .ring: TokenBucket(rate: calls.addressRingsPerMinute / 60, burst: calls.addressRingBurst, now: now)
+        case .uploads: TokenBucket(rate: quotas.addressUploadsPerHour / 3600, burst: quotas.addressUploadsPerHour, now: now)
+        case .uploadBytes: TokenBucket(rate: quotas.addressBytesPerHour / 3600, burst: quotas.addressBytesPerHour, now: now)
         }
     }
 
@@ -153,8 +159,17 @@ struct AddressLimiter {
 
     /// This address's attachment budget for the hour.
     mutating func withUploadBudget<Result>(_ addressKey: [UInt8], now: UInt64, _ body: (inout UploadBudget) -> Result) -> Result {
-        body(&uploadBudgets[addressKey, default: UploadBudget(
-            uploadsPerHour: quotas.addressUploadsPerHour, bytesPerHour: quotas.addressBytesPerHour, now: now)])
+        let fresh = uploadBudget(now: now)
+        let result = body(&uploadBudgets[addressKey, default: fresh])
+        if let taken = uploadBudgets[addressKey]?.drainTaken() {
+            _ = record(.uploads, taken.uploads, by: addressKey, if: taken.uploads != 0)
+            _ = record(.uploadBytes, taken.bytes, by: addressKey, if: taken.bytes != 0)
+        }
+        return result
+    }
+
+    private func uploadBudget(now: UInt64) -> UploadBudget {
+        UploadBudget(uploadsPerHour: quotas.addressUploadsPerHour, bytesPerHour: quotas.addressBytesPerHour, now: now)
     }
 
     /// Takes the bytes of a message from this address's hour, if it has them.

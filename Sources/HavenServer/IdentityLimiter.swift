@@ -7,7 +7,7 @@ import HavenProtocol
 struct IdentityLimiter {
     /// The budgets nodes share: what one node takes, the others take too.
     enum Budget: String, Codable, Sendable {
-        case report, ring, messageBytes
+        case report, ring, messageBytes, uploads, uploadBytes
     }
 
     /// With other nodes: what this node took since ``drainSpent()``, to tell them.
@@ -80,11 +80,15 @@ struct IdentityLimiter {
         case .messageBytes:
             let fresh = messageByteBucket(isNew: isNew, now: now)
             messageByteBuckets[member, default: fresh].drain(amount, now: now)
+        case .uploads, .uploadBytes:
+            let fresh = uploadBudget(now: now)
+            uploadBudgets[member, default: fresh].takenElsewhere(
+                uploads: budget == .uploads ? amount : 0, bytes: budget == .uploadBytes ? amount : 0, now: now)
         }
     }
 
     private mutating func record(_ budget: Budget, _ amount: Double, by member: MemberID) {
-        guard journaling else { return }
+        guard journaling, amount != 0 else { return }
         spent[member, default: [:]][budget, default: 0] += amount
     }
 
@@ -94,7 +98,17 @@ struct IdentityLimiter {
 
     /// `member`'s attachment budget for the hour.
     mutating func withUploadBudget<Result>(_ member: MemberID, now: UInt64, _ body: (inout UploadBudget) -> Result) -> Result {
-        body(&uploadBudgets[member, default: UploadBudget(uploadsPerHour: quotas.uploadsPerHour, bytesPerHour: quotas.bytesPerHour, now: now)])
+        let fresh = uploadBudget(now: now)
+        let result = body(&uploadBudgets[member, default: fresh])
+        if let taken = uploadBudgets[member]?.drainTaken() {
+            record(.uploads, taken.uploads, by: member)
+            record(.uploadBytes, taken.bytes, by: member)
+        }
+        return result
+    }
+
+    private func uploadBudget(now: UInt64) -> UploadBudget {
+        UploadBudget(uploadsPerHour: quotas.uploadsPerHour, bytesPerHour: quotas.bytesPerHour, now: now)
     }
 
     /// Forgets budgets that have refilled completely, so memory follows active identities only.

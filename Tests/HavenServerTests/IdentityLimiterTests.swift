@@ -50,6 +50,24 @@ import Testing
         #expect(paid, "once it is paid, one more")
     }
 
+    /// Attachments taken on one node count on the others: an hour's uploads spent elsewhere
+    /// leave none here.
+    @Test func uploadsTakenOnAnotherNodeCountHere() {
+        var here = limiter(), elsewhere = limiter()
+        elsewhere.journaling = true
+        let quotas = AttachmentQuotas()
+        for _ in 0..<Int(quotas.uploadsPerHour) { elsewhere.withUploadBudget(member, now: 0) { $0.take(1_000, now: 0) } }
+        elsewhere.withUploadBudget(member, now: 0) { $0.giveBack(bytes: 500, upload: false, now: 0) }
+        let spent = elsewhere.drainSpent()[member] ?? [:]
+        #expect(spent[.uploads] == quotas.uploadsPerHour && spent[.uploadBytes] == quotas.uploadsPerHour * 1_000 - 500,
+                "what was taken, less what was given back, is told")
+        let before = here.withUploadBudget(member, now: 0) { $0.allows(1, now: 0) }
+        #expect(before)
+        for (budget, amount) in spent { here.spentElsewhere(amount, of: budget, by: member, isNew: false, now: 0) }
+        let after = here.withUploadBudget(member, now: 0) { $0.allows(1, now: 0) }
+        #expect(!after, "the hour's uploads were spent on the other node")
+    }
+
     @Test func checkingForARingTakesNothing() {
         var limits = limiter()
         func hasRing(at now: UInt64) -> Bool { limits.hasRing(member, now: now) }
