@@ -7,6 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/bootstrap.sh --tests
+
+# The tests start PostgreSQL and Redis servers of their own and stop them as they end; a test
+# process that crashed leaves them running: they are stopped here, whatever happened.
+stop_test_databases() {
+    local as_postgres=()
+    [ "$(id -u)" -eq 0 ] && as_postgres=(runuser -u postgres --)
+    pkill -KILL -f "redis-server .*haven-redis-" 2>/dev/null || true
+    for folder in "${TMPDIR:-/tmp}" /tmp; do
+        for data in "$folder"/haven-pg-*/data; do
+            [ -d "$data" ] && "${as_postgres[@]}" "$(pg_config --bindir)/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+        done
+        rm -rf "$folder"/haven-pg-* "$folder"/haven-redis-*
+    done
+}
+trap stop_test_databases EXIT
 bash Scripts/check-boundaries.sh
 
 echo "test: building (debug, with tests)"
