@@ -11,9 +11,8 @@ struct AddressLimiter {
         case connection, report, message, messageBytes, ring, uploads, uploadBytes
     }
 
-    /// With other nodes: what this node took since ``drainSpent()``, to tell them.
-    var journaling = false
-    private var spent: [[UInt8]: [Budget: Double]] = [:]
+    /// With other nodes: what this node took, to tell them (kept only under a key they share).
+    var journal = SpendingJournal<[UInt8], Budget>()
     private var key: SecretBytes
     /// The day (since 1970) the key is for.
     private(set) var day: UInt64
@@ -70,7 +69,7 @@ struct AddressLimiter {
     }
 
     private mutating func forgetBudgets() {
-        spent.removeAll()
+        _ = journal.drain()
         messageBuckets.removeAll()
         connectionBuckets.removeAll()
         reportBuckets.removeAll()
@@ -80,12 +79,6 @@ struct AddressLimiter {
         downloadBuckets.removeAll()
         messageByteBuckets.removeAll()
         ringBuckets.removeAll()
-    }
-
-    /// What this node took since the last call, by address key (empty unless ``journaling``).
-    mutating func drainSpent() -> [[UInt8]: [Budget: Double]] {
-        defer { spent = [:] }
-        return spent
     }
 
     /// Takes from an address's budget what another node took (into debt, as ``TokenBucket/drain(_:now:)`` says).
@@ -118,7 +111,7 @@ struct AddressLimiter {
 
     /// Counts what was taken, for the other nodes (only under a key they share).
     private mutating func record(_ budget: Budget, _ amount: Double, by addressKey: [UInt8], if taken: Bool) -> Bool {
-        if taken, journaling, keyIsShared { spent[addressKey, default: [:]][budget, default: 0] += amount }
+        if taken, keyIsShared { journal.record(amount, of: budget, by: addressKey) }
         return taken
     }
 

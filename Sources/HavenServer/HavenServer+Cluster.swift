@@ -224,10 +224,10 @@ extension HavenServer {
         guard let bus else { return }
         let now = loop.nowMilliseconds
         // Budgets every second: an identity spending on several nodes spends one budget.
-        let spent = identities.drainSpent().flatMap { member, budgets in
+        let spent = identities.journal.drain().flatMap { member, budgets in
             budgets.map { BudgetsSpent.Spending(member: member, budget: $0.key, amount: $0.value) }
         }
-        let byAddress = addresses.drainSpent().flatMap { address, budgets in
+        let byAddress = addresses.journal.drain().flatMap { address, budgets in
             budgets.map { BudgetsSpent.AddressSpending(address: address, budget: $0.key, amount: $0.value) }
         }
         if !spent.isEmpty || !byAddress.isEmpty {

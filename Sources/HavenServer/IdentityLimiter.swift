@@ -10,9 +10,8 @@ struct IdentityLimiter {
         case report, ring, messageBytes, uploads, uploadBytes
     }
 
-    /// With other nodes: what this node took since ``drainSpent()``, to tell them.
-    var journaling = false
-    private var spent: [MemberID: [Budget: Double]] = [:]
+    /// With other nodes: what this node took, to tell them.
+    var journal = SpendingJournal<MemberID, Budget>()
     private var reportBuckets: [MemberID: TokenBucket] = [:]
     private var ringBuckets: [MemberID: TokenBucket] = [:]
     private var messageByteBuckets: [MemberID: TokenBucket] = [:]
@@ -61,12 +60,6 @@ struct IdentityLimiter {
         record(.messageBytes, Double(bytes), by: member)
     }
 
-    /// What this node took since the last call, by identity (empty unless ``journaling``).
-    mutating func drainSpent() -> [MemberID: [Budget: Double]] {
-        defer { spent = [:] }
-        return spent
-    }
-
     /// Takes from `member`'s budget what another node took (as much as is left: the budget
     /// only empties, it is never refused).
     mutating func spentElsewhere(_ amount: Double, of budget: Budget, by member: MemberID, isNew: Bool, now: UInt64) {
@@ -88,8 +81,7 @@ struct IdentityLimiter {
     }
 
     private mutating func record(_ budget: Budget, _ amount: Double, by member: MemberID) {
-        guard journaling, amount != 0 else { return }
-        spent[member, default: [:]][budget, default: 0] += amount
+        journal.record(amount, of: budget, by: member)
     }
 
     private func reportBucket(now: UInt64) -> TokenBucket {

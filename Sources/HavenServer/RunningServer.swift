@@ -64,8 +64,8 @@ public final class RunningServer: Sendable {
                 bus.follow(.node(bus.node))
                 try core.submitAndWait {
                     server.value.bus = bus
-                    server.value.identities.journaling = true
-                    server.value.addresses.journaling = true
+                    server.value.identities.journal.isOn = true
+                    server.value.addresses.journal.isOn = true
                 }
                 return bus
             }

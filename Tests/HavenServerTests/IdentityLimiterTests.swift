@@ -31,15 +31,15 @@ import Testing
     /// so between them they get one budget, not two.
     @Test func whatAnotherNodeSpentIsOwedHere() {
         var limits = limiter()
-        limits.journaling = true
+        limits.journal.isOn = true
         let burst = Int(settings.reportBurst)
         for _ in 0..<burst {
             let allowed = limits.allowReport(member, now: 0)
             #expect(allowed)
         }
-        let spent = limits.drainSpent()
+        let spent = limits.journal.drain()
         #expect(spent == [member: [.report: Double(burst)]], "what this node took is told once")
-        let again = limits.drainSpent()
+        let again = limits.journal.drain()
         #expect(again.isEmpty)
         // The other node spent a whole burst too: this one owes it.
         limits.spentElsewhere(Double(burst), of: .report, by: member, isNew: false, now: 0)
@@ -54,11 +54,11 @@ import Testing
     /// leave none here.
     @Test func uploadsTakenOnAnotherNodeCountHere() {
         var here = limiter(), elsewhere = limiter()
-        elsewhere.journaling = true
+        elsewhere.journal.isOn = true
         let quotas = AttachmentQuotas()
         for _ in 0..<Int(quotas.uploadsPerHour) { elsewhere.withUploadBudget(member, now: 0) { $0.take(1_000, now: 0) } }
         elsewhere.withUploadBudget(member, now: 0) { $0.giveBack(bytes: 500, upload: false, now: 0) }
-        let spent = elsewhere.drainSpent()[member] ?? [:]
+        let spent = elsewhere.journal.drain()[member] ?? [:]
         #expect(spent[.uploads] == quotas.uploadsPerHour && spent[.uploadBytes] == quotas.uploadsPerHour * 1_000 - 500,
                 "what was taken, less what was given back, is told")
         let before = here.withUploadBudget(member, now: 0) { $0.allows(1, now: 0) }
