@@ -27,20 +27,14 @@ extension HavenServer {
         }
         guard allowMessage(session, id: message.id, bytes: message.sealed.bytes.count) else { return }
         let stored = prepared.stored
-        let recipient = message.recipient.bytes
-        let messageID = message.id.bytes
-        let now = configuration.now()
         // A recipient online here is known: the store is asked only about one who is not.
         let online = sessionsByMember[message.recipient] != nil
         // With other nodes, where the message sits in the recipient's stream goes with it, so a
         // node that missed the one before reads the stream instead (read under the write lock
         // every node takes, so it is the message committed just before).
         let clustered = bus != nil
-        storeMessage(from: session, { database -> (outcome: AppendOutcome, previous: Int64)? in
-            guard try online || database.memberExists(recipient) else { return nil }
-            let previous = clustered ? try database.latestDirectCursor(recipient: recipient) : 0
-            return (try database.appendDirectMessage(recipient: recipient, messageID: messageID, message: stored, now: now), previous)
-        }) { [unowned self] result in
+        let append = MessageAppend.direct(recipient: message.recipient.bytes, messageID: message.id.bytes, message: stored, recipientKnown: online)
+        storeMessage(from: session, append) { [unowned self] result in
             switch result {
             case .success(nil):
                 refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)

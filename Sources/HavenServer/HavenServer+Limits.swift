@@ -90,8 +90,9 @@ extension HavenServer {
     /// ``ServerConfiguration/messagesAwaitingStorePerConnection`` the connection is not read
     /// until half of its messages are answered. A sender faster than the store is held back
     /// by TCP, before its frames cost the loop anything, instead of being read and refused.
-    func storeMessage<Value: Sendable>(
-        from session: Session, _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
+    /// With other nodes, the stream's previous cursor is read too (see ``AppendedMessage``).
+    func storeMessage(
+        from session: Session, _ message: MessageAppend, then: @escaping (Result<AppendedMessage?, StoreError>) -> Void
     ) {
         let most = configuration.messagesAwaitingStorePerConnection
         session.messagesAwaitingStore += 1
@@ -100,7 +101,11 @@ extension HavenServer {
             counters.readsPaused += 1
             session.connection.pauseReading()
         }
-        withStore(work) { result in
+        let now = configuration.now()
+        let withPrevious = bus != nil
+        throughStore({ store, completion in
+            store.append(message, now: now, withPrevious: withPrevious, completion: completion)
+        }) { result in
             session.messagesAwaitingStore -= 1
             if session.readingPaused && session.messagesAwaitingStore <= most / 2 {
                 session.readingPaused = false

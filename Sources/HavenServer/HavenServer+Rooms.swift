@@ -136,20 +136,18 @@ extension HavenServer {
         }
         let stored = prepared.stored
         let roomText = room.id.value
-        let sender = member.member.bytes
-        let messageID = envelope.id.bytes
-        let epoch = Int64(envelope.epoch)
-        let now = configuration.now()
         // With other nodes, where the message sits in the room goes with it (see deliverDirect).
         let clustered = bus != nil
-        storeMessage(from: session, { database -> (outcome: AppendOutcome, previous: Int64) in
-            let previous = clustered ? try database.latestRoomCursor(room: roomText) : 0
-            return (try database.appendRoomMessage(room: roomText, sender: sender, messageID: messageID, epoch: epoch, envelope: stored, now: now), previous)
-        }) { [unowned self] result in
-            acknowledge(result.map(\.outcome), id: envelope.id, session: session) { cursor in
+        let message = MessageAppend.room(
+            room: roomText, sender: member.member.bytes, messageID: envelope.id.bytes, epoch: Int64(envelope.epoch), envelope: stored)
+        storeMessage(from: session, message) { [unowned self] result in
+            let appended = result.flatMap { appended in
+                appended.map(Result.success) ?? .failure(StoreError.noRow(operation: "store a room message"))
+            }
+            acknowledge(appended.map(\.outcome), id: envelope.id, session: session) { cursor in
                 counters.roomMessagesStored += 1
                 let frame = FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))
-                let previous = clustered ? (try? result.get().previous) : nil
+                let previous = clustered ? (try? appended.get().previous) : nil
                 bus?.publish(.roomMessage, key: Array(roomText.utf8), cursor: cursor, previous: previous ?? 0, frame: frame)
                 deliverInOrder(frame, on: .room(room.id), at: cursor, after: previous, to: room.sessions.values, except: session)
             }

@@ -347,13 +347,22 @@ final class HavenServer {
     func withStore<Value: Sendable>(
         _ work: @escaping @Sendable (StoreDatabase) throws -> Value, then: @escaping (Result<Value, StoreError>) -> Void
     ) {
+        throughStore({ store, completion in store.perform(work, completion: completion) }, then: then)
+    }
+
+    /// Hands `submit` (a call on the store) a completion that runs `then` on the loop thread,
+    /// counting the operation while it is in flight and logging a failure an operator must see.
+    func throughStore<Value: Sendable>(
+        _ submit: (HavenStore, @escaping @Sendable (Result<Value, StoreError>) -> Void) -> Void,
+        then: @escaping (Result<Value, StoreError>) -> Void
+    ) {
         storeOperationsInFlight += 1
         let completion = LoopBound<(Result<Value, StoreError>) -> Void>({ [unowned self] result in
             storeOperationsInFlight -= 1
             if case .failure(let error) = result { logStoreFailure(error) }
             then(result)
         }, loop: loop)
-        store.perform(work) { result in completion.value(result) }
+        submit(store) { result in completion.value(result) }
     }
 
     /// Logs a store failure an operator must see (the database down, a statement refused),

@@ -16,6 +16,7 @@ public final class HavenStore: @unchecked Sendable {
     private let deliver: @Sendable (@escaping @Sendable () -> Void) -> Void
     private var database: StoreDatabase?
     private var metricsSnapshot = StoreMetrics()
+    private let engine: StoreEngine
 
     /// Most operations committed together.
     public let maxBatch: Int
@@ -47,6 +48,9 @@ public final class HavenStore: @unchecked Sendable {
     private struct Operation {
         /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
         var exclusive = false
+        /// The work as one statement, which a batch sends pipelined with its neighbours' (on
+        /// PostgreSQL), and what records its result (false for a failure).
+        var statement: (sql: String, values: [StoreValue], record: (Result<[[StoreValue]], StoreError>) -> Bool)?
         /// Runs the work and records its result; false if it threw.
         let run: (StoreDatabase) -> Bool
         let fail: (StoreError) -> Void
@@ -113,6 +117,7 @@ public final class HavenStore: @unchecked Sendable {
 
     private init(database: StoreDatabase, maxBatch: Int, deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.database = database
+        self.engine = database.engine
         self.deliver = deliver
         self.maxBatch = maxBatch
         let thread = Thread { [self] in
@@ -141,28 +146,57 @@ public final class HavenStore: @unchecked Sendable {
         enqueue(work, exclusive: true, completion: completion)
     }
 
+    /// Stores a room or private message (see ``StoreDatabase/append(_:now:withPrevious:)``);
+    /// `completion` receives what it did after the commit. On PostgreSQL the message is one
+    /// statement, sent pipelined with the batch's other messages: one round trip for all of them.
+    public func append(
+        _ message: MessageAppend, now: Int64, withPrevious: Bool,
+        completion: @escaping @Sendable (Result<AppendedMessage?, StoreError>) -> Void
+    ) {
+        guard engine == .postgres else {
+            perform({ try $0.append(message, now: now, withPrevious: withPrevious) }, completion: completion)
+            return
+        }
+        let statement = StoreDatabase.postgresStatement(for: message, now: now)
+        let box = OperationResult<AppendedMessage?>()
+        let record = { (rows: Result<[[StoreValue]], StoreError>) -> Bool in
+            box.result = rows.flatMap { rows in Result { try StoreDatabase.appended(from: rows) }.mapError(Self.storeError) }
+            if case .failure = box.result { return false }
+            return true
+        }
+        enqueue(Operation(
+            statement: (statement.sql, statement.values, record),
+            run: { database in record(Result { try database.run(statement.sql, statement.values) }.mapError(Self.storeError)) },
+            fail: { box.result = .failure($0) },
+            finish: { completion(box.result ?? .failure(.closed)) }))
+    }
+
     private func enqueue<Value: Sendable>(
         _ work: @escaping @Sendable (StoreDatabase) throws -> Value, exclusive: Bool,
         completion: @escaping @Sendable (Result<Value, StoreError>) -> Void
     ) {
         let box = OperationResult<Value>()
-        let operation = Operation(
+        enqueue(Operation(
             exclusive: exclusive,
             run: { database in
-                do {
-                    box.result = .success(try work(database))
-                    return true
-                } catch {
-                    box.result = .failure(error as? StoreError ?? .sqlite(operation: "store operation", code: -1, reason: "\(error)"))
-                    return false
-                }
+                box.result = Result { try work(database) }.mapError(Self.storeError)
+                if case .failure = box.result { return false }
+                return true
             },
             fail: { box.result = .failure($0) },
-            finish: { completion(box.result ?? .failure(.closed)) })
+            finish: { completion(box.result ?? .failure(.closed)) }))
+    }
+
+    private static func storeError(_ error: any Error) -> StoreError {
+        error as? StoreError ?? .sqlite(operation: "store operation", code: -1, reason: "\(error)")
+    }
+
+    private func enqueue(_ operation: Operation) {
         condition.lock()
         guard !closed else {
             condition.unlock()
-            completion(.failure(.closed))
+            operation.fail(.closed)
+            operation.finish()
             return
         }
         queue.append(operation)
@@ -260,12 +294,34 @@ public final class HavenStore: @unchecked Sendable {
         case unavailable(StoreError)
     }
 
+    /// Runs `operations` in order until one fails (false); neighbours that are single statements
+    /// go together in one pipeline.
+    ///
+    /// - Throws: ``StoreError`` when the connection fails under a pipeline.
+    private func runInOrder(_ operations: [Operation], database: StoreDatabase) throws -> Bool {
+        var index = operations.startIndex
+        while index < operations.endIndex {
+            guard operations[index].statement != nil else {
+                guard operations[index].run(database) else { return false }
+                index += 1
+                continue
+            }
+            let statements = operations[index...].prefix { $0.statement != nil }.compactMap(\.statement)
+            let results = try database.connection.runPipelined(statements.map { ($0.sql, $0.values) })
+            for (statement, result) in zip(statements, results) {
+                guard statement.record(result) else { return false }
+            }
+            index += statements.count
+        }
+        return true
+    }
+
     /// Runs `operations` in one transaction: committed if every one succeeded, else rolled back.
     private func runInTransaction(_ operations: [Operation], database: StoreDatabase) -> TransactionOutcome {
         do {
             try database.connection.beginWriting()
             // Stop at the first failure: everything is rolled back anyway.
-            guard operations.allSatisfy({ $0.run(database) }) else {
+            guard try runInOrder(operations, database: database) else {
                 try database.connection.execute("ROLLBACK")
                 return .rolledBack
             }

@@ -32,10 +32,8 @@ final class PostgresStoreConnection: StoreConnection {
 
     func run(_ sql: String, _ values: [StoreValue], until isEnough: ([[StoreValue]]) -> Bool) throws -> [[StoreValue]] {
         try reconnectOutsideTransaction()
-        let statement = translated[sql] ?? Self.numberParameters(sql)
-        translated[sql] = statement
         let result: PostgresResult
-        do { result = try postgres.query(statement, values.map(Self.postgresValue)) } catch { throw StoreError(error) }
+        do { result = try postgres.query(numbered(sql), values.map(Self.postgresValue)) } catch { throw StoreError(error) }
         lastChanges = result.affectedRows
         var rows: [[StoreValue]] = []
         for row in result.rows {
@@ -43,6 +41,30 @@ final class PostgresStoreConnection: StoreConnection {
             rows.append(row.map(Self.storeValue))
         }
         return rows
+    }
+
+    /// Most statements sent in one pipeline: libpq keeps every result of a pipeline until it is read.
+    static let pipelineChunk = 256
+
+    func runPipelined(_ statements: [(sql: String, values: [StoreValue])]) throws -> [Result<[[StoreValue]], StoreError>] {
+        try reconnectOutsideTransaction()
+        var results: [Result<[[StoreValue]], StoreError>] = []
+        for start in stride(from: 0, to: statements.count, by: Self.pipelineChunk) {
+            let chunk = statements[start..<min(start + Self.pipelineChunk, statements.count)].map { statement in
+                (sql: numbered(statement.sql), parameters: statement.values.map(Self.postgresValue))
+            }
+            let answers: [Result<PostgresResult, PostgresError>]
+            do { answers = try postgres.pipeline(chunk) } catch { throw StoreError(error) }
+            for answer in answers {
+                switch answer {
+                case .success(let result): results.append(.success(result.rows.map { $0.map(Self.storeValue) }))
+                case .failure(let error):
+                    results.append(.failure(StoreError(error)))
+                    return results
+                }
+            }
+        }
+        return results
     }
 
     func execute(_ sql: String) throws {
@@ -56,6 +78,14 @@ final class PostgresStoreConnection: StoreConnection {
         try reconnectOutsideTransaction()
         do { try postgres.execute("BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock))") } catch { throw StoreError(error) }
         inTransaction = true
+    }
+
+    /// `sql` in PostgreSQL's parameter numbering, translated once.
+    private func numbered(_ sql: String) -> String {
+        if let statement = translated[sql] { return statement }
+        let statement = Self.numberParameters(sql)
+        translated[sql] = statement
+        return statement
     }
 
     /// A dropped connection is made again only between transactions: inside one, the statements

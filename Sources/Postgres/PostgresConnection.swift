@@ -11,6 +11,9 @@ public final class PostgresConnection {
     private let handle: OpaquePointer
     private var prepared: [String: PreparedStatement] = [:]
     private var statementsPrepared = 0
+    /// A failure left the connection unusable (the server went away, or a pipeline was cut
+    /// short with results unread), though libpq may not know yet: only a reconnect mends it.
+    private var mustReconnect = false
     /// Statements that set the session up, run at connecting and again after each reconnect.
     private let sessionSetup: String
 
@@ -59,13 +62,14 @@ public final class PostgresConnection {
 
     /// Whether the connection is up (as far as libpq knows: a dropped connection shows once a
     /// call has failed on it).
-    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+    public var isConnected: Bool { !mustReconnect && PQstatus(handle) == CONNECTION_OK }
 
     /// Connects again with the same settings; statements are prepared afresh as they are used.
     ///
     /// - Throws: ``PostgresError/connectionFailed(reason:)`` while the server is unreachable.
     public func reconnect() throws(PostgresError) {
         prepared = [:]
+        mustReconnect = false
         PQreset(handle)
         guard isConnected else { throw PostgresError.connectionFailed(reason: Self.message(PQerrorMessage(handle))) }
         if !sessionSetup.isEmpty { try execute(sessionSetup) }
@@ -85,6 +89,63 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresResult {
         let statement = try prepare(sql)
+        let pointer = try withBound(parameters, of: statement) { count, values, lengths, formats in
+            PQexecPrepared(handle, statement.name, count, values, lengths, formats, 1)
+        }
+        return try result(pointer, operation: "query")
+    }
+
+    /// Runs `statements` in pipeline mode: all are sent before the first result is read, so a
+    /// batch costs one round trip instead of one per statement. Each gets its own result; once
+    /// one fails, those after it fail too, untried. The pipeline is one transaction: outside an
+    /// explicit one, a failure takes back the statements before it too (inside one, the
+    /// transaction is aborted: roll it back).
+    ///
+    /// - Throws: ``PostgresError/connectionFailed(reason:)`` when the connection drops (nothing
+    ///   can be known of which statements ran), or a statement's error when it cannot be prepared.
+    public func pipeline(_ statements: [(sql: String, parameters: [PostgresValue])]) throws(PostgresError) -> [Result<PostgresResult, PostgresError>] {
+        // Preparing needs answers of its own, so it happens before the pipeline starts.
+        var prepared: [PreparedStatement] = []
+        for statement in statements { prepared.append(try prepare(statement.sql)) }
+        guard PQenterPipelineMode(handle) == 1 else { throw lost() }
+        var answered = false
+        defer { if PQexitPipelineMode(handle) != 1 || !answered { mustReconnect = true } }
+        for (statement, values) in zip(prepared, statements.map(\.parameters)) {
+            let sent = try withBound(values, of: statement) { count, values, lengths, formats in
+                PQsendQueryPrepared(handle, statement.name, count, values, lengths, formats, 1)
+            }
+            guard sent == 1 else { throw lost() }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw lost() }
+        var results: [Result<PostgresResult, PostgresError>] = []
+        for _ in statements {
+            guard let pointer = PQgetResult(handle) else { throw lost() }
+            if PQresultStatus(pointer) == PGRES_PIPELINE_ABORTED {
+                PQclear(pointer)
+                results.append(.failure(.statementFailed(
+                    operation: "query", sqlState: "25P02", reason: "not run: a statement before it in the pipeline failed")))
+            } else {
+                do throws(PostgresError) { results.append(.success(try result(pointer, operation: "query"))) } catch {
+                    guard case .statementFailed = error else { throw error }
+                    results.append(.failure(error))
+                }
+            }
+            // Each statement's results end with a null.
+            guard PQgetResult(handle) == nil else { throw lost() }
+        }
+        guard let sync = PQgetResult(handle) else { throw lost() }
+        defer { PQclear(sync) }
+        guard PQresultStatus(sync) == PGRES_PIPELINE_SYNC else { throw lost() }
+        answered = true
+        return results
+    }
+
+    /// Calls `body` with `parameters` encoded for `statement`'s types, in the form libpq takes
+    /// them (count, values, lengths, formats), valid while `body` runs.
+    private func withBound<Result>(
+        _ parameters: [PostgresValue], of statement: PreparedStatement,
+        _ body: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> Result
+    ) throws(PostgresError) -> Result {
         guard statement.parameterTypes.count == parameters.count else {
             throw PostgresError.statementFailed(
                 operation: "bind", sqlState: "08P01",
@@ -96,7 +157,7 @@ public final class PostgresConnection {
         let buffer = encoded.flatMap { $0?.bytes ?? [] }
         let lengths = encoded.map { Int32($0?.bytes.count ?? 0) }
         let formats = encoded.map { $0?.format ?? 1 }
-        let pointer = buffer.withUnsafeBufferPointer { bytes in
+        return buffer.withUnsafeBufferPointer { bytes in
             var offset = 0
             let pointers: [UnsafePointer<CChar>?] = encoded.map { parameter in
                 guard let parameter else { return nil }
@@ -105,9 +166,8 @@ public final class PostgresConnection {
                 let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!)
                 return (base + offset).assumingMemoryBound(to: CChar.self)
             }
-            return PQexecPrepared(handle, statement.name, Int32(parameters.count), pointers, lengths, formats, 1)
+            return body(Int32(parameters.count), pointers, lengths, formats)
         }
-        return try result(pointer, operation: "query")
     }
 
     private func prepare(_ sql: String) throws(PostgresError) -> PreparedStatement {
@@ -157,6 +217,7 @@ public final class PostgresConnection {
             // No SQLSTATE: libpq's own error (the connection broke). Class 08 is a connection
             // failure, 57P0x the server shutting down or starting up.
             guard isConnected, let state, !state.hasPrefix("08"), !state.hasPrefix("57P0") else {
+                mustReconnect = true
                 throw PostgresError.connectionFailed(reason: reason.split(separator: "\n").first.map(String.init) ?? reason)
             }
             throw PostgresError.statementFailed(operation: operation, sqlState: state, reason: reason)
@@ -164,7 +225,8 @@ public final class PostgresConnection {
     }
 
     private func lost() -> PostgresError {
-        .connectionFailed(reason: Self.message(PQerrorMessage(handle)))
+        mustReconnect = true
+        return .connectionFailed(reason: Self.message(PQerrorMessage(handle)))
     }
 
     private static func affectedRows(_ pointer: OpaquePointer) -> Int {

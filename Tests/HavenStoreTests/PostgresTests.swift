@@ -37,6 +37,48 @@ import Testing
         #expect(try connection.query("SELECT count(*) FROM t").rows == [[.integer(1)]])
     }
 
+    @Test func aPipelineAnswersEachStatementAndStopsAtTheFirstThatFails() throws {
+        let connection = try freshConnection()
+        try connection.execute("CREATE TABLE t (id bigint PRIMARY KEY)")
+        let insert = "INSERT INTO t VALUES ($1) RETURNING id"
+        let results = try connection.pipeline([(insert, [.integer(1)]), (insert, [.integer(2)]), (insert, [.integer(1)]), (insert, [.integer(3)])])
+        #expect(results.count == 4)
+        #expect(try results[0].get().rows == [[.integer(1)]] && results[1].get().rows == [[.integer(2)]])
+        #expect(throws: PostgresError.statementFailed(
+            operation: "query", sqlState: PostgresError.uniqueViolation, reason: "duplicate key value violates unique constraint \"t_pkey\"")) {
+            try results[2].get()
+        }
+        #expect {
+            try results[3].get()
+        } throws: { error in
+            guard case .statementFailed(_, let state, _) = error as? PostgresError else { return false }
+            return state == "25P02"
+        }
+        #expect(try connection.query("SELECT count(*) FROM t").rows == [[.integer(0)]], "a pipeline is one transaction: a failure takes back the statements before it")
+        #expect(try connection.pipeline([]).isEmpty)
+        #expect(throws: PostgresError.self, "a statement that cannot be prepared") { try connection.pipeline([("SELEC nonsense", [])]) }
+        #expect(try connection.pipeline([("SELECT $1::bigint + 1", [.integer(41)])]).map { try $0.get().rows } == [[[.integer(42)]]])
+    }
+
+    @Test func aPipelineCutByAServerRestartFailsAndTheConnectionWorksAfterReconnecting() throws {
+        let server = try TestPostgres()
+        guard case .postgres(let url) = try server.freshDatabase() else { throw StoreError.closed }
+        let connection = try PostgresConnection(url: url)
+        #expect(try connection.pipeline([("SELECT 1", [])]).count == 1)
+        try server.stop()
+        #expect {
+            try connection.pipeline([("SELECT 1", []), ("SELECT 2", [])])
+        } throws: { error in
+            guard case .connectionFailed = error as? PostgresError else { return false }
+            return true
+        }
+        #expect(!connection.isConnected)
+        try server.start()
+        try connection.reconnect()
+        #expect(try connection.pipeline([("SELECT 1", []), ("SELECT 2", [])]).map { try $0.get().rows } == [[[.integer(1)]], [[.integer(2)]]])
+        #expect(try connection.query("SELECT 3").rows == [[.integer(3)]], "no longer in pipeline mode")
+    }
+
     @Test func aServerThatIsNotThereIsAClearErrorNotACrash() {
         #expect {
             try PostgresConnection(url: "postgres:///nowhere?host=/nonexistent-folder&connect_timeout=2")
