@@ -40,15 +40,14 @@ extension HavenServer {
                 refuse(session, code: "unknown_recipient", message: "there is no member with this key", id: message.id)
             case .success(let appended?):
                 session.talkingTo.insert(message.recipient)
-                acknowledge(.success(appended.outcome), id: message.id, session: session, showingCursor: false) { cursor in
-                    counters.directMessagesStored += 1
+                acknowledge(.success(appended), id: message.id, session: session, showingCursor: false, counting: \.directMessagesStored) { cursor, previous in
                     let frame = FrameCodec.deliveryFrame(.directMessage, stored: stored, cursor: UInt64(cursor))
-                    bus?.publish(.direct, key: message.recipient.bytes, cursor: cursor, previous: appended.previous, frame: frame)
+                    bus?.publish(.direct, key: message.recipient.bytes, cursor: cursor, previous: previous, frame: frame)
                     let recipients = sessionsByMember[message.recipient]?.values.map { $0 } ?? []
-                    deliverInOrder(frame, on: .direct(message.recipient), at: cursor, after: clustered ? appended.previous : nil, to: recipients)
+                    deliverInOrder(frame, on: .direct(message.recipient), at: cursor, after: clustered ? previous : nil, to: recipients)
                 }
             case .failure(let error):
-                acknowledge(.failure(error), id: message.id, session: session) { _ in }
+                acknowledge(.failure(error), id: message.id, session: session, counting: \.directMessagesStored) { _, _ in }
             }
         }
     }

@@ -90,7 +90,6 @@ extension HavenServer {
     /// ``ServerConfiguration/messagesAwaitingStorePerConnection`` the connection is not read
     /// until half of its messages are answered. A sender faster than the store is held back
     /// by TCP, before its frames cost the loop anything, instead of being read and refused.
-    /// With other nodes, the stream's previous cursor is read too (see ``AppendedMessage``).
     func storeMessage(
         from session: Session, _ message: MessageAppend, then: @escaping (Result<AppendedMessage?, StoreError>) -> Void
     ) {
@@ -102,10 +101,7 @@ extension HavenServer {
             session.connection.pauseReading()
         }
         let now = configuration.now()
-        let withPrevious = bus != nil
-        throughStore({ store, completion in
-            store.append(message, now: now, withPrevious: withPrevious, completion: completion)
-        }) { result in
+        throughStore({ store, completion in store.append(message, now: now, completion: completion) }) { result in
             session.messagesAwaitingStore -= 1
             if session.readingPaused && session.messagesAwaitingStore <= most / 2 {
                 session.readingPaused = false

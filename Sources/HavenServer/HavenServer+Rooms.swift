@@ -144,31 +144,42 @@ extension HavenServer {
             let appended = result.flatMap { appended in
                 appended.map(Result.success) ?? .failure(StoreError.noRow(operation: "store a room message"))
             }
-            acknowledge(appended.map(\.outcome), id: envelope.id, session: session) { cursor in
-                counters.roomMessagesStored += 1
+            acknowledge(appended, id: envelope.id, session: session, counting: \.roomMessagesStored) { cursor, previous in
                 let frame = FrameCodec.deliveryFrame(.roomMessage, stored: stored, cursor: UInt64(cursor))
-                let previous = clustered ? (try? appended.get().previous) : nil
-                bus?.publish(.roomMessage, key: Array(roomText.utf8), cursor: cursor, previous: previous ?? 0, frame: frame)
-                deliverInOrder(frame, on: .room(room.id), at: cursor, after: previous, to: room.sessions.values, except: session)
+                bus?.publish(.roomMessage, key: Array(roomText.utf8), cursor: cursor, previous: previous, frame: frame)
+                deliverInOrder(frame, on: .room(room.id), at: cursor, after: clustered ? previous : nil, to: room.sessions.values, except: session)
             }
         }
     }
 
-    /// Acks a committed append to its sender (if still connected) and runs `fanOut` for a newly
-    /// stored message; a duplicate is acked again but not delivered twice.
+    /// Acks a committed append to its sender (if still connected), counts a newly stored message
+    /// in `counting` and runs `fanOut` with its cursor and the stream's cursor before it.
+    ///
+    /// A duplicate is acked again; with other nodes it is offered again too, as each node
+    /// delivers only what lies past what it sent (``deliverInOrder(_:on:at:after:to:except:)``):
+    /// a commit reported failed because PostgreSQL could not be reached right after it may have
+    /// stored the message without anyone being told. Alone, a node told of every commit.
     ///
     /// With `showingCursor` false (a private message) the `ack` carries cursor 0: the cursor is
     /// the recipient's, and would tell the sender how many messages others sent them.
     func acknowledge(
-        _ result: Result<AppendOutcome, StoreError>, id: MessageID, session: Session, showingCursor: Bool = true, fanOut: (Int64) -> Void
+        _ result: Result<AppendedMessage, StoreError>, id: MessageID, session: Session, showingCursor: Bool = true,
+        counting stored: WritableKeyPath<ServerCounters, Int>, fanOut: (_ cursor: Int64, _ previous: Int64) -> Void
     ) {
         let connected = sessions[session.connection.id] === session
         switch result {
         case .failure:
             if connected { send(.error(ErrorFrame(code: "store_failed", message: "message not stored; send it again", id: id)), to: session) }
-        case .success(let outcome):
-            if connected { send(.ack(Ack(id: id, cursor: showingCursor ? UInt64(outcome.cursor) : 0)), to: session) }
-            if case .stored(let cursor) = outcome { fanOut(cursor) } else { counters.duplicates += 1 }
+        case .success(let appended):
+            if connected { send(.ack(Ack(id: id, cursor: showingCursor ? UInt64(appended.outcome.cursor) : 0)), to: session) }
+            switch appended.outcome {
+            case .stored(let cursor):
+                counters[keyPath: stored] += 1
+                fanOut(cursor, appended.previous)
+            case .duplicate(let cursor):
+                counters.duplicates += 1
+                if bus != nil { fanOut(cursor, appended.previous) }
+            }
         }
     }
 }

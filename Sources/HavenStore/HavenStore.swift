@@ -146,15 +146,15 @@ public final class HavenStore: @unchecked Sendable {
         enqueue(work, exclusive: true, completion: completion)
     }
 
-    /// Stores a room or private message (see ``StoreDatabase/append(_:now:withPrevious:)``);
+    /// Stores a room or private message (see ``StoreDatabase/append(_:now:)``);
     /// `completion` receives what it did after the commit. On PostgreSQL the message is one
     /// statement, sent pipelined with the batch's other messages: one round trip for all of them.
     public func append(
-        _ message: MessageAppend, now: Int64, withPrevious: Bool,
+        _ message: MessageAppend, now: Int64,
         completion: @escaping @Sendable (Result<AppendedMessage?, StoreError>) -> Void
     ) {
         guard engine == .postgres else {
-            perform({ try $0.append(message, now: now, withPrevious: withPrevious) }, completion: completion)
+            perform({ try $0.append(message, now: now) }, completion: completion)
             return
         }
         let statement = StoreDatabase.postgresStatement(for: message, now: now)
@@ -325,7 +325,7 @@ public final class HavenStore: @unchecked Sendable {
                 try database.connection.execute("ROLLBACK")
                 return .rolledBack
             }
-            try database.connection.execute("COMMIT")
+            try database.connection.commit()
             return .committed
         } catch {
             try? database.connection.execute("ROLLBACK")

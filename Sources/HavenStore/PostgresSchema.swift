@@ -194,7 +194,7 @@ enum PostgresSchema {
             for migration in migrations.dropFirst(max(0, found - baselineVersion)) { try connection.execute(migration) }
             try connection.execute("DELETE FROM haven_schema")
             _ = try connection.run("INSERT INTO haven_schema (version) VALUES (?)", [.integer(Int64(version))], until: { _ in false })
-            try connection.execute("COMMIT")
+            try connection.commit()
         } catch {
             try? connection.execute("ROLLBACK")
             throw error

@@ -8,6 +8,8 @@ final class PostgresStoreConnection: StoreConnection {
     private var translated: [String: String] = [:]
     private var lastChanges = 0
     private var inTransaction = false
+    /// The open write transaction's id, by which its fate is asked when a COMMIT's answer is lost.
+    private var transactionID: Int64?
 
     /// Every write transaction of every node takes this advisory lock first, so writes commit in
     /// the order they were numbered (cursors, log positions), as SQLite's single writer does.
@@ -68,16 +70,52 @@ final class PostgresStoreConnection: StoreConnection {
     }
 
     func execute(_ sql: String) throws {
-        let ending = sql == "COMMIT" || sql == "ROLLBACK"
+        let ending = sql == "ROLLBACK"
         if !ending { try reconnectOutsideTransaction() }
-        defer { if ending { inTransaction = false } }
+        defer {
+            if ending {
+                inTransaction = false
+                transactionID = nil
+            }
+        }
         do { try postgres.execute(sql) } catch { throw StoreError(error) }
     }
 
     func beginWriting() throws {
         try reconnectOutsideTransaction()
-        do { try postgres.execute("BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock))") } catch { throw StoreError(error) }
+        let begun: [Result<PostgresResult, PostgresError>]
+        do {
+            begun = try postgres.pipeline([("BEGIN", []), ("SELECT txid_current() FROM pg_advisory_xact_lock(\(Self.writeLock))", [])])
+        } catch { throw StoreError(error) }
         inTransaction = true
+        do {
+            guard case .integer(let id)? = try begun.last?.get().rows.first?.last else {
+                throw StoreError.noRow(operation: "begin a write transaction")
+            }
+            transactionID = id
+        } catch {
+            try? execute("ROLLBACK")
+            throw StoreError(error)
+        }
+    }
+
+    /// Commits; when the connection drops before COMMIT's answer arrives, connects again and
+    /// asks PostgreSQL whether the transaction committed (it may have: the answer alone was lost),
+    /// so what committed is reported stored, and only that.
+    func commit() throws {
+        defer {
+            inTransaction = false
+            transactionID = nil
+        }
+        do { try postgres.execute("COMMIT") } catch let failure {
+            guard case .connectionFailed = failure, let id = transactionID else { throw StoreError(failure) }
+            let status: PostgresValue?
+            do {
+                try postgres.reconnect()
+                status = try postgres.query("SELECT txid_status($1)", [.integer(id)]).rows.first?.first
+            } catch { throw StoreError(failure) }
+            guard status == .text("committed") else { throw StoreError(failure) }
+        }
     }
 
     /// `sql` in PostgreSQL's parameter numbering, translated once.

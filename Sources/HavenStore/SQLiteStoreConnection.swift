@@ -39,4 +39,8 @@ final class SQLiteStoreConnection: StoreConnection {
         // IMMEDIATE takes the write lock now, not at the first write (no upgrade deadlock).
         try sqlite.execute("BEGIN IMMEDIATE")
     }
+
+    func commit() throws {
+        try sqlite.execute("COMMIT")
+    }
 }

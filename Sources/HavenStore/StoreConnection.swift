@@ -34,4 +34,9 @@ protocol StoreConnection: AnyObject {
     /// Starts a transaction that will write: once it has begun, no other writer (another
     /// process on the same file, another node on the same server) writes until it ends.
     func beginWriting() throws
+
+    /// Commits the transaction ``beginWriting()`` started; returns only if it committed.
+    ///
+    /// - Throws: ``StoreError`` when it did not commit, or when that cannot be known.
+    func commit() throws
 }

@@ -1,4 +1,4 @@
-/// A room or private message to store, as ``HavenStore/append(_:now:withPrevious:completion:)``
+/// A room or private message to store, as ``HavenStore/append(_:now:completion:)``
 /// takes it: on PostgreSQL one statement, which the writer sends pipelined with the batch's others.
 public enum MessageAppend: Sendable, Equatable {
     /// A room envelope, stored once per (sender, message id).
@@ -13,7 +13,7 @@ public struct AppendedMessage: Sendable, Equatable {
     /// Stored, or found already stored.
     public let outcome: AppendOutcome
     /// The stream's newest cursor before this message (0 for none): a node that delivered
-    /// another cursor last knows it missed some. 0 unless asked for (on SQLite) or on PostgreSQL.
+    /// another cursor last knows it missed some.
     public let previous: Int64
 
     /// Creates a record.
@@ -24,25 +24,24 @@ public struct AppendedMessage: Sendable, Equatable {
 }
 
 extension StoreDatabase {
-    /// Stores `message` with one statement after another; nil when it is private and its
-    /// recipient has never logged in. With `withPrevious`, the stream's newest cursor before it
-    /// is read too.
-    public func append(_ message: MessageAppend, now: Int64, withPrevious: Bool) throws -> AppendedMessage? {
+    /// Stores `message` with one statement after another (the stream's newest cursor read
+    /// first); nil when it is private and its recipient has never logged in.
+    public func append(_ message: MessageAppend, now: Int64) throws -> AppendedMessage? {
         switch message {
         case .room(let room, let sender, let messageID, let epoch, let envelope):
-            let previous = withPrevious ? try latestRoomCursor(room: room) : 0
+            let previous = try latestRoomCursor(room: room)
             let outcome = try appendRoomMessage(room: room, sender: sender, messageID: messageID, epoch: epoch, envelope: envelope, now: now)
             return AppendedMessage(outcome: outcome, previous: previous)
         case .direct(let recipient, let messageID, let message, let recipientKnown):
             guard try recipientKnown || memberExists(recipient) else { return nil }
-            let previous = withPrevious ? try latestDirectCursor(recipient: recipient) : 0
+            let previous = try latestDirectCursor(recipient: recipient)
             let outcome = try appendDirectMessage(recipient: recipient, messageID: messageID, message: message, now: now)
             return AppendedMessage(outcome: outcome, previous: previous)
         }
     }
 
-    /// `message` as one PostgreSQL statement doing what ``append(_:now:withPrevious:)`` does
-    /// (always reading the previous cursor): its one row is read by ``appended(from:)``.
+    /// `message` as one PostgreSQL statement doing what ``append(_:now:)`` does: its one row is
+    /// read by ``appended(from:)``.
     ///
     /// Every part of a statement sees the database as it was before the statement, with what
     /// earlier statements of the same transaction wrote: the previous cursor and a duplicate's

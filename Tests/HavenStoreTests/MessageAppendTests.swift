@@ -4,7 +4,7 @@ import HavenStore
 import HavenTestSupport
 import Testing
 
-/// Messages stored with ``HavenStore/append(_:now:withPrevious:completion:)``: on PostgreSQL one
+/// Messages stored with ``HavenStore/append(_:now:completion:)``: on PostgreSQL one
 /// statement each, sent pipelined with the rest of their batch; on SQLite one after another.
 /// The outcomes must be the same on both.
 @Suite struct MessageAppendTests {
@@ -35,7 +35,7 @@ import Testing
         let done = DispatchGroup()
         for (index, message) in messages.enumerated() {
             done.enter()
-            store.append(message, now: 3_600, withPrevious: true) { result in
+            store.append(message, now: 3_600) { result in
                 results.withLock { $0[index] = result }
                 done.leave()
             }

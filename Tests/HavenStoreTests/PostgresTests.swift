@@ -1,4 +1,5 @@
 import Foundation
+import HavenNet
 import HavenStore
 import HavenTestSupport
 import Postgres
@@ -110,6 +111,32 @@ import Testing
         let stored = try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }
         #expect(stored.map(\.cursor) == [before.cursor, after.cursor], "the acknowledged messages are there, the refused one is not")
         #expect(stored.map(\.bytes) == [[1], [3]])
+    }
+
+    /// The connection drops after PostgreSQL committed but before its answer arrived: the store
+    /// asks PostgreSQL what became of the transaction, and reports stored what was stored.
+    @Test func aCommitWhoseAnswerWasLostIsReportedAsWhatItWas() throws {
+        let server = try TestPostgres.shared.get()
+        guard case .postgres(let direct) = try server.freshDatabase() else { throw StoreError.closed }
+        let cutter = try CommitAnswerCutter(serverFolder: server.folder)
+        defer { cutter.stop() }
+        let store = try HavenStore(.postgres(url: direct.replacingOccurrences(of: "host=\(server.folder)", with: "host=\(cutter.folder)")))
+        defer { store.close() }
+        try store.performAndWait { try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 1) }
+        cutter.arm()
+        let first = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: [1], now: 1)
+        }
+        #expect(cutter.cuts.withLock { $0 } == 1, "the COMMIT's answer was dropped")
+        guard case .stored(let cursor) = first else {
+            Issue.record("a committed message whose answer was lost was reported \(first)")
+            return
+        }
+        let resent = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: [1], now: 1)
+        }
+        #expect(resent == .duplicate(cursor: cursor))
+        #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.cursor) == [cursor])
     }
 
     /// Two nodes write one room at once while a third follows it by cursor, as a node catching
