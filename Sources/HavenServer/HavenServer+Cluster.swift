@@ -59,8 +59,10 @@ extension HavenServer {
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
             counters.clusterReconnections += 1
+            forgetNoNodeUntil = loop.nowMilliseconds + Self.nodeSilenceMilliseconds
             ServerLog.info("cluster: Redis is reached again; what was missed meanwhile is read from the store")
         case .lost(let reason):
+            forgetNoNodeUntil = .max
             ServerLog.warning("cluster: Redis cannot be reached (\(reason)); this node serves its own members alone until it is")
         }
     }
@@ -80,10 +82,13 @@ extension HavenServer {
             return
         }
         if message.kind == .moderated {
-            // Checked as the node that stored it checked it: signed by the moderator it names.
+            // Checked as the node that stored it checked it: signed by the moderator it names,
+            // whose staff proof (or appointment) this node verifies itself: news on Redis is not
+            // taken on trust.
             guard let relayed = try? FrameCodec.decodeValue(RelayedModeration.self, from: message.frame),
                   let action = try? FrameCodec.decodeValue(ModerationAction.self, from: relayed.action),
-                  action.moderator == relayed.moderator.member, (try? action.verify()) != nil else { return }
+                  action.moderator == relayed.moderator.member, Self.may(currentRole(relayed.moderator), take: action.kind),
+                  (try? action.verify()) != nil else { return }
             carryOut(action, relayed, actor: nil)
             return
         }
@@ -176,7 +181,9 @@ extension HavenServer {
             if changed.line { lineChanged() }
             if changed.counsellors { counsellorsOnlineChanged() }
         case .take:
-            guard let take = try? FrameCodec.decodeValue(RelayedTake.self, from: message.frame) else { return }
+            // Only a counsellor whose proof this node verifies itself may take a member.
+            guard let take = try? FrameCodec.decodeValue(RelayedTake.self, from: message.frame),
+                  currentRole(take.counsellor).staff?.invite.role == .counsellor else { return }
             if let taken = takeHere(take.member, by: take.counsellor) {
                 bus?.publish(.taken, key: take.counsellor.member.bytes, frame: FrameCodec.encodeValue(taken))
             } else {
@@ -243,7 +250,9 @@ extension HavenServer {
         lastPresenceSaid = now
         bus.publish(.alive, key: [])
         tellOtherNodesTheLine()
-        let cutoff = now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
+        // While Redis is away every node is silent: none is forgotten (counsellors online,
+        // members present), until the others have had time to speak again once it is back.
+        let cutoff = now < forgetNoNodeUntil ? 0 : now > Self.nodeSilenceMilliseconds ? now - Self.nodeSilenceMilliseconds : 0
         let silent = nodesHeard.filter { $0.value < cutoff }
         if !silent.isEmpty {
             counters.clusterNodesLost += silent.count

@@ -3,17 +3,23 @@ import HavenProtocol
 import HavenStore
 
 extension HavenServer {
+    /// Whether `member` (as the server lets it act: see ``currentRole(_:)``) may take an action
+    /// of `kind`: admitting is for staff, appointing for counsellors, the rest for staff and
+    /// appointed moderators.
+    static func may(_ member: MemberInfo, take kind: ModerationKind) -> Bool {
+        switch kind {
+        case .admit: member.staff != nil
+        case .appoint: member.staff?.invite.role == .counsellor
+        default: member.staff != nil || member.appointment != nil
+        }
+    }
+
     /// Applies a moderator's signed action: only staff may act; the action must verify, be
     /// recent, and be new. It is written to the append-only log and applied in one transaction,
     /// then announced: deletions to the room, sanctions to the member concerned. A ban also
     /// disconnects the banned identity.
     func moderate(_ action: ModerationAction, session: Session, member: MemberInfo) {
-        let allowed = switch action.kind {
-        case .admit: member.staff != nil
-        case .appoint: member.staff?.invite.role == .counsellor
-        default: member.staff != nil || member.appointment != nil
-        }
-        guard allowed else {
+        guard Self.may(member, take: action.kind) else {
             let message = action.kind == .appoint ? "only counsellors may appoint moderators" : "only staff may moderate"
             refuse(session, code: "not_a_moderator", message: message, id: action.id)
             return

@@ -153,12 +153,8 @@ extension HavenServer {
     }
 
     /// Acks a committed append to its sender (if still connected), counts a newly stored message
-    /// in `counting` and runs `fanOut` with its cursor and the stream's cursor before it.
-    ///
-    /// A duplicate is acked again; with other nodes it is offered again too, as each node
-    /// delivers only what lies past what it sent (``deliverInOrder(_:on:at:after:to:except:)``):
-    /// a commit reported failed because PostgreSQL could not be reached right after it may have
-    /// stored the message without anyone being told. Alone, a node told of every commit.
+    /// in `counting` and runs `fanOut` with its cursor and the stream's cursor before it; a
+    /// duplicate is acked again but not delivered twice.
     ///
     /// With `showingCursor` false (a private message) the `ack` carries cursor 0: the cursor is
     /// the recipient's, and would tell the sender how many messages others sent them.
@@ -176,9 +172,8 @@ extension HavenServer {
             case .stored(let cursor):
                 counters[keyPath: stored] += 1
                 fanOut(cursor, appended.previous)
-            case .duplicate(let cursor):
+            case .duplicate:
                 counters.duplicates += 1
-                if bus != nil { fanOut(cursor, appended.previous) }
             }
         }
     }

@@ -80,6 +80,8 @@ final class HavenServer {
     var lastPresenceSaid: UInt64 = 0
     /// With other nodes: when each was last heard from (loop milliseconds).
     var nodesHeard: [[UInt8]: UInt64] = [:]
+    /// Until when (loop milliseconds) no silent node is forgotten: Redis is away, or just back.
+    var forgetNoNodeUntil: UInt64 = 0
     /// When a store failure was last logged (loop milliseconds): at most one line per ten
     /// seconds, so a database that is down does not flood the log.
     var storeFailureLoggedAt: UInt64?

@@ -49,7 +49,7 @@ public final class HavenStore: @unchecked Sendable {
         /// Runs alone, outside a transaction (checkpoints and vacuum cannot run inside one).
         var exclusive = false
         /// The work as one statement, which a batch sends pipelined with its neighbours' (on
-        /// PostgreSQL), and what records its result (false for a failure).
+        /// PostgreSQL), and what records its result (false when the transaction cannot go on).
         var statement: (sql: String, values: [StoreValue], record: (Result<[[StoreValue]], StoreError>) -> Bool)?
         /// Runs the work and records its result; false if it threw.
         let run: (StoreDatabase) -> Bool
@@ -159,9 +159,14 @@ public final class HavenStore: @unchecked Sendable {
         }
         let statement = StoreDatabase.postgresStatement(for: message, now: now)
         let box = OperationResult<AppendedMessage?>()
+        // A failed statement aborts the transaction; a refusal read from a statement's row (an id
+        // used in another room) wrote nothing, and the batch goes on.
         let record = { (rows: Result<[[StoreValue]], StoreError>) -> Bool in
-            box.result = rows.flatMap { rows in Result { try StoreDatabase.appended(from: rows) }.mapError(Self.storeError) }
-            if case .failure = box.result { return false }
+            guard case .success(let rows) = rows else {
+                box.result = rows.map { _ in nil }
+                return false
+            }
+            box.result = Result { try StoreDatabase.appended(from: rows) }.mapError(Self.storeError)
             return true
         }
         enqueue(Operation(

@@ -1,3 +1,4 @@
+import Glibc
 import Postgres
 
 /// The store's PostgreSQL connection: the store's SQL with its parameters renumbered for
@@ -8,8 +9,9 @@ final class PostgresStoreConnection: StoreConnection {
     private var translated: [String: String] = [:]
     private var lastChanges = 0
     private var inTransaction = false
-    /// The open write transaction's id, by which its fate is asked when a COMMIT's answer is lost.
-    private var transactionID: Int64?
+    /// The open write transaction's id, and when its server started: by these its fate is asked
+    /// when a COMMIT's answer is lost.
+    private var transaction: (id: Int64, serverStarted: Int64)?
 
     /// Every write transaction of every node takes this advisory lock first, so writes commit in
     /// the order they were numbered (cursors, log positions), as SQLite's single writer does.
@@ -75,46 +77,69 @@ final class PostgresStoreConnection: StoreConnection {
         defer {
             if ending {
                 inTransaction = false
-                transactionID = nil
+                transaction = nil
             }
         }
         do { try postgres.execute(sql) } catch { throw StoreError(error) }
     }
 
+    /// Begins, taking the write lock. A connection found dropped here (the server restarted
+    /// since the last transaction) is made again and the transaction begun once more: nothing
+    /// had been sent in it.
     func beginWriting() throws {
-        try reconnectOutsideTransaction()
-        let begun: [Result<PostgresResult, PostgresError>]
-        do {
-            begun = try postgres.pipeline([("BEGIN", []), ("SELECT txid_current() FROM pg_advisory_xact_lock(\(Self.writeLock))", [])])
-        } catch { throw StoreError(error) }
+        let begin = "SELECT txid_current(), \(Self.serverStartedSQL) FROM pg_advisory_xact_lock(\(Self.writeLock))"
+        var begun: [Result<PostgresResult, PostgresError>] = []
+        for attempt in 1...2 {
+            try reconnectOutsideTransaction()
+            do throws(PostgresError) {
+                begun = try postgres.pipeline([("BEGIN", []), (begin, [])])
+                break
+            } catch .connectionFailed where attempt == 1 {
+                continue
+            } catch { throw StoreError(error) }
+        }
         inTransaction = true
         do {
-            guard case .integer(let id)? = try begun.last?.get().rows.first?.last else {
+            guard let row = try begun.last?.get().rows.first, case .integer(let id) = row[0], case .integer(let started) = row[1] else {
                 throw StoreError.noRow(operation: "begin a write transaction")
             }
-            transactionID = id
+            transaction = (id, started)
         } catch {
             try? execute("ROLLBACK")
             throw StoreError(error)
         }
     }
 
+    /// When the server last started, in microseconds: a transaction id names the same
+    /// transaction only on the server that started then (after a crash, or on a promoted
+    /// standby, an id never committed may be handed out again).
+    private static let serverStartedSQL = "CAST(EXTRACT(EPOCH FROM pg_postmaster_start_time()) * 1000000 AS bigint)"
+
     /// Commits; when the connection drops before COMMIT's answer arrives, connects again and
-    /// asks PostgreSQL whether the transaction committed (it may have: the answer alone was lost),
-    /// so what committed is reported stored, and only that.
+    /// asks PostgreSQL whether the transaction committed (it may have: the answer alone was
+    /// lost), so what committed is reported stored, and only that. An answer from a server that
+    /// has restarted since is no answer: the transaction is reported failed.
     func commit() throws {
         defer {
             inTransaction = false
-            transactionID = nil
+            transaction = nil
         }
         do { try postgres.execute("COMMIT") } catch let failure {
-            guard case .connectionFailed = failure, let id = transactionID else { throw StoreError(failure) }
-            let status: PostgresValue?
+            guard case .connectionFailed = failure, let transaction else { throw StoreError(failure) }
             do {
                 try postgres.reconnect()
-                status = try postgres.query("SELECT txid_status($1)", [.integer(id)]).rows.first?.first
-            } catch { throw StoreError(failure) }
-            guard status == .text("committed") else { throw StoreError(failure) }
+                // The old session may still be finishing the COMMIT it was sent: wait a little.
+                for _ in 0..<40 {
+                    let row = try postgres.query("SELECT txid_status($1), \(Self.serverStartedSQL)", [.integer(transaction.id)]).rows.first
+                    guard row?[1] == .integer(transaction.serverStarted) else { break }
+                    if row?[0] == .text("committed") { return }
+                    guard row?[0] == .text("in progress") else { break }
+                    usleep(50_000)
+                }
+            } catch {
+                throw StoreError(failure)
+            }
+            throw StoreError(failure)
         }
     }
 

@@ -56,7 +56,7 @@ extension StoreDatabase {
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING cursor)
                 SELECT TRUE,
                        (SELECT cursor FROM inserted),
-                       (SELECT cursor FROM room_messages WHERE sender = ?2 AND message_id = ?3),
+                       (SELECT cursor FROM room_messages WHERE sender = ?2 AND message_id = ?3 AND room = ?1),
                        (SELECT COALESCE(MAX(cursor), 0) FROM room_messages WHERE room = ?1)
                 """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(hour)])
         case .direct(let recipient, let messageID, let message, let recipientKnown):
@@ -84,7 +84,8 @@ extension StoreDatabase {
 
     /// What ``postgresStatement(for:now:)``'s row says: nil for an unknown recipient.
     ///
-    /// - Throws: ``StoreError/noRow(operation:)`` when the message was neither stored nor found.
+    /// - Throws: ``StoreError/conflict(_:)`` for a room message whose sender used its id in
+    ///   another room (neither stored nor found); ``StoreError/noRow(operation:)`` for no row.
     static func appended(from rows: [[StoreValue]]) throws -> AppendedMessage? {
         guard let row = rows.first, row.count == 4 else { throw StoreError.noRow(operation: "store a message") }
         guard row[0] == .integer(1) else { return nil }
@@ -92,7 +93,7 @@ extension StoreDatabase {
         switch (row[1], row[2]) {
         case (.integer(let cursor), _): outcome = .stored(cursor: cursor)
         case (.null, .integer(let cursor)): outcome = .duplicate(cursor: cursor)
-        default: throw StoreError.noRow(operation: "find duplicate message")
+        default: throw StoreError.conflict(idUsedInAnotherRoom)
         }
         return AppendedMessage(outcome: outcome, previous: row[3].integer)
     }

@@ -98,7 +98,13 @@ public final class StoreDatabase {
 
     // MARK: Room messages
 
+    /// Why a room message whose sender used its id in another room is refused.
+    static let idUsedInAnotherRoom = "this message id was already used in another room"
+
     /// Stores a room envelope once per (sender, message id).
+    ///
+    /// - Throws: ``StoreError/conflict(_:)`` when the sender used the id in another room (it is
+    ///   not that message again, and is not stored).
     public func appendRoomMessage(
         room: String, sender: [UInt8], messageID: [UInt8], epoch: Int64, envelope: [UInt8], now: Int64
     ) throws -> AppendOutcome {
@@ -107,8 +113,8 @@ public final class StoreDatabase {
             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING cursor
             """, [.text(room), .blob(sender), .blob(messageID), .integer(epoch), .blob(envelope), .integer(StoredTime.coarse(now))])
         if let cursor = stored.first?.first?.integer { return .stored(cursor: cursor) }
-        let existing = try run("SELECT cursor FROM room_messages WHERE sender = ? AND message_id = ?", [.blob(sender), .blob(messageID)])
-        guard let cursor = existing.first?.first?.integer else { throw StoreError.noRow(operation: "find duplicate room message") }
+        let existing = try run("SELECT cursor FROM room_messages WHERE sender = ? AND message_id = ? AND room = ?", [.blob(sender), .blob(messageID), .text(room)])
+        guard let cursor = existing.first?.first?.integer else { throw StoreError.conflict(Self.idUsedInAnotherRoom) }
         return .duplicate(cursor: cursor)
     }
 

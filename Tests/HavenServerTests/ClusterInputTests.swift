@@ -33,6 +33,10 @@ import Testing
         var tampered = forged
         tampered.target = bob.member
         let hostile: [(channel: [UInt8], bytes: [UInt8])] = [
+            // Signed, untampered, by a key that holds no staff proof.
+            (NodeMessage.Stream.nodes.channel, news(.moderated, [], FrameCodec.encodeValue(RelayedModeration(
+                action: FrameCodec.encodeValue(forged), moderator: MemberInfo(member: forged.moderator, displayName: "Mo"), lifted: nil,
+                rotated: []))).encoded()),
             (NodeMessage.Stream.nodes.channel, [1, 14, 0, 0]),                                   // cut off
             (NodeMessage.Stream.nodes.channel, news(.direct, alice.member.bytes, [1, 2, 3]).encoded()),   // on another kind's channel
             (NodeMessage.Stream.nodes.channel, news(.spent, [], FrameCodec.encodeValue(BudgetsSpent(

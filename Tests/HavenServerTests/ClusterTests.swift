@@ -195,7 +195,11 @@ import Testing
         try await bob.log.wait(timeout: 60, "Alice to be shown gone") { events in
             events.contains { if case .memberLeft(lobby, alice.member) = $0 { true } else { false } } ? true : nil
         }
-        #expect(try survivor.server.metricsText().contains("haven_cluster_nodes_lost_total 1"))
+        // At least once: on a machine loaded enough, the doomed node may have gone unheard for a
+        // while before it was killed too.
+        let lost = try survivor.server.metricsText().split(separator: "\n")
+            .first { $0.hasPrefix("haven_cluster_nodes_lost_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(lost >= 1)
         _ = try await bob.client.send("she has gone", to: lobby)
     }
 

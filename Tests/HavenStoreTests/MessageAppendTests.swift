@@ -86,16 +86,22 @@ import Testing
     @Test(arguments: StoreEngine.allCases) func aMessageTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchIsStored(on engine: StoreEngine) throws {
         let store = try openStore(on: engine)
         defer { store.close() }
+        try store.performAndWait { try $0.createRoom(id: "cafe", name: "Cafe", kind: "support", now: 1) }
         let (results, _) = try appendTogether([
             .room(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: [0xA1]),
             .room(room: "nowhere", sender: [1], messageID: [2], epoch: 0, envelope: [0xA2]),
             .room(room: "lobby", sender: [1], messageID: [3], epoch: 0, envelope: [0xA3]),
+            .room(room: "cafe", sender: [1], messageID: [1], epoch: 0, envelope: [0xC1]),
             .direct(recipient: [0xB0], messageID: [1], message: [0xD1], recipientKnown: false),
         ], to: store)
         #expect((try? results[0].get()) != nil)
         #expect(throws: StoreError.self, "a message for a room that does not exist") { try results[1].get() }
         #expect((try? results[2].get()) != nil)
-        #expect((try? results[3].get()) != nil)
+        #expect(throws: StoreError.conflict("this message id was already used in another room"), "not a resend of the lobby's message") {
+            try results[3].get()
+        }
+        #expect((try? results[4].get()) != nil)
+        #expect(try store.performAndWait { try $0.roomMessages(room: "cafe", after: 0, limit: 10) }.isEmpty)
         let room = try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }
         #expect(room.map(\.bytes) == [[0xA1], [0xA3]], "the refused message left nothing, the others were stored")
         #expect(try store.performAndWait { try $0.directMessages(recipient: [0xB0], after: 0, limit: 10) }.count == 1)
