@@ -1,6 +1,7 @@
 import HavenNet
 import HavenProtocol
 import HavenStore
+import Sodium
 
 /// The other nodes: what this node tells them and hears from them through Redis, and which
 /// streams it follows (the rooms and members it has connections in).
@@ -53,8 +54,6 @@ extension HavenServer {
             return
         case .reached(let count, let then):
             then(self, count)
-        case .addressKey(let key, let day):
-            addresses.adoptSharedKey(key, day: day)
         case .reconnected:
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
@@ -242,9 +241,10 @@ extension HavenServer {
         }
         // Every node keys addresses with the day's key they agreed on, so they count them alike.
         addresses.rollOver(wallClockSeconds: UInt64(configuration.now()))
-        if addressKeyAskedFor != addresses.day {
+        if addressKeyAskedFor != addresses.day || !addresses.keyIsShared && now &- addressKeyAskedAt >= Self.addressKeyRetryMilliseconds {
             addressKeyAskedFor = addresses.day
-            bus.agreeOnAddressKey(day: addresses.day)
+            addressKeyAskedAt = now
+            agreeOnAddressKey(day: addresses.day)
         }
         guard now &- lastPresenceSaid >= Self.presenceEveryMilliseconds else { return }
         lastPresenceSaid = now
@@ -269,6 +269,22 @@ extension HavenServer {
             }
         }
     }
+
+    /// Agrees with the other nodes, through the database they share, on the key that turns
+    /// visitors' addresses into keyed hashes for `day`: the first node to ask stores it, the
+    /// others read it. It never goes through Redis, where the hashes do: whoever reads Redis
+    /// cannot test addresses against them. Until it is agreed this node keys addresses alone
+    /// (and asks again every ten seconds).
+    private func agreeOnAddressKey(day: UInt64) {
+        guard let candidate = try? SecretBytes.random(count: 32).copyBytes() else { return }
+        withStore({ database in try database.agreeOnAddressKey(day: Int64(day), candidate: candidate) }) { [unowned self] result in
+            guard case .success(let key) = result else { return }
+            addresses.adoptSharedKey(key, day: day)
+        }
+    }
+
+    /// How often a node that could not agree on the day's address key asks again.
+    static let addressKeyRetryMilliseconds: UInt64 = 10_000
 
     /// Has every connection here read each stream it follows from the store after what this node
     /// sent it.

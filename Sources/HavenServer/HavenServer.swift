@@ -62,6 +62,8 @@ final class HavenServer {
     var ringsElsewhere: [WireBytes: RingsElsewhere] = [:]
     /// The day whose address key this node last asked the others to agree on.
     var addressKeyAskedFor: UInt64?
+    /// When it last asked (loop milliseconds).
+    var addressKeyAskedAt: UInt64 = 0
     /// New identities over the last minute, which set the proof of work asked of the next.
     var newIdentityRate: NewIdentityRate
     /// Replays of stored history running or waiting, by client address.

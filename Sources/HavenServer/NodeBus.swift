@@ -32,8 +32,6 @@ final class NodeBus: Sendable {
         case reconnected
         /// Redis confirmed this node follows a stream: anything published on it before was missed.
         case following(NodeMessage.Stream)
-        /// The key every node uses today to turn addresses into keyed hashes.
-        case addressKey([UInt8], day: UInt64)
         /// Redis cannot be reached (told once until it can again): this node runs alone meanwhile.
         case lost(reason: String)
         /// How many nodes a publication reached (nil: none, Redis could not be reached).
@@ -84,21 +82,6 @@ final class NodeBus: Sendable {
             heard = { count in deliver(.reached(count, then: reached)) }
         }
         publisher.publish(message.stream.channel, message.encoded(), heard: heard)
-    }
-
-    /// Agrees with the other nodes on the key for `day` (the first to ask sets it in Redis, for
-    /// two days at most; the others read it), on a thread of its own; the core hears it as
-    /// ``Event/addressKey(_:day:)``. If Redis cannot be reached, this node keeps its own key.
-    func agreeOnAddressKey(day: UInt64) {
-        let (address, deliver) = (address, deliver)
-        Thread {
-            guard let candidate = try? SecretBytes.random(count: 32).copyBytes(),
-                  let connection = try? RedisConnection(address, timeoutSeconds: 5) else { return }
-            let name = Array("haven:address-key:\(day)".utf8)
-            _ = try? connection.command([Array("SET".utf8), name, candidate, Array("NX".utf8), Array("EX".utf8), Array("172800".utf8)])
-            guard case .string(let key)? = try? connection.command([Array("GET".utf8), name]) else { return }
-            deliver(.addressKey(key, day: day))
-        }.start()
     }
 
     /// Published, and dropped because Redis could not be reached.

@@ -275,6 +275,11 @@ enum Migrations {
         CREATE UNIQUE INDEX direct_messages_by_id ON direct_messages (recipient, message_id);
         CREATE INDEX direct_messages_by_age ON direct_messages (created_at);
         """,
+        // 17: the day's key nodes hash visitors' addresses with, agreed through the database they
+        // share (one node alone keeps its own in memory).
+        """
+        CREATE TABLE address_keys (day INTEGER PRIMARY KEY, key BLOB NOT NULL);
+        """,
     ]
 
     /// Brings `connection` up to the latest schema, each migration in its own transaction.

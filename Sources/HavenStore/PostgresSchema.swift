@@ -9,7 +9,10 @@ enum PostgresSchema {
     static let baselineVersion = 16
 
     /// Migrations after the baseline, each matching SQLite's migration of the same number.
-    static let migrations: [String] = []
+    static let migrations: [String] = [
+        // 17
+        "CREATE TABLE address_keys (day bigint PRIMARY KEY, key bytea NOT NULL)",
+    ]
 
     /// The version this build creates and understands, on PostgreSQL as on SQLite.
     static var version: Int { baselineVersion + migrations.count }

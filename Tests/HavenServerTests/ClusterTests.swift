@@ -5,6 +5,7 @@ import HavenProtocol
 import HavenServer
 import HavenStore
 import HavenTestSupport
+import Redis
 import Sodium
 import Testing
 
@@ -286,6 +287,30 @@ import Testing
         #expect(try await member.waitForSignal(.ring, from: winner.member).call == call.id)
     }
 
+    /// Redis away for longer than a node may be silent: every node is silent then, so none is
+    /// forgotten, and a member is never told no counsellor is online while one is.
+    @Test func whileRedisIsAwayACounsellorOnAnotherNodeStillCountsAsOnline() async throws {
+        let organisation = try SigningKeyPair.generate()
+        let redis = try TestRedis()
+        let servers = try await nodes(2, redis: redis) { $0.organisationPublicKey = organisation.publicKey }
+        let loop = try ClientLoop()
+        let ana = try await servers[0].staffClient(.counsellor, "Ana", organisation: organisation, loop: loop)
+        let member = try TestClient("Quiet Otter", loop: loop.loop, organisation: organisation.publicKey)
+        try await member.connect(servers[1])
+        let counsellorsOnline = { (events: [ClientEvent]) in
+            events.compactMap { if case .availability(let numbers) = $0 { numbers.counsellorsOnline } else { nil } }
+        }
+        _ = try await member.log.wait("the counsellor on the other node") { events in counsellorsOnline(events).last == 1 ? true : nil }
+        redis.stop()
+        // Past the 16 s after which a silent node is forgotten (the node checks every second).
+        try await Task.sleep(for: .seconds(20))
+        #expect(!counsellorsOnline(member.log.events).contains(0), "the member was told no counsellor is online")
+        try redis.start()
+        try await hearEachOther(servers)
+        #expect(!counsellorsOnline(member.log.events).contains(0))
+        withExtendedLifetime(ana) {}
+    }
+
     @Test func anIdentitysHourlyBytesAreOneBudgetOverEveryNode() async throws {
         let redis = try TestRedis()
         let servers = try await nodes(2, redis: redis) { $0.rateLimits.newIdentityMessageBytesPerHour = 25_000 }
@@ -412,6 +437,9 @@ import Testing
                 try server.server.metricsText().contains("haven_cluster_address_key_shared 1\n") ? true : nil
             }
         }
+        // Agreed through the database: Redis, which carries the hashes, never holds the key.
+        let keys = try RedisConnection(redis.address).command([Array("KEYS".utf8), Array("*".utf8)])
+        #expect(keys == .array([]), "Redis holds \(keys)")
         // Two identities from one network (this machine), one on each node.
         let loop = try ClientLoop()
         let reader = try TestClient("Calm Heron", loop: loop.loop)

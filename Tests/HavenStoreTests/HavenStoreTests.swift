@@ -162,6 +162,18 @@ import Testing
         #expect(rest.entries.count == 700 && !rest.more)
     }
 
+    @Test(arguments: StoreEngine.allCases) func theFirstNodeToAskSetsTheDaysAddressKeyAndOldKeysGo(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine).store
+        defer { store.close() }
+        let first = try store.performAndWait { try $0.agreeOnAddressKey(day: 100, candidate: Array(repeating: 1, count: 32)) }
+        let second = try store.performAndWait { try $0.agreeOnAddressKey(day: 100, candidate: Array(repeating: 2, count: 32)) }
+        #expect(first == Array(repeating: 1, count: 32) && second == first, "every node keys addresses alike")
+        _ = try store.performAndWait { try $0.agreeOnAddressKey(day: 101, candidate: Array(repeating: 3, count: 32)) }
+        _ = try store.performAndWait { try $0.agreeOnAddressKey(day: 102, candidate: Array(repeating: 4, count: 32)) }
+        let again = try store.performAndWait { try $0.agreeOnAddressKey(day: 100, candidate: Array(repeating: 5, count: 32)) }
+        #expect(again == Array(repeating: 5, count: 32), "day 100's key was deleted once day 102 came")
+    }
+
     @Test(arguments: StoreEngine.allCases) func workAfterCloseIsRefused(on engine: StoreEngine) throws {
         let store = try openStore(on: engine).store
         store.close()

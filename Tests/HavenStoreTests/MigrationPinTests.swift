@@ -24,6 +24,7 @@ import Testing
         "8e4fcc1e0db6821abad99beef73f831f7a88c893234d45b28bbfeb0ceb48c408",  // 14
         "2b3364e431a8e239f5e2270295aa934247a375b5739eba1592544162bec3332a",  // 15
         "e8d06cef98b3021012ffc9780cef2ef07b9071f66ced704519276374138970f7",  // 16
+        "aae844d662eae2cafeb59c66f064050789c4257e258e1fbe173ca2500953f8b8",  // 17
     ]
 
     @Test func everyShippedMigrationIsAsItShipped() {

@@ -113,6 +113,21 @@ import Testing
         #expect(stored.map(\.bytes) == [[1], [3]])
     }
 
+    /// PostgreSQL restarted between two transactions: the store finds its connection gone as it
+    /// begins the next, and connects again, instead of refusing the first write after a restart.
+    @Test func theFirstWriteAfterARestartBetweenTransactionsIsStored() throws {
+        let server = try TestPostgres()
+        let store = try HavenStore(try server.freshDatabase())
+        defer { store.close() }
+        try store.performAndWait { try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 1) }
+        try server.stop()
+        try server.start()
+        let after = try store.performAndWait {
+            try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: [1], epoch: 0, envelope: [1], now: 1)
+        }
+        #expect(try store.performAndWait { try $0.roomMessages(room: "lobby", after: 0, limit: 10) }.map(\.cursor) == [after.cursor])
+    }
+
     /// The connection drops after PostgreSQL committed but before its answer arrived: the store
     /// asks PostgreSQL what became of the transaction, and reports stored what was stored.
     @Test func aCommitWhoseAnswerWasLostIsReportedAsWhatItWas() throws {
