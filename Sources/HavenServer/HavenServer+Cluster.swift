@@ -108,7 +108,8 @@ extension HavenServer {
             for spending in spent.addresses where sensible(spending.amount) && spending.address.count == 16 {
                 addresses.spentElsewhere(spending.amount, of: spending.budget, by: spending.address, now: now)
             }
-            counters.clusterBudgetSpendingsHeard += spent.spent.count + spent.addresses.count
+            counters.clusterBudgetSpendingsHeard += spent.spent.count
+            counters.clusterAddressSpendingsHeard += spent.addresses.count
             return
         }
         if [.line, .take, .taken, .takeRefused].contains(message.kind) {

@@ -143,6 +143,8 @@ extension HavenServer {
             ("haven_cluster_reconnections_total", "counter", "Times this node connected to Redis again.", "\(counters.clusterReconnections)"),
             ("haven_cluster_budget_spendings_heard_total", "counter", "Identities' budget spendings heard from other nodes.",
              "\(counters.clusterBudgetSpendingsHeard)"),
+            ("haven_cluster_address_spendings_heard_total", "counter", "Client addresses' budget spendings heard from other nodes.",
+             "\(counters.clusterAddressSpendingsHeard)"),
             ("haven_cluster_address_key_shared", "gauge", "1 when addresses are keyed with the day's key every node shares.",
              "\(addresses.keyIsShared ? 1 : 0)"),
             ("haven_cluster_nodes", "gauge", "Other nodes heard from lately.", "\(nodesHeard.count)"),

@@ -22,6 +22,9 @@ struct ServerCounters {
     var clusterNodesLost = 0
     /// Budget spendings heard from other nodes (an identity's, of one budget, in a second).
     var clusterBudgetSpendingsHeard = 0
+    /// Budget spendings of client addresses heard from other nodes (an address's, of one
+    /// budget, in a second).
+    var clusterAddressSpendingsHeard = 0
     /// Clients let go because a replay of their history waited too long for them to read.
     var stalledReadersLetGo = 0
     var protocolErrors = 0

@@ -324,7 +324,7 @@ import Testing
         // messages are more than the hour holds.
         let long = String(repeating: "z", count: 15_000)
         _ = try await onFirst.client.sendDirect("1 \(long)", to: reader.member)
-        // Told to the other node within a second or two.
+        // Told to the other node within a second or two (the identity's only spending).
         try await waitFor("the other node to hear what was spent") {
             try servers[1].server.metricsText().contains("haven_cluster_budget_spendings_heard_total 0") ? nil : true
         }
@@ -450,7 +450,7 @@ import Testing
         try await second.connect(servers[1])
         let heard = { () throws -> Int in
             try servers[1].server.metricsText().split(separator: "\n")
-                .first { $0.hasPrefix("haven_cluster_budget_spendings_heard_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+                .first { $0.hasPrefix("haven_cluster_address_spendings_heard_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
         }
         // The first connection's spending reaches the second node, then the messages' does.
         try await waitFor("the other node to hear of the first connection") { try heard() >= 1 ? true : nil }
