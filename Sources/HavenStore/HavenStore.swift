@@ -270,20 +270,14 @@ public final class HavenStore: @unchecked Sendable {
             deliver(UncheckedSendableWork(batch[0].finish).run)
             return
         }
-        // One transaction for the batch. If an operation fails, it may have written part of its
-        // work: the whole batch is rolled back and each operation runs again in a transaction of
-        // its own, so the failed one leaves nothing behind and the others still commit. When the
-        // database cannot be reached, every operation fails at once, untried.
-        switch runInTransaction(batch, database: database) {
-        case .committed: break
-        case .unavailable(let failure): batch.forEach { $0.fail(failure) }
-        case .rolledBack where batch.count > 1:
-            for (index, operation) in batch.enumerated() {
-                guard case .unavailable(let failure) = runInTransaction([operation], database: database) else { continue }
-                batch[index...].forEach { $0.fail(failure) }
-                break
-            }
-        case .rolledBack: break
+        // One transaction for the batch. An operation that fails may have written part of its
+        // work: the transaction is rolled back and run again without it (its failure is what it
+        // reports), so it leaves nothing behind and the others still commit, in one more
+        // transaction per failed operation. When the database cannot be reached, or the commit
+        // itself fails, every operation still pending fails at once.
+        var pending = batch
+        while !pending.isEmpty, case .failed(let index) = runInTransaction(pending, database: database) {
+            pending.remove(at: index)
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         condition.lock()
@@ -295,30 +289,32 @@ public final class HavenStore: @unchecked Sendable {
 
     private enum TransactionOutcome {
         case committed
-        case rolledBack
-        case unavailable(StoreError)
+        /// Rolled back because the operation at this index failed (its failure recorded).
+        case failed(at: Int)
+        /// Rolled back, every operation told why (the database unreachable, the commit refused).
+        case abandoned
     }
 
-    /// Runs `operations` in order until one fails (false); neighbours that are single statements
-    /// go together in one pipeline.
+    /// Runs `operations` in order until one fails, and returns its index (nil when none did);
+    /// neighbours that are single statements go together in one pipeline.
     ///
     /// - Throws: ``StoreError`` when the connection fails under a pipeline.
-    private func runInOrder(_ operations: [Operation], database: StoreDatabase) throws -> Bool {
+    private func firstFailure(running operations: [Operation], database: StoreDatabase) throws -> Int? {
         var index = operations.startIndex
         while index < operations.endIndex {
             guard operations[index].statement != nil else {
-                guard operations[index].run(database) else { return false }
+                guard operations[index].run(database) else { return index }
                 index += 1
                 continue
             }
             let statements = operations[index...].prefix { $0.statement != nil }.compactMap(\.statement)
             let results = try database.connection.runPipelined(statements.map { ($0.sql, $0.values) })
-            for (statement, result) in zip(statements, results) {
-                guard statement.record(result) else { return false }
+            for (offset, (statement, result)) in zip(statements, results).enumerated() {
+                guard statement.record(result) else { return index + offset }
             }
             index += statements.count
         }
-        return true
+        return nil
     }
 
     /// Runs `operations` in one transaction: committed if every one succeeded, else rolled back.
@@ -326,9 +322,9 @@ public final class HavenStore: @unchecked Sendable {
         do {
             try database.connection.beginWriting()
             // Stop at the first failure: everything is rolled back anyway.
-            guard try runInOrder(operations, database: database) else {
+            if let failed = try firstFailure(running: operations, database: database) {
                 try database.connection.execute("ROLLBACK")
-                return .rolledBack
+                return .failed(at: failed)
             }
             try database.connection.commit()
             return .committed
@@ -336,8 +332,7 @@ public final class HavenStore: @unchecked Sendable {
             try? database.connection.execute("ROLLBACK")
             let failure = error as? StoreError ?? .sqlite(operation: "commit", code: -1, reason: "\(error)")
             operations.forEach { $0.fail(failure) }
-            if case .unavailable = failure { return .unavailable(failure) }
-            return .rolledBack
+            return .abandoned
         }
     }
 }

@@ -60,7 +60,8 @@ import Testing
         let (server, member, clients) = try await serverWithOneSecondWindows()
         defer { withExtendedLifetime(clients) {} }
         let token = Base64URL.encode(try await member.client.uploadToken().token.bytes)
-        let socket = try await server.connection(onLoop: index, { try RawSocket(port: server.port) }, discard: { $0.close() })
+        // The answer follows the store's writing of every part, slow on a loaded machine.
+        let socket = try await server.connection(onLoop: index, { try RawSocket(port: server.port, timeoutSeconds: 60) }, discard: { $0.close() })
         let blocker = try SQLiteConnection(path: server.databasePath)
         try blocker.execute("BEGIN IMMEDIATE")
         let body = [UInt8](repeating: 3, count: 2_000_000)
