@@ -183,6 +183,13 @@ def main():
         print("  ok  a member from whom the server holds back the log stops sending and is told")
         carol.execute_script("document.querySelector('#messages li.warning').scrollIntoView()")
         carol.save_screenshot(str(ROOT / "docs/screenshots/lying-server-warnings.png"))
+
+        # 7. The server says a login could not be recorded (its database away for a moment): the
+        # page says so in its own words, not the server's, and asks nothing of the member.
+        liar.inject({"v": 1, "type": "error", "code": "store_failed", "message": "login could not be recorded; try again"}, member_id(carol))
+        wait_for_text(carol, "status", "The service is busy for a moment. Nothing you wrote is lost")
+        assert "login could not be recorded" not in carol.find_element(By.TAG_NAME, "body").text
+        print("  ok  a login the server could not record is told in the page's words")
         print("lying server tests passed")
     except BaseException:
         print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)

@@ -259,6 +259,14 @@ def main():
         time.sleep(1)
         assert "after the removal" not in bob.find_element(By.ID, "messages").text
         print("  ok  a removed member's browser gets no key for what is said next; the others carry on")
+
+        # Alice's browser is closed: the counsellor's "here now" says so at once, not at the next key.
+        readers = counsellor.find_element(By.ID, "readers").text
+        browsers.remove(alice)
+        alice.quit()
+        WebDriverWait(counsellor, 30).until(lambda d: d.find_element(By.ID, "readers").text != readers, f"still '{readers}' after Alice left")
+        assert "1 here now" in counsellor.find_element(By.ID, "readers").text, counsellor.find_element(By.ID, "readers").text
+        print("  ok  who is here now is counted again as soon as someone leaves")
         print("widget tests passed")
     except BaseException:
         print("the server's log, last 40 lines:\n" + "".join(server.log[-40:]), file=sys.stderr)

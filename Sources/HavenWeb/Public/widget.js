@@ -319,10 +319,12 @@ function received(frame) {
       break;
     case "memberJoined":
       showHereCount(frame.room);
+      roomView.readers(frame.room);
       memberArrived(frame.member);
       break;
     case "memberLeft":
       showHereCount(frame.room);
+      roomView.readers(frame.room);
       if (!rooms.isOnline(frame.member)) callOffers.note(frame.member, false);
       break;
     case "synced":
@@ -431,6 +433,8 @@ function refused(frame) {
     if (!frame.room && help.waiting) help.refused(t("queueSlowDown")); else said(t("slowDown"));
     return;
   }
+  // The login itself was not stored (the database away): the page connects again by itself.
+  if (frame.code === "store_failed" && !frame.id && !frame.room) { said(t("loginNotRecorded")); return; }
   if (frame.code === "banned") {
     session.stop();   // no reconnecting as this identity
     composer.ban();
