@@ -54,7 +54,11 @@ extension HavenServer {
             return
         case .reached(let count, let then):
             then(self, count)
-        case .reconnected:
+        case .connected(let again):
+            // Back from an outage (even one before the first connection): the others get time to
+            // speak again before any is taken for gone.
+            if forgetNoNodeUntil == .max { forgetNoNodeUntil = loop.nowMilliseconds + Self.nodeSilenceMilliseconds }
+            guard again else { return }
             // What was published while the bus was away is read from the store as each stream's
             // subscription is confirmed again (`following`).
             counters.clusterReconnections += 1
@@ -181,10 +185,10 @@ extension HavenServer {
             if changed.line { lineChanged() }
             if changed.counsellors { counsellorsOnlineChanged() }
         case .take:
+            guard let take = try? FrameCodec.decodeValue(RelayedTake.self, from: message.frame) else { return }
             // Only a counsellor whose proof this node verifies itself may take a member.
-            guard let take = try? FrameCodec.decodeValue(RelayedTake.self, from: message.frame),
-                  currentRole(take.counsellor).staff?.invite.role == .counsellor else { return }
-            if let taken = takeHere(take.member, by: take.counsellor) {
+            let verified = currentRole(take.counsellor).staff?.invite.role == .counsellor
+            if verified, let taken = takeHere(take.member, by: take.counsellor) {
                 bus?.publish(.taken, key: take.counsellor.member.bytes, frame: FrameCodec.encodeValue(taken))
             } else {
                 bus?.publish(.takeRefused, key: take.counsellor.member.bytes, frame: take.member.bytes)

@@ -28,8 +28,9 @@ final class NodeBus: Sendable {
     /// What the bus hands to the core.
     enum Event: Sendable {
         case message(NodeMessage)
-        /// Connected to Redis again: anything published meanwhile was missed.
-        case reconnected
+        /// Connected to Redis (`again`: after having been connected before, so anything
+        /// published meanwhile was missed).
+        case connected(again: Bool)
         /// Redis confirmed this node follows a stream: anything published on it before was missed.
         case following(NodeMessage.Stream)
         /// Redis cannot be reached (told once until it can again): this node runs alone meanwhile.
@@ -51,7 +52,7 @@ final class NodeBus: Sendable {
                 guard let message = try? NodeMessage(decoding: payload), message.node != node, message.stream.channel == channel else { return }
                 deliver(.message(message))
             },
-            onConnected: { again in if again { deliver(.reconnected) } },
+            onConnected: { again in deliver(.connected(again: again)) },
             onSubscribed: { channel in
                 guard let stream = NodeMessage.Stream(channel: channel) else { return }
                 deliver(.following(stream))

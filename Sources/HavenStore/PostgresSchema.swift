@@ -10,8 +10,11 @@ enum PostgresSchema {
 
     /// Migrations after the baseline, each matching SQLite's migration of the same number.
     static let migrations: [String] = [
-        // 17
-        "CREATE TABLE address_keys (day bigint PRIMARY KEY, key bytea NOT NULL)",
+        // 17, and each store connection's commit marker (see PostgresStoreConnection.commit)
+        """
+        CREATE TABLE address_keys (day bigint PRIMARY KEY, key bytea NOT NULL);
+        CREATE TABLE commit_markers (writer bytea PRIMARY KEY, token bytea NOT NULL)
+        """,
     ]
 
     /// The version this build creates and understands, on PostgreSQL as on SQLite.

@@ -1,4 +1,3 @@
-import Glibc
 import Postgres
 
 /// The store's PostgreSQL connection: the store's SQL with its parameters renumbered for
@@ -9,9 +8,6 @@ final class PostgresStoreConnection: StoreConnection {
     private var translated: [String: String] = [:]
     private var lastChanges = 0
     private var inTransaction = false
-    /// The open write transaction's id, and when its server started: by these its fate is asked
-    /// when a COMMIT's answer is lost.
-    private var transaction: (id: Int64, serverStarted: Int64)?
 
     /// Every write transaction of every node takes this advisory lock first, so writes commit in
     /// the order they were numbered (cursors, log positions), as SQLite's single writer does.
@@ -75,10 +71,7 @@ final class PostgresStoreConnection: StoreConnection {
         let ending = sql == "ROLLBACK"
         if !ending { try reconnectOutsideTransaction() }
         defer {
-            if ending {
-                inTransaction = false
-                transaction = nil
-            }
+            if ending { inTransaction = false }
         }
         do { try postgres.execute(sql) } catch { throw StoreError(error) }
     }
@@ -87,59 +80,53 @@ final class PostgresStoreConnection: StoreConnection {
     /// since the last transaction) is made again and the transaction begun once more: nothing
     /// had been sent in it.
     func beginWriting() throws {
-        let begin = "SELECT txid_current(), \(Self.serverStartedSQL) FROM pg_advisory_xact_lock(\(Self.writeLock))"
-        var begun: [Result<PostgresResult, PostgresError>] = []
         for attempt in 1...2 {
             try reconnectOutsideTransaction()
             do throws(PostgresError) {
-                begun = try postgres.pipeline([("BEGIN", []), (begin, [])])
-                break
+                try postgres.execute("BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLock))")
+                inTransaction = true
+                return
             } catch .connectionFailed where attempt == 1 {
                 continue
             } catch { throw StoreError(error) }
         }
-        inTransaction = true
-        do {
-            guard let row = try begun.last?.get().rows.first, case .integer(let id) = row[0], case .integer(let started) = row[1] else {
-                throw StoreError.noRow(operation: "begin a write transaction")
-            }
-            transaction = (id, started)
-        } catch {
-            try? execute("ROLLBACK")
-            throw StoreError(error)
-        }
     }
 
-    /// When the server last started, in microseconds: a transaction id names the same
-    /// transaction only on the server that started then (after a crash, or on a promoted
-    /// standby, an id never committed may be handed out again).
-    private static let serverStartedSQL = "CAST(EXTRACT(EPOCH FROM pg_postmaster_start_time()) * 1000000 AS bigint)"
+    /// This connection's row in `commit_markers`: each transaction that wrote leaves a new token
+    /// there as it commits, by which its fate is known when the COMMIT's answer is lost.
+    private let writer = (0..<16).map { _ in UInt8.random(in: .min ... .max) }
 
-    /// Commits; when the connection drops before COMMIT's answer arrives, connects again and
-    /// asks PostgreSQL whether the transaction committed (it may have: the answer alone was
-    /// lost), so what committed is reported stored, and only that. An answer from a server that
-    /// has restarted since is no answer: the transaction is reported failed.
+    /// Commits. A transaction that wrote also replaces this connection's commit marker, in the
+    /// same round trip: when the connection drops before COMMIT's answer arrives, the store
+    /// connects again and reads the marker, so what committed is reported stored, and only that.
+    /// (A transaction id could not tell: after a crash, one never committed may be handed out
+    /// again.) A transaction that only read is reported failed then, which loses nothing.
     func commit() throws {
-        defer {
-            inTransaction = false
-            transaction = nil
-        }
-        do { try postgres.execute("COMMIT") } catch let failure {
-            guard case .connectionFailed = failure, let transaction else { throw StoreError(failure) }
+        defer { inTransaction = false }
+        let token = (0..<16).map { _ in UInt8.random(in: .min ... .max) }
+        let mark = """
+            INSERT INTO commit_markers (writer, token) SELECT CAST($1 AS bytea), CAST($2 AS bytea)
+            WHERE txid_current_if_assigned() IS NOT NULL
+            ON CONFLICT (writer) DO UPDATE SET token = excluded.token
+            """
+        let answers: [Result<PostgresResult, PostgresError>]
+        do {
+            answers = try postgres.pipeline([(mark, [.bytes(writer), .bytes(token)]), ("COMMIT", [])])
+        } catch let failure {
+            guard case .connectionFailed = failure else { throw StoreError(failure) }
+            let marker: PostgresValue?
             do {
                 try postgres.reconnect()
-                // The old session may still be finishing the COMMIT it was sent: wait a little.
-                for _ in 0..<40 {
-                    let row = try postgres.query("SELECT txid_status($1), \(Self.serverStartedSQL)", [.integer(transaction.id)]).rows.first
-                    guard row?[1] == .integer(transaction.serverStarted) else { break }
-                    if row?[0] == .text("committed") { return }
-                    guard row?[0] == .text("in progress") else { break }
-                    usleep(50_000)
-                }
-            } catch {
-                throw StoreError(failure)
+                marker = try postgres.query("SELECT token FROM commit_markers WHERE writer = $1", [.bytes(writer)]).rows.first?.first
+            } catch { throw StoreError(failure) }
+            guard marker == .bytes(token) else { throw StoreError(failure) }
+            return
+        }
+        for answer in answers {
+            if case .failure(let error) = answer {
+                try? execute("ROLLBACK")
+                throw StoreError(error)
             }
-            throw StoreError(failure)
         }
     }
 

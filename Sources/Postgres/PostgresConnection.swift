@@ -25,14 +25,15 @@ public final class PostgresConnection {
     /// Connects to the server `url` names (`postgres://user@host:port/database`, or libpq's
     /// `key=value` form; a Unix socket is `?host=/path/to/folder`), then runs `sessionSetup`
     /// (and again after every reconnect). Unless the URL says otherwise, connecting waits at most
-    /// 10 s and TCP keepalives find a server that went silent within about a minute.
+    /// 10 s, TCP keepalives find a server that went silent within about a minute, and what was
+    /// sent and not acknowledged for 30 s ends the connection.
     ///
     /// - Throws: ``PostgresError/connectionFailed(reason:)`` (its reason never quotes the URL,
     ///   which may hold a password).
     public init(url: String, sessionSetup: String = "") throws(PostgresError) {
         // Defaults first: what the URL (expanded from `dbname`) names overrides them.
-        let keys = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname"]
-        let values = ["10", "1", "30", "10", "3", url]
+        let keys = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname"]
+        let values = ["10", "1", "30", "10", "3", "30000", url]
         let opened = keys.withCStrings { keyPointers in values.withCStrings { valuePointers in PQconnectdbParams(keyPointers, valuePointers, 1) } }
         guard let handle = opened else { throw PostgresError.connectionFailed(reason: "out of memory") }
         guard PQstatus(handle) == CONNECTION_OK else {

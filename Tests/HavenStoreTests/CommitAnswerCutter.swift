@@ -2,9 +2,9 @@ import Foundation
 import Glibc
 import HavenNet
 
-/// A relay in front of a PostgreSQL server's Unix socket that, once armed, lets the next COMMIT
-/// through, waits for the server's answer (so the transaction did commit) and drops the
-/// connection instead of passing the answer on: the client cannot know what happened.
+/// A relay in front of a PostgreSQL server's Unix socket that, once armed, drops the connection
+/// when the server answers a COMMIT (so the transaction did commit) instead of passing the answer
+/// on: the client cannot know what happened.
 final class CommitAnswerCutter: @unchecked Sendable {
     // @unchecked Sendable: every stored property is set once, or locked (`armed`, `cuts`).
     /// The folder whose `.s.PGSQL.5432` the relay listens on: a libpq `host`.
@@ -12,6 +12,7 @@ final class CommitAnswerCutter: @unchecked Sendable {
     private let target: String
     private let listener: Int32
     private let armed = Locked(false)
+    private let stopped = Locked(false)
     /// How many COMMIT answers were dropped.
     let cuts = Locked(0)
 
@@ -35,7 +36,13 @@ final class CommitAnswerCutter: @unchecked Sendable {
     private func acceptForever() {
         while true {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                // Only stop() ends the relay: a signal (another test's child ending) interrupts
+                // an accept now and then.
+                if stopped.withLock({ $0 }) { return }
+                usleep(10_000)
+                continue
+            }
             let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.address(target)
             let connected = withUnsafePointer(to: &address) {
@@ -57,26 +64,43 @@ final class CommitAnswerCutter: @unchecked Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var descriptors = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
-        while poll(&descriptors, 2, -1) > 0 {
+        // Other tests' children ending (SIGCHLD) interrupt calls: those are made again.
+        while true {
+            guard poll(&descriptors, 2, -1) > 0 else {
+                if errno == EINTR { continue }
+                return
+            }
             for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
                 let count = read(descriptor.fd, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
                 guard count > 0 else { return }
                 let bytes = Array(buffer[..<count])
-                let peer = index == 0 ? server : client
-                guard write(peer, bytes, bytes.count) == count else { return }
-                // A simple-query COMMIT: "Q", its length, "COMMIT", NUL.
-                if index == 0, bytes.count >= 12, bytes[5...].starts(with: Array("COMMIT\0".utf8)), armed.withLock({ armedNow in
+                // The server's answer to a COMMIT (a CommandComplete tagged "COMMIT"): the
+                // transaction committed; when armed, the client never hears it.
+                if index == 1, Self.contains(bytes, Array("COMMIT\0".utf8)), armed.withLock({ armedNow in
                     defer { armedNow = false }
                     return armedNow
                 }) {
-                    var answer = [pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
-                    _ = poll(&answer, 1, 10_000)
-                    _ = read(server, &buffer, buffer.count)
                     cuts.withLock { $0 += 1 }
                     return
                 }
+                guard Self.writeAll(bytes, to: index == 0 ? server : client) else { return }
             }
         }
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard written > 0 || errno == EINTR else { return false }
+            offset += max(0, written)
+        }
+        return true
+    }
+
+    private static func contains(_ bytes: [UInt8], _ part: [UInt8]) -> Bool {
+        bytes.count >= part.count && (0...(bytes.count - part.count)).contains { bytes[$0..<($0 + part.count)].elementsEqual(part) }
     }
 
     private static func address(_ path: String) -> sockaddr_un {
@@ -88,6 +112,7 @@ final class CommitAnswerCutter: @unchecked Sendable {
 
     /// Stops accepting (connections already relayed go on until either side closes).
     func stop() {
+        stopped.withLock { $0 = true }
         shutdown(listener, Int32(SHUT_RDWR))
     }
 }

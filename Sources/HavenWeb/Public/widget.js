@@ -434,7 +434,7 @@ function refused(frame) {
     return;
   }
   // The login itself was not stored (the database away): the page connects again by itself.
-  if (frame.code === "store_failed" && !frame.id && !frame.room) { said(t("loginNotRecorded")); return; }
+  if (frame.code === "store_failed" && document.body.dataset.session !== "open") { said(t("loginNotRecorded")); return; }
   if (frame.code === "banned") {
     session.stop();   // no reconnecting as this identity
     composer.ban();
