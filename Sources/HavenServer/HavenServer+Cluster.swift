@@ -91,6 +91,7 @@ extension HavenServer {
             guard let relayed = try? FrameCodec.decodeValue(RelayedModeration.self, from: message.frame),
                   let action = try? FrameCodec.decodeValue(ModerationAction.self, from: relayed.action),
                   action.moderator == relayed.moderator.member, Self.may(currentRole(relayed.moderator), take: action.kind),
+                  abs(Int64(action.issuedAt) - configuration.now()) <= Self.actionFreshnessSeconds,
                   (try? action.verify()) != nil else { return }
             carryOut(action, relayed, actor: nil)
             return
@@ -156,7 +157,8 @@ extension HavenServer {
             room.take(bundle)
             broadcast(encode(.keyBundle(KeyBundleFrame(bundle: bundle))), to: room.sessions.values)
         case .arrived:
-            guard let member = try? FrameCodec.decodeValue(MemberInfo.self, from: message.frame),
+            // A role another node claims for a member is shown only as this node verifies it.
+            guard let member = (try? FrameCodec.decodeValue(MemberInfo.self, from: message.frame)).map(currentRole),
                   room.elsewhere.arrive(member, on: message.node, now: now), !room.isHere(member.member) else { return }
             tellArrived(member, in: room)
         case .departed:
@@ -164,7 +166,7 @@ extension HavenServer {
                   !room.isHere(member) else { return }
             broadcast(encode(.memberLeft(MemberLeft(room: room.id, member: member))), to: room.sessions.values)
         case .present:
-            guard let members = try? FrameCodec.decodeValue([MemberInfo].self, from: message.frame) else { return }
+            guard let members = (try? FrameCodec.decodeValue([MemberInfo].self, from: message.frame))?.map(currentRole) else { return }
             let (arrived, departed) = room.elsewhere.present(members, on: message.node, now: now)
             for member in arrived where !room.isHere(member.member) { tellArrived(member, in: room) }
             for member in departed where !room.isHere(member) {

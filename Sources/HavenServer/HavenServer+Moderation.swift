@@ -14,6 +14,10 @@ extension HavenServer {
         }
     }
 
+    /// How far an action's signed time may be from now, here or relayed from another node (an
+    /// old signed action sent again is refused).
+    static let actionFreshnessSeconds: Int64 = 300
+
     /// Applies a moderator's signed action: only staff may act; the action must verify, be
     /// recent, and be new. It is written to the append-only log and applied in one transaction,
     /// then announced: deletions to the room, sanctions to the member concerned. A ban also
@@ -40,7 +44,7 @@ extension HavenServer {
             return
         }
         let now = configuration.now()
-        guard abs(Int64(action.issuedAt) - now) <= 300 else {
+        guard abs(Int64(action.issuedAt) - now) <= Self.actionFreshnessSeconds else {
             refuse(session, code: "stale_action", message: "the action's time is more than 5 minutes off", id: action.id)
             return
         }

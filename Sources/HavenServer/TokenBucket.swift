@@ -38,8 +38,6 @@ struct TokenBucket: Refilling {
         return true
     }
 
-    /// Gives back `amount` tokens taken for work that never happened (an upload whose body
-    /// never came), up to the burst.
     /// Takes `amount` whether or not it is there (what another node spent): the bucket may go
     /// into debt, down to a whole burst, so what was spent elsewhere delays the next refill here
     /// instead of vanishing once the bucket is empty.
@@ -48,6 +46,8 @@ struct TokenBucket: Refilling {
         tokens = max(-burst, tokens - amount)
     }
 
+    /// Gives back `amount` tokens taken for work that never happened (an upload whose body
+    /// never came), up to the burst.
     mutating func giveBack(_ amount: Double = 1, now: UInt64) {
         refill(now: now)
         tokens = min(burst, tokens + amount)

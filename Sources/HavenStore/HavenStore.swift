@@ -308,7 +308,8 @@ public final class HavenStore: @unchecked Sendable {
                 continue
             }
             let statements = operations[index...].prefix { $0.statement != nil }.compactMap(\.statement)
-            let results = try database.connection.runPipelined(statements.map { ($0.sql, $0.values) })
+            // Statements are made for PostgreSQL only (``append(_:now:completion:)``).
+            let results = try (database.connection as! PostgresStoreConnection).runPipelined(statements.map { ($0.sql, $0.values) })
             for (offset, (statement, result)) in zip(statements, results).enumerated() {
                 guard statement.record(result) else { return index + offset }
             }

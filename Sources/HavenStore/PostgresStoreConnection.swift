@@ -46,6 +46,11 @@ final class PostgresStoreConnection: StoreConnection {
     /// Most statements sent in one pipeline: libpq keeps every result of a pipeline until it is read.
     static let pipelineChunk = 256
 
+    /// Runs `statements` in order as ``run(_:_:until:)`` would (all rows read), sent pipelined
+    /// (one round trip for up to ``pipelineChunk``), and stops at the first that fails: the
+    /// results end with its failure.
+    ///
+    /// - Throws: ``StoreError`` when the connection fails (nothing is known of what ran).
     func runPipelined(_ statements: [(sql: String, values: [StoreValue])]) throws -> [Result<[[StoreValue]], StoreError>] {
         try reconnectOutsideTransaction()
         var results: [Result<[[StoreValue]], StoreError>] = []

@@ -18,19 +18,6 @@ final class SQLiteStoreConnection: StoreConnection {
         return try statement.query(values, until: isEnough)
     }
 
-    func runPipelined(_ statements: [(sql: String, values: [StoreValue])]) throws -> [Result<[[StoreValue]], StoreError>] {
-        var results: [Result<[[StoreValue]], StoreError>] = []
-        for statement in statements {
-            do {
-                results.append(.success(try run(statement.sql, statement.values) { _ in false }))
-            } catch {
-                results.append(.failure(error as? StoreError ?? .sqlite(operation: "query", code: -1, reason: "\(error)")))
-                break
-            }
-        }
-        return results
-    }
-
     func execute(_ sql: String) throws {
         try sqlite.execute(sql)
     }

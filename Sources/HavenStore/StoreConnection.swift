@@ -18,13 +18,6 @@ protocol StoreConnection: AnyObject {
     /// rows stop being read once those read are enough.
     func run(_ sql: String, _ values: [StoreValue], until isEnough: ([[StoreValue]]) -> Bool) throws -> [[StoreValue]]
 
-    /// Runs `statements` in order as ``run(_:_:until:)`` would (all rows read), and stops at the
-    /// first that fails: the results end with its failure. PostgreSQL sends them pipelined (one
-    /// round trip for many); SQLite, in the same process, runs them one after another.
-    ///
-    /// - Throws: ``StoreError`` when the connection fails (nothing is known of what ran).
-    func runPipelined(_ statements: [(sql: String, values: [StoreValue])]) throws -> [Result<[[StoreValue]], StoreError>]
-
     /// Rows changed by the most recent INSERT, UPDATE or DELETE run.
     var changes: Int { get }
 

@@ -65,6 +65,9 @@ public final class RedisPublisher: @unchecked Sendable {
             let batch = queue
             queue.removeAll()
             condition.unlock()
+            // Each message is answered once: with how many heard it, or nil when Redis refused it
+            // or never answered (those count as dropped).
+            var answered = 0, published = 0
             do {
                 let live = try connection ?? RedisConnection(address, timeoutSeconds: 2)
                 connection = live
@@ -72,13 +75,25 @@ public final class RedisPublisher: @unchecked Sendable {
                 try live.flush()
                 for message in batch {
                     let reply = try live.nextReply()
-                    if case .integer(let receivers) = reply { message.heard?(Int(receivers)) } else { message.heard?(nil) }
+                    answered += 1
+                    guard case .integer(let receivers) = reply else {
+                        message.heard?(nil)
+                        continue
+                    }
+                    published += 1
+                    message.heard?(Int(receivers))
                 }
-                condition.withLock { publishedCount += batch.count }
+                condition.withLock {
+                    publishedCount += published
+                    droppedCount += batch.count - published
+                }
             } catch {
                 connection = nil
-                for message in batch { message.heard?(nil) }
-                condition.withLock { droppedCount += batch.count }
+                for message in batch[answered...] { message.heard?(nil) }
+                condition.withLock {
+                    publishedCount += published
+                    droppedCount += batch.count - published
+                }
                 // A pause before the next try, so a Redis that is down is not hammered.
                 Thread.sleep(forTimeInterval: 0.2)
             }

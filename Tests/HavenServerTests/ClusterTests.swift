@@ -77,9 +77,7 @@ import Testing
         #expect(try await bob.waitForDirectTexts(4) == ["before", "while Redis was down", "still down", "after"])
         try await Task.sleep(for: .milliseconds(300))
         #expect(bob.directTexts().count == 4, "nothing came twice")
-        let reconnections = try servers[1].server.metricsText().split(separator: "\n")
-            .first { $0.hasPrefix("haven_cluster_reconnections_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
-        #expect(reconnections >= 1, "the node saw Redis go and come back")
+        #expect(try servers[1].metric("haven_cluster_reconnections_total") >= 1, "the node saw Redis go and come back")
     }
 
     @Test func aRoomSpreadOverTwoNodesTalksAsOneKeyAndAll() async throws {
@@ -199,11 +197,7 @@ import Testing
         // The node itself is forgotten once 16 s passed since it last said anything at all, a
         // few seconds after its last word on the room perhaps; at least once (on a machine loaded
         // enough it may have gone unheard for a while before it was killed too).
-        try await waitFor("the node to be counted lost") {
-            let lost = try survivor.server.metricsText().split(separator: "\n")
-                .first { $0.hasPrefix("haven_cluster_nodes_lost_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
-            return lost >= 1 ? true : nil
-        }
+        try await waitFor("the node to be counted lost") { try survivor.metric("haven_cluster_nodes_lost_total") >= 1 ? true : nil }
         _ = try await bob.client.send("she has gone", to: lobby)
     }
 
@@ -329,7 +323,7 @@ import Testing
         _ = try await onFirst.client.sendDirect("1 \(long)", to: reader.member)
         // Told to the other node within a second or two (the identity's only spending).
         try await waitFor("the other node to hear what was spent") {
-            try servers[1].server.metricsText().contains("haven_cluster_budget_spendings_heard_total 0") ? nil : true
+            try servers[1].metric("haven_cluster_budget_spendings_heard_total") > 0 ? true : nil
         }
         let onSecond = try TestClient("Loud Crow", loop: loop.loop, identity: writer)
         try await onSecond.connect(servers[1])
@@ -451,10 +445,7 @@ import Testing
         try await first.connect(servers[0])
         let second = try TestClient("Rough Jay", loop: loop.loop)
         try await second.connect(servers[1])
-        let heard = { () throws -> Int in
-            try servers[1].server.metricsText().split(separator: "\n")
-                .first { $0.hasPrefix("haven_cluster_address_spendings_heard_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
-        }
+        let heard = { try servers[1].metric("haven_cluster_address_spendings_heard_total") }
         // The first connection's spending reaches the second node, then the messages' does.
         try await waitFor("the other node to hear of the first connection") { try heard() >= 1 ? true : nil }
         let before = try heard()

@@ -188,6 +188,14 @@ import Testing
         #expect(throws: StoreError.schemaTooNew(found: 99, supported: HavenStore.schemaVersion)) { try HavenStore(path: path) }
     }
 
+    /// Both engines are at the same schema version: PostgreSQL's migrations follow SQLite's.
+    @Test func aNewPostgreSQLDatabaseIsAtTheSchemaVersionOfSQLite() throws {
+        guard case .postgres(let url) = try freshStoreLocation(.postgres, folder: "") else { throw StoreError.closed }
+        try HavenStore(postgres: url).close()
+        let version = try PostgresConnection(url: url).query("SELECT version FROM haven_schema").rows
+        #expect(version == [[.integer(Int64(HavenStore.schemaVersion))]])
+    }
+
     @Test func aPostgreSQLDatabaseFromANewerHavenIsRefused() throws {
         guard case .postgres(let url) = try freshStoreLocation(.postgres, folder: directory.path) else { return }
         try HavenStore(postgres: url).close()

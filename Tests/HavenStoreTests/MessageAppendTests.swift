@@ -83,6 +83,18 @@ import Testing
         #expect(try store.performAndWait { try $0.directMessages(recipient: [0xEE], after: 0, limit: 10) }.isEmpty)
     }
 
+    /// More messages than one pipeline carries (256): each chunk follows the one before.
+    @Test(arguments: StoreEngine.allCases) func aBatchLongerThanOnePipelineIsStoredInOrder(on engine: StoreEngine) throws {
+        let store = try openStore(on: engine)
+        defer { store.close() }
+        let messages = (0..<600).map { MessageAppend.room(room: "lobby", sender: [1], messageID: Array("\($0)".utf8), epoch: 0, envelope: [1]) }
+        let (results, _) = try appendTogether(messages, to: store)
+        let appended = try results.map { try $0.get() }
+        let cursors = appended.map { $0?.outcome.cursor ?? 0 }
+        #expect(Set(cursors).count == 600 && cursors == cursors.sorted(), "one cursor each, in the order sent")
+        #expect(appended.dropFirst().map(\.?.previous) == cursors.dropLast().map { $0 }, "each message carries the one before it")
+    }
+
     @Test(arguments: StoreEngine.allCases) func aMessageTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchIsStored(on engine: StoreEngine) throws {
         let store = try openStore(on: engine)
         defer { store.close() }

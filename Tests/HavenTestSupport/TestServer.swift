@@ -50,6 +50,12 @@ public final class TestServer: Sendable {
         return value
     }
 
+    /// The value `/metrics` gives the unlabelled metric `name` now (0 when it is not listed).
+    public func metric(_ name: String) throws -> Int {
+        try server.metricsText().split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+    }
+
     /// Stops the server (keeping the folder).
     public func stop() { server.stop() }
 

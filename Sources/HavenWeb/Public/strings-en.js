@@ -389,6 +389,7 @@ export const en = {
   olderReportsButton: "Show older reports",
 
   // widget.js: going too fast
+  notSavedTryAgain: "That could not be saved just now. Please try again in a moment.",
   loginNotRecorded: "The service is busy for a moment. Nothing you wrote is lost: we keep trying.",
   slowDown: "That was a bit fast: please wait a moment and try again.",
   queueSlowDown: "You changed your place in the line a few times quickly: please wait a moment, then ask again.",

@@ -380,6 +380,7 @@ export const es = {
   olderReportsButton: "Ver reportes anteriores",
 
   // widget.js: going too fast
+  notSavedTryAgain: "No se pudo guardar en este momento. Inténtalo de nuevo en un momento.",
   loginNotRecorded: "El servicio está ocupado un momento. No se pierde nada de lo que escribiste: seguimos intentándolo.",
   slowDown: "Vas un poco rápido: espera un momento e inténtalo de nuevo.",
   queueSlowDown: "Cambiaste tu lugar en la fila varias veces seguidas: espera un momento y vuelve a pedirlo.",

@@ -433,8 +433,9 @@ function refused(frame) {
     if (!frame.room && help.waiting) help.refused(t("queueSlowDown")); else said(t("slowDown"));
     return;
   }
-  // The login itself was not stored (the database away): the page connects again by itself.
-  if (frame.code === "store_failed" && document.body.dataset.session !== "open") { said(t("loginNotRecorded")); return; }
+  // The database was away for a moment: before the welcome the login was not stored (the page
+  // connects again by itself); after it, whatever was asked can be asked again.
+  if (frame.code === "store_failed") { said(t(document.body.dataset.session === "open" ? "notSavedTryAgain" : "loginNotRecorded")); return; }
   if (frame.code === "banned") {
     session.stop();   // no reconnecting as this identity
     composer.ban();
