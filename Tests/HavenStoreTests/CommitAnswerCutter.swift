@@ -58,7 +58,10 @@ final class CommitAnswerCutter: @unchecked Sendable {
     }
 
     private func relay(client: Int32, server: Int32) {
+        // Shut down, not only closed: the client must see the end of the stream at once.
         defer {
+            shutdown(client, Int32(SHUT_RDWR))
+            shutdown(server, Int32(SHUT_RDWR))
             close(client)
             close(server)
         }
