@@ -70,4 +70,6 @@ public enum BenchPhase: String, CaseIterable, Sendable {
     case logJoin = "log_join"
     case mix
     case roomRate = "room_rate"
+    /// The store alone, in the bench's own process (``StorePhase``).
+    case store
 }

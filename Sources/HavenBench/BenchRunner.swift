@@ -51,6 +51,8 @@ public final class BenchRunner {
             ? try LogJoinPhase(configuration: configuration).run()
             : [:]
         if phases.contains(.logJoin) { report(Self.json(["phase": "log_join"].merging(logJoin) { $1 })) }
+        let store = phases.contains(.store) ? try StorePhase(configuration: configuration).run() : [:]
+        if phases.contains(.store) { report(Self.json(["phase": "store"].merging(store) { $1 })) }
         let roomSaturation = roomResult["saturation"] as? [String: Any] ?? [:]
         let directSaturation = direct["saturation"] as? [String: Any] ?? [:]
         let roomFixed = roomResult["fixed_load"] as? [String: Any] ?? [:]
@@ -61,6 +63,7 @@ public final class BenchRunner {
             "dm_deliveries_per_s": directSaturation["deliveries_per_s"] ?? 0,
             "latency_ms": roomFixed["latency_ms"] ?? [:],
             "durable_commits_per_s": directSaturation["commits_per_s"] ?? 0,
+            "store_alone_commits_per_s": (store["saturation"] as? [String: Any])?["commits_per_s"] ?? 0,
             "log_join": logJoin,
             "mix_latency_ms": mix["latency_ms"] ?? [:],
             "room_rates": rates,

@@ -12,18 +12,7 @@ struct ServerSample {
 
     /// Reads `/proc/<pid>/task/*/stat` and the server's `/metrics`.
     init(pid: Int32, port: Int) {
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        for task in tasks {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
-            let name = String(stat[stat.index(after: open)..<close])
-            // After the name: state is field 3; utime and stime are fields 14 and 15.
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            let key = name.hasPrefix("haven-") ? name : "other"
-            cpuSecondsByThread[key, default: 0] += (user + system) / ticksPerSecond
-        }
+        cpuSecondsByThread = Self.cpuSecondsByThread(pid: pid)
         guard let answer = try? HTTPProbe.get(.tcp(host: "127.0.0.1", port: port), path: "/metrics", hostHeader: "127.0.0.1", tls: nil)
         else { return }
         for line in String(decoding: answer.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
@@ -36,6 +25,25 @@ struct ServerSample {
             default: break
             }
         }
+    }
+
+    /// CPU seconds the threads of process `pid` have used, by kernel name (`haven-…`, the rest
+    /// as `other`), from `/proc/<pid>/task/*/stat`.
+    static func cpuSecondsByThread(pid: Int32) -> [String: Double] {
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var seconds: [String: Double] = [:]
+        for task in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            // After the name: state is field 3; utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            let key = name.hasPrefix("haven-") ? name : "other"
+            seconds[key, default: 0] += (user + system) / ticksPerSecond
+        }
+        return seconds
     }
 
     /// The server's costs between `earlier` and this sample, over `seconds` of wall time, for

@@ -17,6 +17,8 @@ public final class HavenStore: @unchecked Sendable {
     private var database: StoreDatabase?
     private var metricsSnapshot = StoreMetrics()
     private let engine: StoreEngine
+    /// Copies a SQLite store's WAL into its file off the writer thread (nil on PostgreSQL).
+    private let checkpointer: WALCheckpointer?
 
     /// Most operations committed together.
     public let maxBatch: Int
@@ -78,7 +80,11 @@ public final class HavenStore: @unchecked Sendable {
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")
         }
         try connection.limitSize(to: settings.maxDatabaseBytes)
-        self.init(database: StoreDatabase(connection: SQLiteStoreConnection(connection)), maxBatch: maxBatch, deliver: deliver)
+        let checkpointer = try WALCheckpointer(path: path, settings: settings)
+        checkpointer.watch(connection)
+        self.init(
+            database: StoreDatabase(connection: SQLiteStoreConnection(connection)), checkpointer: checkpointer,
+            maxBatch: maxBatch, deliver: deliver)
     }
 
     /// Connects to the PostgreSQL database at `url` (creating and migrating Haven's tables if
@@ -99,7 +105,7 @@ public final class HavenStore: @unchecked Sendable {
         // NORMAL acknowledges before it, so a crash of the database server may lose the last commits.
         let connection = try PostgresStoreConnection(url: url, synchronousCommit: settings.synchronous == .full)
         try PostgresSchema.apply(to: connection)
-        self.init(database: StoreDatabase(connection: connection), maxBatch: maxBatch, deliver: deliver)
+        self.init(database: StoreDatabase(connection: connection), checkpointer: nil, maxBatch: maxBatch, deliver: deliver)
     }
 
     /// Opens the store at `location`.
@@ -115,8 +121,12 @@ public final class HavenStore: @unchecked Sendable {
         }
     }
 
-    private init(database: StoreDatabase, maxBatch: Int, deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+    private init(
+        database: StoreDatabase, checkpointer: WALCheckpointer?, maxBatch: Int,
+        deliver: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void
+    ) {
         self.database = database
+        self.checkpointer = checkpointer
         self.engine = database.engine
         self.deliver = deliver
         self.maxBatch = maxBatch
@@ -247,6 +257,7 @@ public final class HavenStore: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty && !closed { condition.wait() }
             if queue.isEmpty && closed {
+                checkpointer?.stop()
                 database = nil
                 writerFinished = true
                 condition.broadcast()
@@ -266,7 +277,12 @@ public final class HavenStore: @unchecked Sendable {
         guard let database else { return }
         let started = DispatchTime.now().uptimeNanoseconds
         if batch.count == 1, batch[0].exclusive {
-            _ = batch[0].run(database)
+            // A checkpoint of its own (or a vacuum) needs the checkpointer's lock: none is taken meanwhile.
+            if let checkpointer {
+                _ = checkpointer.holdingOff { batch[0].run(database) }
+            } else {
+                _ = batch[0].run(database)
+            }
             deliver(UncheckedSendableWork(batch[0].finish).run)
             return
         }

@@ -9,6 +9,8 @@ public final class SQLiteConnection {
     let handle: OpaquePointer
     /// The file this connection opened.
     public let path: String
+    /// What ``observeCommits(_:)`` installed; SQLite holds a pointer to it.
+    private var commitObserver: CommitObserver?
 
     /// The SQLite library version, e.g. "3.40.1".
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
@@ -94,6 +96,37 @@ public final class SQLiteConnection {
         try target.check(finished, "finish the copy")
     }
 
+    /// Calls `observer` after each commit on this connection with the number of pages the WAL
+    /// then holds, in place of SQLite's own checkpoint (which runs in the commit that takes the
+    /// WAL past 1,000 pages): the observer decides when to checkpoint.
+    func observeCommits(_ observer: @escaping (_ walPages: Int) -> Void) {
+        let box = CommitObserver(observer)
+        commitObserver = box
+        let hook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = { context, _, _, pages in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<CommitObserver>.fromOpaque(context).takeUnretainedValue().observer(Int(pages))
+            return SQLITE_OK
+        }
+        sqlite3_wal_hook(handle, hook, Unmanaged.passUnretained(box).toOpaque())
+    }
+
+    /// Copies into the database file the WAL's pages that no reader still needs from it, without
+    /// waiting for readers or the writer (SQLite's passive checkpoint).
+    ///
+    /// - Returns: true when every page the WAL held was copied (the next write transaction then
+    ///   starts the WAL from its beginning); false when some were held back, or another
+    ///   connection was checkpointing.
+    /// - Throws: ``StoreError/sqlite(operation:code:reason:)``.
+    @discardableResult
+    func checkpoint() throws -> Bool {
+        var walFrames: Int32 = 0
+        var copied: Int32 = 0
+        let status = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied)
+        if status == SQLITE_BUSY { return false }
+        try check(status, "checkpoint")
+        return copied == walFrames
+    }
+
     /// Rows changed by the most recent INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
@@ -105,4 +138,10 @@ public final class SQLiteConnection {
             throw StoreError.sqlite(operation: operation, code: status, reason: String(cString: sqlite3_errmsg(handle)))
         }
     }
+}
+
+/// A commit observer, kept alive by its connection while SQLite points at it.
+private final class CommitObserver {
+    let observer: (Int) -> Void
+    init(_ observer: @escaping (Int) -> Void) { self.observer = observer }
 }

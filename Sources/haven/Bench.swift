@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
     @Option(help: "The Redis server the nodes share (redis://host:port or a socket's path), with --nodes.")
     var redis: String?
 
-    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix or room_rate (which runs only when asked).")
+    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable): idle, room, direct, log_join, mix, store or room_rate (which runs only when asked).")
     var phases: [String] = []
 
     func run() throws {

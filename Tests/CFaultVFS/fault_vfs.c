@@ -1,6 +1,7 @@
 // A SQLite VFS that drops unsynced writes at a power cut (see include/fault_vfs.h). Each file
-// keeps its writes and truncations since the last sync in order; reads and sizes see them as the
-// page cache would; xSync applies them to the real file and syncs it.
+// keeps its writes and truncations since the last sync in order, shared by every handle open on
+// it (as the kernel's page cache is shared by every descriptor of a file); reads and sizes see
+// them as the page cache would; xSync on any handle applies them to the real file and syncs it.
 #include "fault_vfs.h"
 
 #include <pthread.h>
@@ -15,10 +16,18 @@ typedef struct Pending {
     struct Pending *next;
 } Pending;
 
+/// One file's unsynced writes, shared by the handles open on it.
+typedef struct Inode {
+    char *name;             // NULL for a temporary file, which no other handle opens
+    Pending *head, *tail;
+    int openCount;
+    struct Inode *next;
+} Inode;
+
 typedef struct FaultFile {
     sqlite3_file base;      // first, so SQLite's pointer is ours
     sqlite3_file *real;     // the default VFS's file, allocated right after this struct
-    Pending *head, *tail;
+    Inode *inode;
     int dead;               // opened before a power cut
     struct FaultFile *nextOpen, *previousOpen;
 } FaultFile;
@@ -27,27 +36,53 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static sqlite3_vfs vfs;
 static sqlite3_vfs *underlying;
 static FaultFile *openFiles;
+static Inode *inodes;
 static long writesUntilCut;
 static int powerLost;
 static long droppedBytes;
 
 /// Forgets the file's pending writes; `lost` counts their bytes as dropped by a power cut.
-static void forgetPending(FaultFile *file, int lost) {
-    for (Pending *pending = file->head, *next; pending; pending = next) {
+static void forgetPending(Inode *inode, int lost) {
+    for (Pending *pending = inode->head, *next; pending; pending = next) {
         next = pending->next;
         if (lost && pending->amount > 0) droppedBytes += pending->amount;
         free(pending->data);
         free(pending);
     }
-    file->head = file->tail = NULL;
+    inode->head = inode->tail = NULL;
+}
+
+/// The inode of the file `name` (a new one for a temporary file), one more handle counted.
+static Inode *openInode(const char *name) {
+    for (Inode *inode = inodes; inode && name; inode = inode->next) {
+        if (inode->name && strcmp(inode->name, name) == 0) {
+            inode->openCount += 1;
+            return inode;
+        }
+    }
+    Inode *inode = calloc(1, sizeof(Inode));
+    if (!inode) return NULL;
+    if (name && !(inode->name = strdup(name))) { free(inode); return NULL; }
+    inode->openCount = 1;
+    inode->next = inodes;
+    inodes = inode;
+    return inode;
+}
+
+/// One handle fewer on `inode`; the last one frees it (its writes already applied or dropped).
+static void closeInode(Inode *inode) {
+    if (--inode->openCount > 0) return;
+    for (Inode **link = &inodes; *link; link = &(*link)->next) {
+        if (*link == inode) { *link = inode->next; break; }
+    }
+    free(inode->name);
+    free(inode);
 }
 
 static void cutPower(void) {
     powerLost = 1;
-    for (FaultFile *file = openFiles; file; file = file->nextOpen) {
-        forgetPending(file, 1);
-        file->dead = 1;
-    }
+    for (Inode *inode = inodes; inode; inode = inode->next) forgetPending(inode, 1);
+    for (FaultFile *file = openFiles; file; file = file->nextOpen) file->dead = 1;
 }
 
 static int append(FaultFile *file, sqlite3_int64 offset, int amount, const void *data) {
@@ -60,15 +95,16 @@ static int append(FaultFile *file, sqlite3_int64 offset, int amount, const void 
     }
     pending->offset = offset;
     pending->amount = amount;
-    if (file->tail) file->tail->next = pending; else file->head = pending;
-    file->tail = pending;
+    Inode *inode = file->inode;
+    if (inode->tail) inode->tail->next = pending; else inode->head = pending;
+    inode->tail = pending;
     return SQLITE_OK;
 }
 
 static int effectiveSize(FaultFile *file, sqlite3_int64 *size) {
     int status = file->real->pMethods->xFileSize(file->real, size);
     if (status != SQLITE_OK) return status;
-    for (Pending *pending = file->head; pending; pending = pending->next) {
+    for (Pending *pending = file->inode->head; pending; pending = pending->next) {
         if (pending->amount < 0) *size = pending->offset;
         else if (pending->offset + pending->amount > *size) *size = pending->offset + pending->amount;
     }
@@ -78,14 +114,15 @@ static int effectiveSize(FaultFile *file, sqlite3_int64 *size) {
 static int faultClose(sqlite3_file *handle) {
     FaultFile *file = (FaultFile *)handle;
     pthread_mutex_lock(&lock);
-    // A clean close leaves the unsynced writes in the "page cache": the real file, unsynced.
-    if (!file->dead) {
-        for (Pending *pending = file->head; pending; pending = pending->next) {
+    // The last clean close leaves the unsynced writes in the "page cache": the real file, unsynced.
+    if (file->inode->openCount == 1) {
+        for (Pending *pending = file->inode->head; pending && !file->dead; pending = pending->next) {
             if (pending->amount < 0) file->real->pMethods->xTruncate(file->real, pending->offset);
             else file->real->pMethods->xWrite(file->real, pending->data, pending->amount, pending->offset);
         }
+        forgetPending(file->inode, 0);
     }
-    forgetPending(file, 0);
+    closeInode(file->inode);
     if (file->previousOpen) file->previousOpen->nextOpen = file->nextOpen; else openFiles = file->nextOpen;
     if (file->nextOpen) file->nextOpen->previousOpen = file->previousOpen;
     pthread_mutex_unlock(&lock);
@@ -99,7 +136,7 @@ static int faultRead(sqlite3_file *handle, void *buffer, int amount, sqlite3_int
     int status = file->real->pMethods->xRead(file->real, buffer, amount, offset);
     if (status != SQLITE_OK && status != SQLITE_IOERR_SHORT_READ) { pthread_mutex_unlock(&lock); return status; }
     unsigned char *bytes = buffer;
-    for (Pending *pending = file->head; pending; pending = pending->next) {
+    for (Pending *pending = file->inode->head; pending; pending = pending->next) {
         if (pending->amount < 0) {
             if (pending->offset < offset + amount) {
                 sqlite3_int64 from = pending->offset > offset ? pending->offset - offset : 0;
@@ -142,11 +179,11 @@ static int faultSync(sqlite3_file *handle, int flags) {
     FaultFile *file = (FaultFile *)handle;
     pthread_mutex_lock(&lock);
     int status = file->dead ? SQLITE_IOERR_FSYNC : SQLITE_OK;
-    for (Pending *pending = file->head; pending && status == SQLITE_OK; pending = pending->next) {
+    for (Pending *pending = file->inode->head; pending && status == SQLITE_OK; pending = pending->next) {
         status = pending->amount < 0 ? file->real->pMethods->xTruncate(file->real, pending->offset)
                                      : file->real->pMethods->xWrite(file->real, pending->data, pending->amount, pending->offset);
     }
-    if (status == SQLITE_OK) forgetPending(file, 0);
+    if (status == SQLITE_OK) forgetPending(file->inode, 0);
     pthread_mutex_unlock(&lock);
     return status == SQLITE_OK ? file->real->pMethods->xSync(file->real, flags) : status;
 }
@@ -208,6 +245,12 @@ static int faultOpen(sqlite3_vfs *self, const char *name, sqlite3_file *handle, 
     int status = underlying->xOpen(underlying, name, file->real, flags, outFlags);
     if (status != SQLITE_OK) return status;
     pthread_mutex_lock(&lock);
+    file->inode = openInode(name);
+    if (!file->inode) {
+        pthread_mutex_unlock(&lock);
+        file->real->pMethods->xClose(file->real);
+        return SQLITE_NOMEM;
+    }
     file->dead = powerLost;
     file->nextOpen = openFiles;
     if (openFiles) openFiles->previousOpen = file;

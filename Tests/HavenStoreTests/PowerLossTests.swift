@@ -13,12 +13,17 @@ import Testing
         var survived: Set<[UInt8]> = []
         var integrity = ""
         var droppedBytes = 0
+        /// Whether the database file itself had grown on disk before the cut (a checkpoint
+        /// copied the WAL into it and synced it).
+        var checkpointed = false
     }
 
     /// Writes messages in batches (group commits, as the server does), with a WAL checkpoint and
     /// truncation every 40 batches (as after a purge), until the power is cut at the `cutAt`th
-    /// write; then opens the files again as they are on disk.
-    func run(synchronous: StoreSettings.Synchronous, cutAt: Int) throws -> Outcome {
+    /// write; then opens the files again as they are on disk. With `envelopeBytes` large and no
+    /// truncation (`truncateEvery` nil), the WAL passes 1,000 pages and the store's checkpoint
+    /// thread copies it while the writer goes on.
+    func run(synchronous: StoreSettings.Synchronous, cutAt: Int, envelopeBytes: Int = 300, truncateEvery: Int? = 40) throws -> Outcome {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/haven.sqlite"
         #expect(haven_fault_vfs_register() == 0)
@@ -27,6 +32,7 @@ import Testing
         try store.performAndWait { _ = try $0.createRoom(id: "lobby", name: "Lobby", kind: "support", now: 0) }
         // The schema is on disk before the power can go (with NORMAL only a checkpoint syncs).
         try store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
+        let schemaBytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
         haven_fault_vfs_arm(cutAt)
         let acknowledged = LockedSet()
         var batch = 0
@@ -36,7 +42,7 @@ import Testing
                 let id = Array("message \(batch)-\(index)".utf8)
                 group.enter()
                 store.perform({
-                    try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: id, epoch: 0, envelope: id + [UInt8](repeating: 0x61, count: 300), now: 1)
+                    try $0.appendRoomMessage(room: "lobby", sender: [1], messageID: id, epoch: 0, envelope: id + [UInt8](repeating: 0x61, count: envelopeBytes), now: 1)
                 }) { result in
                     if case .success = result { acknowledged.insert(id) }
                     group.leave()
@@ -44,11 +50,14 @@ import Testing
             }
             group.wait()
             batch += 1
-            if batch % 40 == 0 { try? store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() } }
+            if let truncateEvery, batch % truncateEvery == 0 {
+                try? store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
+            }
         }
         store.close()
         #expect(haven_fault_vfs_power_lost() != 0, "the power was never cut")
-        var outcome = Outcome(acknowledged: acknowledged.values, droppedBytes: haven_fault_vfs_dropped_bytes())
+        let diskBytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        var outcome = Outcome(acknowledged: acknowledged.values, droppedBytes: haven_fault_vfs_dropped_bytes(), checkpointed: diskBytes > schemaBytes)
         haven_fault_vfs_reset()
         // The machine comes back: the shared-memory index did not survive; SQLite rebuilds it.
         try? FileManager.default.removeItem(atPath: path + "-shm")
@@ -73,6 +82,23 @@ import Testing
             print("power loss (FULL): cut at write \(cutAt): \(outcome.acknowledged.count) acknowledged, \(outcome.survived.count) on disk, \(outcome.droppedBytes) unsynced bytes dropped")
         }
         #expect(dropped > 0, "no cut caught a write in flight")
+    }
+
+    /// The same, with the WAL left to grow, so the power goes while the checkpoint thread copies
+    /// it into the database file (or between its copies).
+    @Test func everyAcknowledgedMessageSurvivesAPowerCutWhileTheWALIsCopied() throws {
+        var generator = SystemRandomNumberGenerator()
+        var copiedBeforeACut = false
+        for trial in 0..<6 {
+            let cutAt = Int.random(in: 3_000...8_000, using: &generator)
+            let outcome = try run(synchronous: .full, cutAt: cutAt, envelopeBytes: 3_000, truncateEvery: nil)
+            #expect(outcome.integrity == "ok", "trial \(trial), cut at write \(cutAt)")
+            let lost = outcome.acknowledged.subtracting(outcome.survived)
+            #expect(lost.isEmpty, "trial \(trial), cut at write \(cutAt): \(lost.count) of \(outcome.acknowledged.count) acknowledged messages lost")
+            copiedBeforeACut = copiedBeforeACut || outcome.checkpointed
+            print("power loss (FULL, WAL copied by its thread): cut at write \(cutAt): \(outcome.acknowledged.count) acknowledged, \(outcome.survived.count) on disk, copied before the cut: \(outcome.checkpointed)")
+        }
+        #expect(copiedBeforeACut, "no trial cut the power after the checkpoint thread had copied the WAL")
     }
 
     /// The same cut with `synchronous = NORMAL`, which syncs the WAL only at checkpoints: here

@@ -26,12 +26,25 @@ import Testing
     }
 
     /// Publishes on `channel` until a subscriber has it: a subscription is confirmed
-    /// asynchronously, so the first messages may go before it is in place.
+    /// asynchronously, so the first messages may go before it is in place. The polling runs on a
+    /// thread of its own, so tests holding the shared threads cannot make it miss its deadline.
     func publishUntilHeard(_ connection: RedisConnection, channel: String, _ received: Received) async throws {
-        try await waitFor("the subscription to take") {
-            try connection.command(["PUBLISH", channel, "probe"].map { Array($0.utf8) })
-            return received.payloads.contains(Array("probe".utf8)) ? true : nil
+        // The connection is used on that thread alone until it returns.
+        nonisolated(unsafe) let connection = connection
+        let heard = await onOwnThread { () -> Result<Bool, any Error> in
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                do {
+                    try connection.command(["PUBLISH", channel, "probe"].map { Array($0.utf8) })
+                } catch {
+                    return .failure(error)
+                }
+                if received.payloads.contains(Array("probe".utf8)) { return .success(true) }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return .success(false)
         }
+        guard try heard.get() else { throw TimedOut(what: "the subscription to take") }
     }
 
     @Test func commandsAndBinaryValuesRoundTrip() throws {
