@@ -3,12 +3,15 @@
 
     python3 Scripts/bench-direct-layouts.py            # 30,000 messages per layout
     python3 Scripts/bench-direct-layouts.py 100000
+    python3 Scripts/bench-direct-layouts.py --page-sizes 1024,2048,4096,8192   # the current layout only
 
 Each layout gets a fresh file (WAL, synchronous=FULL, secure_delete=ON, incremental auto-vacuum,
 SQLite's own page cache), and the same load: 1.6 KB messages (a short message padded to the
 1 KiB floor, as stored) to 1,000 recipients at random, 100 to a transaction, each with its
-recipient's next cursor read as Haven's store reads it. It uses Debian's SQLite through Python's
-sqlite3, so the figures compare layouts, not Haven's server (`haven bench` measures that).
+recipient's next cursor read as Haven's store reads it. "Written" is what the process handed to
+write(2) per message (WAL frames and checkpoints, from /proc/self/io). It uses Debian's SQLite
+through Python's sqlite3, so the figures compare layouts, not Haven's server (`haven bench`
+measures that; `haven bench --phase store` its store alone).
 """
 import os
 import random
@@ -51,14 +54,21 @@ LAYOUTS = {
 }
 
 
-def measure(schema, insert, count, folder):
+def bytes_written():
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+
+
+def measure(schema, insert, count, folder, page_size=4096):
     path = os.path.join(folder, f"{random.getrandbits(32)}.sqlite")
     database = sqlite3.connect(path, isolation_level=None)
+    database.execute(f"PRAGMA page_size = {page_size}")
     for pragma in ("auto_vacuum = INCREMENTAL", "journal_mode = WAL", "secure_delete = ON", "synchronous = FULL"):
         database.execute(f"PRAGMA {pragma}")
     database.executescript(schema)
     message = os.urandom(MESSAGE_BYTES)
     recipients = [os.urandom(32) for _ in range(RECIPIENTS)]
+    written = bytes_written()
     started = time.perf_counter()
     for _ in range(count // PER_TRANSACTION):
         database.execute("BEGIN IMMEDIATE")
@@ -66,18 +76,27 @@ def measure(schema, insert, count, folder):
             database.execute(insert, (random.choice(recipients), os.urandom(16), message, 1_778_400_000, HOUR_BASE)).fetchall()
         database.execute("COMMIT")
     elapsed = time.perf_counter() - started
+    written = bytes_written() - written
     size = os.path.getsize(path)
     database.close()
-    return count / elapsed, size
+    return count / elapsed, written / count, size
 
 
 def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 30_000
+    arguments = sys.argv[1:]
+    page_sizes = [4096]
+    if "--page-sizes" in arguments:
+        at = arguments.index("--page-sizes")
+        page_sizes = [int(size) for size in arguments[at + 1].split(",")]
+        del arguments[at:at + 2]
+    count = int(arguments[0]) if arguments else 30_000
+    layouts = LAYOUTS if page_sizes == [4096] else {name: LAYOUTS[name] for name in list(LAYOUTS)[-1:]}
     print(f"SQLite {sqlite3.sqlite_version}, {count:,} messages of {MESSAGE_BYTES} bytes per layout")
     with tempfile.TemporaryDirectory() as folder:
-        for name, (schema, insert) in LAYOUTS.items():
-            rate, size = measure(schema, insert, count, folder)
-            print(f"{name:40s} {rate:9,.0f} inserts/s   file {size / 1e6:6.1f} MB")
+        for name, (schema, insert) in layouts.items():
+            for page_size in page_sizes:
+                rate, written, size = measure(schema, insert, count, folder, page_size)
+                print(f"{name:40s} pages of {page_size:5d} B: {rate:9,.0f} inserts/s, {written / 1024:5.1f} KiB written per insert, file {size / 1e6:6.1f} MB")
 
 
 if __name__ == "__main__":
