@@ -52,8 +52,19 @@ public final class SQLiteConnection {
 
     /// Creates `path` readable and writable by its owner only, or narrows an existing file to
     /// that; a symbolic link is left alone (and SQLite then refuses it).
+    ///
+    /// An existing file is never opened here: closing a descriptor drops every POSIX lock this
+    /// process holds on the file, SQLite's own among them, and another connection of this process
+    /// (the WAL's checkpoint thread beside the writer) may hold them. Without its locks, another
+    /// process closing the database takes itself for the last and deletes the WAL the writer
+    /// still commits to.
     private static func restrictToOwner(_ path: String) {
-        let descriptor = open(path, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            if status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o077 != 0 { chmod(path, 0o600) }
+            return
+        }
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
             fchmod(descriptor, 0o600)
             close(descriptor)

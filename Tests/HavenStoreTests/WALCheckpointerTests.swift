@@ -89,4 +89,34 @@ import Testing
         try store.performAndWait(outsideTransaction: true) { try $0.reclaimSpace() }
         #expect(Self.fileSize(path + "-wal") == 0, "the last truncation left the WAL empty")
     }
+
+    /// Counts the private messages another process sees in the database, opening and closing it
+    /// as `haven rooms list` or an operator's `sqlite3` beside the server would.
+    func countFromAnotherProcess() throws -> Int {
+        let script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('SELECT count(*) FROM direct_messages').fetchone()[0]); c.close()"
+        let run = try ChildProcess.runToEnd(["/usr/bin/python3", "-c", script, path])
+        #expect(run.status == 0, "python3 failed: \(run.errors)")
+        return Int(run.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// The store's two connections (the writer's and the checkpoint thread's) keep SQLite's locks
+    /// on the file: another process that opens and closes it does not take itself for the last
+    /// one, so it leaves the WAL the writer commits to in place.
+    @Test func anotherProcessClosingTheDatabaseLeavesTheWriterItsWAL() throws {
+        let store = try HavenStore(path: path)
+        defer { store.close() }
+        let message = [UInt8](repeating: 0x6d, count: 100)
+        func append(_ range: Range<Int>) throws {
+            try store.performAndWait { database in
+                for index in range {
+                    _ = try database.appendDirectMessage(recipient: [1], messageID: Array("\(index)".utf8), message: message, now: 1)
+                }
+            }
+        }
+        try append(0..<20)
+        #expect(try countFromAnotherProcess() == 20)
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the other process deleted the WAL on closing")
+        try append(20..<40)
+        #expect(try countFromAnotherProcess() == 40, "what the writer committed after the other process closed is not in the file it reads")
+    }
 }
