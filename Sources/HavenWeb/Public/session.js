@@ -87,6 +87,12 @@ export class Session {
     this.send(auth);
   }
 
+  // The server does not know this identity (its records were restored from an older backup, or
+  // it forgot an identity idle for long): the next login shows the work a new identity shows.
+  forgotten() {
+    this.welcomedOnce = false;
+  }
+
   // Logged in: the rooms this page was in are joined again from where it was, private messages
   // resume from the last one here, and what waited goes out.
   resume() {

@@ -436,6 +436,9 @@ function refused(frame) {
   // The database was away for a moment: before the welcome the login was not stored (the page
   // connects again by itself); after it, whatever was asked can be asked again.
   if (frame.code === "store_failed") { said(t(document.body.dataset.session === "open" ? "notSavedTryAgain" : "loginNotRecorded")); return; }
+  // The login was turned back for want of a proof of work: the server closes the connection, and
+  // the page, connecting again by itself, shows one this time.
+  if (frame.code === "proof_required") { session.forgotten(); return; }
   if (frame.code === "banned") {
     session.stop();   // no reconnecting as this identity
     composer.ban();
