@@ -227,6 +227,12 @@ final class HavenServer {
                 counters.proofsRefused += 1
                 refuse(session, code: "proof_required", message: "a new identity shows the proof of work its challenge asked for (\(work) bits)")
             case .success(let (proof, firstLogin)?):
+                // A ban that took effect while the login was being stored disconnected the
+                // identity's sessions before this one was among them.
+                guard !sanctions.isBanned(member.member) else {
+                    refuse(session, code: "banned", message: "this identity is banned")
+                    return
+                }
                 if firstLogin {
                     counters.newIdentities += 1
                     newIdentityRate.record(now: loop.nowMilliseconds)

@@ -134,6 +134,32 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
     }
 
+    /// A ban that takes effect while a login of its identity is being stored finds no session of
+    /// it to disconnect yet: the login is refused when its record is stored, not welcomed.
+    @Test func aLoginStoredWhileABanTakesEffectIsRefused() async throws {
+        let room = try await room()
+        let eve = try SigningKeyPair.generate()
+        let socket = try await RawWebSocket.connect(port: room.server.port, loop: room.loop.loop)
+        let challenge = try await socket.challenge()
+        // Another connection holds the database's write lock. Bob's message takes the writer
+        // (waiting for the lock), so the ban's record, then the login's, queue behind it in order.
+        let blocker = try SQLiteConnection(path: room.server.databasePath)
+        try blocker.execute("BEGIN IMMEDIATE")
+        let envelope = try RoomEnvelope.seal(
+            MessageBody(text: "while the database is busy"), key: try #require(await room.bob.client.currentKey(of: lobby)), sender: room.bob.client.identity)
+        await room.bob.client.sendRaw(String(decoding: FrameCodec.encode(.send(EnvelopeFrame(envelope: envelope))), as: UTF8.self))
+        let ban = ModerationAction.sign(
+            .ban, target: MemberID(eve.publicKey), issuedAt: UInt64(Date().timeIntervalSince1970), by: room.moderator.client.identity)
+        await room.moderator.client.sendRaw(String(decoding: FrameCodec.encode(.moderate(ModerationFrame(action: ban))), as: UTF8.self))
+        _ = try await waitFor("the ban to wait for the writer") { try room.server.metric("haven_store_queue_depth") >= 1 ? true : nil }
+        socket.send(String(decoding: FrameCodec.encode(.auth(challenge.respond(identity: eve, displayName: "Sly Fox"))), as: UTF8.self))
+        _ = try await waitFor("the login to wait behind the ban") { try room.server.metric("haven_store_queue_depth") >= 2 ? true : nil }
+        try blocker.execute("ROLLBACK")
+        _ = try await socket.waitForFrame(containing: #""code":"banned""#)
+        #expect(!socket.frames.contains { $0.contains(#""type":"welcome""#) }, "the banned identity was welcomed")
+        _ = try await room.bob.client.send("and after it", to: lobby)
+    }
+
     @Test func forgedOrReplayedActionsAreRefused() async throws {
         let room = try await room()
         let now = UInt64(Date().timeIntervalSince1970)
