@@ -22,6 +22,9 @@ extension HavenServer {
         let arrived = room.enter(session, as: member.member)
         if room.sessions.count == 1 { firstConnectionHere(in: room) }
         let roomID = room.id.value
+        // Whose bundles of the current epoch tell who holds its key: its author's, the only ones a
+        // client takes at their word (RoomKeyring.receive).
+        let epochAuthor = room.log.currentEpoch.flatMap { $0.epoch == room.epoch ? $0.author.bytes : nil }
         let memberBytes = member.member.bytes
         let epoch = Int64(room.epoch)
         let logFrom = request.logLength.map { Int64($0) }
@@ -29,10 +32,12 @@ extension HavenServer {
             // A private room admits staff, and members a staff member admitted.
             if needsAdmission, try !database.isRoomMember(room: roomID, member: memberBytes) { return nil }
             try database.addRoomMember(room: roomID, member: memberBytes)
-            // The member's own bundles (older epochs too, to read history), then every bundle of
-            // the current epoch, so each client can list who holds the key from signed bundles.
+            // The member's own bundles (older epochs too, to read history), then the current
+            // epoch's from its author, so each client can list who holds the key. Others' bundles
+            // to others would tell a client nothing, and members sealing to each other could
+            // make them more than a newcomer's queue holds.
             let mine = try database.keyBundles(room: roomID, recipient: memberBytes)
-            let current = try database.keyBundles(room: roomID, epoch: epoch).filter { !mine.contains($0) }
+            let current = try epochAuthor.map { try database.keyBundles(room: roomID, epoch: epoch, sealer: $0) }?.filter { !mine.contains($0) } ?? []
             // Deletions, so a client holding a copy from before hides it too.
             // With each its moderator's proof (read once per moderator), which clients check
             // before hiding anything.

@@ -119,6 +119,12 @@ extension StoreDatabase {
         try run("SELECT bundle FROM key_bundles WHERE room = ? AND epoch = ? ORDER BY id", [.text(room), .integer(epoch)]).map { $0[0].blob }
     }
 
+    /// The bundles of `room`'s `epoch` that `sealer` sealed, oldest first.
+    public func keyBundles(room: String, epoch: Int64, sealer: [UInt8]) throws -> [[UInt8]] {
+        try run("SELECT bundle FROM key_bundles WHERE room = ? AND epoch = ? AND sealer = ? ORDER BY id",
+                [.text(room), .integer(epoch), .blob(sealer)]).map { $0[0].blob }
+    }
+
     /// Lifts the sanction an action imposed and returns it.
     ///
     /// - Throws: ``StoreError/notFound(_:)`` when there is no such sanction in force.

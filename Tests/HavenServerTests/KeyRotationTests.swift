@@ -13,6 +13,34 @@ import Testing
     let lobby = try! RoomID("lobby")
     let organisation = try! SigningKeyPair.generate()
 
+    /// A join is answered with the member's own key bundles and the current epoch's from its
+    /// author, not every bundle members sealed to each other: thousands of those (sock puppets
+    /// sealing to one another) would overflow a newcomer's queue and cut every newcomer off.
+    @Test func aJoinCarriesTheAuthorsBundlesNotEveryBundleBetweenOthers() async throws {
+        let server = try TestServer { $0.rateLimits = .unlimited }
+        let loop = try ClientLoop()
+        let alice = try TestClient("Quiet Otter", loop: loop.loop)
+        let bob = try TestClient("Calm Heron", loop: loop.loop)
+        try await alice.enter(server, room: lobby)
+        try await bob.enter(server, room: lobby)
+        let authorBundles = try server.count("SELECT count(*) FROM key_bundles WHERE room = 'lobby' AND epoch = (SELECT current_epoch FROM rooms WHERE id = 'lobby') AND sealer = (SELECT sealer FROM key_bundles WHERE room = 'lobby' ORDER BY id LIMIT 1)")
+        #expect(authorBundles >= 1)
+        // 3,000 bundles of this epoch from Bob to others, straight into the database.
+        let database = try SQLiteConnection(path: server.databasePath)
+        try database.execute("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+            INSERT INTO key_bundles (room, epoch, recipient, sealer, bundle, created_at)
+            SELECT 'lobby', (SELECT current_epoch FROM rooms WHERE id = 'lobby'), randomblob(32), X'\(bob.member.bytes.map { String(format: "%02x", $0) }.joined())',
+                   (SELECT bundle FROM key_bundles WHERE room = 'lobby' ORDER BY id LIMIT 1), 0
+            FROM n
+            """)
+        let (newcomer, _) = try await RawWebSocket.joined(lobby, on: server, loop: loop.loop)
+        let bundles = newcomer.frames.filter { $0.contains(#""type":"keyBundle""#) }.count
+        // The author's, and any sealed to the newcomer since (they go to everyone in the room).
+        #expect(bundles >= Int(authorBundles) && bundles < Int(authorBundles) + 10, "a newcomer was sent \(bundles) bundles")
+        #expect(try server.metric("haven_slow_consumers_disconnected_total") == 0)
+    }
+
     @Test func removedMemberCannotReadTheNextEpochEvenWithTheWholeDatabase() async throws {
         let key = organisation.publicKey
         let server = try TestServer {
