@@ -13,16 +13,25 @@ import Testing
     let lobby = try! RoomID("lobby")
     let organisation = try! SigningKeyPair.generate()
 
-    /// A join is answered with the member's own key bundles and the current epoch's from its
-    /// author, not every bundle members sealed to each other: thousands of those (sock puppets
-    /// sealing to one another) would overflow a newcomer's queue and cut every newcomer off.
-    @Test func aJoinCarriesTheAuthorsBundlesNotEveryBundleBetweenOthers() async throws {
+    /// Alice and then Bob in the lobby of a server without rate limits, each holding its key; the
+    /// server and the loop are returned to keep them alive.
+    func aliceAndBobInTheLobby() async throws -> (TestServer, ClientLoop, TestClient, TestClient) {
         let server = try TestServer { $0.rateLimits = .unlimited }
         let loop = try ClientLoop()
         let alice = try TestClient("Quiet Otter", loop: loop.loop)
         let bob = try TestClient("Calm Heron", loop: loop.loop)
         try await alice.enter(server, room: lobby)
         try await bob.enter(server, room: lobby)
+        return (server, loop, alice, bob)
+    }
+
+    /// A join is answered with the member's own key bundles and the current epoch's from its
+    /// author, not every bundle members sealed to each other: thousands of those (sock puppets
+    /// sealing to one another) would overflow a newcomer's queue and cut every newcomer off.
+    @Test func aJoinCarriesTheAuthorsBundlesNotEveryBundleBetweenOthers() async throws {
+        let (server, loop, alice, bob) = try await aliceAndBobInTheLobby()
+        // Alice, the epoch's author, stays: her leaving would start another epoch.
+        defer { withExtendedLifetime((loop, alice)) {} }
         let authorBundles = try server.count("SELECT count(*) FROM key_bundles WHERE room = 'lobby' AND epoch = (SELECT current_epoch FROM rooms WHERE id = 'lobby') AND sealer = (SELECT sealer FROM key_bundles WHERE room = 'lobby' ORDER BY id LIMIT 1)")
         #expect(authorBundles >= 1)
         // 3,000 bundles of this epoch from Bob to others, straight into the database.
@@ -120,12 +129,8 @@ import Testing
     }
 
     @Test func aMemberWhoLeavesIsNotGivenTheNextEpoch() async throws {
-        let server = try TestServer { $0.rateLimits = .unlimited }
-        let loop = try ClientLoop()
-        let alice = try TestClient("Quiet Otter", loop: loop.loop)
-        let bob = try TestClient("Calm Heron", loop: loop.loop)
-        try await alice.enter(server, room: lobby)
-        try await bob.enter(server, room: lobby)
+        let (server, loop, alice, bob) = try await aliceAndBobInTheLobby()
+        defer { withExtendedLifetime(loop) {} }
         try await bob.client.leave(lobby)
         _ = try await waitFor("Alice's log to show Bob left and a new epoch begin") { () -> Bool? in
             let members = await alice.client.members(of: lobby)
