@@ -94,7 +94,7 @@ import Testing
     /// as `haven rooms list` or an operator's `sqlite3` beside the server would.
     func countFromAnotherProcess() throws -> Int {
         let script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('SELECT count(*) FROM direct_messages').fetchone()[0]); c.close()"
-        let run = try ChildProcess.runToEnd(["/usr/bin/python3", "-c", script, path])
+        let run = try ChildProcess.runToEnd(["/usr/bin/env", "python3", "-c", script, path])
         #expect(run.status == 0, "python3 failed: \(run.errors)")
         return Int(run.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
