@@ -179,6 +179,25 @@ def main():
             assert "went backwards" not in thread_text(bob), thread_text(bob)
             print("  ok  a private message not yet sent when the page reloads goes after the reload, once, and only then shows as sent")
 
+            # So is a room message: shown again after the reload, sent then, exactly once.
+            enter_lobby(carol)
+            WebDriverWait(carol, 30).until(lambda d: d.find_element(By.ID, "composer").is_enabled())
+            liar.to_server = lambda member, frame: [] if frame.get("type") == "send" else [frame]
+            carol.find_element(By.ID, "composer").send_keys("room line typed before a reload\n")
+            WebDriverWait(carol, 10).until(lambda d: state_of(d, "room line typed before a reload") == "sending…")
+            liar.to_server = lambda member, frame: [frame]
+            carol.refresh()
+            WebDriverWait(carol, 20).until(lambda d: d.find_element(By.ID, "remember").is_selected())
+            press_start(carol)
+            wait_signed_in(carol)
+            enter_lobby(carol)
+            WebDriverWait(bob, 30).until(lambda d: "room line typed before a reload" in texts(d), "the room message typed before the reload was lost")
+            WebDriverWait(carol, 30).until(lambda d: state_of(d, "room line typed before a reload") == "sent",
+                                           "the room message sent after the reload is not marked sent")
+            assert texts(bob).count("room line typed before a reload") == 1, texts(bob)
+            assert texts(carol).count("room line typed before a reload") == 1, texts(carol)
+            print("  ok  a room message not yet sent when the page reloads is shown again after the reload, goes once, and only then shows as sent")
+
             # Carol takes private messages only from counsellors and people she writes to. After
             # another reload (her new connection has written to nobody), Bob, whom she wrote to
             # before it, may still answer her: her page tells the server whom it wrote to.

@@ -3,8 +3,13 @@
 // why it was not sent, in plain words. Room messages go one at a time per room, in the order they
 // were written, so a burst the rate limit slows still arrives whole and in order; what is held up
 // (the limit, a new room key, a lost connection) goes again with the same id, which the server
-// stores once, under the key the room has then.
+// stores once, under the key the room has then. Room messages not yet stored are kept on the
+// device as private ones are (in memory, or in its storage when it remembers the member), so a
+// page reloaded before they went shows them again and sends them then, with the same ids.
 import { t } from "./strings.js";
+
+// Where the room messages on their way are kept: [{ room, id, envelope, body }].
+const keptKey = "haven.unsentRoomMessages";
 
 // The server's refusal codes, each with the catalog key of what a member reads for it.
 const refusals = {
@@ -25,16 +30,49 @@ export class Outbox {
    *  when offline), `render(envelope, body)` shows a message and returns its list item,
    *  `randomID()` draws a message id, `online()` says whether there is a connection,
    *  `later(f, ms)` schedules. */
-  constructor({ rooms, send, render, randomID, online = () => true, later = (run, ms) => setTimeout(run, ms) }) {
-    Object.assign(this, { rooms, send, render, randomID, online, later, pending: new Map(), queues: new Map() });
+  constructor({ rooms, send, render, randomID, online = () => true, later = (run, ms) => setTimeout(run, ms), storage = null, shown = () => false }) {
+    Object.assign(this, { rooms, send, render, randomID, online, later, storage, shown, pending: new Map(), queues: new Map(), synced: new Set() });
   }
 
   /** Shows `body` in `room` at once, and sends it when its turn comes. */
   post(room, body) {
     const id = this.randomID();
     const envelope = this.rooms.seal(room, body, id);
+    this.keep([...this.kept(), { room, id: Array.from(id), envelope: envelope.id, body: new TextDecoder().decode(body) }]);
     this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
   }
+
+  /** `room` is synced here: its history is shown, so room messages kept from before a reload
+   *  can be told apart from those the server had already stored (``restore(room)``). */
+  roomSynced(room) {
+    this.synced.add(room);
+    this.restore(room);
+  }
+
+  /** Room messages kept from before this page was reloaded that have not gone yet: shown again
+   *  and sent, with the same ids, once `room` is synced and can be written to. One the server's
+   *  history already showed was stored after all, and is let go. */
+  restore(room) {
+    if (!this.synced.has(room) || !this.rooms.canSend(room)) return;
+    for (const kept of this.kept().filter((entry) => entry.room === room && !this.pending.has(entry.envelope))) {
+      if (this.shown(room, kept.envelope)) { this.forget(kept.envelope); continue; }
+      const id = Uint8Array.from(kept.id);
+      const body = new TextEncoder().encode(kept.body);
+      const envelope = this.rooms.seal(room, body, id);
+      this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
+    }
+  }
+
+  kept() {
+    try { return JSON.parse(this.storage?.getItem(keptKey) ?? "[]"); } catch { return []; }
+  }
+
+  keep(entries) {
+    if (!this.storage) return;
+    if (entries.length) this.storage.setItem(keptKey, JSON.stringify(entries)); else this.storage.removeItem(keptKey);
+  }
+
+  forget(envelopeID) { this.keep(this.kept().filter((entry) => entry.envelope !== envelopeID)); }
 
   /** Sends a sealed direct message, shown in `item`, after those before it to the same person
    *  (so they arrive in the order written, and a pause for one holds back the next); a resend is
@@ -143,6 +181,7 @@ export class Outbox {
 
   finish(id, entry) {
     this.pending.delete(id);
+    if (entry.room) this.forget(id);
     const queue = this.queues.get(entry.queue);
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);

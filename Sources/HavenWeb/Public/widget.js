@@ -95,7 +95,7 @@ const turnWaiters = [];
 const rooms = new Rooms({
   sodium, protocol, identity: me, organisationKey, staffNow: (proof, at) => Boolean(staff.role(proof, at ?? undefined)), send, ownInfo: () => ownInfo, storage,
   changed: (room, event) => {
-    if (event.kind === "keys") { event.waiting.forEach((frame) => roomView.show(frame)); composer.update(); outbox.retry(); }
+    if (event.kind === "keys") { event.waiting.forEach((frame) => roomView.show(frame)); composer.update(); outbox.restore(room); outbox.retry(); }
     if (event.kind === "warning") { roomView.warn(room, event.warning); composer.update(); }
     if (event.kind === "log") { composer.update(); roomView.readers(room); roomView.unreadableHistory(room, event.change); outbox.retry(); }
   },
@@ -118,6 +118,7 @@ const reports = new ReportMenus({ document, file: (report) => send({ type: "repo
 const attachments = new Attachments({ sodium, protocol, document, window, origin: anchors.origin, send });
 const outbox = new Outbox({
   rooms, send, render: (envelope, body) => roomView.render(envelope, body), randomID: () => sodium.randomBytes(16), online: () => session.isOpen,
+  storage, shown: (room, id) => Boolean(roomView.message(room, id)),
 });
 const said = (text) => { $("status").textContent = text; };
 const composer = new Composer({
@@ -332,6 +333,7 @@ function received(frame) {
       said(t("inRoom", { room: document.querySelector(`#rooms button[data-room="${CSS.escape(frame.room)}"]`)?.dataset.name ?? frame.room }));
       roomView.readers(frame.room);
       composer.update();
+      outbox.roomSynced(frame.room);
       outbox.retry();
       break;
     case "message": roomView.show(frame); break;
