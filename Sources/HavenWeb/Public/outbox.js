@@ -8,7 +8,7 @@
 // page reloaded before they went shows them again and sends them then, with the same ids.
 import { t } from "./strings.js";
 
-// Where the room messages on their way are kept: [{ room, id, envelope, body }].
+// Where the room messages on their way are kept: [{ room, id, envelope, counter, body }].
 const keptKey = "haven.unsentRoomMessages";
 
 // The server's refusal codes, each with the catalog key of what a member reads for it.
@@ -38,7 +38,7 @@ export class Outbox {
   post(room, body) {
     const id = this.randomID();
     const envelope = this.rooms.seal(room, body, id);
-    this.keep([...this.kept(), { room, id: Array.from(id), envelope: envelope.id, body: new TextDecoder().decode(body) }]);
+    this.keep([...this.kept(), { room, id: Array.from(id), envelope: envelope.id, counter: envelope.counter, body: new TextDecoder().decode(body) }]);
     this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
   }
 
@@ -54,22 +54,40 @@ export class Outbox {
    *  history already showed was stored after all, and is let go. */
   restore(room) {
     if (!this.synced.has(room) || !this.rooms.canSend(room)) return;
+    const restored = [];
     for (const kept of this.kept().filter((entry) => entry.room === room && !this.pending.has(entry.envelope))) {
       if (this.shown(room, kept.envelope)) { this.forget(kept.envelope); continue; }
       const id = Uint8Array.from(kept.id);
       const body = new TextEncoder().encode(kept.body);
-      const envelope = this.rooms.seal(room, body, id);
-      this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
+      const envelope = this.rooms.seal(room, body, id, kept.counter);
+      const entry = { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 };
+      this.pending.set(envelope.id, entry);
+      Outbox.mark(entry.item, t("sending"));
+      restored.push(entry);
     }
+    if (!restored.length) return;
+    // Written before anything typed since the reload: they go first.
+    if (!this.queues.has(room)) this.queues.set(room, []);
+    this.queues.get(room).unshift(...restored);
+    this.pump(room);
   }
 
   kept() {
-    try { return JSON.parse(this.storage?.getItem(keptKey) ?? "[]"); } catch { return []; }
+    try {
+      const entries = JSON.parse(this.storage?.getItem(keptKey) ?? "[]");
+      return Array.isArray(entries) ? entries : [];
+    } catch {
+      return [];
+    }
   }
 
+  // A device whose storage is full still sends what was written: it only cannot keep it for a reload.
   keep(entries) {
-    if (!this.storage) return;
-    if (entries.length) this.storage.setItem(keptKey, JSON.stringify(entries)); else this.storage.removeItem(keptKey);
+    try {
+      if (entries.length) this.storage?.setItem(keptKey, JSON.stringify(entries)); else this.storage?.removeItem(keptKey);
+    } catch {
+      // Kept in the page's memory only, as for a member the device does not remember.
+    }
   }
 
   forget(envelopeID) { this.keep(this.kept().filter((entry) => entry.envelope !== envelopeID)); }

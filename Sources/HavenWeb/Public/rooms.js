@@ -201,10 +201,13 @@ export class Rooms {
   /** Encrypts a message for `room` (with `id`: a resend, which keeps its number), numbering it
    *  after this member's last message there (kept across reloads, so a new page does not look
    *  like a replay to the others). */
-  seal(room, body, id) {
+  seal(room, body, id, counter = undefined) {
     const keyring = this.state(room).keyring;
     const key = `haven.counter.${room}`;
     keyring.sentCounter = Math.max(keyring.sentCounter, Number(this.storage.getItem(key) ?? 0));
+    // A message kept from before a reload goes again under the counter it was first sealed with,
+    // so the others see no gap where it was.
+    if (Number.isInteger(counter)) keyring.assignedCounters.set(b64(id), counter);
     const envelope = keyring.seal(body, id);
     this.storage.setItem(key, String(keyring.sentCounter));
     return envelope;

@@ -227,6 +227,7 @@ function moderated(action) {
   const told = (plain, withReason) => t(reason ? withReason : plain, { reason, time });
   if (action.kind === "deleteMessage") {
     roomView.deleted(action, reason);
+    outbox.forget(action.message);   // stored and deleted: a copy kept from before a reload must not bring it back
   } else if (action.kind === "suspend" && mine) {
     $("status").textContent = told("suspendedNotice", "suspendedNoticeReason");
     composer.suspend(action.until * 1000);
