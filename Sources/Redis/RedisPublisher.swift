@@ -83,19 +83,15 @@ public final class RedisPublisher: @unchecked Sendable {
                     published += 1
                     message.heard?(Int(receivers))
                 }
-                condition.withLock {
-                    publishedCount += published
-                    droppedCount += batch.count - published
-                }
             } catch {
                 connection = nil
                 for message in batch[answered...] { message.heard?(nil) }
-                condition.withLock {
-                    publishedCount += published
-                    droppedCount += batch.count - published
-                }
                 // A pause before the next try, so a Redis that is down is not hammered.
                 Thread.sleep(forTimeInterval: 0.2)
+            }
+            condition.withLock {
+                publishedCount += published
+                droppedCount += batch.count - published
             }
         }
     }

@@ -39,7 +39,13 @@ export class Outbox {
     const id = this.randomID();
     const envelope = this.rooms.seal(room, body, id);
     this.keep([...this.kept(), { room, id: Array.from(id), envelope: envelope.id, counter: envelope.counter, body: new TextDecoder().decode(body) }]);
-    this.enqueue(envelope.id, { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 });
+    this.enqueue(envelope.id, this.roomEntry(room, body, id, envelope));
+  }
+
+  /** A room message on its way, shown now; `envelope` as first sealed (it is sealed again when
+   *  it goes). */
+  roomEntry(room, body, id, envelope) {
+    return { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 };
   }
 
   /** `room` is synced here: its history is shown, so room messages kept from before a reload
@@ -54,22 +60,16 @@ export class Outbox {
    *  history already showed was stored after all, and is let go. */
   restore(room) {
     if (!this.synced.has(room) || !this.rooms.canSend(room)) return;
-    const restored = [];
-    for (const kept of this.kept().filter((entry) => entry.room === room && !this.pending.has(entry.envelope))) {
+    const waiting = this.kept().filter((entry) => entry.room === room && !this.pending.has(entry.envelope));
+    // Written before anything typed since the reload, they go first: the last kept goes to the
+    // front of the line first, the one before it ahead of it, and so on.
+    for (const kept of waiting.reverse()) {
       if (this.shown(room, kept.envelope)) { this.forget(kept.envelope); continue; }
       const id = Uint8Array.from(kept.id);
       const body = new TextEncoder().encode(kept.body);
       const envelope = this.rooms.seal(room, body, id, kept.counter);
-      const entry = { room, queue: room, body, id, item: this.render(envelope, body), inFlight: false, stale: 0 };
-      this.pending.set(envelope.id, entry);
-      Outbox.mark(entry.item, t("sending"));
-      restored.push(entry);
+      this.enqueue(envelope.id, this.roomEntry(room, body, id, envelope), { first: true });
     }
-    if (!restored.length) return;
-    // Written before anything typed since the reload: they go first.
-    if (!this.queues.has(room)) this.queues.set(room, []);
-    this.queues.get(room).unshift(...restored);
-    this.pump(room);
   }
 
   kept() {
@@ -101,10 +101,11 @@ export class Outbox {
     this.enqueue(message.id, { direct: message, queue: `direct:${message.recipient}`, item, settled, inFlight: false, unconfirmed: false });
   }
 
-  enqueue(id, entry) {
+  /** Puts `entry` in its line: last, or (`first`) ahead of everything in it. */
+  enqueue(id, entry, { first = false } = {}) {
     this.pending.set(id, entry);
     if (!this.queues.has(entry.queue)) this.queues.set(entry.queue, []);
-    this.queues.get(entry.queue).push(entry);
+    if (first) this.queues.get(entry.queue).unshift(entry); else this.queues.get(entry.queue).push(entry);
     Outbox.mark(entry.item, t(this.online() ? "sending" : "waitingForConnection"));
     this.pump(entry.queue);
   }
